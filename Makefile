@@ -1,0 +1,61 @@
+# The two entry points: `make book` and `make test`. Both bootstrap .venv from nothing.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.stamp
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+export COMPANION_DATA ?= $(CURDIR)/data
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+TIMED := tools/timed
+CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.py))
+SHARED := $(wildcard ../shared/data/lobster)
+
+.PHONY: book test venv data chapters html unit pairing nbval smoke realdata browser bench clean timings
+
+$(STAMP): env/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+	$(PY) -m pip install -q -r env/requirements.txt 2>&1 | grep -v "is ignored" || true
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true
+	$(PY) -c "import companion, numba, lightgbm, jupyter_book" 
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+data: $(STAMP)
+	$(TIMED) data $(PY) data_scripts/make_synthetic.py
+
+# Execute every chapter with its default parameters and write the notebook back (normalised).
+chapters: data
+	$(TIMED) chapters $(PY) tools/execute_chapters.py $(CHAPTERS)
+
+html: $(STAMP)
+	$(TIMED) html $(VENV)/bin/jupyter-book build . -W -n --keep-going --quiet
+
+book: chapters html
+	@$(TIMED) --report
+
+unit: data
+	$(TIMED) unit $(PY) -m pytest -q tests -m "not slow"
+
+pairing: $(STAMP)
+	$(TIMED) pairing $(PY) -m pytest -q tests/notebooks/test_pairing.py
+
+nbval: data
+	$(TIMED) nbval $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+	  --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout 900 chapters/
+
+smoke: data
+	$(TIMED) smoke $(PY) -m pytest -q -m slow tests/notebooks
+
+test: unit pairing nbval smoke html
+	@$(TIMED) --report
+
+bench: data
+	for b in benchmarks/bench_*.py; do $(PY) $$b; done
+
+clean:
+	rm -rf _build _executed

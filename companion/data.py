@@ -1,0 +1,128 @@
+"""Dataset registry and paths: one SPEC form names a dataset everywhere (CLI, chapters, tests).
+
+SPEC forms
+----------
+``synthetic`` or ``synthetic:SEED``
+    the seeded synthetic day (generated into the data directory on first use; byte-identical
+    for the same seed).
+``lobster:TICKER:LEVEL``
+    a LOBSTER sample, e.g. ``lobster:AAPL:1``, looked up in ``$COMPANION_DATA/lobster`` and then
+    in the shared sample folder (``$COMPANION_SHARED``, default ``../shared/data`` beside the repo).
+a path to a LOBSTER message file
+    its orderbook file is found beside it by name (``_message_`` -> ``_orderbook_``).
+
+The data directory is ``$COMPANION_DATA`` (default ``./data`` at the repository root, gitignored).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SEED = 7
+
+
+def data_dir() -> Path:
+    """The data directory: ``$COMPANION_DATA`` or ``<repo>/data``."""
+    return Path(os.environ.get("COMPANION_DATA", REPO_ROOT / "data")).resolve()
+
+
+def shared_data_dir() -> Path | None:
+    """The shared real-data folder (``$COMPANION_SHARED`` or ``<repo>/../shared/data``), or None."""
+    p = Path(os.environ.get("COMPANION_SHARED", REPO_ROOT.parent / "shared" / "data"))
+    return p.resolve() if p.is_dir() else None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed dataset SPEC."""
+
+    kind: str                 # "synthetic" | "lobster"
+    text: str                 # the SPEC as given
+    seed: int | None = None   # synthetic only
+    ticker: str | None = None
+    level: int | None = None
+
+
+_LOBSTER_NAME = re.compile(r"^(?P<ticker>[A-Za-z0-9.]+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_(?P<what>message|orderbook)_(?P<level>\d+)\.csv(\.gz)?$")
+
+
+def parse_spec(spec: str) -> Spec:
+    """Parse a SPEC string (see module docstring); raises ``ValueError`` naming the bad part."""
+    s = spec.strip()
+    if s == "synthetic" or s.startswith("synthetic:"):
+        seed = DEFAULT_SEED
+        if ":" in s:
+            tail = s.split(":", 1)[1]
+            if not tail.isdigit():
+                raise ValueError(f"dataset SPEC {spec!r}: seed {tail!r} is not a non-negative integer")
+            seed = int(tail)
+        return Spec("synthetic", s, seed=seed)
+    if s.startswith("lobster:"):
+        parts = s.split(":")
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise ValueError(f"dataset SPEC {spec!r}: expected lobster:TICKER:LEVEL, e.g. lobster:AAPL:1")
+        return Spec("lobster", s, ticker=parts[1].upper(), level=int(parts[2]))
+    p = Path(s)
+    if _LOBSTER_NAME.match(p.name):
+        return Spec("lobster", s)
+    raise ValueError(
+        f"dataset SPEC {spec!r} not understood: use synthetic[:SEED], lobster:TICKER:LEVEL, "
+        "or the path of a LOBSTER message file"
+    )
+
+
+def orderbook_beside(message_path: str | Path) -> Path | None:
+    """The LOBSTER orderbook file beside a message file (same name with ``orderbook``), or None."""
+    p = Path(message_path)
+    for cand in (p.name.replace("_message_", "_orderbook_"),):
+        for name in (cand, cand + ".gz" if not cand.endswith(".gz") else cand[:-3]):
+            q = p.with_name(name)
+            if q.exists():
+                return q
+    return None
+
+
+def find_lobster_sample(ticker: str, level: int) -> Path:
+    """The message file of a LOBSTER sample ``TICKER`` at ``level`` in the data or shared folder."""
+    pattern = re.compile(rf"^{re.escape(ticker)}_\d{{4}}-\d{{2}}-\d{{2}}_\d+_\d+_message_{level}\.csv(\.gz)?$")
+    roots = [data_dir() / "lobster"]
+    sh = shared_data_dir()
+    if sh is not None:
+        roots.append(sh / "lobster")
+    for root in roots:
+        if root.is_dir():
+            hits = sorted(f for f in root.iterdir() if pattern.match(f.name))
+            if hits:
+                return hits[0]
+    raise FileNotFoundError(
+        f"LOBSTER sample {ticker} level {level} not found in {', '.join(map(str, roots))}; "
+        "get it with `python data_scripts/get_lobster_sample.py` (or --from DIR)"
+    )
+
+
+def resolve_lobster_paths(spec: str | Spec) -> tuple[Path, Path | None]:
+    """(message file, orderbook file or None) for a SPEC; generates the synthetic day if missing."""
+    sp = parse_spec(spec) if isinstance(spec, str) else spec
+    if sp.kind == "synthetic":
+        from companion import synth
+
+        msg, ob = synth.ensure_day(seed=sp.seed)
+        return Path(msg), Path(ob)
+    if sp.ticker is not None:
+        msg = find_lobster_sample(sp.ticker, sp.level)
+    else:
+        msg = Path(sp.text)
+        if not msg.exists():
+            raise FileNotFoundError(f"LOBSTER message file {msg} does not exist")
+    return msg, orderbook_beside(msg)
+
+
+def load(spec: str = "synthetic"):
+    """Read a dataset named by SPEC -> :class:`companion.io.lobster.LobsterData` (events, book, instrument)."""
+    from companion.io.lobster import read_lobster
+
+    msg, ob = resolve_lobster_paths(spec)
+    return read_lobster(msg, ob)
