@@ -1,4 +1,4 @@
-"""The course's figure style and small plotting helpers shared by the chapters."""
+"""The course's figure style, shared by every chapter."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +9,9 @@ _RC = Path(__file__).resolve().parents[1] / "matplotlibrc"
 
 
 def use_course_style() -> None:
-    """Apply the repository's ``matplotlibrc`` (one style for every figure in the book)."""
+    """Apply the repository's ``matplotlibrc`` (one style for every figure in the book).
+
+    The backend is left alone, so figures still show inline in Jupyter.
+    """
     if _RC.exists():
-        mpl.rc_file(_RC)
-    mpl.use("Agg") if mpl.get_backend().lower() == "agg" else None
+        mpl.rc_file(_RC, use_default_template=False)
