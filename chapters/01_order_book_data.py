@@ -13,16 +13,256 @@
 # ---
 
 # %% [markdown]
+# (ch01)=
 # # 1. Order-book data
 #
-# Placeholder while the engine lands.
+# **What you will learn**
+#
+# - how NASDAQ's limit order book is encoded in LOBSTER message and orderbook files
+#   {cite:p}`huang2011lobster`, and how `companion` reads them with strict validation;
+# - how to rebuild the book event by event, when that is exact and when it needs the snapshot;
+# - how a crypto feed (Binance depth diffs) is synchronised with its REST snapshot;
+# - what a trading day looks like: spread, depth and activity through the day, and how the
+#   course's synthetic market compares with the real samples.
+#
+# Every chapter runs on the seeded synthetic day by default. Change `DATA` in the next cell
+# (e.g. `"lobster:AAPL:1"`) to run the same analysis on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"
-SEED = 7
+DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+SEED = 7            # seed of the synthetic day (used when DATA == "synthetic")
+MAX_EVENTS = 0      # 0 = the whole day; otherwise keep only the first MAX_EVENTS messages
+LEVELS = 10         # book depth to reconstruct
 
 # %%
-print(DATA, SEED)
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import companion
+from companion import book, stats
+from companion.events import KIND_NAMES
+from companion.plotting import depth_heatmap, message_rate, use_course_style
+
+use_course_style()
+pd.set_option("display.precision", 3)
+spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
+data = companion.load(spec)
+events, rows, inst = data.events, data.book, data.instrument
+if MAX_EVENTS:
+    events, rows = events[:MAX_EVENTS], rows[:MAX_EVENTS]
+print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} levels in the orderbook file")
 
 # %% [markdown]
-# See {cite:t}`cont2014price`.
+# ## 1.1 Anatomy of a LOBSTER message
+#
+# LOBSTER turns NASDAQ's TotalView-ITCH feed into two files per day. The **message file** has one
+# row per event: time (seconds after midnight, nanosecond decimals), event type, order id, size,
+# price (dollars × 10 000) and direction (+1 buy order, −1 sell order). Row *i* of the
+# **orderbook file** is the visible book *after* event *i*: ask price, ask size, bid price, bid
+# size for each level.
+#
+# | type | event | effect on the visible book |
+# |---|---|---|
+# | 1 | new limit order | adds `size` at `price` on `direction`'s side |
+# | 2 | partial cancellation | removes `size` |
+# | 3 | deletion | removes the order's remaining size |
+# | 4 | visible execution | removes `size`; the *resting* order's side is `direction` |
+# | 5 | hidden execution | none (the order was hidden) |
+# | 6 / 7 | cross trade / halt | none |
+#
+# An execution of a sell limit order (direction −1) is a buyer-initiated trade: the aggressor is
+# always the opposite of `direction`. `companion` maps every row to one event dtype that also
+# carries Binance's level updates and trades, so every later stage sees the same array.
+
+# %%
+frame = data.messages_frame().iloc[: len(events)]
+frame.assign(kind=frame["kind"].map(KIND_NAMES)).head(8)
+
+# %%
+counts = pd.Series(events["kind"]).map(KIND_NAMES).value_counts()
+(counts / counts.sum()).rename("share of messages").to_frame().round(3)
+
+# %% [markdown]
+# The reader validates as it parses: a wrong column count, a non-numeric field, an unknown event
+# type, a decreasing time stamp, a non-positive size, a price off the tick grid, a crossed book
+# or a truncated last line each raise one `DataFormatError` naming the file, the line and the
+# field:
+
+# %%
+import tempfile
+from pathlib import Path
+
+bad = Path(tempfile.mkdtemp()) / "TEST_2012-06-21_34200000_57600000_message_1.csv"
+bad.write_text("34200.1,1,1,100,1000000,1\n34200.2,1,2,100,1000050,1\n")
+try:
+    companion.read_lobster(bad)
+except companion.DataFormatError as err:
+    print(type(err).__name__, "->", str(err).replace(str(bad.parent) + "/", ""))
+
+# %% [markdown]
+# ## 1.2 Rebuilding the book
+#
+# Because every message names a price and a size, the book of aggregated price levels follows
+# from the messages by adding and subtracting sizes. `companion.book.replay` does this in one
+# numba pass and writes the top `LEVELS` levels after every event in LOBSTER's layout.
+#
+# Two facts decide whether a replay from messages alone is exact:
+#
+# - a **full-depth** message stream (our generator's) determines the book completely;
+# - a **level-N** LOBSTER file only contains the events that touch the visible N levels. When a
+#   visible level empties, the level behind it enters the view — but its size was never in the
+#   messages. The replay must take such *entering* levels from the orderbook file, as a crypto
+#   client takes its REST snapshot. We call this *snapshot-assisted replay* and count how many
+#   levels it took.
+
+# %%
+check = book.verify_lobster(data.message_path, data.orderbook_path, data=data)
+pd.Series({k: v for k, v in check.items() if not isinstance(v, (dict, list))}, name="verify").to_frame()
+
+# %% [markdown]
+# Every transition matches: message *t* applied to row *t−1* gives row *t* on every level the
+# message determines. On a level-N LOBSTER file, replay from the first row *alone* drifts as
+# soon as the first level enters from beyond the view; on the full-depth synthetic file it is
+# exact on every row.
+
+# %%
+snap = book.replay(events, levels=min(LEVELS, inst.levels))
+trades = book.trades_frame(events, inst)
+print(f"snapshots {snap.shape}, {len(trades):,} trades, "
+      f"buyer-initiated share {np.mean(trades['side'] > 0):.3f}")
+
+# %% [markdown]
+# ## 1.3 A day in the book
+#
+# The heat map shows the resting size at each price through the day (the last book of every
+# minute); the white line is the mid price. Queues sit at every tick near the quotes and thin out
+# with distance.
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 4.5))
+mesh = depth_heatmap(ax, rows, events["ts"], inst, bin_s=60)
+fig.colorbar(mesh, ax=ax, label="log10(1 + resting size, shares)")
+ax.set_title(f"{inst.symbol}: depth by price through the day (top {inst.levels} levels)")
+plt.show()
+
+# %%
+ok = stats.two_sided(rows)
+spread = (rows[ok, 0] - rows[ok, 2]) / inst.tick
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+top = int(np.percentile(spread, 99)) + 1
+ax1.hist(spread[spread <= top], bins=np.arange(0.5, top + 1.5), density=True, color="C0")
+ax1.set_xlabel("spread (ticks)")
+ax1.set_ylabel("share of events")
+ax1.set_title("Spread distribution (event-weighted)")
+message_rate(ax2, events, bin_s=300)
+ax2.set_title("Intraday message rate (5-min bins)")
+plt.show()
+
+# %% [markdown]
+# Activity is U-shaped through the day: busiest after the open and before the close
+# (the synthetic generator imposes this seasonality; in the real samples it is observed).
+#
+# ## 1.4 The synthetic market next to the real samples
+#
+# The course's default data is a seeded synthetic day: a queue-reactive order-flow model
+# {cite:p}`cont2010stochastic,huang2015simulating` with informed episodes, written in LOBSTER's
+# format. The table puts its statistics next to the LOBSTER samples (computed from the real files
+# by `data_scripts/make_reference_stats.py`, committed in `companion/reference/`, and re-checked in
+# CI whenever the samples are present). Level-1 files count only the messages that touch the best
+# quotes, so compare `messages` with care.
+
+# %%
+table = stats.reference_table()
+table.insert(0, spec, pd.Series(stats.day_stats(events, rows, inst)))
+table.loc[["messages", "messages_per_min", "execution_share", "cancel_share", "spread_ticks_mean",
+           "spread_ticks_median", "depth_best_mean", "trade_size_mean", "mid_range_pct"]].round(3)
+
+# %% [markdown]
+# ## 1.5 A crypto feed: Binance depth diffs
+#
+# Binance publishes a REST depth snapshot (with `lastUpdateId`) and a websocket stream of depth
+# differences, each carrying the first and last update ids `U`/`u` (and, on futures, the previous
+# `pu`). The book is the snapshot plus every diff from the first one that covers `lastUpdateId`,
+# with each diff chained to the one before it; a broken chain is a gap, and a gap means a resync,
+# never a silently applied diff. `companion.read_binance` returns the same event dtype
+# (`LEVEL_SET` events, trades with the aggressor side), and `verify_recording` checks the rebuilt
+# best quotes against Binance's own `bookTicker` stream. The recordings are real data kept outside
+# the repository, so this cell only runs where they are.
+
+# %% tags=["nbval-ignore-output"]
+from companion.data import shared_data_dir
+from companion.io.binance import verify_recording
+
+rec_dir = shared_data_dir()
+if rec_dir is not None and (rec_dir / "crypto/hftbacktest/usdm/btcusdt_20240808.gz").exists():
+    for market in ("usdm", "spot"):
+        res = verify_recording(rec_dir / f"crypto/hftbacktest/{market}/btcusdt_20240808.gz")
+        print(f"{market:5s} diffs applied {res['diffs_applied']:,}, bookTicker points compared "
+              f"{res['compared']:,}, matched {res['matched']:,}, gaps {res['gaps']}")
+else:
+    print("Binance recordings not found (see README: real data); skipping this section.")
+
+# %% [markdown]
+# ## Exercises
+#
+# ```{exercise}
+# :label: ex-01-1
+# Count, for the current `DATA`, the share of executions that are buyer-initiated, by volume and
+# by count. Remember that LOBSTER's `direction` is the side of the *resting* order.
+# ```
+#
+# ```{solution-start} ex-01-1
+# :class: dropdown
+# ```
+
+# %%
+ex = events[(events["kind"] == 4) | (events["kind"] == 5)]
+buy = -ex["side"] > 0
+print(f"buyer-initiated: {buy.mean():.3f} by count, {ex['size'][buy].sum() / ex['size'].sum():.3f} by volume")
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ex-01-2
+# How long does the best bid stay unchanged? Compute the distribution of the time between
+# changes of the best bid price, in milliseconds (median and 90th percentile).
+# ```
+#
+# ```{solution-start} ex-01-2
+# :class: dropdown
+# ```
+
+# %%
+bid = rows[:, 2]
+change = np.flatnonzero(np.diff(bid) != 0) + 1
+gaps_ms = np.diff(events["ts"][change]) / 1e6
+print(f"best bid changes {len(change):,} times; median {np.median(gaps_ms):.1f} ms, "
+      f"90th percentile {np.percentile(gaps_ms, 90):.1f} ms")
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ex-01-3
+# Run the chapter with `DATA = "lobster:GOOG:10"` (papermill `-p DATA lobster:GOOG:10`). How many
+# levels does snapshot-assisted replay take from the orderbook file, and what share of the
+# transitions is that? Why does the level-1 AAPL file need fewer?
+# ```
+#
+# ```{solution-start} ex-01-3
+# :class: dropdown
+# ```
+
+# %% [markdown]
+# Run `python -m companion verify lobster` on the GOOG level-10 files: the `entering` count is
+# the number of levels taken from the snapshot. A deeper view has more levels behind the best
+# that can empty and be replaced from beyond the view, and the message file omits the events
+# that built those levels; at level 1 only the best level can enter, when a whole best queue is
+# consumed or cancelled.
+#
+# ```{solution-end}
+# ```
