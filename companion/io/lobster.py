@@ -1,0 +1,586 @@
+"""Strict reader for LOBSTER message and orderbook files (Huang & Polak 2011, SSRN 1977207).
+
+A LOBSTER day comes as two header-less CSV files named
+``TICKER_YYYY-MM-DD_STARTMS_ENDMS_message_L.csv`` and ``..._orderbook_L.csv`` (optionally ``.gz``):
+
+* message file, ``N x 6``: ``time, type, order_id, size, price, direction`` -- ``time`` in
+  seconds after midnight with up to 9 decimals, ``price`` in dollars x 10000, ``direction``
+  +1 buy / -1 sell limit order;
+* orderbook file, ``N x 4L``: ``ask_price_1, ask_size_1, bid_price_1, bid_size_1, ask_price_2, ...``;
+  row *i* is the book **after** message *i*; an empty level holds the dummy price
+  ``+9999999999`` (ask) / ``-9999999999`` (bid) with size 0.
+
+:func:`read_lobster` maps the messages onto :data:`companion.events.EVENT_DTYPE`
+(``ts = ts_local`` = exact integer nanoseconds since midnight, ``kind`` = type, ``side`` =
+direction) and the orderbook onto a float64 ``(N, 4L)`` array (integers, exact in float64).
+
+Speed: one numba pass over the raw bytes parses every field into int64 (the time decimal string
+is converted to nanoseconds digit by digit, so ``34200.18960767`` is exactly
+``34200189607670`` ns, with no float rounding), then vectorised numpy checks validate every row.
+Only when the fast pass flags a problem does a slow pure-Python pass re-read the offending line to
+describe it. Every problem raises :class:`companion.errors.DataFormatError` naming the file, the
+1-based line and the field.
+
+What is checked (all rows, always)
+----------------------------------
+* both files: non-empty, readable (``.gz``: a complete, uncorrupted gzip stream), exactly the
+  expected number of comma-separated integer fields per line (message ``time``: digits with an
+  optional ``.`` and at most 9 decimals), no blank lines; ``\\r\\n`` line ends are accepted;
+* truncated last line: a file that does not end in a newline is accepted only if its last line is
+  complete; a short last line, an empty or cut field (e.g. ``-`` of ``-1``) is reported as
+  truncated. (A message line always ends in ``direction`` = ``1``/``-1``, which cannot be cut to a
+  valid value, so a cut message file is always caught; an orderbook line cut inside the digits of
+  its last size cannot be told from a complete one -- the row-count check then still holds.)
+* messages: ``type`` in 1..7; ``time`` non-decreasing and inside the file name's window;
+  ``direction`` in {-1, +1} (type 7 also 0); ``size > 0`` for types 1-5, ``>= 0`` for 6-7;
+  ``order_id >= 0`` except type 6 (LOBSTER gives crosses negative pseudo ids -1..-4);
+  prices > 0 on the tick grid (``price % tick == 0``) for types 1-4 and 6; type 5 (hidden
+  executions, which include NASDAQ midpoint-peg fills) on the half-tick grid; type 7 (halt)
+  prices are the flags -1 halt / 0 quote / 1 resume and are never grid-checked;
+* orderbook: ``4L`` columns with ``L`` from the file name (or ``levels=``); each level either a
+  real level (price > 0 on the tick grid, size > 0) or the side's dummy price with size 0; real
+  levels packed before empty ones, asks strictly increasing and bids strictly decreasing; no
+  crossed book (best ask <= best bid with both sides non-empty); same row count as the messages.
+
+File names that do not follow LOBSTER's pattern are readable too: pass ``ticker=``, ``date=``
+(``YYYY-MM-DD``), ``levels=`` and ``session_ms=(start_ms, end_ms)`` as needed. Defaults when
+neither the name nor a keyword gives them: ticker = file name up to the first ``_`` or ``.``,
+date unknown (frames then use a TimedeltaIndex since midnight), levels = orderbook columns / 4
+(0 without an orderbook), session = NASDAQ regular hours 09:30-16:00 without a window check.
+Keywords override the file name.
+"""
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from companion.errors import DataFormatError
+from companion.events import (
+    ADD, CANCEL, CROSS, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, HALT,
+    Instrument,
+)
+
+__all__ = ["LobsterData", "read_lobster", "parse_lobster_name", "MESSAGE_FIELDS", "orderbook_fields"]
+
+MESSAGE_FIELDS = ("time", "type", "order_id", "size", "price", "direction")
+LOBSTER_TICK = 100          #: $0.01 in LOBSTER price units
+LOBSTER_PRICE_SCALE = 10000  #: LOBSTER price units per dollar
+NASDAQ_OPEN_MS = 34_200_000   #: 09:30:00 in ms after midnight
+NASDAQ_CLOSE_MS = 57_600_000  #: 16:00:00 in ms after midnight
+_MS = 1_000_000  # ns per ms
+
+_NAME = re.compile(
+    r"^(?P<ticker>[A-Za-z0-9.^-]+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_"
+    r"(?P<what>message|orderbook)_(?P<levels>\d+)\.csv(?:\.gz)?$"
+)
+
+
+def orderbook_fields(levels: int) -> tuple[str, ...]:
+    """Column names of a LOBSTER orderbook file with ``levels`` levels (ask_price_1, ask_size_1, ...)."""
+    return tuple(f"{s}_{k}" for k in range(1, levels + 1) for s in ("ask_price", "ask_size", "bid_price", "bid_size"))
+
+
+def parse_lobster_name(name: str | Path) -> dict | None:
+    """Parse ``TICKER_YYYY-MM-DD_STARTMS_ENDMS_{message|orderbook}_L.csv[.gz]``.
+
+    Returns ``{"ticker", "date", "start_ms", "end_ms", "what", "levels"}`` or None when the name
+    does not follow the pattern.
+    """
+    m = _NAME.match(Path(name).name)
+    if m is None:
+        return None
+    return {
+        "ticker": m["ticker"], "date": m["date"], "start_ms": int(m["start"]), "end_ms": int(m["end"]),
+        "what": m["what"], "levels": int(m["levels"]),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# fast path: one numba pass over the raw bytes
+# --------------------------------------------------------------------------------------------
+_OK, _TOO_FEW, _TOO_MANY, _BAD_NUMBER, _TOO_MANY_DECIMALS, _TOO_LONG = 0, 1, 2, 3, 4, 5
+
+
+@njit(cache=True, nogil=True)
+def count_lines_nb(buf: np.ndarray) -> int:
+    """Number of lines in ``buf`` (uint8): newlines, plus one for a last line without a newline."""
+    n = buf.size
+    count = 0
+    for i in range(n):
+        if buf[i] == 10:
+            count += 1
+    if n > 0 and buf[n - 1] != 10:
+        count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int) -> tuple[int, int, int, int]:
+    """Parse comma-separated integer fields of ``buf`` (uint8 bytes) into ``out`` (rows x cols).
+
+    ``out`` is int64, or float64 (exact for the |values| < 2**53 of LOBSTER files).
+
+    Every field is ``-?[0-9]{1,18}``, except column ``time_col`` (-1: none), which is a LOBSTER
+    time ``[0-9]{1,9}(\\.[0-9]{1,9})?`` in seconds, stored as exact integer nanoseconds
+    (``int * 10**9 + frac * 10**(9 - len(frac))``). Lines end in ``\\n`` or ``\\r\\n``; the last
+    line may lack it. Returns ``(status, row, col, line_start_byte)``; status 0 means every
+    row parsed (``row`` = rows parsed), else the code of the first problem found.
+    """
+    n = buf.size
+    ncols = out.shape[1]
+    pos = 0
+    row = 0
+    while pos < n:
+        line_start = pos
+        for col in range(ncols):
+            neg = False
+            if pos < n and buf[pos] == 45:  # '-'
+                if col == time_col:
+                    return _BAD_NUMBER, row, col, line_start
+                neg = True
+                pos += 1
+            val = 0
+            nd = 0
+            maxd = 9 if col == time_col else 18
+            while pos < n:
+                c = buf[pos]
+                if c < 48 or c > 57:
+                    break
+                if nd >= maxd:
+                    return _TOO_LONG, row, col, line_start
+                val = val * 10 + (c - 48)
+                nd += 1
+                pos += 1
+            if nd == 0:
+                return _BAD_NUMBER, row, col, line_start
+            if col == time_col:
+                frac = 0
+                nf = 0
+                if pos < n and buf[pos] == 46:  # '.'
+                    pos += 1
+                    while pos < n:
+                        c = buf[pos]
+                        if c < 48 or c > 57:
+                            break
+                        if nf >= 9:
+                            return _TOO_MANY_DECIMALS, row, col, line_start
+                        frac = frac * 10 + (c - 48)
+                        nf += 1
+                        pos += 1
+                    if nf == 0:
+                        return _BAD_NUMBER, row, col, line_start
+                for _ in range(9 - nf):
+                    frac *= 10
+                val = val * 1_000_000_000 + frac
+            # field terminator
+            if col < ncols - 1:
+                if pos < n and buf[pos] == 44:  # ','
+                    pos += 1
+                elif pos >= n or buf[pos] == 10 or buf[pos] == 13:
+                    return _TOO_FEW, row, col, line_start
+                else:
+                    return _BAD_NUMBER, row, col, line_start
+            else:
+                if pos >= n:
+                    pass
+                elif buf[pos] == 10:
+                    pos += 1
+                elif buf[pos] == 13 and pos + 1 < n and buf[pos + 1] == 10:
+                    pos += 2
+                elif buf[pos] == 44:
+                    return _TOO_MANY, row, col, line_start
+                else:
+                    return _BAD_NUMBER, row, col, line_start
+            out[row, col] = -val if neg else val
+        row += 1
+    return _OK, row, 0, 0
+
+
+# --------------------------------------------------------------------------------------------
+# slow path: pure-Python line parser, run only to describe a line the fast path rejected
+# (also the reference implementation the tests compare the kernel against)
+# --------------------------------------------------------------------------------------------
+_INT = re.compile(r"-?[0-9]{1,18}")
+_TIME = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
+
+
+class _LineError(Exception):
+    def __init__(self, col: int, problem: str, count: bool = False):
+        super().__init__(problem)
+        self.col = col          # 0-based column of the problem
+        self.problem = problem
+        self.count = count      # a wrong number of fields
+
+
+def _parse_line_py(line: str, ncols: int, time_col: int) -> list[int]:
+    """Parse one line (without its newline) like :func:`parse_int_csv_nb`; raises ``_LineError``."""
+    if line.endswith("\r"):
+        line = line[:-1]
+    if line == "":
+        raise _LineError(0, f"empty line (expected {ncols} comma-separated fields)", count=True)
+    parts = line.split(",")
+    if len(parts) < ncols:  # name the first missing field
+        raise _LineError(len(parts), f"missing field: expected {ncols} comma-separated fields, found {len(parts)}", count=True)
+    if len(parts) > ncols:
+        raise _LineError(ncols - 1, f"expected {ncols} comma-separated fields, found {len(parts)}", count=True)
+    vals = []
+    for col, s in enumerate(parts):
+        if col == time_col:
+            if not _TIME.fullmatch(s):
+                if re.fullmatch(r"[0-9]+\.[0-9]{10,}", s):
+                    raise _LineError(col, f"time {s!r} has more than 9 decimals (finer than 1 ns)")
+                raise _LineError(col, f"{s!r} is not a time in seconds (digits with at most 9 decimals)")
+            whole, _, frac = s.partition(".")
+            vals.append(int(whole) * 1_000_000_000 + int((frac + "000000000")[:9]))
+        else:
+            if not _INT.fullmatch(s):
+                if re.fullmatch(r"-?[0-9]{19,}", s):
+                    raise _LineError(col, f"{s!r} has more than 18 digits")
+                what = "an empty field" if s == "" else repr(s)
+                raise _LineError(col, f"{what} is not an integer")
+            vals.append(int(s))
+    return vals
+
+
+def _line_text(text: bytes, start: int) -> str:
+    end = text.find(b"\n", start)
+    return text[start:(len(text) if end < 0 else end)].decode("utf-8", errors="replace")
+
+
+def _parse_table(path: Path, text: bytes, ncols: int, time_col: int, names: tuple[str, ...],
+                 cols_hint: str = "", dtype: type = np.int64) -> np.ndarray:
+    """Fast parse of a whole file into ``dtype`` (rows x ncols); on a problem, describe it and raise."""
+    buf = np.frombuffer(text, dtype=np.uint8)
+    nrows = count_lines_nb(buf)
+    out = np.empty((nrows, ncols), dtype=dtype)
+    status, row, col, start = parse_int_csv_nb(buf, out, time_col)
+    if status == _OK:
+        return out
+    # slow pass over the offending line, to describe the problem
+    line = _line_text(text, start)
+    count_problem = status in (_TOO_FEW, _TOO_MANY)
+    try:
+        _parse_line_py(line, ncols, time_col)
+        err_col, problem = col, f"unparseable field (code {status})"  # pragma: no cover - kernel/py disagree
+    except _LineError as e:
+        err_col, problem, count_problem = e.col, e.problem, e.count
+    if count_problem and cols_hint:
+        problem += f" ({cols_hint})"
+    truncated = row == nrows - 1 and not text.endswith(b"\n")
+    if truncated:
+        problem = f"truncated last line (the file does not end in a newline and its last line is incomplete): {problem}"
+    excerpt = line if len(line) <= 120 else line[:117] + "..."
+    field = names[err_col]
+    raise DataFormatError(path, f"{problem}; line reads {excerpt!r}", line=row + 1, field=field)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, gunzipped when the name ends in .gz (or the bytes carry the gzip magic)."""
+    raw = path.read_bytes()
+    if path.name.endswith(".gz") or raw[:2] == b"\x1f\x8b":
+        if raw[:2] != b"\x1f\x8b":
+            raise DataFormatError(path, "not a gzip file (the name ends in .gz but the gzip magic bytes are missing)")
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DataFormatError(path, f"unreadable or corrupt gzip stream ({type(e).__name__}: {e})") from None
+    if len(raw) == 0:
+        raise DataFormatError(path, "empty file (no rows)")
+    return raw
+
+
+# --------------------------------------------------------------------------------------------
+# vectorised validation: every check yields a row mask; the earliest offending line is reported
+# --------------------------------------------------------------------------------------------
+def _first(mask: np.ndarray) -> int:
+    idx = np.flatnonzero(mask)
+    return int(idx[0]) if idx.size else -1
+
+
+def _raise_first(path: Path, problems: list[tuple[int, str | None, str]]) -> None:
+    """Raise for the earliest line among ``(row, field, problem)`` (row -1: no problem)."""
+    found = [p for p in problems if p[0] >= 0]
+    if found:
+        row, field, problem = min(found, key=lambda p: p[0])
+        raise DataFormatError(path, problem, line=row + 1, field=field)
+
+
+def _check_messages(path: Path, m: np.ndarray, tick: int, window_ns: tuple[int, int] | None) -> None:
+    t, typ, oid, size, price, side = (m[:, j] for j in range(6))
+    probs: list[tuple[int, str | None, str]] = []
+
+    def add(mask: np.ndarray, field: str, describe) -> None:
+        r = _first(mask)
+        if r >= 0:
+            probs.append((r, field, describe(r)))
+
+    known = (typ >= ADD) & (typ <= HALT)
+    add(~known, "type", lambda r: f"unknown event type {typ[r]} (LOBSTER types are 1..7)")
+    if t.size > 1:
+        dec = np.zeros(t.size, dtype=bool)
+        dec[1:] = t[1:] < t[:-1]
+        add(dec, "time", lambda r: f"time decreases: {_fmt_s(t[r])} s after {_fmt_s(t[r - 1])} s on the line before")
+    if window_ns is not None:
+        lo, hi = window_ns
+        add((t < lo) | (t > hi), "time",
+            lambda r: f"time {_fmt_s(t[r])} s is outside the session window {_fmt_s(lo)}-{_fmt_s(hi)} s")
+    halt = typ == HALT
+    ok_side = (side == 1) | (side == -1) | (halt & (side == 0))
+    add(known & ~ok_side, "direction", lambda r: f"direction {side[r]} is not +1 (buy) or -1 (sell)")
+    need_pos = known & (typ <= EXEC_HIDDEN)
+    add(need_pos & (size <= 0), "size", lambda r: f"size {size[r]} must be > 0 for event type {typ[r]}")
+    add(known & ~need_pos & (size < 0), "size", lambda r: f"size {size[r]} must be >= 0 for event type {typ[r]}")
+    add(known & ~(typ == CROSS) & (oid < 0), "order_id", lambda r: f"order id {oid[r]} is negative (only type 6 crosses have negative pseudo ids)")
+    on_grid = (typ == ADD) | (typ == CANCEL) | (typ == DELETE) | (typ == EXEC_VISIBLE) | (typ == CROSS)
+    add(on_grid & (price <= 0), "price", lambda r: f"price {price[r]} must be > 0")
+    add(on_grid & (price > 0) & (price % tick != 0), "price",
+        lambda r: f"price {price[r]} is off the tick grid (tick = {tick} price units)")
+    half = max(tick // 2, 1) if tick % 2 == 0 else tick
+    hidden = typ == EXEC_HIDDEN
+    add(hidden & (price <= 0), "price", lambda r: f"price {price[r]} must be > 0")
+    add(hidden & (price > 0) & (price % half != 0), "price",
+        lambda r: f"price {price[r]} of a hidden execution is off the half-tick grid ({half} price units)")
+    add(halt & ~((price == -1) | (price == 0) | (price == 1)), "price",
+        lambda r: f"halt message (type 7) price {price[r]} is not -1 (halt), 0 (quote) or 1 (resume)")
+    _raise_first(path, probs)
+
+
+def _fmt_s(ns: int) -> str:
+    ns = int(ns)
+    return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}".rstrip("0").rstrip(".")
+
+
+_OB_DUMMY_SIZE, _OB_PRICE_SIGN, _OB_OFF_GRID, _OB_SIZE, _OB_GAP, _OB_ORDER, _OB_CROSSED = 1, 2, 3, 4, 5, 6, 7
+
+
+@njit(cache=True, nogil=True)
+def check_orderbook_nb(ob: np.ndarray, tick: int, dummy_ask: int, dummy_bid: int) -> tuple[int, int, int]:
+    """First problem of a LOBSTER orderbook array (n x 4L, float64 or int64) in file order, as ``(code, row, col)``.
+
+    Per level: either the side's dummy price with size 0, or price > 0 with ``price % tick == 0``
+    and size > 0; occupied levels come first; asks strictly increase and bids strictly decrease
+    with the level; the book is not crossed (``ask_1 > bid_1`` when both are occupied).
+    Returns ``(0, -1, -1)`` when the array is valid.
+    """
+    n, ncols = ob.shape
+    levels = ncols // 4
+    for r in range(n):
+        for k in range(levels):
+            for off in (0, 2):
+                c = 4 * k + off
+                px = ob[r, c]
+                sz = ob[r, c + 1]
+                dummy = dummy_ask if off == 0 else dummy_bid
+                if px == dummy:
+                    if sz != 0:
+                        return _OB_DUMMY_SIZE, r, c + 1
+                    continue
+                if px <= 0:
+                    return _OB_PRICE_SIGN, r, c
+                if np.int64(px) % tick != 0:  # integer modulo: exact and much faster than fmod
+                    return _OB_OFF_GRID, r, c
+                if sz <= 0:
+                    return _OB_SIZE, r, c + 1
+                if k > 0:
+                    prev = ob[r, c - 4]
+                    if prev == dummy:
+                        return _OB_GAP, r, c
+                    if (off == 0 and px <= prev) or (off == 2 and px >= prev):
+                        return _OB_ORDER, r, c
+            if k == 0 and ob[r, 0] != dummy_ask and ob[r, 2] != dummy_bid and ob[r, 0] <= ob[r, 2]:
+                return _OB_CROSSED, r, 0
+    return 0, -1, -1
+
+
+def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None:
+    code, r, c = check_orderbook_nb(ob, tick, DUMMY_ASK, DUMMY_BID)
+    if code == 0:
+        return
+    names = orderbook_fields(levels)
+    k, off = divmod(c, 4)
+    side = "ask" if off < 2 else "bid"
+    v = int(ob[r, c])
+    problem = {
+        _OB_DUMMY_SIZE: f"empty {side} level {k + 1} (dummy price {int(ob[r, c - 1])}) has size {v}, expected 0",
+        _OB_PRICE_SIGN: f"{side} price {v} is neither > 0 nor the empty-level dummy {DUMMY_ASK if side == 'ask' else DUMMY_BID}",
+        _OB_OFF_GRID: f"price {v} is off the tick grid (tick = {tick} price units)",
+        _OB_SIZE: f"{side} size {v} of an occupied level must be > 0",
+        _OB_GAP: f"{side} level {k + 1} is occupied but level {k} is empty",
+        _OB_ORDER: f"{side} prices out of order: level {k + 1} price {v} vs level {k} price {int(ob[r, c - 4]) if k else v}",
+        _OB_CROSSED: f"crossed book: best ask {int(ob[r, 0])} <= best bid {int(ob[r, 2])}",
+    }[code]
+    raise DataFormatError(path, problem, line=r + 1, field=names[c])
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: int) -> tuple[np.ndarray, int]:
+    """Read, parse and validate an orderbook file -> (float64 array n x 4L, levels)."""
+    text = _read_bytes(opath)
+    if levels is None:  # infer from the first line
+        nfields = _line_text(text, 0).rstrip("\r").count(",") + 1
+        if nfields % 4 != 0:
+            raise DataFormatError(opath, f"{nfields} fields is not a multiple of 4 (ask price, ask size, bid price, "
+                                  "bid size per level)", line=1, field=orderbook_fields(nfields // 4 + 1)[nfields - 1])
+        levels, level_source = nfields // 4, "the first line"
+    if levels < 1:
+        raise DataFormatError(opath, f"levels must be >= 1, got {levels}")
+    ncols = 4 * levels
+    ob = _parse_table(opath, text, ncols, -1, orderbook_fields(levels),
+                      cols_hint=f"an orderbook with {levels} levels (from {level_source}) has 4 x {levels} = {ncols} fields",
+                      dtype=np.float64)
+    _check_orderbook(opath, ob, levels, tick)
+    return ob, levels
+
+
+@dataclass(frozen=True, eq=False)
+class LobsterData:
+    """A LOBSTER day: events, optional book snapshots, instrument metadata, source paths.
+
+    ``events``: :data:`~companion.events.EVENT_DTYPE` array, one per message line.
+    ``book``: float64 ``(n, 4 * levels)`` in LOBSTER layout (row i = book after event i), or None.
+    ``instrument``: symbol, tick 100, price scale 10000, date, session window (ns since midnight), levels.
+    """
+
+    events: np.ndarray
+    book: np.ndarray | None
+    instrument: Instrument
+    message_path: Path
+    orderbook_path: Path | None
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def _index(self) -> pd.Index:
+        ts = self.events["ts"]
+        if self.instrument.date:
+            stamps = np.datetime64(self.instrument.date, "ns") + ts.astype("timedelta64[ns]")
+            return pd.DatetimeIndex(stamps, name="time")
+        return pd.TimedeltaIndex(ts.astype("timedelta64[ns]"), name="time")
+
+    def messages_frame(self) -> pd.DataFrame:
+        """Events as a DataFrame indexed by exchange time (naive US/Eastern wall clock, exact ns).
+
+        Columns: ``ts`` (int ns since midnight), ``kind``, ``side``, ``price`` (price units),
+        ``size``, ``order_id``. The index is a DatetimeIndex (date + ts) when the date is known,
+        else a TimedeltaIndex since midnight.
+        """
+        ev = self.events
+        return pd.DataFrame(
+            {"ts": ev["ts"], "kind": ev["kind"], "side": ev["side"], "price": ev["price"],
+             "size": ev["size"], "order_id": ev["order_id"]},
+            index=self._index(),
+        )
+
+    def book_frame(self) -> pd.DataFrame:
+        """Book snapshots as a DataFrame (columns ask_price_1, ask_size_1, bid_price_1, ...) indexed like
+        :meth:`messages_frame`; prices in price units, empty levels as the dummy prices."""
+        if self.book is None:
+            raise ValueError(f"no orderbook file was read with {self.message_path}")
+        return pd.DataFrame(self.book, columns=list(orderbook_fields(self.book.shape[1] // 4)), index=self._index())
+
+
+def read_lobster(
+    message_path: str | Path,
+    orderbook_path: str | Path | None = None,
+    *,
+    ticker: str | None = None,
+    date: str | None = None,
+    levels: int | None = None,
+    session_ms: tuple[int, int] | None = None,
+    tick: int = LOBSTER_TICK,
+    price_scale: int = LOBSTER_PRICE_SCALE,
+) -> LobsterData:
+    """Read and strictly validate a LOBSTER message file (and its orderbook file, when given).
+
+    Parameters
+    ----------
+    message_path, orderbook_path: ``.csv`` or ``.csv.gz`` files; ``orderbook_path=None`` reads the
+        messages only (``book`` is then None).
+    ticker, date, levels, session_ms: override (or supply, for files not named
+        ``TICKER_YYYY-MM-DD_STARTMS_ENDMS_message_L.csv``) what the file name says; see module doc.
+    tick, price_scale: price grid and price units per dollar (LOBSTER: 100 and 10000).
+
+    Returns
+    -------
+    :class:`LobsterData`. Raises :class:`companion.errors.DataFormatError` on any bad input
+    (message: ``"<file>, line <n>, field '<name>': <problem>"``), FileNotFoundError when a file is missing.
+    """
+    mpath = Path(message_path)
+    opath = Path(orderbook_path) if orderbook_path is not None else None
+    mname = parse_lobster_name(mpath)
+    oname = parse_lobster_name(opath) if opath is not None else None
+    if mname is not None and oname is not None:
+        for key in ("ticker", "date", "start_ms", "end_ms", "levels"):
+            if mname[key] != oname[key]:
+                raise DataFormatError(opath, f"file name says {key} {oname[key]!r} but the message file's name says {mname[key]!r}")
+    named = mname or oname
+    if ticker is None:
+        ticker = named["ticker"] if named else re.split(r"[_.]", mpath.name, maxsplit=1)[0]
+    if date is None:
+        date = named["date"] if named else ""
+    elif date and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        raise ValueError(f"date={date!r}: expected YYYY-MM-DD")
+    window_checked = True
+    if session_ms is None:
+        if named:
+            session_ms = (named["start_ms"], named["end_ms"])
+        else:
+            session_ms, window_checked = (NASDAQ_OPEN_MS, NASDAQ_CLOSE_MS), False
+    level_source = "levels="
+    if levels is None and named:
+        levels, level_source = named["levels"], "the file name"
+    window_ns = (int(session_ms[0]) * _MS, int(session_ms[1]) * _MS)
+
+    def load_messages() -> np.ndarray:
+        m = _parse_table(mpath, _read_bytes(mpath), 6, 0, MESSAGE_FIELDS)
+        _check_messages(mpath, m, tick, window_ns if window_checked else None)
+        return m
+
+    book = None
+    if opath is None:
+        m = load_messages()
+        levels = 0 if levels is None else levels
+    else:
+        # The two files are independent until the row-count check: read the orderbook in a second
+        # thread (gunzip, file reads and the numba kernels release the GIL). A problem in the
+        # message file is reported first.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            fut = pool.submit(_load_orderbook, opath, levels, level_source, tick)
+            try:
+                m = load_messages()
+            finally:
+                ob_result = fut.exception() or fut.result()
+        if isinstance(ob_result, BaseException):
+            raise ob_result
+        ob, levels = ob_result
+        if ob.shape[0] != m.shape[0]:
+            short = min(ob.shape[0], m.shape[0])
+            raise DataFormatError(
+                opath, f"row-count mismatch: the orderbook has {ob.shape[0]} rows but the message file "
+                f"{mpath.name} has {m.shape[0]}; line {short + 1} of the longer file has no partner", line=short + 1)
+        book = ob
+
+    ev = np.empty(m.shape[0], dtype=EVENT_DTYPE)
+    ev["ts"] = m[:, 0]
+    ev["ts_local"] = m[:, 0]
+    ev["kind"] = m[:, 1]
+    ev["side"] = m[:, 5]
+    ev["price"] = m[:, 4]
+    ev["size"] = m[:, 3]
+    ev["order_id"] = m[:, 2]
+    inst = Instrument(
+        symbol=ticker, tick=int(tick), price_scale=int(price_scale), lot=1.0,
+        session_open_ns=window_ns[0], session_close_ns=window_ns[1], date=date, levels=int(levels),
+        venue="NASDAQ",
+    )
+    return LobsterData(events=ev, book=book, instrument=inst, message_path=mpath, orderbook_path=opath)
