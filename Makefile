@@ -34,14 +34,19 @@ data: $(STAMP)
 chapters: data
 	$(TIMED) chapters $(PY) tools/execute_chapters.py $(CHAPTERS)
 
-html: $(STAMP)
+MATHJAX := book/_static/mathjax
+$(MATHJAX)/tex-chtml.js: $(STAMP)
+	rm -rf $(MATHJAX) && mkdir -p book/_static
+	cp -r "$$($(PY) -c 'import importlib.util as u, pathlib as p; print(p.Path(u.find_spec("mathjax").submodule_search_locations[0]) / "static/mathjax/es5")')" $(MATHJAX)
+
+html: $(STAMP) $(MATHJAX)/tex-chtml.js
 	$(TIMED) html $(VENV)/bin/jupyter-book build . -W -n --keep-going --quiet
 
 book: chapters html
 	@$(TIMED) --report
 
 unit: data
-	$(TIMED) unit $(PY) -m pytest -q tests -m "not slow"
+	$(TIMED) unit $(PY) -m pytest -q tests -m "not slow and not browser"
 
 pairing: $(STAMP)
 	$(TIMED) pairing $(PY) -m pytest -q tests/notebooks/test_pairing.py
@@ -53,7 +58,10 @@ nbval: data
 smoke: data
 	$(TIMED) smoke $(PY) -m pytest -q -m slow tests/notebooks
 
-test: unit pairing nbval smoke html
+browser: html
+	$(TIMED) browser bash -c 'tools/ensure_chromium.sh && $(PY) -m pytest -q -m browser tests/browser'
+
+test: unit pairing nbval smoke browser
 	@$(TIMED) --report
 
 bench: data
