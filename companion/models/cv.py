@@ -1,0 +1,146 @@
+"""Purged cross-validation for labels that span time (López de Prado 2018, ch. 7).
+
+A sample taken at ``t_i`` whose label is fixed at ``e_i >= t_i`` (see :mod:`companion.labels`)
+covers the interval ``[t_i, e_i]``. A training sample whose interval overlaps the test period
+``[T0, T1]`` -- ``T0`` = first test sample time, ``T1`` = last test *label end* -- shares price
+moves with test labels; it is **purged** (AFML §7.4.1, Snippet 7.1):
+
+    purge i  <=>  t_i <= T1 + embargo_after  and  e_i >= T0 - embargo_before.
+
+The **embargo** (AFML §7.4.2, Snippet 7.2) widens the test period: after it in k-fold (training
+samples right after a test block carry features computed over the test labels' period), and, in
+walk-forward, before it (a gap between the last training label and the first test sample, the
+role of ``gap`` in scikit-learn's ``TimeSeriesSplit``). Walk-forward trains strictly before the
+test block, so an embargo after the test period never removes anything there.
+
+Times are int64 ns, ``datetime64`` / ``timedelta64`` arrays, or pandas indexes / Series of them.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+
+def to_ns(x) -> np.ndarray:
+    """Timestamps (DatetimeIndex / TimedeltaIndex / Series / datetime64 / int ns) as int64 ns."""
+    if isinstance(x, pd.Series):
+        x = x.to_numpy()
+    if isinstance(x, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+        if x.hasnans:
+            raise ValueError("times contain NaT")
+        return np.asarray(x.as_unit("ns").asi8, dtype=np.int64)
+    arr = np.asarray(x)
+    if arr.dtype.kind in "mM":
+        if np.isnat(arr).any():
+            raise ValueError("times contain NaT")
+        return arr.astype("M8[ns]" if arr.dtype.kind == "M" else "m8[ns]").view(np.int64)
+    if arr.dtype == object:  # e.g. tz-aware timestamps from a Series
+        return to_ns(pd.DatetimeIndex(arr))
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"times must be datetime, timedelta or integer ns, not {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def duration_ns(x) -> int:
+    """A duration (``'5min'``, Timedelta, timedelta64, int ns) in ns; must be >= 0."""
+    ns = int(x) if isinstance(x, (int, np.integer)) else int(pd.Timedelta(x).value)
+    if ns < 0:
+        raise ValueError("durations must be >= 0")
+    return ns
+
+
+def _check_intervals(sample_times, label_end_times) -> tuple[np.ndarray, np.ndarray]:
+    t, e = to_ns(sample_times), to_ns(label_end_times)
+    if t.shape != e.shape or t.ndim != 1:
+        raise ValueError(f"sample_times and label_end_times must be 1-d of equal length, got {t.shape} and {e.shape}")
+    if t.size > 1 and np.any(np.diff(t) < 0):
+        raise ValueError("sample_times must be sorted (non-decreasing)")
+    if np.any(e < t):
+        raise ValueError("every label must end at or after its sample time (label_end_times >= sample_times)")
+    return t, e
+
+
+def overlaps(t: np.ndarray, e: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Mask of intervals ``[t_i, e_i]`` that intersect ``[lo, hi]`` (closed)."""
+    return (t <= hi) & (e >= lo)
+
+
+class PurgedWalkForward:
+    """Walk-forward splits with purging and an embargo (López de Prado 2018, §7.4; ch. 12).
+
+    The first ``min_train`` samples (int count, or a fraction of n; default ``n // (n_splits+1)``)
+    are only trained on; the rest are cut into ``n_splits`` contiguous test blocks of equal count.
+    For the block ``[a, b)`` with ``T0 = t_a`` and ``T1 = max(e_a..e_{b-1})`` the training set is
+    the samples ``i < a`` (``window='expanding'``) or ``a - train_size <= i < a`` (``'rolling'``,
+    ``train_size`` default ``min_train``) whose label ends strictly before ``T0 - embargo``:
+    ``e_i < T0 - embargo`` (purge + pre-test embargo). Training is thus strictly before testing
+    and no training label shares a price move with a test label.
+    """
+
+    def __init__(self, n_splits: int = 5, *, embargo=0, min_train: int | float | None = None,
+                 window: str = "expanding", train_size: int | None = None):
+        self.n_splits = n_splits
+        self.embargo = embargo
+        self.min_train = min_train
+        self.window = window
+        self.train_size = train_size
+
+    def get_n_splits(self, *args, **kwargs) -> int:
+        return self.n_splits
+
+    def _first(self, n: int) -> int:
+        m = self.min_train
+        if m is None:
+            first = n // (self.n_splits + 1)
+        elif isinstance(m, float) and 0 < m < 1:
+            first = int(round(m * n))
+        else:
+            first = int(m)
+        if not 1 <= first <= n - self.n_splits:
+            raise ValueError(f"min_train={m!r} leaves no room for {self.n_splits} test blocks in {n} samples")
+        return first
+
+    def split(self, sample_times, label_end_times) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(train_idx, test_idx)`` integer positions, test blocks in time order."""
+        if self.window not in ("expanding", "rolling"):
+            raise ValueError("window must be 'expanding' or 'rolling'")
+        if int(self.n_splits) < 1:
+            raise ValueError("n_splits must be >= 1")
+        t, e = _check_intervals(sample_times, label_end_times)
+        emb = duration_ns(self.embargo)
+        first = self._first(t.size)
+        size = first if self.train_size is None else int(self.train_size)
+        for test in np.array_split(np.arange(first, t.size), int(self.n_splits)):
+            a = int(test[0])
+            lo = 0 if self.window == "expanding" else max(0, a - size)
+            cand = np.arange(lo, a)
+            keep = e[cand] < t[a] - emb
+            yield cand[keep], test
+
+
+class PurgedKFold:
+    """k-fold with purging and a post-test embargo (López de Prado 2018, Snippets 7.1-7.3).
+
+    Contiguous test blocks; the training set is every other sample whose interval does not
+    intersect ``[T0, T1 + embargo]``. Training data after the test block make this a tool for
+    model selection on exchangeable periods, not a backtest: prefer :class:`PurgedWalkForward`.
+    """
+
+    def __init__(self, n_splits: int = 5, *, embargo=0):
+        self.n_splits = n_splits
+        self.embargo = embargo
+
+    def get_n_splits(self, *args, **kwargs) -> int:
+        return self.n_splits
+
+    def split(self, sample_times, label_end_times) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        t, e = _check_intervals(sample_times, label_end_times)
+        emb = duration_ns(self.embargo)
+        idx = np.arange(t.size)
+        for test in np.array_split(idx, int(self.n_splits)):
+            t0, t1 = t[test[0]], e[test].max()
+            bad = overlaps(t, e, t0, t1 + emb)
+            bad[test] = True
+            yield idx[~bad], test

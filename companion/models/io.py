@@ -1,0 +1,121 @@
+"""Save and load fitted models as LightGBM text + JSON metadata. Never pickle.
+
+``save_model(model, "dir/name")`` writes ``dir/name.txt`` (``Booster.save_model``: the trees in
+LightGBM's text format, thresholds and leaf values printed with round-trip precision) and
+``dir/name.json``: estimator class and parameters, classes, feature names, the sha256 of the
+training data and of the model text, the label definition, companion and LightGBM versions.
+:func:`load_model` checks the model file against its recorded hash and rebuilds the estimator,
+whose predictions are identical to the saved one's.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FORMAT = "companion-lightgbm/1"
+
+
+def data_sha256(X, y=None) -> str:
+    """sha256 of a training set: column names, index (as int64 ns or strings), float64 values,
+    and ``y``; independent of memory layout."""
+    h = hashlib.sha256()
+    if isinstance(X, pd.DataFrame):
+        h.update(json.dumps([str(c) for c in X.columns]).encode())
+        idx = X.index
+        if isinstance(idx, (pd.DatetimeIndex, pd.TimedeltaIndex)):
+            h.update(np.ascontiguousarray(idx.as_unit("ns").asi8).tobytes())
+        else:
+            h.update(json.dumps([str(v) for v in idx]).encode())
+        values = X.to_numpy(dtype=np.float64)
+    else:
+        values = np.asarray(X, dtype=np.float64)
+    h.update(str(values.shape).encode())
+    h.update(np.ascontiguousarray(values).tobytes())
+    if y is not None:
+        ya = np.asarray(y)
+        h.update(str(ya.dtype.kind).encode())
+        h.update(np.ascontiguousarray(ya.astype(np.float64) if ya.dtype.kind in "biuf" else ya.astype(str)).tobytes())
+    return h.hexdigest()
+
+
+def _stem(path: str | Path) -> Path:
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".txt", ".json") else p
+
+
+def _jsonable(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    return v
+
+
+def save_model(model, path: str | Path, *, label: dict | None = None, X=None, y=None,
+               data_hash: str | None = None) -> tuple[Path, Path]:
+    """Write ``<path>.txt`` and ``<path>.json``; returns both paths.
+
+    ``label``: the label definition (e.g. ``labels_df.attrs['label']``); ``X``/``y``: the training
+    data, hashed with :func:`data_sha256` (or pass ``data_hash``).
+    """
+    import lightgbm
+
+    import companion
+    from companion.models.train import DirectionClassifier, MoveRegressor
+
+    if not isinstance(model, (DirectionClassifier, MoveRegressor)) or not hasattr(model, "booster_"):
+        raise TypeError("save_model takes a fitted DirectionClassifier or MoveRegressor")
+    stem = _stem(path)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    txt, meta_path = stem.with_suffix(".txt"), stem.with_suffix(".json")
+    model.booster_.save_model(str(txt))
+    if data_hash is None and X is not None:
+        data_hash = data_sha256(X, y)
+    meta = {
+        "format": FORMAT,
+        "estimator": type(model).__name__,
+        "params": {k: _jsonable(v) for k, v in model.get_params().items()},
+        "lightgbm_params": model.lgb_params(),
+        "classes": _jsonable(model.classes_) if hasattr(model, "classes_") else None,
+        "feature_names": [str(f) for f in model.feature_names_in_],
+        "data_sha256": data_hash,
+        "model_sha256": hashlib.sha256(txt.read_bytes()).hexdigest(),
+        "model_file": txt.name,
+        "label": {k: _jsonable(v) for k, v in (label or {}).items()},
+        "companion_version": companion.__version__,
+        "lightgbm_version": lightgbm.__version__,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    return txt, meta_path
+
+
+def load_model(path: str | Path):
+    """Rebuild the estimator saved by :func:`save_model` (``<path>``, ``.txt`` or ``.json``).
+    Raises ValueError when the model text does not match its recorded sha256."""
+    import lightgbm as lgb
+
+    from companion.models.train import DirectionClassifier, MoveRegressor
+
+    stem = _stem(path)
+    meta = json.loads(stem.with_suffix(".json").read_text())
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{stem.with_suffix('.json')}: not a {FORMAT} metadata file")
+    cls = {"DirectionClassifier": DirectionClassifier, "MoveRegressor": MoveRegressor}.get(meta["estimator"])
+    if cls is None:
+        raise ValueError(f"unknown estimator {meta['estimator']!r}")
+    txt = stem.parent / meta["model_file"]
+    text = txt.read_bytes()
+    if hashlib.sha256(text).hexdigest() != meta["model_sha256"]:
+        raise ValueError(f"{txt}: model file does not match the sha256 recorded in its metadata")
+    model = cls(**meta["params"])
+    model.booster_ = lgb.Booster(model_str=text.decode())
+    model.feature_names_in_ = np.array(meta["feature_names"], dtype=object)
+    model.n_features_in_ = len(meta["feature_names"])
+    if meta["classes"] is not None:
+        model.classes_ = np.array(meta["classes"])
+    model.metadata_ = meta
+    return model
