@@ -1,0 +1,465 @@
+"""Numba kernels of the L2 book engine (aggregated price levels, no per-order state).
+
+Data structure
+--------------
+Each side of the book is a pair of arrays ``key`` (int64) and ``qty`` (float64) holding the
+occupied price levels **sorted so that the best level is last**: bids keyed by ``+price``
+(ascending), asks keyed by ``-price`` (ascending, i.e. prices descending). Both sides then share
+one code path: the best level is ``key[n - 1]``, the k-th best ``key[n - k]``. Almost all order
+flow lands within a few levels of the touch, so a lookup scans from the end (a few steps) and falls
+back to binary search when the level is deep; an insert or delete only moves the levels *better*
+than the one touched, again a few. Capacity doubles when full.
+
+Writing the top-``L`` snapshot per event (LOBSTER orderbook layout: ``ask_px_1, ask_sz_1,
+bid_px_1, bid_sz_1, ask_px_2, ...``; empty level = dummy price ``+-9999999999`` with size 0) is
+then a copy of the last ``L`` entries of each side.
+
+Event semantics (codes of :mod:`companion.events`; Huang & Polak 2011, LOBSTER ReadMe)
+-------------------------------------------------------------------------------------------
+* 1 ADD: ``q(side, price) += size``;
+* 2 CANCEL, 3 DELETE, 4 EXEC_VISIBLE: ``q(side, price) -= size`` (``side`` is the resting side);
+  a level whose size reaches 0 is removed;
+* 5 EXEC_HIDDEN, 6 CROSS, 7 HALT, 11 TRADE: no change to the visible book;
+* 10 LEVEL_SET: ``q(side, price) = size`` (0 removes the level);
+* 12 CLEAR: both sides emptied.
+
+A reduction at a price that is not in the book is ignored and counted (``unknown`` in the
+stats); the book is never uncrossed (LOBSTER and Binance books never need it).
+
+Every function here is a plain ``@njit(cache=True)`` kernel over arrays: no pandas, no I/O.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+ADD, CANCEL, DELETE, EXEC_VISIBLE, EXEC_HIDDEN, CROSS, HALT = 1, 2, 3, 4, 5, 6, 7
+LEVEL_SET, TRADE, CLEAR = 10, 11, 12
+DUMMY_ASK = 9999999999.0
+DUMMY_BID = -9999999999.0
+
+_LINEAR_STEPS = 16   # scan this many levels from the touch before switching to binary search
+_REL_EPS = 1e-9      # a level whose size falls to <= _REL_EPS x its previous size is empty (float sizes)
+
+
+# --------------------------------------------------------------------------------------------
+# full-depth state: sorted level arrays, best last
+# --------------------------------------------------------------------------------------------
+@njit(cache=True, inline="always")
+def _locate_nb(key: np.ndarray, n: int, k: int) -> int:
+    """Position of key ``k`` in ``key[:n]`` (ascending): index ``i`` with ``key[i] == k``, else
+    ``-(insertion point) - 1``.
+
+    The last ``_LINEAR_STEPS`` keys (the levels nearest the touch) are searched branch-free by
+    counting the keys above ``k`` (vectorises, no mispredicted branches); deeper keys by binary
+    search."""
+    lo = n - _LINEAR_STEPS
+    if lo < 0:
+        lo = 0
+    c = 0
+    for i in range(lo, n):
+        c += key[i] > k
+    i = n - c - 1
+    if i >= lo:
+        if key[i] == k:
+            return i
+        return -(i + 1) - 1
+    if lo == 0:
+        return -1  # insertion point 0
+    a, b = 0, lo  # every key[lo:] > k: search key[0:lo]
+    while a < b:
+        mid = (a + b) >> 1
+        if key[mid] < k:
+            a = mid + 1
+        else:
+            b = mid
+    if a < lo and key[a] == k:
+        return a
+    return -a - 1
+
+
+@njit(cache=True)
+def _grow_nb(key: np.ndarray, qty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cap = 2 * key.size
+    k2 = np.empty(cap, dtype=np.int64)
+    q2 = np.empty(cap, dtype=np.float64)
+    k2[: key.size] = key
+    q2[: qty.size] = qty
+    return k2, q2
+
+
+@njit(cache=True, inline="always")
+def _update_side_nb(key: np.ndarray, qty: np.ndarray, n: int, k: int, delta: float, setv: bool) -> tuple[int, int, int]:
+    """Apply ``q += delta`` (or ``q = delta`` when ``setv``) at key ``k``; needs ``n < key.size``.
+
+    Returns ``(new n, unknown, depth)``: ``unknown`` is 1 when a reduction hit a missing level;
+    ``depth`` is the touched level's rank from the touch (0 = best; a new level's rank after
+    insertion) -- the snapshot is unchanged when ``depth >= L``."""
+    pos = _locate_nb(key, n, k)
+    if pos >= 0:
+        old = qty[pos]
+        new = delta if setv else old + delta
+        if new <= _REL_EPS * old:
+            for j in range(pos, n - 1):  # remove: shift the better levels down
+                key[j] = key[j + 1]
+                qty[j] = qty[j + 1]
+            return n - 1, 0, n - 1 - pos
+        qty[pos] = new
+        return n, 0, n - 1 - pos
+    if delta <= 0.0:
+        if setv:
+            return n, 0, 1 << 30  # LEVEL_SET 0 on a missing level: nothing to do
+        return n, 1, 1 << 30
+    ins = -pos - 1
+    for j in range(n, ins, -1):  # insert: shift the better levels up
+        key[j] = key[j - 1]
+        qty[j] = qty[j - 1]
+    key[ins] = k
+    qty[ins] = delta
+    return n + 1, 0, n - ins
+
+
+@njit(cache=True, inline="always")
+def _write_top_nb(row: np.ndarray, levels: int, akey: np.ndarray, aqty: np.ndarray, na: int,
+                  bkey: np.ndarray, bqty: np.ndarray, nb: int) -> None:
+    """Write the top ``levels`` of both sides into one LOBSTER-layout row (dummies past the end)."""
+    ma = min(levels, na)
+    for j in range(ma):
+        row[4 * j] = -akey[na - 1 - j]
+        row[4 * j + 1] = aqty[na - 1 - j]
+    for j in range(ma, levels):
+        row[4 * j] = DUMMY_ASK
+        row[4 * j + 1] = 0.0
+    mb = min(levels, nb)
+    for j in range(mb):
+        row[4 * j + 2] = bkey[nb - 1 - j]
+        row[4 * j + 3] = bqty[nb - 1 - j]
+    for j in range(mb, levels):
+        row[4 * j + 2] = DUMMY_BID
+        row[4 * j + 3] = 0.0
+
+
+@njit(cache=True)
+def _seed_nb(init: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray, int]:
+    """Full-depth state from one LOBSTER-layout row ``init`` (length ``4*L0``, may be empty)."""
+    L0 = init.size // 4
+    while cap < L0 + 2:
+        cap *= 2
+    akey = np.empty(cap, dtype=np.int64)
+    aqty = np.empty(cap, dtype=np.float64)
+    bkey = np.empty(cap, dtype=np.int64)
+    bqty = np.empty(cap, dtype=np.float64)
+    na = 0
+    nb = 0
+    for j in range(L0):  # the row lists best first; the state stores best last
+        if init[4 * j + 1] > 0.0 and init[4 * j] != DUMMY_ASK:
+            na += 1
+        if init[4 * j + 3] > 0.0 and init[4 * j + 2] != DUMMY_BID:
+            nb += 1
+    for j in range(na):
+        akey[na - 1 - j] = -np.int64(init[4 * j])
+        aqty[na - 1 - j] = init[4 * j + 1]
+    for j in range(nb):
+        bkey[nb - 1 - j] = np.int64(init[4 * j + 2])
+        bqty[nb - 1 - j] = init[4 * j + 3]
+    return akey, aqty, na, bkey, bqty, nb
+
+
+@njit(cache=True)
+def _replay_run_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray, t0: int,
+                   akey: np.ndarray, aqty: np.ndarray, na: int, bkey: np.ndarray, bqty: np.ndarray, nb: int,
+                   out: np.ndarray, counters: np.ndarray) -> tuple[int, int, int]:
+    """The hot loop of :func:`replay_into_nb` from event ``t0``; stops early (returning the event
+    index to resume at) when a side is full and must grow. Never reassigns its arrays, so numba
+    keeps them in registers with no reference counting inside the loop."""
+    n = kind.size
+    levels = out.shape[1] // 4
+    unknown = 0
+    max_na = counters[1]
+    max_nb = counters[2]
+    t = t0
+    while t < n:
+        k = kind[t]
+        if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE or k == LEVEL_SET:
+            q = size[t]
+            setv = k == LEVEL_SET
+            if not (k == ADD or setv):
+                q = -q
+            if side[t] > 0:
+                if nb == bkey.size:
+                    break
+                nb, u, d = _update_side_nb(bkey, bqty, nb, price[t], q, setv)
+                max_nb = max(max_nb, nb)
+            else:
+                if na == akey.size:
+                    break
+                na, u, d = _update_side_nb(akey, aqty, na, -price[t], q, setv)
+                max_na = max(max_na, na)
+            unknown += u
+        elif k == CLEAR:
+            na = 0
+            nb = 0
+        _write_top_nb(out[t], levels, akey, aqty, na, bkey, bqty, nb)
+        t += 1
+    counters[0] += unknown
+    counters[1] = max_na
+    counters[2] = max_nb
+    return t, na, nb
+
+
+@njit(cache=True)
+def replay_into_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
+                   init: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Replay events over a full-depth aggregated book, writing the top-``L`` snapshot after every
+    event into ``out`` (float64 ``(n, 4*L)``, LOBSTER layout; row ``t`` = book after event ``t``).
+
+    Parameters: the event columns ``kind`` (int8), ``side`` (+1 bid / -1 ask), ``price`` (int64
+    price units), ``size`` (float64) -- strided views of an EVENT_DTYPE array are fine, nothing is
+    copied; ``init``: the starting book as one LOBSTER-layout row (float64, ``4*L0``; an empty
+    array for an empty book). Allocate ``out`` with numpy (``np.empty``): numpy asks the kernel for
+    huge pages on large arrays, which halves the page-fault cost of writing the snapshots.
+
+    Returns ``stats`` int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]``.
+    """
+    n = kind.size
+    akey, aqty, na, bkey, bqty, nb = _seed_nb(init, 256)
+    counters = np.zeros(3, dtype=np.int64)
+    counters[1] = na
+    counters[2] = nb
+    t = 0
+    while t < n:
+        t, na, nb = _replay_run_nb(kind, side, price, size, t, akey, aqty, na, bkey, bqty, nb, out, counters)
+        if t < n:  # a side is full: double it and resume at event t
+            if na == akey.size:
+                akey, aqty = _grow_nb(akey, aqty)
+            if nb == bkey.size:
+                bkey, bqty = _grow_nb(bkey, bqty)
+    return counters
+
+
+@njit(cache=True)
+def replay_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray, levels: int,
+              init: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`replay_into_nb` with the output allocated here: returns ``(out, stats)``, ``out``
+    float64 ``(n, 4*levels)``. (From Python prefer :func:`companion.book.replay`, which allocates
+    the output with numpy -- faster for large outputs.)"""
+    out = np.empty((kind.size, 4 * levels), dtype=np.float64)
+    stats = replay_into_nb(kind, side, price, size, init, out)
+    return out, stats
+
+
+# --------------------------------------------------------------------------------------------
+# visible-depth step: LOBSTER level-N files (only the N visible levels are known)
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def _step_visible_nb(prev: np.ndarray, L: int, k: int, s: int, p: int, q: float,
+                     apx: np.ndarray, asz: np.ndarray, bpx: np.ndarray, bsz: np.ndarray) -> tuple[int, int, bool, bool, int]:
+    """Apply one event to the visible book ``prev`` (one LOBSTER row of ``L`` levels).
+
+    Work arrays (capacity ``L + 1``, best FIRST) receive the new visible levels. Returns
+    ``(na, nb, a_open, b_open, unknown)``: ``na``/``nb`` levels known after the event (may be
+    ``L + 1`` after an add inside a full side; only the first ``L`` are visible); ``a_open`` /
+    ``b_open``: the side of ``prev`` showed all ``L`` levels, so the book may hold more beyond and
+    positions ``>= na`` are not determined by the message (a level entering from beyond). A side
+    that showed fewer than ``L`` levels is known to be empty beyond them.
+    """
+    na = 0
+    nb = 0
+    for j in range(L):
+        if prev[4 * j + 1] > 0.0 and prev[4 * j] != DUMMY_ASK:
+            apx[na] = prev[4 * j]
+            asz[na] = prev[4 * j + 1]
+            na += 1
+        if prev[4 * j + 3] > 0.0 and prev[4 * j + 2] != DUMMY_BID:
+            bpx[nb] = prev[4 * j + 2]
+            bsz[nb] = prev[4 * j + 3]
+            nb += 1
+    a_open = na == L
+    b_open = nb == L
+    unknown = 0
+    if k == CLEAR:
+        return 0, 0, False, False, 0
+    if not (k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE or k == LEVEL_SET):
+        return na, nb, a_open, b_open, 0
+    fp = float(p)
+    if s > 0:
+        px = bpx
+        sz = bsz
+        m = nb
+        sgn = -1.0  # bids: better = higher price; compare on sgn * price ascending
+    else:
+        px = apx
+        sz = asz
+        m = na
+        sgn = 1.0
+    # position of p in the best-first list
+    i = 0
+    while i < m and sgn * px[i] < sgn * fp:
+        i += 1
+    found = i < m and px[i] == fp
+    if k == ADD or (k == LEVEL_SET and q > 0.0):
+        if found:
+            sz[i] = q if k == LEVEL_SET else sz[i] + q
+        else:
+            if i >= L and ((s > 0 and b_open) or (s < 0 and a_open)):
+                pass  # an add beyond the visible depth of a full side: not visible
+            else:
+                if m == L + 1:
+                    m -= 1  # drop the level pushed beyond L+1 (never visible)
+                for j in range(m, i, -1):
+                    px[j] = px[j - 1]
+                    sz[j] = sz[j - 1]
+                px[i] = fp
+                sz[i] = q
+                m += 1
+    else:
+        if found:
+            new = 0.0 if k == LEVEL_SET else sz[i] - q
+            if new <= _REL_EPS * sz[i]:
+                for j in range(i, m - 1):
+                    px[j] = px[j + 1]
+                    sz[j] = sz[j + 1]
+                m -= 1
+            else:
+                sz[i] = new
+        elif k != LEVEL_SET:
+            unknown = 1
+    if s > 0:
+        nb = m
+    else:
+        na = m
+    return na, nb, a_open, b_open, unknown
+
+
+@njit(cache=True)
+def _compose_row_nb(L: int, apx: np.ndarray, asz: np.ndarray, na: int, a_open: bool,
+                    bpx: np.ndarray, bsz: np.ndarray, nb: int, b_open: bool,
+                    ref: np.ndarray, row: np.ndarray) -> tuple[int, int]:
+    """Write the known levels into ``row``; positions not determined (entering from beyond on an
+    open side) are taken from ``ref`` (the file's row). Returns ``(levels_taken, known_mismatch)``:
+    the count of positions taken from ``ref`` and the count of determined positions that differ
+    from ``ref``."""
+    taken = 0
+    bad = 0
+    for j in range(L):
+        c = 4 * j
+        if j < na:
+            row[c] = apx[j]
+            row[c + 1] = asz[j]
+        elif a_open:
+            row[c] = ref[c]
+            row[c + 1] = ref[c + 1]
+            taken += 1
+        else:
+            row[c] = DUMMY_ASK
+            row[c + 1] = 0.0
+        if j < nb:
+            row[c + 2] = bpx[j]
+            row[c + 3] = bsz[j]
+        elif b_open:
+            row[c + 2] = ref[c + 2]
+            row[c + 3] = ref[c + 3]
+            taken += 1
+        else:
+            row[c + 2] = DUMMY_BID
+            row[c + 3] = 0.0
+        for f in range(4):
+            if row[c + f] != ref[c + f]:
+                bad += 1
+    return taken, bad
+
+
+@njit(cache=True)
+def check_transitions_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
+                         book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every ``t >= 1``: apply event ``t`` to the file's row ``t-1`` and compare with row ``t``
+    on every level the event determines (all visible positions except those a level enters from
+    beyond the visible depth on a side that was full).
+
+    Returns ``(matched, entering, unknown)`` per row (``[0]`` is unused: no transition into row 0):
+    ``matched`` bool, ``entering`` int64 = positions not determined by the message,
+    ``unknown`` int8 = the event reduced a price not in row ``t-1``.
+    """
+    n, w = book.shape
+    L = w // 4
+    matched = np.zeros(n, dtype=np.bool_)
+    entering = np.zeros(n, dtype=np.int64)
+    unknown = np.zeros(n, dtype=np.int8)
+    apx = np.empty(L + 1)
+    asz = np.empty(L + 1)
+    bpx = np.empty(L + 1)
+    bsz = np.empty(L + 1)
+    row = np.empty(w)
+    for t in range(1, n):
+        na, nb, ao, bo, u = _step_visible_nb(book[t - 1], L, kind[t], side[t], price[t], size[t], apx, asz, bpx, bsz)
+        taken, bad = _compose_row_nb(L, apx, asz, na, ao, bpx, bsz, nb, bo, book[t], row)
+        matched[t] = bad == 0
+        entering[t] = taken
+        unknown[t] = u
+    return matched, entering, unknown
+
+
+@njit(cache=True)
+def replay_assisted_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
+                       book: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Snapshot-assisted replay of a LOBSTER level-``L`` day.
+
+    Row 0 is the seed (taken whole from ``book[0]``). For ``t >= 1`` event ``t`` is applied to
+    the replayed row ``t-1`` (not the file's); only positions that a level enters from beyond the
+    visible depth are copied from ``book[t]``. Returns ``(out, taken)``: ``out`` float64 like
+    ``book``; ``taken`` int64 per row = positions copied from the file (row 0: ``2L``).
+    """
+    n, w = book.shape
+    L = w // 4
+    out = np.empty((n, w), dtype=np.float64)
+    taken = np.zeros(n, dtype=np.int64)
+    if n == 0:
+        return out, taken
+    out[0] = book[0]
+    taken[0] = 2 * L
+    apx = np.empty(L + 1)
+    asz = np.empty(L + 1)
+    bpx = np.empty(L + 1)
+    bsz = np.empty(L + 1)
+    for t in range(1, n):
+        na, nb, ao, bo, u = _step_visible_nb(out[t - 1], L, kind[t], side[t], price[t], size[t], apx, asz, bpx, bsz)
+        tk, bad = _compose_row_nb(L, apx, asz, na, ao, bpx, bsz, nb, bo, book[t], out[t])
+        taken[t] = tk
+    return out, taken
+
+
+@njit(cache=True)
+def rows_equal_nb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-row exact equality of two equally shaped 2-d arrays (no temporary ``a == b`` array)."""
+    n, w = a.shape
+    eq = np.ones(n, dtype=np.bool_)
+    for t in range(n):
+        for j in range(w):
+            if a[t, j] != b[t, j]:
+                eq[t] = False
+                break
+    return eq
+
+
+@njit(cache=True)
+def trades_nb(kind: np.ndarray, side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of trade events and their aggressor side.
+
+    LOBSTER executions (4 visible, 5 hidden): ``side`` is the resting order's side, so the
+    aggressor is ``-side`` (an execution of a sell limit order is a buyer-initiated trade);
+    TRADE events carry the aggressor side already."""
+    n = kind.size
+    idx = np.empty(n, dtype=np.int64)
+    agg = np.empty(n, dtype=np.int8)
+    m = 0
+    for t in range(n):
+        k = kind[t]
+        if k == EXEC_VISIBLE or k == EXEC_HIDDEN:
+            idx[m] = t
+            agg[m] = -side[t]
+            m += 1
+        elif k == TRADE:
+            idx[m] = t
+            agg[m] = side[t]
+            m += 1
+    return idx[:m].copy(), agg[:m].copy()
