@@ -1,0 +1,274 @@
+"""Weighted mid and Stoikov's (2018) micro-price, fitted on one sample and scored on another.
+
+Definitions (Stoikov 2018, Quantitative Finance 18(12)):
+
+* mid ``M = (P^a + P^b)/2``; imbalance ``I = Q^b / (Q^b + Q^a)``;
+* weighted mid ``W = I P^a + (1 - I) P^b``;
+* micro-price ``P^micro = M + g(I, S)``, ``g = lim_i E[M_{tau_i} - M_t | I, S]`` over the times of the
+  next mid changes.
+
+Estimator (Stoikov 2018, sec. 3-4): the book is sampled on a clock grid (``dt``, default 1 s; or
+every event); the state is (imbalance bucket, spread bucket), with ``n_imb`` equal-width imbalance
+buckets on [0, 1] and, as in the paper, spreads of 1..``n_spread`` ticks (pairs whose spread is not
+a state are dropped from the fit, and the micro-price falls back to the mid there). For small-tick
+stocks whose spread spans many ticks (the LOBSTER samples: median 13-29 ticks) use
+``spread_bins="quantile"``. One observation is (state_t, state_{t+dt}, dM = M_{t+dt} - M_t rounded
+to half ticks); pairs with |dM| > ``max_move`` ticks are dropped, so with the paper's
+``max_move = 1`` dM lies in K = {-1, -1/2, 0, 1/2, 1} ticks. The data are symmetrised: each
+observation (b, S, b', S', dM) also enters as (n_imb-1-b, S, n_imb-1-b', S', -dM). Row-normalising
+the counts of each state gives Q (no mid move, next state), R (mid move of size K) and T (mid
+move, next state); then ``G1 = (1 - Q)^-1 R K``, ``B = (1 - Q)^-1 T`` and
+``G* = G1 + sum_{i>=1} B^i G1``, summed until the increment is below ``tol`` (symmetrisation makes it
+converge, Thm 3.1). A state never
+seen has an all-zero row: its adjustment is 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from companion.flow.ofi import DUMMY_ABS, _as_book, _ns, bin_bounds_nb
+
+__all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_counts_nb",
+           "weighted_mid", "MicroPrice", "score_predictors"]
+
+
+@njit(cache=True)
+def imbalance_nb(book: np.ndarray) -> np.ndarray:
+    """Level-1 imbalance ``Q^b / (Q^b + Q^a)`` per row; NaN when a best level is empty."""
+    n = book.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        qa = book[i, 1]
+        qb = book[i, 3]
+        if abs(book[i, 0]) >= DUMMY_ABS or abs(book[i, 2]) >= DUMMY_ABS or qa + qb <= 0:
+            out[i] = np.nan
+        else:
+            out[i] = qb / (qa + qb)
+    return out
+
+
+@njit(cache=True)
+def weighted_mid_nb(book: np.ndarray) -> np.ndarray:
+    """Weighted mid ``I P^a + (1 - I) P^b`` per row (price units); NaN when a best level is empty."""
+    imb = imbalance_nb(book)
+    n = book.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = imb[i] * book[i, 0] + (1.0 - imb[i]) * book[i, 2]
+    return out
+
+
+@njit(cache=True)
+def micro_states_nb(book: np.ndarray, tick: float, n_imb: int, spread_edges: np.ndarray) -> np.ndarray:
+    """State index ``spread_bucket * n_imb + imbalance_bucket`` per row, -1 when not a state.
+
+    Imbalance buckets are equal-width: ``b = min(floor(I n_imb), n_imb - 1)``. Spread bucket j holds
+    spreads (in ticks) in ``[spread_edges[j], spread_edges[j+1])``; Stoikov's states "spread = 1..m
+    ticks" are ``spread_edges = [0.5, 1.5, ..., m + 0.5]``.
+    """
+    imb = imbalance_nb(book)
+    n = book.shape[0]
+    m = spread_edges.shape[0] - 1
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        if np.isnan(imb[i]):
+            continue
+        s = (book[i, 0] - book[i, 2]) / tick
+        if s < spread_edges[0] or s >= spread_edges[m]:
+            continue
+        j = np.searchsorted(spread_edges, s, side="right") - 1
+        b = int(np.floor(imb[i] * n_imb))
+        if b > n_imb - 1:
+            b = n_imb - 1
+        out[i] = j * n_imb + b
+    return out
+
+
+@njit(cache=True)
+def transition_counts_nb(state: np.ndarray, mid: np.ndarray, tick: float, n_imb: int, n_states: int,
+                         max_half_ticks: int, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Symmetrised counts of (state_t -> state_{t+lag}, dM) over a sampled sequence.
+
+    ``dM`` is rounded to half ticks h; pairs with |h| > ``max_half_ticks`` (H) are skipped. Returns
+    ``(Qc, Rc, Tc)``: Qc (ns, ns) no-move transitions, Rc (ns, 2H) moves h = -H..-1, 1..H (column
+    ``h + H`` for h < 0, ``h + H - 1`` for h > 0), Tc (ns, ns) move transitions. Each pair also
+    enters mirrored: imbalance bucket b -> n_imb - 1 - b, same spread bucket, h -> -h.
+    """
+    H = max_half_ticks
+    Qc = np.zeros((n_states, n_states))
+    Rc = np.zeros((n_states, 2 * H))
+    Tc = np.zeros((n_states, n_states))
+    for t in range(state.shape[0] - lag):
+        x = state[t]
+        y = state[t + lag]
+        if x < 0 or y < 0:
+            continue
+        h = int(round(2.0 * (mid[t + lag] - mid[t]) / tick))
+        if h < -H or h > H:
+            continue
+        xs = (x // n_imb) * n_imb + (n_imb - 1 - x % n_imb)
+        ys = (y // n_imb) * n_imb + (n_imb - 1 - y % n_imb)
+        if h == 0:
+            Qc[x, y] += 1.0
+            Qc[xs, ys] += 1.0
+        else:
+            k = h + H if h < 0 else h + H - 1
+            Rc[x, k] += 1.0
+            Rc[xs, 2 * H - 1 - k] += 1.0
+            Tc[x, y] += 1.0
+            Tc[xs, ys] += 1.0
+    return Qc, Rc, Tc
+
+
+def weighted_mid(book) -> np.ndarray:
+    """Weighted (imbalance-weighted) mid, price units."""
+    return weighted_mid_nb(_as_book(book))
+
+
+class MicroPrice:
+    """Stoikov (2018) micro-price estimator (module doc for the construction).
+
+    Parameters
+    ----------
+    n_imb: imbalance buckets (equal width on [0, 1]).
+    n_spread: spread states. ``spread_bins="ticks"`` (Stoikov): spreads of exactly 1..n_spread
+        ticks; ``"quantile"``: n_spread buckets at the quantiles of the fitted sample's spread (for
+        small-tick stocks whose spread spans many ticks); or an explicit array of n_spread + 1
+        edges in ticks.
+    max_move: largest mid change kept, in ticks (Stoikov: 1, so K = {-1, -1/2, 1/2, 1}).
+    dt: sampling step (``"1s"``), or None to sample every event (event time).
+    tick: tick size in price units. tol, max_iter: stopping rule of the series G*.
+
+    Fitted attributes: ``g_`` (n_spread, n_imb) adjustment in ticks, ``spread_edges_``, ``K_``
+    (ticks), ``G1_``, ``B_``, ``n_iter_``, ``counts_`` (symmetrised observations per state),
+    ``n_obs_`` (pairs used, before symmetrising), ``n_dropped_`` (pairs dropped: |dM| > max_move).
+    """
+
+    def __init__(self, n_imb: int = 10, n_spread: int = 2, spread_bins="ticks", max_move: float = 1.0, dt="1s",
+                 tick: float = 1.0, tol: float = 1e-12, max_iter: int = 10_000):
+        self.n_imb = n_imb
+        self.n_spread = n_spread
+        self.spread_bins = spread_bins
+        self.max_move = max_move
+        self.dt = dt
+        self.tick = tick
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _rows(self, ts: np.ndarray, t0: int | None, t1: int | None) -> np.ndarray:
+        """Rows of the sampled states on [t0, t1]: every ``dt`` (state at t0 + k dt), or every event."""
+        t0 = int(ts[0]) if t0 is None else int(t0)
+        t1 = int(ts[-1]) if t1 is None else int(t1)
+        if self.dt is None:
+            return np.flatnonzero((ts >= t0) & (ts <= t1))
+        dt = _ns(self.dt)
+        return bin_bounds_nb(ts, t0, dt, max((t1 - t0) // dt, 1))
+
+    def _edges(self, sb: np.ndarray) -> np.ndarray:
+        if isinstance(self.spread_bins, str) and self.spread_bins == "ticks":
+            return np.arange(self.n_spread + 1) + 0.5
+        if isinstance(self.spread_bins, str) and self.spread_bins == "quantile":
+            ok = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
+            s = (sb[ok, 0] - sb[ok, 2]) / self.tick
+            e = np.unique(np.quantile(s, np.linspace(0, 1, self.n_spread + 1)))
+            e[-1] = np.nextafter(e[-1], np.inf)  # the largest spread belongs to the last bucket
+            return e
+        e = np.asarray(self.spread_bins, dtype=np.float64)
+        if e.ndim != 1 or len(e) < 2 or np.any(np.diff(e) <= 0):
+            raise ValueError("spread_bins must be 'ticks', 'quantile' or increasing edges (ticks)")
+        return e
+
+    def fit(self, book, ts, t0: int | None = None, t1: int | None = None) -> "MicroPrice":
+        """Estimate g(I, S) from the book sampled every ``dt`` (or every event) on ``[t0, t1]``."""
+        b = _as_book(book)
+        ts = np.ascontiguousarray(ts, dtype=np.int64)
+        sb = b[self._rows(ts, t0, t1)]
+        self.spread_edges_ = self._edges(sb)
+        ns_spread = len(self.spread_edges_) - 1
+        ns = self.n_imb * ns_spread
+        state = micro_states_nb(sb, float(self.tick), self.n_imb, self.spread_edges_)
+        mid = 0.5 * (sb[:, 0] + sb[:, 2])
+        H = int(round(2 * self.max_move))
+        Qc, Rc, Tc = transition_counts_nb(state, mid, float(self.tick), self.n_imb, ns, H, 1)
+        tot = Qc.sum(1) + Rc.sum(1)
+        inv = np.where(tot > 0, 1.0 / np.maximum(tot, 1.0), 0.0)
+        Q, R, T = Qc * inv[:, None], Rc * inv[:, None], Tc * inv[:, None]
+        self.K_ = np.concatenate([np.arange(-H, 0), np.arange(1, H + 1)]) / 2.0
+        rhs = np.column_stack([R @ self.K_, T])
+        try:
+            A = np.linalg.solve(np.eye(ns) - Q, rhs)
+        except np.linalg.LinAlgError:  # a state that never leaves itself without a mid move
+            A = np.linalg.pinv(np.eye(ns) - Q) @ rhs
+        G1, B = A[:, 0], A[:, 1:]
+        G, term, it = G1.copy(), G1.copy(), 0
+        while it < self.max_iter:
+            term = B @ term
+            G += term
+            it += 1
+            if np.abs(term).max() < self.tol:
+                break
+        self.G1_, self.B_, self.n_iter_ = G1, B, it
+        self.g_ = G.reshape(ns_spread, self.n_imb)
+        self.counts_ = tot.reshape(ns_spread, self.n_imb)
+        self.n_obs_ = int(Qc.sum() + Rc.sum()) // 2
+        both = (state[:-1] >= 0) & (state[1:] >= 0)
+        self.n_dropped_ = int(both.sum()) - self.n_obs_
+        return self
+
+    def adjustment(self, book) -> np.ndarray:
+        """g(I, S) per row in ticks (0 outside the fitted states)."""
+        state = micro_states_nb(_as_book(book), float(self.tick), self.n_imb, self.spread_edges_)
+        g = self.g_.ravel()
+        return np.where(state >= 0, g[np.maximum(state, 0)], 0.0)
+
+    def predict(self, book) -> np.ndarray:
+        """Micro-price per row, price units: mid + g(I, S) * tick."""
+        b = _as_book(book)
+        return 0.5 * (b[:, 0] + b[:, 2]) + self.adjustment(b) * self.tick
+
+    def table(self) -> pd.DataFrame:
+        """g(I, S) in ticks: rows = spread bucket (lower edge, ticks), columns = imbalance bucket midpoints."""
+        mids = (np.arange(self.n_imb) + 0.5) / self.n_imb
+        return pd.DataFrame(self.g_, index=pd.Index(self.spread_edges_[:-1], name="spread_ticks_from"),
+                            columns=pd.Index(np.round(mids, 4), name="imbalance"))
+
+
+def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizons=("1s", "10s", "60s", "180s"),
+                     dt="1s", t0: int | None = None, t1: int | None = None, **model_kw) -> tuple[pd.DataFrame, MicroPrice]:
+    """Fit the micro-price on the first ``split`` of ``[t0, t1]`` and score on the rest.
+
+    ``model_kw`` go to :class:`MicroPrice` (``n_imb``, ``n_spread``, ``spread_bins``, ``max_move``);
+    the model samples every ``dt``, the scoring grid is always the ``dt`` clock grid.
+    On the test part, sampled every ``dt``: MSE (ticks^2) of mid, weighted mid and micro-price at t
+    as predictors of the mid at t + h for each horizon h (only times whose state is two-sided and
+    t + h <= t1). Returns ``(table, model)``; table index = horizon, columns ``mse_mid``,
+    ``mse_weighted_mid``, ``mse_micro``, ``n``.
+    """
+    b = _as_book(book)
+    ts = np.ascontiguousarray(ts, dtype=np.int64)
+    t0 = int(ts[0]) if t0 is None else int(t0)
+    t1 = int(ts[-1]) if t1 is None else int(t1)
+    ts_split = t0 + int(split * (t1 - t0))
+    model = MicroPrice(dt=dt, tick=tick, **model_kw).fit(b, ts, t0, ts_split)
+    step = _ns(dt)
+    n = (t1 - ts_split) // step
+    rows = bin_bounds_nb(ts, ts_split, step, n)
+    sb = b[rows]
+    mid = 0.5 * (sb[:, 0] + sb[:, 2])
+    preds = {"mid": mid, "weighted_mid": weighted_mid_nb(sb), "micro": model.predict(sb)}
+    ok_now = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
+    out = []
+    for h in horizons:
+        lag = _ns(h) // step
+        if lag < 1 or lag >= len(rows):
+            continue
+        fut = mid[lag:]
+        ok = ok_now[:-lag] & ok_now[lag:]
+        row = {"horizon": str(h), "n": int(ok.sum())}
+        for name, p in preds.items():
+            err = (fut - p[:-lag])[ok] / tick
+            row[f"mse_{name}"] = float(np.mean(err ** 2))
+        out.append(row)
+    return pd.DataFrame(out).set_index("horizon"), model
