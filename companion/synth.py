@@ -1,0 +1,543 @@
+"""Seeded synthetic limit-order-book day in LOBSTER format: the course's default dataset.
+
+One call of :func:`generate_day` simulates a trading day (09:30-16:00, 34200-57600 s after
+midnight) of **full-depth, order-level** LOBSTER messages -- type 1 add, 2 partial cancel,
+3 delete, 4 visible execution, 5 hidden execution -- and the top-``levels`` book after every
+message. Every resting order has an add message, so the book is fully determined by the
+messages: a book engine replaying them must reproduce the orderbook on every row.
+
+The model
+---------
+A queue-reactive zero-intelligence core (Cont, Stoikov & Talreja 2010; Huang, Lehalle & Rosenbaum
+2015) with informed flow on top. Time runs in seasonal units ``s(t) = a + b x^2`` (``x`` = -1 at
+the open, +1 at the close: U-shaped activity, Admati & Pfleiderer 1988):
+
+* **limit orders** arrive on each side at rate ``lam (1 +- a_lim tau)``, at ``i >= 1`` ticks from
+  the *opposite* best quote with ``P(i) ~ i^-alpha`` (``i <`` spread improves the quote, so the
+  spread closes quickly: 1-3 ticks most of the time). Sizes: round lots and odd lots.
+* **cancellations**: each resting order is cancelled at its class rate (fleeting ``theta_f`` or
+  patient ``theta_p``, so the total rate is proportional to the queue size) times a factor
+  ``1 + slope * max(0, d - d_free)`` growing with its distance ``d`` behind the same-side best
+  (stale orders are purged), and ``1 + a_cancel |tau|`` near the best of the side the price is
+  about to move through. A few cancellations are partial (type 2).
+* **market orders** arrive at rate ``mu`` and buy with probability ``(1 + a_mo tau)/2``; they
+  execute FIFO against the best queue (one type-4 message per resting order hit), sometimes
+  taking the whole queue and walking a level further. **Hidden executions** (type 5, order id 0)
+  print inside ``(bid, ask]`` / ``[bid, ask)`` without touching the visible book.
+* **informed flow**: a latent fundamental value ``V`` (ticks) follows a Brownian motion with
+  jumps plus a constant drift during a few **informed episodes** (start, end, direction and size
+  recorded in :attr:`SynthDay.episodes` and the ``_meta.json``), when informed market orders
+  also arrive at rate ``episode_mu`` in the episode's direction. The tilt
+  ``tau = tanh((V - mid) / g0)`` bends market-order direction, limit-order arrival, placement
+  aggressiveness and cancellation towards ``V``, and arbitrageurs send market orders at rate
+  ``arb_rate * (V - ask)`` (``arb_rate * (bid - V)``) while ``V`` lies beyond a quote. So
+  order-flow imbalance carries real information: 10-second OFI explains a large share of the
+  contemporaneous mid change (Cont, Kukanov & Stoikov 2014, eq. 10) and predicts a little of the
+  next one (the mid lags ``V``).
+
+Calibration against the LOBSTER 2012-06-21 samples (:func:`day_stats` on both; seed 7 here):
+
+==========================  ====================  ===================================
+statistic                   synthetic (seed 7)    LOBSTER samples
+==========================  ====================  ===================================
+messages / day              422,584 (full depth)  GOOG L10 147,916; AAPL L10 400,391
+execution share (4+5)       9.5%                  GOOG L10 7.9%, L5 10.4%
+spread, time-weighted       1.29 ticks (82% 1)    13-27 ticks (high-priced names)
+depth at best (shares)      ~400                  129-228
+10-s OFI R^2 (30-min fits)  0.57                  0.41-0.53
+OFI -> next 10-s mid corr   0.11                  0.01-0.08
+==========================  ====================  ===================================
+
+The price (~$150) and the 1-3 tick spread describe a liquid, small-tick name rather than the
+samples' high-priced, wide-spread AAPL/AMZN/GOOG (hence the deeper best quote).
+
+Outputs are deterministic: all randomness comes from ``numpy.random.default_rng(seed)`` (drawn
+inside the numba kernel), so the same seed gives byte-identical files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from companion.events import (
+    DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, NS, Instrument,
+)
+from companion.synth_kernels import (
+    N_PARAMS, P_A_AGG, P_ARB, P_A_CANCEL, P_A_LIM, P_A_MO, P_CAP, P_D_FREE, P_D_SLOPE, P_ETA, P_G0,
+    P_JUMP_RATE, P_JUMP_SD, P_LAM, P_MAX_WALK, P_MU, P_P_FAST, P_P_PARTIAL, P_P_SWEEP,
+    P_SEASON_A, P_SEASON_B, P_SEED_LEVELS, P_SEED_ORDERS, P_SIGMA, P_THETA_FAST, P_THETA_SLOW,
+    format_int_table_nb, format_messages_nb, simulate_day_nb,
+)
+
+__all__ = [
+    "SynthConfig", "SynthDay", "MESSAGE_DTYPE", "simulate", "generate_day", "write_day",
+    "ensure_day", "day_dir", "GENERATOR_VERSION", "day_stats", "stats_of", "to_events", "file_stem", "instrument",
+]
+
+GENERATOR_VERSION = 1
+"""Bumped whenever the same ``(seed, config)`` would give different bytes; :func:`ensure_day`
+regenerates files written by another version."""
+
+MESSAGE_DTYPE = np.dtype([
+    ("time_ns", np.int64),    # ns after midnight (LOBSTER `time` x 1e9, exact)
+    ("type", np.int64),       # 1 add, 2 partial cancel, 3 delete, 4 visible exec, 5 hidden exec
+    ("order_id", np.int64),   # 0 for hidden executions
+    ("size", np.int64),       # shares
+    ("price", np.int64),      # dollars x 10000
+    ("direction", np.int64),  # +1 buy / -1 sell order (executions: the resting order's side)
+])
+"""LOBSTER message columns with the time as exact integer nanoseconds after midnight."""
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Parameters of the synthetic day (rates per second at seasonal factor 1; prices in ticks).
+
+    ``session`` is in seconds after midnight; a shorter session (e.g. ``(34200, 36000)``) gives
+    a quick day for tests. See the module docstring for the model.
+    """
+
+    session: tuple[float, float] = (34200.0, 57600.0)
+    symbol: str = "SYNTH"
+    date: str = "2012-06-21"
+    price0: float = 150.00          # opening mid, dollars
+    tick: int = 100                 # price units per tick ($0.01)
+    price_scale: int = 10000        # price units per dollar (LOBSTER)
+    order_id0: int = 10_000_001     # first order id
+    # limit orders
+    lam_limit: float = 4.3          # arrivals per side / s
+    placement_alpha: float = 0.6    # P(i) ~ i^-alpha, i ticks from the opposite best
+    placement_max_ticks: int = 30
+    limit_sizes: tuple[int, ...] = (0, 100, 200, 300, 500)   # 0 = odd lot U{1..99}
+    limit_size_probs: tuple[float, ...] = (0.40, 0.45, 0.08, 0.04, 0.03)
+    # cancellations
+    theta_fleeting: float = 0.5     # 1/s per order
+    theta_patient: float = 0.04     # 1/s per order
+    p_fleeting: float = 0.35
+    cancel_free_ticks: float = 15.0
+    cancel_slope: float = 0.2
+    cancel_cap: float = 6.0
+    p_partial_cancel: float = 0.02
+    # market orders and hidden executions
+    mu_market: float = 0.25         # uninformed market orders / s, both sides
+    eta_hidden: float = 0.12        # / s
+    market_sizes: tuple[int, ...] = (0, 100, 200, 300, 500)
+    market_size_probs: tuple[float, ...] = (0.40, 0.40, 0.10, 0.05, 0.05)
+    p_sweep: float = 0.1
+    max_walk_levels: int = 3
+    # fundamental value and informed flow
+    sigma_v: float = 0.5            # ticks / sqrt(s)
+    jump_rate: float = 1.0 / 1800.0
+    jump_sd: float = 6.0            # ticks
+    tilt_scale_ticks: float = 1.0   # g0
+    tilt_market: float = 0.8
+    tilt_limit: float = 0.3
+    tilt_aggressive: float = 0.5
+    tilt_cancel: float = 4.0
+    arb_rate: float = 2.5           # arbitrage market orders / s per tick V lies beyond a quote
+    episodes_per_hour: float = 0.7
+    episode_minutes: tuple[float, float] = (5.0, 20.0)
+    episode_move_ticks: tuple[float, float] = (20.0, 50.0)
+    episode_mu: float = 0.3         # informed market orders / s during an episode
+    # seasonality s(x) = a + b x^2 (mean a + b/3)
+    season_a: float = 0.7
+    season_b: float = 0.9
+    # initial book (every order is an add message at the open)
+    seed_levels: int = 20
+    seed_orders: float = 2.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SynthConfig":
+        """Inverse of :meth:`to_dict` (e.g. the ``config`` of a ``_meta.json``)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+@dataclass
+class SynthDay:
+    """A generated day: messages (:data:`MESSAGE_DTYPE`), orderbook (float64 ``(n, 4L)``),
+    fundamental value per message (price units), informed episodes, config, seed, levels."""
+
+    messages: np.ndarray
+    orderbook: np.ndarray
+    fundamental: np.ndarray
+    episodes: list[dict]
+    config: SynthConfig
+    seed: int
+    levels: int
+    meta: dict = field(default_factory=dict)
+
+
+def instrument(config: SynthConfig | None = None, levels: int = 10) -> Instrument:
+    """The :class:`~companion.events.Instrument` of the synthetic day."""
+    cfg = config or SynthConfig()
+    return Instrument(symbol=cfg.symbol, tick=cfg.tick, price_scale=cfg.price_scale, lot=1.0,
+                      session_open_ns=int(round(cfg.session[0] * NS)),
+                      session_close_ns=int(round(cfg.session[1] * NS)),
+                      date=cfg.date, levels=levels, venue="SYNTHETIC")
+
+
+def _cdf(probs) -> np.ndarray:
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 1 or len(p) == 0 or np.any(p < 0) or p.sum() <= 0:
+        raise ValueError(f"bad probability vector {probs!r}")
+    c = np.cumsum(p / p.sum())
+    c[-1] = 1.0
+    return c
+
+
+def _pack_params(cfg: SynthConfig) -> np.ndarray:
+    p = np.zeros(N_PARAMS, dtype=np.float64)
+    p[P_LAM] = cfg.lam_limit
+    p[P_MU] = cfg.mu_market
+    p[P_ETA] = cfg.eta_hidden
+    p[P_THETA_FAST] = cfg.theta_fleeting
+    p[P_THETA_SLOW] = cfg.theta_patient
+    p[P_P_FAST] = cfg.p_fleeting
+    p[P_D_FREE] = cfg.cancel_free_ticks
+    p[P_D_SLOPE] = cfg.cancel_slope
+    p[P_CAP] = cfg.cancel_cap
+    p[P_P_PARTIAL] = cfg.p_partial_cancel
+    p[P_SIGMA] = cfg.sigma_v
+    p[P_JUMP_RATE] = cfg.jump_rate
+    p[P_JUMP_SD] = cfg.jump_sd
+    p[P_G0] = cfg.tilt_scale_ticks
+    p[P_A_MO] = cfg.tilt_market
+    p[P_A_LIM] = cfg.tilt_limit
+    p[P_A_AGG] = cfg.tilt_aggressive
+    p[P_A_CANCEL] = cfg.tilt_cancel
+    p[P_SEASON_A] = cfg.season_a
+    p[P_SEASON_B] = cfg.season_b
+    p[P_P_SWEEP] = cfg.p_sweep
+    p[P_MAX_WALK] = cfg.max_walk_levels
+    p[P_SEED_LEVELS] = cfg.seed_levels
+    p[P_SEED_ORDERS] = cfg.seed_orders
+    p[P_ARB] = cfg.arb_rate
+    return p
+
+
+def _draw_episodes(rng: np.random.Generator, cfg: SynthConfig) -> list[dict]:
+    """Informed episodes: ``max(1, Poisson(rate * hours))`` non-overlapping windows, one per equal
+    slot of the session, each with a random direction and a fundamental move in ticks."""
+    t0, t1 = cfg.session
+    hours = (t1 - t0) / 3600.0
+    k = max(1, int(rng.poisson(cfg.episodes_per_hour * hours)))
+    slot = (t1 - t0) / k
+    out = []
+    for j in range(k):
+        dur = min(rng.uniform(*cfg.episode_minutes) * 60.0, 0.8 * slot)
+        start = t0 + j * slot + rng.uniform(0.0, slot - dur)
+        direction = 1 if rng.random() < 0.5 else -1
+        move = rng.uniform(*cfg.episode_move_ticks)
+        out.append({
+            "start": round(float(start), 3), "end": round(float(start + dur), 3),
+            "direction": direction, "move_ticks": round(float(move), 3),
+        })
+    return out
+
+
+def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
+             _capacity: int | None = None) -> SynthDay:
+    """Simulate one day; see the module docstring. Deterministic in ``(seed, config)``; ``levels``
+    only sets how many book levels are recorded. (``_capacity``: initial message buffer, for tests
+    of the grow-and-rerun path.)"""
+    cfg = config or SynthConfig()
+    if levels < 1:
+        raise ValueError(f"levels must be >= 1, got {levels}")
+    t0, t1 = map(float, cfg.session)
+    if not (0 <= t0 < t1 <= 86400):
+        raise ValueError(f"session {cfg.session!r} must satisfy 0 <= start < end <= 86400 s")
+    rng = np.random.default_rng(seed)
+    episodes = _draw_episodes(rng, cfg)
+    ep_start = np.array([e["start"] for e in episodes], dtype=np.float64)
+    ep_end = np.array([e["end"] for e in episodes], dtype=np.float64)
+    ep_drift = np.array([e["direction"] * e["move_ticks"] / (e["end"] - e["start"]) for e in episodes])
+    ep_mu = np.full(len(episodes), cfg.episode_mu, dtype=np.float64)
+
+    p0 = int(round(cfg.price0 * cfg.price_scale / cfg.tick))  # ticks
+    n_grid = 2 * p0
+    i = np.arange(1, cfg.placement_max_ticks + 1, dtype=np.float64)
+    place_cdf = _cdf(i ** -cfg.placement_alpha)
+    lim_vals = np.asarray(cfg.limit_sizes, dtype=np.int64)
+    mo_vals = np.asarray(cfg.market_sizes, dtype=np.int64)
+    seasonal_mean = cfg.season_a + cfg.season_b / 3.0
+    per_s = seasonal_mean * (4.4 * cfg.lam_limit + 2.0 * (cfg.mu_market + cfg.eta_hidden))
+    capacity = int(per_s * (t1 - t0) * 1.5) + 4 * cfg.seed_levels * (int(cfg.seed_orders) + 8) + 10_000
+    if _capacity is not None:
+        capacity = int(_capacity)
+    params = _pack_params(cfg)
+    while True:
+        state = rng.bit_generator.state
+        n, msgs, book, fund, status = simulate_day_nb(
+            rng, params, t0, t1, p0, n_grid, levels, cfg.tick, DUMMY_ASK, DUMMY_BID,
+            cfg.order_id0, place_cdf, lim_vals, _cdf(cfg.limit_size_probs), mo_vals,
+            _cdf(cfg.market_size_probs), ep_start, ep_end, ep_drift, ep_mu, capacity)
+        if status == 0:
+            break
+        rng.bit_generator.state = state  # rerun the same draws with a larger buffer
+        capacity *= 2
+    messages = np.empty(n, dtype=MESSAGE_DTYPE)
+    for j, name in enumerate(MESSAGE_DTYPE.names):
+        messages[name] = msgs[:n, j]
+    orderbook = book[:n].astype(np.float64)
+    fundamental = fund[:n] * cfg.tick
+    return SynthDay(messages=messages, orderbook=orderbook, fundamental=fundamental,
+                    episodes=episodes, config=cfg, seed=int(seed), levels=int(levels))
+
+
+def generate_day(seed: int = 7, levels: int = 10, config: SynthConfig | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(messages, orderbook)`` of one synthetic day.
+
+    ``messages``: structured :data:`MESSAGE_DTYPE` (LOBSTER columns, time in integer ns after
+    midnight); ``orderbook``: float64 ``(n, 4*levels)`` LOBSTER rows, row ``i`` = the book after
+    message ``i`` (empty levels: dummy prices +-9999999999, size 0).
+    """
+    day = simulate(seed=seed, levels=levels, config=config)
+    return day.messages, day.orderbook
+
+
+def to_events(messages: np.ndarray) -> np.ndarray:
+    """Messages (:data:`MESSAGE_DTYPE`) -> :data:`companion.events.EVENT_DTYPE` events
+    (``ts = ts_local = time_ns``, ``kind = type``, ``side = direction``)."""
+    ev = np.zeros(len(messages), dtype=EVENT_DTYPE)
+    ev["ts"] = messages["time_ns"]
+    ev["ts_local"] = messages["time_ns"]
+    ev["kind"] = messages["type"]
+    ev["side"] = messages["direction"]
+    ev["price"] = messages["price"]
+    ev["size"] = messages["size"]
+    ev["order_id"] = messages["order_id"]
+    return ev
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics (calibration against the LOBSTER samples)
+# ---------------------------------------------------------------------------------------------
+def _ofi_level1(ob: np.ndarray) -> np.ndarray:
+    """Per-event level-1 order-flow imbalance e_n (Cont, Kukanov & Stoikov 2014, eq. 2)."""
+    pa, qa, pb, qb = ob[:, 0], ob[:, 1], ob[:, 2], ob[:, 3]
+    e = np.zeros(len(ob))
+    e[1:] = ((pb[1:] >= pb[:-1]) * qb[1:] - (pb[1:] <= pb[:-1]) * qb[:-1]
+             - (pa[1:] <= pa[:-1]) * qa[1:] + (pa[1:] >= pa[:-1]) * qa[:-1])
+    return e
+
+
+def _r2(x: np.ndarray, y: np.ndarray) -> float:
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1] ** 2)
+
+
+def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, tick: int = 100,
+              session: tuple[float, float] = (34200.0, 57600.0), sizes: np.ndarray | None = None,
+              bucket_s: float = 10.0) -> dict:
+    """Calibration statistics of a LOBSTER day (synthetic or real).
+
+    Time-weighted (each book state weighted by its duration): mean/median spread in ticks, share
+    of time at 1 tick and <= 3 ticks, depth at the best ask/bid (shares). Message counts by type,
+    execution share (types 4+5), messages per 30 minutes. OFI: level-1 OFI summed over
+    ``bucket_s`` buckets against the mid change in ticks over the same bucket (R^2 of the
+    contemporaneous regression, Cont, Kukanov & Stoikov 2014, eq. 10, pooled over the day and the
+    mean of per-30-minute fits) and the correlation with the *next* bucket's mid change.
+    """
+    t = np.asarray(times_ns, dtype=np.int64) / NS
+    typ = np.asarray(types)
+    ob = np.asarray(orderbook, dtype=np.float64)
+    both = (ob[:, 0] < DUMMY_ASK) & (ob[:, 2] > DUMMY_BID)
+    dt = np.diff(np.r_[t, session[1]])
+    w = dt * both
+    wsum = w.sum()
+    spread = np.where(both, (ob[:, 0] - ob[:, 2]) / tick, np.nan)
+    sp = np.nan_to_num(spread)
+    order = np.argsort(sp[both], kind="stable")
+    cw = np.cumsum(w[both][order])
+    med = float(sp[both][order][np.searchsorted(cw, 0.5 * cw[-1])]) if len(cw) else float("nan")
+    counts = {int(k): int((typ == k).sum()) for k in range(1, 6)}
+    n = len(typ)
+    mid = np.where(both, 0.5 * (ob[:, 0] + ob[:, 2]) / tick, np.nan)
+    # last state at each bucket edge
+    edges = np.arange(session[0], session[1] + 1e-9, bucket_s)
+    idx = np.searchsorted(t, edges, side="right") - 1
+    ok = idx >= 0
+    e = _ofi_level1(ob)
+    ce = np.r_[0.0, np.cumsum(e)]
+    ofi = np.diff(ce[np.maximum(idx, -1) + 1])
+    m_at = mid[np.maximum(idx, 0)]
+    dmid = np.diff(m_at)
+    good = ok[1:] & ok[:-1] & np.isfinite(dmid)
+    x, y = ofi[good], dmid[good]
+    per_win = []
+    k_win = int(round(1800 / bucket_s))
+    for s0 in range(0, len(ofi), k_win):
+        g = good[s0:s0 + k_win]
+        if g.sum() > 20:
+            per_win.append(_r2(ofi[s0:s0 + k_win][g], dmid[s0:s0 + k_win][g]))
+    nxt_good = good[:-1] & good[1:]
+    pred_corr = float(np.corrcoef(ofi[:-1][nxt_good], dmid[1:][nxt_good])[0, 1]) if nxt_good.sum() > 3 else float("nan")
+    hist = np.histogram(t, bins=np.arange(session[0], session[1] + 1800, 1800))[0]
+    out = {
+        "messages": n,
+        "counts_by_type": counts,
+        "execution_share": round((counts[4] + counts[5]) / max(n, 1), 4),
+        "spread_ticks_mean": round(float(np.sum(sp * w) / wsum), 3),
+        "spread_ticks_median": med,
+        "spread_share_1_tick": round(float(np.sum(w * (sp == 1)) / wsum), 3),
+        "spread_share_le_3_ticks": round(float(np.sum(w * (sp <= 3)) / wsum), 3),
+        "depth_best_ask_mean": round(float(np.sum(ob[:, 1] * w) / wsum), 1),
+        "depth_best_bid_mean": round(float(np.sum(ob[:, 3] * w) / wsum), 1),
+        "mid_first_last_ticks": [float(mid[both][0]), float(mid[both][-1])] if both.any() else [],
+        "mid_range_ticks": round(float(np.nanmax(mid) - np.nanmin(mid)), 1),
+        "dmid_std_ticks": round(float(np.std(y)), 3),
+        "ofi_r2_pooled": round(_r2(x, y), 4),
+        "ofi_r2_30min_mean": round(float(np.nanmean(per_win)), 4) if per_win else float("nan"),
+        "ofi_next_corr": round(pred_corr, 4),
+        "messages_per_30min": hist.tolist(),
+        "bucket_s": bucket_s,
+    }
+    if sizes is not None:
+        sz = np.asarray(sizes)
+        out["add_size_mean"] = round(float(sz[typ == 1].mean()), 1)
+        out["exec_size_mean"] = round(float(sz[typ == 4].mean()), 1) if counts[4] else float("nan")
+    return out
+
+
+def _episode_moves(day: SynthDay) -> list[dict]:
+    """Mid move (ticks) over each informed episode, signed by its direction."""
+    t = day.messages["time_ns"] / NS
+    ob = day.orderbook
+    tick = day.config.tick
+    out = []
+    for e in day.episodes:
+        i0 = max(int(np.searchsorted(t, e["start"], side="right")) - 1, 0)
+        i1 = max(int(np.searchsorted(t, e["end"], side="right")) - 1, 0)
+        m0 = 0.5 * (ob[i0, 0] + ob[i0, 2]) / tick
+        m1 = 0.5 * (ob[i1, 0] + ob[i1, 2]) / tick
+        out.append({**e, "mid_move_ticks": round(float(m1 - m0), 1)})
+    return out
+
+
+def stats_of(day: SynthDay) -> dict:
+    """:func:`day_stats` of a generated day."""
+    return day_stats(day.messages["time_ns"], day.messages["type"], day.orderbook,
+                     tick=day.config.tick, session=day.config.session, sizes=day.messages["size"])
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------
+def file_stem(config: SynthConfig | None = None) -> str:
+    """``SYNTH_2012-06-21_34200000_57600000`` (LOBSTER naming: date, session window in ms)."""
+    cfg = config or SynthConfig()
+    a, b = (int(round(x * 1000)) for x in cfg.session)
+    return f"{cfg.symbol}_{cfg.date}_{a}_{b}"
+
+
+def _book_int(orderbook: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(orderbook).astype(np.int64)
+
+
+def write_day(out_dir: str | Path, seed: int = 7, levels: int = 10,
+              config: SynthConfig | None = None, day: SynthDay | None = None) -> tuple[Path, Path]:
+    """Generate (or take ``day``) and write the LOBSTER message/orderbook CSVs + ``_meta.json``.
+
+    Files: ``<stem>_message_<levels>.csv``, ``<stem>_orderbook_<levels>.csv`` and
+    ``<stem>_meta.json`` (seed, config, episodes with their realised mid moves, stats, sha256 of
+    the CSVs). Returns ``(message_path, orderbook_path)``.
+    """
+    if day is None:
+        day = simulate(seed=seed, levels=levels, config=config)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(day.config)
+    mpath = out / f"{stem}_message_{day.levels}.csv"
+    opath = out / f"{stem}_orderbook_{day.levels}.csv"
+    m = day.messages
+    table = np.column_stack([m[name] for name in MESSAGE_DTYPE.names])
+    mbytes = format_messages_nb(np.ascontiguousarray(table)).tobytes()
+    obytes = format_int_table_nb(_book_int(day.orderbook)).tobytes()
+    mpath.write_bytes(mbytes)
+    opath.write_bytes(obytes)
+    meta = {
+        "generator": "companion.synth",
+        "generator_version": GENERATOR_VERSION,
+        "seed": day.seed,
+        "levels": day.levels,
+        "config": day.config.to_dict(),
+        "episodes": _episode_moves(day),
+        "stats": stats_of(day),
+        "files": {
+            mpath.name: {"bytes": len(mbytes), "sha256": hashlib.sha256(mbytes).hexdigest()},
+            opath.name: {"bytes": len(obytes), "sha256": hashlib.sha256(obytes).hexdigest()},
+        },
+        "instrument": instrument(day.config, day.levels).to_dict(),
+    }
+    day.meta = meta
+    (out / f"{stem}_meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=float) + "\n")
+    return mpath, opath
+
+
+def _config_tag(cfg: SynthConfig) -> str:
+    return hashlib.sha256(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
+
+
+def day_dir(seed: int = 7, config: SynthConfig | None = None) -> Path:
+    """``data_dir()/synthetic/seed_<seed>`` (non-default configs: ``seed_<seed>_<config hash>``)."""
+    from companion.data import data_dir
+
+    cfg = config or SynthConfig()
+    name = f"seed_{seed}" if cfg == SynthConfig() else f"seed_{seed}_{_config_tag(cfg)}"
+    return data_dir() / "synthetic" / name
+
+
+def _meta_current(meta_path: Path, cfg: SynthConfig) -> bool:
+    """True when ``meta_path`` describes files of this generator version and config."""
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return (meta.get("generator_version") == GENERATOR_VERSION
+            and meta.get("config") == json.loads(json.dumps(cfg.to_dict())))
+
+
+def ensure_day(seed: int = 7, levels: int = 10, config: SynthConfig | None = None) -> tuple[Path, Path]:
+    """The day for ``seed`` under :func:`day_dir` (``data_dir()/synthetic/seed_<seed>``),
+    generated first if missing: written to a temporary folder beside it, then renamed into place
+    (atomic), so a concurrent reader never sees a half-written file."""
+    cfg = config or SynthConfig()
+    target = day_dir(seed, cfg)
+    stem = file_stem(cfg)
+    mpath = target / f"{stem}_message_{levels}.csv"
+    opath = target / f"{stem}_orderbook_{levels}.csv"
+    meta = target / f"{stem}_meta.json"
+    if mpath.exists() and opath.exists() and _meta_current(meta, cfg):
+        return mpath, opath
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o755)  # mkdtemp makes it private
+    try:
+        write_day(tmp, seed=seed, levels=levels, config=cfg)
+        if not target.exists():
+            try:
+                os.rename(tmp, target)     # atomic: the whole folder appears at once
+                return mpath, opath
+            except OSError:
+                if not target.exists():
+                    raise
+        # the folder exists (other levels, a stale version, or another process won the race):
+        # replace file by file, each atomically, the meta last
+        for name in (mpath.name, opath.name, meta.name):
+            os.replace(tmp / name, target / name)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return mpath, opath
