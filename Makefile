@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.stamp
-export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 export COMPANION_DATA ?= $(CURDIR)/data
 export PYDEVD_DISABLE_FILE_VALIDATION := 1

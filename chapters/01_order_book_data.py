@@ -118,7 +118,10 @@ except companion.DataFormatError as err:
 
 # %%
 check = book.verify_lobster(data.message_path, data.orderbook_path, data=data)
-pd.Series({k: v for k, v in check.items() if not isinstance(v, (dict, list))}, name="verify").to_frame()
+keys = ["rows", "transitions_checked", "transitions_matched", "transitions_with_entering",
+        "levels_taken_from_snapshot", "rows_reproduced", "all_rows_reproduced",
+        "drift_first_mismatch_time", "replay_exact"]
+pd.Series({k: check.get(k) for k in keys}, name=f"verify {inst.symbol}", dtype=object).to_frame()
 
 # %% [markdown]
 # Every transition matches: message *t* applied to row *t−1* gives row *t* on every level the

@@ -69,7 +69,7 @@ def depth_heatmap(ax, book: np.ndarray, ts: np.ndarray, instrument: Instrument, 
     x_edges = np.append(x, x[-1] + bin_s / 3600)
     y_edges = instrument.to_price((lo + np.arange(n_y + 1) * step - 0.5 * step) * tick)
     mesh = ax.pcolormesh(x_edges, y_edges, np.log10(1 + grid), shading="flat", cmap="viridis")
-    ax.plot(x[ok] + bin_s / 7200, instrument.to_price(mid[ok]), color="white", lw=0.8, label="mid")
+    ax.plot(x[ok] + bin_s / 7200, instrument.to_price(mid[ok]), color="crimson", lw=0.7, label="mid price")
     ax.set_xlabel("time of day (hours, exchange time)")
     ax.set_ylabel(f"price ({'USD' if instrument.price_scale == 10000 else 'quote ccy'})")
     ax.legend(loc="upper left")
@@ -90,4 +90,5 @@ def message_rate(ax, events: np.ndarray, bin_s: float = 300.0, kinds=(1, 2, 3, 4
         bottom += rate
     ax.set_xlabel("time of day (hours, exchange time)")
     ax.set_ylabel("messages per minute")
-    ax.legend(ncol=len(kinds), loc="upper center")
+    ax.set_ylim(0, bottom.max() * 1.3)
+    ax.legend(ncol=3, loc="upper center", fontsize=8)
