@@ -1,0 +1,28 @@
+"""Exchange / execution simulator: orders, latency, queue-position models, fees, impact, risk.
+
+The core is :func:`companion.sim.exchange.step_nb`, a resumable numba loop over replayed market
+events (see :mod:`companion.sim.exchange`); :class:`Simulator` is the user layer with a numba fast
+path (:meth:`Simulator.run`) and a Python teaching path (:meth:`Simulator.run_python`).
+"""
+from __future__ import annotations
+
+from companion.sim.fees import Fees
+from companion.sim.impact import SqrtImpact
+from companion.sim.latency import (ConstantLatency, EmpiricalLatency, IntpLatency,
+                                   LognormalLatency)
+from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, CANCELED, EXPIRED,
+                                  FILL_DTYPE, FILLED, FOK, IOC, LIMIT, MAKER, MARKET, NEW,
+                                  ORDER_DTYPE, PARTIAL, PENDING, POST_ONLY, REJECTED, TAKER,
+                                  empty_actions)
+from companion.sim.queue import FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue
+from companion.sim.risk import RISK_DTYPE, RiskLimits
+from companion.sim.simulator import Context, SimResult, Simulator
+
+__all__ = [
+    "Simulator", "SimResult", "Context", "Fees", "SqrtImpact", "RiskLimits",
+    "ConstantLatency", "EmpiricalLatency", "IntpLatency", "LognormalLatency",
+    "RiskAverseQueue", "PowerProbQueue", "LogProbQueue", "FIFOQueue",
+    "LIMIT", "MARKET", "IOC", "FOK", "POST_ONLY", "PENDING", "NEW", "PARTIAL", "FILLED",
+    "CANCELED", "REJECTED", "EXPIRED", "MAKER", "TAKER", "ACT_SUBMIT", "ACT_CANCEL",
+    "ORDER_DTYPE", "FILL_DTYPE", "ACTION_DTYPE", "RISK_DTYPE", "empty_actions",
+]

@@ -1,0 +1,255 @@
+"""The user layer over :mod:`companion.sim.exchange`: build the arrays, run, return frames.
+
+>>> sim = Simulator(events, book, tick=100, queue=PowerProbQueue(2),
+...                 entry_latency=ConstantLatency(50_000), response_latency=50_000,
+...                 fees=Fees(maker=-0.2, taker=0.3))
+>>> res = sim.run(my_numba_strategy, params)        # fast path (jitted strategy)
+>>> res = sim.run_python(lambda ctx: ctx.buy(100, ctx.best_bid))   # teaching path
+>>> res.fills_frame(); res.equity()
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from companion.events import EVENT_DTYPE
+from companion.sim import exchange as ex
+from companion.sim.fees import Fees
+from companion.sim.impact import SqrtImpact
+from companion.sim.latency import as_latency
+from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, FILL_DTYPE, LIMIT,
+                                  MARKET, NEW, ORDER_DTYPE, ORDER_TYPE_NAMES, PARTIAL, PENDING,
+                                  REASON_NAMES, REQ_DTYPE, RESP_DTYPE, STATUS_NAMES)
+from companion.sim.queue import QUEUE_NAMES, RiskAverseQueue
+from companion.sim.risk import RISK_ACTION_NAMES, RISK_DTYPE, RULE_NAMES, RiskLimits
+
+
+@dataclass
+class SimResult:
+    """Arrays written by the run (exchange truth), plus pandas views.
+
+    ``position[i]`` / ``cash[i]``: exchange-truth position and cash after event ``i`` (every fill
+    with ``fill.event_idx <= i`` included). ``local_position`` / ``local_cash``: the strategy's
+    view at the end (all responses delivered, so equal to the truth).
+    """
+
+    orders: np.ndarray
+    fills: np.ndarray
+    risk_events: np.ndarray
+    position: np.ndarray
+    cash: np.ndarray
+    ts: np.ndarray
+    book: np.ndarray
+    local_position: float
+    local_cash: float
+    bad_cancels: int
+
+    def mid(self) -> np.ndarray:
+        """Mid price per event (nan when a side is empty)."""
+        bid = np.where((self.book[:, 3] > 0) & (self.book[:, 2] > -9e9), self.book[:, 2], np.nan)
+        ask = np.where((self.book[:, 1] > 0) & (self.book[:, 0] < 9e9), self.book[:, 0], np.nan)
+        return 0.5 * (bid + ask)
+
+    def equity(self) -> pd.Series:
+        """Mark-to-mid equity ``cash + position * mid`` after each event (price units x size)."""
+        m = pd.Series(self.mid()).ffill().to_numpy()
+        eq = self.cash + self.position * np.nan_to_num(m)
+        return pd.Series(eq, index=pd.Index(self.ts, name="ts"), name="equity")
+
+    def orders_frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.orders)
+        df["status"] = df["status"].map(STATUS_NAMES)
+        df["local_status"] = df["local_status"].map(STATUS_NAMES)
+        df["reason"] = df["reason"].map(REASON_NAMES)
+        df["otype"] = df["otype"].map(ORDER_TYPE_NAMES)
+        return df.set_index("order_id")
+
+    def fills_frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.fills)
+        df["liquidity"] = df["liquidity"].map({1: "maker", 2: "taker"})
+        df["queue_model"] = df["queue_model"].map(QUEUE_NAMES)
+        return df.set_index("ts")
+
+    def risk_frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.risk_events)
+        df["rule"] = df["rule"].map(RULE_NAMES)
+        df["action"] = df["action"].map(RISK_ACTION_NAMES)
+        return df.set_index("ts")
+
+
+class Context:
+    """What a Python strategy sees at a wake-up, and how it acts (teaching path).
+
+    Read: ``t`` (local ns), ``k`` (book row index), ``book`` (the row), ``best_bid``,
+    ``best_ask``, ``mid``, ``position``, ``cash`` (delayed local view), ``orders`` (all our
+    orders so far; use ``local_status`` / ``local_filled``), ``open_orders()``.
+    Act: ``buy`` / ``sell`` / ``submit`` (return the new order id), ``cancel``.
+    """
+
+    def __init__(self, sim: "Simulator"):
+        self._sim = sim
+        self._n = 0
+
+    def _refresh(self):
+        s = self._sim
+        istate, fstate = s._st[0], s._st[1]
+        self.t = int(istate[ex.I_WAKE_T])
+        self.k = int(istate[ex.I_WAKE_EV])
+        self.book = s._book[self.k]
+        self.best_bid = float(ex.best_price_nb(self.book, 1))
+        self.best_ask = float(ex.best_price_nb(self.book, -1))
+        self.mid = 0.5 * (self.best_bid + self.best_ask)
+        self.position = float(fstate[ex.F_LPOS])
+        self.cash = float(fstate[ex.F_LCASH])
+        self.orders = s._out[0][: istate[ex.I_NORD]]
+        self._n = 0
+
+    def open_orders(self) -> np.ndarray:
+        """Ids of our orders the strategy believes are live (pending, new or partly filled)."""
+        ls = self.orders["local_status"]
+        return np.flatnonzero((ls == PENDING) | (ls == NEW) | (ls == PARTIAL))
+
+    def submit(self, side: int, qty: float, price: int = 0, otype: int = LIMIT) -> int:
+        acts = self._sim._actions
+        if self._n >= acts.shape[0]:
+            raise RuntimeError(f"more than {acts.shape[0]} actions in one wake-up")
+        a = acts[self._n]
+        a["kind"], a["side"], a["otype"], a["price"], a["qty"] = ACT_SUBMIT, side, otype, price, qty
+        oid = int(self._sim._st[0][ex.I_NORD]) + sum(
+            1 for m in range(self._n) if acts[m]["kind"] == ACT_SUBMIT)
+        self._n += 1
+        return oid
+
+    def buy(self, qty: float, price: int | None = None, otype: int = LIMIT) -> int:
+        return self.submit(1, qty, 0 if price is None else int(price),
+                           MARKET if price is None else otype)
+
+    def sell(self, qty: float, price: int | None = None, otype: int = LIMIT) -> int:
+        return self.submit(-1, qty, 0 if price is None else int(price),
+                           MARKET if price is None else otype)
+
+    def cancel(self, order_id: int) -> None:
+        acts = self._sim._actions
+        if self._n >= acts.shape[0]:
+            raise RuntimeError(f"more than {acts.shape[0]} actions in one wake-up")
+        acts[self._n]["kind"] = ACT_CANCEL
+        acts[self._n]["order_id"] = order_id
+        self._n += 1
+
+
+class Simulator:
+    """Exchange simulator over replayed events and their book snapshots.
+
+    Parameters
+    ----------
+    events: array of :data:`~companion.events.EVENT_DTYPE`, ``ts`` non-decreasing.
+    book: float64 ``(len(events), 4L)`` LOBSTER-layout snapshots, row ``i`` = book after event ``i``.
+    tick: price increment (price units); limit prices off the tick are rejected.
+    lot: quantity increment (0 = any positive quantity).
+    queue: a queue model from :mod:`companion.sim.queue`.
+    feed_latency, entry_latency, response_latency: ns (int) or a model from
+        :mod:`companion.sim.latency`.
+    fees: :class:`~companion.sim.fees.Fees`; impact: :class:`~companion.sim.impact.SqrtImpact`
+        or None; risk: :class:`~companion.sim.risk.RiskLimits` or None.
+    seed: seeds every random latency draw. wake_interval_ns: wake the strategy at most once per
+        interval (0 = on every event it sees).
+    """
+
+    def __init__(self, events: np.ndarray, book: np.ndarray, *, tick: int, lot: float = 0.0,
+                 queue=RiskAverseQueue(), feed_latency=0, entry_latency=0, response_latency=0,
+                 fees: Fees = Fees(), impact: SqrtImpact | None = None,
+                 risk: RiskLimits | None = None, seed: int = 0, wake_interval_ns: int = 0,
+                 max_orders: int = 100_000, max_fills: int | None = None,
+                 max_actions: int = 64, max_risk_events: int = 10_000):
+        missing = set(EVENT_DTYPE.names) - set(events.dtype.names or ())
+        if missing:
+            raise ValueError(f"events lack fields {sorted(missing)}")
+        book = np.ascontiguousarray(book, dtype=np.float64)
+        if book.ndim != 2 or book.shape[0] != len(events) or book.shape[1] % 4 or book.shape[1] == 0:
+            raise ValueError(f"book must be (len(events), 4L); got {book.shape} for {len(events)} events")
+        ts = np.ascontiguousarray(events["ts"], dtype=np.int64)
+        if len(ts) > 1 and (np.diff(ts) < 0).any():
+            raise ValueError("events must be sorted by ts")
+        if tick <= 0:
+            raise ValueError("tick must be > 0")
+        oid = np.ascontiguousarray(events["order_id"], dtype=np.int64)
+        kind = np.ascontiguousarray(events["kind"], dtype=np.int8)
+        self._book = book
+        self._mkt = (ts, np.ascontiguousarray(events["ts_local"], dtype=np.int64), kind,
+                     np.ascontiguousarray(events["side"], dtype=np.int8),
+                     np.ascontiguousarray(events["price"], dtype=np.int64),
+                     np.ascontiguousarray(events["size"], dtype=np.float64),
+                     ex.order_add_index_nb(kind, oid), book)
+        imp = impact or SqrtImpact(0.0, 0.0, 0.0)
+        cfg = np.zeros(ex.N_CFG)
+        cfg[ex.C_QMODEL], cfg[ex.C_QN] = queue.code, queue.n
+        cfg[ex.C_FEE_UNIT], cfg[ex.C_MAKER], cfg[ex.C_TAKER] = fees.unit_code, fees.maker, fees.taker
+        cfg[ex.C_TICK], cfg[ex.C_LOT] = tick, lot
+        cfg[ex.C_IMP_Y], cfg[ex.C_IMP_SIGMA], cfg[ex.C_IMP_V] = imp.y, imp.sigma, imp.daily_volume
+        cfg[ex.C_WAKE_INTERVAL] = wake_interval_ns
+        cfg[ex.C_HAS_IDS] = float((oid != 0).any())
+        self._cfg = cfg
+        specs = [as_latency(x).spec() for x in (feed_latency, entry_latency, response_latency)]
+        self._lat = (np.array([s[0] for s in specs], dtype=np.float64),
+                     (specs[0][1], specs[1][1], specs[2][1]))
+        self._limits = (risk or RiskLimits()).to_array()
+        self.seed = int(seed)
+        self.max_orders = int(max_orders)
+        self.max_fills = int(max_fills if max_fills is not None else 4 * max_orders + 1000)
+        self.max_risk_events = int(max_risk_events)
+        self._actions = np.zeros(max_actions, dtype=ACTION_DTYPE)
+        self.queue = queue
+
+    def _reset(self):
+        istate = np.zeros(ex.N_ISTATE, dtype=np.int64)
+        istate[[ex.I_SEEN_T, ex.I_LAST_WAKE, ex.I_POS_OPEN_T, ex.I_CLOSE_OID]] = -1
+        istate[[ex.I_LAST_FEED, ex.I_LAST_ENTRY, ex.I_LAST_RESP]] = np.iinfo(np.int64).min
+        rng = np.array([(self.seed * 0x9E3779B97F4A7C15 + 1) % 2**64], dtype=np.uint64)
+        self._st = (istate, np.zeros(ex.N_FSTATE), rng)
+        n = len(self._book)
+        mo = self.max_orders + 1000  # room for risk closes and cancels
+        self._out = (np.zeros(mo, ORDER_DTYPE), np.zeros(self.max_fills, FILL_DTYPE),
+                     np.zeros(4 * mo, REQ_DTYPE), np.zeros(self.max_fills + 2 * mo, RESP_DTYPE),
+                     np.zeros(self.max_risk_events, RISK_DTYPE), np.zeros(n), np.zeros(n))
+
+    def _result(self, code: int) -> SimResult:
+        if code != ex.DONE:
+            raise RuntimeError(f"simulator {ex._ERRORS.get(code, code)} buffer full: raise "
+                               "max_orders / max_fills / max_risk_events")
+        istate, fstate = self._st[0], self._st[1]
+        o = self._out
+        return SimResult(orders=o[0][: istate[ex.I_NORD]].copy(),
+                         fills=o[1][: istate[ex.I_NFILL]].copy(),
+                         risk_events=o[4][: istate[ex.I_NRISK]].copy(), position=o[5], cash=o[6],
+                         ts=self._mkt[0], book=self._book, local_position=float(fstate[ex.F_LPOS]),
+                         local_cash=float(fstate[ex.F_LCASH]),
+                         bad_cancels=int(istate[ex.I_BAD_CANCELS]))
+
+    def run(self, strategy, params: np.ndarray | None = None,
+            user_state: np.ndarray | None = None) -> SimResult:
+        """Fast path: ``strategy`` is an ``@njit`` function, see
+        :func:`~companion.sim.exchange.run_strategy_nb` for its signature."""
+        self._reset()
+        params = np.zeros(1) if params is None else np.asarray(params, dtype=np.float64)
+        user_state = np.zeros(1) if user_state is None else user_state
+        code = ex.run_strategy_nb(strategy, self._mkt, self._cfg, self._lat, self._limits,
+                                  self._st, self._out, self._actions, params, user_state)
+        return self._result(int(code))
+
+    def run_python(self, callback: Callable[[Context], None] | None = None) -> SimResult:
+        """Teaching path: ``callback(ctx)`` at every wake-up (see :class:`Context`)."""
+        self._reset()
+        ctx = Context(self)
+        n_act = 0
+        while True:
+            code = ex.step_nb(self._mkt, self._cfg, self._lat, self._limits, self._st,
+                              self._out, self._actions, n_act)
+            if code != ex.WAKEUP:
+                return self._result(int(code))
+            ctx._refresh()
+            if callback is not None:
+                callback(ctx)
+            n_act = ctx._n
