@@ -1,0 +1,834 @@
+"""Numba state machines of the feature library: one kernel per feature group.
+
+Every kernel has the same shape::
+
+    <group>_update_nb(<event columns>, book, samp_t, samp_pos, <state arrays>, <params>, out)
+
+It consumes the events of a chunk one by one (``book[i]`` = the book AFTER event ``i``, LOBSTER
+layout), updates its explicit state arrays in place, and writes one row of ``out`` per requested
+sample: sample ``j`` (time ``samp_t[j]``) is emitted *before* event ``samp_pos[j]`` is applied
+(``samp_pos[j] == n``: after the last event of the chunk). The caller
+(:class:`companion.features.FeatureEngine`) puts a clock sample ``T`` before the first event with
+``ts > T``, so its value is the state after the last event with ``ts <= T``. Nothing else is read:
+a kernel cannot see an event before it has consumed it, and calling it on the whole day or chunk by
+chunk with the state carried over executes the same floating-point operations in the same order
+(batch == streaming, bit for bit).
+
+Trailing clock windows (exact)
+------------------------------
+Time is cut into right-closed bins of width ``b`` aligned to the origin ``t0``: bin ``k`` holds the
+events with ``t0 + (k-1) b < ts <= t0 + k b`` (:func:`bin_of_nb`). A window of ``m`` bins at a
+sample in bin ``K`` covers bins ``K-m+1 .. K``; for a clock sample ``T = t0 + K b`` that is exactly
+the events with ``T - m b < ts <= T``. Additive quantities keep a running total ``C`` and a ring of
+the totals at the close of the last ``R = max m + 1`` bins, so a window sum is
+``C_now - C_close(K - m)`` in O(1) (exact for integer sizes; deterministic always). Level
+quantities (mid, spread) keep a ring of bin closes / highs / lows. Event-grid samples
+(``T = ts_i``) use the same bins: their window is ``(t0 + (K-m) b, ts_i]``.
+
+Per-event OFI: CKS (2014) eq. 10 at levels 1..5 (:func:`cks_e_nb`). :mod:`companion.flow.ofi` has
+the same rule only as a whole-array kernel (``ofi_multilevel_events_nb``); the tests check the two
+agree exactly. Aggressor sides follow :func:`companion.book.trades` (LOBSTER executions carry the
+resting side: aggressor = -side; TRADE events carry the aggressor side).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, types
+from numba.typed import Dict
+
+from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE
+from companion.flow.ofi import DUMMY_ABS
+
+SQRT_4LN2 = 2.0 * math.sqrt(math.log(2.0))  # Parkinson (1980): sigma = ln(H/L) / sqrt(4 ln 2)
+BPS = 1.0e4
+
+
+# --------------------------------------------------------------------------------------------
+# shared helpers
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def bin_of_nb(t: int, t0: int, b: int) -> int:
+    """Bin index ``ceil((t - t0) / b)``: bin k holds ``t0 + (k-1) b < t <= t0 + k b``."""
+    return -((t0 - t) // b)
+
+
+@njit(cache=True)
+def roll_closes_nb(ring: np.ndarray, cur_k: int, k: int, now: np.ndarray) -> None:
+    """Record ``now[q]`` as the close of bins ``cur_k .. k-1`` (the last ``R - 1`` of them)."""
+    R = ring.shape[1]
+    lo = cur_k if cur_k > k - R + 1 else k - R + 1
+    for j in range(lo, k):
+        s = j % R
+        for q in range(ring.shape[0]):
+            ring[q, s] = now[q]
+
+
+@njit(cache=True)
+def close_at_nb(ring: np.ndarray, q: int, j: int, cur_k: int, k_init: int, now: float, before: float) -> float:
+    """Value of quantity ``q`` at the close of bin ``j``: ``now`` for ``j >= cur_k`` (no event after
+    bin cur_k yet), ``before`` for bins before the first event, else the ring."""
+    if j >= cur_k:
+        return now
+    if j < k_init:
+        return before
+    return ring[q, j % ring.shape[1]]
+
+
+@njit(cache=True)
+def advance_bins_nb(t: int, t0: int, b: int, si: np.ndarray) -> int:
+    """Bin bookkeeping at an event: returns the previous bin (``-2**62`` on the first event) and
+    sets ``si[0]`` (initialised), ``si[1]`` (current bin), ``si[2]`` (first bin)."""
+    k = bin_of_nb(t, t0, b)
+    if si[0] == 0:
+        si[0] = 1
+        si[1] = k
+        si[2] = k
+        return -(2 ** 62)
+    prev = si[1]
+    si[1] = k
+    return prev
+
+
+@njit(cache=True)
+def clean_size_nb(px: float, sz: float) -> float:
+    """Size of a level, 0 when the level is empty (LOBSTER dummy price)."""
+    return sz if abs(px) < DUMMY_ABS else 0.0
+
+
+@njit(cache=True)
+def mid_of_nb(row: np.ndarray) -> float:
+    """Level-1 mid (price units) of a LOBSTER row; NaN when a side is empty."""
+    if abs(row[0]) >= DUMMY_ABS or abs(row[2]) >= DUMMY_ABS:
+        return np.nan
+    return 0.5 * (row[0] + row[2])
+
+
+@njit(cache=True)
+def cks_e_nb(pa0: float, qa0: float, pb0: float, qb0: float, pa: float, qa: float, pb: float, qb: float) -> float:
+    """CKS (2014) eq. 10 event contribution from one book level before (0) and after an event.
+
+    ``e = qb 1{pb >= pb0} - qb0 1{pb <= pb0} - qa 1{pa <= pa0} + qa0 1{pa >= pa0}`` (sizes of empty
+    levels already 0; empty prices are the dummies, so an emptying bid level gives ``-qb0``)."""
+    e = 0.0
+    if pb >= pb0:
+        e += qb
+    if pb <= pb0:
+        e -= qb0
+    if pa <= pa0:
+        e -= qa
+    if pa >= pa0:
+        e += qa0
+    return e
+
+
+@njit(cache=True)
+def aggressor_nb(kind: int, side: int) -> int:
+    """Aggressor side of a fill (+1 buyer-initiated), 0 when the event is not a trade."""
+    if kind == EXEC_VISIBLE or kind == EXEC_HIDDEN:
+        return -side
+    if kind == TRADE:
+        return side
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# group "ofi": CKS OFI over 1 s / 10 s / 1 min / 5 min, multi-level OFI (levels 2..5, 10 s)
+# --------------------------------------------------------------------------------------------
+OFI_NQ = 5  # cumulative e^1..e^5
+OFI_NF = 9
+
+
+@njit(cache=True)
+def _ofi_emit_nb(T, t0, b, wb, sf, si, ring, nl, out, j):
+    K = bin_of_nb(T, t0, b)
+    cur_k = si[1]
+    k_init = si[2]
+    init = si[0] == 1
+    for w in range(4):
+        out[j, w] = sf[20] - close_at_nb(ring, 0, K - wb[w], cur_k, k_init, sf[20], 0.0) if init else 0.0
+    tot = out[j, 1]
+    for m in range(1, 5):
+        if m < nl:
+            v = sf[20 + m] - close_at_nb(ring, m, K - wb[1], cur_k, k_init, sf[20 + m], 0.0) if init else 0.0
+            out[j, 3 + m] = v
+            tot += v
+        else:
+            out[j, 3 + m] = np.nan
+    out[j, 8] = tot if nl >= 5 else np.nan
+
+
+@njit(cache=True)
+def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
+    """Group ``ofi``. ``wb``: window lengths in bins (1 s, 10 s, 1 min, 5 min).
+
+    State: ``sf[0:20]`` previous (pa, qa, pb, qb) of levels 1..5, ``sf[20:25]`` running sums of e^m;
+    ``si``: [initialised, current bin, first bin, has previous row]; ``ring`` (5, R) bin closes.
+    e_0 = 0 for the first event ever (no previous row), as in :func:`companion.flow.ofi.ofi_events`.
+    """
+    n = ts.shape[0]
+    L = book.shape[1] // 4
+    nl = L if L < 5 else 5
+    ns = samp_t.shape[0]
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
+            j += 1
+        prev = advance_bins_nb(ts[i], t0, b, si)
+        if prev > -(2 ** 62) and si[1] > prev:
+            roll_closes_nb(ring, prev, si[1], sf[20:25])
+        for m in range(nl):
+            c = 4 * m
+            pa = book[i, c]
+            qa = clean_size_nb(pa, book[i, c + 1])
+            pb = book[i, c + 2]
+            qb = clean_size_nb(pb, book[i, c + 3])
+            if si[3] == 1:
+                sf[20 + m] += cks_e_nb(sf[4 * m], sf[4 * m + 1], sf[4 * m + 2], sf[4 * m + 3], pa, qa, pb, qb)
+            sf[4 * m] = pa
+            sf[4 * m + 1] = qa
+            sf[4 * m + 2] = pb
+            sf[4 * m + 3] = qb
+        si[3] = 1
+    while j < ns:
+        _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
+        j += 1
+
+
+# --------------------------------------------------------------------------------------------
+# group "imbalance": volume imbalance 1..10, distance-weighted, order-count, composite
+# --------------------------------------------------------------------------------------------
+IMB_NF = 14
+
+
+def new_order_maps():
+    """Typed dicts of the per-order map: ``order_id -> (side-price code, remaining size)`` and
+    ``code -> number of resting orders``; code = ``2 price + (1 if bid else 0)``."""
+    orders = Dict.empty(key_type=types.int64, value_type=types.Tuple((types.int64, types.float64)))
+    counts = Dict.empty(key_type=types.int64, value_type=types.int64)
+    return orders, counts
+
+
+@njit(cache=True)
+def _count_remove_nb(counts, code):
+    c = counts.get(code, 0) - 1
+    if c <= 0:
+        if code in counts:
+            del counts[code]
+    else:
+        counts[code] = c
+
+
+@njit(cache=True)
+def order_map_step_nb(kind, side, price, size, oid, orders, counts):
+    """Apply one event to the per-order map (LOBSTER semantics: 1 add, 2 partial cancel, 3 delete,
+    4 visible execution; 12 clears). Unknown order ids (orders resting before the file starts,
+    hidden executions with id 0) are ignored."""
+    if kind == CLEAR:
+        orders.clear()
+        counts.clear()
+        return
+    if oid == 0:
+        return
+    if kind == ADD:
+        if oid in orders:  # a re-used id: drop the old order first
+            old = orders[oid]
+            _count_remove_nb(counts, old[0])
+        code = 2 * price + (1 if side > 0 else 0)
+        orders[oid] = (code, size)
+        counts[code] = counts.get(code, 0) + 1
+    elif kind == CANCEL or kind == EXEC_VISIBLE or kind == DELETE:
+        if oid in orders:
+            o = orders[oid]
+            left = o[1] - size
+            if kind == DELETE or left <= 1e-9 * o[1]:
+                del orders[oid]
+                _count_remove_nb(counts, o[0])
+            else:
+                orders[oid] = (o[0], left)
+
+
+@njit(cache=True)
+def _imb_emit_nb(sf, si, counts, tick, out, j):
+    for f in range(IMB_NF):
+        out[j, f] = np.nan
+    if si[0] == 0:
+        return
+    L = si[1]
+    row = sf
+    db = 0.0
+    da = 0.0
+    for k in range(L):
+        da += clean_size_nb(row[4 * k], row[4 * k + 1])
+        db += clean_size_nb(row[4 * k + 2], row[4 * k + 3])
+        if db + da > 0:
+            out[j, k] = (db - da) / (db + da)
+    mid = mid_of_nb(row)
+    # distance-weighted imbalance over the visible levels: w = 1 / (1 + |p - mid| / tick)
+    if not np.isnan(mid):
+        wb = 0.0
+        wa = 0.0
+        for k in range(L):
+            pa = row[4 * k]
+            pb = row[4 * k + 2]
+            if abs(pa) < DUMMY_ABS:
+                wa += row[4 * k + 1] / (1.0 + abs(pa - mid) / tick)
+            if abs(pb) < DUMMY_ABS:
+                wb += row[4 * k + 3] / (1.0 + abs(mid - pb) / tick)
+        if wa + wb > 0:
+            out[j, 10] = (wb - wa) / (wa + wb)
+    # order-count imbalance at level 1 and cumulative to level 5
+    nb = 0.0
+    na = 0.0
+    for k in range(L if L < 5 else 5):
+        pa = row[4 * k]
+        pb = row[4 * k + 2]
+        if abs(pa) < DUMMY_ABS:
+            na += counts.get(2 * np.int64(pa), 0)
+        if abs(pb) < DUMMY_ABS:
+            nb += counts.get(2 * np.int64(pb) + 1, 0)
+        if k == 0 and na + nb > 0:
+            out[j, 11] = (nb - na) / (na + nb)
+        if k == 4 and na + nb > 0:
+            out[j, 12] = (nb - na) / (na + nb)
+    # composite 0.7 volume(1) + 0.2 weighted + 0.1 order-count(1), renormalised over available parts
+    num = 0.0
+    den = 0.0
+    if not np.isnan(out[j, 0]):
+        num += 0.7 * out[j, 0]
+        den += 0.7
+    if not np.isnan(out[j, 10]):
+        num += 0.2 * out[j, 10]
+        den += 0.2
+    if not np.isnan(out[j, 11]):
+        num += 0.1 * out[j, 11]
+        den += 0.1
+    if den > 0:
+        out[j, 13] = num / den
+
+
+@njit(cache=True)
+def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, orders, counts, tick, out):
+    """Group ``imbalance``. State: ``sf[0:40]`` last book row (first 10 levels), ``si`` =
+    [has row, levels used]; ``orders``/``counts`` the per-order map (:func:`order_map_step_nb`)."""
+    n = kind.shape[0]
+    L = book.shape[1] // 4
+    if L > 10:
+        L = 10
+    ns = samp_pos.shape[0]
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            _imb_emit_nb(sf, si, counts, tick, out, j)
+            j += 1
+        order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
+        for c in range(4 * L):
+            sf[c] = book[i, c]
+        si[0] = 1
+        si[1] = L
+    while j < ns:
+        _imb_emit_nb(sf, si, counts, tick, out, j)
+        j += 1
+
+
+# --------------------------------------------------------------------------------------------
+# group "book": spread (ticks, bps, z-score), depth, depth ratio, slope, micro-price deviation
+# --------------------------------------------------------------------------------------------
+BOOK_NF = 11
+
+
+@njit(cache=True)
+def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j):
+    for f in range(BOOK_NF):
+        out[j, f] = np.nan
+    if si[3] == 0:
+        return
+    L = si[4]
+    row = sf
+    mid = mid_of_nb(row)
+    spread = sf[40]
+    if not np.isnan(mid):
+        out[j, 0] = spread
+        out[j, 1] = (row[0] - row[2]) / mid * BPS
+        # z-score of the spread against the closes of the last m_z bins (population std)
+        K = bin_of_nb(T, t0, b)
+        cur_k = si[1]
+        k_init = si[2]
+        R = ring.shape[1]
+        s1 = 0.0
+        cnt = 0
+        for jj in range(K - m_z + 1, K + 1):
+            if jj < k_init:
+                continue
+            v = spread if jj >= cur_k else ring[0, jj % R]
+            if not np.isnan(v):
+                s1 += v
+                cnt += 1
+        if cnt >= 2:
+            mean = s1 / cnt
+            s2 = 0.0
+            for jj in range(K - m_z + 1, K + 1):
+                if jj < k_init:
+                    continue
+                v = spread if jj >= cur_k else ring[0, jj % R]
+                if not np.isnan(v):
+                    s2 += (v - mean) * (v - mean)
+            sd = math.sqrt(s2 / cnt)
+            if sd > 0:
+                out[j, 2] = (spread - mean) / sd
+        qa = row[1]
+        qb = row[3]
+        if qa + qb > 0:  # weighted mid - mid = (Pa - Pb)(I - 1/2), I = qb / (qa + qb)
+            out[j, 10] = (row[0] - row[2]) * (qb / (qa + qb) - 0.5) / tick
+    da = 0.0
+    db = 0.0
+    lastb = np.nan
+    lasta = np.nan
+    for k in range(L):
+        pa = row[4 * k]
+        pb = row[4 * k + 2]
+        if abs(pa) < DUMMY_ABS:
+            da += row[4 * k + 1]
+            lasta = pa
+        if abs(pb) < DUMMY_ABS:
+            db += row[4 * k + 3]
+            lastb = pb
+        if k == 0:
+            out[j, 3] = da + db
+        if k == 4:
+            out[j, 4] = da + db
+            if da > 0:
+                out[j, 6] = db / da
+        if k == 9:
+            out[j, 5] = da + db
+            if da > 0 and db > 0:
+                out[j, 7] = math.log(db / da)
+            if not np.isnan(mid):
+                if mid - lastb > 0:
+                    out[j, 8] = db / ((mid - lastb) / tick)
+                if lasta - mid > 0:
+                    out[j, 9] = da / ((lasta - mid) / tick)
+
+
+@njit(cache=True)
+def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out):
+    """Group ``book``. State: ``sf[0:40]`` last row, ``sf[40]`` spread (ticks, NaN when a side is
+    empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
+    spread at the close of each bin."""
+    n = ts.shape[0]
+    L = book.shape[1] // 4
+    if L > 10:
+        L = 10
+    ns = samp_t.shape[0]
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j)
+            j += 1
+        prev = advance_bins_nb(ts[i], t0, b, si)
+        if prev > -(2 ** 62) and si[1] > prev:
+            roll_closes_nb(ring, prev, si[1], sf[40:41])
+        for c in range(4 * L):
+            sf[c] = book[i, c]
+        if abs(book[i, 0]) < DUMMY_ABS and abs(book[i, 2]) < DUMMY_ABS:
+            sf[40] = (book[i, 0] - book[i, 2]) / tick
+        else:
+            sf[40] = np.nan
+        si[3] = 1
+        si[4] = L
+    while j < ns:
+        _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j)
+        j += 1
+
+
+# --------------------------------------------------------------------------------------------
+# group "trades": buy/sell volume, trade imbalance, trade count, large trades, VWAP distance
+# --------------------------------------------------------------------------------------------
+TR_NQ = 6  # buy vol, sell vol, trades, large trades, sum p q, sum q
+TR_NF = 12
+
+
+@njit(cache=True)
+def _win_nb(now, ring, q, j0, cur_k, k_init):
+    """Window total of quantity ``q``: running total minus its value at the close of bin ``j0``."""
+    return now[q] - close_at_nb(ring, q, j0, cur_k, k_init, now[q], 0.0)
+
+
+@njit(cache=True)
+def _trades_emit_nb(T, t0, b, wb, sf, si, ring, tick, large, out, j):
+    for f in range(TR_NF):
+        out[j, f] = np.nan
+    now = np.empty(TR_NQ)
+    for q in range(TR_NQ):
+        now[q] = sf[q]
+    if si[3] == 1:  # the pending (open) trade: all its fills have ts <= T
+        now[2] += 1.0
+        if sf[7] >= large:
+            now[3] += 1.0
+    if si[0] == 0:
+        for f in range(4):
+            out[j, f] = 0.0
+        out[j, 7] = 0.0
+        out[j, 8] = 0.0
+        out[j, 9] = 0.0
+        return
+    K = bin_of_nb(T, t0, b)
+    cur_k = si[1]
+    k_init = si[2]
+    bv10 = _win_nb(now, ring, 0, K - wb[0], cur_k, k_init)
+    sv10 = _win_nb(now, ring, 1, K - wb[0], cur_k, k_init)
+    bv60 = _win_nb(now, ring, 0, K - wb[1], cur_k, k_init)
+    sv60 = _win_nb(now, ring, 1, K - wb[1], cur_k, k_init)
+    bv300 = _win_nb(now, ring, 0, K - wb[2], cur_k, k_init)
+    sv300 = _win_nb(now, ring, 1, K - wb[2], cur_k, k_init)
+    out[j, 0] = bv10
+    out[j, 1] = sv10
+    out[j, 2] = bv60
+    out[j, 3] = sv60
+    if bv10 + sv10 > 0:
+        out[j, 4] = (bv10 - sv10) / (bv10 + sv10)
+    if bv60 + sv60 > 0:
+        out[j, 5] = (bv60 - sv60) / (bv60 + sv60)
+    if bv300 + sv300 > 0:
+        out[j, 6] = (bv300 - sv300) / (bv300 + sv300)
+    out[j, 7] = _win_nb(now, ring, 2, K - wb[1], cur_k, k_init)
+    out[j, 8] = 1.0 if _win_nb(now, ring, 3, K - wb[0], cur_k, k_init) > 0 else 0.0
+    out[j, 9] = _win_nb(now, ring, 3, K - wb[2], cur_k, k_init)
+    mid = sf[6]
+    for f in range(2):
+        m = wb[1] if f == 0 else wb[2]
+        vq = _win_nb(now, ring, 5, K - m, cur_k, k_init)
+        if vq > 0 and not np.isnan(mid):
+            out[j, 10 + f] = (mid - _win_nb(now, ring, 4, K - m, cur_k, k_init) / vq) / tick
+
+
+@njit(cache=True)
+def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, tick, large, out):
+    """Group ``trades``. ``wb``: windows in bins (10 s, 1 min, 5 min); ``large``: size threshold of a
+    large trade. A *trade* is a maximal run of consecutive fills with the same timestamp and
+    aggressor side (a market order sweeping several resting orders); volumes count every fill.
+
+    State: ``sf[0:6]`` running totals, ``sf[6]`` last valid mid, ``sf[7]`` size of the open trade;
+    ``si`` = [initialised, current bin, first bin, trade open, open trade ts, open trade side].
+    """
+    n = ts.shape[0]
+    ns = samp_t.shape[0]
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            _trades_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, tick, large, out, j)
+            j += 1
+        agg = aggressor_nb(kind[i], side[i])
+        if si[3] == 1 and (agg == 0 or ts[i] != si[4] or agg != si[5]):
+            sf[2] += 1.0  # close the open trade (it belongs to the current bin)
+            if sf[7] >= large:
+                sf[3] += 1.0
+            si[3] = 0
+        prev = advance_bins_nb(ts[i], t0, b, si)
+        if prev > -(2 ** 62) and si[1] > prev:
+            roll_closes_nb(ring, prev, si[1], sf[0:TR_NQ])
+        if agg != 0:
+            q = size[i]
+            if agg > 0:
+                sf[0] += q
+            else:
+                sf[1] += q
+            sf[4] += price[i] * q
+            sf[5] += q
+            if si[3] == 1:
+                sf[7] += q
+            else:
+                si[3] = 1
+                si[4] = ts[i]
+                si[5] = agg
+                sf[7] = q
+        m = mid_of_nb(book[i])
+        if not np.isnan(m):
+            sf[6] = m
+    while j < ns:
+        _trades_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, tick, large, out, j)
+        j += 1
+
+
+# --------------------------------------------------------------------------------------------
+# group "queue": arrival / cancellation / execution rates at the best quotes
+# --------------------------------------------------------------------------------------------
+Q_NQ = 3
+Q_NF = 4
+
+
+@njit(cache=True)
+def _queue_emit_nb(T, t0, b, wb, b_sec, sf, si, ring, out, j):
+    if si[0] == 0:
+        out[j, 0] = 0.0
+        out[j, 1] = 0.0
+        out[j, 2] = 0.0
+        out[j, 3] = np.nan
+        return
+    K = bin_of_nb(T, t0, b)
+    cur_k = si[1]
+    k_init = si[2]
+    for q in range(3):
+        out[j, q] = (sf[q] - close_at_nb(ring, q, K - wb[0], cur_k, k_init, sf[q], 0.0)) / (wb[0] * b_sec)
+    adds = sf[0] - close_at_nb(ring, 0, K - wb[1], cur_k, k_init, sf[0], 0.0)
+    canc = sf[1] - close_at_nb(ring, 1, K - wb[1], cur_k, k_init, sf[1], 0.0)
+    out[j, 3] = canc / adds if adds > 0 else np.nan
+
+
+@njit(cache=True)
+def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_sec, sf, si, ring, out):
+    """Group ``queue``. Counts events at the best quote of their side as it stood BEFORE the event:
+    adds at or better than the best (or on an empty side), cancels/deletes and visible executions
+    at the best price. ``wb``: windows in bins (10 s, 1 min); ``b_sec``: bin width in seconds.
+
+    State: ``sf[0:3]`` running counts (add, cancel+delete, execution), ``sf[3]``/``sf[4]`` best ask /
+    bid price before the next event; ``si`` = [initialised, current bin, first bin].
+    """
+    n = ts.shape[0]
+    ns = samp_t.shape[0]
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
+            j += 1
+        prev = advance_bins_nb(ts[i], t0, b, si)
+        if prev > -(2 ** 62) and si[1] > prev:
+            roll_closes_nb(ring, prev, si[1], sf[0:Q_NQ])
+        elif prev == -(2 ** 62):
+            sf[3] = np.inf
+            sf[4] = -np.inf
+        k = kind[i]
+        p = float(price[i])
+        best = sf[4] if side[i] > 0 else sf[3]
+        empty = abs(best) >= DUMMY_ABS
+        if k == ADD:
+            if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
+                sf[0] += 1.0
+        elif k == CANCEL or k == DELETE:
+            if p == best:
+                sf[1] += 1.0
+        elif k == EXEC_VISIBLE:
+            if p == best:
+                sf[2] += 1.0
+        sf[3] = book[i, 0]
+        sf[4] = book[i, 2]
+    while j < ns:
+        _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
+        j += 1
+
+
+# --------------------------------------------------------------------------------------------
+# group "volatility": realised and Parkinson volatility, momentum
+# --------------------------------------------------------------------------------------------
+VOL_NF = 7
+
+
+@njit(cache=True)
+def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j):
+    for f in range(VOL_NF):
+        out[j, f] = np.nan
+    if si[0] == 0:
+        return
+    K = bin_of_nb(T, t0, b)
+    cur_k = si[1]
+    k_init = si[2]
+    R = ring.shape[1]
+    mid = sf[0]
+    pend = 0.0
+    if not np.isnan(mid) and not np.isnan(sf[1]):
+        r = math.log(mid / sf[1])
+        pend = r * r
+    now = sf[2] + pend
+    # realised volatility: sqrt(sum of squared bin log returns of the mid), bps
+    for f in range(2):
+        m = wb[1 + f]
+        v = now - close_at_nb(ring, 0, K - m, cur_k, k_init, now, 0.0)
+        out[j, f] = math.sqrt(v if v > 0 else 0.0) * BPS
+    # Parkinson: ln(H / L) / sqrt(4 ln 2) of the mid's range over the window, bps
+    for f in range(2, 4):
+        m = wb[f - 1]
+        hi = np.nan
+        lo = np.nan
+        if K > cur_k:
+            hi = mid
+            lo = mid
+        jlo = K - m + 1
+        if jlo < k_init:
+            jlo = k_init
+        jhi = K if K < cur_k else cur_k
+        for jj in range(jlo, jhi + 1):
+            h = ring[2, jj % R]
+            l_ = ring[3, jj % R]
+            if not np.isnan(h) and (np.isnan(hi) or h > hi):
+                hi = h
+            if not np.isnan(l_) and (np.isnan(lo) or l_ < lo):
+                lo = l_
+        if not np.isnan(hi) and not np.isnan(lo):
+            out[j, f] = math.log(hi / lo) / SQRT_4LN2 * BPS
+    # momentum: log mid return over the window, bps
+    for f in range(4, 7):
+        m = wb[f - 4]
+        then = close_at_nb(ring, 1, K - m, cur_k, k_init, mid, np.nan)
+        out[j, f] = math.log(mid / then) * BPS
+
+
+@njit(cache=True)
+def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
+    """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
+    level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
+
+    State: ``sf[0]`` mid now, ``sf[1]`` mid at the close of the previous bin, ``sf[2]`` running sum
+    of closed-bin r^2; ``si`` = [initialised, current bin, first bin]; ``ring`` (4, R): cumulative
+    r^2 at each bin close, mid at each bin close, bin high, bin low.
+    """
+    n = ts.shape[0]
+    ns = samp_t.shape[0]
+    R = ring.shape[1]
+    now = np.empty(2)
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j)
+            j += 1
+        prev = advance_bins_nb(ts[i], t0, b, si)
+        k = si[1]
+        if prev == -(2 ** 62):
+            sf[0] = np.nan
+            sf[1] = np.nan
+            sf[2] = 0.0
+            ring[2, k % R] = np.nan
+            ring[3, k % R] = np.nan
+        elif k > prev:
+            mid = sf[0]
+            if not np.isnan(mid) and not np.isnan(sf[1]):
+                r = math.log(mid / sf[1])
+                sf[2] += r * r
+            now[0] = sf[2]
+            now[1] = mid
+            roll_closes_nb(ring[0:2], prev, k, now)
+            lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
+            for jj in range(lo, k + 1):
+                ring[2, jj % R] = mid
+                ring[3, jj % R] = mid
+            sf[1] = mid
+        m = mid_of_nb(book[i])
+        if not np.isnan(m):
+            sf[0] = m
+            s = k % R
+            if np.isnan(ring[2, s]) or m > ring[2, s]:
+                ring[2, s] = m
+            if np.isnan(ring[3, s]) or m < ring[3, s]:
+                ring[3, s] = m
+    while j < ns:
+        _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j)
+        j += 1
+
+
+# --------------------------------------------------------------------------------------------
+# group "vpin": streaming VPIN with exact and bulk-classified signs
+# --------------------------------------------------------------------------------------------
+VPIN_NF = 3
+
+
+@njit(cache=True)
+def _vpin_emit_nb(nb, sf, si, ring, out, j):
+    done = si[0]
+    out[j, 1] = sf[7] if done > 0 else np.nan
+    if done >= nb:
+        s = 0.0
+        s2 = 0.0
+        for q in range(nb):
+            s += ring[0, q]
+            s2 += ring[1, q]
+        out[j, 0] = s / nb
+        out[j, 2] = s2 / nb
+    else:
+        out[j, 0] = np.nan
+        out[j, 2] = np.nan
+
+
+@njit(cache=True)
+def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
+    """Group ``vpin`` (Easley, Lopez de Prado & O'Hara 2012). Fills go into volume buckets of
+    exactly ``V`` (a fill straddling a boundary is split, as :func:`companion.flow.vpin.volume_buckets_nb`);
+    ``VPIN = mean of OI_tau over the last nb complete buckets``. Exact signs: ``OI = |S - B| / V``
+    with true aggressor sides. BVC: ``OI = |2 Z(dP / sigma) - 1|``, ``dP`` the change of the last
+    trade price over the bucket, ``sigma`` the std (ddof 1) of the dP of all buckets completed so
+    far (expanding: causal, unlike a whole-day sigma); ``Z`` the standard normal CDF.
+
+    State: ``sf`` = [room left in bucket, buy, sell, last trade price, price at previous bucket end,
+    Welford mean, Welford M2, OI of last bucket]; ``si`` = [buckets done, Welford count, started];
+    ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
+    """
+    n = kind.shape[0]
+    ns = samp_pos.shape[0]
+    eps = 1e-9 * V
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            _vpin_emit_nb(nb, sf, si, ring, out, j)
+            j += 1
+        agg = aggressor_nb(kind[i], side[i])
+        if agg == 0:
+            continue
+        if si[2] == 0:
+            si[2] = 1
+            sf[0] = V
+            sf[4] = float(price[i])
+        sf[3] = float(price[i])
+        a = size[i]
+        while a > eps:
+            take = a if a < sf[0] else sf[0]
+            if agg > 0:
+                sf[1] += take
+            else:
+                sf[2] += take
+            a -= take
+            sf[0] -= take
+            if sf[0] <= eps:
+                slot = si[0] % nb
+                oi = abs(sf[2] - sf[1]) / V
+                ring[0, slot] = oi
+                sf[7] = oi
+                dp = sf[3] - sf[4]
+                si[1] += 1
+                d = dp - sf[5]
+                sf[5] += d / si[1]
+                sf[6] += d * (dp - sf[5])
+                z = 0.5
+                if si[1] >= 2:
+                    sd = math.sqrt(sf[6] / (si[1] - 1))
+                    if sd > 0:
+                        z = 0.5 * (1.0 + math.erf(dp / (sd * math.sqrt(2.0))))
+                ring[1, slot] = abs(2.0 * z - 1.0)
+                sf[4] = sf[3]
+                si[0] += 1
+                sf[0] = V
+                sf[1] = 0.0
+                sf[2] = 0.0
+    while j < ns:
+        _vpin_emit_nb(nb, sf, si, ring, out, j)
+        j += 1
+
+
+# --------------------------------------------------------------------------------------------
+# group "time": time of day
+# --------------------------------------------------------------------------------------------
+TIME_NF = 3
+
+
+@njit(cache=True)
+def time_of_day_nb(samp_t, t_open, t_close, out):
+    """Fraction of the session ``(T - open) / (close - open)`` and its sin / cos (period = session).
+    Without a session (``t_close <= t_open``) the fraction of the UTC day ``(T mod 1 d) / 1 d``."""
+    day = 86400 * 1_000_000_000
+    for j in range(samp_t.shape[0]):
+        if t_close > t_open:
+            f = (samp_t[j] - t_open) / (t_close - t_open)
+        else:
+            f = (samp_t[j] % day) / day
+        out[j, 0] = f
+        out[j, 1] = math.sin(2.0 * math.pi * f)
+        out[j, 2] = math.cos(2.0 * math.pi * f)
