@@ -30,7 +30,7 @@
 
 # %% tags=["parameters"]
 DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
-SEED = 7            # seed of the synthetic day (used when DATA == "synthetic")
+SEED = 7            # seed of the synthetic day (used with DATA synthetic)
 MAX_EVENTS = 0      # 0 = the whole day; otherwise keep only the first MAX_EVENTS messages
 LEVELS = 10         # book depth to reconstruct
 

@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 TRADE_DTYPE = np.dtype([("ts", np.int64), ("price", np.int64), ("size", np.float64), ("side", np.int8)])
-"""One trade: exchange time (ns), price (price units), size, aggressor side (+1 buyer-initiated)."""
+"""One trade per row, fields ``ts`` (exchange time, ns), ``price`` (price units), ``size``, ``side``
+(aggressor, +1 buyer-initiated)."""
 
 _EMPTY_ROW = np.empty(0, dtype=np.float64)
 
@@ -49,14 +50,52 @@ def _columns(events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 # --------------------------------------------------------------------------------------------
 def replay(events: np.ndarray, levels: int = 10, initial: np.ndarray | None = None,
            return_stats: bool = False, out: np.ndarray | None = None):
-    """Top-``levels`` book after every event (float64 ``(n, 4*levels)``, LOBSTER layout).
+    r"""Top-``levels`` book after every event, in LOBSTER layout.
 
-    ``initial``: the book before the first event as one LOBSTER-layout row (any depth), e.g. a
-    LOBSTER orderbook row; default empty. With ``return_stats=True`` returns ``(snapshots,
-    stats)`` where ``stats`` = ``{"unknown_reductions", "max_ask_levels", "max_bid_levels"}``
-    (reductions at prices not in the book are ignored and counted). ``out``: a C-contiguous
-    float64 ``(n, 4*levels)`` array to write into (reused buffers skip the page faults of a fresh
-    allocation, a third of the cost of a day's replay).
+    Each event updates a full-depth aggregated book :math:`Q^s(p)` (shares at price :math:`p` on
+    side :math:`s`): ADD :math:`Q^s(p) \mathrel{+}= q`; CANCEL / DELETE / EXEC_VISIBLE
+    :math:`Q^s(p) \mathrel{-}= q`; LEVEL_SET :math:`Q^s(p) = q`; CLEAR empties both sides; other
+    kinds leave the book unchanged. Row :math:`t` holds the best ``levels`` prices and sizes per side
+    after event :math:`t` (LOBSTER ReadMe, Huang & Polak 2011).
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array.
+    levels : int
+        Snapshot depth :math:`L \ge 1`.
+    initial : numpy.ndarray, optional
+        The book before the first event as one LOBSTER-layout row (any depth), e.g. a LOBSTER
+        orderbook row; default empty.
+    return_stats : bool
+        Also return replay statistics.
+    out : numpy.ndarray, optional
+        C-contiguous float64 ``(n, 4*levels)`` array to write into (reused buffers skip the page
+        faults of a fresh allocation, a third of the cost of a day's replay).
+
+    Returns
+    -------
+    snapshots : numpy.ndarray
+        float64 ``(n, 4*levels)``: prices in price units, sizes in shares; empty levels hold the
+        dummy prices with size 0.
+    stats : dict
+        Only with ``return_stats=True``: ``unknown_reductions`` (reductions at prices not in the
+        book, ignored and counted), ``max_ask_levels``, ``max_bid_levels``.
+
+    Raises
+    ------
+    ValueError
+        When ``levels < 1`` or ``out`` has the wrong shape, dtype or layout.
+
+    Examples
+    --------
+
+    >>> import numpy as np
+    >>> from companion.events import ADD, EVENT_DTYPE
+    >>> ev = np.zeros(2, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"] = ADD, [1, -1], [100, 101], [5, 3]
+    >>> replay(ev, levels=1).tolist()
+    [[9999999999.0, 0.0, 100.0, 5.0], [101.0, 3.0, 100.0, 5.0]]
     """
     if levels < 1:
         raise ValueError(f"levels must be >= 1, got {levels}")
@@ -72,9 +111,32 @@ def replay(events: np.ndarray, levels: int = 10, initial: np.ndarray | None = No
 
 
 def top_of_book(events: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Best ask/bid ``[ask_px, ask_sz, bid_px, bid_sz]`` after the events at indices ``at``
-    (index -1: before any event, the empty book), by :func:`replay` with one level. The callable
-    :func:`companion.io.binance.verify_recording` takes as ``top_of_book``."""
+    """Best ask/bid after the events at indices ``at``, by :func:`replay` with one level.
+
+    This is the callable :func:`companion.io.binance.verify_recording` takes as ``top_of_book``.
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array.
+    at : numpy.ndarray
+        Event indices; -1 means before any event (the empty book).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(len(at), 4)`` rows ``[ask_px, ask_sz, bid_px, bid_sz]`` (price units, shares).
+
+    Examples
+    --------
+
+    >>> import numpy as np
+    >>> from companion.events import ADD, EVENT_DTYPE
+    >>> ev = np.zeros(2, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"] = ADD, [1, -1], [100, 101], [5, 3]
+    >>> top_of_book(ev, np.array([-1, 1]))[:, 2].tolist()
+    [-9999999999.0, 100.0]
+    """
     at = np.asarray(at, dtype=np.int64)
     snap = replay(events, 1)
     out = np.empty((at.size, 4), dtype=np.float64)
@@ -85,8 +147,31 @@ def top_of_book(events: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def replay_py(events: np.ndarray, levels: int = 10, initial: np.ndarray | None = None) -> np.ndarray:
-    """Reference implementation of :func:`replay`: one dict ``price -> size`` per side, sorted
-    after every event. Slow and obviously correct; used by the tests and the benchmark."""
+    """Reference implementation of :func:`replay`.
+
+    One dict ``price -> size`` per side, sorted after every event. Slow and obviously correct; used
+    by the tests and the benchmark.
+
+    Parameters
+    ----------
+    events, levels, initial
+        As in :func:`replay`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n, 4*levels)``, equal to ``replay(events, levels, initial)``.
+
+    Examples
+    --------
+
+    >>> import numpy as np
+    >>> from companion.events import ADD, EVENT_DTYPE
+    >>> ev = np.zeros(2, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"] = ADD, [1, -1], [100, 101], [5, 3]
+    >>> bool((replay_py(ev, 2) == replay(ev, 2)).all())
+    True
+    """
     bids: dict[int, float] = {}
     asks: dict[int, float] = {}
     if initial is not None:
@@ -136,11 +221,31 @@ def replay_assisted(events: np.ndarray, book_rows: np.ndarray, levels: int | Non
     """Snapshot-assisted replay of a LOBSTER level-N day.
 
     Row 0 of ``book_rows`` seeds the book (the state after message 0). For every later message
-    ``t`` the message is applied to the *replayed* row ``t-1``; from the file's row ``t`` only the
-    positions that a level enters from beyond the visible depth are taken (on a side that showed
-    all N levels and lost one). Returns ``(snapshots, stats)`` with ``stats``:
-    ``levels_taken`` (positions copied from the file after row 0), ``rows_with_entering``,
-    ``rows_reproduced`` (replayed row == file row on every level), ``rows``.
+    :math:`t` the message is applied to the *replayed* row :math:`t-1`; from the file's row
+    :math:`t` only the positions that a level enters from beyond the visible depth are taken (on a
+    side that showed all N levels and lost one).
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` messages of the day.
+    book_rows : numpy.ndarray
+        The LOBSTER orderbook file, float64 ``(n, 4N)``.
+    levels : int, optional
+        N (default: from ``book_rows``).
+
+    Returns
+    -------
+    snapshots : numpy.ndarray
+        float64 ``(n, 4N)``.
+    stats : dict
+        ``levels_taken`` (positions copied from the file after row 0), ``rows_with_entering``,
+        ``rows_reproduced`` (replayed row == file row on every level), ``rows``.
+
+    References
+    ----------
+    Huang & Polak (2011), LOBSTER ReadMe: row :math:`t` of the orderbook file is the book after
+    message :math:`t`.
     """
     book_rows = np.asarray(book_rows, dtype=np.float64)
     if levels is not None:
@@ -167,21 +272,46 @@ def _ns_to_clock(ns: int) -> str:
 
 
 def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=None) -> dict:
-    """Check a LOBSTER day's messages against its orderbook file (the answer key).
+    r"""Check a LOBSTER day's messages against its orderbook file (the answer key).
 
-    * **transitions**: for every ``t >= 1``, message ``t`` applied to the file's row ``t-1`` must
-      give row ``t`` on every level the message determines: all visible positions, except those
-      where a level enters from beyond the visible depth (a side that showed all N levels has fewer
-      than N known levels after the message; a side showing fewer than N levels is known to be
-      empty beyond them, so its dummy levels are determined);
+    * **transitions**: for every :math:`t \ge 1`, message :math:`t` applied to the file's row
+      :math:`t-1` must give row :math:`t` on every level the message determines: all visible
+      positions, except those where a level enters from beyond the visible depth (a side that
+      showed all N levels has fewer than N known levels after the message; a side showing fewer
+      than N levels is known to be empty beyond them, so its dummy levels are determined);
     * **assisted replay** (:func:`replay_assisted`): rows reproduced exactly when only the entering
       levels come from the file;
     * **drift**: plain replay seeded with row 0 and fed messages only -- the first row where it
       differs from the file (an approximation by construction for level-N files, never exact);
-    * **replay_exact**: fraction of rows that plain replay from an empty book and the messages alone
-      reproduces (1.0 for full-depth files such as the synthetic day).
+    * **replay_exact**: fraction of rows that plain replay from an empty book and the messages
+      alone reproduces (1.0 for full-depth files such as the synthetic day).
 
-    ``data``: an already read :class:`companion.io.lobster.LobsterData` (skips reading).
+    Parameters
+    ----------
+    message_path, orderbook_path : str or pathlib.Path
+        The LOBSTER file pair.
+    data : companion.io.lobster.LobsterData, optional
+        An already read day (skips reading).
+
+    Returns
+    -------
+    dict
+        ``transitions_checked`` / ``_matched`` / ``_matched_frac``,
+        ``first_mismatched_transition``, ``transitions_with_entering`` (and ``_frac``),
+        ``unknown_reductions``, ``levels_taken_from_snapshot``, ``rows_reproduced``,
+        ``all_rows_reproduced``, ``drift_first_mismatch_row`` / ``_time``, ``drift_rows_matched``,
+        ``replay_exact`` (fraction), ``replay_exact_rows``, ``replay_exact_first_mismatch_row``,
+        ``replay_unknown_reductions``, plus the paths, symbol, levels and rows.
+
+    References
+    ----------
+    Huang & Polak (2011), LOBSTER: Limit Order Book Reconstruction System, SSRN 1977207.
+
+    Examples
+    --------
+    >>> res = verify_lobster(msg_path, ob_path)       # doctest: +SKIP
+    >>> res["transitions_matched_frac"]                # doctest: +SKIP
+    1.0
     """
     if data is None:
         from companion.io.lobster import read_lobster
@@ -245,10 +375,30 @@ def trades(events: np.ndarray) -> np.ndarray:
     """The trade tape as a :data:`TRADE_DTYPE` array (one row per execution / trade print).
 
     LOBSTER executions (kinds 4 visible, 5 hidden) carry the *resting* order's direction, so the
-    aggressor side is ``-direction`` (LOBSTER ReadMe: an execution of a sell limit order is a
+    aggressor side is :math:`-d` (LOBSTER ReadMe: an execution of a sell limit order is a
     buyer-initiated trade); TRADE events (Binance) carry the aggressor side. Crosses (6) have no
     aggressor and are left out. Each LOBSTER fill is one row (a market order that sweeps several
     resting orders gives several rows with the same timestamp).
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array.
+
+    Returns
+    -------
+    numpy.ndarray
+        :data:`TRADE_DTYPE`: ``ts`` (ns), ``price`` (price units), ``size``, ``side`` (aggressor,
+        +1 buyer-initiated).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import EXEC_VISIBLE, EVENT_DTYPE
+    >>> ev = np.zeros(1, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"] = EXEC_VISIBLE, -1, 101, 2
+    >>> int(trades(ev)["side"][0])    # a sell limit order executed: buyer-initiated
+    1
     """
     idx, agg = trades_nb(events["kind"], events["side"])
     out = np.empty(idx.size, dtype=TRADE_DTYPE)
@@ -271,8 +421,22 @@ def _time_index(ts: np.ndarray, instrument: Instrument | None) -> pd.Index:
 
 
 def trades_frame(events: np.ndarray, instrument: Instrument | None = None) -> pd.DataFrame:
-    """:func:`trades` as a DataFrame indexed by time: ``price`` (currency units when
-    ``instrument`` is given, else price units), ``size``, ``side`` (aggressor, +1 buy)."""
+    """:func:`trades` as a DataFrame indexed by time.
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array.
+    instrument : companion.events.Instrument, optional
+        When given, prices are divided by ``price_scale`` (currency) and the index is a
+        DatetimeIndex when the date or epoch is known.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``price`` (currency units, or price units without ``instrument``), ``size``,
+        ``side`` (aggressor, +1 buy).
+    """
     tr = trades(events)
     scale = instrument.price_scale if instrument is not None else 1
     return pd.DataFrame({"price": tr["price"] / scale, "size": tr["size"], "side": tr["side"]},
@@ -283,15 +447,42 @@ def trades_frame(events: np.ndarray, instrument: Instrument | None = None) -> pd
 # pandas view of snapshots
 # --------------------------------------------------------------------------------------------
 def book_columns(levels: int) -> list[str]:
-    """``ask_px_1, ask_sz_1, bid_px_1, bid_sz_1, ask_px_2, ...`` (LOBSTER layout order)."""
+    """Column names of a LOBSTER-layout snapshot array.
+
+    Parameters
+    ----------
+    levels : int
+
+    Returns
+    -------
+    list of str
+        ``ask_px_1, ask_sz_1, bid_px_1, bid_sz_1, ask_px_2, ...``.
+
+    Examples
+    --------
+    >>> book_columns(1)
+    ['ask_px_1', 'ask_sz_1', 'bid_px_1', 'bid_sz_1']
+    """
     return [f"{s}_{k}" for k in range(1, levels + 1) for s in ("ask_px", "ask_sz", "bid_px", "bid_sz")]
 
 
 def book_frame(snapshots: np.ndarray, instrument: Instrument, ts: np.ndarray) -> pd.DataFrame:
-    """Snapshots (``(n, 4L)``, LOBSTER layout, price units) as a DataFrame indexed by time.
+    """Snapshots as a DataFrame indexed by time.
 
-    Prices in currency units (``price / instrument.price_scale``); an empty level has price NaN and
-    size 0. Index: see :func:`trades_frame` (DatetimeIndex when the date or epoch is known).
+    Parameters
+    ----------
+    snapshots : numpy.ndarray
+        float64 ``(n, 4L)``, LOBSTER layout, price units.
+    instrument : companion.events.Instrument
+        For ``price_scale`` and the date.
+    ts : numpy.ndarray
+        int64 ns per row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :func:`book_columns`; prices in currency units (``price / instrument.price_scale``),
+        an empty level has price NaN and size 0. Index: see :func:`trades_frame`.
     """
     snap = np.asarray(snapshots, dtype=np.float64)
     if snap.ndim != 2 or snap.shape[1] % 4:

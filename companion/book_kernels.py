@@ -210,16 +210,39 @@ def _replay_run_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
 @njit(cache=True)
 def replay_into_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
                    init: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """Replay events over a full-depth aggregated book, writing the top-``L`` snapshot after every
-    event into ``out`` (float64 ``(n, 4*L)``, LOBSTER layout; row ``t`` = book after event ``t``).
+    r"""Replay events over a full-depth aggregated book, writing the top-:math:`L` snapshot after every
+    event into ``out``.
 
-    Parameters: the event columns ``kind`` (int8), ``side`` (+1 bid / -1 ask), ``price`` (int64
-    price units), ``size`` (float64) -- strided views of an EVENT_DTYPE array are fine, nothing is
-    copied; ``init``: the starting book as one LOBSTER-layout row (float64, ``4*L0``; an empty
-    array for an empty book). Allocate ``out`` with numpy (``np.empty``): numpy asks the kernel for
-    huge pages on large arrays, which halves the page-fault cost of writing the snapshots.
+    Per event (see the module docstring): ADD :math:`q(s,p) \mathrel{+}= v`; CANCEL / DELETE /
+    EXEC_VISIBLE :math:`q(s,p) \mathrel{-}= v`; LEVEL_SET :math:`q(s,p) = v`; CLEAR empties both
+    sides (Huang & Polak 2011, LOBSTER ReadMe).
 
-    Returns ``stats`` int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]``.
+    Parameters
+    ----------
+    kind, side, price, size : numpy.ndarray
+        Event columns: int8 code, int8 +1 bid / -1 ask, int64 price units, float64 size. Strided
+        views of an EVENT_DTYPE array are fine, nothing is copied.
+    init : numpy.ndarray
+        The starting book as one LOBSTER-layout row (float64, ``4*L0``; empty for an empty book).
+    out : numpy.ndarray
+        float64 ``(n, 4*L)``, written in place; row :math:`t` = book after event :math:`t`.
+        Allocate it with numpy (``np.empty``): numpy asks the kernel for huge pages on large
+        arrays, which halves the page-fault cost of writing the snapshots.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = np.empty((1, 4))
+    >>> replay_into_nb(np.array([1], np.int8), np.array([1], np.int8), np.array([100]),
+    ...                np.array([5.0]), np.empty(0), out).tolist()
+    [0, 0, 1]
+    >>> out.tolist()
+    [[9999999999.0, 0.0, 100.0, 5.0]]
     """
     n = kind.size
     akey, aqty, na, bkey, bqty, nb = _seed_nb(init, 256)
@@ -240,9 +263,29 @@ def replay_into_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
 @njit(cache=True)
 def replay_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray, levels: int,
               init: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`replay_into_nb` with the output allocated here: returns ``(out, stats)``, ``out``
-    float64 ``(n, 4*levels)``. (From Python prefer :func:`companion.book.replay`, which allocates
-    the output with numpy -- faster for large outputs.)"""
+    """:func:`companion.book_kernels.replay_into_nb` with the output allocated here.
+
+    Parameters
+    ----------
+    kind, side, price, size : numpy.ndarray
+        Event columns (int8, int8 +1 bid / -1 ask, int64 price units, float64).
+    levels : int
+        Snapshot depth :math:`L`.
+    init : numpy.ndarray
+        Starting book as one LOBSTER-layout row (float64, may be empty).
+
+    Returns
+    -------
+    out : numpy.ndarray
+        float64 ``(n, 4*levels)``, row :math:`t` = book after event :math:`t`.
+    stats : numpy.ndarray
+        int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]``.
+
+    Notes
+    -----
+    From Python prefer :func:`companion.book.replay`, which allocates the output with numpy (faster
+    for large outputs).
+    """
     out = np.empty((kind.size, 4 * levels), dtype=np.float64)
     stats = replay_into_nb(kind, side, price, size, init, out)
     return out, stats
@@ -372,13 +415,27 @@ def _compose_row_nb(L: int, apx: np.ndarray, asz: np.ndarray, na: int, a_open: b
 @njit(cache=True)
 def check_transitions_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
                          book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every ``t >= 1``: apply event ``t`` to the file's row ``t-1`` and compare with row ``t``
-    on every level the event determines (all visible positions except those a level enters from
-    beyond the visible depth on a side that was full).
+    r"""Check every transition of a LOBSTER orderbook file against its messages.
 
-    Returns ``(matched, entering, unknown)`` per row (``[0]`` is unused: no transition into row 0):
-    ``matched`` bool, ``entering`` int64 = positions not determined by the message,
-    ``unknown`` int8 = the event reduced a price not in row ``t-1``.
+    For every :math:`t \ge 1`: apply event :math:`t` to the file's row :math:`t-1` and compare with
+    row :math:`t` on every level the event determines (all visible positions except those a level
+    enters from beyond the visible depth on a side that was full).
+
+    Parameters
+    ----------
+    kind, side, price, size : numpy.ndarray
+        Event columns.
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` orderbook file (price units, shares).
+
+    Returns
+    -------
+    matched : numpy.ndarray
+        bool per row (``[0]`` unused: no transition into row 0).
+    entering : numpy.ndarray
+        int64 per row, positions not determined by the message.
+    unknown : numpy.ndarray
+        int8 per row, 1 when the event reduced a price not in row :math:`t-1`.
     """
     n, w = book.shape
     L = w // 4
@@ -402,12 +459,25 @@ def check_transitions_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, 
 @njit(cache=True)
 def replay_assisted_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
                        book: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Snapshot-assisted replay of a LOBSTER level-``L`` day.
+    r"""Snapshot-assisted replay of a LOBSTER level-:math:`L` day.
 
-    Row 0 is the seed (taken whole from ``book[0]``). For ``t >= 1`` event ``t`` is applied to
-    the replayed row ``t-1`` (not the file's); only positions that a level enters from beyond the
-    visible depth are copied from ``book[t]``. Returns ``(out, taken)``: ``out`` float64 like
-    ``book``; ``taken`` int64 per row = positions copied from the file (row 0: ``2L``).
+    Row 0 is the seed (taken whole from ``book[0]``). For :math:`t \ge 1` event :math:`t` is applied
+    to the replayed row :math:`t-1` (not the file's); only positions that a level enters from beyond
+    the visible depth are copied from ``book[t]``.
+
+    Parameters
+    ----------
+    kind, side, price, size : numpy.ndarray
+        Event columns.
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` orderbook file.
+
+    Returns
+    -------
+    out : numpy.ndarray
+        float64, shaped like ``book``.
+    taken : numpy.ndarray
+        int64 per row, positions copied from the file (row 0: :math:`2L`).
     """
     n, w = book.shape
     L = w // 4
@@ -430,7 +500,24 @@ def replay_assisted_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, si
 
 @njit(cache=True)
 def rows_equal_nb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-row exact equality of two equally shaped 2-d arrays (no temporary ``a == b`` array)."""
+    """Per-row exact equality of two equally shaped 2-d arrays (no temporary ``a == b`` array).
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        2-d, same shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool ``(n,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows_equal_nb(np.array([[1., 2], [3, 4]]), np.array([[1., 2], [3, 5]])).tolist()
+    [True, False]
+    """
     n, w = a.shape
     eq = np.ones(n, dtype=np.bool_)
     for t in range(n):
@@ -446,8 +533,21 @@ def trades_nb(kind: np.ndarray, side: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Indices of trade events and their aggressor side.
 
     LOBSTER executions (4 visible, 5 hidden): ``side`` is the resting order's side, so the
-    aggressor is ``-side`` (an execution of a sell limit order is a buyer-initiated trade);
-    TRADE events carry the aggressor side already."""
+    aggressor is ``-side`` (an execution of a sell limit order is a buyer-initiated trade); TRADE
+    events carry the aggressor side already (LOBSTER ReadMe).
+
+    Parameters
+    ----------
+    kind, side : numpy.ndarray
+        Event columns (int8).
+
+    Returns
+    -------
+    idx : numpy.ndarray
+        int64 event indices of trades.
+    aggressor : numpy.ndarray
+        int8 aggressor side per trade (+1 buyer-initiated).
+    """
     n = kind.size
     idx = np.empty(n, dtype=np.int64)
     agg = np.empty(n, dtype=np.int8)

@@ -25,19 +25,50 @@ DEFAULT_SEED = 7
 
 
 def data_dir() -> Path:
-    """The data directory: ``$COMPANION_DATA`` or ``<repo>/data``."""
+    """The data directory: ``$COMPANION_DATA`` or ``<repo>/data``.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute path (it may not exist yet).
+
+    Examples
+    --------
+    >>> data_dir().is_absolute()
+    True
+    """
     return Path(os.environ.get("COMPANION_DATA", REPO_ROOT / "data")).resolve()
 
 
 def shared_data_dir() -> Path | None:
-    """The shared real-data folder (``$COMPANION_SHARED`` or ``<repo>/../shared/data``), or None."""
+    """The shared real-data folder (``$COMPANION_SHARED`` or ``<repo>/../shared/data``).
+
+    Returns
+    -------
+    pathlib.Path or None
+        Absolute path, or None when the folder does not exist.
+    """
     p = Path(os.environ.get("COMPANION_SHARED", REPO_ROOT.parent / "shared" / "data"))
     return p.resolve() if p.is_dir() else None
 
 
 @dataclass(frozen=True)
 class Spec:
-    """A parsed dataset SPEC."""
+    """A parsed dataset SPEC (see the module docstring).
+
+    Attributes
+    ----------
+    kind : str
+        ``"synthetic"`` or ``"lobster"``.
+    text : str
+        The SPEC as given (stripped).
+    seed : int or None
+        Generator seed (synthetic only).
+    ticker : str or None
+        LOBSTER sample ticker (``lobster:TICKER:LEVEL`` only).
+    level : int or None
+        LOBSTER sample book depth (``lobster:TICKER:LEVEL`` only).
+    """
 
     kind: str                 # "synthetic" | "lobster"
     text: str                 # the SPEC as given
@@ -50,7 +81,29 @@ _LOBSTER_NAME = re.compile(r"^(?P<ticker>[A-Za-z0-9.]+)_(?P<date>\d{4}-\d{2}-\d{
 
 
 def parse_spec(spec: str) -> Spec:
-    """Parse a SPEC string (see module docstring); raises ``ValueError`` naming the bad part."""
+    """Parse a SPEC string (see the module docstring).
+
+    Parameters
+    ----------
+    spec : str
+        ``synthetic[:SEED]``, ``lobster:TICKER:LEVEL`` or the path of a LOBSTER message file.
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    ValueError
+        Naming the part of the SPEC that is not understood.
+
+    Examples
+    --------
+    >>> parse_spec("lobster:aapl:1")
+    Spec(kind='lobster', text='lobster:aapl:1', seed=None, ticker='AAPL', level=1)
+    >>> parse_spec("synthetic:3").seed
+    3
+    """
     s = spec.strip()
     if s == "synthetic" or s.startswith("synthetic:"):
         seed = DEFAULT_SEED
@@ -75,7 +128,18 @@ def parse_spec(spec: str) -> Spec:
 
 
 def orderbook_beside(message_path: str | Path) -> Path | None:
-    """The LOBSTER orderbook file beside a message file (same name with ``orderbook``), or None."""
+    """The LOBSTER orderbook file beside a message file.
+
+    Parameters
+    ----------
+    message_path : str or pathlib.Path
+        ``..._message_L.csv[.gz]``.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The existing file of the same name with ``_orderbook_`` (with or without ``.gz``), or None.
+    """
     p = Path(message_path)
     for cand in (p.name.replace("_message_", "_orderbook_"),):
         for name in (cand, cand + ".gz" if not cand.endswith(".gz") else cand[:-3]):
@@ -86,7 +150,25 @@ def orderbook_beside(message_path: str | Path) -> Path | None:
 
 
 def find_lobster_sample(ticker: str, level: int) -> Path:
-    """The message file of a LOBSTER sample ``TICKER`` at ``level`` in the data or shared folder."""
+    """The message file of a LOBSTER sample in the data folder, then the shared folder.
+
+    Parameters
+    ----------
+    ticker : str
+        E.g. ``"AAPL"``.
+    level : int
+        Number of book levels of the sample (1, 5, 10, ...).
+
+    Returns
+    -------
+    pathlib.Path
+        The first matching ``TICKER_DATE_START_END_message_LEVEL.csv[.gz]``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When no folder holds the sample (the message says how to fetch it).
+    """
     pattern = re.compile(rf"^{re.escape(ticker)}_\d{{4}}-\d{{2}}-\d{{2}}_\d+_\d+_message_{level}\.csv(\.gz)?$")
     roots = [data_dir() / "lobster"]
     sh = shared_data_dir()
@@ -104,7 +186,24 @@ def find_lobster_sample(ticker: str, level: int) -> Path:
 
 
 def resolve_lobster_paths(spec: str | Spec) -> tuple[Path, Path | None]:
-    """(message file, orderbook file or None) for a SPEC; generates the synthetic day if missing."""
+    """Message and orderbook files of a dataset SPEC; generates the synthetic day if missing.
+
+    Parameters
+    ----------
+    spec : str or Spec
+
+    Returns
+    -------
+    tuple of (pathlib.Path, pathlib.Path or None)
+        ``(message file, orderbook file or None)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a LOBSTER sample or a message path does not exist.
+    ValueError
+        When the SPEC is not understood.
+    """
     sp = parse_spec(spec) if isinstance(spec, str) else spec
     if sp.kind == "synthetic":
         from companion import synth
@@ -121,7 +220,24 @@ def resolve_lobster_paths(spec: str | Spec) -> tuple[Path, Path | None]:
 
 
 def load(spec: str = "synthetic"):
-    """Read a dataset named by SPEC -> :class:`companion.io.lobster.LobsterData` (events, book, instrument)."""
+    """Read a dataset named by SPEC.
+
+    Parameters
+    ----------
+    spec : str
+        See :func:`parse_spec`; default the seeded synthetic day.
+
+    Returns
+    -------
+    companion.io.lobster.LobsterData
+        Events, book snapshots and instrument.
+
+    Examples
+    --------
+    >>> d = load("synthetic")                     # doctest: +SKIP
+    >>> d.events.dtype == EVENT_DTYPE             # doctest: +SKIP
+    True
+    """
     from companion.io.lobster import read_lobster
 
     msg, ob = resolve_lobster_paths(spec)

@@ -9,6 +9,22 @@ class DataFormatError(ValueError):
 
     The message always reads ``"<file>, line <n>, field '<name>': <what is wrong>"`` (line numbers
     are 1-based, as an editor shows them; ``line`` may be omitted for whole-file problems).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The offending file.
+    problem : str
+        What is wrong, in words.
+    line : int, optional
+        1-based line number.
+    field : str, optional
+        Name of the offending field.
+
+    Examples
+    --------
+    >>> str(DataFormatError("day.csv", "price is not an integer", line=3, field="price"))
+    "day.csv, line 3, field 'price': price is not an integer"
     """
 
     def __init__(self, path: str | Path, problem: str, line: int | None = None, field: str | None = None):

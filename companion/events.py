@@ -71,29 +71,75 @@ EVENT_DTYPE = np.dtype(
         ("order_id", np.int64),  # venue order id (0 when unknown)
     ]
 )
-"""Packed (42 bytes per event): no padding, so a day of 400k events holds 17 MB."""
+"""The event dtype, packed (42 bytes per event, no padding), so a day of 400k events holds 17 MB.
+
+Fields: ``ts`` (int64, exchange time, ns), ``ts_local`` (int64, local receive time, ns),
+``kind`` (int8, event code), ``side`` (int8, +1 bid / buy, -1 ask / sell), ``price`` (int64,
+price units), ``size`` (float64, shares / contracts / base-asset quantity), ``order_id``
+(int64, venue order id, 0 when unknown).
+"""
 
 
 def empty_events(n: int) -> np.ndarray:
-    """A zeroed event array of length ``n``."""
+    """A zeroed event array of length ``n``.
+
+    Parameters
+    ----------
+    n : int
+        Number of events.
+
+    Returns
+    -------
+    numpy.ndarray
+        Structured array of :data:`EVENT_DTYPE`, all fields 0.
+
+    Examples
+    --------
+    >>> ev = empty_events(3)
+    >>> ev.dtype == EVENT_DTYPE, len(ev), int(ev["price"].sum())
+    (True, 3, 0)
+    """
     return np.zeros(n, dtype=EVENT_DTYPE)
 
 
 @dataclass(frozen=True)
 class Instrument:
-    """Instrument metadata that travels beside an event array.
+    r"""Instrument metadata that travels beside an event array.
 
     Attributes
     ----------
-    symbol: ticker or pair, e.g. ``"AAPL"`` or ``"BTCUSDT"``.
-    tick: minimum price increment in price units (LOBSTER: 100 = $0.01).
-    price_scale: price units per currency unit (LOBSTER: 10000).
-    lot: minimum size increment.
-    session_open_ns, session_close_ns: trading window in the time base of ``ts``.
-    date: trading date ``YYYY-MM-DD`` (the time base of ``ts`` is midnight of this date for
+    symbol : str
+        Ticker or pair, e.g. ``"AAPL"`` or ``"BTCUSDT"``.
+    tick : int
+        Minimum price increment in price units (LOBSTER: 100 = $0.01).
+    price_scale : int
+        Price units per currency unit (LOBSTER: 10000).
+    lot : float
+        Minimum size increment.
+    session_open_ns : int
+        Start of the trading window in the time base of ``ts`` (ns).
+    session_close_ns : int
+        End of the trading window in the time base of ``ts`` (ns).
+    date : str
+        Trading date ``YYYY-MM-DD`` (the time base of ``ts`` is midnight of this date for
         LOBSTER data, the epoch for crypto).
-    levels: number of visible levels in the accompanying book snapshots (0 when none).
-    venue: ``"NASDAQ"``, ``"BINANCE-USDM"``, ``"SYNTHETIC"``, ...
+    levels : int
+        Number of visible levels in the accompanying book snapshots (0 when none).
+    venue : str
+        ``"NASDAQ"``, ``"BINANCE-USDM"``, ``"SYNTHETIC"``, ...
+    extra : dict
+        Free-form metadata (not compared).
+
+    Notes
+    -----
+    Prices convert as :math:`p_{\$} = p_{\text{units}} / \text{price\_scale}` and
+    :math:`p_{\text{ticks}} = p_{\text{units}} / \text{tick}` (LOBSTER ReadMe, Huang & Polak 2011).
+
+    Examples
+    --------
+    >>> aapl = Instrument("AAPL", tick=100, price_scale=10_000)
+    >>> float(aapl.to_price(5853300)), float(aapl.to_ticks(5853300))
+    (585.33, 58533.0)
     """
 
     symbol: str
@@ -108,11 +154,11 @@ class Instrument:
     extra: dict = field(default_factory=dict, compare=False)
 
     def to_price(self, units) -> float | np.ndarray:
-        """Price units -> currency (e.g. 5853300 -> 585.33 for LOBSTER)."""
+        r"""Price units -> currency: :math:`p / \text{price\_scale}` (5853300 -> 585.33 for LOBSTER)."""
         return np.asarray(units) / self.price_scale
 
     def to_ticks(self, units) -> float | np.ndarray:
-        """Price units -> ticks."""
+        r"""Price units -> ticks: :math:`p / \text{tick}`."""
         return np.asarray(units) / self.tick
 
     def to_dict(self) -> dict:

@@ -13,24 +13,73 @@ from companion.events import ADD, CANCEL, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, NS,
 
 
 def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(ask_px, ask_sz, bid_px, bid_sz) of level 1 from a LOBSTER-layout book array."""
+    """Level-1 columns of a LOBSTER-layout book array.
+
+    Parameters
+    ----------
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` snapshots.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(ask_px, ask_sz, bid_px, bid_sz)`` (price units, shares), views of ``book``.
+    """
     return book[:, 0], book[:, 1], book[:, 2], book[:, 3]
 
 
 def two_sided(book: np.ndarray) -> np.ndarray:
-    """Mask of rows whose best bid and best ask are both occupied (no dummy price, size > 0)."""
+    """Mask of rows whose best bid and best ask are both occupied (no dummy price, size > 0).
+
+    Parameters
+    ----------
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` LOBSTER-layout snapshots.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool ``(n,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> two_sided(np.array([[101., 5, 100, 3], [9999999999, 0, 100, 3]])).tolist()
+    [True, False]
+    """
     ap, asz, bp, bsz = best_quotes(book)
     return (asz > 0) & (bsz > 0) & (ap < 9e9) & (bp > -9e9)
 
 
 def day_stats(events: np.ndarray, book: np.ndarray, instrument: Instrument) -> dict:
-    """Activity, spread and depth statistics of one day.
+    r"""Activity, spread and depth statistics of one day.
 
-    Returns a dict with: ``messages``, ``hours``, ``messages_per_min``, shares of adds, cancels
-    (partial + full) and executions (visible + hidden) among messages (``execution_share``),
-    ``spread_ticks_mean`` / ``_median`` (best ask - best bid, in ticks), ``depth_best_mean``
-    (mean of the best bid and best ask sizes, shares), ``trade_size_mean`` (visible + hidden
-    executions), ``mid_start`` / ``mid_end`` / ``mid_range_pct``.
+    Statistics are event-weighted over the two-sided book rows (row :math:`i` = book after event
+    :math:`i`): spread :math:`s_i = (a_i - b_i)/\text{tick}` (ticks), best depth
+    :math:`(q^a_i + q^b_i)/2` (shares), mid :math:`(a_i + b_i)/(2\,\text{price\_scale})` (currency).
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        Events of :data:`~companion.events.EVENT_DTYPE`.
+    book : numpy.ndarray
+        float64 ``(len(events), 4L)`` LOBSTER-layout snapshots.
+    instrument : companion.events.Instrument
+        For ``tick`` and ``price_scale``.
+
+    Returns
+    -------
+    dict
+        ``messages``, ``hours``, ``messages_per_min``, shares of adds, cancels (partial + full)
+        and executions (visible + hidden) among messages (``add_share``, ``cancel_share``,
+        ``execution_share``, ``hidden_execution_share``), ``spread_ticks_mean`` / ``_median``,
+        ``depth_best_mean``, ``trade_size_mean`` (visible + hidden executions, shares),
+        ``mid_start`` / ``mid_end`` / ``mid_range_pct``.
+
+    References
+    ----------
+    Huang & Polak (2011), LOBSTER: Limit Order Book Reconstruction System (SSRN 1977207), whose
+    sample days these statistics describe.
     """
     kind = events["kind"]
     n = len(events)
@@ -60,7 +109,23 @@ def day_stats(events: np.ndarray, book: np.ndarray, instrument: Instrument) -> d
 
 
 def stats_table(rows: dict[str, dict]) -> pd.DataFrame:
-    """A comparison table (one column per dataset) from ``{name: day_stats(...)}``."""
+    """A comparison table (one column per dataset).
+
+    Parameters
+    ----------
+    rows : dict
+        ``{name: day_stats(...)}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per statistic, one column per dataset.
+
+    Examples
+    --------
+    >>> stats_table({"a": {"messages": 3}, "b": {"messages": 5}}).loc["messages"].tolist()
+    [3, 5]
+    """
     return pd.DataFrame(rows)
 
 
@@ -68,9 +133,16 @@ REFERENCE_STATS = __import__("pathlib").Path(__file__).with_name("reference") / 
 
 
 def reference_table() -> pd.DataFrame:
-    """:func:`day_stats` of every LOBSTER sample, as committed in ``companion/reference`` (computed
-    from the real files by ``data_scripts/make_reference_stats.py``; CI re-checks them when the
-    samples are present). One column per sample, e.g. ``lobster:AAPL:1``."""
+    """:func:`day_stats` of every LOBSTER sample, as committed in ``companion/reference``.
+
+    Computed from the real files by ``data_scripts/make_reference_stats.py``; CI re-checks them when
+    the samples are present.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One column per sample, e.g. ``lobster:AAPL:1``.
+    """
     import json
 
     return stats_table(json.loads(REFERENCE_STATS.read_text()))

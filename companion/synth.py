@@ -71,9 +71,9 @@ from companion.events import (
 )
 from companion.synth_kernels import (
     N_PARAMS, P_A_AGG, P_ARB, P_A_CANCEL, P_A_LIM, P_A_MO, P_CAP, P_D_FREE, P_D_SLOPE, P_ETA, P_G0,
-    P_JUMP_RATE, P_JUMP_SD, P_LAM, P_MAX_WALK, P_MU, P_P_FAST, P_P_PARTIAL, P_P_SWEEP,
-    P_SEASON_A, P_SEASON_B, P_SEED_LEVELS, P_SEED_ORDERS, P_SIGMA, P_THETA_FAST, P_THETA_SLOW,
-    format_int_table_nb, format_messages_nb, simulate_day_nb,
+    P_JUMP_RATE, P_JUMP_SD, P_LAM, P_MAX_WALK, P_MU, P_NEAR, P_P_FAST, P_P_JOIN, P_P_PARTIAL,
+    P_P_SWEEP, P_SEASON_A, P_SEASON_B, P_SEED_GAP, P_SEED_LEVELS, P_SEED_ORDERS, P_SIGMA,
+    P_THETA_FAST, P_THETA_SLOW, SEED_MAX_ORDERS, format_int_table_nb, format_messages_nb, simulate_day_nb,
 )
 
 __all__ = [
@@ -107,20 +107,23 @@ class SynthConfig:
     session: tuple[float, float] = (34200.0, 57600.0)
     symbol: str = "SYNTH"
     date: str = "2012-06-21"
-    price0: float = 150.00          # opening mid, dollars
+    price0: float = 300.00          # opening mid, dollars
     tick: int = 100                 # price units per tick ($0.01)
     price_scale: int = 10000        # price units per dollar (LOBSTER)
     order_id0: int = 10_000_001     # first order id
-    # limit orders
+    # limit orders: i ticks from the opposite best, P(i) ~ i^(shape-1) exp(-i/scale) on 1..max,
+    # (shape, scale in ticks) per class
     lam_limit: float = 4.3          # arrivals per side / s
-    placement_alpha: float = 0.6    # P(i) ~ i^-alpha, i ticks from the opposite best
-    placement_max_ticks: int = 30
+    placement_fleeting: tuple[float, float] = (5.0, 5.0)
+    placement_patient: tuple[float, float] = (2.0, 30.0)
+    placement_max_ticks: int = 200
+    p_join: float = 0.0             # prob. an order joins the same-side best queue instead
     limit_sizes: tuple[int, ...] = (0, 100, 200, 300, 500)   # 0 = odd lot U{1..99}
     limit_size_probs: tuple[float, ...] = (0.40, 0.45, 0.08, 0.04, 0.03)
     # cancellations
     theta_fleeting: float = 0.5     # 1/s per order
     theta_patient: float = 0.04     # 1/s per order
-    p_fleeting: float = 0.35
+    p_fleeting: float = 0.35        # share of limit orders that are fleeting (the rest: patient)
     cancel_free_ticks: float = 15.0
     cancel_slope: float = 0.2
     cancel_cap: float = 6.0
@@ -141,6 +144,7 @@ class SynthConfig:
     tilt_limit: float = 0.3
     tilt_aggressive: float = 0.5
     tilt_cancel: float = 4.0
+    tilt_near_ticks: float = 1.0    # "near the best": ticks behind the same-side best
     arb_rate: float = 2.5           # arbitrage market orders / s per tick V lies beyond a quote
     episodes_per_hour: float = 0.7
     episode_minutes: tuple[float, float] = (5.0, 20.0)
@@ -152,6 +156,7 @@ class SynthConfig:
     # initial book (every order is an add message at the open)
     seed_levels: int = 20
     seed_orders: float = 2.0
+    seed_gap_ticks: int = 1         # ticks between seeded levels (and from the opening mid)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -195,6 +200,21 @@ def _cdf(probs) -> np.ndarray:
     return c
 
 
+def placement_pmf(config: SynthConfig | None = None) -> np.ndarray:
+    """Limit-order placement, ``(2, placement_max_ticks)``: row 0 (fleeting orders), row 1
+    (patient) give ``P(i)`` for ``i = 1..placement_max_ticks`` ticks from the opposite best quote,
+    a discretised gamma shape ``i^(k-1) exp(-i/scale)`` with ``(k, scale)`` =
+    ``placement_fleeting`` / ``placement_patient``. Orders with ``i`` below the current spread
+    improve the quote."""
+    cfg = config or SynthConfig()
+    i = np.arange(1, cfg.placement_max_ticks + 1, dtype=np.float64)
+    out = np.empty((2, len(i)))
+    for row, (k, scale) in enumerate((cfg.placement_fleeting, cfg.placement_patient)):
+        w = np.exp((k - 1.0) * np.log(i) - i / scale)
+        out[row] = w / w.sum()
+    return out
+
+
 def _pack_params(cfg: SynthConfig) -> np.ndarray:
     p = np.zeros(N_PARAMS, dtype=np.float64)
     p[P_LAM] = cfg.lam_limit
@@ -215,13 +235,16 @@ def _pack_params(cfg: SynthConfig) -> np.ndarray:
     p[P_A_LIM] = cfg.tilt_limit
     p[P_A_AGG] = cfg.tilt_aggressive
     p[P_A_CANCEL] = cfg.tilt_cancel
+    p[P_NEAR] = cfg.tilt_near_ticks
     p[P_SEASON_A] = cfg.season_a
     p[P_SEASON_B] = cfg.season_b
     p[P_P_SWEEP] = cfg.p_sweep
     p[P_MAX_WALK] = cfg.max_walk_levels
     p[P_SEED_LEVELS] = cfg.seed_levels
     p[P_SEED_ORDERS] = cfg.seed_orders
+    p[P_SEED_GAP] = cfg.seed_gap_ticks
     p[P_ARB] = cfg.arb_rate
+    p[P_P_JOIN] = cfg.p_join
     return p
 
 
@@ -265,13 +288,12 @@ def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
 
     p0 = int(round(cfg.price0 * cfg.price_scale / cfg.tick))  # ticks
     n_grid = 2 * p0
-    i = np.arange(1, cfg.placement_max_ticks + 1, dtype=np.float64)
-    place_cdf = _cdf(i ** -cfg.placement_alpha)
+    place_cdf = np.stack([_cdf(row) for row in placement_pmf(cfg)])
     lim_vals = np.asarray(cfg.limit_sizes, dtype=np.int64)
     mo_vals = np.asarray(cfg.market_sizes, dtype=np.int64)
     seasonal_mean = cfg.season_a + cfg.season_b / 3.0
     per_s = seasonal_mean * (4.4 * cfg.lam_limit + 2.0 * (cfg.mu_market + cfg.eta_hidden))
-    capacity = int(per_s * (t1 - t0) * 1.5) + 4 * cfg.seed_levels * (int(cfg.seed_orders) + 8) + 10_000
+    capacity = int(per_s * (t1 - t0) * 1.5) + 2 * cfg.seed_levels * SEED_MAX_ORDERS + 10_000
     if _capacity is not None:
         capacity = int(_capacity)
     params = _pack_params(cfg)

@@ -31,7 +31,7 @@ P_MU = 1             # market orders (both sides), orders / s
 P_ETA = 2            # hidden executions (both sides), / s
 P_THETA_FAST = 3     # cancellation rate of a fleeting order, 1 / s
 P_THETA_SLOW = 4     # cancellation rate of a patient order, 1 / s
-P_P_FAST = 5         # share of new orders that are fleeting
+P_P_FAST = 5         # share of new limit orders that are fleeting (the rest are patient)
 P_D_FREE = 6         # ticks behind the same-side best with the base cancellation rate
 P_D_SLOPE = 7        # extra cancellation factor per tick beyond P_D_FREE
 P_CAP = 8            # thinning cap of the cancellation factor
@@ -42,36 +42,56 @@ P_JUMP_SD = 12       # jump size standard deviation, ticks
 P_G0 = 13            # tilt scale: tau = tanh((V - mid) / g0), ticks
 P_A_MO = 14          # market-order direction tilt: P(buy) = (1 + a_mo * tau) / 2
 P_A_LIM = 15         # limit arrival tilt: buy rate * (1 + a_lim tau), sell rate * (1 - a_lim tau)
-P_A_AGG = 16         # prob. a tilted-side limit order goes to the most aggressive tick
-P_A_CANCEL = 17      # extra cancellation at the best 2 ticks of the adverse side: * (1 + a |tau|)
-P_SEASON_A = 18      # seasonality s(x) = a + b x^2, x in [-1, 1] over the session
-P_SEASON_B = 19
-P_P_SWEEP = 20       # prob. a market order takes the whole best queue (and maybe more)
-P_MAX_WALK = 21      # max price levels one market order walks through
-P_SEED_LEVELS = 22   # initial book: levels per side
-P_SEED_ORDERS = 23   # initial book: mean extra orders per level (1 + Poisson)
-P_ARB = 24           # arbitrage market orders per s per tick the fundamental lies beyond a quote
-N_PARAMS = 25
+P_A_AGG = 16         # prob. (x |tau|) a tilted-side limit order improves its quote, uniform inside the spread
+P_A_CANCEL = 17      # extra cancellation near the best of the adverse side: * (1 + a |tau|)
+P_NEAR = 18          # "near the best": at most this many ticks behind the same-side best
+P_SEASON_A = 19      # seasonality s(x) = a + b x^2, x in [-1, 1] over the session
+P_SEASON_B = 20
+P_P_SWEEP = 21       # prob. a market order takes the whole best queue (and maybe more)
+P_MAX_WALK = 22      # max price levels one market order walks through
+P_SEED_LEVELS = 23   # initial book: levels per side
+P_SEED_ORDERS = 24   # initial book: mean extra orders per level (1 + Poisson)
+P_SEED_GAP = 25      # initial book: ticks between seeded levels (and from the opening mid)
+P_ARB = 26           # arbitrage market orders per s per tick the fundamental lies beyond a quote
+P_P_JOIN = 27        # prob. a (non-informed) limit order joins the same-side best queue
+N_PARAMS = 28
 
+SEED_MAX_ORDERS = 16  # initial book: cap on the orders of one level
 BID_IDX = 0  # side index of bids (direction +1)
 ASK_IDX = 1  # side index of asks (direction -1)
 
 
+# ---------------------------------------------------------------------------------------------
+# random draws: only ``Generator.random()`` is used (each Generator method numba compiles costs
+# about a second of cold start; these transforms are exact and cheap)
+# ---------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _draw_size_nb(rng, vals, cdf) -> int:
-    """A size from a discrete distribution; value 0 stands for an odd lot, uniform on 1..99."""
-    u = rng.random()
+def _exponential_nb(rng) -> float:
+    """Exp(1) by inversion: -log(1 - U)."""
+    return -math.log(1.0 - rng.random())
+
+
+@njit(cache=True)
+def _normal_nb(rng) -> float:
+    """N(0, 1) by Box-Muller (the cosine branch): sqrt(-2 log U1) cos(2 pi U2), U1 in (0, 1]."""
+    return math.sqrt(-2.0 * math.log(1.0 - rng.random())) * math.cos(2.0 * math.pi * rng.random())
+
+
+@njit(cache=True)
+def _poisson_small_nb(rng, lam) -> int:
+    """Poisson(lam) by Knuth's product of uniforms (O(lam) draws: small ``lam`` only)."""
+    limit = math.exp(-lam)
     k = 0
-    while k < cdf.shape[0] - 1 and u >= cdf[k]:
+    prod = rng.random()
+    while prod > limit:
         k += 1
-    v = vals[k]
-    if v == 0:
-        v = 1 + int(rng.random() * 99.0)
-    return v
+        prod *= rng.random()
+    return k
 
 
 @njit(cache=True)
 def _draw_index_nb(rng, cdf) -> int:
+    """Index ``k`` with probability ``cdf[k] - cdf[k-1]`` (linear search)."""
     u = rng.random()
     k = 0
     while k < cdf.shape[0] - 1 and u >= cdf[k]:
@@ -79,6 +99,18 @@ def _draw_index_nb(rng, cdf) -> int:
     return k
 
 
+@njit(cache=True)
+def _draw_size_nb(rng, vals, cdf) -> int:
+    """A size from a discrete distribution; value 0 stands for an odd lot, uniform on 1..99."""
+    v = vals[_draw_index_nb(rng, cdf)]
+    if v == 0:
+        v = 1 + int(rng.random() * 99.0)
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+# order-level book
+# ---------------------------------------------------------------------------------------------
 @njit(cache=True)
 def _scan_best_nb(count, s, p, n_grid) -> int:
     """Best occupied tick of side ``s`` starting the search at ``p`` (bids down, asks up)."""
@@ -89,6 +121,31 @@ def _scan_best_nb(count, s, p, n_grid) -> int:
     while p < n_grid and count[s, p] == 0:
         p += 1
     return p  # n_grid when empty
+
+
+@njit(cache=True)
+def _insert_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail, count, depth,
+               nlev, live, nlive):
+    """Append new order ``o`` (side ``s``, tick ``p``, size ``sz``, class ``c``) to the tail of its
+    price queue and to its live list."""
+    o_px[o] = p
+    o_sz[o] = sz
+    o_side[o] = s
+    o_cls[o] = c
+    o_pos[o] = nlive[c]
+    live[c, nlive[c]] = o
+    nlive[c] += 1
+    nxt[o] = -1
+    prv[o] = -1
+    if count[s, p] == 0:
+        nlev[s] += 1
+        head[s, p] = o
+    else:
+        nxt[tail[s, p]] = o
+        prv[o] = tail[s, p]
+    tail[s, p] = o
+    count[s, p] += 1
+    depth[s, p] += sz
 
 
 @njit(cache=True)
@@ -149,21 +206,33 @@ def _write_row_nb(row, count, depth, bb, ba, nlev, n_grid, levels, tick_units, d
 
 
 @njit(cache=True)
+def _emit_nb(msgs, fund, n, tns, typ, oid, sz, px, direction, v):
+    """Write message row ``n`` (LOBSTER columns) and the fundamental value at that message."""
+    msgs[n, 0] = tns
+    msgs[n, 1] = typ
+    msgs[n, 2] = oid
+    msgs[n, 3] = sz
+    msgs[n, 4] = px
+    msgs[n, 5] = direction
+    fund[n] = v
+
+
+@njit(cache=True)
 def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_ask, dummy_bid,
                     order_id0, place_cdf, lim_vals, lim_cdf, mo_vals, mo_cdf,
                     ep_start, ep_end, ep_drift, ep_mu, capacity):
     """Simulate one session of order-level messages and the top-``levels`` book after each.
 
     Model (per unit of seasonal time ``s(t) = a + b x^2``): limit orders arrive on each side at
-    rate ``lam (1 +- a_lim tau)`` at ``i`` ticks from the opposite best quote with
-    ``P(i) ~ i^-alpha`` (Cont, Stoikov & Talreja 2010, sec. 2); each resting order is cancelled at
-    its class rate ``theta`` times a factor growing with its distance behind the best; market
-    orders arrive at rate ``mu`` and buy with probability ``(1 + a_mo tau)/2``; hidden executions
-    at rate ``eta``. The tilt ``tau = tanh((V - mid)/g0)`` couples the flow to a latent fundamental
-    value ``V`` (ticks): Brownian with jumps plus a drift during informed episodes, when extra
-    informed market orders also arrive in the episode's direction; arbitrage market orders
-    arrive at rate ``arb * (V - ask)`` (buys) or ``arb * (bid - V)`` (sells) while ``V`` lies
-    beyond a quote.
+    rate ``lam (1 +- a_lim tau)``, each fleeting (prob. ``p_fast``) or patient, at ``i`` ticks from
+    the opposite best quote, ``i ~ place_cdf[class]`` (Cont, Stoikov & Talreja 2010, sec. 2;
+    ``i <`` spread improves the quote); each resting order is cancelled at its class rate
+    ``theta`` times a factor growing with its distance behind the best; market orders
+    arrive at rate ``mu`` and buy with probability ``(1 + a_mo tau)/2``; hidden executions at rate
+    ``eta``. The tilt ``tau = tanh((V - mid)/g0)`` couples the flow to a latent fundamental value
+    ``V`` (ticks): Brownian with jumps plus a drift during informed episodes, when extra informed
+    market orders also arrive in the episode's direction; arbitrage market orders arrive at rate
+    ``arb * (V - ask)`` (buys) or ``arb * (bid - V)`` (sells) while ``V`` lies beyond a quote.
 
     Returns ``(n, msgs, book, fund, status)``: ``msgs[:n]`` int64 columns ``time_ns, type,
     order_id, size, price, direction`` (LOBSTER); ``book[:n]`` int64 LOBSTER rows; ``fund[:n]``
@@ -187,18 +256,21 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
     a_lim = params[P_A_LIM]
     a_agg = params[P_A_AGG]
     a_cancel = params[P_A_CANCEL]
+    near = params[P_NEAR]
     sea_a = params[P_SEASON_A]
     sea_b = params[P_SEASON_B]
     p_sweep = params[P_P_SWEEP]
     max_walk = int(params[P_MAX_WALK])
     seed_levels = int(params[P_SEED_LEVELS])
     seed_orders = params[P_SEED_ORDERS]
+    seed_gap = max(1, int(params[P_SEED_GAP]))
     arb = params[P_ARB]
+    p_join = params[P_P_JOIN]
     n_ep = ep_start.shape[0]
-    kmax = place_cdf.shape[0]
+    n_col = 4 * levels
 
     msgs = np.zeros((capacity, 6), dtype=np.int64)
-    book = np.zeros((capacity, 4 * levels), dtype=np.int64)
+    book = np.zeros((capacity, n_col), dtype=np.int64)
     fund = np.zeros(capacity, dtype=np.float64)
 
     # level state
@@ -227,51 +299,36 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
     span = t1 - t0
 
     # ---------------- initial book: every order is an ADD message at the open ----------------
-    for d in range(seed_levels):
+    # (at most SEED_MAX_ORDERS orders per level, so the buffer check is done once, here)
+    status = 0 if capacity > 2 * seed_levels * SEED_MAX_ORDERS else 1
+    for d in range(seed_levels if status == 0 else 0):
         for s in range(2):
-            p = p0 - 1 - d if s == BID_IDX else p0 + 1 + d
-            k_orders = 1 + rng.poisson(seed_orders)
+            p = p0 - seed_gap * (d + 1) if s == BID_IDX else p0 + seed_gap * (d + 1)
+            k_orders = min(1 + _poisson_small_nb(rng, seed_orders), SEED_MAX_ORDERS)
             for _ in range(k_orders):
-                if n + 1 > capacity:
-                    return n, msgs, book, fund, 1
                 sz = _draw_size_nb(rng, lim_vals, lim_cdf)
+                c = 0 if rng.random() < p_fast else 1
                 o = n_orders
                 n_orders += 1
-                o_px[o] = p
-                o_sz[o] = sz
-                o_side[o] = s
-                c = 0 if rng.random() < p_fast else 1
-                o_cls[o] = c
-                o_pos[o] = nlive[c]
-                live[c, nlive[c]] = o
-                nlive[c] += 1
-                if count[s, p] == 0:
-                    nlev[s] += 1
-                    head[s, p] = o
-                else:
-                    nxt[tail[s, p]] = o
-                    prv[o] = tail[s, p]
-                tail[s, p] = o
-                count[s, p] += 1
-                depth[s, p] += sz
+                _insert_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail,
+                           count, depth, nlev, live, nlive)
                 if s == BID_IDX and p > bb:
                     bb = p
                 if s == ASK_IDX and p < ba:
                     ba = p
                 t += 1e-6
-                msgs[n, 0] = int(math.floor(t * 1e9))
-                msgs[n, 1] = 1
-                msgs[n, 2] = order_id0 + o
-                msgs[n, 3] = sz
-                msgs[n, 4] = p * tick_units
-                msgs[n, 5] = 1 if s == BID_IDX else -1
-                fund[n] = V
+                _emit_nb(msgs, fund, n, int(math.floor(t * 1e9)), 1, order_id0 + o, sz, p * tick_units,
+                         1 if s == BID_IDX else -1, V)
                 _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,
                               dummy_ask, dummy_bid)
                 n += 1
 
     # ---------------- event loop (Gillespie with thinning) ----------------
-    while True:
+    # (one exit: every event emits at most one message except market orders, checked inside)
+    while status == 0:
+        if n + 1 > capacity:
+            status = 1
+            break
         x = 2.0 * (t - t0) / span - 1.0
         sea = sea_a + sea_b * x * x
         both = bb >= 0 and ba < n_grid
@@ -305,13 +362,13 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
         r_cf = sea * th_f * cap * nlive[0]
         r_cs = sea * th_s * cap * nlive[1]
         total = r_lb + r_ls + r_mo + r_emo + r_hid + r_cf + r_cs
-        dt = rng.exponential() / total
+        dt = _exponential_nb(rng) / total
         t += dt
         if t >= t1:
             break
-        V += sigma * math.sqrt(dt) * rng.standard_normal() + drift * dt
+        V += sigma * math.sqrt(dt) * _normal_nb(rng) + drift * dt
         if rng.random() < jump_rate * dt:
-            V += jump_sd * rng.standard_normal()
+            V += jump_sd * _normal_nb(rng)
         if V < 100.0:
             V = 100.0
         if V > n_grid - 100.0:
@@ -321,57 +378,41 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
 
         if u < r_lb + r_ls:
             # ------------------------------ limit order ------------------------------
-            if n + 1 > capacity:
-                return n, msgs, book, fund, 1
             s = BID_IDX if u < r_lb else ASK_IDX
             sgn_tau = tau if s == BID_IDX else -tau
+            c = 0 if rng.random() < p_fast else 1   # fleeting / patient: sets placement and life
             if sgn_tau > 0.0 and rng.random() < a_agg * sgn_tau:
-                i = 1
+                # informed-leaning order: improve the quote, uniformly inside the spread
+                # (join the best when the spread is one tick)
+                inner = int(rng.random() * (ba - bb - 1))
+                p = bb + 1 + inner if s == BID_IDX else ba - 1 - inner
+                if ba - bb <= 1:
+                    p = bb if s == BID_IDX else ba
+            elif both and rng.random() < p_join:
+                p = bb if s == BID_IDX else ba
             else:
-                i = 1 + _draw_index_nb(rng, place_cdf)
-            if s == BID_IDX:
-                ref = ba if ba < n_grid else (bb + 1 if bb >= 0 else int(V) + 1)
-                p = ref - i
-                if p < 1:
-                    p = 1
-            else:
-                ref = bb if bb >= 0 else (ba - 1 if ba < n_grid else int(V))
-                p = ref + i
-                if p > n_grid - 2:
-                    p = n_grid - 2
+                i = 1 + _draw_index_nb(rng, place_cdf[c])
+                if s == BID_IDX:
+                    ref = ba if ba < n_grid else (bb + 1 if bb >= 0 else int(V) + 1)
+                    p = ref - i
+                else:
+                    ref = bb if bb >= 0 else (ba - 1 if ba < n_grid else int(V))
+                    p = ref + i
+            if p < 1:
+                p = 1
+            if p > n_grid - 2:
+                p = n_grid - 2
             sz = _draw_size_nb(rng, lim_vals, lim_cdf)
             o = n_orders
             n_orders += 1
-            o_px[o] = p
-            o_sz[o] = sz
-            o_side[o] = s
-            c = 0 if rng.random() < p_fast else 1
-            o_cls[o] = c
-            o_pos[o] = nlive[c]
-            live[c, nlive[c]] = o
-            nlive[c] += 1
-            nxt[o] = -1
-            prv[o] = -1
-            if count[s, p] == 0:
-                nlev[s] += 1
-                head[s, p] = o
-            else:
-                nxt[tail[s, p]] = o
-                prv[o] = tail[s, p]
-            tail[s, p] = o
-            count[s, p] += 1
-            depth[s, p] += sz
+            _insert_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail,
+                       count, depth, nlev, live, nlive)
             if s == BID_IDX and p > bb:
                 bb = p
             if s == ASK_IDX and p < ba:
                 ba = p
-            msgs[n, 0] = tns
-            msgs[n, 1] = 1
-            msgs[n, 2] = order_id0 + o
-            msgs[n, 3] = sz
-            msgs[n, 4] = p * tick_units
-            msgs[n, 5] = 1 if s == BID_IDX else -1
-            fund[n] = V
+            _emit_nb(msgs, fund, n, tns, 1, order_id0 + o, sz, p * tick_units,
+                     1 if s == BID_IDX else -1, V)
             _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,
                           dummy_ask, dummy_bid)
             n += 1
@@ -380,34 +421,24 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
 
         if u < r_mo + r_emo + r_hid:
             is_hidden = u >= r_mo + r_emo
-            if u < r_mo:
+            if u < r_mo or is_hidden:
                 buy = rng.random() < 0.5 * (1.0 + a_mo * tau)
-            elif not is_hidden:
-                if u < r_mo + r_arb:
-                    buy = arb_dir > 0
-                else:
-                    buy = edir > 0
+            elif u < r_mo + r_arb:
+                buy = arb_dir > 0
             else:
-                buy = rng.random() < 0.5 * (1.0 + a_mo * tau)
+                buy = edir > 0
             if not both:
                 continue
             q = _draw_size_nb(rng, mo_vals, mo_cdf)
             if is_hidden:
                 # ------------------- hidden execution (book unchanged) -------------------
-                if n + 1 > capacity:
-                    return n, msgs, book, fund, 1
                 if buy:   # a hidden SELL order in (bid, ask] is hit
                     px = bb + 1 + int(rng.random() * (ba - bb))
                 else:     # a hidden BUY order in [bid, ask) is hit
                     px = bb + int(rng.random() * (ba - bb))
-                msgs[n, 0] = tns
-                msgs[n, 1] = 5
-                msgs[n, 2] = 0
-                msgs[n, 3] = q
-                msgs[n, 4] = px * tick_units
-                msgs[n, 5] = -1 if buy else 1
-                fund[n] = V
-                book[n, :] = book[n - 1, :]
+                _emit_nb(msgs, fund, n, tns, 5, 0, q, px * tick_units, -1 if buy else 1, V)
+                for j in range(n_col):   # explicit loop: a slice copy costs seconds of compile
+                    book[n, j] = book[n - 1, j]
                 n += 1
                 continue
             # --------------------------- market order ---------------------------
@@ -418,7 +449,8 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
             walked = 0
             while q > 0:
                 if n + 1 > capacity:
-                    return n, msgs, book, fund, 1
+                    status = 1
+                    break
                 o = head[s, p]
                 x_sz = o_sz[o] if o_sz[o] < q else q
                 o_sz[o] -= x_sz
@@ -432,13 +464,8 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
                             ba = _scan_best_nb(count, s, p + 1, n_grid)
                         else:
                             bb = _scan_best_nb(count, s, p - 1, n_grid)
-                msgs[n, 0] = tns
-                msgs[n, 1] = 4
-                msgs[n, 2] = order_id0 + o
-                msgs[n, 3] = x_sz
-                msgs[n, 4] = p * tick_units
-                msgs[n, 5] = -1 if s == ASK_IDX else 1
-                fund[n] = V
+                _emit_nb(msgs, fund, n, tns, 4, order_id0 + o, x_sz, p * tick_units,
+                         -1 if s == ASK_IDX else 1, V)
                 _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,
                               dummy_ask, dummy_bid)
                 n += 1
@@ -462,19 +489,17 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
         p = o_px[o]
         d = (bb - p) if s == BID_IDX else (p - ba)
         f = 1.0 + max(0.0, d - d_free) * d_slope
-        if d <= 1 and ((s == ASK_IDX and tau > 0.0) or (s == BID_IDX and tau < 0.0)):
+        if d <= near and ((s == ASK_IDX and tau > 0.0) or (s == BID_IDX and tau < 0.0)):
             f *= 1.0 + a_cancel * abs(tau)
         if rng.random() * cap >= f:
             continue
-        if n + 1 > capacity:
-            return n, msgs, book, fund, 1
         if o_sz[o] > 1 and rng.random() < p_partial:
+            typ = 2
             k_sz = 1 + int(rng.random() * (o_sz[o] - 1))
             o_sz[o] -= k_sz
             depth[s, p] -= k_sz
-            msgs[n, 1] = 2
-            msgs[n, 3] = k_sz
         else:
+            typ = 3
             k_sz = o_sz[o]
             depth[s, p] -= k_sz
             o_sz[o] = 0
@@ -484,18 +509,13 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
                     ba = _scan_best_nb(count, s, p + 1, n_grid)
                 elif s == BID_IDX and p == bb:
                     bb = _scan_best_nb(count, s, p - 1, n_grid)
-            msgs[n, 1] = 3
-            msgs[n, 3] = k_sz
-        msgs[n, 0] = tns
-        msgs[n, 2] = order_id0 + o
-        msgs[n, 4] = p * tick_units
-        msgs[n, 5] = 1 if s == BID_IDX else -1
-        fund[n] = V
+        _emit_nb(msgs, fund, n, tns, typ, order_id0 + o, k_sz, p * tick_units,
+                 1 if s == BID_IDX else -1, V)
         _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,
                       dummy_ask, dummy_bid)
         n += 1
 
-    return n, msgs, book, fund, 0
+    return n, msgs, book, fund, status
 
 
 # ---------------------------------------------------------------------------------------------

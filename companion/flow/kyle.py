@@ -1,34 +1,43 @@
-"""Price impact of order flow: CKS window regressions, the depth law, Kyle's lambda, multi-level and
+r"""Price impact of order flow: CKS window regressions, the depth law, Kyle's lambda, multi-level and
 integrated OFI.
 
-Cont, Kukanov & Stoikov (2014) (CKS): inside each window i (30 min) of bins k (10 s),
+Cont, Kukanov & Stoikov (2014) (CKS): inside each window :math:`i` (30 min) of bins :math:`k`
+(10 s),
 
-    dP_k = alpha_i + beta_i OFI_k + eps_k                      (eq. 7/14, OLS)
-    dP_k = alpha + beta OFI_k + gamma OFI_k |OFI_k| + eps      (eq. 15, the quadratic-term test)
-    dP_k = alpha + theta TI_k + eps,  and with OFI_k           (eq. 16a/b, TI = buy - sell volume)
-    beta_i = c / D_i^lambda + nu_i   ->  log beta_i = log c - lambda log D_i   (eq. 8, log-log OLS)
+.. math::
 
-``dP`` = mid change in ticks (eq. 11); OFI, TI and D in lots of ``size_unit`` shares (CKS: round
-lots, ``size_unit = 100``). The stylised book (depth D beyond the best) gives beta = 1/(2D), i.e.
-c = 1/2, lambda = 1 (eq. 3-4).
+    \Delta P_k &= \alpha_i + \beta_i\,\mathrm{OFI}_k + \varepsilon_k
+        \quad \text{(eq. 7/14, OLS)} \\
+    \Delta P_k &= \alpha + \beta\,\mathrm{OFI}_k + \gamma\,\mathrm{OFI}_k |\mathrm{OFI}_k| + \varepsilon_k
+        \quad \text{(eq. 15, quadratic-term test)} \\
+    \Delta P_k &= \alpha + \theta\,\mathrm{TI}_k + \varepsilon_k \text{ (and with } \mathrm{OFI}_k)
+        \quad \text{(eq. 16a/b, TI = buy - sell volume)} \\
+    \beta_i &= c / D_i^{\lambda} + \nu_i \;\Rightarrow\;
+        \log \beta_i = \log c - \lambda \log D_i \quad \text{(eq. 8, log-log OLS)}
 
-Depth D_i (CKS p.10: "the average queue size just before or after a price change, averaged over
-bid and ask"). Our exact choice, ``depth="cks"``: at every move of a best price, take the queue
-one level away from the touch -- the newly exposed best queue just AFTER a depletion (bid down,
-ask up), the overtaken best queue just BEFORE an improvement (bid up, ask down); D_i is the mean of
-these samples over both sides in the window (the plain mean when the window has no price move).
-In the stylised book every sample equals D, so the depth law is recovered exactly (tested).
-``depth="mean"``: the event average of (q^B + q^A)/2 over all rows of the window (smaller, since
-queues shrink before they deplete; CKS report that this gives c about 40% lower).
+:math:`\Delta P` = mid change in ticks (eq. 11); OFI, TI and D in lots of ``size_unit`` shares
+(CKS: round lots, ``size_unit = 100``). The stylised book (depth D beyond the best) gives
+:math:`\beta = 1/(2D)`, i.e. :math:`c = 1/2, \lambda = 1` (eq. 3-4).
 
-Multi-level / integrated OFI (Cont, Cucuringu & Zhang 2023, CCZ): per window, OLS of dP on the
-depth-normalised level-1 OFI, on all L normalised levels, and on the integrated OFI whose PC1
-weights come from the PREVIOUS window (first window: NaN). CCZ regress log returns at 1 min; here
-the dependent variable is dP in ticks at the same bins as CKS (within one stock-day the two
-differ by a near-constant factor). Gains are reported in adjusted R^2 (L regressors vs 1).
+Depth :math:`D_i` (CKS p.10: "the average queue size just before or after a price change,
+averaged over bid and ask"). Our exact choice, ``depth="cks"``: at every move of a best price,
+take the queue one level away from the touch -- the newly exposed best queue just AFTER a
+depletion (bid down, ask up), the overtaken best queue just BEFORE an improvement (bid up, ask
+down); :math:`D_i` is the mean of these samples over both sides in the window (the plain mean
+when the window has no price move). In the stylised book every sample equals D, so the depth law
+is recovered exactly (tested). ``depth="mean"``: the event average of :math:`(q^B + q^A)/2` over
+all rows of the window (smaller, since queues shrink before they deplete; CKS report that this
+gives c about 40% lower).
+
+Multi-level / integrated OFI (Cont, Cucuringu & Zhang 2023, CCZ): per window, OLS of
+:math:`\Delta P` on the depth-normalised level-1 OFI, on all L normalised levels, and on the
+integrated OFI whose PC1 weights come from the PREVIOUS window (first window: NaN). CCZ regress
+log returns at 1 min; here the dependent variable is :math:`\Delta P` in ticks at the same bins as
+CKS (within one stock-day the two differ by a near-constant factor). Gains are reported in
+adjusted :math:`R^2` (L regressors vs 1).
 
 OLS is plain numpy (``lstsq``) with classical (homoskedastic) standard errors; "significant"
-means |t| > ``t_crit`` (default 1.96, 5% two-sided).
+means :math:`|t| >` ``t_crit`` (default 1.96, 5% two-sided).
 """
 from __future__ import annotations
 
@@ -50,12 +59,42 @@ __all__ = [
 
 
 def ols(y, X, const: bool = True) -> dict:
-    """OLS of ``y`` on ``X`` (n, k) [+ intercept first]; rows with NaN dropped.
+    r"""OLS of ``y`` on ``X`` (plus an intercept first); rows with NaN dropped.
 
-    Returns ``coef``, ``se``, ``t`` (arrays, intercept first when ``const``), ``r2``, ``adj_r2``,
-    ``n``, ``k`` (regressors incl. intercept), ``resid``. Classical standard errors
-    ``se = sqrt(diag(s^2 (X'X)^-1))``, ``s^2 = RSS/(n-k)``; R^2 = 1 - RSS/TSS (centred when ``const``).
-    Degenerate fits (n <= k, singular X, zero TSS) give NaN statistics.
+    .. math::
+
+        \hat b = (X^\top X)^{-1} X^\top y, \quad
+        \mathrm{se} = \sqrt{\operatorname{diag}(s^2 (X^\top X)^{-1})}, \quad
+        s^2 = \frac{\mathrm{RSS}}{n-k}, \quad R^2 = 1 - \frac{\mathrm{RSS}}{\mathrm{TSS}}
+
+    (TSS centred when ``const``; adjusted :math:`R^2 = 1 - (1-R^2)(n-1)/(n-k)`).
+
+    Parameters
+    ----------
+    y : array_like
+        ``(n,)``.
+    X : array_like
+        ``(n,)`` or ``(n, k)`` regressors.
+    const : bool
+        Add an intercept (first coefficient).
+
+    Returns
+    -------
+    dict
+        ``coef``, ``se``, ``t`` (arrays, intercept first when ``const``), ``r2``, ``adj_r2``, ``n``,
+        ``k`` (regressors incl. intercept), ``resid``. Degenerate fits (:math:`n \le k`, singular X,
+        zero TSS) give NaN statistics.
+
+    References
+    ----------
+    Greene, Econometric Analysis, ch. 4 (classical OLS standard errors).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = ols(np.array([1., 3, 5, 7.5]), np.array([0., 1, 2, 3]))
+    >>> np.round(r["coef"], 3).tolist(), r["n"], r["k"]
+    ([0.9, 2.15], 4, 2)
     """
     y = np.asarray(y, dtype=np.float64).ravel()
     X = np.asarray(X, dtype=np.float64)
@@ -92,13 +131,27 @@ def ols(y, X, const: bool = True) -> dict:
 
 @njit(cache=True)
 def depth_at_price_changes_nb(book: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per segment (rows ``bounds[k]+1 .. bounds[k+1]``): sum and count of the CKS depth samples.
+    r"""Per segment (rows ``bounds[k]+1 .. bounds[k+1]``): sum and count of the CKS depth samples.
 
-    At each row n where a best price moves, sample the queue that is one level away from the
-    touch, i.e. the depth D of the stylised book, seen just after or just before the change:
-    bid down -> new best bid size q^B_n (after); bid up -> old best bid size q^B_{n-1} (before; it
-    becomes level 2); ask up -> q^A_n (after); ask down -> q^A_{n-1} (before). Empty levels
-    (dummy prices) are skipped. In the stylised book every sample equals D.
+    At each row :math:`n` where a best price moves, sample the queue that is one level away from the
+    touch, i.e. the depth D of the stylised book, seen just after or just before the change: bid
+    down :math:`\to q^B_n` (after); bid up :math:`\to q^B_{n-1}` (before; it becomes level 2); ask up
+    :math:`\to q^A_n` (after); ask down :math:`\to q^A_{n-1}` (before). Empty levels (dummy prices)
+    are skipped. In the stylised book every sample equals D (CKS 2014, p. 10).
+
+    Parameters
+    ----------
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` LOBSTER layout.
+    bounds : numpy.ndarray
+        int64 segment bounds (:func:`companion.flow.ofi.bin_bounds_nb`).
+
+    Returns
+    -------
+    total : numpy.ndarray
+        float64 sum of the samples per segment (size units).
+    count : numpy.ndarray
+        int64 number of samples per segment.
     """
     nseg = bounds.shape[0] - 1
     tot = np.zeros(nseg)
@@ -121,7 +174,28 @@ def depth_at_price_changes_nb(book: np.ndarray, bounds: np.ndarray) -> tuple[np.
 
 
 def window_depth(book, bounds: np.ndarray, method: str = "cks") -> np.ndarray:
-    """Average level-1 depth per segment (size units): ``"cks"`` or ``"mean"`` (see module doc)."""
+    """Average level-1 depth per segment (size units).
+
+    Parameters
+    ----------
+    book : array_like
+        ``(n, 4L)`` LOBSTER layout.
+    bounds : numpy.ndarray
+        int64 segment bounds.
+    method : str
+        ``"cks"`` (samples at price changes, falling back to the mean for a segment without any) or
+        ``"mean"`` (event average of :math:`(q^B + q^A)/2`); see the module docstring.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 per segment.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method``.
+    """
     b = _as_book(book)
     mean = segment_depth_nb(clean_sizes_nb(b, 1), bounds, 1)
     if method == "mean":
@@ -134,10 +208,34 @@ def window_depth(book, bounds: np.ndarray, method: str = "cks") -> np.ndarray:
 
 
 def depth_law(beta, depth) -> dict:
-    """Fit ``log beta = log c - lambda log D`` (CKS eq. 8) over windows with beta > 0 and D > 0.
+    r"""Fit the CKS depth law :math:`\log \beta_i = \log c - \lambda \log D_i` (CKS 2014 eq. 8).
 
-    Returns ``c``, ``lambda``, ``r2``, ``n``, ``t_lambda``, ``se_lambda``. Units: beta in ticks per
-    lot, D in lots, so c is in ticks (stylised book: c = 1/2, lambda = 1).
+    Uses the windows with :math:`\beta > 0` and :math:`D > 0`.
+
+    Parameters
+    ----------
+    beta : array_like
+        Per-window price impact, ticks per lot.
+    depth : array_like
+        Per-window depth, lots.
+
+    Returns
+    -------
+    dict
+        ``c`` (ticks), ``lambda``, ``r2``, ``n``, ``t_lambda``, ``se_lambda``. The stylised book
+        gives :math:`c = 1/2, \lambda = 1`.
+
+    References
+    ----------
+    Cont, Kukanov & Stoikov (2014), eq. 8 and Table 4.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> D = np.array([1., 2, 4, 8])
+    >>> r = depth_law(1 / (2 * D), D)
+    >>> round(r["c"], 6), round(r["lambda"], 6)
+    (0.5, 1.0)
     """
     beta = np.asarray(beta, dtype=np.float64)
     depth = np.asarray(depth, dtype=np.float64)
@@ -149,7 +247,17 @@ def depth_law(beta, depth) -> dict:
 
 @dataclass
 class ImpactResult:
-    """Output of :func:`impact_regressions`: the per-window table, the bin-level data and the summary."""
+    """Output of :func:`impact_regressions`.
+
+    Attributes
+    ----------
+    windows : pandas.DataFrame
+        One row per regression window.
+    bins : pandas.DataFrame
+        The bin-level data.
+    summary : dict
+        :func:`summarise_impact` of ``windows``.
+    """
 
     windows: pd.DataFrame
     bins: pd.DataFrame
@@ -160,27 +268,55 @@ def impact_regressions(book, ts, signed_volume=None, *, tick: float = 1.0, size_
                        freq="10s", window="30min", t0: int | None = None, t1: int | None = None,
                        levels: int | None = None, depth: str = "cks", t_crit: float = 1.96,
                        min_bins: int = 10) -> ImpactResult:
-    """CKS (2014) per-window impact regressions, plus TI, depth, multi-level and integrated OFI.
+    r"""CKS (2014) per-window impact regressions, plus TI, depth, multi-level and integrated OFI.
+
+    See the module docstring for the regressions (CKS eqs. 7, 8, 14-16; CCZ 2023 eqs. 1-3).
 
     Parameters
     ----------
-    book: (n, 4L) LOBSTER-layout snapshots (row i = after event i). ts: int ns per row.
-    signed_volume: per-row aggressor-signed traded volume (see
-        :func:`companion.flow.tradesign.signed_volume_events`); None skips the TI regressions.
-    tick: tick size in price units (LOBSTER: 100). size_unit: shares per lot (CKS: 100).
-    freq, window: bin width and regression window (CKS: 10 s in 30 min); windows are aligned to
-        ``t0`` (session open; default first ts floored to ``window``) and end at ``t1``.
-    levels: levels used for multi-level OFI (default all in the book; 1 disables it).
-    depth: ``"cks"`` or ``"mean"`` (module doc). min_bins: windows with fewer bins are dropped.
+    book : array_like
+        ``(n, 4L)`` LOBSTER-layout snapshots (row i = after event i).
+    ts : array_like
+        int64 ns per row.
+    signed_volume : array_like, optional
+        Per-row aggressor-signed traded volume
+        (:func:`companion.flow.tradesign.signed_volume_events`); None skips the TI regressions.
+    tick : float
+        Tick size in price units (LOBSTER: 100).
+    size_unit : float
+        Shares per lot (CKS: 100).
+    freq, window : str or int
+        Bin width and regression window (CKS: 10 s in 30 min); windows are aligned to ``t0``.
+    t0, t1 : int, optional
+        Session open (default the first ts floored to ``window``) and end (ns).
+    levels : int, optional
+        Levels used for multi-level OFI (default all in the book; 1 disables it).
+    depth : str
+        ``"cks"`` or ``"mean"`` (module docstring).
+    t_crit : float
+        :math:`|t|` above which a coefficient counts as significant.
+    min_bins : int
+        Windows with fewer bins are dropped.
 
     Returns
     -------
-    :class:`ImpactResult` with ``windows`` (one row per window: ``start_ns``, ``n``, ``alpha``,
-    ``beta``, ``t_alpha``, ``t_beta``, ``r2``, ``gamma``/``t_gamma`` (OFI|OFI|), ``ti_beta``,
-    ``t_ti``, ``r2_ti``, ``r2_joint``, ``t_ofi_joint``, ``t_ti_joint``, ``depth`` (lots),
-    ``r2_ofi1n``, ``r2_ml``, ``adj_r2_ofi1n``, ``adj_r2_ml``, ``r2_int``, ``pc1_share``), ``bins``
-    (``ofi``, ``dp``, ``ti``, ``window``, normalised ``ofi1..ofiL``) and ``summary``
-    (:func:`summarise_impact`).
+    ImpactResult
+        ``windows`` (one row per window: ``start_ns``, ``n``, ``alpha``, ``beta``, ``t_alpha``,
+        ``t_beta``, ``r2``, ``gamma``/``t_gamma`` (the :math:`\mathrm{OFI}|\mathrm{OFI}|` term),
+        ``ti_beta``, ``t_ti``, ``r2_ti``, ``r2_joint``, ``t_ofi_joint``, ``t_ti_joint``, ``depth``
+        (lots), ``r2_ofi1n``, ``r2_ml``, ``adj_r2_ofi1n``, ``adj_r2_ml``, ``r2_int``,
+        ``pc1_share``), ``bins`` (``ofi``, ``dp``, ``ti``, ``window``, normalised ``ofi1..ofiL``) and
+        ``summary`` (:func:`summarise_impact`).
+
+    References
+    ----------
+    Cont, Kukanov & Stoikov (2014), The Price Impact of Order Book Events, J. Financial
+    Econometrics 12(1), eqs. 7-8, 14-16; Cont, Cucuringu & Zhang (2023), eqs. 1-3.
+
+    Examples
+    --------
+    >>> res = impact_regressions(d.book, d.events["ts"], sv, tick=100)   # doctest: +SKIP
+    >>> res.summary["beta_mean"]                                          # doctest: +SKIP
     """
     b = _as_book(book)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
@@ -252,8 +388,22 @@ def impact_regressions(book, ts, signed_volume=None, *, tick: float = 1.0, size_
 
 
 def summarise_impact(win: pd.DataFrame, t_crit: float = 1.96) -> dict:
-    """Summary of a per-window table: mean/min/max R^2, shares of significant coefficients, mean
-    beta and t, TI and joint R^2, multi-level gains, PC1 share, and the depth law (c, lambda)."""
+    r"""Summary of a per-window table from :func:`impact_regressions`.
+
+    Parameters
+    ----------
+    win : pandas.DataFrame
+        ``ImpactResult.windows``.
+    t_crit : float
+        Significance threshold on :math:`|t|`.
+
+    Returns
+    -------
+    dict
+        Mean/min/max :math:`R^2`, shares of significant coefficients, mean :math:`\beta` and t, TI
+        and joint :math:`R^2`, multi-level gains, PC1 share, and the depth law (``c``,
+        ``lambda``; :func:`depth_law`); ``{"n_windows": 0}`` for an empty table.
+    """
     if len(win) == 0:
         return {"n_windows": 0}
 
@@ -282,13 +432,48 @@ def summarise_impact(win: pd.DataFrame, t_crit: float = 1.96) -> dict:
 
 def kyle_lambda(book, ts, signed_volume, trade_price=None, *, tick: float = 1.0, size_unit: float = 100.0,
                 freq="5min", t0: int | None = None, t1: int | None = None, kind: str = "volume") -> dict:
-    """Kyle's lambda from a signed-volume regression over clock bins (pooled over the day).
+    r"""Kyle's lambda from a signed-volume regression over clock bins (pooled over the day).
 
-    ``kind="volume"``: ``dP_k = a + lambda * SV_k`` with dP the mid change in ticks and SV the
-    aggressor-signed volume in lots (ticks per lot; compare CKS beta). ``kind="sqrt_dollar"``
-    (Hasbrouck 2009; Goyenko, Holden & Trzcinka 2009): ``r_k = a + lambda * S_k`` with r the log mid
-    return and ``S_k = sum sign_j sqrt(price_j * |v_j|)`` over the trades (``trade_price`` per row in
-    currency units, e.g. dollars); lambda reported x 1e6. Returns ``lambda``, ``t``, ``r2``, ``n``.
+    ``kind="volume"``: :math:`\Delta P_k = a + \lambda\,\mathrm{SV}_k` with :math:`\Delta P` the mid
+    change in ticks and SV the aggressor-signed volume in lots (ticks per lot; compare CKS
+    :math:`\beta`). ``kind="sqrt_dollar"`` (Hasbrouck 2009; Goyenko, Holden & Trzcinka 2009):
+    :math:`r_k = a + \lambda S_k` with :math:`r` the log mid return and
+    :math:`S_k = \sum_j \operatorname{sign}_j \sqrt{p_j |v_j|}` over the trades of the bin;
+    :math:`\lambda` reported :math:`\times 10^6`.
+
+    Parameters
+    ----------
+    book : array_like
+        ``(n, 4L)`` LOBSTER layout.
+    ts : array_like
+        int64 ns per row.
+    signed_volume : array_like
+        Per-row aggressor-signed volume (shares).
+    trade_price : array_like, optional
+        Per-row trade price in currency units (``kind="sqrt_dollar"`` only).
+    tick : float
+        Tick size in price units.
+    size_unit : float
+        Shares per lot.
+    freq, t0, t1
+        Clock bins, see :func:`companion.flow.ofi.bin_bounds`.
+    kind : str
+        ``"volume"`` or ``"sqrt_dollar"``.
+
+    Returns
+    -------
+    dict
+        ``lambda``, ``t``, ``r2``, ``n`` (bins), ``kind``.
+
+    References
+    ----------
+    Kyle (1985), Continuous Auctions and Insider Trading, Econometrica 53(6) (:math:`\lambda`);
+    Hasbrouck (2009), Trading costs and returns for U.S. equities, J. Finance 64(3)
+    (square-root dollar-volume lambda).
+
+    Examples
+    --------
+    >>> kyle_lambda(d.book, d.events["ts"], sv, tick=100)["lambda"]   # doctest: +SKIP
     """
     b = _as_book(book)
     edges, bounds = bin_bounds(ts, freq, t0, t1)

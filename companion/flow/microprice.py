@@ -1,26 +1,33 @@
-"""Weighted mid and Stoikov's (2018) micro-price, fitted on one sample and scored on another.
+r"""Weighted mid and Stoikov's (2018) micro-price, fitted on one sample and scored on another.
 
 Definitions (Stoikov 2018, Quantitative Finance 18(12)):
 
-* mid ``M = (P^a + P^b)/2``; imbalance ``I = Q^b / (Q^b + Q^a)``;
-* weighted mid ``W = I P^a + (1 - I) P^b``;
-* micro-price ``P^micro = M + g(I, S)``, ``g = lim_i E[M_{tau_i} - M_t | I, S]`` over the times of the
-  next mid changes.
+* mid :math:`M = (P^a + P^b)/2`; imbalance :math:`I = Q^b / (Q^b + Q^a)`;
+* weighted mid :math:`W = I P^a + (1 - I) P^b`;
+* micro-price :math:`P^{micro} = M + g(I, S)`,
+  :math:`g = \lim_i E[M_{\tau_i} - M_t \mid I, S]` over the times :math:`\tau_i` of the next mid
+  changes.
 
 Estimator (Stoikov 2018, sec. 3-4): the book is sampled on a clock grid (``dt``, default 1 s; or
 every event); the state is (imbalance bucket, spread bucket), with ``n_imb`` equal-width imbalance
 buckets on [0, 1] and, as in the paper, spreads of 1..``n_spread`` ticks (pairs whose spread is not
 a state are dropped from the fit, and the micro-price falls back to the mid there). For small-tick
 stocks whose spread spans many ticks (the LOBSTER samples: median 13-29 ticks) use
-``spread_bins="quantile"``. One observation is (state_t, state_{t+dt}, dM = M_{t+dt} - M_t rounded
-to half ticks); pairs with |dM| > ``max_move`` ticks are dropped, so with the paper's
-``max_move = 1`` dM lies in K = {-1, -1/2, 0, 1/2, 1} ticks. The data are symmetrised: each
-observation (b, S, b', S', dM) also enters as (n_imb-1-b, S, n_imb-1-b', S', -dM). Row-normalising
-the counts of each state gives Q (no mid move, next state), R (mid move of size K) and T (mid
-move, next state); then ``G1 = (1 - Q)^-1 R K``, ``B = (1 - Q)^-1 T`` and
-``G* = G1 + sum_{i>=1} B^i G1``, summed until the increment is below ``tol`` (symmetrisation makes it
-converge, Thm 3.1). A state never
-seen has an all-zero row: its adjustment is 0.
+``spread_bins="quantile"``. One observation is :math:`(x_t, x_{t+dt}, \Delta M)` with
+:math:`\Delta M = M_{t+dt} - M_t` rounded to half ticks; pairs with :math:`|\Delta M| >`
+``max_move`` ticks are dropped, so with the paper's ``max_move = 1``
+:math:`\Delta M \in K = \{-1, -\tfrac12, \tfrac12, 1\}` ticks (or 0). The data are symmetrised:
+each observation :math:`(b, S, b', S', \Delta M)` also enters as
+:math:`(n_{imb}-1-b, S, n_{imb}-1-b', S', -\Delta M)`. Row-normalising the counts of each state
+gives Q (no mid move, next state), R (mid move of size K) and T (mid move, next state); then
+
+.. math::
+
+    G^1 = (1 - Q)^{-1} R K, \qquad B = (1 - Q)^{-1} T, \qquad
+    G^* = G^1 + \sum_{i \ge 1} B^i G^1,
+
+summed until the increment is below ``tol`` (symmetrisation makes it converge, Thm 3.1). A state
+never seen has an all-zero row: its adjustment is 0.
 """
 from __future__ import annotations
 
@@ -36,7 +43,25 @@ __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_cou
 
 @njit(cache=True)
 def imbalance_nb(book: np.ndarray) -> np.ndarray:
-    """Level-1 imbalance ``Q^b / (Q^b + Q^a)`` per row; NaN when a best level is empty."""
+    """Level-1 imbalance :math:`I = Q^b / (Q^b + Q^a)` per row (Stoikov 2018, eq. 1).
+
+    Parameters
+    ----------
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` LOBSTER layout.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n,)`` in [0, 1]; NaN when a best level is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[101., 3, 100, 1]])
+    >>> imbalance_nb(book).tolist()
+    [0.25]
+    """
     n = book.shape[0]
     out = np.empty(n)
     for i in range(n):
@@ -51,7 +76,18 @@ def imbalance_nb(book: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def weighted_mid_nb(book: np.ndarray) -> np.ndarray:
-    """Weighted mid ``I P^a + (1 - I) P^b`` per row (price units); NaN when a best level is empty."""
+    """Weighted mid :math:`W = I P^a + (1 - I) P^b` per row (Stoikov 2018, eq. 2).
+
+    Parameters
+    ----------
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` LOBSTER layout.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n,)`` in price units; NaN when a best level is empty.
+    """
     imb = imbalance_nb(book)
     n = book.shape[0]
     out = np.empty(n)
@@ -62,11 +98,34 @@ def weighted_mid_nb(book: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def micro_states_nb(book: np.ndarray, tick: float, n_imb: int, spread_edges: np.ndarray) -> np.ndarray:
-    """State index ``spread_bucket * n_imb + imbalance_bucket`` per row, -1 when not a state.
+    r"""Micro-price state index per row: ``spread_bucket * n_imb + imbalance_bucket``.
 
-    Imbalance buckets are equal-width: ``b = min(floor(I n_imb), n_imb - 1)``. Spread bucket j holds
-    spreads (in ticks) in ``[spread_edges[j], spread_edges[j+1])``; Stoikov's states "spread = 1..m
-    ticks" are ``spread_edges = [0.5, 1.5, ..., m + 0.5]``.
+    Imbalance buckets are equal-width, :math:`b = \min(\lfloor I\,n_{imb} \rfloor, n_{imb} - 1)`.
+    Spread bucket j holds spreads (in ticks) in ``[spread_edges[j], spread_edges[j+1])``; Stoikov's
+    states "spread = 1..m ticks" are ``spread_edges = [0.5, 1.5, ..., m + 0.5]``.
+
+    Parameters
+    ----------
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` LOBSTER layout.
+    tick : float
+        Tick size in price units.
+    n_imb : int
+        Imbalance buckets.
+    spread_edges : numpy.ndarray
+        float64 increasing edges in ticks.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 ``(n,)``; -1 when the row is not a state (one-sided book or spread outside the edges).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[101., 3, 100, 1]])
+    >>> micro_states_nb(book, 1.0, 4, np.array([0.5, 1.5, 2.5])).tolist()
+    [1]
     """
     imb = imbalance_nb(book)
     n = book.shape[0]
@@ -89,12 +148,36 @@ def micro_states_nb(book: np.ndarray, tick: float, n_imb: int, spread_edges: np.
 @njit(cache=True)
 def transition_counts_nb(state: np.ndarray, mid: np.ndarray, tick: float, n_imb: int, n_states: int,
                          max_half_ticks: int, lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Symmetrised counts of (state_t -> state_{t+lag}, dM) over a sampled sequence.
+    r"""Symmetrised counts of :math:`(x_t \to x_{t+lag}, \Delta M)` over a sampled state sequence.
 
-    ``dM`` is rounded to half ticks h; pairs with |h| > ``max_half_ticks`` (H) are skipped. Returns
-    ``(Qc, Rc, Tc)``: Qc (ns, ns) no-move transitions, Rc (ns, 2H) moves h = -H..-1, 1..H (column
-    ``h + H`` for h < 0, ``h + H - 1`` for h > 0), Tc (ns, ns) move transitions. Each pair also
-    enters mirrored: imbalance bucket b -> n_imb - 1 - b, same spread bucket, h -> -h.
+    :math:`\Delta M` is rounded to half ticks :math:`h`; pairs with :math:`|h| > H` (``max_half_ticks``)
+    are skipped. Each pair also enters mirrored: imbalance bucket :math:`b \to n_{imb} - 1 - b`, same
+    spread bucket, :math:`h \to -h` (Stoikov 2018, sec. 3).
+
+    Parameters
+    ----------
+    state : numpy.ndarray
+        int64 states (:func:`micro_states_nb`; -1 = skip).
+    mid : numpy.ndarray
+        float64 mid per sample (price units).
+    tick : float
+        Tick size in price units.
+    n_imb, n_states : int
+        Imbalance buckets and total states.
+    max_half_ticks : int
+        :math:`H`.
+    lag : int
+        Samples between the two ends of a pair.
+
+    Returns
+    -------
+    Qc : numpy.ndarray
+        ``(ns, ns)`` no-move transitions.
+    Rc : numpy.ndarray
+        ``(ns, 2H)`` moves :math:`h = -H..-1, 1..H` (column :math:`h + H` for :math:`h < 0`,
+        :math:`h + H - 1` for :math:`h > 0`).
+    Tc : numpy.ndarray
+        ``(ns, ns)`` move transitions.
     """
     H = max_half_ticks
     Qc = np.zeros((n_states, n_states))
@@ -123,27 +206,80 @@ def transition_counts_nb(state: np.ndarray, mid: np.ndarray, tick: float, n_imb:
 
 
 def weighted_mid(book) -> np.ndarray:
-    """Weighted (imbalance-weighted) mid, price units."""
+    """Weighted (imbalance-weighted) mid :math:`W = I P^a + (1 - I) P^b` (Stoikov 2018, eq. 2).
+
+    Parameters
+    ----------
+    book : array_like
+        ``(n, 4L)`` LOBSTER layout.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n,)``, price units; NaN when a best level is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[101., 3, 100, 1]])
+    >>> weighted_mid(book).tolist()
+    [100.25]
+    """
     return weighted_mid_nb(_as_book(book))
 
 
 class MicroPrice:
-    """Stoikov (2018) micro-price estimator (module doc for the construction).
+    r"""Stoikov (2018) micro-price estimator (see the module docstring for the construction).
 
     Parameters
     ----------
-    n_imb: imbalance buckets (equal width on [0, 1]).
-    n_spread: spread states. ``spread_bins="ticks"`` (Stoikov): spreads of exactly 1..n_spread
-        ticks; ``"quantile"``: n_spread buckets at the quantiles of the fitted sample's spread (for
-        small-tick stocks whose spread spans many ticks); or an explicit array of n_spread + 1
-        edges in ticks.
-    max_move: largest mid change kept, in ticks (Stoikov: 1, so K = {-1, -1/2, 1/2, 1}).
-    dt: sampling step (``"1s"``), or None to sample every event (event time).
-    tick: tick size in price units. tol, max_iter: stopping rule of the series G*.
+    n_imb : int
+        Imbalance buckets (equal width on [0, 1]).
+    n_spread : int
+        Spread states.
+    spread_bins : str or array_like
+        ``"ticks"`` (Stoikov): spreads of exactly 1..n_spread ticks; ``"quantile"``: n_spread
+        buckets at the quantiles of the fitted sample's spread (for small-tick stocks whose spread
+        spans many ticks); or an explicit array of n_spread + 1 edges in ticks.
+    max_move : float
+        Largest mid change kept, in ticks (Stoikov: 1, so :math:`K = \{-1, -\tfrac12, \tfrac12, 1\}`).
+    dt : str or None
+        Sampling step (``"1s"``), or None to sample every event (event time).
+    tick : float
+        Tick size in price units.
+    tol, max_iter : float, int
+        Stopping rule of the series :math:`G^*`.
 
-    Fitted attributes: ``g_`` (n_spread, n_imb) adjustment in ticks, ``spread_edges_``, ``K_``
-    (ticks), ``G1_``, ``B_``, ``n_iter_``, ``counts_`` (symmetrised observations per state),
-    ``n_obs_`` (pairs used, before symmetrising), ``n_dropped_`` (pairs dropped: |dM| > max_move).
+    Attributes
+    ----------
+    g_ : numpy.ndarray
+        ``(n_spread, n_imb)`` adjustment :math:`g(I, S)` in ticks.
+    spread_edges_ : numpy.ndarray
+        Spread bucket edges (ticks).
+    K_ : numpy.ndarray
+        Mid moves kept (ticks).
+    G1_ : numpy.ndarray
+        :math:`G^1` of the module docstring.
+    B_ : numpy.ndarray
+        :math:`B` of the module docstring.
+    n_iter_ : int
+        Terms of the series summed.
+    counts_ : numpy.ndarray
+        Symmetrised observations per state.
+    n_obs_ : int
+        Pairs used, before symmetrising.
+    n_dropped_ : int
+        Pairs dropped (:math:`|\Delta M| >` ``max_move``).
+
+    References
+    ----------
+    Stoikov (2018), The micro-price: a high-frequency estimator of future prices, Quantitative
+    Finance 18(12), eqs. 1-3, Thm 3.1.
+
+    Examples
+    --------
+    >>> mp = MicroPrice(n_imb=10, n_spread=2, tick=100).fit(d.book, d.events["ts"])  # doctest: +SKIP
+    >>> mp.predict(d.book)                                                            # doctest: +SKIP
     """
 
     def __init__(self, n_imb: int = 10, n_spread: int = 2, spread_bins="ticks", max_move: float = 1.0, dt="1s",
@@ -181,7 +317,22 @@ class MicroPrice:
         return e
 
     def fit(self, book, ts, t0: int | None = None, t1: int | None = None) -> "MicroPrice":
-        """Estimate g(I, S) from the book sampled every ``dt`` (or every event) on ``[t0, t1]``."""
+        """Estimate :math:`g(I, S)` from the book sampled every ``dt`` (or every event) on ``[t0, t1]``.
+
+        Parameters
+        ----------
+        book : array_like
+            ``(n, 4L)`` LOBSTER layout.
+        ts : array_like
+            int64 ns per row.
+        t0, t1 : int, optional
+            Fit window (ns); default the whole sample.
+
+        Returns
+        -------
+        MicroPrice
+            ``self``, fitted.
+        """
         b = _as_book(book)
         ts = np.ascontiguousarray(ts, dtype=np.int64)
         sb = b[self._rows(ts, t0, t1)]
@@ -218,18 +369,46 @@ class MicroPrice:
         return self
 
     def adjustment(self, book) -> np.ndarray:
-        """g(I, S) per row in ticks (0 outside the fitted states)."""
+        """:math:`g(I, S)` per row in ticks (0 outside the fitted states).
+
+        Parameters
+        ----------
+        book : array_like
+            ``(n, 4L)`` LOBSTER layout.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 ``(n,)``, ticks.
+        """
         state = micro_states_nb(_as_book(book), float(self.tick), self.n_imb, self.spread_edges_)
         g = self.g_.ravel()
         return np.where(state >= 0, g[np.maximum(state, 0)], 0.0)
 
     def predict(self, book) -> np.ndarray:
-        """Micro-price per row, price units: mid + g(I, S) * tick."""
+        r"""Micro-price per row, :math:`M + g(I, S)\cdot\text{tick}` (price units).
+
+        Parameters
+        ----------
+        book : array_like
+            ``(n, 4L)`` LOBSTER layout.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 ``(n,)``, price units.
+        """
         b = _as_book(book)
         return 0.5 * (b[:, 0] + b[:, 2]) + self.adjustment(b) * self.tick
 
     def table(self) -> pd.DataFrame:
-        """g(I, S) in ticks: rows = spread bucket (lower edge, ticks), columns = imbalance bucket midpoints."""
+        """:math:`g(I, S)` in ticks as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows = spread bucket (lower edge, ticks), columns = imbalance bucket midpoints.
+        """
         mids = (np.arange(self.n_imb) + 0.5) / self.n_imb
         return pd.DataFrame(self.g_, index=pd.Index(self.spread_edges_[:-1], name="spread_ticks_from"),
                             columns=pd.Index(np.round(mids, 4), name="imbalance"))
@@ -237,14 +416,42 @@ class MicroPrice:
 
 def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizons=("1s", "10s", "60s", "180s"),
                      dt="1s", t0: int | None = None, t1: int | None = None, **model_kw) -> tuple[pd.DataFrame, MicroPrice]:
-    """Fit the micro-price on the first ``split`` of ``[t0, t1]`` and score on the rest.
+    r"""Fit the micro-price on the first ``split`` of ``[t0, t1]`` and score it on the rest.
 
-    ``model_kw`` go to :class:`MicroPrice` (``n_imb``, ``n_spread``, ``spread_bins``, ``max_move``);
-    the model samples every ``dt``, the scoring grid is always the ``dt`` clock grid.
-    On the test part, sampled every ``dt``: MSE (ticks^2) of mid, weighted mid and micro-price at t
-    as predictors of the mid at t + h for each horizon h (only times whose state is two-sided and
-    t + h <= t1). Returns ``(table, model)``; table index = horizon, columns ``mse_mid``,
-    ``mse_weighted_mid``, ``mse_micro``, ``n``.
+    On the test part, sampled every ``dt``: mean squared error (ticks squared) of mid, weighted mid
+    and micro-price at :math:`t` as predictors of the mid at :math:`t + h`,
+    :math:`\mathrm{MSE}_h = \overline{(\hat P_t - M_{t+h})^2}/\text{tick}^2`, for each horizon
+    :math:`h` (only times whose state is two-sided and :math:`t + h \le t_1`).
+
+    Parameters
+    ----------
+    book : array_like
+        ``(n, 4L)`` LOBSTER layout.
+    ts : array_like
+        int64 ns per row.
+    tick : float
+        Tick size in price units.
+    split : float
+        Fraction of ``[t0, t1]`` used to fit.
+    horizons : list of str
+        Prediction horizons.
+    dt : str
+        Sampling step of the model and of the scoring grid.
+    t0, t1 : int, optional
+        Sample window (ns).
+    **model_kw
+        Passed to :class:`MicroPrice` (``n_imb``, ``n_spread``, ``spread_bins``, ``max_move``).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Index = horizon; columns ``mse_mid``, ``mse_weighted_mid``, ``mse_micro``, ``n``.
+    model : MicroPrice
+        The fitted model.
+
+    References
+    ----------
+    Stoikov (2018), sec. 4 (out-of-sample comparison of mid, weighted mid and micro-price).
     """
     b = _as_book(book)
     ts = np.ascontiguousarray(ts, dtype=np.int64)

@@ -1,4 +1,4 @@
-"""Trade-sign classification: tick rule, quote rule, Lee-Ready (1991), bulk volume classification
+r"""Trade-sign classification: tick rule, quote rule, Lee-Ready (1991), bulk volume classification
 (BVC), scored against LOBSTER's true aggressor side.
 
 Rules (sign +1 = buyer-initiated, -1 = seller-initiated, 0 = unclassified):
@@ -9,12 +9,14 @@ Rules (sign +1 = buyer-initiated, -1 = seller-initiated, 0 = unclassified):
   book just BEFORE the execution (row i-1 when the execution is event i); LOBSTER's clock is the
   exchange's, so Lee & Ready's 5-second quote lag is not needed.
 * **Lee-Ready** (Lee & Ready 1991, J. Finance 46(2)): quote rule, tick rule for trades at the mid.
-* **BVC** (Easley, Lopez de Prado & O'Hara 2012): per bar, a fraction ``Z(dP / sigma_dP)`` of the
-  bar's volume is buyer-initiated, ``Z`` the standard normal CDF (or Student-t with ``df``),
-  ``dP`` the change of the last trade price from the previous non-empty bar, ``sigma_dP`` the std of
-  the bars' ``dP``. BVC classifies volume in bulk, so it is scored by volume at the bar level:
-  ``accuracy = 1 - sum_bars |V^B_est - V^B_true| / sum V`` (Andersen & Bondarenko 2014; Chakrabarty,
-  Pascual & Shkilko 2015). The trade-level rules are scored the same way for comparison.
+* **BVC** (Easley, Lopez de Prado & O'Hara 2012): per bar, a fraction
+  :math:`Z(\Delta P / \sigma_{\Delta P})` of the bar's volume is buyer-initiated, :math:`Z` the
+  standard normal CDF (or Student-t with ``df``), :math:`\Delta P` the change of the last trade
+  price from the previous non-empty bar, :math:`\sigma_{\Delta P}` the std of the bars'
+  :math:`\Delta P`. BVC classifies volume in bulk, so it is scored by volume at the bar level:
+  :math:`\text{accuracy} = 1 - \sum_{\text{bars}} |V^B_{est} - V^B_{true}| / \sum V` (Andersen &
+  Bondarenko 2014; Chakrabarty, Pascual & Shkilko 2015). The trade-level rules are scored the same
+  way for comparison.
 
 Ground truth: LOBSTER executions (type 4 visible, 5 hidden) carry the side of the RESTING order,
 so the aggressor side is ``-direction`` (an executed sell limit order is a buyer-initiated trade).
@@ -42,7 +44,27 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
 def tick_rule_nb(price: np.ndarray) -> np.ndarray:
-    """Tick-rule signs (int8) of a trade-price sequence; zero ticks carry the previous sign; first = 0."""
+    r"""Tick-rule signs of a trade-price sequence.
+
+    :math:`s_j = \operatorname{sign}(p_j - p_{j-1})`, and :math:`s_j = s_{j-1}` on a zero tick;
+    :math:`s_0 = 0` (Lee & Ready 1991).
+
+    Parameters
+    ----------
+    price : numpy.ndarray
+        float64 trade prices (any unit).
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 signs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tick_rule_nb(np.array([10., 11, 11, 9])).tolist()
+    [0, 1, 1, -1]
+    """
     n = price.shape[0]
     out = np.zeros(n, dtype=np.int8)
     s = 0
@@ -57,7 +79,18 @@ def tick_rule_nb(price: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def quote_rule_nb(price: np.ndarray, mid: np.ndarray) -> np.ndarray:
-    """Quote-rule signs (int8): +1 above ``mid``, -1 below, 0 at the mid or when ``mid`` is NaN."""
+    r"""Quote-rule signs :math:`s_j = \operatorname{sign}(p_j - m_j)` against the prevailing mid.
+
+    Parameters
+    ----------
+    price, mid : numpy.ndarray
+        float64 trade price and prevailing mid (same unit).
+
+    Returns
+    -------
+    numpy.ndarray
+        int8: +1 above ``mid``, -1 below, 0 at the mid or when ``mid`` is NaN.
+    """
     n = price.shape[0]
     out = np.zeros(n, dtype=np.int8)
     for i in range(n):
@@ -70,7 +103,18 @@ def quote_rule_nb(price: np.ndarray, mid: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def lee_ready_nb(price: np.ndarray, mid: np.ndarray) -> np.ndarray:
-    """Lee-Ready signs (int8): the quote rule, and the tick rule where the quote rule gives 0."""
+    """Lee-Ready signs: the quote rule, and the tick rule where the quote rule gives 0 (Lee & Ready 1991).
+
+    Parameters
+    ----------
+    price, mid : numpy.ndarray
+        float64 trade price and prevailing mid (same unit).
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 signs.
+    """
     q = quote_rule_nb(price, mid)
     t = tick_rule_nb(price)
     for i in range(price.shape[0]):
@@ -81,7 +125,28 @@ def lee_ready_nb(price: np.ndarray, mid: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def bar_ids_nb(ts: np.ndarray, t0: int, dt: int) -> np.ndarray:
-    """Clock-bar id of each timestamp: bar k covers ``(t0 + k dt, t0 + (k+1) dt]`` (a time <= t0 is bar 0)."""
+    r"""Clock-bar id of each timestamp: bar :math:`k` covers :math:`(t_0 + k\,\Delta t, t_0 + (k+1)\,\Delta t]`.
+
+    Parameters
+    ----------
+    ts : numpy.ndarray
+        int64 ns.
+    t0 : int
+        Start (ns); a time at or before ``t0`` is bar 0.
+    dt : int
+        Bar width (ns).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 bar ids.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bar_ids_nb(np.array([0, 10, 11, 25]), 0, 10).tolist()
+    [0, 0, 1, 2]
+    """
     n = ts.shape[0]
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -94,11 +159,28 @@ def bar_ids_nb(ts: np.ndarray, t0: int, dt: int) -> np.ndarray:
 # user layer
 # --------------------------------------------------------------------------------------------
 def executions(events: np.ndarray, book: np.ndarray | None = None, hidden: bool = True) -> pd.DataFrame:
-    """Trades of a LOBSTER event array with their true aggressor side and the prevailing quote.
+    r"""Trades of a LOBSTER event array with their true aggressor side and the prevailing quote.
 
-    Columns: ``row`` (event index), ``ts`` (ns), ``price`` (price units), ``size``, ``aggressor``
-    (+1 buyer-initiated = ``-direction``), ``hidden`` (type 5), and with ``book``: ``mid_before``
-    (mid of book row ``row - 1``, i.e. just before the execution; NaN if a side is empty).
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array (LOBSTER messages).
+    book : numpy.ndarray, optional
+        float64 ``(n, 4L)`` snapshots aligned with ``events``.
+    hidden : bool
+        Include hidden executions (type 5).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``row`` (event index), ``ts`` (ns), ``price`` (price units), ``size``, ``aggressor`` (+1
+        buyer-initiated :math:`= -\text{direction}`), ``hidden`` (type 5), and with ``book``:
+        ``mid_before`` (mid of book row ``row - 1``, just before the execution; NaN if a side is
+        empty).
+
+    References
+    ----------
+    LOBSTER ReadMe (Huang & Polak 2011): executions carry the resting order's direction.
     """
     kind = events["kind"]
     mask = kind == EXEC_VISIBLE
@@ -119,7 +201,29 @@ def executions(events: np.ndarray, book: np.ndarray | None = None, hidden: bool 
 
 
 def signed_volume_events(events: np.ndarray, hidden: bool = True) -> np.ndarray:
-    """Per-event signed traded volume (aggressor x size; 0 for non-executions), aligned with book rows."""
+    """Per-event signed traded volume :math:`a_i v_i` (aggressor side times size; 0 for non-executions).
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array (LOBSTER messages).
+    hidden : bool
+        Include hidden executions (type 5).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(n,)`` in shares, aligned with the book rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import EVENT_DTYPE
+    >>> ev = np.zeros(2, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["size"] = [1, 4], [1, -1], [5, 2]
+    >>> signed_volume_events(ev).tolist()
+    [0.0, 2.0]
+    """
     kind = events["kind"]
     mask = kind == EXEC_VISIBLE
     if hidden:
@@ -128,32 +232,140 @@ def signed_volume_events(events: np.ndarray, hidden: bool = True) -> np.ndarray:
 
 
 def tick_rule(price) -> np.ndarray:
-    """Tick-rule signs (see module doc)."""
+    """Tick-rule signs (see the module docstring and :func:`tick_rule_nb`).
+
+    Parameters
+    ----------
+    price : array_like
+        Trade prices in time order.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 signs (first = 0).
+
+    References
+    ----------
+    Lee & Ready (1991), Inferring Trade Direction from Intraday Data, J. Finance 46(2).
+
+    Examples
+    --------
+    >>> tick_rule([10, 10, 9, 9]).tolist()
+    [0, 0, -1, -1]
+    """
     return tick_rule_nb(np.ascontiguousarray(price, dtype=np.float64))
 
 
 def quote_rule(price, mid) -> np.ndarray:
-    """Quote-rule signs against the prevailing ``mid`` (see module doc)."""
+    """Quote-rule signs against the prevailing ``mid`` (see the module docstring).
+
+    Parameters
+    ----------
+    price, mid : array_like
+        Trade price and prevailing mid, same unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 signs.
+
+    References
+    ----------
+    Lee & Ready (1991), Inferring Trade Direction from Intraday Data, J. Finance 46(2).
+
+    Examples
+    --------
+    >>> quote_rule([101, 100, 99], [100, 100, 100]).tolist()
+    [1, 0, -1]
+    """
     return quote_rule_nb(np.ascontiguousarray(price, dtype=np.float64), np.ascontiguousarray(mid, dtype=np.float64))
 
 
 def lee_ready(price, mid) -> np.ndarray:
-    """Lee-Ready (1991) signs (see module doc)."""
+    """Lee-Ready (1991) signs: quote rule, tick rule at the mid.
+
+    Parameters
+    ----------
+    price, mid : array_like
+        Trade price and prevailing mid, same unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 signs.
+
+    References
+    ----------
+    Lee & Ready (1991), Inferring Trade Direction from Intraday Data, J. Finance 46(2).
+
+    Examples
+    --------
+    >>> lee_ready([99, 100, 101], [100, 100, 100]).tolist()    # at the mid: tick rule, down
+    [-1, 1, 1]
+    """
     return lee_ready_nb(np.ascontiguousarray(price, dtype=np.float64), np.ascontiguousarray(mid, dtype=np.float64))
 
 
 def bvc_buy_fraction(dp, sigma: float, df: float | None = None) -> np.ndarray:
-    """BVC buy share ``Z(dp / sigma)``: standard normal CDF, or Student-t CDF with ``df`` degrees of freedom."""
+    r"""BVC buy share :math:`Z(\Delta P / \sigma)`.
+
+    Parameters
+    ----------
+    dp : array_like
+        Price change per bar.
+    sigma : float
+        Std of the bars' price changes (same unit).
+    df : float, optional
+        Student-t degrees of freedom; None uses the standard normal CDF.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 in [0, 1].
+
+    References
+    ----------
+    Easley, Lopez de Prado & O'Hara (2012), Flow Toxicity and Liquidity in a High-frequency World, Review of Financial Studies 25(5), eq. 7 (bulk volume classification).
+
+    Examples
+    --------
+    >>> bvc_buy_fraction([0.0, 1.0], 1.0).round(4).tolist()
+    [0.5, 0.8413]
+    """
     z = np.asarray(dp, dtype=np.float64) / sigma
     return stats.norm.cdf(z) if df is None else stats.t.cdf(z, df)
 
 
 def bvc_bars(ts, price, size, freq="1min", t0: int | None = None, df: float | None = None) -> pd.DataFrame:
-    """Bulk volume classification on clock bars (Easley, Lopez de Prado & O'Hara 2012).
+    r"""Bulk volume classification on clock bars (Easley, Lopez de Prado & O'Hara 2012).
 
-    Non-empty bars only. Columns: ``bar`` (id from ``t0``), ``volume``, ``price`` (last trade price),
-    ``dp`` (change from the previous non-empty bar; the first bar 0), ``buy_frac`` = Z(dp / sigma),
-    ``buy_volume``; ``sigma`` (std of ``dp`` over the bars, ddof=1) is stored in ``attrs``.
+    :math:`V^B_k = V_k\,Z(\Delta P_k / \sigma_{\Delta P})` per non-empty bar.
+
+    Parameters
+    ----------
+    ts : array_like
+        int64 ns per trade.
+    price : array_like
+        Trade prices.
+    size : array_like
+        Trade sizes.
+    freq : str
+        Bar width.
+    t0 : int, optional
+        Bar origin (ns); default the first timestamp floored to ``freq``.
+    df : float, optional
+        Student-t degrees of freedom (None: normal).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Non-empty bars only: ``bar`` (id from ``t0``), ``volume``, ``price`` (last trade price),
+        ``dp`` (change from the previous non-empty bar; the first bar 0), ``buy_frac``,
+        ``buy_volume``; ``attrs["sigma"]`` is the std of ``dp`` over the bars (ddof=1).
+
+    References
+    ----------
+    Easley, Lopez de Prado & O'Hara (2012), Flow Toxicity and Liquidity in a High-frequency World, Review of Financial Studies 25(5).
     """
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     dt = int(pd.Timedelta(freq).value)
@@ -176,7 +388,29 @@ def bvc_bars(ts, price, size, freq="1min", t0: int | None = None, df: float | No
 
 
 def accuracy(est, true, size=None) -> tuple[float, float]:
-    """(accuracy by count, accuracy by volume) of estimated signs ``est`` vs ``true`` (0 counts as wrong)."""
+    r"""Accuracy of estimated signs against the true ones.
+
+    By count :math:`\frac1N \sum_j \mathbf{1}\{\hat s_j = s_j\}`; by volume
+    :math:`\sum_j v_j \mathbf{1}\{\hat s_j = s_j\} / \sum_j v_j`. An unclassified sign (0) counts as
+    wrong.
+
+    Parameters
+    ----------
+    est, true : array_like
+        Signs.
+    size : array_like, optional
+        Trade sizes (for the volume accuracy).
+
+    Returns
+    -------
+    tuple of float
+        ``(by_count, by_volume)``; ``by_volume`` is NaN without ``size``.
+
+    Examples
+    --------
+    >>> accuracy([1, -1, 0], [1, 1, 1], size=[2, 1, 1])
+    (0.3333333333333333, 0.5)
+    """
     est = np.asarray(est)
     true = np.asarray(true)
     ok = est == true
@@ -188,10 +422,33 @@ def accuracy(est, true, size=None) -> tuple[float, float]:
 
 
 def bulk_accuracy(bar, size, true_sign, est_buy_volume_per_trade) -> float:
-    """Bar-level volume accuracy ``1 - sum_bars |V^B_est - V^B_true| / sum V``.
+    r"""Bar-level volume accuracy :math:`1 - \sum_{\text{bars}} |V^B_{est} - V^B_{true}| / \sum V`.
 
-    ``est_buy_volume_per_trade``: each trade's estimated buyer-initiated volume (a trade-level rule
-    gives ``size * (sign == +1)``, plus half the size when unclassified).
+    Parameters
+    ----------
+    bar : array_like
+        Bar id per trade.
+    size : array_like
+        Trade sizes.
+    true_sign : array_like
+        True aggressor signs.
+    est_buy_volume_per_trade : array_like
+        Each trade's estimated buyer-initiated volume (a trade-level rule gives
+        ``size * (sign == +1)``, plus half the size when unclassified).
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    Andersen & Bondarenko (2014), VPIN and the Flash Crash, J. Financial Markets 17; Chakrabarty,
+    Pascual & Shkilko (2015), J. Financial Markets 25.
+
+    Examples
+    --------
+    >>> bulk_accuracy([0, 0], [1, 1], [1, -1], [1.0, 0.0])
+    1.0
     """
     size = np.asarray(size, dtype=np.float64)
     true_buy = np.where(np.asarray(true_sign) > 0, size, 0.0)
@@ -200,7 +457,18 @@ def bulk_accuracy(bar, size, true_sign, est_buy_volume_per_trade) -> float:
 
 
 def classify_trades(trades: pd.DataFrame) -> pd.DataFrame:
-    """Add ``tick``, ``quote``, ``lee_ready`` sign columns to :func:`executions` output (needs ``mid_before``)."""
+    """Add ``tick``, ``quote``, ``lee_ready`` sign columns to :func:`executions` output.
+
+    Parameters
+    ----------
+    trades : pandas.DataFrame
+        :func:`executions` output with ``mid_before``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the three int8 sign columns.
+    """
     out = trades.copy()
     p = out["price"].to_numpy(np.float64)
     m = out["mid_before"].to_numpy(np.float64)
@@ -214,9 +482,31 @@ def score_trade_signs(events: np.ndarray, book: np.ndarray, bvc_freq="1min", t0:
                       hidden: bool = True, df: float | None = None) -> pd.DataFrame:
     """Accuracy of tick, quote, Lee-Ready and BVC against LOBSTER's true aggressor side.
 
-    One row per method; columns ``accuracy_count``, ``accuracy_volume`` (trade level; NaN for BVC),
-    ``bulk_accuracy_volume`` (bar level at ``bvc_freq``), ``coverage`` (share of trades classified,
-    i.e. sign != 0), ``n_trades``. ``hidden=False`` scores visible executions (type 4) only.
+    Parameters
+    ----------
+    events : numpy.ndarray
+        LOBSTER :data:`~companion.events.EVENT_DTYPE` messages.
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` snapshots aligned with ``events``.
+    bvc_freq : str
+        BVC bar width.
+    t0 : int, optional
+        Bar origin (ns).
+    hidden : bool
+        ``False`` scores visible executions (type 4) only.
+    df : float, optional
+        Student-t degrees of freedom for BVC.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method; ``accuracy_count``, ``accuracy_volume`` (trade level; NaN for BVC),
+        ``bulk_accuracy_volume`` (bar level at ``bvc_freq``), ``coverage`` (share of trades
+        classified, sign != 0), ``n_trades``.
+
+    References
+    ----------
+    Lee & Ready (1991), Inferring Trade Direction from Intraday Data, J. Finance 46(2); Easley, Lopez de Prado & O'Hara (2012), Flow Toxicity and Liquidity in a High-frequency World, Review of Financial Studies 25(5).
     """
     tr = classify_trades(executions(events, book, hidden=hidden))
     if len(tr) == 0:

@@ -1,21 +1,28 @@
-"""VPIN (Easley, Lopez de Prado & O'Hara 2012) with bulk or exact trade classification, and the
+r"""VPIN (Easley, Lopez de Prado & O'Hara 2012) with bulk or exact trade classification, and the
 diagnostics of the Andersen & Bondarenko (2014) critique.
 
 Algorithm:
 
-1. volume buckets of size ``V`` (default: the day's volume / 50, i.e. ADV/50 on one day); an item
-   (a bar or a trade) that straddles a bucket boundary is split, its buy share kept;
-2. buy volume per item: BVC ``V_i Z(dP_i / sigma_dP)`` on 1-min bars (``mode="bars"``, EHO 2012),
-   BVC on the buckets themselves (``mode="bucket"``: ``V^B_tau = V Z(dP_tau / sigma)``, dP the change of
-   the last trade price from the previous bucket), or exact signs (``mode="exact"``: LOBSTER's true
+1. volume buckets of size :math:`V` (default: the day's volume / 50, i.e. ADV/50 on one day); an
+   item (a bar or a trade) that straddles a bucket boundary is split, its buy share kept;
+2. buy volume per item: BVC :math:`V_i\,Z(\Delta P_i / \sigma_{\Delta P})` on 1-min bars
+   (``mode="bars"``, EHO 2012 eq. 7), BVC on the buckets themselves (``mode="bucket"``:
+   :math:`V^B_\tau = V\,Z(\Delta P_\tau / \sigma)`, :math:`\Delta P_\tau` the change of the last
+   trade price from the previous bucket), or exact signs (``mode="exact"``: LOBSTER's true
    aggressor side);
-3. ``VPIN_tau = sum_{j=tau-n+1}^{tau} |V^S_j - V^B_j| / (n V)``, n = 50;
-4. ``CDF(VPIN)``: the empirical CDF of the VPIN series (alarm: CDF > 0.9).
+3. VPIN (EHO 2012 eq. 10), with :math:`n = 50`:
+
+   .. math::
+
+       \mathrm{VPIN}_\tau = \frac{\sum_{j=\tau-n+1}^{\tau} |V^S_j - V^B_j|}{n V}
+
+4. :math:`\mathrm{CDF}(\mathrm{VPIN})`: the empirical CDF of the VPIN series (alarm: CDF > 0.9).
 
 :func:`vpin_diagnostics` returns the numbers of the critique: the correlation of VPIN with
 trading intensity (volume per second over the n-bucket window) and realised volatility (over the
 same window), with the next bucket's absolute price change, and the t-statistic of VPIN in a
-regression of that next |dP| on VPIN, intensity and volatility (no incremental power: |t| small).
+regression of that next :math:`|\Delta P|` on VPIN, intensity and volatility (no incremental
+power: :math:`|t|` small).
 """
 from __future__ import annotations
 
@@ -31,11 +38,33 @@ __all__ = ["volume_buckets_nb", "rolling_vpin_nb", "volume_buckets", "vpin", "vp
 
 @njit(cache=True)
 def volume_buckets_nb(vol: np.ndarray, buy: np.ndarray, V: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Fill buckets of exactly ``V`` from items (``vol``, ``buy`` volume per item), splitting items.
+    """Fill buckets of exactly ``V`` from items, splitting items across bucket boundaries.
 
-    Returns ``(bucket_buy, bucket_sell, first_item, last_item)`` for the complete buckets only (a
-    final partial bucket is dropped). A split item gives each bucket its share of the item's volume
-    with the item's buy fraction ``buy/vol``.
+    A split item gives each bucket its share of the item's volume with the item's buy fraction
+    :math:`b_i / v_i` (EHO 2012, step 2).
+
+    Parameters
+    ----------
+    vol : numpy.ndarray
+        float64 volume per item (bar or trade).
+    buy : numpy.ndarray
+        float64 buyer-initiated volume per item.
+    V : float
+        Bucket size (same unit as ``vol``).
+
+    Returns
+    -------
+    bucket_buy, bucket_sell : numpy.ndarray
+        float64 per complete bucket (a final partial bucket is dropped).
+    first_item, last_item : numpy.ndarray
+        int64 index of the first and last item of each bucket.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bb, bs, first, last = volume_buckets_nb(np.array([3., 3]), np.array([3., 0]), 2.0)
+    >>> bb.tolist(), bs.tolist(), first.tolist(), last.tolist()
+    ([2.0, 1.0, 0.0], [0.0, 1.0, 2.0], [0, 0, 1], [0, 1, 1])
     """
     total = 0.0
     for i in range(vol.shape[0]):
@@ -73,7 +102,28 @@ def volume_buckets_nb(vol: np.ndarray, buy: np.ndarray, V: float) -> tuple[np.nd
 
 @njit(cache=True)
 def rolling_vpin_nb(bb: np.ndarray, bs: np.ndarray, V: float, n: int) -> np.ndarray:
-    """``VPIN_tau = sum_{last n buckets} |bs - bb| / (n V)``; NaN for the first n - 1 buckets."""
+    r""":math:`\mathrm{VPIN}_\tau = \sum_{j=\tau-n+1}^{\tau} |V^S_j - V^B_j| / (n V)` (EHO 2012 eq. 10).
+
+    Parameters
+    ----------
+    bb, bs : numpy.ndarray
+        float64 buy and sell volume per bucket.
+    V : float
+        Bucket size.
+    n : int
+        Buckets per window (EHO: 50).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 per bucket in [0, 1]; NaN for the first n - 1 buckets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rolling_vpin_nb(np.array([2., 1, 0]), np.array([0., 1, 2]), 2.0, 2).tolist()
+    [nan, 0.5, 0.5]
+    """
     m = bb.shape[0]
     out = np.full(m, np.nan)
     s = 0.0
@@ -87,7 +137,22 @@ def rolling_vpin_nb(bb: np.ndarray, bs: np.ndarray, V: float, n: int) -> np.ndar
 
 
 def empirical_cdf(x) -> np.ndarray:
-    """Empirical CDF value of each element among the finite elements (rank / count; NaN stays NaN)."""
+    r"""Empirical CDF value of each element among the finite elements, :math:`F(x_i) = \operatorname{rank}(x_i) / N`.
+
+    Parameters
+    ----------
+    x : array_like
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 in (0, 1]; NaN stays NaN.
+
+    Examples
+    --------
+    >>> empirical_cdf([0.3, float("nan"), 0.1]).tolist()
+    [1.0, nan, 0.5]
+    """
     x = np.asarray(x, dtype=np.float64)
     out = np.full(x.shape, np.nan)
     ok = np.isfinite(x)
@@ -97,7 +162,24 @@ def empirical_cdf(x) -> np.ndarray:
 
 
 def volume_buckets(ts, price, vol, buy, V: float) -> pd.DataFrame:
-    """Buckets as a DataFrame: ``buy``, ``sell``, ``start_ts``, ``end_ts``, ``price_end`` (item price at the close)."""
+    """Volume buckets (:func:`volume_buckets_nb`) as a DataFrame.
+
+    Parameters
+    ----------
+    ts : array_like
+        int64 ns per item.
+    price : array_like
+        Item price (last trade price of a bar).
+    vol, buy : array_like
+        Volume and buyer-initiated volume per item.
+    V : float
+        Bucket size.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``buy``, ``sell``, ``start_ts``, ``end_ts``, ``price_end`` (item price at the close).
+    """
     ts = np.asarray(ts, dtype=np.int64)
     price = np.asarray(price, dtype=np.float64)
     bb, bs, first, last = volume_buckets_nb(np.ascontiguousarray(vol, dtype=np.float64), np.ascontiguousarray(buy, dtype=np.float64), float(V))
@@ -107,12 +189,52 @@ def volume_buckets(ts, price, vol, buy, V: float) -> pd.DataFrame:
 
 def vpin(ts, price, size, aggressor=None, *, V: float | None = None, n: int = 50, mode: str = "bars",
          freq="1min", t0: int | None = None, df: float | None = None) -> pd.DataFrame:
-    """VPIN per volume bucket (module doc). Trades in time order: ``ts`` (ns), ``price``, ``size``.
+    """VPIN per volume bucket (see the module docstring; EHO 2012 eqs. 7 and 10).
 
-    ``mode``: ``"bars"`` (BVC on ``freq`` clock bars, EHO 2012), ``"bucket"`` (BVC per bucket) or
-    ``"exact"`` (needs ``aggressor``, +1 buyer-initiated). ``V`` default = total volume / 50.
-    Columns: ``buy``, ``sell``, ``start_ts``, ``end_ts``, ``price_end``, ``oi`` = |sell - buy| / V,
-    ``vpin``, ``cdf``; ``attrs``: ``V``, ``n``, ``mode``.
+    Parameters
+    ----------
+    ts : array_like
+        int64 ns per trade, in time order.
+    price : array_like
+        Trade prices.
+    size : array_like
+        Trade sizes.
+    aggressor : array_like, optional
+        True aggressor side (+1 buyer-initiated), needed by ``mode="exact"``.
+    V : float, optional
+        Bucket size; default total volume / 50.
+    n : int
+        Buckets per VPIN window.
+    mode : str
+        ``"bars"`` (BVC on ``freq`` clock bars, EHO 2012), ``"bucket"`` (BVC per bucket) or
+        ``"exact"``.
+    freq : str
+        Bar width for ``mode="bars"``.
+    t0 : int, optional
+        Bar origin (ns).
+    df : float, optional
+        Student-t degrees of freedom for BVC (None: normal).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``buy``, ``sell``, ``start_ts``, ``end_ts``, ``price_end``,
+        ``oi`` :math:`= |V^S - V^B| / V`, ``vpin``, ``cdf``; ``attrs``: ``V``, ``n``, ``mode``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``mode``, or ``mode="exact"`` without ``aggressor``.
+
+    References
+    ----------
+    Easley, Lopez de Prado & O'Hara (2012), Flow Toxicity and Liquidity in a High-frequency World, Review of Financial Studies 25(5), eqs. 7 and 10.
+
+    Examples
+    --------
+    >>> b = vpin([0, 1, 2, 3], [1.0] * 4, [1.0] * 4, [1, 1, -1, 1], V=1.0, n=2, mode="exact")
+    >>> b["vpin"].tolist()
+    [nan, 1.0, 1.0, 1.0]
     """
     ts = np.asarray(ts, dtype=np.int64)
     price = np.asarray(price, dtype=np.float64)
@@ -145,13 +267,30 @@ def vpin(ts, price, size, aggressor=None, *, V: float | None = None, n: int = 50
 
 
 def vpin_diagnostics(buckets: pd.DataFrame, n: int | None = None) -> dict:
-    """Correlations of VPIN with trading intensity and volatility (Andersen & Bondarenko 2014).
+    r"""Correlations of VPIN with trading intensity and volatility (Andersen & Bondarenko 2014).
 
-    Over each bucket tau with a VPIN value (window = buckets tau-n+1..tau): ``intensity`` =
-    n V / (window duration in s); ``volatility`` = sqrt(sum of squared bucket price changes in the
-    window); ``next_abs_dp`` = |price change of bucket tau+1|. Returns ``corr_intensity``,
-    ``corr_volatility``, ``corr_next_abs_dp``, ``t_vpin_controlled`` (t of VPIN in OLS of next |dP| on
-    VPIN, intensity, volatility), ``vpin_mean``, ``vpin_sd``, ``n_vpin``.
+    Over each bucket :math:`\tau` with a VPIN value (window = buckets :math:`\tau-n+1..\tau`):
+    intensity :math:`= nV / \text{(window duration in s)}`; volatility
+    :math:`= \sqrt{\sum \Delta P_j^2}` over the window's bucket price changes; next
+    :math:`|\Delta P_{\tau+1}|` the absolute price change of the next bucket.
+
+    Parameters
+    ----------
+    buckets : pandas.DataFrame
+        :func:`vpin` output.
+    n : int, optional
+        Window length (default ``buckets.attrs["n"]``).
+
+    Returns
+    -------
+    dict
+        ``corr_intensity``, ``corr_volatility``, ``corr_next_abs_dp``, ``t_vpin_controlled`` (t of
+        VPIN in the OLS of next :math:`|\Delta P|` on VPIN, intensity, volatility), ``vpin_mean``,
+        ``vpin_sd``, ``n_vpin``.
+
+    References
+    ----------
+    Andersen & Bondarenko (2014), VPIN and the Flash Crash, J. Financial Markets 17:1-46.
     """
     n = int(buckets.attrs.get("n", 50) if n is None else n)
     V = float(buckets.attrs.get("V", (buckets["buy"] + buckets["sell"]).iloc[0]))

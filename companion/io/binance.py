@@ -596,20 +596,46 @@ def _infer_lot(sizes: np.ndarray) -> float:
 
 def read_binance(path: str | Path, *, symbol: str | None = None, market: str | None = None,
                  on_gap: str = "raise") -> BinanceData:
-    """Read a Binance websocket recording and diff-sync its depth stream to its REST snapshot.
+    r"""Read a Binance websocket recording and diff-sync its depth stream to its REST snapshot.
 
     Parameters
     ----------
-    path: ``.gz`` or plain text recording, ``<local ns> <json>`` per line.
-    symbol: expected symbol (checked against every message's ``s``); inferred when None.
-    market: ``"usdm"`` (futures rules, ``pu``) or ``"spot"``; inferred from the first
-        depthUpdate (``pu`` present -> futures) when None.
-    on_gap: ``"raise"`` (default) raises :class:`~companion.errors.SequenceGapError` at the first
-        gap; ``"resync"`` emits a ``CLEAR`` and re-syncs on the next snapshot line.
+    path : str or pathlib.Path
+        ``.gz`` or plain text recording, ``<local ns> <json>`` per line.
+    symbol : str, optional
+        Expected symbol (checked against every message's ``s``); inferred when None.
+    market : str, optional
+        ``"usdm"`` (futures rules, ``pu``) or ``"spot"``; inferred from the first depthUpdate
+        (``pu`` present -> futures) when None.
+    on_gap : str
+        ``"raise"`` (default) raises :class:`~companion.errors.SequenceGapError` at the first gap;
+        ``"resync"`` emits a ``CLEAR`` and re-syncs on the next snapshot line.
 
     Returns
     -------
-    :class:`BinanceData` (see the module docstring for the event layout and sync rules).
+    BinanceData
+        See the module docstring for the event layout and sync rules.
+
+    Raises
+    ------
+    companion.errors.DataFormatError
+        On malformed lines or values.
+    companion.errors.SequenceGapError
+        On a sequence gap with ``on_gap="raise"``.
+
+    Notes
+    -----
+    Diff sync (Binance "How to manage a local order book correctly"), with :math:`L` the
+    snapshot's ``lastUpdateId``: the first applied diff has :math:`U \le L \le u` (futures) or
+    :math:`U \le L + 1 \le u` (spot); every later diff continues the previous one
+    (:math:`pu = u_{prev}` on futures, :math:`U = u_{prev} + 1` on spot). See the module
+    docstring for the stale-drop rule.
+
+    Examples
+    --------
+    >>> d = read_binance("btcusdt_20240808.gz")   # doctest: +SKIP
+    >>> d.counters()["gaps"]                       # doctest: +SKIP
+    0
     """
     if on_gap not in ("raise", "resync"):
         raise ValueError(f"on_gap must be 'raise' or 'resync', got {on_gap!r}")
@@ -634,14 +660,25 @@ def read_binance(path: str | Path, *, symbol: str | None = None, market: str | N
 
 # ---------------------------------------------------------------------- verification
 def top_of_book_reference(events: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Best ask/bid after events ``at`` (sorted indices), by a plain dict-per-side book.
+    """Best ask/bid after the events at indices ``at``, by a plain dict-per-side book.
 
     Applies ``CLEAR`` (empty both sides) and ``LEVEL_SET`` (``book[side][price] = size``, size 0
-    deletes); other kinds leave the book alone. Returns float64 ``(len(at), 4)`` rows
-    ``[ask_px, ask_sz, bid_px, bid_sz]`` in price units (LOBSTER layout, dummy price and size 0
-    for an empty side). Best prices are kept incrementally: a set can only improve the best, and
-    only deleting the best forces a rescan (O(levels)). Index ``-1`` means "before any event".
-    This is the slow, obviously-correct answer key for :mod:`companion.book`.
+    deletes); other kinds leave the book alone. Best prices are kept incrementally: a set can only
+    improve the best, and only deleting the best forces a rescan (O(levels)). This is the slow,
+    obviously-correct answer key for :mod:`companion.book`.
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array.
+    at : numpy.ndarray
+        Sorted event indices; ``-1`` means "before any event".
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 ``(len(at), 4)`` rows ``[ask_px, ask_sz, bid_px, bid_sz]`` in price units (LOBSTER
+        layout, dummy price and size 0 for an empty side).
     """
     at = np.asarray(at, dtype=np.int64)
     out = np.empty((len(at), 4), dtype=np.float64)
@@ -702,11 +739,24 @@ def top_of_book_reference(events: np.ndarray, at: np.ndarray) -> np.ndarray:
 def compare_tickers(book_best: np.ndarray, event_final_u: np.ndarray, tickers: np.ndarray) -> tuple[int, int]:
     """Compare a rebuilt top of book with bookTicker points at equal update ids.
 
-    ``book_best[i] = [ask_px, ask_sz, bid_px, bid_sz]`` (price units) is the book after the diff
-    whose final update id is ``event_final_u[i]``. A ticker is *compared* when its ``u`` equals
-    some ``event_final_u`` (both then describe the book after the same update) and *matched*
-    when all four numbers are equal exactly (prices are integers; sizes are ``float`` of the same
-    decimal strings). Returns ``(compared, matched)``.
+    A ticker is *compared* when its ``u`` equals some ``event_final_u`` (both then describe the
+    book after the same update) and *matched* when all four numbers are equal exactly (prices are
+    integers; sizes are ``float`` of the same decimal strings).
+
+    Parameters
+    ----------
+    book_best : numpy.ndarray
+        ``(n, 4)``; ``book_best[i] = [ask_px, ask_sz, bid_px, bid_sz]`` (price units) is the book
+        after the diff whose final update id is ``event_final_u[i]``.
+    event_final_u : numpy.ndarray
+        int64 ``(n,)`` final update ids.
+    tickers : numpy.ndarray
+        The recording's bookTicker records.
+
+    Returns
+    -------
+    tuple of int
+        ``(compared, matched)``.
     """
     book_best = np.asarray(book_best, dtype=np.float64).reshape(-1, 4)
     fu = np.asarray(event_final_u, dtype=np.int64)
@@ -727,7 +777,18 @@ def compare_tickers(book_best: np.ndarray, event_final_u: np.ndarray, tickers: n
 
 
 def diff_end_index(diffs: np.ndarray) -> np.ndarray:
-    """Event index after which diff *i*'s book holds (``stop - 1``; ``start - 1`` if empty)."""
+    """Event index after which diff *i*'s book holds.
+
+    Parameters
+    ----------
+    diffs : numpy.ndarray
+        :data:`DIFF_DTYPE` records (``start`` / ``stop`` event indices).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64: ``stop - 1``, or ``start - 1`` for a diff that emitted no event.
+    """
     return np.where(diffs["stop"] > diffs["start"], diffs["stop"] - 1, diffs["start"] - 1)
 
 
@@ -739,11 +800,25 @@ def verify_recording(
 ) -> dict:
     """Check a diff-synced Binance recording against its own bookTicker stream.
 
-    Reads ``path`` (strict, ``on_gap="raise"``), rebuilds the top of book after every applied
-    diff with ``top_of_book(events, at) -> (len(at), 4)`` (default
-    :func:`top_of_book_reference`; pass the book engine's top-level snapshots to test it), then
-    :func:`compare_tickers`. ``all_matched`` requires at least one compared point. ``crossed``
-    counts diffs after which best bid >= best ask.
+    Reads ``path`` (strict, ``on_gap="raise"``), rebuilds the top of book after every applied diff
+    with ``top_of_book``, then :func:`compare_tickers`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The recording.
+    top_of_book : callable, optional
+        ``top_of_book(events, at) -> (len(at), 4)`` (default :func:`top_of_book_reference`; pass
+        :func:`companion.book.top_of_book` to test the book engine).
+    data : BinanceData, optional
+        An already read recording (skips reading).
+
+    Returns
+    -------
+    dict
+        ``recording``, ``market``, ``diffs_applied``, ``diffs_dropped``, ``compared``,
+        ``matched``, ``all_matched`` (requires at least one compared point), ``gaps``,
+        ``crossed`` (diffs after which best bid >= best ask), ``tickers`` (count).
     """
     d = data if data is not None else read_binance(path)
     at = diff_end_index(d.diffs)

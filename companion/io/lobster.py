@@ -84,15 +84,50 @@ _NAME = re.compile(
 
 
 def orderbook_fields(levels: int) -> tuple[str, ...]:
-    """Column names of a LOBSTER orderbook file with ``levels`` levels (ask_price_1, ask_size_1, ...)."""
+    """Column names of a LOBSTER orderbook file.
+
+    Parameters
+    ----------
+    levels : int
+        Number of levels :math:`L`.
+
+    Returns
+    -------
+    tuple of str
+        :math:`4L` names ``ask_price_1, ask_size_1, bid_price_1, bid_size_1, ask_price_2, ...``.
+
+    Examples
+    --------
+    >>> orderbook_fields(1)
+    ('ask_price_1', 'ask_size_1', 'bid_price_1', 'bid_size_1')
+    """
     return tuple(f"{s}_{k}" for k in range(1, levels + 1) for s in ("ask_price", "ask_size", "bid_price", "bid_size"))
 
 
 def parse_lobster_name(name: str | Path) -> dict | None:
     """Parse ``TICKER_YYYY-MM-DD_STARTMS_ENDMS_{message|orderbook}_L.csv[.gz]``.
 
-    Returns ``{"ticker", "date", "start_ms", "end_ms", "what", "levels"}`` or None when the name
-    does not follow the pattern.
+    Parameters
+    ----------
+    name : str or pathlib.Path
+        A file name or path (only the name is read).
+
+    Returns
+    -------
+    dict or None
+        ``{"ticker", "date", "start_ms", "end_ms", "what", "levels"}`` (times in ms after midnight),
+        or None when the name does not follow the pattern.
+
+    References
+    ----------
+    LOBSTER ReadMe (Huang & Polak 2011), file naming convention.
+
+    Examples
+    --------
+    >>> parse_lobster_name("AAPL_2012-06-21_34200000_57600000_message_1.csv")["levels"]
+    1
+    >>> parse_lobster_name("notes.txt") is None
+    True
     """
     m = _NAME.match(Path(name).name)
     if m is None:
@@ -111,7 +146,18 @@ _OK, _TOO_FEW, _TOO_MANY, _BAD_NUMBER, _TOO_MANY_DECIMALS, _TOO_LONG = 0, 1, 2, 
 
 @njit(cache=True, nogil=True)
 def count_lines_nb(buf: np.ndarray) -> int:
-    """Number of lines in ``buf`` (uint8): newlines, plus one for a last line without a newline."""
+    """Number of lines in a byte buffer.
+
+    Parameters
+    ----------
+    buf : numpy.ndarray
+        uint8 bytes.
+
+    Returns
+    -------
+    int
+        Newlines, plus one for a last line without a newline.
+    """
     n = buf.size
     count = 0
     for i in range(n):
@@ -124,15 +170,29 @@ def count_lines_nb(buf: np.ndarray) -> int:
 
 @njit(cache=True, nogil=True)
 def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int) -> tuple[int, int, int, int]:
-    """Parse comma-separated integer fields of ``buf`` (uint8 bytes) into ``out`` (rows x cols).
-
-    ``out`` is int64, or float64 (exact for the |values| < 2**53 of LOBSTER files).
+    r"""Parse comma-separated integer fields of ``buf`` (uint8 bytes) into ``out`` (rows x cols).
 
     Every field is ``-?[0-9]{1,18}``, except column ``time_col`` (-1: none), which is a LOBSTER
-    time ``[0-9]{1,9}(\\.[0-9]{1,9})?`` in seconds, stored as exact integer nanoseconds
-    (``int * 10**9 + frac * 10**(9 - len(frac))``). Lines end in ``\\n`` or ``\\r\\n``; the last
-    line may lack it. Returns ``(status, row, col, line_start_byte)``; status 0 means every
-    row parsed (``row`` = rows parsed), else the code of the first problem found.
+    time ``[0-9]{1,9}(\.[0-9]{1,9})?`` in seconds, stored as exact integer nanoseconds
+    :math:`t_{ns} = s \cdot 10^9 + f \cdot 10^{9 - \ell(f)}` (``s`` integer part, ``f`` the
+    fraction digits, :math:`\ell(f)` their count), with no float rounding. Lines end in
+    ``\n`` or ``\r\n``; the last line may lack it.
+
+    Parameters
+    ----------
+    buf : numpy.ndarray
+        uint8 bytes of the whole file.
+    out : numpy.ndarray
+        int64, or float64 (exact for the absolute values below :math:`2^{53}` of LOBSTER files),
+        shape ``(rows, cols)``; written in place.
+    time_col : int
+        Index of the time column, or -1.
+
+    Returns
+    -------
+    tuple of int
+        ``(status, row, col, line_start_byte)``; status 0 means every row parsed (``row`` = rows
+        parsed), else the code of the first problem found.
     """
     n = buf.size
     ncols = out.shape[1]
@@ -363,12 +423,25 @@ _OB_DUMMY_SIZE, _OB_PRICE_SIGN, _OB_OFF_GRID, _OB_SIZE, _OB_GAP, _OB_ORDER, _OB_
 
 @njit(cache=True, nogil=True)
 def check_orderbook_nb(ob: np.ndarray, tick: int, dummy_ask: int, dummy_bid: int) -> tuple[int, int, int]:
-    """First problem of a LOBSTER orderbook array (n x 4L, float64 or int64) in file order, as ``(code, row, col)``.
+    """First problem of a LOBSTER orderbook array in file order.
 
     Per level: either the side's dummy price with size 0, or price > 0 with ``price % tick == 0``
     and size > 0; occupied levels come first; asks strictly increase and bids strictly decrease
-    with the level; the book is not crossed (``ask_1 > bid_1`` when both are occupied).
-    Returns ``(0, -1, -1)`` when the array is valid.
+    with the level; the book is not crossed (:math:`a_1 > b_1` when both are occupied).
+
+    Parameters
+    ----------
+    ob : numpy.ndarray
+        ``(n, 4L)`` float64 or int64, LOBSTER layout (price units, shares).
+    tick : int
+        Price grid (price units).
+    dummy_ask, dummy_bid : int
+        Empty-level prices (LOBSTER: +9999999999 and -9999999999).
+
+    Returns
+    -------
+    tuple of int
+        ``(code, row, col)``; ``(0, -1, -1)`` when the array is valid.
     """
     n, ncols = ob.shape
     levels = ncols // 4
@@ -446,9 +519,14 @@ def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: in
 class LobsterData:
     """A LOBSTER day: events, optional book snapshots, instrument metadata, source paths.
 
-    ``events``: :data:`~companion.events.EVENT_DTYPE` array, one per message line.
-    ``book``: float64 ``(n, 4 * levels)`` in LOBSTER layout (row i = book after event i), or None.
-    ``instrument``: symbol, tick 100, price scale 10000, date, session window (ns since midnight), levels.
+    Attributes
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array, one per message line.
+    book : numpy.ndarray or None
+        float64 ``(n, 4 * levels)`` in LOBSTER layout (row *i* = book after event *i*).
+    instrument : companion.events.Instrument
+        Symbol, tick 100, price scale 10000, date, session window (ns since midnight), levels.
     """
 
     events: np.ndarray
@@ -470,9 +548,12 @@ class LobsterData:
     def messages_frame(self) -> pd.DataFrame:
         """Events as a DataFrame indexed by exchange time (naive US/Eastern wall clock, exact ns).
 
-        Columns: ``ts`` (int ns since midnight), ``kind``, ``side``, ``price`` (price units),
-        ``size``, ``order_id``. The index is a DatetimeIndex (date + ts) when the date is known,
-        else a TimedeltaIndex since midnight.
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ts`` (int ns since midnight), ``kind``, ``side``, ``price`` (price units),
+            ``size``, ``order_id``. The index is a DatetimeIndex (date + ts) when the date is known,
+            else a TimedeltaIndex since midnight.
         """
         ev = self.events
         return pd.DataFrame(
@@ -482,8 +563,14 @@ class LobsterData:
         )
 
     def book_frame(self) -> pd.DataFrame:
-        """Book snapshots as a DataFrame (columns ask_price_1, ask_size_1, bid_price_1, ...) indexed like
-        :meth:`messages_frame`; prices in price units, empty levels as the dummy prices."""
+        """Book snapshots as a DataFrame indexed like :meth:`messages_frame`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``ask_price_1, ask_size_1, bid_price_1, ...``; prices in price units, empty levels
+            as the dummy prices.
+        """
         if self.book is None:
             raise ValueError(f"no orderbook file was read with {self.message_path}")
         return pd.DataFrame(self.book, columns=list(orderbook_fields(self.book.shape[1] // 4)), index=self._index())
@@ -500,20 +587,49 @@ def read_lobster(
     tick: int = LOBSTER_TICK,
     price_scale: int = LOBSTER_PRICE_SCALE,
 ) -> LobsterData:
-    """Read and strictly validate a LOBSTER message file (and its orderbook file, when given).
+    r"""Read and strictly validate a LOBSTER message file (and its orderbook file, when given).
 
     Parameters
     ----------
-    message_path, orderbook_path: ``.csv`` or ``.csv.gz`` files; ``orderbook_path=None`` reads the
-        messages only (``book`` is then None).
-    ticker, date, levels, session_ms: override (or supply, for files not named
-        ``TICKER_YYYY-MM-DD_STARTMS_ENDMS_message_L.csv``) what the file name says; see module doc.
-    tick, price_scale: price grid and price units per dollar (LOBSTER: 100 and 10000).
+    message_path : str or pathlib.Path
+        ``.csv`` or ``.csv.gz`` message file.
+    orderbook_path : str or pathlib.Path, optional
+        The matching orderbook file; None reads the messages only (``book`` is then None).
+    ticker, date, levels, session_ms : optional
+        Override (or supply, for files not named ``TICKER_YYYY-MM-DD_STARTMS_ENDMS_message_L.csv``)
+        what the file name says; ``session_ms`` is ``(start, end)`` in ms after midnight.
+    tick : int
+        Price grid in price units (LOBSTER: 100 = $0.01).
+    price_scale : int
+        Price units per dollar (LOBSTER: 10000).
 
     Returns
     -------
-    :class:`LobsterData`. Raises :class:`companion.errors.DataFormatError` on any bad input
-    (message: ``"<file>, line <n>, field '<name>': <problem>"``), FileNotFoundError when a file is missing.
+    LobsterData
+
+    Raises
+    ------
+    companion.errors.DataFormatError
+        On any bad input; the message reads ``"<file>, line <n>, field '<name>': <problem>"``.
+    FileNotFoundError
+        When a file is missing.
+
+    Notes
+    -----
+    Times become exact integer nanoseconds since midnight, :math:`t_{ns} = 10^9\,t_s` computed
+    digit by digit; prices stay in LOBSTER's units (dollars x 10000).
+
+    References
+    ----------
+    Huang & Polak (2011), LOBSTER: Limit Order Book Reconstruction System, SSRN 1977207 (ReadMe:
+    message and orderbook file layouts).
+
+    Examples
+    --------
+    >>> d = read_lobster("AAPL_2012-06-21_34200000_57600000_message_1.csv",
+    ...                  "AAPL_2012-06-21_34200000_57600000_orderbook_1.csv")  # doctest: +SKIP
+    >>> d.book.shape[1], d.instrument.tick                                      # doctest: +SKIP
+    (4, 100)
     """
     mpath = Path(message_path)
     opath = Path(orderbook_path) if orderbook_path is not None else None
