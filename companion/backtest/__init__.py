@@ -1,0 +1,16 @@
+"""Event-driven backtests over :class:`companion.sim.Simulator`: engine, strategies, metrics, plots.
+
+* :func:`run_backtest` -- run a strategy over events + book (numba fast path or Python path);
+* strategies: :class:`ImbalanceScalper`, :class:`ModelStrategy`, :class:`NoOp`
+  (:mod:`companion.backtest.strategies`);
+* :mod:`companion.backtest.metrics` -- the metrics, each with its formula;
+* :func:`performance_figure` -- the standard 2 x 3 figure.
+"""
+from __future__ import annotations
+
+from companion.backtest.engine import BacktestResult, ExecutionConfig, round_trips, run_backtest, summarize
+from companion.backtest.plots import performance_figure
+from companion.backtest.strategies import STRATEGIES, ImbalanceScalper, ModelStrategy, NoOp
+
+__all__ = ["run_backtest", "summarize", "round_trips", "BacktestResult", "ExecutionConfig",
+           "ImbalanceScalper", "ModelStrategy", "NoOp", "STRATEGIES", "performance_figure"]

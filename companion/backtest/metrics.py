@@ -1,0 +1,145 @@
+"""Performance metrics, each a small function of arrays with its formula.
+
+Notation: ``x_1..x_n`` per-trade (or per-bar) P&L, ``E_t`` an equity curve, ``mean`` and ``std``
+(sample, ``ddof = 1``). Empty inputs give NaN (counts give 0). Money is in whatever unit the
+inputs are (the backtest passes currency). References: Bacon, *Practical Portfolio Performance
+Measurement and Attribution* (2008) for Sharpe / Sortino / drawdown; Jorion, *Value at Risk*
+(2006) for historical VaR; Grinold & Kahn, *Active Portfolio Management* (2000) for the IC.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from companion.models.metrics import spearman_ic
+
+__all__ = ["total_pnl", "average_pnl", "win_rate", "profit_factor", "sharpe_ratio", "sortino_ratio",
+           "max_drawdown", "drawdown", "value_at_risk", "average_holding_time", "slippage_bps",
+           "fill_rate", "signal_accuracy", "information_coefficient", "losing_days", "bar_pnl"]
+
+
+def _a(x) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64).ravel()
+    return a[~np.isnan(a)]
+
+
+def total_pnl(pnl) -> float:
+    """``sum_i x_i`` (0 for no trades)."""
+    return float(np.sum(_a(pnl)))
+
+
+def average_pnl(pnl) -> float:
+    """``(1/n) sum_i x_i``."""
+    a = _a(pnl)
+    return float(a.mean()) if a.size else float("nan")
+
+
+def win_rate(pnl) -> float:
+    """``#{x_i > 0} / n`` (a zero P&L trade is not a win)."""
+    a = _a(pnl)
+    return float(np.mean(a > 0)) if a.size else float("nan")
+
+
+def profit_factor(pnl) -> float:
+    """``sum_{x_i > 0} x_i / |sum_{x_i < 0} x_i|`` (inf with wins and no losses, NaN with neither)."""
+    a = _a(pnl)
+    win, loss = a[a > 0].sum(), -a[a < 0].sum()
+    if loss > 0:
+        return float(win / loss)
+    return float("inf") if win > 0 else float("nan")
+
+
+def sharpe_ratio(x, periods_per_year: float = 1.0) -> float:
+    """``mean(x) / std(x) x sqrt(periods_per_year)`` (ddof 1, zero risk-free rate: intraday).
+    With ``periods_per_year = 1`` it is the per-period (e.g. per-trade) Sharpe."""
+    a = _a(x)
+    if a.size < 2:
+        return float("nan")
+    sd = a.std(ddof=1)
+    return float(a.mean() / sd * np.sqrt(periods_per_year)) if sd > 0 else float("nan")
+
+
+def sortino_ratio(x, periods_per_year: float = 1.0) -> float:
+    """``mean(x) / DD x sqrt(periods_per_year)``, downside deviation
+    ``DD = sqrt((1/n) sum_i min(x_i, 0)^2)`` (target 0; Sortino & Price 1994). NaN when DD = 0."""
+    a = _a(x)
+    if a.size < 2:
+        return float("nan")
+    dd = np.sqrt(np.mean(np.minimum(a, 0.0) ** 2))
+    return float(a.mean() / dd * np.sqrt(periods_per_year)) if dd > 0 else float("nan")
+
+
+def drawdown(equity, start: float | None = 0.0) -> np.ndarray:
+    """``D_t = max_{s <= t} E_s - E_t >= 0``; the running peak starts at ``start`` (the initial
+    capital, 0 for a P&L curve; None: at ``E_0``)."""
+    e = np.asarray(equity, dtype=np.float64)
+    if e.size == 0:
+        return e
+    peak = np.maximum.accumulate(e)
+    if start is not None:
+        peak = np.maximum(peak, start)
+    return peak - e
+
+
+def max_drawdown(equity, start: float | None = 0.0) -> float:
+    """``max_t D_t`` (money, >= 0), see :func:`drawdown`. For a trade list pass its cumulative sum."""
+    d = drawdown(equity, start)
+    return float(d.max()) if d.size else float("nan")
+
+
+def value_at_risk(pnl, level: float = 0.95) -> float:
+    """Historical VaR: ``-Q_{1-level}(x)`` with ``Q`` the empirical quantile (linear
+    interpolation between order statistics, numpy's default); a loss is positive."""
+    a = _a(pnl)
+    return float(-np.quantile(a, 1.0 - level)) if a.size else float("nan")
+
+
+def average_holding_time(holding) -> float:
+    """``(1/n) sum_i (t^exit_i - t^entry_i)`` in the unit given (the backtest: seconds)."""
+    return average_pnl(holding)
+
+
+def slippage_bps(side, price, decision_mid, qty) -> float:
+    """Quantity-weighted slippage against the mid at decision, in bps (positive = cost):
+    ``sum_i q_i s_i (p_i - m_i) / m_i x 1e4 / sum_i q_i``, ``s`` = +1 buy / -1 sell. It holds the
+    half spread a taker crosses, the walk beyond the best, and the move during the latency."""
+    s, p, m, q = (np.asarray(v, dtype=np.float64) for v in (side, price, decision_mid, qty))
+    ok = ~(np.isnan(p) | np.isnan(m) | np.isnan(q)) & (m != 0)
+    if not ok.any() or q[ok].sum() <= 0:
+        return float("nan")
+    return float(np.sum(q[ok] * s[ok] * (p[ok] - m[ok]) / m[ok]) * 1e4 / q[ok].sum())
+
+
+def fill_rate(filled, submitted) -> float:
+    """``sum filled quantity / sum submitted quantity`` over the strategy's own orders."""
+    f, s = np.asarray(filled, dtype=np.float64), np.asarray(submitted, dtype=np.float64)
+    return float(f.sum() / s.sum()) if s.sum() > 0 else float("nan")
+
+
+def signal_accuracy(direction, move) -> float:
+    """``#{sign(d_i) = sign(r_i)} / #{d_i != 0, r_i != 0}``: share of calls whose direction the
+    realised move ``r`` (e.g. the mid move over the trade) confirmed; flat moves are skipped."""
+    d, r = np.asarray(direction, dtype=np.float64), np.asarray(move, dtype=np.float64)
+    ok = ~(np.isnan(d) | np.isnan(r)) & (d != 0) & (r != 0)
+    return float(np.mean(np.sign(d[ok]) == np.sign(r[ok]))) if ok.any() else float("nan")
+
+
+def information_coefficient(signal, realised) -> float:
+    """Spearman rank correlation of the signal value and the realised return (Grinold & Kahn):
+    ``corr(rank(signal), rank(realised))`` with mid-ranks for ties; NaN under 3 pairs."""
+    return spearman_ic(signal, realised)
+
+
+def losing_days(daily_pnl) -> int:
+    """``#{days with P&L < 0}``."""
+    return int(np.sum(_a(daily_pnl) < 0))
+
+
+def bar_pnl(ts, equity, bar_ns: int, t0: int, t1: int) -> np.ndarray:
+    """Equity changes over consecutive clock bars ``[t0 + j b, t0 + (j+1) b)``: ``E`` at each bar
+    end is the equity after the last event at or before it (0 before the first event)."""
+    ts = np.asarray(ts, dtype=np.int64)
+    e = np.asarray(equity, dtype=np.float64)
+    ends = np.arange(t0 + bar_ns, t1 + bar_ns, bar_ns, dtype=np.int64)
+    j = np.searchsorted(ts, ends, side="right") - 1
+    eb = np.where(j >= 0, e[np.maximum(j, 0)], 0.0)
+    return np.diff(np.concatenate([[0.0], eb]))

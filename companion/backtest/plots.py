@@ -1,0 +1,62 @@
+"""The standard 2 x 3 performance figure of a backtest (units on every axis)."""
+from __future__ import annotations
+
+import numpy as np
+
+from companion.backtest.metrics import drawdown
+from companion.events import NS
+
+
+def performance_figure(result, currency: str = "$"):
+    """Cumulative P&L | trade P&L histogram | holding time vs P&L
+    signal strength vs P&L | P&L by hour of entry | drawdown.
+
+    ``result``: a :class:`companion.backtest.engine.BacktestResult`. Money in currency
+    (``currency`` labels it), times in hours since midnight of the data's time base.
+    Returns a matplotlib ``Figure`` (not shown).
+    """
+    import matplotlib.pyplot as plt
+
+    t = result.trades
+    eq = result.equity()
+    fig, ax = plt.subplots(2, 3, figsize=(14, 7.5), constrained_layout=True)
+    hrs = eq.index.to_numpy() / NS / 3600.0
+    a = ax[0, 0]
+    a.plot(hrs, eq.to_numpy(), lw=1, label="net (mark-to-mid equity)")
+    if len(t):
+        ex = t["exit_ts"].to_numpy() / NS / 3600.0
+        a.step(ex, np.cumsum(t["gross"].to_numpy()), where="post", lw=1, label="gross (before fees)")
+        a.step(ex, np.cumsum(t["pnl_mid"].to_numpy()), where="post", lw=1, ls="--",
+               label="at decision mids")
+    a.set(title="Cumulative P&L", xlabel="time (hours since midnight)", ylabel=f"P&L ({currency})")
+    a.legend()
+    net = t["net"].to_numpy(float) if len(t) else np.array([])
+    a = ax[0, 1]
+    a.hist(net, bins=min(50, max(5, len(net) // 5 + 1)), color="C0")
+    a.axvline(0, color="k", lw=0.8)
+    a.set(title="Trade P&L (net)", xlabel=f"P&L per trade ({currency})", ylabel="trades (count)")
+    a = ax[0, 2]
+    if len(t):
+        a.scatter(t["holding_s"], net, s=6, c=np.where(net > 0, "C2", "C3"))
+    a.axhline(0, color="k", lw=0.8)
+    a.set(title="Holding time vs P&L", xlabel="holding time (s)", ylabel=f"P&L per trade ({currency})")
+    a = ax[1, 0]
+    if len(t):
+        a.scatter(np.abs(t["signal"]), net, s=6, c=np.where(net > 0, "C2", "C3"))
+    a.axhline(0, color="k", lw=0.8)
+    a.set(title="Signal strength at entry vs P&L", xlabel="|signal| at entry (dimensionless)",
+          ylabel=f"P&L per trade ({currency})")
+    a = ax[1, 1]
+    if len(t):
+        hour = (t["entry_ts"].to_numpy() // (3600 * NS)).astype(int)
+        hs = np.unique(hour)
+        by = np.array([net[hour == h].sum() for h in hs])
+        a.bar(hs, by, color=np.where(by > 0, "C2", "C3"), width=0.8)
+    a.axhline(0, color="k", lw=0.8)
+    a.set(title="P&L by hour of entry", xlabel="hour of day (h)", ylabel=f"net P&L ({currency})")
+    a = ax[1, 2]
+    dd = drawdown(eq.to_numpy())
+    a.fill_between(hrs, -dd, 0, color="C3", alpha=0.4, lw=0)
+    a.set(title="Drawdown", xlabel="time (hours since midnight)", ylabel=f"drawdown ({currency})")
+    fig.suptitle(f"{result.strategy} on {result.instrument.symbol} {result.instrument.date}")
+    return fig

@@ -1,0 +1,352 @@
+"""Strategies for :mod:`companion.backtest`: a numba kernel (fast path) and its Python twin.
+
+All trading strategies here are one state machine, :func:`signal_trader_nb`, driven by a
+precomputed per-event signal code (int8; sign = direction, ``|code|`` = strength level, see
+:mod:`companion.signals`). The code of event ``k`` uses only data up to ``k``, and the strategy
+reads it when it wakes up on event ``k`` (after the feed latency): causal by construction.
+
+At each wake-up (local time ``t``, book row ``k``, delayed local position ``q``):
+
+1. if any of our orders is live (pending / resting, ours or the risk manager's): wait; an entry
+   limit order live for longer than ``entry_ttl`` is cancelled (once);
+2. flat (``q = 0``): after the cooldown since the last exit, enter ``qty`` in direction
+   ``sign(code)`` when ``|code| >= min_level`` -- a market order, or a limit order at our own
+   best quote shifted ``offset`` ticks towards the other side (0 = join the best bid / ask);
+3. in a position: exit with a market order for ``-q`` when it has been held ``>= hold`` (since the
+   strategy first saw it open) or when the signal turned against it (``code x sign(q) <=
+   -exit_level``; ``exit_level = 0`` disables this). Risk exits (max loss, end of day, ...) come
+   from :class:`companion.sim.RiskLimits` inside the simulator.
+
+Each order's decision (book row, mid, signal value, role entry/exit) is logged in ``decisions`` so
+slippage is measured against the mid the strategy saw when it decided.
+
+Strategies: :class:`ImbalanceScalper` (codes from the composite imbalance, enters on STRONG only),
+:class:`ModelStrategy` (codes from :func:`companion.signals.model_rule` on a causal P(up) series and
+trailing OFI), :class:`NoOp`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from companion.events import NS
+from companion.sim.exchange import best_price_nb
+from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, LIMIT, MARKET, NEW, PARTIAL, PENDING)
+from companion import signals as sg
+
+# params vector
+P_QTY, P_ENTRY_OTYPE, P_MIN_LEVEL, P_HOLD_NS, P_EXIT_LEVEL = 0, 1, 2, 3, 4
+P_ENTRY_TTL_NS, P_COOLDOWN_NS, P_OFFSET_TICKS, P_TICK = 5, 6, 7, 8
+N_PARAMS = 9
+# state vector
+S_PTR, S_ENTRY_T, S_LAST_EXIT_T = 0, 1, 2
+N_STATE = 4
+# decisions table columns (one row per order id)
+D_K, D_MID, D_SIGNAL, D_ROLE, D_CANCEL_SENT = 0, 1, 2, 3, 4
+N_DEC = 5
+ROLE_ENTRY, ROLE_EXIT = 1.0, 2.0
+_EPS = 1e-9
+
+
+@njit(cache=True)
+def _is_live(status) -> bool:
+    return status == PENDING or status == NEW or status == PARTIAL
+
+
+@njit(cache=True)
+def _log_decision(dec, oid, k, mid, value, role):
+    if oid < dec.shape[0]:
+        dec[oid, D_K] = k
+        dec[oid, D_MID] = mid
+        dec[oid, D_SIGNAL] = value
+        dec[oid, D_ROLE] = role
+        dec[oid, D_CANCEL_SENT] = 0.0
+
+
+@njit(cache=True)
+def signal_trader_nb(t, k, row, position, cash, orders, n_orders, params, user_state, actions):
+    """The state machine of the module docstring (``run_strategy_nb`` strategy signature).
+    ``user_state = (state float64[N_STATE], codes int8[n], values float64[n], decisions
+    float64[(max orders, N_DEC)])``."""
+    state, codes, values, dec = user_state
+    n_act = 0
+    # 1. live orders?
+    ptr = int(state[S_PTR])
+    while ptr < n_orders and not _is_live(orders[ptr].local_status):
+        ptr += 1
+    state[S_PTR] = ptr
+    live = False
+    for j in range(ptr, n_orders):
+        o = orders[j]
+        if _is_live(o.local_status):
+            live = True
+            if (o.by_risk == 0 and j < dec.shape[0] and dec[j, D_ROLE] == ROLE_ENTRY
+                    and dec[j, D_CANCEL_SENT] == 0.0 and t - o.ts_submit >= params[P_ENTRY_TTL_NS]):
+                a = actions[n_act]
+                a.kind = ACT_CANCEL
+                a.order_id = j
+                n_act += 1
+                dec[j, D_CANCEL_SENT] = 1.0
+    q = position
+    if abs(q) < _EPS:
+        state[S_ENTRY_T] = -1.0
+    elif state[S_ENTRY_T] < 0.0:
+        state[S_ENTRY_T] = t
+    if live:
+        return n_act
+    code = codes[k]
+    bid = best_price_nb(row, 1)
+    ask = best_price_nb(row, -1)
+    mid = 0.5 * (bid + ask)
+    if abs(q) < _EPS:
+        # 2. flat: enter?
+        if t < state[S_LAST_EXIT_T] + params[P_COOLDOWN_NS]:
+            return n_act
+        lvl = params[P_MIN_LEVEL]
+        side = 0
+        if code >= lvl:
+            side = 1
+        elif code <= -lvl:
+            side = -1
+        if side == 0:
+            return n_act
+        otype = int(params[P_ENTRY_OTYPE])
+        price = 0
+        if otype != MARKET:
+            base = bid if side > 0 else ask
+            if base != base:
+                return n_act
+            price = np.int64(base + side * params[P_OFFSET_TICKS] * params[P_TICK])
+        a = actions[n_act]
+        a.kind = ACT_SUBMIT
+        a.side = side
+        a.otype = otype
+        a.price = price
+        a.qty = params[P_QTY]
+        _log_decision(dec, n_orders, k, mid, values[k], ROLE_ENTRY)
+        return n_act + 1
+    # 3. in a position: exit?
+    d = 1 if q > 0 else -1
+    held = t - state[S_ENTRY_T]
+    ex = held >= params[P_HOLD_NS]
+    if params[P_EXIT_LEVEL] > 0 and code * d <= -params[P_EXIT_LEVEL]:
+        ex = True
+    if ex:
+        a = actions[n_act]
+        a.kind = ACT_SUBMIT
+        a.side = -d
+        a.otype = MARKET
+        a.price = 0
+        a.qty = abs(q)
+        _log_decision(dec, n_orders, k, mid, values[k], ROLE_EXIT)
+        state[S_LAST_EXIT_T] = t
+        return n_act + 1
+    return n_act
+
+
+@njit(cache=True)
+def noop_nb(t, k, row, position, cash, orders, n_orders, params, user_state, actions):
+    """Never trades (measures the simulator's own cost)."""
+    return 0
+
+
+class SignalTraderPython:
+    """The Python twin of :func:`signal_trader_nb` on :class:`companion.sim.Context` (teaching
+    path). Same state arrays, same decisions, so both paths give identical runs."""
+
+    def __init__(self, params: np.ndarray, user_state: tuple):
+        self.p = params
+        self.state, self.codes, self.values, self.dec = user_state
+
+    def __call__(self, ctx) -> None:
+        p, state, dec = self.p, self.state, self.dec
+        orders = ctx.orders
+        n_orders = len(orders)
+        t = ctx.t
+        ls = orders["local_status"]
+        live_ids = np.flatnonzero((ls == PENDING) | (ls == NEW) | (ls == PARTIAL))
+        live_ids = live_ids[live_ids >= int(state[S_PTR])]
+        state[S_PTR] = live_ids[0] if len(live_ids) else max(int(state[S_PTR]), n_orders)
+        for j in live_ids:
+            o = orders[j]
+            if (o["by_risk"] == 0 and j < len(dec) and dec[j, D_ROLE] == ROLE_ENTRY
+                    and dec[j, D_CANCEL_SENT] == 0.0 and t - o["ts_submit"] >= p[P_ENTRY_TTL_NS]):
+                ctx.cancel(int(j))
+                dec[j, D_CANCEL_SENT] = 1.0
+        q = ctx.position
+        if abs(q) < _EPS:
+            state[S_ENTRY_T] = -1.0
+        elif state[S_ENTRY_T] < 0.0:
+            state[S_ENTRY_T] = t
+        if len(live_ids):
+            return
+        k = ctx.k
+        code = int(self.codes[k])
+        mid = ctx.mid
+        if abs(q) < _EPS:
+            if t < state[S_LAST_EXIT_T] + p[P_COOLDOWN_NS]:
+                return
+            side = 1 if code >= p[P_MIN_LEVEL] else (-1 if code <= -p[P_MIN_LEVEL] else 0)
+            if side == 0:
+                return
+            otype = int(p[P_ENTRY_OTYPE])
+            price = 0
+            if otype != MARKET:
+                base = ctx.best_bid if side > 0 else ctx.best_ask
+                if base != base:
+                    return
+                price = int(np.int64(base + side * p[P_OFFSET_TICKS] * p[P_TICK]))
+            oid = ctx.submit(side, float(p[P_QTY]), price, otype)
+            _log_decision_py(dec, oid, k, mid, self.values[k], ROLE_ENTRY)
+            return
+        d = 1 if q > 0 else -1
+        ex = t - state[S_ENTRY_T] >= p[P_HOLD_NS]
+        if p[P_EXIT_LEVEL] > 0 and code * d <= -p[P_EXIT_LEVEL]:
+            ex = True
+        if ex:
+            oid = ctx.submit(-d, abs(q), 0, MARKET)
+            _log_decision_py(dec, oid, k, mid, self.values[k], ROLE_EXIT)
+            state[S_LAST_EXIT_T] = t
+
+
+def _log_decision_py(dec, oid, k, mid, value, role):
+    if oid < len(dec):
+        dec[oid] = (k, mid, value, role, 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# strategy objects (parameters in __init__, arrays built per dataset by ``build``)
+# --------------------------------------------------------------------------------------------
+def _ns(seconds) -> float:
+    return np.inf if seconds is None else float(seconds) * NS
+
+
+@dataclass
+class _SignalTrader:
+    """Execution parameters shared by the signal-driven strategies (times in seconds)."""
+
+    qty: float = 100.0
+    entry: str = "market"           # "market" | "limit"
+    limit_offset_ticks: float = 0.0  # limit entry: ticks from our own best towards the other side
+    entry_ttl_s: float | None = 2.0  # cancel an unfilled entry limit after this
+    hold_s: float | None = 10.0      # timeout exit
+    exit_level: int = 1             # exit when code * dir <= -exit_level (0: never on signal)
+    cooldown_s: float = 0.0
+
+    min_level = 2  # overridden
+
+    def _params(self, tick: float) -> np.ndarray:
+        if self.entry not in ("market", "limit"):
+            raise ValueError(f"entry must be 'market' or 'limit', got {self.entry!r}")
+        if not self.qty > 0:
+            raise ValueError("qty must be > 0")
+        p = np.zeros(N_PARAMS)
+        p[P_QTY] = self.qty
+        p[P_ENTRY_OTYPE] = MARKET if self.entry == "market" else LIMIT
+        p[P_MIN_LEVEL] = self.min_level
+        p[P_HOLD_NS] = _ns(self.hold_s)
+        p[P_EXIT_LEVEL] = self.exit_level
+        p[P_ENTRY_TTL_NS] = _ns(self.entry_ttl_s)
+        p[P_COOLDOWN_NS] = _ns(self.cooldown_s)
+        p[P_OFFSET_TICKS] = self.limit_offset_ticks
+        p[P_TICK] = tick
+        return p
+
+    def codes(self, events, book, instrument) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def build(self, events, book, instrument, max_orders: int) -> tuple[np.ndarray, tuple]:
+        """``(params, user_state)`` for :func:`signal_trader_nb` on this dataset."""
+        codes, values = self.codes(events, book, instrument)
+        state = np.zeros(N_STATE)
+        state[S_ENTRY_T] = -1.0
+        state[S_LAST_EXIT_T] = -np.inf
+        dec = np.zeros((max_orders + 1000, N_DEC))
+        dec[:, D_K] = -1.0
+        return self._params(float(instrument.tick)), (state, np.ascontiguousarray(codes, np.int8),
+                                                       np.ascontiguousarray(values, np.float64), dec)
+
+    kernel = staticmethod(signal_trader_nb)
+
+    @staticmethod
+    def python_callback(params, user_state):
+        return SignalTraderPython(params, user_state)
+
+
+@dataclass
+class ImbalanceScalper(_SignalTrader):
+    """Enter on STRONG composite-imbalance signals (:class:`companion.signals.ImbalanceSignal`),
+    exit on timeout / opposite signal (``exit_level``: 1 = any opposite signal, 2 = opposite STRONG)
+    / risk."""
+
+    levels: int = 5
+    weak: float = 0.15
+    strong: float = 0.35
+    weights: tuple = sg.DEFAULT_WEIGHTS
+    min_level = sg.STRONG_BUY
+    name = "scalper"
+
+    def signal(self, instrument) -> sg.ImbalanceSignal:
+        return sg.ImbalanceSignal(levels=self.levels, weak=self.weak, strong=self.strong,
+                                  tick=float(instrument.tick), weights=tuple(self.weights))
+
+    def codes(self, events, book, instrument):
+        L = min(self.levels, book.shape[1] // 4)
+        sig = sg.ImbalanceSignal(levels=L, weak=self.weak, strong=self.strong,
+                                 tick=float(instrument.tick), weights=tuple(self.weights))
+        s = sig.compute(book, events)
+        return sg.classify(s, self.weak, self.strong), s
+
+
+@dataclass
+class ModelStrategy(_SignalTrader):
+    """Trade the model rule (:func:`companion.signals.model_rule`) on a P(up) series.
+
+    ``p_up``: per-event array (aligned with the events, value at ``k`` from data up to ``k``) or,
+    with ``p_ts``, a series stamped at times ``p_ts`` (e.g. one per second) aligned causally by
+    :func:`companion.signals.align_predictions`. OFI: trailing ``ofi_window_s`` level-1..
+    ``ofi_levels`` OFI (shares), threshold ``ofi_threshold``. The signal value logged is P(up).
+    """
+
+    p_up: np.ndarray | None = None
+    p_ts: np.ndarray | None = None
+    p_long: float = 0.55
+    p_short: float = 0.45
+    ofi_threshold: float = 0.0
+    ofi_window_s: float = 10.0
+    ofi_levels: int = 1
+    min_level = 1
+    name = "model"
+
+    def codes(self, events, book, instrument):
+        if self.p_up is None:
+            raise ValueError("ModelStrategy needs p_up (per-event, or with p_ts)")
+        ts = events["ts"]
+        if self.p_ts is None:
+            p = np.asarray(self.p_up, dtype=np.float64)
+            if len(p) != len(events):
+                raise ValueError(f"p_up has {len(p)} values for {len(events)} events; pass p_ts to align")
+        else:
+            p = sg.align_predictions(self.p_ts, self.p_up, ts)
+        ofi = sg.trailing_ofi(book, ts, int(self.ofi_window_s * NS), self.ofi_levels)
+        return sg.model_rule(p, ofi, self.ofi_threshold, self.p_long, self.p_short), p
+
+
+@dataclass
+class NoOp:
+    """Never trades."""
+
+    name = "noop"
+    kernel = staticmethod(noop_nb)
+
+    def build(self, events, book, instrument, max_orders: int):
+        return np.zeros(1), np.zeros(1)
+
+    @staticmethod
+    def python_callback(params, user_state):
+        return None
+
+
+STRATEGIES = {"scalper": ImbalanceScalper, "model": ModelStrategy, "noop": NoOp}

@@ -1,0 +1,226 @@
+"""``python -m companion backtest``: run a strategy over a dataset and print its metrics.
+
+    python -m companion backtest --data synthetic --strategy scalper [--config cfg.yaml] [--json]
+
+Strategies: ``scalper`` (composite book imbalance), ``model`` (P(up) + OFI rule; needs
+``strategy.predictions`` = a CSV with columns ``ts`` (ns, the data's time base) and ``p_up``),
+``noop``. The YAML config (read with ``yaml.safe_load``) has three optional sections::
+
+    strategy:            # fields of the strategy class, e.g. for the scalper
+      qty: 100           # shares per entry
+      entry: market      # market | limit
+      levels: 5          # book levels of the imbalance
+      weak: 0.15
+      strong: 0.35
+      hold_s: 10         # timeout exit (s)
+      exit_level: 1      # exit on an opposite signal of at least this level (0: never)
+      entry_ttl_s: 2     # cancel an unfilled limit entry after (s)
+      limit_offset_ticks: 0
+      cooldown_s: 0
+    execution:
+      fees: {maker: -0.002, taker: 0.003, unit: per_share}   # currency per share (or unit: bps)
+      latency_ns: {feed: 0, entry: 100000, response: 100000}
+      queue: risk_averse     # risk_averse | power_prob | log_prob | fifo
+      queue_n: 2             # exponent of power_prob
+      seed: 0
+      flat_before_close_s: 60
+      path: numba            # numba | python (teaching path; same result, slower)
+    risk:                    # money in currency, times in seconds; omitted = off
+      max_position: 500
+      max_loss: 50
+      position_timeout_s: 60
+      max_spread_ticks: 5
+      max_trades_per_min: 60
+      daily_loss: 500
+
+Unknown keys and bad values are errors naming the key (exit code 2).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from companion.cli import print_json_last
+
+_EXECUTION = {"fees", "latency_ns", "queue", "queue_n", "seed", "flat_before_close_s", "path"}
+_FEES = {"maker", "taker", "unit"}
+_LATENCY = {"feed", "entry", "response"}
+_RISK = {"max_position", "max_loss", "position_timeout_s", "max_spread_ticks",
+         "max_trades_per_min", "daily_loss"}
+_QUEUES = ("risk_averse", "power_prob", "log_prob", "fifo")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("backtest", help="run a strategy through the simulator and print metrics",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="synthetic", help="dataset SPEC: synthetic[:SEED] | lobster:T:L | path")
+    p.add_argument("--strategy", default="scalper", choices=["scalper", "model", "noop"])
+    p.add_argument("--config", help="YAML config (see `python -m companion backtest --help`)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    p.add_argument("--plot", help="save the 2x3 performance figure to this file")
+    p.set_defaults(handler=run)
+
+
+def _check_keys(d, allowed, where: str) -> dict:
+    if d is None:
+        return {}
+    if not isinstance(d, dict):
+        raise ValueError(f"config: {where or 'top level'} must be a mapping, got {type(d).__name__}")
+    for k in d:
+        if k not in allowed:
+            name = f"{where}.{k}" if where else str(k)
+            raise ValueError(f"config: unknown key {name!r} (allowed: {', '.join(sorted(allowed))})")
+    return d
+
+
+def _num(d: dict, key: str, where: str, *, integer: bool = False, minimum: float | None = None):
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"config: {where}.{key} must be a number, got {v!r}")
+    if minimum is not None and v < minimum:
+        raise ValueError(f"config: {where}.{key} must be >= {minimum}, got {v!r}")
+    return int(v) if integer else float(v)
+
+
+def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
+    """Validate a config mapping -> (strategy object, ExecutionConfig, path)."""
+    from companion.backtest import STRATEGIES, ExecutionConfig
+    from companion.sim import (FIFOQueue, Fees, LogProbQueue, PowerProbQueue, RiskAverseQueue,
+                               RiskLimits)
+
+    cfg = _check_keys(cfg, {"strategy", "execution", "risk"}, "")
+    scale = float(instrument.price_scale)
+    # --- strategy
+    cls = STRATEGIES[strategy]
+    fields = {f.name: f for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else {}
+    allowed = set(fields) - {"p_up", "p_ts"}
+    if strategy == "model":
+        allowed.add("predictions")
+    sc = dict(_check_keys(cfg.get("strategy"), allowed, "strategy"))
+    for k, v in sc.items():
+        if k in ("entry", "predictions"):
+            if not isinstance(v, str):
+                raise ValueError(f"config: strategy.{k} must be a string, got {v!r}")
+        elif k == "weights":
+            if not (isinstance(v, list) and len(v) == 3 and all(isinstance(x, (int, float)) for x in v)):
+                raise ValueError(f"config: strategy.weights must be a list of 3 numbers, got {v!r}")
+            sc[k] = tuple(float(x) for x in v)
+        elif v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise ValueError(f"config: strategy.{k} must be a number, got {v!r}")
+    if strategy == "model":
+        pred = sc.pop("predictions", None)
+        if pred is None:
+            raise ValueError("config: strategy.predictions is required for --strategy model "
+                             "(a CSV with columns ts, p_up)")
+        import pandas as pd
+
+        if not Path(pred).exists():
+            raise FileNotFoundError(f"config: strategy.predictions file {pred} does not exist")
+        df = pd.read_csv(pred)
+        for c in ("ts", "p_up"):
+            if c not in df.columns:
+                raise ValueError(f"config: strategy.predictions file {pred} lacks column {c!r}")
+        sc["p_ts"] = df["ts"].to_numpy(np.int64)
+        sc["p_up"] = df["p_up"].to_numpy(np.float64)
+    try:
+        strat = cls(**sc)
+        if hasattr(strat, "_params"):
+            strat._params(float(instrument.tick))  # validates entry / qty
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"config: strategy: {exc}") from None
+    # --- execution
+    ec = _check_keys(cfg.get("execution"), _EXECUTION, "execution")
+    fc = _check_keys(ec.get("fees"), _FEES, "execution.fees")
+    unit = fc.get("unit", "per_share")
+    if unit not in ("per_share", "bps"):
+        raise ValueError(f"config: execution.fees.unit must be 'per_share' or 'bps', got {unit!r}")
+    maker = _num(fc, "maker", "execution.fees")
+    taker = _num(fc, "taker", "execution.fees")
+    maker = -0.002 if maker is None else maker
+    taker = 0.003 if taker is None else taker
+    k = scale if unit == "per_share" else 1.0
+    fees = Fees(maker=maker * k, taker=taker * k, unit=unit)
+    lc = _check_keys(ec.get("latency_ns"), _LATENCY, "execution.latency_ns")
+    lat = {n: _num(lc, n, "execution.latency_ns", integer=True, minimum=0) for n in _LATENCY}
+    q = ec.get("queue", "risk_averse")
+    if q not in _QUEUES:
+        raise ValueError(f"config: execution.queue must be one of {', '.join(_QUEUES)}, got {q!r}")
+    qn = _num(ec, "queue_n", "execution", minimum=0)
+    queue = {"risk_averse": RiskAverseQueue(), "power_prob": PowerProbQueue(qn if qn is not None else 2.0),
+             "log_prob": LogProbQueue(), "fifo": FIFOQueue()}[q]
+    path = ec.get("path", "numba")
+    if path not in ("numba", "python"):
+        raise ValueError(f"config: execution.path must be 'numba' or 'python', got {path!r}")
+    # --- risk
+    rc = _check_keys(cfg.get("risk"), _RISK, "risk")
+    r = {key: _num(rc, key, "risk", minimum=0) for key in _RISK}
+    risk = RiskLimits(
+        max_position=r["max_position"],
+        max_loss=None if r["max_loss"] is None else r["max_loss"] * scale,
+        position_timeout_ns=None if r["position_timeout_s"] is None else int(r["position_timeout_s"] * 1e9),
+        max_spread=None if r["max_spread_ticks"] is None else r["max_spread_ticks"] * instrument.tick,
+        max_trades_per_min=None if r["max_trades_per_min"] is None else int(r["max_trades_per_min"]),
+        daily_loss=None if r["daily_loss"] is None else r["daily_loss"] * scale)
+    flat = _num(ec, "flat_before_close_s", "execution", minimum=0) if "flat_before_close_s" in ec else 60.0
+    exe = ExecutionConfig(
+        fees=fees, feed_latency=lat["feed"] if lat["feed"] is not None else 0,
+        entry_latency=lat["entry"] if lat["entry"] is not None else 100_000,
+        response_latency=lat["response"] if lat["response"] is not None else 100_000,
+        queue=queue, risk=risk, flat_before_close_s=flat,
+        seed=_num(ec, "seed", "execution", integer=True, minimum=0) or 0)
+    return strat, exe, path
+
+
+def load_config(path: str | None) -> dict:
+    if path is None:
+        return {}
+    import yaml
+
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"config file {p} does not exist")
+    try:
+        cfg = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"config file {p}: not valid YAML ({exc})") from None
+    return cfg or {}
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4f}" if abs(v) < 1e6 else f"{v:,.0f}"
+    return str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    from companion.backtest import performance_figure, run_backtest
+    from companion.data import load
+
+    d = load(args.data)
+    if d.book is None:
+        raise ValueError(f"dataset {args.data!r} has no orderbook snapshots")
+    strat, exe, path = parse_config(load_config(args.config), args.strategy, d.instrument)
+    res = run_backtest(d.events, d.book, d.instrument, strat, execution=exe, path=path)
+    m = res.metrics()
+    m["data"] = args.data
+    cur = "$" if d.instrument.price_scale == 10000 else "currency"
+    print(f"{args.strategy} on {args.data} ({d.instrument.symbol} {d.instrument.date}, {len(d.events):,} events), "
+          f"{path} path; money in {cur}")
+    for k, v in m.items():
+        if k not in ("strategy", "path", "symbol", "data"):
+            print(f"  {k:18s} {_fmt(v)}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        performance_figure(res).savefig(args.plot)
+        print(f"figure written to {args.plot}")
+    if args.json:
+        print_json_last({k: (None if isinstance(v, float) and not np.isfinite(v) else v)
+                         for k, v in m.items()})
+    return 0
