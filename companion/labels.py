@@ -3,7 +3,7 @@
 A label for a sample taken at time ``t`` is a function of the mid-price path on ``(t, t_end]``
 (plus the mid known at ``t``); ``t_end`` is returned with every label so that cross-validation can
 purge training samples whose label interval ``[t, t_end]`` overlaps a test period
-(:class:`companion.models.PurgedWalkForward`).
+(:class:`companion.models.cv.PurgedWalkForward`).
 
 Conventions
 -----------

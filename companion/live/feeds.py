@@ -33,13 +33,13 @@ and for a live venue.
     decimals than that raises :class:`~companion.errors.DataFormatError`.
 
     *Stale data*: when no message has arrived for ``stale_after`` seconds the feed trips a stale
-    condition: :attr:`BinanceWebSocketFeed.stale` (an :class:`asyncio.Event`) is set, ``on_stale``
+    condition: ``BinanceWebSocketFeed.stale`` (an ``asyncio.Event``) is set, ``on_stale``
     is called with a :class:`StaleFeed`, and (``raise_on_stale=True``, default) the iterator raises
     :class:`StaleFeed`. The executor's kill switch hooks any of the three. The event clears on the
     next message.
 
     ``ts_local`` of each event is the local receive time (``clock_ns()``, default
-    :func:`time.time_ns`) of its message; a diff buffered until its snapshot arrived gets the
+    ``time.time_ns``) of its message; a diff buffered until its snapshot arrived gets the
     snapshot's receive time, as in ``read_binance``.
 
 :func:`http_snapshot` builds a ``snapshot_fn`` that GETs a REST depth snapshot URL (``http://`` or
@@ -135,7 +135,7 @@ class SimulatedClock:
 
 
 class WallClock:
-    """The machine's clock (``source``, default :func:`time.time_ns`, ns since the epoch); waits sleep."""
+    """The machine's clock (``source``, default ``time.time_ns``, ns since the epoch); waits sleep."""
 
     def __init__(self, source: Callable[[], int] = time.time_ns) -> None:
         self._source = source
@@ -176,22 +176,46 @@ class FeedChunk:
 
 # ============================================================================ LOBSTER replay
 class LobsterReplayFeed:
-    """Replay an event array in exchange-time order, paced at ``speed`` x exchange time.
+    r"""Replay an event array in exchange-time order, paced at ``speed`` x exchange time.
+
+    Chunk :math:`k` (the events of one exchange timestamp :math:`ts_k`) is released at clock time
+    :math:`t_0 + \operatorname{round}((ts_k - ts_0) / \text{speed})` (ns), where :math:`t_0` is the
+    clock's time when the iteration starts and :math:`ts_0` the first event's time.
 
     Parameters
     ----------
-    events: :data:`~companion.events.EVENT_DTYPE` array (e.g. ``read_lobster(...).events``), with
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array (e.g. ``read_lobster(...).events``), with
         non-decreasing ``ts``.
-    speed: replay speed relative to exchange time (1.0 real time, 10.0 ten times faster,
-        ``float('inf')`` as fast as possible: the clock is never waited on).
-    clock: a :class:`Clock`; default :class:`WallClock`. With :class:`SimulatedClock` the
-        replay is instantaneous and deterministic.
-    max_chunk: split a run of equal timestamps into chunks of at most this many events.
+    speed : float
+        Replay speed relative to exchange time (1.0 real time, 10.0 ten times faster,
+        ``float('inf')`` as fast as possible, never waiting on the clock).
+    clock : Clock, optional
+        Default :class:`WallClock`. With :class:`SimulatedClock` the replay is instantaneous and
+        deterministic.
+    max_chunk : int
+        Split a run of equal timestamps into chunks of at most this many events.
 
-    Iterating (``for now_ns, chunk in feed`` or ``async for``) yields :class:`FeedChunk` objects:
-    each holds the events of one exchange timestamp (views into ``events``, never copies) and is
-    released at clock time ``now_ns = t0 + round((ts - ts_0) / speed)``, where ``t0`` is the
-    clock's time when the iteration starts and ``ts_0`` the first event's time.
+    Raises
+    ------
+    TypeError
+        When ``events`` is not of :data:`~companion.events.EVENT_DTYPE`.
+    ValueError
+        For a non-positive ``speed`` or ``max_chunk``, or events out of time order.
+
+    Notes
+    -----
+    Iterating (``for now_ns, chunk in feed`` or ``async for``) yields :class:`FeedChunk` objects
+    whose events are views into ``events``, never copies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import EVENT_DTYPE
+    >>> ev = np.zeros(3, EVENT_DTYPE); ev["ts"] = [0, 0, 5]
+    >>> feed = LobsterReplayFeed(ev, speed=float("inf"), clock=SimulatedClock())
+    >>> [len(chunk) for _, chunk in feed]
+    [2, 1]
     """
 
     def __init__(self, events: np.ndarray, speed: float = 1.0, clock: Clock | None = None,
@@ -388,27 +412,53 @@ _END = object()
 class BinanceWebSocketFeed:
     """Binance combined-stream client with documented diff-sync, resync on gaps and a stale alarm.
 
+    Use ``async with BinanceWebSocketFeed(...) as feed: async for now_ns, events in feed: ...``.
+    See the module docstring for the sync rules (Binance, "How to manage a local order book
+    correctly") and the stale condition.
+
     Parameters
     ----------
-    url: websocket base, e.g. ``wss://fstream.binance.com`` (futures), ``wss://stream.binance.com:9443``
-        (spot) or a :class:`~companion.live.replay_server.ReplayServer`'s ``ws_url``; the feed
-        connects to ``{url}/stream?streams=...`` (a URL already ending in ``/stream`` is kept).
-    symbol: e.g. ``"BTCUSDT"``.
-    snapshot_fn: ``async () -> str | bytes | dict``, the REST depth snapshot
-        (``{"lastUpdateId", "bids", "asks"[, "E"]}``), e.g. ``http_snapshot(".../fapi/v1/depth?symbol=BTCUSDT&limit=1000")``.
-    market: ``"usdm"`` (futures sync rules) or ``"spot"``.
-    streams: stream suffixes; default ``("depth@0ms", "trade", "bookTicker")`` on usdm and
+    url : str
+        Websocket base, e.g. ``wss://fstream.binance.com`` (futures),
+        ``wss://stream.binance.com:9443`` (spot) or a ``companion.live.replay_server.ReplayServer``'s
+        ``ws_url``; the feed connects to ``{url}/stream?streams=...`` (a URL already ending in
+        ``/stream`` is kept).
+    symbol : str
+        E.g. ``"BTCUSDT"``.
+    snapshot_fn : callable
+        ``async () -> str | bytes | dict``, the REST depth snapshot
+        (``{"lastUpdateId", "bids", "asks"[, "E"]}``), e.g. ``http_snapshot(url)``.
+    market : str
+        ``"usdm"`` (futures sync rules) or ``"spot"``.
+    streams : tuple of str, optional
+        Stream suffixes; default ``("depth@0ms", "trade", "bookTicker")`` on usdm and
         ``("depth@100ms", "trade", "bookTicker")`` on spot.
-    price_scale: price units per currency unit (default from the known tick, see the module doc).
-    stale_after: seconds without any message before the feed is stale.
-    on_stale: called with a :class:`StaleFeed` when the feed goes stale.
-    raise_on_stale: the iterator raises :class:`StaleFeed` when the feed goes stale (else it only
-        flags and waits).
-    max_chunk: most messages decoded into one chunk.
-    snapshot_attempts: tries per snapshot fetch (``snapshot_retry_s`` apart) before the feed fails.
-    clock_ns: local receive clock (ns).
+    price_scale : int, optional
+        Price units per currency unit (default from the known tick, see the module docstring).
+    stale_after : float
+        Seconds without any message before the feed is stale.
+    on_stale : callable, optional
+        Called with a :class:`StaleFeed` when the feed goes stale.
+    raise_on_stale : bool
+        The iterator raises :class:`StaleFeed` when the feed goes stale (else it only flags and
+        waits).
+    max_chunk : int
+        Most messages decoded into one chunk.
+    snapshot_attempts : int
+        Tries per snapshot fetch before the feed fails.
+    snapshot_retry_s : float
+        Seconds between snapshot tries.
+    open_timeout : float
+        Seconds to open the websocket.
+    clock_ns : callable
+        Local receive clock (ns).
+    logger : logging.Logger, optional
+        Where resyncs and stale trips are logged.
 
-    Use ``async with BinanceWebSocketFeed(...) as feed: async for now_ns, events in feed: ...``.
+    Raises
+    ------
+    ValueError
+        For a non-positive ``stale_after``, an unknown ``market``, or no usable ``price_scale``.
     """
 
     def __init__(self, url: str, symbol: str, snapshot_fn: SnapshotFn, *, market: str = "usdm",
@@ -491,7 +541,7 @@ class BinanceWebSocketFeed:
 
     @property
     def stats(self) -> dict:
-        """Counters: messages, snapshots, gaps, resyncs, diffs_stale, trades, stale_trips, ..."""
+        """The feed's counters (messages, snapshots, gaps, resyncs, diffs_stale, trades, stale_trips, ...)."""
         return {**self.decoder.counters(), "resyncs": self.resyncs, "stale_trips": self.stale_trips,
                 "snapshot_requests": self.snapshot_requests}
 

@@ -94,7 +94,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 ORDER_TYPES = ("LIMIT", "MARKET", "IOC", "FOK", "POST_ONLY")
 MAKER, TAKER = "MAKER", "TAKER"
 
-#: relative tolerance on quantities (fractional crypto sizes): a fill "completes" an order when
+#: Relative tolerance on quantities (fractional crypto sizes). A fill "completes" an order when
 #: the cumulated fills reach ``qty * (1 - QTY_RTOL)``, and may exceed ``qty`` by ``qty * QTY_RTOL``.
 QTY_RTOL = 1e-9
 
@@ -273,7 +273,7 @@ class RecoveredState:
 
     @property
     def resume_seq(self) -> int:
-        """The first input sequence to (re-)process: ``checkpoint + 1``, or 0 on a fresh journal."""
+        """The first input sequence to process again, ``checkpoint + 1`` (0 on a fresh journal)."""
         return 0 if self.checkpoint is None else self.checkpoint + 1
 
 
@@ -334,6 +334,7 @@ class Journal:
             raise
 
     def close(self) -> None:
+        """Close the SQLite connection; a second call does nothing."""
         if self._con is not None:
             self._con.close()
             self._con = None  # type: ignore[assignment]

@@ -1,6 +1,6 @@
 """Walk-forward evaluation with baselines, importance, and the shuffled-label leakage audit.
 
-For each split of a purged CV (:class:`companion.models.PurgedWalkForward`) a fresh model is
+For each split of a purged CV (:class:`companion.models.cv.PurgedWalkForward`) a fresh model is
 fitted on the training rows and predicts the test rows; the pooled out-of-sample predictions are
 scored with :func:`companion.models.metrics.classification_metrics`. Baselines are fitted on the
 same folds: the majority class of the training fold (constant probabilities = training class
@@ -97,7 +97,7 @@ def walk_forward_evaluate(X: pd.DataFrame, y, t=None, t_end=None, model_factory=
 
     ``X`` feature matrix (rows = samples in time order); ``y`` label classes; ``t`` sample times
     (default ``X.index``); ``t_end`` label end times (purging); ``model_factory`` a callable
-    returning a fresh estimator, or an estimator to clone (default :class:`DirectionClassifier`);
+    returning a fresh estimator, or an estimator to clone (default :class:`companion.models.train.DirectionClassifier`);
     ``cv`` a splitter with ``split(t, t_end)`` (default ``PurgedWalkForward(5)``); ``ret`` the
     realised move for IC and hit rate (default: the label's direction); ``ofi_column`` adds the
     sign-of-OFI baseline; ``shuffle_labels`` permutes the training labels inside each fold (the

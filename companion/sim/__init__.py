@@ -1,8 +1,9 @@
 """Exchange / execution simulator: orders, latency, queue-position models, fees, impact, risk.
 
 The core is :func:`companion.sim.exchange.step_nb`, a resumable numba loop over replayed market
-events (see :mod:`companion.sim.exchange`); :class:`Simulator` is the user layer with a numba fast
-path (:meth:`Simulator.run`) and a Python teaching path (:meth:`Simulator.run_python`).
+events (see :mod:`companion.sim.exchange`); :class:`~companion.sim.simulator.Simulator` is the
+user layer with a numba fast path (:meth:`~companion.sim.simulator.Simulator.run`) and a Python
+teaching path (:meth:`~companion.sim.simulator.Simulator.run_python`).
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ of the visible liquidity we take; hftbacktest makes the same assumption).
 :func:`step_nb` runs until the next wake-up and returns ``WAKEUP``; it is called again with the
 strategy's actions, which are sent at the wake-up time. The numba fast path
 (:func:`run_strategy_nb`) calls a jitted strategy in a loop; the Python teaching path
-(:meth:`Simulator.run_python`) calls a Python function between two ``step_nb`` calls.
+(:meth:`companion.sim.simulator.Simulator.run_python`) calls a Python function between two ``step_nb`` calls.
 
 Accounting (exchange truth, per fill): ``position += side * qty``,
 ``cash -= side * price * qty + fee``; equity at a mark ``m`` is ``cash + position * m``.

@@ -16,9 +16,9 @@ import numpy as np
 # --- order types -----------------------------------------------------------------------------
 LIMIT = 1      #: rests the unfilled remainder (good till cancel)
 MARKET = 2     #: walks the opposite book (then the impact law, if one is set); remainder expires
-IOC = 3        #: immediate-or-cancel limit: takes what it can inside its limit, remainder expires
-FOK = 4        #: fill-or-kill limit: fills entirely at once inside its limit or expires untouched
-POST_ONLY = 5  #: maker-only limit: rejected if it would cross the opposite best on arrival
+IOC = 3        #: immediate-or-cancel limit, takes what it can inside its limit; the remainder expires
+FOK = 4        #: fill-or-kill limit, fills entirely at once inside its limit or expires untouched
+POST_ONLY = 5  #: maker-only limit, rejected if it would cross the opposite best on arrival
 ORDER_TYPE_NAMES = {LIMIT: "LIMIT", MARKET: "MARKET", IOC: "IOC", FOK: "FOK", POST_ONLY: "POST_ONLY"}
 
 # --- order status (exchange truth in ``status``; the strategy's delayed view in ``local_status``)
@@ -39,7 +39,7 @@ R_OFF_TICK = 2         #: limit price not a multiple of the tick
 R_BAD_TYPE = 3         #: unknown order type
 R_BAD_SIDE = 4         #: side not +1/-1
 R_POST_ONLY_CROSS = 5  #: post-only order would take liquidity
-R_FOK_UNFILLABLE = 6   #: FOK: not enough liquidity inside the limit (status EXPIRED)
+R_FOK_UNFILLABLE = 6   #: FOK with not enough liquidity inside the limit (status EXPIRED)
 R_NO_LIQUIDITY = 7     #: market order against an empty opposite side / no book yet
 R_RISK = 8             #: refused by the pre-trade risk check (never sent)
 R_UNKNOWN_ORDER = 9    #: cancel of an order id that does not exist

@@ -141,21 +141,54 @@ class Context:
 
 
 class Simulator:
-    """Exchange simulator over replayed events and their book snapshots.
+    r"""Exchange simulator over replayed events and their book snapshots.
+
+    Accounting per fill (exchange truth): :math:`x \mathrel{+}= s\,q`,
+    :math:`c \mathrel{-}= s\,p\,q + f` (:math:`s` side, :math:`q` quantity, :math:`p` price in price
+    units, :math:`f` fee from :mod:`companion.sim.fees`); equity at mark :math:`m` is :math:`c + x m`.
+    Queue position, latency, fees and impact follow the models of :mod:`companion.sim.queue`,
+    :mod:`companion.sim.latency`, :mod:`companion.sim.fees` and :mod:`companion.sim.impact`
+    (hftbacktest's design; Toth et al. 2011 for the square-root impact).
 
     Parameters
     ----------
-    events: array of :data:`~companion.events.EVENT_DTYPE`, ``ts`` non-decreasing.
-    book: float64 ``(len(events), 4L)`` LOBSTER-layout snapshots, row ``i`` = book after event ``i``.
-    tick: price increment (price units); limit prices off the tick are rejected.
-    lot: quantity increment (0 = any positive quantity).
-    queue: a queue model from :mod:`companion.sim.queue`.
-    feed_latency, entry_latency, response_latency: ns (int) or a model from
-        :mod:`companion.sim.latency`.
-    fees: :class:`~companion.sim.fees.Fees`; impact: :class:`~companion.sim.impact.SqrtImpact`
-        or None; risk: :class:`~companion.sim.risk.RiskLimits` or None.
-    seed: seeds every random latency draw. wake_interval_ns: wake the strategy at most once per
-        interval (0 = on every event it sees).
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array, ``ts`` non-decreasing.
+    book : numpy.ndarray
+        float64 ``(len(events), 4L)`` LOBSTER-layout snapshots, row ``i`` = book after event ``i``.
+    tick : int
+        Price increment (price units); limit prices off the tick are rejected.
+    lot : float
+        Quantity increment (0 = any positive quantity).
+    queue : object
+        A queue model from :mod:`companion.sim.queue`.
+    feed_latency, entry_latency, response_latency : int or object
+        ns, or a model from :mod:`companion.sim.latency`.
+    fees : companion.sim.fees.Fees
+        Maker / taker rates.
+    impact : companion.sim.impact.SqrtImpact, optional
+        Pricing of the part of an aggressive order beyond visible depth (None: it expires).
+    risk : companion.sim.risk.RiskLimits, optional
+        Risk limits (None: none).
+    seed : int
+        Seeds every random latency draw.
+    wake_interval_ns : int
+        Wake the strategy at most once per interval (0 = on every event it sees).
+    max_orders, max_fills, max_actions, max_risk_events : int
+        Sizes of the output buffers (a run that overflows raises ``RuntimeError``).
+
+    Raises
+    ------
+    ValueError
+        When the events lack fields, are not sorted, the book has the wrong shape, or ``tick <= 0``.
+
+    Examples
+    --------
+    >>> sim = Simulator(events, book, tick=100, queue=PowerProbQueue(2),
+    ...                 entry_latency=ConstantLatency(50_000))          # doctest: +SKIP
+    >>> res = sim.run_python(lambda ctx: None)                          # doctest: +SKIP
+    >>> res.equity().iloc[-1]                                           # doctest: +SKIP
+    0.0
     """
 
     def __init__(self, events: np.ndarray, book: np.ndarray, *, tick: int, lot: float = 0.0,
@@ -230,8 +263,22 @@ class Simulator:
 
     def run(self, strategy, params: np.ndarray | None = None,
             user_state: np.ndarray | None = None) -> SimResult:
-        """Fast path: ``strategy`` is an ``@njit`` function, see
-        :func:`~companion.sim.exchange.run_strategy_nb` for its signature."""
+        """Fast path: run a jitted strategy over the whole day.
+
+        Parameters
+        ----------
+        strategy : callable
+            An ``@njit`` function; see :func:`~companion.sim.exchange.run_strategy_nb` for its
+            signature.
+        params : numpy.ndarray, optional
+            float64 strategy parameters (default ``[0.0]``).
+        user_state : numpy.ndarray, optional
+            Mutable strategy state (default ``[0.0]``).
+
+        Returns
+        -------
+        SimResult
+        """
         self._reset()
         params = np.zeros(1) if params is None else np.asarray(params, dtype=np.float64)
         user_state = np.zeros(1) if user_state is None else user_state
@@ -240,7 +287,17 @@ class Simulator:
         return self._result(int(code))
 
     def run_python(self, callback: Callable[[Context], None] | None = None) -> SimResult:
-        """Teaching path: ``callback(ctx)`` at every wake-up (see :class:`Context`)."""
+        """Teaching path: ``callback(ctx)`` at every wake-up (see :class:`Context`).
+
+        Parameters
+        ----------
+        callback : callable, optional
+            Called with the :class:`Context` at every wake-up; None runs without a strategy.
+
+        Returns
+        -------
+        SimResult
+        """
         self._reset()
         ctx = Context(self)
         n_act = 0
