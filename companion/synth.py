@@ -12,14 +12,19 @@ A queue-reactive zero-intelligence core (Cont, Stoikov & Talreja 2010; Huang, Le
 2015) with informed flow on top. Time runs in seasonal units ``s(t) = a + b x^2`` (``x`` = -1 at
 the open, +1 at the close: U-shaped activity, Admati & Pfleiderer 1988):
 
-* **limit orders** arrive on each side at rate ``lam (1 +- a_lim tau)``, at ``i >= 1`` ticks from
-  the *opposite* best quote with ``P(i) ~ i^-alpha`` (``i <`` spread improves the quote, so the
-  spread closes quickly: 1-3 ticks most of the time). Sizes: round lots and odd lots.
-* **cancellations**: each resting order is cancelled at its class rate (fleeting ``theta_f`` or
-  patient ``theta_p``, so the total rate is proportional to the queue size) times a factor
-  ``1 + slope * max(0, d - d_free)`` growing with its distance ``d`` behind the same-side best
-  (stale orders are purged), and ``1 + a_cancel |tau|`` near the best of the side the price is
-  about to move through. A few cancellations are partial (type 2).
+* **limit orders** arrive on each side at rate ``lam (1 +- a_lim tau)``. Each is *fleeting*
+  (share ``p_fleeting``) or *patient*; with probability ``p_join`` it joins the same-side best
+  queue, otherwise it goes ``i >= 1`` ticks from the *opposite* best quote with a discretised
+  gamma ``P(i) ~ i^(k-1) exp(-i/scale)`` per class: fleeting orders near the spread (mode 28
+  ticks), patient ones deeper (mode 40, mean 80). ``i <`` spread improves the quote; because
+  little placement mass lies close to the opposite quote and the orders there are fleeting, the
+  spread settles wide (10-20 ticks) and the book is sparse: occupied levels ~5 ticks apart,
+  ~150 shares each, as in the high-priced LOBSTER samples. Sizes: round lots and odd lots.
+* **cancellations**: each resting order is cancelled at its class rate (fleeting ``theta_f``,
+  ~2.5 s life; patient ``theta_p``, ~100 s; so the total rate is proportional to the queue size)
+  times a factor ``1 + slope * max(0, d - d_free)`` growing with its distance ``d`` behind the
+  same-side best (stale orders are purged), and ``1 + a_cancel |tau|`` near the best of the side
+  the price is about to move through. A few cancellations are partial (type 2).
 * **market orders** arrive at rate ``mu`` and buy with probability ``(1 + a_mo tau)/2``; they
   execute FIFO against the best queue (one type-4 message per resting order hit), sometimes
   taking the whole queue and walking a level further. **Hidden executions** (type 5, order id 0)
@@ -29,27 +34,36 @@ the open, +1 at the close: U-shaped activity, Admati & Pfleiderer 1988):
   recorded in :attr:`SynthDay.episodes` and the ``_meta.json``), when informed market orders
   also arrive at rate ``episode_mu`` in the episode's direction. The tilt
   ``tau = tanh((V - mid) / g0)`` bends market-order direction, limit-order arrival, placement
-  aggressiveness and cancellation towards ``V``, and arbitrageurs send market orders at rate
-  ``arb_rate * (V - ask)`` (``arb_rate * (bid - V)``) while ``V`` lies beyond a quote. So
+  aggressiveness (a share ``a_agg |tau|`` of the favoured side's orders improve the quote,
+  uniformly inside the spread) and cancellation towards ``V``, and arbitrageurs send market
+  orders at rate ``arb_rate * (V - ask)`` (``arb_rate * (bid - V)``) while ``V`` lies beyond a
+  quote. So
   order-flow imbalance carries real information: 10-second OFI explains a large share of the
   contemporaneous mid change (Cont, Kukanov & Stoikov 2014, eq. 10) and predicts a little of the
   next one (the mid lags ``V``).
 
-Calibration against the LOBSTER 2012-06-21 samples (:func:`day_stats` on both; seed 7 here):
+Calibration against the LOBSTER 2012-06-21 samples, both sides measured with
+:func:`companion.stats.day_stats` (event-weighted over book rows; the samples' values are in
+``companion/reference/lobster_stats.json``). Only the first five rows were calibrated (and the
+mid range through ``sigma_v``); the OFI rows are what comes out:
 
-==========================  ====================  ===================================
-statistic                   synthetic (seed 7)    LOBSTER samples
-==========================  ====================  ===================================
-messages / day              422,584 (full depth)  GOOG L10 147,916; AAPL L10 400,391
-execution share (4+5)       9.5%                  GOOG L10 7.9%, L5 10.4%
-spread, time-weighted       1.29 ticks (82% 1)    13-27 ticks (high-priced names)
-depth at best (shares)      ~400                  129-228
-10-s OFI R^2 (30-min fits)  0.57                  0.41-0.53
-OFI -> next 10-s mid corr   0.11                  0.01-0.08
-==========================  ====================  ===================================
+==========================  =======================  =====================================
+statistic                   synthetic, seeds 7/8/9   LOBSTER samples
+==========================  =======================  =====================================
+messages / day              374k / 372k / 373k       GOOG L10 148k, L5 113k; L1 files
+                            (full depth)             49k-118k (AAPL L10 ~400k)
+execution share (4+5)       9.1% / 9.1% / 9.4%       GOOG L10 7.9%, L5 10.4%; L1 20-30%
+spread, mean (median)       12.9 (12) / 13.0 (12) /  AMZN 13.6 (13), AAPL 15.5 (15),
+                            13.2 (13) ticks          GOOG 29.6-31.1 (28-29) ticks
+depth at best (shares)      162 / 160 / 159          GOOG 145-154, AAPL 187, AMZN 197
+mid range over the day      1.4% / 1.3% / 3.5%       AAPL 1.8%, AMZN 2.5%, GOOG 2.8%
+CKS OFI R^2 (10 s, 30 min)  0.37 / 0.41 / 0.35       GOOG 0.41, AAPL 0.51, AMZN 0.53
+OFI -> next 10-s mid corr   0.042 / 0.045 / 0.037    0.009-0.076
+==========================  =======================  =====================================
 
-The price (~$150) and the 1-3 tick spread describe a liquid, small-tick name rather than the
-samples' high-priced, wide-spread AAPL/AMZN/GOOG (hence the deeper best quote).
+The opening mid is $300 with a one-cent tick: a high-priced name whose tick is small relative to
+the price, so the spread spans many ticks and "levels" (occupied prices) are not adjacent ticks.
+Ten levels span ~28 ticks (GOOG level-10 file: ~41 ticks at twice the spread).
 
 Outputs are deterministic: all randomness comes from ``numpy.random.default_rng(seed)`` (drawn
 inside the numba kernel), so the same seed gives byte-identical files.
@@ -81,7 +95,7 @@ __all__ = [
     "ensure_day", "day_dir", "GENERATOR_VERSION", "day_stats", "stats_of", "to_events", "file_stem", "instrument",
 ]
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bumped whenever the same ``(seed, config)`` would give different bytes; :func:`ensure_day`
 regenerates files written by another version."""
 
@@ -113,42 +127,42 @@ class SynthConfig:
     order_id0: int = 10_000_001     # first order id
     # limit orders: i ticks from the opposite best, P(i) ~ i^(shape-1) exp(-i/scale) on 1..max,
     # (shape, scale in ticks) per class
-    lam_limit: float = 4.3          # arrivals per side / s
-    placement_fleeting: tuple[float, float] = (5.0, 5.0)
-    placement_patient: tuple[float, float] = (2.0, 30.0)
+    lam_limit: float = 3.7          # arrivals per side / s
+    placement_fleeting: tuple[float, float] = (5.0, 7.0)   # mode 28 ticks, mean 35
+    placement_patient: tuple[float, float] = (2.0, 40.0)   # mode 40 ticks, mean 80
     placement_max_ticks: int = 200
-    p_join: float = 0.0             # prob. an order joins the same-side best queue instead
+    p_join: float = 0.1             # prob. an order joins the same-side best queue instead
     limit_sizes: tuple[int, ...] = (0, 100, 200, 300, 500)   # 0 = odd lot U{1..99}
     limit_size_probs: tuple[float, ...] = (0.40, 0.45, 0.08, 0.04, 0.03)
     # cancellations
-    theta_fleeting: float = 0.5     # 1/s per order
-    theta_patient: float = 0.04     # 1/s per order
-    p_fleeting: float = 0.35        # share of limit orders that are fleeting (the rest: patient)
-    cancel_free_ticks: float = 15.0
-    cancel_slope: float = 0.2
+    theta_fleeting: float = 0.4     # 1/s per order
+    theta_patient: float = 0.01     # 1/s per order
+    p_fleeting: float = 0.85        # share of limit orders that are fleeting (the rest: patient)
+    cancel_free_ticks: float = 60.0
+    cancel_slope: float = 0.05
     cancel_cap: float = 6.0
     p_partial_cancel: float = 0.02
     # market orders and hidden executions
     mu_market: float = 0.25         # uninformed market orders / s, both sides
-    eta_hidden: float = 0.12        # / s
+    eta_hidden: float = 0.6         # / s
     market_sizes: tuple[int, ...] = (0, 100, 200, 300, 500)
     market_size_probs: tuple[float, ...] = (0.40, 0.40, 0.10, 0.05, 0.05)
     p_sweep: float = 0.1
     max_walk_levels: int = 3
     # fundamental value and informed flow
-    sigma_v: float = 0.5            # ticks / sqrt(s)
+    sigma_v: float = 2.0            # ticks / sqrt(s)
     jump_rate: float = 1.0 / 1800.0
     jump_sd: float = 6.0            # ticks
-    tilt_scale_ticks: float = 1.0   # g0
+    tilt_scale_ticks: float = 7.0   # g0
     tilt_market: float = 0.8
-    tilt_limit: float = 0.3
-    tilt_aggressive: float = 0.5
+    tilt_limit: float = 0.8
+    tilt_aggressive: float = 0.2
     tilt_cancel: float = 4.0
     tilt_near_ticks: float = 1.0    # "near the best": ticks behind the same-side best
-    arb_rate: float = 2.5           # arbitrage market orders / s per tick V lies beyond a quote
+    arb_rate: float = 0.5           # arbitrage market orders / s per tick V lies beyond a quote
     episodes_per_hour: float = 0.7
     episode_minutes: tuple[float, float] = (5.0, 20.0)
-    episode_move_ticks: tuple[float, float] = (20.0, 50.0)
+    episode_move_ticks: tuple[float, float] = (60.0, 150.0)
     episode_mu: float = 0.3         # informed market orders / s during an episode
     # seasonality s(x) = a + b x^2 (mean a + b/3)
     season_a: float = 0.7
@@ -156,7 +170,7 @@ class SynthConfig:
     # initial book (every order is an add message at the open)
     seed_levels: int = 20
     seed_orders: float = 2.0
-    seed_gap_ticks: int = 1         # ticks between seeded levels (and from the opening mid)
+    seed_gap_ticks: int = 5         # ticks between seeded levels (and from the opening mid)
 
     def to_dict(self) -> dict:
         return asdict(self)

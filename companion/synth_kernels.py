@@ -11,7 +11,14 @@ The simulation is one event loop over an order-level, full-depth book on an inte
   orderbook layout, straight from the order-level state.
 
 Randomness comes only from the ``numpy.random.Generator`` passed in (numba supports
-``default_rng`` generators in nopython mode), so a seed fixes every byte of the output.
+``default_rng`` generators in nopython mode), and only through ``Generator.random()`` (exponential,
+normal and Poisson draws are exact transforms of uniforms), so a seed fixes every byte of the
+output.
+
+Cold start (first run, numba compiling into ``__pycache__``) is kept short: one large kernel,
+no array-slice assignments (numba's broadcasting setitem alone costs seconds of compile time),
+one Generator method, a single exit, and no literal-typed arguments to helpers (each literal value
+would compile its own specialisation).
 
 The CSV formatters build the exact LOBSTER text (``time`` with 9 decimals, integers elsewhere)
 as a ``uint8`` buffer in two passes (measure, then write), with no float formatting at all.
@@ -55,6 +62,15 @@ P_SEED_GAP = 25      # initial book: ticks between seeded levels (and from the o
 P_ARB = 26           # arbitrage market orders per s per tick the fundamental lies beyond a quote
 P_P_JOIN = 27        # prob. a (non-informed) limit order joins the same-side best queue
 N_PARAMS = 28
+
+# message types as int64 scalars (not literal ints: a literal argument makes numba compile a
+# separate specialisation of the callee per value)
+MSG_ADD = np.int64(1)
+MSG_PARTIAL_CANCEL = np.int64(2)
+MSG_DELETE = np.int64(3)
+MSG_EXEC = np.int64(4)
+MSG_HIDDEN_EXEC = np.int64(5)
+HIDDEN_ORDER_ID = np.int64(0)
 
 SEED_MAX_ORDERS = 16  # initial book: cap on the orders of one level
 BID_IDX = 0  # side index of bids (direction +1)
@@ -289,12 +305,12 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
     prv = np.full(capacity, -1, dtype=np.int64)
     live = np.zeros((2, capacity), dtype=np.int64)
     nlive = np.zeros(2, dtype=np.int64)
-    n_orders = 0
+    n_orders = np.int64(0)   # (np.int64, not 0: no literal-typed specialisations of callees)
 
     bb = -1          # best bid tick, -1 = empty
     ba = n_grid      # best ask tick, n_grid = empty
     V = float(p0)
-    n = 0
+    n = np.int64(0)
     t = t0
     span = t1 - t0
 
@@ -317,7 +333,7 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
                 if s == ASK_IDX and p < ba:
                     ba = p
                 t += 1e-6
-                _emit_nb(msgs, fund, n, int(math.floor(t * 1e9)), 1, order_id0 + o, sz, p * tick_units,
+                _emit_nb(msgs, fund, n, int(math.floor(t * 1e9)), MSG_ADD, order_id0 + o, sz, p * tick_units,
                          1 if s == BID_IDX else -1, V)
                 _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,
                               dummy_ask, dummy_bid)
@@ -411,7 +427,7 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
                 bb = p
             if s == ASK_IDX and p < ba:
                 ba = p
-            _emit_nb(msgs, fund, n, tns, 1, order_id0 + o, sz, p * tick_units,
+            _emit_nb(msgs, fund, n, tns, MSG_ADD, order_id0 + o, sz, p * tick_units,
                      1 if s == BID_IDX else -1, V)
             _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,
                           dummy_ask, dummy_bid)
@@ -436,7 +452,8 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
                     px = bb + 1 + int(rng.random() * (ba - bb))
                 else:     # a hidden BUY order in [bid, ask) is hit
                     px = bb + int(rng.random() * (ba - bb))
-                _emit_nb(msgs, fund, n, tns, 5, 0, q, px * tick_units, -1 if buy else 1, V)
+                _emit_nb(msgs, fund, n, tns, MSG_HIDDEN_EXEC, HIDDEN_ORDER_ID, q, px * tick_units,
+                         -1 if buy else 1, V)
                 for j in range(n_col):   # explicit loop: a slice copy costs seconds of compile
                     book[n, j] = book[n - 1, j]
                 n += 1
@@ -464,7 +481,7 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
                             ba = _scan_best_nb(count, s, p + 1, n_grid)
                         else:
                             bb = _scan_best_nb(count, s, p - 1, n_grid)
-                _emit_nb(msgs, fund, n, tns, 4, order_id0 + o, x_sz, p * tick_units,
+                _emit_nb(msgs, fund, n, tns, MSG_EXEC, order_id0 + o, x_sz, p * tick_units,
                          -1 if s == ASK_IDX else 1, V)
                 _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,
                               dummy_ask, dummy_bid)
@@ -494,12 +511,12 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
         if rng.random() * cap >= f:
             continue
         if o_sz[o] > 1 and rng.random() < p_partial:
-            typ = 2
+            typ = MSG_PARTIAL_CANCEL
             k_sz = 1 + int(rng.random() * (o_sz[o] - 1))
             o_sz[o] -= k_sz
             depth[s, p] -= k_sz
         else:
-            typ = 3
+            typ = MSG_DELETE
             k_sz = o_sz[o]
             depth[s, p] -= k_sz
             o_sz[o] = 0
@@ -556,7 +573,7 @@ def format_messages_nb(msgs):
         for j in range(1, 6):
             total += _int_len_nb(msgs[i, j])
     buf = np.empty(total, dtype=np.uint8)
-    pos = 0
+    pos = np.int64(0)
     for i in range(n):
         ns = msgs[i, 0]
         pos = _put_int_nb(buf, pos, ns // 1_000_000_000)
@@ -584,7 +601,7 @@ def format_int_table_nb(table):
         for j in range(m):
             total += _int_len_nb(table[i, j])
     buf = np.empty(total, dtype=np.uint8)
-    pos = 0
+    pos = np.int64(0)
     for i in range(n):
         for j in range(m):
             pos = _put_int_nb(buf, pos, table[i, j])
