@@ -45,7 +45,7 @@ book: chapters html
 	@$(TIMED) --report
 
 unit: data
-	$(TIMED) unit $(PY) -m pytest -q tests -m "not slow and not browser"
+	$(TIMED) unit $(PY) -m pytest -q tests --ignore=tests/notebooks --ignore=tests/browser -m "not slow"
 
 pairing: $(STAMP)
 	$(TIMED) pairing $(PY) -m pytest -q tests/notebooks/test_pairing.py
