@@ -1,0 +1,496 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch08)=
+# # 8. Execution simulation
+#
+# **What you will learn**
+#
+# - what happens to each order type (limit, market, IOC, FOK, post-only) when it reaches a
+#   replayed book, and why a replay can never show the effect of our own orders;
+# - how a resting order's **queue position** is estimated from market data: the risk-averse model,
+#   the probabilistic models of hftbacktest (power and log), and the exact FIFO queue that
+#   LOBSTER's order ids allow; how far apart their fill rates are on the same quoting strategy;
+# - what **latency**, **fees** and **price impact** (the square-root law {cite:p}`toth2011anomalous`)
+#   do to fills and costs;
+# - how TWAP, VWAP, POV and a signal-adaptive schedule execute a parent order, how their
+#   **implementation shortfall** splits into spread, impact, timing, opportunity and fees, and how
+#   to compare two algorithms fairly (paired, on the same parent orders)
+#   {cite:p}`almgren2000optimal`.
+#
+# The simulator (`companion.sim`) replays the day's events and book snapshots and merges three
+# clocks: market events, our orders reaching the exchange after the entry latency, and our strategy
+# waking up after the feed latency. The chapter runs on the seeded synthetic day by default; set
+# `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
+
+# %% tags=["parameters"]
+DATA = "synthetic"    # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+SEED = 7              # seed of the synthetic day and of the random parent orders
+SLICE_START_MIN = 60  # quoting experiments: start of the slice (minutes after the open)
+SLICE_MIN = 60        # quoting experiments: length of the slice (minutes)
+QUOTE_EVERY_S = 10    # the quoter posts a bid and an ask this often (seconds)
+QUOTE_TTL_S = 5       # and cancels each quote after this long (seconds)
+QTY = 100             # shares per quote
+LATENCY_US = 100      # one-way order-entry and response latency (microseconds)
+MAKER_FEE = -0.002    # currency per share (negative: a rebate)
+TAKER_FEE = 0.003     # currency per share
+N_PARENTS = 20        # random parent orders for the execution algorithms
+PARENT_MIN = 30       # execution window of each parent (minutes)
+PARTICIPATION = 0.05  # parent size as a share of the average market volume in its window
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import companion
+from companion import signals as sg
+from companion.book import trades as book_trades
+from companion.events import NS
+from companion.execution import (POV, TWAP, VWAP, Adaptive, VolumeProfile, execute, ofi_signal,
+                                 paired_comparison, random_parents, run_many)
+from companion.execution import plots as eplots
+from companion.plotting import use_course_style
+from companion.sim import (EXPIRED, FOK, IOC, LIMIT, MARKET, POST_ONLY, REJECTED, Fees, FIFOQueue,
+                           LogProbQueue, PowerProbQueue, RiskAverseQueue, Simulator, SqrtImpact)
+from companion.sim import plots as splots
+
+use_course_style()
+pd.set_option("display.precision", 3)
+spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
+data = companion.load(spec)
+events, book, inst = data.events, data.book, data.instrument
+ts = events["ts"]
+mid = sg.mid_price(book)
+t_open = inst.session_open_ns or int(ts[0])
+t_close = inst.session_close_ns or int(ts[-1])
+i0, i1 = np.searchsorted(ts, [t_open + SLICE_START_MIN * 60 * NS, t_open + (SLICE_START_MIN + SLICE_MIN) * 60 * NS])
+ev_s, book_s = events[i0:i1], book[i0:i1]
+lat = LATENCY_US * 1_000
+fees = Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale, unit="per_share")
+spread_ticks = (book_s[:, 0] - book_s[:, 2]) / inst.tick
+print(f"{inst.symbol} {inst.date}: {len(events):,} events; slice of {SLICE_MIN} min with {len(ev_s):,} events, "
+      f"median spread {np.median(spread_ticks):.1f} ticks, median best-bid size {np.median(book_s[:, 3]):.0f} shares")
+
+# %% [markdown]
+# ## 8.1 Order types
+#
+# Five order types meet the book when they arrive (after the entry latency):
+#
+# | type | on arrival | remainder |
+# |---|---|---|
+# | `LIMIT` | fills against opposite quotes at or better than its price | rests in the book |
+# | `MARKET` | walks the opposite levels | expires (or the impact law prices it, §8.5) |
+# | `IOC` | like a limit, immediate-or-cancel | expires |
+# | `FOK` | fills entirely inside its limit, or not at all | expires untouched |
+# | `POST_ONLY` | rejected if it would take liquidity | rests |
+#
+# One wake-up of a small Python strategy sends one of each (plus a limit off the tick grid) at the
+# same instant. Our orders never remove liquidity from the replayed book: each order below sees
+# the same book, as if it were alone. This is the central limitation of every replay simulator
+# (hftbacktest makes the same assumption): it is accurate for orders small against the book, and
+# optimistic for large ones.
+
+# %%
+def once(action):
+    """A strategy callback that calls `action(ctx)` at its first wake-up only."""
+    done = []
+
+    def callback(ctx):
+        if not done:
+            action(ctx)
+            done.append(True)
+    return callback
+
+
+def one_of_each(ctx):
+    bid, ask, ask_size = int(ctx.best_bid), int(ctx.best_ask), float(ctx.book[1])
+    ctx.submit(1, QTY, bid, LIMIT)                  # joins the best bid
+    ctx.submit(1, QTY, 0, MARKET)                   # takes the best ask
+    ctx.submit(1, 3 * ask_size, ask, IOC)           # takes what the best ask shows, the rest expires
+    ctx.submit(1, 3 * ask_size, ask, FOK)           # cannot fill entirely at the ask: expires
+    ctx.submit(1, QTY, ask, POST_ONLY)              # would cross: rejected
+    ctx.submit(1, QTY, bid + inst.tick // 2, LIMIT)  # off the tick grid: rejected
+
+
+demo = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), entry_latency=lat, response_latency=lat)
+orders = demo.run_python(once(one_of_each)).orders_frame()
+print(f"book at the decision: bid {book_s[0, 2]:.0f} x {book_s[0, 3]:.0f}, ask {book_s[0, 0]:.0f} x {book_s[0, 1]:.0f}")
+orders[["otype", "side", "price", "qty", "status", "reason", "filled", "avg_price"]]
+
+# %% [markdown]
+# ## 8.2 Queue position
+#
+# A resting limit order fills only when the quantity ahead of it at its price has gone. Level-2
+# data shows the size of the level, not our place in it, so a simulator must model the quantity
+# ahead, `front`. On arrival we join the back: `front` = the visible size at our price. Then:
+#
+# - a **trade** of $v$ at our price: $\mathrm{front} \leftarrow \mathrm{front} - v$, and what
+#   exceeds the queue ahead fills us;
+# - a **cancellation** that shrinks the level from $Q$ to $Q' = Q - c$: the models differ.
+#   The **risk-averse** model never advances us on cancels ($\mathrm{front} \leftarrow \min(\mathrm{front},
+#   Q')$): the conservative bound. The **probabilistic** models of hftbacktest say the cancel came
+#   from behind us with probability
+#
+# $$
+# p = \frac{f(\mathrm{back})}{f(\mathrm{back}) + f(\mathrm{front})}, \qquad
+# \mathrm{back} = Q - \mathrm{front}, \qquad f(x) = x^n \ \text{(power)} \ \text{or} \ \log(1 + x)
+# \ \text{(log)},
+# $$
+#
+#   and move `front` by the expected share $(1 - p)\,c$ that was ahead of us.
+# - With **order ids** (LOBSTER is level 3) no model is needed: an order is ahead of us iff it was
+#   added before we arrived, and its cancels and executions move us exactly (**FIFO**).
+#
+# A quoting strategy makes the comparison concrete. Every `QUOTE_EVERY_S` seconds it posts `QTY`
+# shares at the best bid and at the best ask, and cancels each quote `QUOTE_TTL_S` seconds later.
+# Its decisions depend on the clock and the book only, never on its fills, so the five runs below
+# send exactly the same orders; only the queue model differs.
+
+# %%
+class Quoter:
+    """Post QTY at the best bid and at the best ask every `every_s`; cancel each quote after `ttl_s`."""
+
+    def __init__(self, every_s: float, ttl_s: float, qty: float):
+        self.every, self.ttl, self.qty = int(every_s * NS), int(ttl_s * NS), qty
+        self.next_t, self.cancelled = -1, set()
+
+    def __call__(self, ctx):
+        for j in ctx.open_orders():
+            if j not in self.cancelled and ctx.t - ctx.orders["ts_submit"][j] >= self.ttl:
+                ctx.cancel(int(j))
+                self.cancelled.add(int(j))
+        if ctx.t >= self.next_t and ctx.best_bid == ctx.best_bid and ctx.best_ask == ctx.best_ask:
+            ctx.buy(self.qty, int(ctx.best_bid))
+            ctx.sell(self.qty, int(ctx.best_ask))
+            self.next_t = ctx.t + self.every
+
+
+def quote_run(queue, latency_ns=lat, ttl_s=QUOTE_TTL_S, **kw):
+    sim = Simulator(ev_s, book_s, tick=int(inst.tick), queue=queue, entry_latency=latency_ns,
+                    response_latency=latency_ns, wake_interval_ns=50_000_000, **kw)
+    return sim.run_python(Quoter(QUOTE_EVERY_S, ttl_s, QTY))
+
+
+def markout_bps(res, horizon_s=5.0):
+    """Mean of side x (mid h after the fill - mid at the fill) / mid over the fills, bps (negative:
+    the price moved against the filled quote, i.e. adverse selection)."""
+    f = res.fills
+    if len(f) == 0:
+        return np.nan
+    m = pd.Series(sg.mid_price(book_s)).ffill().to_numpy()
+    j0 = np.searchsorted(ev_s["ts"], f["ts"], side="right") - 1
+    j1 = np.searchsorted(ev_s["ts"], f["ts"] + int(horizon_s * NS), side="right") - 1
+    return float(np.mean(f["side"] * (m[j1] - m[j0]) / m[j0] * 1e4))
+
+
+models = {"risk-averse": RiskAverseQueue(), "power n=2": PowerProbQueue(2), "power n=3": PowerProbQueue(3),
+          "log": LogProbQueue(), "FIFO": FIFOQueue()}
+runs = {name: quote_run(q) for name, q in models.items()}
+fill = pd.DataFrame({name: {"quotes": len(r.orders), "fills": len(r.fills),
+                            "fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
+                            "quotes with a fill": np.mean(r.orders["filled"] > 0),
+                            "markout 5 s (bps)": markout_bps(r)} for name, r in runs.items()}).T
+fill
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 4))
+splots.fill_rate_band(ax, fill["fill rate"], lower="risk-averse", upper=["power n=2", "power n=3", "log"],
+                      exact="FIFO")
+ax.set_title(f"{inst.symbol}: fill rate of the same quotes under five queue models")
+plt.show()
+
+# %% [markdown]
+# The risk-averse and probabilistic models bracket the fill rate; the exact FIFO queue shows
+# where the truth lies for this book. How wide the band is depends on the book, not on the models:
+# it is the cancellations *ahead of us* that the models disagree about, so the band is narrow
+# when the queue at the touch is short (compare the median best-bid size printed at the top with
+# `QTY`) and most fills come from market orders that clear the whole level, and wide on a
+# one-tick book with long queues. The markout column is the other half of the story: a negative
+# markout means the price kept moving through the filled quote (*adverse selection*), and the
+# extra fills an optimistic model adds tend to have worse markouts than the fills every model
+# agrees on. (A generator without informed traders can show positive markouts: check the sign on
+# real data.)
+#
+# ## 8.3 Latency
+#
+# Three latency channels separate us from the exchange (hftbacktest's split): the **feed** (an
+# event reaches our strategy), **order entry** (our order reaches the matching engine) and the
+# **response** (the acknowledgement or fill reaches us). With a higher entry latency our quote
+# arrives later: the touch it was aimed at may have moved, and we join a longer queue. The same
+# quotes under the exact FIFO queue:
+
+# %%
+lats = [0, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
+lat_runs = {L: quote_run(FIFOQueue(), latency_ns=L) for L in lats}
+lat_tab = pd.DataFrame({f"{L / 1e6:g} ms": {"fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
+                                            "rejected or expired": np.mean(np.isin(r.orders["status"], (REJECTED, EXPIRED))),
+                                            "markout 5 s (bps)": markout_bps(r)}
+                        for L, r in lat_runs.items()}).T
+lat_tab
+
+# %% [markdown]
+# %%
+d = lat_tab.iloc[-1] - lat_tab.iloc[0]
+print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, markout {d['markout 5 s (bps)']:+.3f} bps")
+
+# %% [markdown]
+# How much latency costs a quoter depends on how fast the touch moves against it and on how long
+# the queues are. With short queues at a wide touch, arriving late costs little place in the queue;
+# what changes is *which* quotes get filled (the markout column): a slow quote is more often still
+# resting at a price the market is about to move through.
+#
+# The latency models are swappable objects: `ConstantLatency`, `LognormalLatency(median, sigma)` (the
+# right-skewed shape of measured network latency), `EmpiricalLatency(samples)` and
+# `IntpLatency(times, values)` (hftbacktest's interpolated order latency), all seeded.
+#
+# ## 8.4 Fees
+#
+# Exchanges charge takers and pay makers: NASDAQ's schedule in the LOBSTER sample's era was about
+# 0.30 cents per share to take and a rebate of about 0.20 cents to make. Per share, against a
+# price of a few hundred dollars, that is a fraction of a basis point, small next to the spread but
+# paid on every fill, so it decides the sign of strategies whose edge is itself a fraction of a
+# basis point. The simulator books the fee of each fill into cash: `cash -= side * price * qty + fee`.
+
+# %%
+fee_run = quote_run(FIFOQueue(), fees=fees)
+px = float(np.nanmedian(mid[i0:i1]))
+print(f"taker fee {TAKER_FEE:.4f}/share = {1e4 * TAKER_FEE * inst.price_scale / px:.3f} bps, maker rebate "
+      f"{-MAKER_FEE:.4f}/share = {-1e4 * MAKER_FEE * inst.price_scale / px:.3f} bps of the price; "
+      f"median spread {1e4 * np.median(book_s[:, 0] - book_s[:, 2]) / px:.3f} bps")
+print(f"quoter: {len(fee_run.fills)} maker fills, fees {fee_run.fills['fee'].sum() / inst.price_scale:.3f} "
+      f"(negative = rebate earned, currency)")
+
+# %% [markdown]
+# ## 8.5 Impact: the square-root law
+#
+# A market order larger than the visible depth cannot be filled by a replay: the book beyond the
+# last level is unknown, and the liquidity that would replenish it is a reaction to our own order.
+# The empirical regularity for the average cost of an order of $Q$ shares is the square-root law
+# {cite:p}`toth2011anomalous`
+#
+# $$
+# I(Q) = Y\, \sigma \sqrt{Q / V},
+# $$
+#
+# with $\sigma$ the daily volatility, $V$ the daily volume and $Y$ of order one. The simulator
+# walks the visible levels and prices the remainder at $p_{\text{last}} + Y \sigma \sqrt{Q / V}$
+# (`SqrtImpact`); without it, the remainder expires. $\sigma$ and $V$ are estimated from the day
+# itself here (a backtest should take them from earlier days).
+
+# %%
+tape = book_trades(events)
+V = float(tape["size"].sum())
+m1 = pd.Series(mid, index=pd.to_timedelta(ts)).ffill().resample("1min").last().dropna()
+sigma_px = float(m1.diff().std() * np.sqrt(len(m1)))       # daily volatility, price units
+sigma_bps = 1e4 * sigma_px / float(np.nanmedian(mid))
+sizes = [100, 500, 2_000, 10_000, 50_000]
+
+
+def market_buys(ctx):
+    for q in sizes:
+        ctx.submit(1, q, 0, MARKET)
+
+
+imp = {}
+for label, model in (("visible book only", None), ("with square-root impact", SqrtImpact(sigma_px, V, 1.0))):
+    r = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), impact=model).run_python(once(market_buys))
+    m0 = mid[i0]
+    o = r.orders
+    imp[label] = pd.DataFrame({"qty": o["qty"], "filled": o["filled"],
+                               "cost (bps)": 1e4 * (o["avg_price"] - m0) / m0}).set_index("qty")
+impact = pd.concat(imp, axis=1)
+print(f"sigma {sigma_bps:.3f} bps/day, daily volume V {V:,.0f} shares")
+impact
+
+# %%
+pts = pd.DataFrame({"q_over_v": np.array(sizes) / V,
+                    "cost_bps": impact[("with square-root impact", "cost (bps)")].to_numpy()})
+fig, ax = plt.subplots(figsize=(7, 4))
+splots.impact_curve(ax, sigma_bps, 1.0, np.logspace(np.log10(pts["q_over_v"].min() / 2), -1, 50), pts)
+ax.set_title(f"{inst.symbol}: cost of one market buy against the square-root law")
+plt.show()
+
+# %% [markdown]
+# Small orders pay the half spread (and walk a level or two): above the law, which describes
+# the *average* impact of large metaorders executed over time, not the book a single order meets.
+# Beyond the visible depth the simulated cost is the law itself, by construction. The law is a
+# teaching device here; what matters is that a simulator without it silently fills large orders
+# at the visible prices, or not at all.
+#
+# ## 8.6 Execution algorithms and implementation shortfall
+#
+# A **parent order** (side, quantity $Q$, window $[t_0, t_1)$) is cut into child orders by a
+# schedule of cumulative targets $X_j$ released at times $\tau_j$:
+#
+# - **TWAP**: $X_j = Q\, j / n$ on a regular grid;
+# - **VWAP**: $X_j = Q\, [F(\tau_{j+1}) - F(t_0)] / [F(t_1) - F(t_0)]$, $F$ the *expected*
+#   cumulative volume share from past days (here the U-shaped intraday profile);
+# - **POV**: $X_j = \min(Q, \rho\, V[t_0, \tau_j))$, a fixed share $\rho$ of the volume printed so far;
+# - **Adaptive**: a base schedule bent by a signal, $X_j = \mathrm{clip}(B_j + d\, Q\, u_j)$, with
+#   urgency $u_j$ from the trailing OFI z-score: buy ahead of schedule when the flow says the
+#   price is about to rise.
+#
+# The executor works each target passively (limit orders at our touch) and crosses the spread
+# with a market order for whatever is more than 10 s overdue. The cost is Perold's
+# **implementation shortfall** against the arrival mid $m_0$, in bps of $Q m_0$:
+#
+# $$
+# \mathrm{IS} = \underbrace{\sum_i s (a_i - m_i) q_i}_{\text{spread}}
+#  + \underbrace{\sum_i s (p_i - a_i) q_i}_{\text{impact}}
+#  + \underbrace{\sum_i s (m_i - m_0) q_i}_{\text{timing}}
+#  + \underbrace{s (m_{\text{end}} - m_0)(Q - \textstyle\sum_i q_i)}_{\text{opportunity}}
+#  + \text{fees},
+# $$
+#
+# with $p_i, q_i$ the fills, $m_i$ the mid and $a_i$ the opposite best quote each fill met (maker
+# fills earn the spread: their spread term is negative). Almgren and Chriss
+# {cite:p}`almgren2000optimal` frame the choice of schedule as a trade-off between the expected
+# cost of trading fast (impact) and the risk of trading slowly (timing).
+
+# %%
+win_vol = V * PARENT_MIN * 60 * NS / (t_close - t_open)
+qty = max(100.0, round(PARTICIPATION * win_vol / 100) * 100)
+parents = random_parents(data, N_PARENTS, qty, duration_s=PARENT_MIN * 60, seed=SEED)
+profile = VolumeProfile.u_shape(t_open, t_close, daily_volume=V)
+ofi_z = ofi_signal(events, book, window_s=10, step_s=1)
+algos = {"TWAP": TWAP(30), "VWAP": VWAP(profile, 30), "POV": POV(PARTICIPATION, 10),
+         "Adaptive": Adaptive(TWAP(30), ofi_z, kind="score", max_dev=0.1, max_step=0.02)}
+print(f"{N_PARENTS} parents of {qty:,.0f} shares over {PARENT_MIN} min "
+      f"(~{PARTICIPATION:.0%} of the average window volume {win_vol:,.0f})")
+
+# %%
+p0 = parents[0]
+fig, ax = plt.subplots(figsize=(9, 4))
+for k, (name, a) in enumerate(algos.items()):
+    eplots.schedule_plot(ax, execute(data, p0, a, mode="limit", timeout_s=10, sim_kwargs=dict(fees=fees)),
+                         color=f"C{k}", label=name)
+ax.legend()
+ax.set_title(f"Parent 0 ({'buy' if p0.side > 0 else 'sell'} {p0.qty:,.0f}): targets (dashed) and fills (solid)")
+plt.show()
+
+# %%
+runs_all = run_many(data, parents, algos, mode="limit", timeout_s=10, sim_kwargs=dict(fees=fees))
+cols = ["is_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps", "completion",
+        "maker_share", "vwap_slippage_bps"]
+summary = runs_all.groupby("algo", sort=False)[cols].mean()
+summary
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 4))
+eplots.shortfall_bars(ax, summary)
+ax.set_title(f"Mean implementation shortfall and its parts, {N_PARENTS} parents")
+plt.show()
+
+# %% [markdown]
+# The timing term is the largest and noisiest part: it is the market's own move during the
+# window, the same for every algorithm up to *when* each trades. This is why algorithms must be
+# compared **paired**, on the same parent orders: the difference $\mathrm{IS}_A - \mathrm{IS}_B$
+# per parent removes most of the market's move, and a sign test on the differences needs no
+# distributional assumption.
+
+# %%
+by = {a: g.sort_values("parent") for a, g in runs_all.groupby("algo", sort=False)}
+paired = pd.DataFrame({a: paired_comparison(by[a], by["TWAP"], "is_bps") for a in algos if a != "TWAP"}).T
+paired[["n", "mean_a", "mean_b", "mean_diff", "se", "t", "n_pos", "n_neg", "sign_p"]].astype(float)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+eplots.paired_differences(ax, {a: by[a]["is_bps"].to_numpy() - by["TWAP"]["is_bps"].to_numpy()
+                               for a in algos if a != "TWAP"}, "TWAP")
+ax.set_title("Per-parent shortfall difference against TWAP (mean and 95% interval)")
+plt.show()
+
+# %% [markdown]
+# Read the paired table by its `t` and `sign_p` columns: with a few dozen parents, only a
+# difference of a few bps per parent is detectable. A signal that shifts timing by a few percent
+# of the parent can only move the shortfall by a fraction of the move it predicts, which is the
+# small edge measured in chapter 7. The schedules differ more in *risk* (the spread of the dots)
+# and in how much of the parent they complete passively (`maker_share`) than in mean cost.
+#
+# ## Exercises
+#
+# ```{exercise}
+# :label: ex-08-1
+# How much does the queue model matter for longer-lived quotes? Re-run the quoting strategy with
+# quotes cancelled after 30 s instead of `QUOTE_TTL_S`, under the risk-averse, power ($n = 2$)
+# and FIFO models.
+# ```
+#
+# ```{solution-start} ex-08-1
+# :class: dropdown
+# ```
+
+# %%
+long = {name: quote_run(models[name], ttl_s=30) for name in ("risk-averse", "power n=2", "FIFO")}
+pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum() for n, r in long.items()}, name="fill rate (30 s)")
+
+# %% [markdown]
+# Longer-lived quotes fill more often under every model, and the gap between the models grows
+# with the time spent in the queue, since there are more cancellations ahead of us to disagree about.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ex-08-2
+# Replace the constant latency by a log-normal one with a median of 1 ms and $\sigma = 1$
+# (`companion.sim.LognormalLatency`). Is the fill rate closer to the 1 ms or the 10 ms row of
+# section 8.3? Does the seed matter?
+# ```
+#
+# ```{solution-start} ex-08-2
+# :class: dropdown
+# ```
+
+# %%
+from companion.sim import LognormalLatency
+
+for seed in (0, 1):
+    r = quote_run(FIFOQueue(), latency_ns=LognormalLatency(1_000_000, 1.0), seed=seed)
+    print(f"seed {seed}: fill rate {r.orders['filled'].sum() / r.orders['qty'].sum():.3f}")
+
+# %% [markdown]
+# The median is 1 ms but the tail is long (the mean of a log-normal with $\sigma = 1$ is 1.6 times
+# its median); the seed changes individual draws and so the fill rate a little. Runs are
+# deterministic for a given seed.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ex-08-3
+# Execute the same parents with TWAP in `mode="market"` (every child crosses the spread at once)
+# and compare it, paired, with the passive TWAP above. Which components of the shortfall change?
+# ```
+#
+# ```{solution-start} ex-08-3
+# :class: dropdown
+# ```
+
+# %%
+aggr = run_many(data, parents, {"TWAP market": TWAP(30)}, mode="market", sim_kwargs=dict(fees=fees))
+aggr = aggr.sort_values("parent")
+cmp = paired_comparison(aggr, by["TWAP"], "is_bps")
+print(f"market minus limit TWAP: {cmp['mean_diff']:.3f} bps (t {cmp['t']:.3f}, sign test p {cmp['sign_p']:.3f})")
+pd.DataFrame({"TWAP market": aggr[cols].mean(), "TWAP limit": by["TWAP"][cols].mean()}).T
+
+# %% [markdown]
+# Crossing pays the half spread and the taker fee on every share; working passively earns the
+# half spread on the maker fills but leaves timing and opportunity risk (the parts not filled
+# passively are crossed late, after the price may have moved away).
+#
+# ```{solution-end}
+# ```

@@ -1,0 +1,358 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# (ch09)=
+# # 9. Backtesting
+#
+# **What you will learn**
+#
+# - how an event-driven backtest runs a strategy through the exchange simulator of chapter 8,
+#   event by event, with latency, queues, fees and risk limits;
+# - how to split a strategy's P&L into the edge at the decision mid, the spread and slippage it
+#   paid, and the fees: **gross versus net**;
+# - the standard metrics (Sharpe and Sortino ratios, drawdown, VaR, win rate, profit factor,
+#   slippage, fill rate, signal accuracy, information coefficient) and the standard 2 × 3 figure;
+# - how to read a backtest that loses money after costs: as a measurement, not a failure.
+#
+# Two strategies from chapter 7 are tested: the **imbalance scalper** (enter on a STRONG composite
+# imbalance, exit after a holding time or on an opposite signal) and the **model strategy** (the
+# model rule: out-of-sample $P(\text{up})$ confirmed by the order-flow imbalance
+# {cite:p}`cont2014price`). The chapter runs on the seeded synthetic day by default; set
+# `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
+
+# %% tags=["parameters"]
+DATA = "synthetic"    # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+SEED = 7              # seed of the synthetic day (used when DATA is synthetic)
+QTY = 100             # shares per entry
+HOLD_S = 10           # timeout exit (seconds)
+ENTRY = "market"      # entry order type of both strategies: market or limit
+STRONG = 0.35         # strong threshold of the composite imbalance (chapter 7)
+MAKER_FEE = -0.002    # currency per share (negative: a rebate)
+TAKER_FEE = 0.003     # currency per share
+LATENCY_US = 100      # one-way order-entry and response latency (microseconds)
+HORIZON_S = 10        # label horizon of the direction model (seconds)
+N_SPLITS = 5          # walk-forward folds of the direction model
+N_TREES = 100         # trees of the LightGBM direction model
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import companion
+from companion import features
+from companion import signals as sg
+from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy, performance_figure,
+                                run_backtest)
+from companion.events import NS
+from companion.models import DirectionClassifier, PurgedWalkForward, walk_forward_evaluate
+from companion.plotting import use_course_style
+from companion.sim import Fees, FIFOQueue
+
+use_course_style()
+pd.set_option("display.precision", 3)
+spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
+data = companion.load(spec)
+events, book, inst = data.events, data.book, data.instrument
+ts = events["ts"]
+mid = sg.mid_price(book)
+cur = "$" if inst.venue == "NASDAQ" else "currency"
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
+      f"{np.nanmedian(1e4 * (book[:, 0] - book[:, 2]) / mid):.3f} bps, median mid {np.nanmedian(mid) / inst.price_scale:.2f}")
+
+# %% [markdown]
+# ## 9.1 The engine
+#
+# `run_backtest` hands the events and book snapshots to the simulator of chapter 8 and calls the
+# strategy at every event it sees (after the feed latency). Both strategies here are one state
+# machine driven by a per-event signal code whose value at event $k$ uses data up to $k$ only:
+#
+# 1. if an order of ours is live, wait (a limit entry unfilled after 2 s is cancelled);
+# 2. flat: enter `QTY` shares in the signal's direction when it is strong enough;
+# 3. in a position: exit with a market order after `HOLD_S` seconds or when the signal turns
+#    against the position. A risk manager flattens the book one minute before the close.
+#
+# The execution settings are those of chapter 8: NASDAQ-like fees, a 100 µs order-entry and
+# response latency, and the exact FIFO queue from order ids for any resting order. There is a
+# fast path (the strategy as a numba kernel) and a teaching path (its Python twin), which give
+# identical runs (exercise 4).
+
+# %%
+execution = ExecutionConfig(
+    fees=Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale, unit="per_share"),
+    entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000, queue=FIFOQueue())
+scalper = ImbalanceScalper(qty=QTY, entry=ENTRY, hold_s=HOLD_S, strong=STRONG)
+res_scalper = run_backtest(events, book, inst, scalper, execution=execution)
+res_scalper.trades.head()
+
+# %% [markdown]
+# Each row is a round trip: it opens when the position leaves zero and closes when it returns.
+# Money is split three ways per trade,
+#
+# $$
+# \underbrace{\sum_{\text{fills}} -s\, m^{\text{dec}} q}_{\text{P\&L at decision mids}}
+# \;\xrightarrow{\;-\ \text{spread and slippage}\;}\;
+# \underbrace{\sum_{\text{fills}} -s\, p\, q}_{\text{gross}}
+# \;\xrightarrow{\;-\ \text{fees}\;}\;
+# \text{net},
+# $$
+#
+# with $s$ the side, $q$ the quantity, $p$ the fill price and $m^{\text{dec}}$ the mid the strategy
+# saw when it decided. The first number is what the signal's calls earned from mid to mid (the
+# paper P&L of chapter 7, now with the real holding times); the difference to gross is what
+# crossing the spread, walking the book and the latency cost; fees come last.
+#
+# ## 9.2 The model strategy
+#
+# The model strategy needs $P(\text{up})$ at every second, out of sample. As in chapter 7, a
+# LightGBM classifier is fitted with purged walk-forward cross-validation on features sampled every
+# second, labelled by whether the mid is higher `HORIZON_S` seconds later; each fold's model
+# predicts only the later, unseen block. Before the first prediction the strategy does not trade.
+
+# %%
+h = HORIZON_S * NS
+fwd = sg.forward_mid_move_bps(ts, mid, h)
+X = features.compute(events, book, inst, grid="1s")
+t_ns = (X.index - X.index.normalize()).to_numpy().view("i8")   # sample times in the events' time base
+j = np.searchsorted(ts, t_ns, side="right") - 1
+ret = fwd[np.maximum(j, 0)]
+keep = (j >= 0) & ~np.isnan(ret)
+cols = ["ofi_1s", "ofi_10s", "ofi_1min", "ofi_sum5_10s", "vol_imb_1", "vol_imb_5", "dw_imb", "ocount_imb_1",
+        "composite_imb", "spread_ticks", "microprice_dev_ticks", "trade_imb_10s", "trade_imb_1min",
+        "mom_10s", "mom_1min", "rv_1min"]
+cols = [c for c in cols if X[c].notna().any()]                   # a level-1 book has no deeper levels
+Xk, tk, rk = X.loc[keep, cols], t_ns[keep], ret[keep]
+wf = walk_forward_evaluate(Xk, (rk > 0).astype(int), t=tk, t_end=tk + h, baselines=False,
+                           model_factory=DirectionClassifier(n_estimators=N_TREES), cv=PurgedWalkForward(N_SPLITS))
+pred = wf.predictions
+p_ts, p_up = tk[Xk.index.get_indexer(pred.index)], pred["p_1"].to_numpy()
+theta_ofi = float(np.median(np.abs(Xk["ofi_10s"].to_numpy()[tk < p_ts[0]])))  # set before the first prediction
+print(f"out-of-sample AUC {wf.metrics['roc_auc'].iloc[0]:.3f} on {len(pred):,} seconds; "
+      f"OFI threshold {theta_ofi:.3f} shares")
+
+# %%
+model = ModelStrategy(qty=QTY, entry=ENTRY, hold_s=HOLD_S, p_up=p_up, p_ts=p_ts, ofi_threshold=theta_ofi)
+res_model = run_backtest(events, book, inst, model, execution=execution)
+print(f"model strategy: {len(res_model.trades)} round trips, first entry "
+      f"{(res_model.trades['entry_ts'].min() - p_ts[0]) / NS:.3f} s after the first prediction")
+
+# %% [markdown]
+# ## 9.3 Gross against net
+#
+# The same split for both strategies, in currency and per trade in basis points of the traded
+# value:
+
+# %%
+runs = {"scalper": res_scalper, "model": res_model}
+rows = {}
+for name, r in runs.items():
+    p, t = r.pnl(), r.trades
+    notional = float((t["entry_price"] * t["qty"]).sum()) / inst.price_scale
+    rows[name] = {"trades": len(t), "P&L at decision mids": p["pnl_mid"], "spread and slippage": -p["spread_cost"],
+                  "gross": p["gross"], "fees": -p["fees"], "net": p["net"],
+                  "edge per trade (bps)": 1e4 * p["pnl_mid"] / notional,
+                  "cost per trade (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional}
+pnl = pd.DataFrame(rows).T
+pnl
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 4))
+steps = ["P&L at decision mids", "gross", "net"]
+x = np.arange(len(steps))
+for k, name in enumerate(pnl.index):
+    ax.bar(x + (k - 0.5) * 0.35, pnl.loc[name, steps].to_numpy(float), width=0.35, label=name)
+ax.axhline(0, color="k", lw=0.8)
+ax.set_xticks(x, ["at decision mids", "gross (after spread)", "net (after fees)"])
+ax.set(ylabel=f"P&L over the day ({cur})", title=f"{inst.symbol}: from the signal's edge to the net P&L")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# This is the chapter's central table. The first column is the signal; every column after it is a
+# cost that the paper evaluation of chapter 7 did not charge, or charged only as a flat number.
+# A market-order strategy pays the full spread per round trip (half at entry, half at exit), plus
+# any move during the latency and any walk beyond the best quote; at `QTY` shares the walk is
+# rare, so impact beyond the book (chapter 8's square-root law) does not arise here.
+
+# %%
+for name, row in pnl.iterrows():
+    verdict = "makes money" if row["net"] > 0 else "loses money"
+    print(f"{name}: edge {row['edge per trade (bps)']:.3f} bps per trade against costs of "
+          f"{row['cost per trade (bps)']:.3f} bps: {verdict} after costs (net {row['net']:,.2f} {cur})")
+
+# %% [markdown]
+# Say it plainly when it happens: a strategy whose edge per trade is smaller than its cost per
+# trade loses money, and no choice of threshold fixes that (chapter 7's sweep shows the edge
+# rising with the threshold far more slowly than the spread it has to clear). That is a result
+# about this signal on this book, not a failure of the backtest. The honest next steps are to
+# make the edge larger (a longer horizon, better features), or the cost smaller (enter passively
+# and earn the spread instead of paying it, exercise 1; trade where the spread is one tick).
+#
+# ## 9.4 Metrics
+#
+# `res.metrics()` computes the standard set, each with its formula in
+# `companion.backtest.metrics`. Sharpe and Sortino are of the one-minute equity changes,
+# annualised with $252 \times$ bars per session; VaR and win rate are per trade; the maximum
+# drawdown is of the mark-to-mid equity curve; slippage is against the decision mid; the
+# information coefficient is the rank correlation of the signal at entry with the move captured.
+
+# %%
+keys = ["trades", "net_pnl", "gross_pnl", "fees", "win_rate", "profit_factor", "sharpe", "sortino",
+        "sharpe_per_trade", "max_drawdown", "var_95", "avg_holding_s", "avg_pnl_bps", "slippage_bps",
+        "fill_rate", "signal_accuracy", "ic"]
+metrics = pd.DataFrame({name: {k: r.metrics()[k] for k in keys} for name, r in runs.items()})
+metrics.astype(float).round(3)
+
+# %% [markdown]
+# Note the gap between `signal_accuracy` (the share of trades whose mid moved the right way while
+# held) and `win_rate` (the share of trades that made money net): a call can be right and still
+# lose the spread. An annualised Sharpe ratio from one day is a unit conversion, not an estimate
+# of next year's performance.
+#
+# ## 9.5 The standard figure
+#
+# Cumulative P&L (net, gross and at decision mids), the distribution of trade P&L, holding time and
+# signal strength against P&L, P&L by hour of entry, and the drawdown:
+
+# %%
+fig = performance_figure(res_scalper, currency=cur)
+plt.show()
+
+# %%
+fig = performance_figure(res_model, currency=cur)
+plt.show()
+
+# %% [markdown]
+# The three lines of the first panel tell the story of section 9.3 over the day: the line at
+# decision mids is the signal, the gap down to the gross line is the spread, the gap to the net
+# equity is the fees. When the costs dominate, the trade histogram centres near minus one spread
+# times `QTY`, and the drawdown panel shows a steady bleed rather than a crash: the signature of
+# a cost problem, not of a few bad trades.
+#
+# ## Exercises
+#
+# ```{exercise}
+# :label: ex-09-1
+# Enter passively instead: a limit order at our own best quote (`entry="limit"`), cancelled
+# after 2 s if unfilled, exit still by market order. Run the scalper under the risk-averse and the
+# FIFO queue models. How do the trade count and the net P&L change?
+# ```
+#
+# ```{solution-start} ex-09-1
+# :class: dropdown
+# ```
+
+# %%
+from companion.sim import RiskAverseQueue
+
+passive = {}
+for qname, q in (("risk-averse", RiskAverseQueue()), ("FIFO", FIFOQueue())):
+    ex = ExecutionConfig(fees=execution.fees, entry_latency=execution.entry_latency,
+                         response_latency=execution.response_latency, queue=q)
+    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, entry="limit", hold_s=HOLD_S, strong=STRONG),
+                     execution=ex)
+    passive[f"limit entry, {qname}"] = {k: r.metrics()[k] for k in ("trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
+passive["market entry"] = {k: res_scalper.metrics()[k] for k in ("trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
+pd.DataFrame(passive).T.astype(float)
+
+# %% [markdown]
+# A passive entry earns half the spread instead of paying it and collects the rebate, but it is
+# filled mostly when the price comes to it, which is when the imbalance was wrong: the adverse
+# selection of chapter 8. Whether the saving beats the selection is, again, a measurement.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ex-09-2
+# Which cost matters most? Run the scalper with no fees, then with no fees and no latency. How
+# much of the gap between the P&L at decision mids and the net P&L is left?
+# ```
+#
+# ```{solution-start} ex-09-2
+# :class: dropdown
+# ```
+
+# %%
+free = {}
+for name, kw in (("as above", dict(fees=execution.fees, entry_latency=LATENCY_US * 1_000,
+                                   response_latency=LATENCY_US * 1_000)),
+                 ("no fees", dict(entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000)),
+                 ("no fees, no latency", dict(entry_latency=0, response_latency=0))):
+    r = run_backtest(events, book, inst, scalper, execution=ExecutionConfig(queue=FIFOQueue(), **kw))
+    free[name] = r.pnl()
+pd.DataFrame(free).T[["pnl_mid", "spread_cost", "gross", "fees", "net"]]
+
+# %% [markdown]
+# Even with free and instant trading the spread remains: it is the price of immediacy, and a
+# market-order strategy pays it on every round trip.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ex-09-3
+# Vary the holding time of the scalper: 2, 10, 30 and 120 seconds. Does a longer hold let the
+# edge at decision mids catch up with the spread?
+# ```
+#
+# ```{solution-start} ex-09-3
+# :class: dropdown
+# ```
+
+# %%
+hold = {}
+for hs in (2, 10, 30, 120):
+    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, hold_s=hs, strong=STRONG, exit_level=0),
+                     execution=execution)
+    t = r.trades
+    notional = float((t["entry_price"] * t["qty"]).sum()) / inst.price_scale
+    p = r.pnl()
+    hold[f"{hs} s"] = {"trades": len(t), "edge (bps)": 1e4 * p["pnl_mid"] / notional,
+                       "cost (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional, "net": p["net"]}
+pd.DataFrame(hold).T
+
+# %% [markdown]
+# With the exit on an opposite signal switched off (`exit_level=0`), the hold is exactly the
+# timeout. The edge per trade grows little with the hold, because the imbalance's information is
+# about the next few price changes; the cost per trade does not shrink, because the spread is paid
+# once per round trip whatever its length.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise}
+# :label: ex-09-4
+# Check that the teaching path (`path="python"`, the strategy in plain Python) gives the same run
+# as the numba fast path, on the first quarter of an hour of the day.
+# ```
+#
+# ```{solution-start} ex-09-4
+# :class: dropdown
+# ```
+
+# %%
+hour = ts < (inst.session_open_ns or int(ts[0])) + 900 * NS
+fast = run_backtest(events[hour], book[hour], inst, scalper, execution=execution)
+slow = run_backtest(events[hour], book[hour], inst, scalper, execution=execution, path="python")
+same = np.array_equal(fast.sim.fills, slow.sim.fills) and np.array_equal(fast.sim.position, slow.sim.position)
+print(f"{len(fast.sim.fills)} fills; identical runs: {same}")
+
+# %% [markdown]
+# The two paths share the state arrays and the decision rules, so they produce the same orders,
+# fills and equity; the Python path is for reading and stepping through, the numba path for runs.
+#
+# ```{solution-end}
+# ```
