@@ -1,0 +1,97 @@
+"""Figures and tables for the feature chapter (04): the registry, distributions, correlations, IC.
+
+Plot helpers draw on given axes and return them (no ``plt.show``); table helpers return pandas
+objects. The features themselves come from :func:`companion.features.compute`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from scipy.stats import rankdata
+
+__all__ = ["registry_table", "spearman_ic", "information_coefficients", "distributions", "corr_heatmap", "ic_bars"]
+
+
+def registry_table(short_reference: bool = True) -> pd.DataFrame:
+    """The feature registry as a table: name (index), group, window, unit, reference (the first
+    clause of the reference when ``short_reference``)."""
+    from companion.features import registry
+
+    rows = []
+    for name, s in registry().items():
+        ref = s.reference.split(":")[0].split(";")[0] if short_reference else s.reference
+        ref = ref.replace(" (construction documented in the formula)", "")
+        rows.append({"name": name, "group": s.group, "window": s.window, "unit": s.unit, "reference": ref})
+    return pd.DataFrame(rows).set_index("name")
+
+
+def spearman_ic(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of the mid-ranks of ``a`` and ``b`` (NaN pairs dropped; NaN if either is
+    constant or fewer than 3 pairs)."""
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if ok.sum() < 3:
+        return float("nan")
+    ra, rb = rankdata(a[ok]), rankdata(b[ok])
+    ra -= ra.mean()
+    rb -= rb.mean()
+    den = np.sqrt(np.sum(ra * ra) * np.sum(rb * rb))
+    return float(np.sum(ra * rb) / den) if den > 0 else float("nan")
+
+
+def information_coefficients(X: pd.DataFrame, moves: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Spearman IC of every column of ``X`` with each forward move (``{horizon: Series}``, aligned
+    on ``X.index``; NaN pairs dropped): rows = features, columns = horizons."""
+    out = {}
+    for h, r in moves.items():
+        r = r.reindex(X.index).to_numpy(np.float64)
+        out[h] = {c: spearman_ic(X[c].to_numpy(np.float64), r) for c in X.columns}
+    return pd.DataFrame(out)
+
+
+def distributions(axes, X: pd.DataFrame, names, bins: int = 60, clip=(0.005, 0.995)):
+    """One histogram per feature (values clipped to the ``clip`` quantiles so tails stay visible
+    as the edge bins), with the share of NaN in the title."""
+    for ax, name in zip(np.ravel(axes), names):
+        v = X[name].to_numpy(np.float64)
+        ok = v[~np.isnan(v)]
+        if ok.size:
+            lo, hi = np.quantile(ok, clip)
+            if hi > lo:
+                ok = np.clip(ok, lo, hi)
+            ax.hist(ok, bins=bins, color="C0", alpha=0.85)
+        ax.set_title(f"{name} (NaN {np.mean(np.isnan(v)):.0%})", fontsize=9)
+        ax.set_yticks([])
+        ax.tick_params(axis="x", labelsize=7)
+    return axes
+
+
+def corr_heatmap(ax, X: pd.DataFrame, method: str = "spearman"):
+    """Rank (or Pearson) correlation matrix of the columns as a heatmap, diverging colours in [-1, 1]."""
+    c = X.corr(method=method).to_numpy()
+    im = ax.imshow(c, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+    ax.set_xticks(range(X.shape[1]))
+    ax.set_yticks(range(X.shape[1]))
+    ax.set_xticklabels(X.columns, rotation=90, fontsize=6)
+    ax.set_yticklabels(X.columns, fontsize=6)
+    ax.grid(False)
+    return im
+
+
+def ic_bars(ax, ic: pd.DataFrame, top: int = 20):
+    """Horizontal bars of the IC per horizon for the ``top`` features by largest absolute IC."""
+    order = ic.abs().max(axis=1).sort_values(ascending=True).index[-top:]
+    sub = ic.loc[order]
+    y = np.arange(len(sub))
+    k = sub.shape[1]
+    hgt = 0.8 / k
+    for j, h in enumerate(sub.columns):
+        ax.barh(y + (j - (k - 1) / 2) * hgt, sub[h], height=hgt, label=f"forward {h}", color=f"C{j}")
+    ax.set_yticks(y)
+    ax.set_yticklabels(sub.index, fontsize=8)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_xlabel("Spearman IC with the forward mid move")
+    ax.legend(loc="lower right", fontsize=8)
+    return ax
