@@ -31,7 +31,7 @@
 # %% tags=["parameters"]
 DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
 SEED = 7            # seed of the synthetic day (used with DATA synthetic)
-MAX_EVENTS = 0      # 0 = the whole day; otherwise keep only the first MAX_EVENTS messages
+MAX_EVENTS = 0      # 0 keeps the whole day, otherwise only the first MAX_EVENTS messages
 LEVELS = 10         # book depth to reconstruct
 
 # %%
@@ -176,7 +176,7 @@ plt.show()
 # quotes, so compare `messages` with care.
 
 # %%
-table = stats.reference_table()
+table = stats.reference_table().drop(columns=spec, errors="ignore")  # this run's column comes first
 table.insert(0, spec, pd.Series(stats.day_stats(events, rows, inst)))
 table.loc[["messages", "messages_per_min", "execution_share", "cancel_share", "spread_ticks_mean",
            "spread_ticks_median", "depth_best_mean", "trade_size_mean", "mid_range_pct"]].round(3)
