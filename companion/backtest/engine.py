@@ -42,6 +42,8 @@ class ExecutionConfig:
     fees: :class:`~companion.sim.Fees` in the simulator's units (price units per share, or bps).
     feed / entry / response latency: ns or a latency model. ``flat_before_close_s``: the risk
     manager flattens and halts at ``session_close - margin`` (None: off). ``risk``: other limits.
+    ``impact``: a :class:`~companion.sim.SqrtImpact` pricing aggressive size beyond the visible
+    book (None: the unfilled remainder of a market order expires).
     """
 
     fees: Fees = Fees()
@@ -54,6 +56,7 @@ class ExecutionConfig:
     seed: int = 0
     wake_interval_ns: int = 0
     max_orders: int = 100_000
+    impact: object = None
 
     def risk_limits(self, instrument: Instrument) -> RiskLimits:
         r = self.risk
@@ -263,7 +266,8 @@ def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, s
                     feed_latency=ex.feed_latency, entry_latency=ex.entry_latency,
                     response_latency=ex.response_latency, fees=ex.fees,
                     risk=ex.risk_limits(instrument), seed=ex.seed,
-                    wake_interval_ns=ex.wake_interval_ns, max_orders=ex.max_orders)
+                    wake_interval_ns=ex.wake_interval_ns, max_orders=ex.max_orders,
+                    impact=ex.impact)
     params, user_state = strategy.build(events, book, instrument, ex.max_orders)
     if path == "numba":
         res = sim.run(strategy.kernel, params, user_state)
