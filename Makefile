@@ -57,7 +57,7 @@ nbval: data
 	  --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout 900 chapters/
 
 smoke: data
-	$(TIMED) smoke $(PY) -m pytest -q -m slow tests/notebooks tests/test_replication.py
+	$(TIMED) smoke $(PY) -m pytest -q -m slow tests --ignore=tests/browser
 
 browser: html
 	$(TIMED) browser bash -c 'tools/ensure_chromium.sh && $(PY) -m pytest -q -m browser tests/browser'
