@@ -1,0 +1,386 @@
+"""The live executor's YAML configuration: typed dataclasses, strict validation, clear errors.
+
+Loaded with ``yaml.safe_load``; every section is optional (defaults below), every unknown key is an
+error, and every error names the key, the expected type or range and the value found::
+
+    strategy: scalper            # scalper (composite book imbalance) | model (compiled LightGBM + OFI)
+    signal:
+      depth: 5                   # book levels of the imbalance (1..book levels)
+      weak: 0.15                 # |S| >= weak: BUY / SELL
+      strong: 0.35               # |S| >= strong: STRONG_BUY / STRONG_SELL (entries)
+    model:                       # strategy: model only
+      path: models/p_up          # companion.models.io.save_model stem (or a LightGBM text file)
+      p_long: 0.55
+      p_short: 0.45
+      ofi_threshold: 0.0         # shares
+      ofi_window_s: 10.0
+    execution:
+      size: 100                  # shares / contracts per entry
+      max_position: 500          # |position| limit (pre-trade check + close)
+      timeout_s: 10.0            # exit a position held this long
+      entry: market              # market | limit (join our best quote)
+      exit_level: 1              # exit on an opposite signal of this strength (0: never)
+      entry_ttl_s: 2.0           # cancel an unfilled limit entry after
+    risk:
+      max_loss: 1000.0           # currency; session loss that trips the kill switch (flatten + halt)
+      max_trades_per_minute: 60  # fills in the last 60 s that block new orders
+      max_spread: 50             # ticks; wider spreads block new orders
+    latency:                     # targets the run is measured against (reported, never enforced)
+      signal_us: 20.0            # tick -> signal decision, p99
+      features_model_us: 50.0    # streaming features + model, p99
+    feed:
+      stale_after_s: 5.0         # no market data for this long (feed clock): kill switch
+    kill_switch:
+      file: KILL                 # trading stops when this file exists (relative to the cwd)
+    venue:                       # the paper venue (companion.sim): latency, fees, queue
+      feed_latency_ns: 0
+      entry_latency_ns: 100000
+      response_latency_ns: 100000
+      fees: {maker: 0.0, taker: 0.0, unit: bps}
+      queue: risk_averse         # risk_averse | power_prob | log_prob | fifo
+      flat_before_close_s: 60.0  # flatten and halt this long before the session close (null: off)
+      seed: 0
+    journal:
+      synchronous: NORMAL        # FULL survives power loss; NORMAL survives process crashes
+      checkpoint_every: 2000     # events between checkpoints
+
+Money is in currency (dollars for LOBSTER), spreads in ticks; :meth:`LiveConfig.risk_limits` turns
+them into the simulator's price units.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from companion.events import NS, Instrument
+
+__all__ = ["ConfigError", "SignalConfig", "ModelConfig", "ExecConfig", "RiskConfig", "LatencyConfig",
+           "FeedConfig", "KillSwitchConfig", "VenueConfig", "JournalConfig", "LiveConfig", "load_config"]
+
+STRATEGIES = ("scalper", "model")
+QUEUES = ("risk_averse", "power_prob", "log_prob", "fifo")
+
+
+class ConfigError(ValueError):
+    """A bad live config: the message names the key (``section.key``), what was expected and what was found."""
+
+
+# --------------------------------------------------------------------------------------------- checks
+def _num(where: str, v: Any, *, integer: bool = False, lo: float | None = None, hi: float | None = None,
+         lo_open: bool = False, allow_none: bool = False, allow_inf: bool = False):
+    if v is None and allow_none:
+        return None
+    kind = "an integer" if integer else "a number"
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and isinstance(v, float) and not v.is_integer()):
+        raise ConfigError(f"config: {where} must be {kind}, got {v!r} ({type(v).__name__})")
+    if isinstance(v, float) and math.isnan(v):
+        raise ConfigError(f"config: {where} must be {kind}, got nan")
+    if math.isinf(v) and not allow_inf:
+        raise ConfigError(f"config: {where} must be finite, got {v!r}")
+    if lo is not None and (v <= lo if lo_open else v < lo):
+        raise ConfigError(f"config: {where} must be {'>' if lo_open else '>='} {lo:g}, got {v!r}")
+    if hi is not None and v > hi:
+        raise ConfigError(f"config: {where} must be <= {hi:g}, got {v!r}")
+    return int(v) if integer else float(v)
+
+
+def _choice(where: str, v: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(v, str) or v not in choices:
+        raise ConfigError(f"config: {where} must be one of {', '.join(choices)}, got {v!r}")
+    return v
+
+
+def _str(where: str, v: Any, allow_none: bool = False) -> str | None:
+    if v is None and allow_none:
+        return None
+    if not isinstance(v, str) or not v.strip():
+        raise ConfigError(f"config: {where} must be a non-empty string, got {v!r}")
+    return v
+
+
+def _section(cls, where: str, d: Any):
+    """Build dataclass ``cls`` from mapping ``d``, rejecting unknown keys; values checked by ``cls.check``."""
+    if d is None:
+        d = {}
+    if not isinstance(d, dict):
+        raise ConfigError(f"config: {where} must be a mapping, got {d!r} ({type(d).__name__})")
+    names = [f.name for f in fields(cls)]
+    for k in d:
+        if k not in names:
+            raise ConfigError(f"config: unknown key {where}.{k} (allowed: {', '.join(names)})")
+    obj = cls(**d)
+    obj.check(where)
+    return obj
+
+
+# --------------------------------------------------------------------------------------------- sections
+@dataclass(frozen=True)
+class SignalConfig:
+    """Composite-imbalance signal (:mod:`companion.signals`): depth and class thresholds."""
+
+    depth: int = 5
+    weak: float = 0.15
+    strong: float = 0.35
+
+    def check(self, w: str) -> None:
+        _num(f"{w}.depth", self.depth, integer=True, lo=1, hi=100)
+        _num(f"{w}.weak", self.weak, lo=0.0, hi=1.0)
+        _num(f"{w}.strong", self.strong, lo=0.0, hi=1.0)
+        if self.weak > self.strong:
+            raise ConfigError(f"config: {w}.weak ({self.weak}) must be <= {w}.strong ({self.strong})")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Model rule (:func:`companion.signals.model_rule`) on a compiled LightGBM P(up)."""
+
+    path: str | None = None
+    p_long: float = 0.55
+    p_short: float = 0.45
+    ofi_threshold: float = 0.0
+    ofi_window_s: float = 10.0
+    ofi_levels: int = 1
+
+    def check(self, w: str) -> None:
+        _str(f"{w}.path", self.path, allow_none=True)
+        _num(f"{w}.p_long", self.p_long, lo=0.0, hi=1.0)
+        _num(f"{w}.p_short", self.p_short, lo=0.0, hi=1.0)
+        if self.p_short > self.p_long:
+            raise ConfigError(f"config: {w}.p_short ({self.p_short}) must be <= {w}.p_long ({self.p_long})")
+        _num(f"{w}.ofi_threshold", self.ofi_threshold, lo=0.0)
+        _num(f"{w}.ofi_window_s", self.ofi_window_s, lo=0.0, lo_open=True)
+        _num(f"{w}.ofi_levels", self.ofi_levels, integer=True, lo=1, hi=10)
+
+
+@dataclass(frozen=True)
+class ExecConfig:
+    """Order size, position limit and the strategy's exits (seconds)."""
+
+    size: float = 100.0
+    max_position: float = 500.0
+    timeout_s: float | None = 10.0
+    entry: str = "market"
+    exit_level: int = 1
+    entry_ttl_s: float | None = 2.0
+
+    def check(self, w: str) -> None:
+        _num(f"{w}.size", self.size, lo=0.0, lo_open=True)
+        _num(f"{w}.max_position", self.max_position, lo=0.0, lo_open=True, allow_inf=True)
+        if self.size > self.max_position:
+            raise ConfigError(f"config: {w}.size ({self.size}) must be <= {w}.max_position ({self.max_position})")
+        _num(f"{w}.timeout_s", self.timeout_s, lo=0.0, lo_open=True, allow_none=True)
+        _choice(f"{w}.entry", self.entry, ("market", "limit"))
+        _num(f"{w}.exit_level", self.exit_level, integer=True, lo=0, hi=2)
+        _num(f"{w}.entry_ttl_s", self.entry_ttl_s, lo=0.0, lo_open=True, allow_none=True)
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Session max loss (currency, kill switch), fill-rate and spread (ticks) blocks; None = off."""
+
+    max_loss: float | None = 1000.0
+    max_trades_per_minute: int | None = 60
+    max_spread: float | None = 50.0
+
+    def check(self, w: str) -> None:
+        _num(f"{w}.max_loss", self.max_loss, lo=0.0, lo_open=True, allow_none=True)
+        _num(f"{w}.max_trades_per_minute", self.max_trades_per_minute, integer=True, lo=1, allow_none=True)
+        _num(f"{w}.max_spread", self.max_spread, lo=0.0, lo_open=True, allow_none=True)
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """In-process latency targets (µs, p99), reported against the measured histograms."""
+
+    signal_us: float = 20.0
+    features_model_us: float = 50.0
+
+    def check(self, w: str) -> None:
+        _num(f"{w}.signal_us", self.signal_us, lo=0.0, lo_open=True)
+        _num(f"{w}.features_model_us", self.features_model_us, lo=0.0, lo_open=True)
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """Stale-feed kill switch: no chunk for ``stale_after_s`` seconds of the feed clock."""
+
+    stale_after_s: float | None = 5.0
+
+    def check(self, w: str) -> None:
+        _num(f"{w}.stale_after_s", self.stale_after_s, lo=0.0, lo_open=True, allow_none=True)
+
+
+@dataclass(frozen=True)
+class KillSwitchConfig:
+    """Manual kill switch: a file whose existence stops trading (SIGUSR1 does the same)."""
+
+    file: str | None = "KILL"
+
+    def check(self, w: str) -> None:
+        _str(f"{w}.file", self.file, allow_none=True)
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """The paper venue (:class:`companion.live.venue.PaperVenue`): latency, fees, queue, seed."""
+
+    feed_latency_ns: int = 0
+    entry_latency_ns: int = 100_000
+    response_latency_ns: int = 100_000
+    fees: dict = field(default_factory=dict)
+    queue: str = "risk_averse"
+    queue_n: float = 2.0
+    flat_before_close_s: float | None = 60.0
+    seed: int = 0
+
+    def check(self, w: str) -> None:
+        for k in ("feed_latency_ns", "entry_latency_ns", "response_latency_ns"):
+            _num(f"{w}.{k}", getattr(self, k), integer=True, lo=0)
+        if not isinstance(self.fees, dict):
+            raise ConfigError(f"config: {w}.fees must be a mapping, got {self.fees!r}")
+        for k, v in self.fees.items():
+            if k not in ("maker", "taker", "unit"):
+                raise ConfigError(f"config: unknown key {w}.fees.{k} (allowed: maker, taker, unit)")
+            if k == "unit":
+                _choice(f"{w}.fees.unit", v, ("bps", "per_share"))
+            else:
+                _num(f"{w}.fees.{k}", v)
+        _choice(f"{w}.queue", self.queue, QUEUES)
+        _num(f"{w}.queue_n", self.queue_n, lo=0.0, lo_open=True)
+        _num(f"{w}.flat_before_close_s", self.flat_before_close_s, lo=0.0, allow_none=True)
+        _num(f"{w}.seed", self.seed, integer=True, lo=0)
+
+
+@dataclass(frozen=True)
+class JournalConfig:
+    """SQLite journal durability and checkpoint spacing (events)."""
+
+    synchronous: str = "NORMAL"
+    checkpoint_every: int = 2000
+
+    def check(self, w: str) -> None:
+        _choice(f"{w}.synchronous", self.synchronous, ("FULL", "NORMAL", "EXTRA"))
+        _num(f"{w}.checkpoint_every", self.checkpoint_every, integer=True, lo=1)
+
+
+_SECTIONS = {"signal": SignalConfig, "model": ModelConfig, "execution": ExecConfig, "risk": RiskConfig,
+             "latency": LatencyConfig, "feed": FeedConfig, "kill_switch": KillSwitchConfig,
+             "venue": VenueConfig, "journal": JournalConfig}
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """The whole config (see the module docstring); build it with :func:`load_config` or :meth:`from_dict`."""
+
+    strategy: str = "scalper"
+    signal: SignalConfig = SignalConfig()
+    model: ModelConfig = ModelConfig()
+    execution: ExecConfig = ExecConfig()
+    risk: RiskConfig = RiskConfig()
+    latency: LatencyConfig = LatencyConfig()
+    feed: FeedConfig = FeedConfig()
+    kill_switch: KillSwitchConfig = KillSwitchConfig()
+    venue: VenueConfig = VenueConfig()
+    journal: JournalConfig = JournalConfig()
+
+    @classmethod
+    def from_dict(cls, d: Any) -> "LiveConfig":
+        """Validate a mapping (e.g. ``yaml.safe_load`` output); raises :class:`ConfigError`."""
+        if d is None:
+            d = {}
+        if not isinstance(d, dict):
+            raise ConfigError(f"config: the top level must be a mapping, got {type(d).__name__}")
+        allowed = ["strategy", *_SECTIONS]
+        for k in d:
+            if k not in allowed:
+                raise ConfigError(f"config: unknown key {k} (allowed: {', '.join(allowed)})")
+        strategy = _choice("strategy", d.get("strategy", "scalper"), STRATEGIES)
+        secs = {name: _section(sc, name, d.get(name)) for name, sc in _SECTIONS.items()}
+        return cls(strategy=strategy, **secs)
+
+    def replace(self, **sections: dict) -> "LiveConfig":
+        """A copy with some sections' keys overridden, validated again: ``cfg.replace(risk={"max_loss": 5})``."""
+        d = self.to_dict()
+        for name, over in sections.items():
+            if name == "strategy":
+                d["strategy"] = over
+            else:
+                d[name] = {**d.get(name, {}), **over}
+        return LiveConfig.from_dict(d)
+
+    def to_dict(self) -> dict:
+        out: dict = {"strategy": self.strategy}
+        for name in _SECTIONS:
+            sec = getattr(self, name)
+            out[name] = {f.name: getattr(sec, f.name) for f in fields(sec)}
+        return out
+
+    # ---- translations to the simulator's units
+    def risk_limits(self, instrument: Instrument):
+        """:class:`companion.sim.RiskLimits` in price units: ``max_position``, ``daily_loss`` (the
+        kill switch's max loss x price scale), ``max_spread`` (ticks x tick), ``max_trades_per_min``,
+        ``flat_at_ns`` (session close - ``venue.flat_before_close_s``)."""
+        from companion.sim import RiskLimits
+
+        r, scale = self.risk, float(instrument.price_scale)
+        flat = None
+        if self.venue.flat_before_close_s is not None and instrument.session_close_ns:
+            flat = int(instrument.session_close_ns - self.venue.flat_before_close_s * NS)
+        mp = self.execution.max_position
+        return RiskLimits(max_position=None if math.isinf(mp) else mp,
+                          daily_loss=None if r.max_loss is None else r.max_loss * scale,
+                          max_spread=None if r.max_spread is None else r.max_spread * float(instrument.tick),
+                          max_trades_per_min=r.max_trades_per_minute, flat_at_ns=flat)
+
+    def execution_config(self, instrument: Instrument):
+        """The :class:`companion.backtest.ExecutionConfig` of the paper venue (same simulator, same
+        risk limits): a backtest with it and :meth:`strategy_object` is the executor's twin."""
+        from companion.backtest import ExecutionConfig
+        from companion.sim import FIFOQueue, Fees, LogProbQueue, PowerProbQueue, RiskAverseQueue
+
+        v = self.venue
+        scale = float(instrument.price_scale)
+        fees = dict(v.fees)
+        unit = fees.get("unit", "bps")
+        k = scale if unit == "per_share" else 1.0  # per-share fees are given in currency
+        queue = {"risk_averse": RiskAverseQueue(), "power_prob": PowerProbQueue(v.queue_n),
+                 "log_prob": LogProbQueue(), "fifo": FIFOQueue()}[v.queue]
+        return ExecutionConfig(fees=Fees(maker=float(fees.get("maker", 0.0)) * k,
+                                         taker=float(fees.get("taker", 0.0)) * k, unit=unit),
+                               feed_latency=v.feed_latency_ns, entry_latency=v.entry_latency_ns,
+                               response_latency=v.response_latency_ns, queue=queue,
+                               risk=self.risk_limits(instrument), flat_before_close_s=None, seed=v.seed)
+
+    def strategy_object(self, p_up=None, p_ts=None):
+        """The backtest strategy the executor runs (:class:`~companion.backtest.ImbalanceScalper` or
+        :class:`~companion.backtest.ModelStrategy`) with this config's parameters."""
+        from companion.backtest import ImbalanceScalper, ModelStrategy
+
+        e = self.execution
+        common = dict(qty=e.size, entry=e.entry, hold_s=e.timeout_s, exit_level=e.exit_level,
+                      entry_ttl_s=e.entry_ttl_s)
+        if self.strategy == "scalper":
+            s = self.signal
+            return ImbalanceScalper(levels=s.depth, weak=s.weak, strong=s.strong, **common)
+        m = self.model
+        return ModelStrategy(p_up=p_up, p_ts=p_ts, p_long=m.p_long, p_short=m.p_short,
+                             ofi_threshold=m.ofi_threshold, ofi_window_s=m.ofi_window_s,
+                             ofi_levels=m.ofi_levels, **common)
+
+
+def load_config(path: str | Path | None) -> LiveConfig:
+    """Read and validate a YAML config (``None``: all defaults)."""
+    if path is None:
+        return LiveConfig()
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"config file {p} does not exist")
+    try:
+        d = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config: {p} is not valid YAML: {exc}") from None
+    return LiveConfig.from_dict(d)

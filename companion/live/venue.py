@@ -1,0 +1,513 @@
+"""Venue adapters of the live executor: the interface, and :class:`PaperVenue` (the simulator in real time).
+
+The interface (:class:`VenueAdapter`)
+-------------------------------------
+The executor talks to a venue through five calls and three callbacks; a real connector (FIX
+session, a REST + websocket API such as Binance's ``POST /fapi/v1/order`` and user-data stream)
+implements exactly these:
+
+``on_market(events, rows)``
+    market data as the executor received it (a paper venue matches against it; a real connector
+    ignores it: the exchange has its own book).
+``next_wakeup(until_ns) -> (t_ns, k) | None``
+    the next moment the strategy may act, at or before ``until_ns``: ``t_ns`` its local time and
+    ``k`` the index of the last event it has seen. A real connector returns ``(now, last event)``
+    once per market-data chunk; the paper venue returns the wake-ups of the simulator's feed-latency
+    model, so the strategy sees each event when the simulated feed would deliver it.
+``submit(side, qty, price, otype) -> order_id`` / ``cancel(order_id)``
+    send a new order (``side`` +1 buy / -1 sell, ``price`` int price units, ``otype`` a code of
+    :mod:`companion.sim.orders`) or a cancel, at the current wake-up time. Ids are the venue's
+    row numbers 0, 1, 2, ...; the executor derives its client order ids from them.
+``reports() -> list[Report]``
+    the venue's answers (acks, fills, cancels, rejects, expiries) *delivered* since the last call,
+    in delivery order; the callbacks ``on_ack`` / ``on_fill`` / ``on_done`` (if set) are called
+    with each. A real connector fills this list from its user-data stream.
+``kill()``
+    cancel every live order, flatten the position with a market order and stop waking the
+    strategy (the kill switch). A real connector also sends its venue's cancel-all.
+
+Plus the account view ``position`` / ``cash`` (what the strategy knows: delayed by the response
+latency) used for reconciliation after a restart.
+
+:class:`PaperVenue`
+-------------------
+The exchange simulator of :mod:`companion.sim` (matching, queue position, latency channels, fees,
+risk checks at each wake-up) stepped *with the feed*: each chunk of events is appended to its
+buffers and :func:`paper_step_nb` runs the simulator's kernels (:mod:`companion.sim.exchange`) up to
+the chunk's exchange time. Its loop is :func:`companion.sim.exchange.step_nb` with two changes
+only: it knows ``n_known`` events instead of the whole day, and (until the feed ends, ``final``)
+it returns ``NEED_DATA`` instead of acting past ``until``; a chunk holds every event of its
+timestamp, so nothing unknown can come before ``until``. Processing order is therefore exactly
+the backtest's (market event, then order arrival, then wake-up, at equal times), and a replay
+through the executor gives the backtester's orders and fills, field for field (tested; exact for
+any entry / response latency model and a constant feed latency, whose draws consume no random
+numbers: a random feed latency draws in a different order once the data are streamed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+from numba import njit
+from numba.core import types
+from numba.typed import Dict
+
+from companion.events import ADD, Instrument
+from companion.sim.exchange import (C_HAS_IDS, C_WAKE_INTERVAL, CH_FEED, DONE, F_CASH, F_LCASH, F_LPOS,
+                                    F_POS, I_CLOSE_OID, I_ERR, I_EV, I_FIRST_OPEN, I_HALTED, I_LAST_FEED,
+                                    I_LAST_WAKE, I_NFILL, I_NORD, I_REQ_HEAD, I_REQ_TAIL, I_RESP_HEAD,
+                                    I_SEEN, I_BAD_CANCELS, I_NRISK, I_SEEN_T, I_WAKE_EV, I_WAKE_T, WAKEUP,
+                                    _ERRORS, _apply_event_nb, _arrive_cancel_nb, _arrive_submit_nb, _deliver_nb,
+                                    _draw_nb, _push_req_nb, _risk_wake_nb, _submit_nb)
+from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, CANCELED, EXPIRED, MARKET, NEW,
+                                  PARTIAL, PENDING, R_RISK, REASON_NAMES, REJECTED, RESP_ACK, RESP_FILL)
+from companion.sim.queue import Q_FIFO
+
+__all__ = ["Report", "VenueAdapter", "PaperVenue", "paper_step_nb", "kill_nb", "NEED_DATA"]
+
+NEED_DATA = 9  #: :func:`paper_step_nb` return code: nothing more to do before the next chunk
+_BIG = np.iinfo(np.int64).max
+_EPS = 1e-9
+
+
+# ============================================================================ kernels
+@njit(cache=True)
+def add_index_into_nb(kind: np.ndarray, order_id: np.ndarray, start: int, stop: int, seen, out: np.ndarray) -> None:
+    """Streaming :func:`companion.sim.exchange.order_add_index_nb` over events ``start..stop-1``:
+    ``out[i]`` = index of the ADD of event ``i``'s order (-1: unknown / no id); ``seen`` (typed dict
+    order id -> ADD index) carries the state across chunks."""
+    for i in range(start, stop):
+        oid = order_id[i]
+        out[i] = -1
+        if oid == 0:
+            continue
+        if kind[i] == ADD:
+            seen[oid] = i
+            out[i] = i
+        elif oid in seen:
+            out[i] = seen[oid]
+
+
+@njit(cache=True)
+def append_events_nb(ev, rows, mkt, oid, a) -> bool:
+    """Copy a chunk of events (EVENT_DTYPE) and its book rows into the buffers at ``a``. Returns
+    whether the chunk carries order ids."""
+    ts, tl, kind, side, price, size, add_idx, book = mkt
+    m = ev.shape[0]
+    ncol = rows.shape[1]
+    ids = False
+    for j in range(m):
+        i = a + j
+        e = ev[j]
+        ts[i] = e.ts
+        tl[i] = e.ts_local
+        kind[i] = e.kind
+        side[i] = e.side
+        price[i] = e.price
+        size[i] = e.size
+        oid[i] = e.order_id
+        if e.order_id != 0:
+            ids = True
+        for c in range(ncol):
+            book[i, c] = rows[j, c]
+    return ids
+
+
+@njit(cache=True)
+def paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_actions):
+    """:func:`companion.sim.exchange.step_nb` over the first ``n_known`` events of the buffers.
+
+    Sends ``actions[:n_actions]`` at the current wake-up time, then runs market events, order
+    arrivals and wake-ups in the simulator's order. Returns ``WAKEUP`` (``st[0][I_WAKE_T]`` /
+    ``[I_WAKE_EV]`` say when and which event), ``NEED_DATA`` when the next item is later than
+    ``until`` (or needs an event not known yet) and the feed has not ended, ``DONE`` at the end
+    (``final``: no more events will come; responses still in flight are delivered as in
+    ``step_nb``), or an ``ERR_*`` code. With ``final`` and ``n_known`` = all events it is
+    ``step_nb``.
+    """
+    istate, fstate, rng = st
+    ts, ts_local = mkt[0], mkt[1]
+    reqs = out[2]
+    pos_ser, cash_ser = out[5], out[6]
+    n = n_known
+    t_w = istate[I_WAKE_T]
+    for a in range(n_actions):
+        act = actions[a]
+        if act.kind == ACT_SUBMIT:
+            _submit_nb(lat, st, out, limits, t_w, int(act.side), int(act.otype), act.price, act.qty, 0)
+        elif act.kind == ACT_CANCEL:
+            if 0 <= act.order_id < istate[I_NORD]:
+                _push_req_nb(lat, st, out, t_w, ACT_CANCEL, act.order_id)
+            else:
+                istate[I_BAD_CANCELS] += 1
+        if istate[I_ERR] != 0:
+            return istate[I_ERR]
+    interval = int(cfg[C_WAKE_INTERVAL])
+    while True:
+        if istate[I_ERR] != 0:
+            return istate[I_ERR]
+        i = istate[I_EV]
+        k = istate[I_SEEN]
+        t_ev = ts[i] if i < n else _BIG
+        h = istate[I_REQ_HEAD]
+        # an order reaches the exchange only while market data continues (as in step_nb)
+        t_req = reqs[h].t if (h < istate[I_REQ_TAIL] and (i < n or not final)) else _BIG
+        t_wk = _BIG
+        if k < n:
+            if istate[I_SEEN_T] < 0:
+                base = max(ts[k], ts_local[k])
+                tw = base + _draw_nb(lat, CH_FEED, base, rng)
+                if tw < istate[I_LAST_FEED]:
+                    tw = istate[I_LAST_FEED]
+                istate[I_LAST_FEED] = tw
+                istate[I_SEEN_T] = tw
+            t_wk = istate[I_SEEN_T]
+        if not final and min(t_ev, min(t_req, t_wk)) > until:
+            return NEED_DATA
+        if t_ev == _BIG and t_wk == _BIG and t_req == _BIG:
+            _deliver_nb(st, out, _BIG)
+            return DONE
+        if t_ev <= t_req and t_ev <= t_wk:
+            _apply_event_nb(mkt, cfg, lat, st, out, i)
+            pos_ser[i] = fstate[F_POS]
+            cash_ser[i] = fstate[F_CASH]
+            istate[I_EV] = i + 1
+        elif t_req <= t_wk:
+            j = reqs[h].order_id
+            if reqs[h].kind == ACT_SUBMIT:
+                _arrive_submit_nb(mkt, cfg, lat, st, out, j, t_req)
+            else:
+                _arrive_cancel_nb(lat, st, out, j, t_req)
+            istate[I_REQ_HEAD] = h + 1
+        else:
+            _deliver_nb(st, out, t_wk)
+            istate[I_SEEN] = k + 1
+            istate[I_SEEN_T] = -1
+            if istate[I_HALTED] != 0:
+                continue
+            if interval > 0 and istate[I_LAST_WAKE] >= 0 and t_wk < istate[I_LAST_WAKE] + interval:
+                continue
+            istate[I_LAST_WAKE] = t_wk
+            istate[I_WAKE_T] = t_wk
+            istate[I_WAKE_EV] = k
+            if _risk_wake_nb(mkt, lat, st, out, limits, t_wk, k):
+                return WAKEUP
+
+
+@njit(cache=True)
+def kill_nb(lat, st, out, limits) -> int:
+    """The kill switch at the current wake-up: cancel every order the strategy believes live, send a
+    market order for ``-position`` (by the risk manager), stop waking the strategy. Returns the
+    flattening order's id (-1 when already flat)."""
+    istate, fstate, rng = st
+    orders = out[0]
+    t = istate[I_WAKE_T]
+    for m in range(istate[I_FIRST_OPEN], istate[I_NORD]):
+        q = orders[m]
+        if q.local_status == PENDING or q.local_status == NEW or q.local_status == PARTIAL:
+            _push_req_nb(lat, st, out, t, ACT_CANCEL, m)
+    pos = fstate[F_LPOS]
+    oid = -1
+    if abs(pos) > _EPS:
+        oid = _submit_nb(lat, st, out, limits, t, -1 if pos > 0 else 1, MARKET, 0, abs(pos), 1)
+        istate[I_CLOSE_OID] = oid
+    istate[I_HALTED] = 1
+    return oid
+
+
+# ============================================================================ interface
+@dataclass(frozen=True)
+class Report:
+    """One venue answer as delivered to the executor.
+
+    ``kind``: ``"ack"``, ``"fill"`` or ``"done"`` (final state other than filled: ``status`` is
+    ``"CANCELED"``, ``"REJECTED"`` or ``"EXPIRED"``, ``reason`` a :data:`companion.sim.orders.REASON_NAMES`
+    value). ``t_local``: delivery time (ns); ``t_exchange``: when it happened at the venue. Fills carry
+    ``fill_id`` (the venue's trade number), ``price`` (price units), ``qty``, ``fee`` (price units x
+    size), ``liquidity`` ``"MAKER"`` / ``"TAKER"``.
+    """
+
+    kind: str
+    order_id: int
+    t_local: int
+    t_exchange: int = 0
+    status: str = ""
+    reason: str = ""
+    fill_id: int = -1
+    side: int = 0
+    price: float = 0.0
+    qty: float = 0.0
+    fee: float = 0.0
+    liquidity: str = ""
+
+
+class VenueAdapter(Protocol):
+    """What the executor needs from a venue (see the module docstring)."""
+
+    on_ack: Callable[[Report], None] | None
+    on_fill: Callable[[Report], None] | None
+    on_done: Callable[[Report], None] | None
+
+    def on_market(self, events: np.ndarray, rows: np.ndarray) -> None: ...
+
+    def next_wakeup(self, until_ns: int) -> tuple[int, int] | None: ...
+
+    def submit(self, side: int, qty: float, price: int, otype: int) -> int: ...
+
+    def cancel(self, order_id: int) -> None: ...
+
+    def reports(self) -> list[Report]: ...
+
+    def kill(self) -> int: ...
+
+    @property
+    def position(self) -> float: ...
+
+    @property
+    def cash(self) -> float: ...
+
+
+_STATUS = {CANCELED: "CANCELED", REJECTED: "REJECTED", EXPIRED: "EXPIRED"}
+
+
+class PaperVenue:
+    """The simulator as a live venue (see the module docstring).
+
+    Parameters
+    ----------
+    instrument : Instrument
+        Tick (limit prices off the tick are rejected).
+    execution : companion.backtest.ExecutionConfig
+        Latency models, fees, queue model, risk limits, seed: the same object a backtest takes, so
+        the two runs are configured identically (:meth:`companion.live.config.LiveConfig.execution_config`).
+    levels : int
+        Book levels of the rows passed to :meth:`on_market`.
+    capacity : int
+        Initial event capacity (doubles when full).
+
+    Examples
+    --------
+    >>> venue = PaperVenue(inst, ExecutionConfig(), levels=10)          # doctest: +SKIP
+    >>> venue.on_market(chunk, rows)                                      # doctest: +SKIP
+    >>> while (w := venue.next_wakeup(int(chunk["ts"][-1]))) is not None:  # doctest: +SKIP
+    ...     t, k = w; venue.submit(+1, 100, 0, MARKET)
+    """
+
+    def __init__(self, instrument: Instrument, execution=None, levels: int = 10, capacity: int = 1 << 16):
+        from companion.backtest import ExecutionConfig
+        from companion.events import EVENT_DTYPE
+        from companion.sim import Simulator
+
+        ex_cfg = execution or ExecutionConfig()
+        self.instrument = instrument
+        self.execution = ex_cfg
+        self.levels = int(levels)
+        # the simulator's own set-up (config vector, latency specs, risk vector, state, buffers)
+        # (configured exactly as companion.backtest.run_backtest configures its Simulator)
+        sim = Simulator(np.zeros(0, EVENT_DTYPE), np.zeros((0, 4 * self.levels)), tick=int(instrument.tick),
+                        queue=ex_cfg.queue,
+                        feed_latency=ex_cfg.feed_latency, entry_latency=ex_cfg.entry_latency,
+                        response_latency=ex_cfg.response_latency, fees=ex_cfg.fees,
+                        risk=ex_cfg.risk_limits(instrument), seed=ex_cfg.seed,
+                        wake_interval_ns=ex_cfg.wake_interval_ns, max_orders=ex_cfg.max_orders)
+        sim._reset()
+        self._cfg = sim._cfg.copy()
+        self._fifo = ex_cfg.queue.code == Q_FIFO
+        self._lat, self._limits, self._st = sim._lat, sim._limits, sim._st
+        self._bufs = list(sim._out)
+        self._actions = np.zeros(64, dtype=ACTION_DTYPE)
+        self._n_act = 0
+        self._seen_ids = Dict.empty(key_type=types.int64, value_type=types.int64)
+        self.n = 0
+        self.final = False
+        self._resp_seen = 0
+        self._fill_seen = 0
+        self._alloc(int(capacity))
+        self.on_ack: Callable[[Report], None] | None = None
+        self.on_fill: Callable[[Report], None] | None = None
+        self.on_done: Callable[[Report], None] | None = None
+
+    # ---- buffers
+    def _alloc(self, cap: int) -> None:
+        L4 = 4 * self.levels
+        new = (np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int8), np.zeros(cap, np.int8),
+               np.zeros(cap, np.int64), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
+               np.zeros((cap, L4), np.float64))
+        pos, cash = np.zeros(cap), np.zeros(cap)
+        if self.n:
+            for a, b in zip(new, self._mkt):
+                a[: self.n] = b[: self.n]
+            pos[: self.n] = self._bufs[5][: self.n]
+            cash[: self.n] = self._bufs[6][: self.n]
+        self._mkt = new
+        self._oid = np.zeros(cap, np.int64) if not self.n else np.concatenate([self._oid[: self.n],
+                                                                                 np.zeros(cap - self.n, np.int64)])
+        self._bufs[5], self._bufs[6] = pos, cash
+        self._out = tuple(self._bufs)
+        self.capacity = cap
+
+    # ---- the interface
+    def on_market(self, events: np.ndarray, rows: np.ndarray) -> None:
+        """Append a chunk of events (non-decreasing ``ts``) and the book row after each."""
+        m = len(events)
+        if m == 0:
+            return
+        if self.final:
+            raise RuntimeError("the feed has ended (finish() was called)")
+        if self.n + m > self.capacity:
+            cap = self.capacity
+            while cap < self.n + m:
+                cap *= 2
+            self._alloc(cap)
+        ids = append_events_nb(events, rows, self._mkt, self._oid, self.n)
+        if self._fifo:  # the ADD index is read by the FIFO queue model only (a typed-dict call costs µs)
+            if ids and self._cfg[C_HAS_IDS] == 0.0:
+                self._cfg[C_HAS_IDS] = 1.0
+            add_index_into_nb(self._mkt[2], self._oid, self.n, self.n + m, self._seen_ids, self._mkt[6])
+        self.n += m
+
+    def next_wakeup(self, until_ns: int) -> tuple[int, int] | None:
+        """Run the simulator up to ``until_ns`` (all of it after :meth:`finish`); the next wake-up
+        ``(t_ns, k)`` or None. Orders submitted since the last wake-up are sent first."""
+        code = paper_step_nb(self._mkt, self.n, self.final, int(until_ns), self._cfg, self._lat, self._limits,
+                             self._st, self._out, self._actions, self._n_act)
+        self._n_act = 0
+        if code == WAKEUP:
+            ist = self._st[0]
+            return int(ist[I_WAKE_T]), int(ist[I_WAKE_EV])
+        if code == NEED_DATA or code == DONE:
+            return None
+        raise RuntimeError(f"paper venue: simulator {_ERRORS.get(int(code), code)} buffer full "
+                           "(raise ExecutionConfig.max_orders)")
+
+    def finish(self) -> None:
+        """The feed has ended: :meth:`next_wakeup` now runs to the end of the data."""
+        self.final = True
+
+    def submit(self, side: int, qty: float, price: int = 0, otype: int = MARKET) -> int:
+        """Queue a new order, sent at the current wake-up time; returns its venue order id."""
+        a = self._next_action()
+        a["kind"], a["side"], a["otype"], a["price"], a["qty"] = ACT_SUBMIT, side, otype, price, qty
+        return self.n_orders + sum(1 for m in range(self._n_act - 1) if self._actions[m]["kind"] == ACT_SUBMIT)
+
+    def cancel(self, order_id: int) -> None:
+        """Queue a cancel of ``order_id``, sent at the current wake-up time."""
+        a = self._next_action()
+        a["kind"], a["order_id"] = ACT_CANCEL, order_id
+
+    def _next_action(self):
+        if self._n_act >= len(self._actions):
+            raise RuntimeError(f"more than {len(self._actions)} actions in one wake-up")
+        a = self._actions[self._n_act]
+        self._n_act += 1
+        return a
+
+    def set_actions(self, n: int) -> None:
+        """``n`` actions were written straight into :attr:`actions` (by a jitted strategy)."""
+        self._n_act = int(n)
+
+    def kill(self) -> int:
+        """Kill switch at the current wake-up (:func:`kill_nb`); returns the flattening order id or -1."""
+        self._n_act = 0
+        return int(kill_nb(self._lat, self._st, self._out, self._limits))
+
+    def reports(self) -> list[Report]:
+        """Responses delivered since the last call (see :class:`Report`), callbacks called."""
+        ist = self._st[0]
+        head = int(ist[I_RESP_HEAD])
+        out: list[Report] = []
+        if head == self._resp_seen:
+            return out
+        resps, orders, fills = self._out[3], self._out[0], self._out[1]
+        for r in resps[self._resp_seen:head]:
+            oid = int(r["order_id"])
+            kind = int(r["kind"])
+            if kind == RESP_ACK:
+                rep = Report("ack", oid, int(r["t"]), t_exchange=int(orders[oid]["ts_arrive"]), status="NEW")
+                cb = self.on_ack
+            elif kind == RESP_FILL:
+                f = fills[self._fill_seen]
+                rep = Report("fill", oid, int(r["t"]), t_exchange=int(f["ts"]), fill_id=self._fill_seen,
+                             side=int(f["side"]), price=float(f["price"]), qty=float(f["qty"]), fee=float(f["fee"]),
+                             liquidity="MAKER" if int(f["liquidity"]) == 1 else "TAKER")
+                self._fill_seen += 1
+                cb = self.on_fill
+            else:
+                rep = Report("done", oid, int(r["t"]), t_exchange=int(orders[oid]["ts_done"]),
+                             status=_STATUS.get(int(r["status"]), str(int(r["status"]))),
+                             reason=REASON_NAMES.get(int(orders[oid]["reason"]), ""))
+                cb = self.on_done
+            out.append(rep)
+            if cb is not None:
+                cb(rep)
+        self._resp_seen = head
+        return out
+
+    # ---- state
+    @property
+    def actions(self) -> np.ndarray:
+        return self._actions
+
+    @property
+    def n_orders(self) -> int:
+        return int(self._st[0][I_NORD])
+
+    @property
+    def n_fills(self) -> int:
+        return int(self._st[0][I_NFILL])
+
+    @property
+    def orders(self) -> np.ndarray:
+        """Our orders so far (:data:`~companion.sim.orders.ORDER_DTYPE`, a view)."""
+        return self._out[0][: self.n_orders]
+
+    @property
+    def fills(self) -> np.ndarray:
+        """Fills so far, exchange truth (:data:`~companion.sim.orders.FILL_DTYPE`, a view)."""
+        return self._out[1][: self.n_fills]
+
+    @property
+    def risk_events(self) -> np.ndarray:
+        return self._out[4][: int(self._st[0][I_NRISK])]
+
+    def rejected_by_risk(self, order_id: int) -> bool:
+        """Refused by the pre-trade check (never sent, no venue answer)."""
+        o = self._out[0][order_id]
+        return int(o["status"]) == REJECTED and int(o["reason"]) == R_RISK
+
+    @property
+    def position(self) -> float:
+        """The strategy's (delayed) view of the position."""
+        return float(self._st[1][F_LPOS])
+
+    @property
+    def cash(self) -> float:
+        """The strategy's view of cash (price units x size)."""
+        return float(self._st[1][F_LCASH])
+
+    @property
+    def true_position(self) -> float:
+        return float(self._st[1][F_POS])
+
+    @property
+    def halted(self) -> bool:
+        return bool(self._st[0][I_HALTED])
+
+    def book_row(self, k: int) -> np.ndarray:
+        return self._mkt[7][k]
+
+    def has_live_orders(self) -> bool:
+        ls = self.orders["local_status"]
+        return bool(((ls == PENDING) | (ls == NEW) | (ls == PARTIAL)).any())
+
+    def result(self):
+        """The run as a :class:`companion.sim.SimResult` (same fields as a backtest's ``res.sim``)."""
+        from companion.sim.simulator import SimResult
+
+        ist, fst = self._st[0], self._st[1]
+        n = self.n
+        return SimResult(orders=self.orders.copy(), fills=self.fills.copy(), risk_events=self.risk_events.copy(),
+                         position=self._out[5][:n].copy(), cash=self._out[6][:n].copy(), ts=self._mkt[0][:n].copy(),
+                         book=self._mkt[7][:n], local_position=float(fst[F_LPOS]), local_cash=float(fst[F_LCASH]),
+                         bad_cancels=int(ist[I_BAD_CANCELS]))
