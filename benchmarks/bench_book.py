@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from companion.book import replay, replay_py  # noqa: E402
 from companion.io.lobster import read_lobster  # noqa: E402
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 def _dataset() -> tuple[str, Path, Path]:
@@ -45,14 +46,8 @@ def _dataset() -> tuple[str, Path, Path]:
 
 
 def _best(fn, repeat: int) -> tuple[float, float]:
-    """(best wall seconds, best CPU seconds) over ``repeat`` runs."""
-    wall, cpu = float("inf"), float("inf")
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall = min(wall, time.perf_counter() - w0)
-        cpu = min(cpu, time.process_time() - c0)
-    return wall, cpu
+    t = best_of(fn, repeat)
+    return t.wall, t.cpu
 
 
 def main(argv: list[str] | None = None) -> int:

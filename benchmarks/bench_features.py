@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from companion.book import replay  # noqa: E402
 from companion.features import FeatureEngine, compute, registry  # noqa: E402
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 SUBSET = ["ofi_10s", "vol_imb_1", "spread_bps", "trade_imb_1min", "rv_1min"]
 
@@ -41,13 +42,7 @@ def _dataset():
 
 
 def _best(fn, repeat: int) -> tuple[float, float, object]:
-    wall, cpu, out = float("inf"), float("inf"), None
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        out = fn()
-        wall = min(wall, time.perf_counter() - w0)
-        cpu = min(cpu, time.process_time() - c0)
-    return wall, cpu, out
+    return tuple(best_of(fn, repeat))
 
 
 def pandas_subset(ev: np.ndarray, book: np.ndarray, grid_ns: np.ndarray) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from companion.events import DUMMY_ASK, DUMMY_BID
 from companion.flow.ofi import bin_bounds_nb, ofi_events_nb, ofi_multilevel_events_nb, segment_sums_nb
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 def ofi_numpy(book: np.ndarray, level: int = 1) -> np.ndarray:
@@ -82,13 +83,7 @@ def _load(level: int, ticker: str, n: int) -> tuple[np.ndarray, np.ndarray, str]
 
 
 def _best(fn, repeat: int) -> float:
-    fn()
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_of(fn, repeat, warmup=True).wall
 
 
 def main(argv: list[str] | None = None) -> int:

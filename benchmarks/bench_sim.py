@@ -26,6 +26,7 @@ from numba import njit
 from companion.data import load
 from companion.sim import Simulator
 from companion.sim.exchange import best_price_nb
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 @njit
@@ -70,12 +71,7 @@ def python_reference(ts: list, ts_local: list, rows: list) -> list:
 
 
 def _best(fn, repeat: int) -> float:
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_of(fn, repeat).wall
 
 
 def main(argv=None) -> dict:

@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from companion.sim import (ACT_CANCEL, ACT_SUBMIT, CANCELED, EXPIRED, FILLED,  # noqa: E402
                            NEW, PARTIAL, POST_ONLY, REJECTED, ConstantLatency,
                            PowerProbQueue, Simulator)
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 DIFFERENCES = [
     "wake-ups: ours wakes the strategy after every event; hftbacktest's wait_next_feed returns "
@@ -185,14 +186,8 @@ def _hbt_backtest(data, tick_size, lot_size, latency_ns, qn):
 
 
 def _best(fn, repeat):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        r = fn()
-        dt = time.perf_counter() - t0
-        if dt < best:
-            best, out = dt, r
-    return best, out
+    t = best_of(fn, repeat)
+    return t.wall, t.out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,26 @@
+"""Shared timing helper of the benchmarks (each benchmark runs as a script from this folder)."""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, NamedTuple
+
+
+class Timing(NamedTuple):
+    wall: float  #: best wall-clock seconds over the repeats
+    cpu: float   #: best process-CPU seconds over the repeats
+    out: Any     #: what the fastest run returned
+
+
+def best_of(fn: Callable[[], Any], repeat: int, warmup: bool = False) -> Timing:
+    """Run ``fn`` ``repeat`` times (after one untimed call when ``warmup``); keep the best times."""
+    if warmup:
+        fn()
+    wall, cpu, out = float("inf"), float("inf"), None
+    for _ in range(max(1, repeat)):
+        w0, c0 = time.perf_counter(), time.process_time()
+        r = fn()
+        w, c = time.perf_counter() - w0, time.process_time() - c0
+        if w < wall:
+            wall, out = w, r
+        cpu = min(cpu, c)
+    return Timing(wall, cpu, out)
