@@ -14,16 +14,15 @@ export OPENBLAS_NUM_THREADS := 1
 export MATPLOTLIBRC := $(CURDIR)/matplotlibrc
 TIMED := tools/timed
 CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.py))
-SHARED := $(wildcard ../shared/data/lobster)
 
-.PHONY: book test venv data chapters html unit pairing nbval smoke realdata browser bench clean timings
+.PHONY: book test venv data chapters html unit pairing nbval smoke browser bench clean
 
 $(STAMP): env/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
 	$(PY) -m pip install -q -r env/requirements.txt 2>&1 | grep -v "is ignored" || true
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true
-	$(PY) -c "import companion, numba, lightgbm, jupyter_book" 
+	$(PY) -c "import companion, numba, lightgbm, jupyter_book"
 	touch $(STAMP)
 
 venv: $(STAMP)
