@@ -47,3 +47,14 @@ def test_notebook_is_executed_and_clean(py: Path):
     assert not re.search(r"/(root|home|work|tmp)/", raw), "absolute paths leaked into the outputs"
     errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, "committed notebook contains an error output"
+
+
+@pytest.mark.parametrize("py", PY, ids=[p.stem for p in PY])
+def test_chapter_has_exercises_with_solutions(py: Path):
+    """Every chapter ends with at least three exercises, each with a (hidden) solution."""
+    text = py.read_text()
+    labels = re.findall(r"```\{exercise\}\s*\n#\s*:label:\s*(\S+)", text)
+    solved = set(re.findall(r"```\{solution-start\}\s+(\S+)", text))
+    assert len(labels) >= 3, f"{py.name}: {len(labels)} exercises"
+    assert set(labels) <= solved, f"{py.name}: exercises without a solution: {sorted(set(labels) - solved)}"
+    assert text.count("{solution-start}") == text.count("{solution-end}")
