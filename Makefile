@@ -46,17 +46,17 @@ book: chapters html
 	@$(TIMED) --report
 
 unit: data
-	$(TIMED) unit $(PY) -m pytest -q tests --ignore=tests/notebooks --ignore=tests/browser -m "not slow"
+	$(TIMED) unit $(PY) -m pytest -q -n 2 tests --ignore=tests/notebooks --ignore=tests/browser -m "not slow"
 
 pairing: $(STAMP)
 	$(TIMED) pairing $(PY) -m pytest -q tests/notebooks/test_pairing.py
 
 nbval: data
-	$(TIMED) nbval $(PY) -m pytest -q -p no:cacheprovider --nbval --nbval-current-env \
+	$(TIMED) nbval $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --nbval --nbval-current-env \
 	  --nbval-sanitize-with nbval_sanitize.cfg --nbval-cell-timeout 900 chapters/
 
 smoke: data
-	$(TIMED) smoke $(PY) -m pytest -q -m slow tests --ignore=tests/browser
+	$(TIMED) smoke $(PY) -m pytest -q -n 2 -m slow tests --ignore=tests/browser
 
 browser: html
 	$(TIMED) browser bash -c 'tools/ensure_chromium.sh && $(PY) -m pytest -q -m browser tests/browser'
