@@ -65,7 +65,7 @@ test: unit pairing nbval smoke browser
 	@$(TIMED) --report
 
 bench: data
-	for b in benchmarks/bench_*.py; do $(PY) $$b; done
+	$(PY) -m companion bench
 
 clean:
 	rm -rf _build _executed
