@@ -283,6 +283,8 @@ class Tab:
         for r in requests.values():
             if r["url"] == doc_url or not r["url"].startswith(self.base):
                 continue  # the main document is checked by status; external ones below
+            if r["url"] == self.base.rstrip("/") + "/favicon.ico":
+                continue  # Chromium's own implicit request (timing-dependent), not one the page made
             if r.get("error") and r["error"] != "net::ERR_ABORTED" or (r.get("status") or 200) >= 400:
                 rep.failed_resources.append(f"{r['url']} ({r.get('error') or r.get('status')})")
         rep.external_requests = [u for u in rep.external_requests
