@@ -24,3 +24,9 @@ def best_of(fn: Callable[[], Any], repeat: int, warmup: bool = False) -> Timing:
             wall, out = w, r
         cpu = min(cpu, c)
     return Timing(wall, cpu, out)
+
+
+def best_wall_cpu(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """(best wall seconds, best CPU seconds) of :func:`best_of`."""
+    t = best_of(fn, repeat)
+    return t.wall, t.cpu

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from companion.book import replay, replay_py  # noqa: E402
 from companion.io.lobster import read_lobster  # noqa: E402
-from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
+from _timing import best_wall_cpu as _best  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 def _dataset() -> tuple[str, Path, Path]:
@@ -45,9 +45,6 @@ def _dataset() -> tuple[str, Path, Path]:
         return "lobster:GOOG:10", msg, Path(str(msg).replace("_message_", "_orderbook_"))
 
 
-def _best(fn, repeat: int) -> tuple[float, float]:
-    t = best_of(fn, repeat)
-    return t.wall, t.cpu
 
 
 def main(argv: list[str] | None = None) -> int:

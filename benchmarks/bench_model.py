@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from companion.models import DirectionClassifier  # noqa: E402
 from companion.models.compiled import CompiledModel, predict_raw_nb, predict_row_into_nb  # noqa: E402
-from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
+from _timing import best_wall_cpu as _best  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 def _data(n: int, seed: int, n_features: int = 8) -> tuple[np.ndarray, np.ndarray]:
@@ -62,9 +62,6 @@ def _latencies_ns(fn, rows: np.ndarray, calls: int) -> np.ndarray:
     return t
 
 
-def _best(fn, repeat: int) -> tuple[float, float]:
-    t = best_of(fn, repeat)
-    return t.wall, t.cpu
 
 
 def main(argv: list[str] | None = None) -> int:
