@@ -3,7 +3,7 @@
 Three measurements, each a function returning a tidy ``DataFrame`` (or a small result object):
 
 1. **Latency sweep** (:func:`latency_sweep`). The same strategy runs through
-   :class:`companion.sim.Simulator` (via :func:`companion.backtest.run_backtest`) once per
+   :class:`companion.sim.simulator.Simulator` (via :func:`companion.backtest.run_backtest`) once per
    latency ``L`` on a log-spaced grid (:data:`LATENCY_GRID_NS`: 0, 10 us, 100 us, 1 ms, 10 ms,
    100 ms, 1 s) and per *channel*:
 
@@ -77,7 +77,7 @@ __all__ = [
     "model_decision_nb", "compute_budget", "format_ns",
 ]
 
-#: the latency grid of the sweep, ns: 0, 10 us, 100 us, 1 ms, 10 ms, 100 ms, 1 s
+#: the latency grid of the sweep in ns (0, 10 us, 100 us, 1 ms, 10 ms, 100 ms, 1 s)
 LATENCY_GRID_NS = (0, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000)
 #: swept channel -> which of (feed, entry, response) take the swept value
 CHANNELS = {"feed": (True, False, False), "order": (False, True, True), "all": (True, True, True)}
@@ -175,14 +175,19 @@ def latency_sweep(events: np.ndarray, book: np.ndarray, instrument: Instrument, 
 
     Parameters
     ----------
-    events, book, instrument : the dataset (:func:`companion.data.load`).
-    strategy : a strategy of :mod:`companion.backtest.strategies` (e.g. ``ImbalanceScalper()``).
-    latencies_ns : one-way latencies ``L`` (ns), default :data:`LATENCY_GRID_NS`.
-    channels : names of :data:`CHANNELS` ("feed", "order", "all").
-    execution : :class:`companion.backtest.ExecutionConfig` for everything else (fees, queue,
-        risk, seed, and the latencies of the channels not swept); default: that config with all
-        latencies 0.
-    horizons_ns : adverse-selection horizons.
+    events, book, instrument
+        The dataset (:func:`companion.data.load`).
+    strategy
+        A strategy of ``companion.backtest.strategies`` (e.g. ``ImbalanceScalper()``).
+    latencies_ns : tuple[int, ...]
+        One-way latencies ``L`` (ns), default :data:`LATENCY_GRID_NS`.
+    channels : tuple[str, ...]
+        Names of :data:`CHANNELS` (``"feed"``, ``"order"``, ``"all"``).
+    execution : companion.backtest.ExecutionConfig or None
+        Everything else (fees, queue, risk, seed, and the latencies of the channels not swept);
+        default: that config with all latencies 0.
+    horizons_ns : tuple[int, ...]
+        Adverse-selection horizons (ns).
 
     Returns
     -------
@@ -460,7 +465,7 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     * ``imbalance signal``: :func:`imbalance_signal_nb` on the new top-``levels`` row;
     * ``features``: :meth:`companion.features.FeatureEngine.update_arrays` on the one-event chunk
       (``features``; default: the model's features, else ``[ofi_feature, "composite_imb"]``);
-    * ``model``: :meth:`CompiledModel.predict_raw_row` on the latest feature row (skipped when
+    * ``model``: :meth:`companion.models.compiled.CompiledModel.predict_raw_row` on the latest feature row (skipped when
       ``model`` is None);
     * ``decision``: :func:`model_decision_nb` on the raw score and ``ofi_feature``.
 

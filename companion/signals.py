@@ -11,7 +11,7 @@ empty levels, i.e. LOBSTER dummy prices, count as size 0):
   the mid counts more (the same weights as the ``dw_imb`` feature of :mod:`companion.features`);
 * **order-count imbalance** ``I_N = (sum_k N^b_k - sum_k N^a_k) / (sum_k N^b_k + sum_k N^a_k)``,
   ``N_k`` = number of resting orders at level ``k``'s price, from a per-order map fed by the
-  add / cancel / delete / execute messages (:func:`companion.features.kernels.order_map_step_nb`;
+  add / cancel / delete / execute messages (``companion.features.kernels.order_map_step_nb``;
   orders resting before the file starts are unknown, so early values under-count);
 * **composite** ``S = (0.7 I_V + 0.2 I_D + 0.1 I_N) / (sum of the weights of the defined parts)``
   (undefined parts, e.g. ``I_N`` on data without order ids, drop out and the rest renormalise).

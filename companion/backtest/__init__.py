@@ -1,9 +1,9 @@
-"""Event-driven backtests over :class:`companion.sim.Simulator`: engine, strategies, metrics, plots.
+"""Event-driven backtests over :class:`companion.sim.simulator.Simulator`: engine, strategies, metrics, plots.
 
 * :func:`run_backtest` -- run a strategy over events + book (numba fast path or Python path);
 * strategies: :class:`ImbalanceScalper`, :class:`ModelStrategy`, :class:`NoOp`
-  (:mod:`companion.backtest.strategies`);
-* :mod:`companion.backtest.metrics` -- the metrics, each with its formula;
+  (``companion.backtest.strategies``);
+* ``companion.backtest.metrics`` -- the metrics, each with its formula;
 * :func:`performance_figure` -- the standard 2 x 3 figure.
 """
 from __future__ import annotations

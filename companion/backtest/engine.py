@@ -1,4 +1,4 @@
-"""Event-driven backtest: a strategy run through :class:`companion.sim.Simulator` over the events.
+"""Event-driven backtest: a strategy run through :class:`companion.sim.simulator.Simulator` over the events.
 
 >>> d = companion.data.load("synthetic")
 >>> res = run_backtest(d.events, d.book, d.instrument, ImbalanceScalper(entry="market"))
@@ -39,10 +39,10 @@ __all__ = ["ExecutionConfig", "BacktestResult", "run_backtest", "round_trips", "
 class ExecutionConfig:
     """How orders meet the replayed market (see :mod:`companion.sim`).
 
-    fees: :class:`~companion.sim.Fees` in the simulator's units (price units per share, or bps).
+    fees: :class:`~companion.sim.fees.Fees` in the simulator's units (price units per share, or bps).
     feed / entry / response latency: ns or a latency model. ``flat_before_close_s``: the risk
     manager flattens and halts at ``session_close - margin`` (None: off). ``risk``: other limits.
-    ``impact``: a :class:`~companion.sim.SqrtImpact` pricing aggressive size beyond the visible
+    ``impact``: a :class:`~companion.sim.impact.SqrtImpact` pricing aggressive size beyond the visible
     book (None: the unfilled remainder of a market order expires).
     """
 
@@ -160,7 +160,7 @@ class BacktestResult:
                 "spread_cost": mid - gross, "final_equity": float(self.equity().iloc[-1])}
 
     def metrics(self, bar: str = "1min", periods_per_year: float | None = None) -> dict:
-        """Every metric of :mod:`companion.backtest.metrics` for this run (see :func:`summarize`)."""
+        """Every metric of ``companion.backtest.metrics`` for this run (see :func:`summarize`)."""
         return summarize(self, bar=bar, periods_per_year=periods_per_year)
 
 
@@ -255,7 +255,7 @@ def round_trips(fills: np.ndarray, decision_mid: np.ndarray, signal: np.ndarray,
 
 def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, strategy, *,
                  execution: ExecutionConfig | None = None, path: str = "numba") -> BacktestResult:
-    """Run ``strategy`` (an object of :mod:`companion.backtest.strategies`) over the events.
+    """Run ``strategy`` (an object of ``companion.backtest.strategies``) over the events.
 
     ``path``: ``"numba"`` (fast) or ``"python"`` (teaching path, same result).
     """
@@ -279,7 +279,7 @@ def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, s
 
 
 def summarize(res: BacktestResult, bar: str = "1min", periods_per_year: float | None = None) -> dict:
-    """All metrics of a run, money in currency (see :mod:`companion.backtest.metrics`).
+    """All metrics of a run, money in currency (see ``companion.backtest.metrics``).
 
     Sharpe / Sortino: of the equity changes over ``bar`` bars of the session, annualised with
     ``periods_per_year`` (default ``252 x bars per session``). VaR 95 and win rate: per trade.

@@ -1,5 +1,5 @@
 """Execution algorithms: schedules (TWAP, VWAP, POV, signal-adaptive), an executor that runs a
-parent order's children through :class:`companion.sim.Simulator`, cost measures (implementation
+parent order's children through :class:`companion.sim.simulator.Simulator`, cost measures (implementation
 shortfall and its split, VWAP slippage, impact) and the paired comparison of two algorithms.
 
 >>> from companion import data

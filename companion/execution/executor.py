@@ -1,4 +1,4 @@
-"""Run a parent order's child schedule through :class:`companion.sim.Simulator`.
+"""Run a parent order's child schedule through :class:`companion.sim.simulator.Simulator`.
 
 The executor is one numba strategy (:func:`exec_strategy_nb`, the simulator's fast path). At
 each wake-up at local time ``t`` (after ``start``) with local filled quantity ``f``:
@@ -133,7 +133,7 @@ def exec_strategy_nb(t, k, row, position, cash, orders, n_orders, params, us, ac
 class ExecutionResult:
     """One parent order's execution: the parent, the schedule, the fills (with the mid and best
     opposite quote of the book each met), the measures (bps, see
-    :mod:`companion.execution.measures`) and the simulator's result."""
+    ``companion.execution.measures``) and the simulator's result."""
 
     parent: ParentOrder
     schedule: ChildSchedule
@@ -173,7 +173,7 @@ def execute(data, parent: ParentOrder, schedule, *, mode: str = "limit", timeout
     :class:`ChildSchedule`. ``mode``: ``"market"`` (market orders only) or ``"limit"`` (limit at
     the touch, crossed after ``timeout_s``). ``post_s``: horizon after ``end`` for the permanent
     impact mid. ``tail_s``: replay beyond ``end`` for the clean-up orders. ``sim_kwargs``: passed
-    to :class:`~companion.sim.Simulator` (default 1 ms entry and response latency, no fees);
+    to :class:`~companion.sim.simulator.Simulator` (default 1 ms entry and response latency, no fees);
     ``tick`` / ``lot`` come from the instrument.
     """
     if mode not in ("market", "limit"):

@@ -8,8 +8,8 @@
 Batch and streaming are the same code: :func:`compute` is one :meth:`FeatureEngine.update` over the
 day, the live executor calls it chunk by chunk (or event by event) and gets bit-identical values.
 Every value at a sample time ``T`` depends only on the events with ``ts <= T`` (tested by perturbing
-the future in ``tests/test_features_causal.py``). Windows and sampling: :mod:`companion.features.kernels`
-and :mod:`companion.features.sampling`.
+the future in ``tests/test_features_causal.py``). Windows and sampling: ``companion.features.kernels``
+and ``companion.features.sampling``.
 
 Inputs: ``events`` (:data:`companion.events.EVENT_DTYPE`, non-decreasing ``ts``) and ``book`` =
 :func:`companion.book.replay` (or a LOBSTER orderbook file): row ``i`` is the book after event ``i``,
@@ -147,11 +147,17 @@ class FeatureEngine:
 
     Parameters
     ----------
-    instrument: tick and session (open = grid origin, close = last sample); None: tick 1, origin =
+    instrument : companion.events.Instrument or None
+        Tick and session (open = grid origin, close = last sample); None: tick 1, origin =
         the first event's time floored to the grid step, no last sample.
-    grid: ``"1s"`` (clock step; any ``pd.Timedelta`` string or int ns) or ``"events[:N]"``.
-    features: names to return (default: all registered); only their groups are run.
-    config: :class:`FeatureConfig`. start_ns / end_ns: override the grid origin / last sample.
+    grid : str or int
+        ``"1s"`` (clock step; any ``pd.Timedelta`` string or int ns) or ``"events[:N]"``.
+    features : list[str] or None
+        Names to return (default: all registered); only their groups are run.
+    config : FeatureConfig or None
+        The feature configuration (:class:`FeatureConfig`).
+    start_ns, end_ns : int or None
+        Override the grid origin / last sample.
     """
 
     def __init__(self, instrument: Instrument | None = None, grid="1s", features: list[str] | None = None,

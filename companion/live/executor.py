@@ -17,11 +17,11 @@ Architecture (one loop iteration per feed chunk = the events of one exchange tim
 3. **signal**: one int8 class code per event -- the composite book imbalance classified with the
    weak / strong thresholds (:mod:`companion.signals`, the scalper), or the model rule on P(up)
    and trailing OFI.
-4. **venue**: the chunk goes to the venue (:class:`companion.live.venue.PaperVenue`: the
+4. **venue**: the chunk goes to the venue (``companion.live.venue.PaperVenue``: the
    simulator stepped with the feed). At each wake-up (the moment the strategy sees an event) the
    risk checks run (:func:`companion.sim.risk.risk_check_nb`: max position, max spread, trade
    rate, max loss = the kill switch's DAILY_LOSS rule, end of day), then the strategy state machine
-   :func:`companion.backtest.strategies.signal_trader_nb` -- the backtester's own kernel -- decides;
+   ``companion.backtest.strategies.signal_trader_nb`` -- the backtester's own kernel -- decides;
    its orders are journaled, then sent.
 5. **reports**: acks, fills, cancels delivered by the venue are journaled
    (:class:`companion.live.journal.Journal`: one transaction each, idempotent ids), and every
@@ -33,7 +33,7 @@ max loss (``risk.max_loss``), or a manual request (SIGUSR1, the ``kill_switch.fi
 :meth:`LiveExecutor.request_kill`) cancels every order, flattens the position with a market order
 and stops the strategy; the loop ends once the position is flat.
 
-Crash recovery: on start, :meth:`Journal.recover` gives the last checkpoint. With a replay the
+Crash recovery: on start, :meth:`companion.live.journal.Journal.recover` gives the last checkpoint. With a replay the
 whole pipeline is deterministic, so the executor re-runs the events up to the checkpoint without
 writing (a *catch-up*: the book, features and the paper venue's queues are rebuilt), checks that it
 reproduced the checkpoint's counts, then continues; the journal's idempotency (client order ids,
@@ -255,7 +255,7 @@ WAKE_ACTIONS = 10  #: :func:`drive_nb`: the strategy acted; its actions wait in 
 def drive_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending, params, user_state,
              counters):
     """Run the paper venue (:func:`companion.live.venue.paper_step_nb`) and the strategy
-    (:func:`companion.backtest.strategies.signal_trader_nb`) in one compiled loop up to ``until``.
+    (``companion.backtest.strategies.signal_trader_nb``) in one compiled loop up to ``until``.
 
     Returns ``WAKE_ACTIONS`` (``counters[1]`` actions written to ``actions``, not sent yet: the
     caller journals them and calls again with ``n_pending``) or the venue's code (``NEED_DATA`` /
@@ -312,16 +312,17 @@ class LiveExecutor:
 
     Parameters
     ----------
-    config : LiveConfig
+    config : ``companion.live.config.LiveConfig``
+        The whole live configuration (strategy, signal, model, execution, risk, latency, venue, journal).
     instrument : Instrument
         Tick, price scale, session (the end-of-day flattening uses the session close).
     levels : int
         Book levels of the rows (a signal deeper than the book uses all its levels, as the backtester does).
-    journal : Journal or path, optional
+    journal : companion.live.journal.Journal or str or pathlib.Path, optional
         The SQLite journal (None: nothing is journaled, no recovery).
     model : CompiledModel, optional
         For ``strategy: model`` (default: loaded from ``config.model.path``).
-    venue : PaperVenue, optional
+    venue : ``companion.live.venue.PaperVenue``, optional
         Default: a paper venue configured by ``config.venue`` / ``config.risk``.
     status : bool
         Print a one-line live status to stderr (throttled to 1/s).

@@ -428,8 +428,8 @@ class CompiledModel:
 
     @property
     def n_average(self) -> int:
-        """Divisor of the raw sum before the output conversion: the number of iterations for a
-        random forest (``average_output``), else 1."""
+        """Divisor of the raw sum before the output conversion (the number of iterations for a
+        random forest, ``average_output``; else 1)."""
         return max(self.n_trees // self.num_class, 1) if self.average_output else 1
 
     def _matrix(self, X) -> np.ndarray:
