@@ -25,7 +25,7 @@ the totals at the close of the last ``R = max m + 1`` bins, so a window sum is
 quantities (mid, spread) keep a ring of bin closes / highs / lows. Event-grid samples
 (``T = ts_i``) use the same bins: their window is ``(t0 + (K-m) b, ts_i]``.
 
-Per-event OFI: CKS (2014) eq. 10 at levels 1..5 (:func:`cks_e_nb`). :mod:`companion.flow.ofi` has
+Per-event OFI: CKS (2014) eq. 10 at levels 1..5 (:func:`companion.flow.ofi.cks_e_nb`). :mod:`companion.flow.ofi` has
 the same rule only as a whole-array kernel (``ofi_multilevel_events_nb``); the tests check the two
 agree exactly. Aggressor sides follow :func:`companion.book.trades` (LOBSTER executions carry the
 resting side: aggressor = -side; TRADE events carry the aggressor side).
@@ -39,7 +39,7 @@ from numba import njit, types
 from numba.typed import Dict
 
 from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE
-from companion.flow.ofi import DUMMY_ABS
+from companion.flow.ofi import DUMMY_ABS, cks_e_nb
 
 SQRT_4LN2 = 2.0 * math.sqrt(math.log(2.0))  # Parkinson (1980): sigma = ln(H/L) / sqrt(4 ln 2)
 BPS = 1.0e4
@@ -103,24 +103,6 @@ def mid_of_nb(row: np.ndarray) -> float:
     if abs(row[0]) >= DUMMY_ABS or abs(row[2]) >= DUMMY_ABS:
         return np.nan
     return 0.5 * (row[0] + row[2])
-
-
-@njit(cache=True)
-def cks_e_nb(pa0: float, qa0: float, pb0: float, qb0: float, pa: float, qa: float, pb: float, qb: float) -> float:
-    """CKS (2014) eq. 10 event contribution from one book level before (0) and after an event.
-
-    ``e = qb 1{pb >= pb0} - qb0 1{pb <= pb0} - qa 1{pa <= pa0} + qa0 1{pa >= pa0}`` (sizes of empty
-    levels already 0; empty prices are the dummies, so an emptying bid level gives ``-qb0``)."""
-    e = 0.0
-    if pb >= pb0:
-        e += qb
-    if pb <= pb0:
-        e -= qb0
-    if pa <= pa0:
-        e -= qa
-    if pa >= pa0:
-        e += qa0
-    return e
 
 
 @njit(cache=True)

@@ -40,7 +40,7 @@ from numba import njit
 
 __all__ = [
     "DUMMY_ABS",
-    "ofi_events_nb", "ofi_level_events_nb", "ofi_multilevel_events_nb", "clean_sizes_nb",
+    "cks_e_nb", "ofi_events_nb", "ofi_level_events_nb", "ofi_multilevel_events_nb", "clean_sizes_nb",
     "bin_bounds_nb", "segment_sums_nb", "segment_depth_nb", "mid_nb",
     "ofi_events", "ofi_multilevel_events", "bin_bounds", "ofi_bins", "ofi_event_windows",
     "multilevel_ofi_bins", "pc1_weights", "integrated_ofi",
@@ -53,6 +53,25 @@ DUMMY_ABS = 9.0e9
 # --------------------------------------------------------------------------------------------
 # kernels
 # --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def cks_e_nb(pa0: float, qa0: float, pb0: float, qb0: float, pa: float, qa: float, pb: float, qb: float) -> float:
+    """CKS (2014) eq. 10 event contribution from one book level before (0) and after an event.
+
+    ``e = qb 1{pb >= pb0} - qb0 1{pb <= pb0} - qa 1{pa <= pa0} + qa0 1{pa >= pa0}`` (sizes of empty
+    levels already 0; empty prices are the dummies, so an emptying bid level gives ``-qb0``).
+    The one implementation of the rule: the batch kernels here and the streaming features use it."""
+    e = 0.0
+    if pb >= pb0:
+        e += qb
+    if pb <= pb0:
+        e -= qb0
+    if pa <= pa0:
+        e -= qa
+    if pa >= pa0:
+        e += qa0
+    return e
+
+
 @njit(cache=True)
 def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
     r"""Event contributions :math:`e_n` (CKS 2014 eq. 10) at one book level for every row.
@@ -105,16 +124,7 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
             qa = 0.0
         if abs(pb) >= DUMMY_ABS:
             qb = 0.0
-        e = 0.0
-        if pb >= pb0:
-            e += qb
-        if pb <= pb0:
-            e -= qb0
-        if pa <= pa0:
-            e -= qa
-        if pa >= pa0:
-            e += qa0
-        out[i] = e
+        out[i] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
         pa0 = pa
         qa0 = qa
         pb0 = pb
@@ -169,16 +179,7 @@ def ofi_multilevel_events_nb(book: np.ndarray, levels: int) -> np.ndarray:
             qb0 = book[i - 1, c + 3] if abs(pb0) < DUMMY_ABS else 0.0
             qa = book[i, c + 1] if abs(pa) < DUMMY_ABS else 0.0
             qb = book[i, c + 3] if abs(pb) < DUMMY_ABS else 0.0
-            e = 0.0
-            if pb >= pb0:
-                e += qb
-            if pb <= pb0:
-                e -= qb0
-            if pa <= pa0:
-                e -= qa
-            if pa >= pa0:
-                e += qa0
-            out[i, m] = e
+            out[i, m] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
     return out
 
 
