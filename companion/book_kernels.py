@@ -38,7 +38,7 @@ LEVEL_SET, TRADE, CLEAR = 10, 11, 12
 DUMMY_ASK = 9999999999.0
 DUMMY_BID = -9999999999.0
 
-_LINEAR_STEPS = 16   # scan this many levels from the touch before switching to binary search
+_LINEAR_STEPS = 24   # scan this many levels from the touch before switching to binary search
 _REL_EPS = 1e-9      # a level whose size falls to <= _REL_EPS x its previous size is empty (float sizes)
 
 
@@ -50,16 +50,15 @@ def _locate_nb(key: np.ndarray, n: int, k: int) -> int:
     """Position of key ``k`` in ``key[:n]`` (ascending): index ``i`` with ``key[i] == k``, else
     ``-(insertion point) - 1``.
 
-    The last ``_LINEAR_STEPS`` keys (the levels nearest the touch) are searched branch-free by
-    counting the keys above ``k`` (vectorises, no mispredicted branches); deeper keys by binary
-    search."""
+    Order flow concentrates at the touch (on the synthetic day the median event is 5 levels from
+    it), so the last ``_LINEAR_STEPS`` keys are scanned from the best one with an early exit;
+    deeper keys are found by binary search, keeping the worst case logarithmic for deep books."""
     lo = n - _LINEAR_STEPS
     if lo < 0:
         lo = 0
-    c = 0
-    for i in range(lo, n):
-        c += key[i] > k
-    i = n - c - 1
+    i = n - 1
+    while i >= lo and key[i] > k:
+        i -= 1
     if i >= lo:
         if key[i] == k:
             return i
@@ -139,6 +138,27 @@ def _write_top_nb(row: np.ndarray, levels: int, akey: np.ndarray, aqty: np.ndarr
         row[4 * j + 3] = 0.0
 
 
+@njit(cache=True, inline="always")
+def _copy_row_nb(out: np.ndarray, t: int, levels: int) -> None:
+    """``out[t] = out[t - 1]`` (one contiguous 32*levels-byte copy)."""
+    for j in range(4 * levels):
+        out[t, j] = out[t - 1, j]
+
+
+@njit(cache=True, inline="always")
+def _patch_side_nb(out: np.ndarray, t: int, levels: int, c: int, key: np.ndarray, qty: np.ndarray, n: int,
+                   d: int, sgn: float, dummy: float) -> None:
+    """Rewrite one side (column offset ``c``: 0 asks, 2 bids) of row ``t`` from rank ``d`` down:
+    the ranks above ``d`` are unchanged by an update at rank ``d``."""
+    m = min(levels, n)
+    for j in range(d, m):
+        out[t, 4 * j + c] = sgn * key[n - 1 - j]
+        out[t, 4 * j + c + 1] = qty[n - 1 - j]
+    for j in range(max(d, m), levels):
+        out[t, 4 * j + c] = dummy
+        out[t, 4 * j + c + 1] = 0.0
+
+
 @njit(cache=True)
 def _seed_nb(init: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, np.ndarray, int]:
     """Full-depth state from one LOBSTER-layout row ``init`` (length ``4*L0``, may be empty)."""
@@ -196,9 +216,22 @@ def _replay_run_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
                 na, u, d = _update_side_nb(akey, aqty, na, -price[t], q, setv)
                 max_na = max(max_na, na)
             unknown += u
+            if t > t0:  # incremental: the previous row, patched from the touched rank down
+                _copy_row_nb(out, t, levels)
+                if d < levels:
+                    if side[t] > 0:
+                        _patch_side_nb(out, t, levels, 2, bkey, bqty, nb, d, 1.0, DUMMY_BID)
+                    else:
+                        _patch_side_nb(out, t, levels, 0, akey, aqty, na, d, -1.0, DUMMY_ASK)
+                t += 1
+                continue
         elif k == CLEAR:
             na = 0
             nb = 0
+        elif t > t0:  # a kind that leaves the book unchanged
+            _copy_row_nb(out, t, levels)
+            t += 1
+            continue
         _write_top_nb(out[t], levels, akey, aqty, na, bkey, bqty, nb)
         t += 1
     counters[0] += unknown
