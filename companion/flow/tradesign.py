@@ -30,7 +30,8 @@ import pandas as pd
 from numba import njit
 from scipy import stats
 
-from companion.events import EXEC_HIDDEN, EXEC_VISIBLE
+from companion.book_kernels import trades_nb
+from companion.events import EXEC_HIDDEN
 
 __all__ = [
     "tick_rule_nb", "quote_rule_nb", "lee_ready_nb", "bar_ids_nb",
@@ -158,13 +159,25 @@ def bar_ids_nb(ts: np.ndarray, t0: int, dt: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # user layer
 # --------------------------------------------------------------------------------------------
+def _trade_rows(events: np.ndarray, hidden: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Event indices of trades and their aggressor side: the one rule of
+    :func:`companion.book_kernels.trades_nb` (LOBSTER executions ``-direction``, TRADE events their
+    own side), optionally without hidden executions."""
+    rows, aggressor = trades_nb(events["kind"], events["side"])
+    if not hidden:
+        keep = events["kind"][rows] != EXEC_HIDDEN
+        rows, aggressor = rows[keep], aggressor[keep]
+    return rows, aggressor
+
+
 def executions(events: np.ndarray, book: np.ndarray | None = None, hidden: bool = True) -> pd.DataFrame:
     r"""Trades of a LOBSTER event array with their true aggressor side and the prevailing quote.
 
     Parameters
     ----------
     events : numpy.ndarray
-        :data:`~companion.events.EVENT_DTYPE` array (LOBSTER messages).
+        :data:`~companion.events.EVENT_DTYPE` array (LOBSTER messages; Binance TRADE events count
+        too, with their own aggressor side).
     book : numpy.ndarray, optional
         float64 ``(n, 4L)`` snapshots aligned with ``events``.
     hidden : bool
@@ -182,15 +195,11 @@ def executions(events: np.ndarray, book: np.ndarray | None = None, hidden: bool 
     ----------
     LOBSTER ReadMe (Huang & Polak 2011): executions carry the resting order's direction.
     """
-    kind = events["kind"]
-    mask = kind == EXEC_VISIBLE
-    if hidden:
-        mask |= kind == EXEC_HIDDEN
-    rows = np.flatnonzero(mask)
+    rows, aggressor = _trade_rows(events, hidden)
     df = pd.DataFrame({
         "row": rows, "ts": events["ts"][rows], "price": events["price"][rows].astype(np.float64),
-        "size": events["size"][rows], "aggressor": (-events["side"][rows]).astype(np.int8),
-        "hidden": kind[rows] == EXEC_HIDDEN,
+        "size": events["size"][rows], "aggressor": aggressor,
+        "hidden": events["kind"][rows] == EXEC_HIDDEN,
     })
     if book is not None:
         from companion.flow.ofi import mid_nb
@@ -224,11 +233,10 @@ def signed_volume_events(events: np.ndarray, hidden: bool = True) -> np.ndarray:
     >>> signed_volume_events(ev).tolist()
     [0.0, 2.0]
     """
-    kind = events["kind"]
-    mask = kind == EXEC_VISIBLE
-    if hidden:
-        mask |= kind == EXEC_HIDDEN
-    return np.where(mask, -events["side"].astype(np.float64) * events["size"], 0.0)
+    rows, aggressor = _trade_rows(events, hidden)
+    out = np.zeros(len(events), dtype=np.float64)
+    out[rows] = aggressor * events["size"][rows]
+    return out
 
 
 def tick_rule(price) -> np.ndarray:
