@@ -149,6 +149,11 @@ fig.colorbar(mesh, ax=ax, label="log10(1 + resting size, shares)")
 ax.set_title(f"{inst.symbol}: depth by price through the day (top {inst.levels} levels)")
 plt.show()
 
+# %% [markdown]
+# **Figure 1.1.** Depth through the day: resting size at each price (colour, log10(1 + shares)) in
+# the last book of each 1-minute bin, top levels only, with the mid price in red. x: time of day
+# (h); y: price (currency).
+
 # %%
 ok = stats.two_sided(rows)
 spread = (rows[ok, 0] - rows[ok, 2]) / inst.tick
@@ -156,11 +161,15 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
 top = int(np.percentile(spread, 99)) + 1
 ax1.hist(spread[spread <= top], bins=np.arange(0.5, top + 1.5), density=True, color="C0")
 ax1.set_xlabel("spread (ticks)")
-ax1.set_ylabel("share of events")
+ax1.set_ylabel("share of events (fraction)")
 ax1.set_title("Spread distribution (event-weighted)")
 message_rate(ax2, events, bin_s=300)
 ax2.set_title("Intraday message rate (5-min bins)")
 plt.show()
+
+# %% [markdown]
+# **Figure 1.2.** Left: distribution of the quoted spread (ticks) over the two-sided events. Right:
+# messages per minute in 5-minute bins, stacked by event kind.
 
 # %% [markdown]
 # Activity is U-shaped through the day: busiest after the open and before the close

@@ -147,6 +147,11 @@ ax2.set_title(f"$R^2$ of the OFI regression per {WINDOW} window")
 plt.show()
 
 # %% [markdown]
+# **Figure 2.1.** Left: mid change (ticks) against OFI (lots) per bin over the whole day, with the
+# pooled OLS line (CKS 2014, eq. 15). Right: $R^2$ of the OFI regression in each window (x: window
+# start).
+
+# %% [markdown]
 # The cloud is a straight band: order-flow imbalance explains a large share of the variance of
 # contemporaneous price changes, in most windows of the day. The points line up on horizontal
 # stripes because the mid moves in half ticks.
@@ -190,6 +195,12 @@ print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f
       f"{law['n']} windows")
 
 # %% [markdown]
+# **Figure 2.2.** Left: price-impact coefficient $\hat\beta$ (ticks per lot) against average depth
+# $D$ (lots), one dot per window, log-log axes, with the fitted depth law $\hat c D^{-\hat\lambda}$
+# (CKS eq. 8) and the stylised book's $1/(2D)$. Right: $\hat\beta D$ per window; the stylised book
+# predicts 1/2 (dashed).
+
+# %% [markdown]
 # CKS find $\hat c$ near 0.5 and $\hat\lambda$ near 1 for most stocks, with the depth explaining
 # about three quarters of the variation of $\hat\beta$ across windows. The law rests on the book's
 # geometry: one tick of price per queue depleted. It can only be as good as that premise, so it
@@ -212,6 +223,10 @@ ax.set_title(f"$R^2$ per {WINDOW} window: OFI, trade imbalance, both")
 plt.show()
 print(f"mean R²: OFI {summ['r2_mean']:.3f}, TI {summ['r2_ti_mean']:.3f}, both {summ['r2_joint_mean']:.3f}; "
       f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} of windows")
+
+# %% [markdown]
+# **Figure 2.3.** $R^2$ per window of three regressions of the mid change: on OFI, on trade
+# imbalance, on both.
 
 # %% [markdown]
 # ## 2.5 Deeper levels: multi-level and integrated OFI
@@ -240,12 +255,18 @@ if len(ml_cols) > 1:
     ax1.set_title("Price impact of multi-level OFI, per window")
     ax2.bar(np.arange(1, len(w1) + 1), w1 / np.abs(w1).sum(), color="C0")
     ax2.set_xlabel("level $m$")
+    ax2.set_ylabel(r"PC1 weight (share of $\lVert w_1 \rVert_1$)")
     ax2.set_title(f"PC1 weights, whole day ({share:.0%} of variance)")
     plt.show()
     print(f"adj. R²: level 1 {summ['adj_r2_ofi1n_mean']:.3f}, all levels {summ['adj_r2_ml_mean']:.3f}; "
           f"integrated {summ['r2_int_mean']:.3f}; PC1 share per window {summ['pc1_share_mean']:.3f}")
 else:
     print(f"{inst.symbol}: a level-{inst.levels} book; multi-level OFI needs more levels (try lobster:GOOG:10).")
+
+# %% [markdown]
+# **Figure 2.4.** Left: adjusted $R^2$ per window of level-1 OFI, multi-level OFI and integrated OFI
+# (PC1 weights from past data). Right: the whole day's PC1 weights per level, as shares of their
+# absolute sum. Drawn only for books with more than one level.
 
 # %% [markdown]
 # ## 2.6 The micro-price
@@ -276,6 +297,11 @@ plots.micro_price_curve(ax, micro)
 ax.set_title(f"{inst.symbol}: micro-price adjustment g(I, S), first half of the day")
 plt.show()
 scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
+
+# %% [markdown]
+# **Figure 2.5.** Micro-price adjustment $g(I, S)$ (ticks) against the imbalance $I$ per spread
+# bucket (solid), next to the weighted mid's $(I - 1/2) S$ (dotted); fitted on the first half of the
+# day.
 
 # %% [markdown]
 # The table gives the mean squared error (ticks²) of each predictor of the mid $h$ later on the

@@ -107,10 +107,15 @@ ax1.set_ylabel("bucket duration (min)")
 ax1.set_title(f"{len(exact)} volume buckets of {V:,.0f} shares")
 plots.shade_episodes(ax2, episodes)
 ax2.bar(x, exact["oi"], width=-minutes / 60, align="edge", color="C0", label="exact signs")
-ax2.set_ylabel(r"$|V^S - V^B| / V$")
+ax2.set_ylabel(r"$|V^S - V^B| / V$ (fraction)")
 ax2.set_xlabel("time of day (hours, exchange time)")
 ax2.legend(loc="upper left")
 plt.show()
+
+# %% [markdown]
+# **Figure 3.1.** Top: duration (min) of each volume bucket against its end time. Bottom: order
+# imbalance $|V^S - V^B| / V$ per bucket from the exact trade signs (a fraction of the bucket
+# volume); shaded: the informed episodes.
 
 # %% [markdown]
 # Each bar spans its bucket's clock time. Buckets are shorter when trading is busy (typically
@@ -146,6 +151,10 @@ err = (bars["buy_frac"] - bars["true_buy_frac"]).abs()
 print(f"{len(bars)} bars: corr {bars['buy_frac'].corr(bars['true_buy_frac']):.3f}; "
       f"mean |BVC - true| {err.mean():.3f}; mean implied imbalance: BVC {(2 * bars['buy_frac'] - 1).abs().mean():.3f}, "
       f"true {(2 * bars['true_buy_frac'] - 1).abs().mean():.3f}")
+
+# %% [markdown]
+# **Figure 3.2.** BVC buyer share $Z(\Delta P / \sigma_{\Delta P})$ against the true buyer-initiated
+# share of each bar's volume, one dot per bar; dashed: perfect classification.
 
 # %% [markdown]
 # The dashed line is a perfect classifier; the printed correlation measures how far from it BVC
@@ -195,6 +204,10 @@ fig, ax = plt.subplots(figsize=(10, 4))
 plots.vpin_timeline(ax, series, episodes)
 ax.set_title(f"{inst.symbol}: VPIN, V = day volume / {BUCKETS_PER_DAY}, n = {N_BUCKETS} buckets")
 plt.show()
+
+# %% [markdown]
+# **Figure 3.3.** VPIN through the day from exact trade signs, from BVC on time bars and from BVC
+# per bucket; shaded: the informed episodes.
 
 # %% [markdown]
 # The BVC series typically sit above the exact one: BVC reads imbalance into every price change,

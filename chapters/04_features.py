@@ -108,6 +108,11 @@ fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at
 plt.show()
 
 # %% [markdown]
+# **Figure 4.1.** Histograms of twelve features on the sampling grid (clipped at the 0.5% and 99.5%
+# quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of
+# samples.
+
+# %% [markdown]
 # ## 4.3 Overlap
 #
 # Many features measure nearly the same thing: OFI over 10 s and 1 min, the volume imbalance
@@ -123,6 +128,10 @@ im = fplots.corr_heatmap(ax, X[defined])
 fig.colorbar(im, ax=ax, shrink=0.7, label="Spearman correlation")
 ax.set_title(f"{inst.symbol}: rank correlation of the {len(defined)} defined features")
 plt.show()
+
+# %% [markdown]
+# **Figure 4.2.** Spearman rank correlation between the features defined on more than half of the
+# samples.
 
 # %% [markdown]
 # ## 4.4 Single-feature predictive power
@@ -141,6 +150,10 @@ fig, ax = plt.subplots(figsize=(8, 7))
 fplots.ic_bars(ax, ic, top=20)
 ax.set_title(f"{inst.symbol}: IC of the 20 strongest features")
 plt.show()
+
+# %% [markdown]
+# **Figure 4.3.** Spearman IC with the forward mid move at each horizon, for the 20 features with
+# the largest absolute IC.
 
 # %%
 top = ic.reindex(ic[HORIZONS[0]].abs().sort_values(ascending=False).index).head(10)

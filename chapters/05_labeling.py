@@ -96,6 +96,10 @@ for ax, h in zip(axes, HORIZONS):
 axes[0].legend(loc="lower left", fontsize=8)
 plt.show()
 
+# %% [markdown]
+# **Figure 5.1.** Shares of down, flat and up fixed-horizon labels as the flat threshold $c$ (ticks)
+# grows, one panel per horizon.
+
 # %%
 bal = pd.DataFrame({h: labels.class_balance(fixed[h]["label"]) for h in HORIZONS}).T
 bal.columns = ["down", "flat", "up"][: bal.shape[1]] if bal.shape[1] == 3 else bal.columns
@@ -147,6 +151,11 @@ ax.set_title(f"{inst.symbol}: triple barriers of {len(picks)} samples (dots: fir
 plt.show()
 
 # %% [markdown]
+# **Figure 5.2.** Six minutes of the mid (ticks from its first value) with the triple barriers
+# (profit-take, stop-loss, time limit) of a few samples; dots mark the first touch (green
+# profit-take, red stop-loss, grey vertical).
+
+# %% [markdown]
 # ## 5.4 Overlapping labels
 #
 # Sampling every second with a one-minute horizon, consecutive labels share 59 of their 60
@@ -160,11 +169,17 @@ mplots.label_intervals(ax1, first.index, first["t_end"], first["label"].to_numpy
 ax1.set_title(f"30 consecutive {h_tb} labels (green up, red down, grey flat)")
 conc = mplots.concurrency(lab.index, lab["t_end"])
 ax2.hist(conc, bins=40, color="C0")
-ax2.set_xlabel("labels alive at a sample time")
+ax2.set_xlabel("labels alive at a sample time (count)")
+ax2.set_ylabel("sample times (count)")
 ax2.set_title(f"concurrency, mean {conc.mean():.1f}")
 plt.show()
 print(f"mean uniqueness 1/concurrency: {np.mean(1 / conc):.3f}; the {len(lab):,} labels carry about "
       f"{np.sum(1 / conc):,.0f} independent outcomes")
+
+# %% [markdown]
+# **Figure 5.3.** Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of
+# concurrency, the number of labels alive at a sample time; its mean inverse is the average
+# uniqueness (López de Prado 2018, §4.4).
 
 # %% [markdown]
 # A sample in the training set whose label interval overlaps the test period shares price moves
@@ -183,6 +198,10 @@ ax.set_title(f"Purged walk-forward: {N_SPLITS} folds, {h_tb} labels, {h_tb} emba
 plt.show()
 roles = mplots.split_roles(cv, ds.t, ds.t_end)
 print("purged + embargoed samples per fold:", (roles == -1).sum(axis=1).tolist())
+
+# %% [markdown]
+# **Figure 5.4.** Purged walk-forward folds over the day: train (blue), purged and embargoed (red),
+# test (orange).
 
 # %% [markdown]
 # The purged band looks thin on a whole day, but it is exactly where the leak would be. How much

@@ -182,6 +182,11 @@ for ax, (h, r) in zip(axes.ravel(), results.items()):
 plt.show()
 
 # %% [markdown]
+# **Figure 6.1.** Reliability per horizon, out of sample: observed share of up moves against the
+# mean predicted P(up) in quantile bins (error bars: 2 standard errors), LightGBM and logistic
+# regression; the diagonal is perfect calibration.
+
+# %% [markdown]
 # Most predictions lie in a narrow band around the base rate, as they should for a weak signal
 # (the error bars treat overlapping labels as independent, so they are too narrow). Where a
 # curve is flatter than the diagonal the model is over-confident (its extreme
@@ -203,6 +208,10 @@ fig, ax = plt.subplots(figsize=(7, 5))
 mplots.importance_bars(ax, share, top=15)
 ax.set_title(f"Gain importance, horizon {h0} (mean over {len(imp)} walk-forward models)")
 plt.show()
+
+# %% [markdown]
+# **Figure 6.2.** Gain importance of the 15 strongest features, as shares of the total gain averaged
+# over the walk-forward models.
 
 # %%
 last = results[h0].models[-1]

@@ -114,7 +114,7 @@ w = (ts >= t_open + 3600 * NS) & (ts < t_open + 3900 * NS)
 fig, ax1 = plt.subplots(figsize=(10, 3.8))
 minutes = (ts[w] - ts[w][0]) / NS / 60
 ax1.plot(minutes, mid[w] / inst.price_scale, color="0.2", lw=1)
-ax1.set(xlabel="minutes", ylabel="mid (currency)", title=f"{inst.symbol}: composite imbalance and mid, 5 minutes")
+ax1.set(xlabel="time since the window start (min)", ylabel="mid (currency)", title=f"{inst.symbol}: composite imbalance and mid, 5 minutes")
 ax2 = ax1.twinx()
 ax2.plot(minutes, s[w], color="C0", lw=0.6, alpha=0.7)
 for th in (STRONG, -STRONG):
@@ -122,6 +122,10 @@ for th in (STRONG, -STRONG):
 ax2.set_ylabel("composite S (dimensionless)", color="C0")
 ax2.grid(False)
 plt.show()
+
+# %% [markdown]
+# **Figure 7.1.** Five minutes of the mid (left axis, currency) and of the composite imbalance $S$
+# (right axis, dimensionless); dashed: the strong thresholds $\pm\theta$.
 
 # %% [markdown]
 # ## 7.2 Classes, strength, confidence and edge
@@ -184,11 +188,15 @@ ax1.plot(sweep_net.index, sweep_net["avg_pnl_bps"], "o-", label="after the sprea
 ax1.axhline(0, color="k", lw=0.8)
 for th in (WEAK, STRONG):
     ax1.axvline(th, color="0.5", ls=":", lw=1)
-ax1.set(xlabel=r"threshold $\theta$ on |S|", ylabel="average P&L per trade (bps)", title="Edge per trade")
+ax1.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="average P&L per trade (bps)", title="Edge per trade")
 ax1.legend()
 ax2.plot(sweep.index, sweep["trades"], "o-", color="C2")
-ax2.set(xlabel=r"threshold $\theta$ on |S|", ylabel="trades (count)", yscale="log", title="Trades per day")
+ax2.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="trades (count)", yscale="log", title="Trades per day")
 plt.show()
+
+# %% [markdown]
+# **Figure 7.2.** Threshold sweep on $|S|$: average P&L per trade (bps), mid to mid and after the
+# spread (left), and trades per day (right, log scale); dotted: the weak and strong thresholds.
 
 # %% [markdown]
 # The shape is the usual one: a higher threshold keeps fewer, better calls. Whether any threshold

@@ -213,6 +213,11 @@ ax.set_title(f"{inst.symbol}: fill rate of the same quotes under five queue mode
 plt.show()
 
 # %% [markdown]
+# **Figure 8.1.** Fill rate (filled / posted quantity) of the same passive quotes under five
+# queue-position models; shaded: the band from the risk-averse model to the most optimistic one;
+# dashed: exact FIFO from order ids.
+
+# %% [markdown]
 # The risk-averse and probabilistic models bracket the fill rate; the exact FIFO queue shows
 # where the truth lies for this book. How wide the band is depends on the book, not on the models:
 # it is the cancellations *ahead of us* that the models disagree about, so the band is narrow
@@ -324,6 +329,10 @@ ax.set_title(f"{inst.symbol}: cost of one market buy against the square-root law
 plt.show()
 
 # %% [markdown]
+# **Figure 8.2.** Cost of one market buy against the arrival mid (bps) for several sizes, next to
+# the square-root law $Y\sigma\sqrt{Q/V}$; log-log axes, x = order size as a share of daily volume.
+
+# %% [markdown]
 # Small orders pay the half spread (and walk a level or two): above the law, which describes
 # the *average* impact of large metaorders executed over time, not the book a single order meets.
 # Beyond the visible depth the simulated cost is the law itself, by construction. The law is a
@@ -381,6 +390,10 @@ ax.legend()
 ax.set_title(f"Parent 0 ({'buy' if p0.side > 0 else 'sell'} {p0.qty:,.0f}): targets (dashed) and fills (solid)")
 plt.show()
 
+# %% [markdown]
+# **Figure 8.3.** One parent order: each algorithm's cumulative target (dashed) and cumulative fills
+# (solid), as shares of the parent, against minutes since the parent's start.
+
 # %%
 runs_all = run_many(data, parents, algos, mode="limit", timeout_s=10, sim_kwargs=dict(fees=fees))
 cols = ["is_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps", "completion",
@@ -393,6 +406,10 @@ fig, ax = plt.subplots(figsize=(8, 4))
 eplots.shortfall_bars(ax, summary)
 ax.set_title(f"Mean implementation shortfall and its parts, {N_PARENTS} parents")
 plt.show()
+
+# %% [markdown]
+# **Figure 8.4.** Mean implementation shortfall per algorithm (bps of the arrival value), split into
+# spread, impact, timing, opportunity and fees; diamonds: the total.
 
 # %% [markdown]
 # The timing term is the largest and noisiest part: it is the market's own move during the
@@ -412,6 +429,10 @@ eplots.paired_differences(ax, {a: by[a]["is_bps"].to_numpy() - by["TWAP"]["is_bp
                                for a in algos if a != "TWAP"}, "TWAP")
 ax.set_title("Per-parent shortfall difference against TWAP (mean and 95% interval)")
 plt.show()
+
+# %% [markdown]
+# **Figure 8.5.** Per-parent shortfall of each algorithm minus TWAP's (bps), with the mean and its
+# 95% interval; below zero is cheaper than TWAP.
 
 # %% [markdown]
 # Read the paired table by its `t` and `sign_p` columns: with a few dozen parents, only a

@@ -175,9 +175,13 @@ for k, name in enumerate(pnl.index):
     ax.bar(x + (k - 0.5) * 0.35, pnl.loc[name, steps].to_numpy(float), width=0.35, label=name)
 ax.axhline(0, color="k", lw=0.8)
 ax.set_xticks(x, ["at decision mids", "gross (after spread)", "net (after fees)"])
-ax.set(ylabel=f"P&L over the day ({cur})", title=f"{inst.symbol}: from the signal's edge to the net P&L")
+ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})", title=f"{inst.symbol}: from the signal's edge to the net P&L")
 ax.legend()
 plt.show()
+
+# %% [markdown]
+# **Figure 9.1.** P&L over the day of the two strategies at three stages: at decision mids (the
+# signal's edge), gross (after the spread) and net (after fees).
 
 # %% [markdown]
 # This is the chapter's central table. The first column is the signal; every column after it is a
@@ -230,9 +234,17 @@ metrics.astype(float).round(3)
 fig = performance_figure(res_scalper, currency=cur)
 plt.show()
 
+# %% [markdown]
+# **Figure 9.2.** Performance of the imbalance scalper: cumulative P&L, trade P&L, holding time and
+# signal strength against trade P&L, P&L by hour of entry, drawdown (money in the data's currency,
+# time in hours).
+
 # %%
 fig = performance_figure(res_model, currency=cur)
 plt.show()
+
+# %% [markdown]
+# **Figure 9.3.** Performance of the model strategy, same panels as the figure above.
 
 # %% [markdown]
 # The three lines of the first panel tell the story of section 9.3 over the day: the line at

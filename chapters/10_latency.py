@@ -144,15 +144,19 @@ for ch, g in sweep.groupby("channel", sort=False):
     axes[2].plot(x, g["adverse_1s"], "o-", label=ch)
 ticks = [x0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]
 for ax, title, ylab in zip(axes, ["net P&L", "fill rate", "adverse selection over 1 s"],
-                           ["currency", "filled / submitted", "ticks"]):
+                           ["net P&L (currency)", "fill rate (filled / submitted)", "adverse selection (ticks)"]):
     ax.set_xscale("log")
     ax.set_xticks(ticks, ["0", "10µs", "100µs", "1ms", "10ms", "100ms", "1s"])
-    ax.set_xlabel("one-way latency $L$")
+    ax.set_xlabel("one-way latency $L$ (s)")
     ax.set_ylabel(ylab)
     ax.set_title(f"{inst.symbol}: {title}")
 axes[2].axhline(0, color="0.5", lw=0.8)
 axes[0].legend(title="channel")
 plt.show()
+
+# %% [markdown]
+# **Figure 10.1.** Net P&L (currency), fill rate (filled / submitted) and adverse selection over 1 s
+# (ticks) against one-way latency $L$ (s, log axis; $L = 0$ drawn at 1 µs), per latency channel.
 
 # %%
 z = sweep[sweep["latency_ns"] == 0].iloc[0]
@@ -232,7 +236,7 @@ for ax, (name, r) in zip(axes, decay.items()):
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("delay $d$ (s; 0 drawn at 1 ms)")
-    ax.set_ylabel(f"IC with the {HORIZON_S:g} s move")
+    ax.set_ylabel(f"IC with the {HORIZON_S:g} s move (dimensionless)")
     ax.set_title(f"{inst.symbol}: {name}")
     ax.legend(fontsize=8)
 plt.show()
@@ -240,6 +244,10 @@ for name, r in decay.items():
     lo, hi = r.half_life_ci
     print(f"{name}: IC0 {r.ic0:.4f}, half-life {r.half_life_s:.3f} s "
           f"(90% block bootstrap {lo:.3f} - {hi:.3f} s, {r.n_blocks} blocks), fit R² {r.r2:.3f}")
+
+# %% [markdown]
+# **Figure 10.2.** Signal decay: IC of each signal observed with delay $d$ against the forward mid
+# move, with a 90% block-bootstrap band and the fitted exponential decay.
 
 # %% [markdown]
 # The composite imbalance is a picture of the book now: its information is about the next moves
@@ -306,7 +314,8 @@ ax.scatter(b.loc[stages, "batch_ns"] / 1e3, stages, color="k", marker="|", s=200
            label="batch (kernel only)")
 ax.axvline(10, color="C2", ls="--", lw=1, label="signal-path target 10 µs")
 ax.set_xscale("log")
-ax.set_xlabel("µs per event")
+ax.set_xlabel("compute time per event (µs)")
+ax.set_ylabel("pipeline stage")
 ax.invert_yaxis()
 ax.legend(fontsize=8, loc="lower right")
 ax.set_title("Compute per event and stage (this machine, this run)")
@@ -314,6 +323,11 @@ plt.show()
 print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 10 us); "
       f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} (target 1 ms); "
       f"timer overhead {lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
+
+# %% [markdown]
+# **Figure 10.3.** Compute time per event (µs, log axis) per pipeline stage on this machine: p50
+# (bars), p99 (red dots), batch kernel (black ticks); dashed: the 10 µs signal-path target. Timings
+# vary from run to run.
 
 # %% [markdown]
 # The numbers vary from run to run and machine to machine (so this notebook's checks ignore

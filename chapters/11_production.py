@@ -207,10 +207,14 @@ for stage in ("book", "signal", "strategy", "journal", "tick_to_decision"):
         counts, edges = executor.metrics.histogram(stage, lo_ns=300, hi_ns=3e6)
         ax.stairs(counts / counts.sum(), edges / 1e3, label=stage, lw=1.6 if stage == "tick_to_decision" else 1.0)
 ax.axvline(config.latency.signal_us, color="k", ls="--", lw=0.8, label="target p99")
-ax.set(xscale="log", xlabel="latency per chunk (µs)", ylabel="share of chunks",
+ax.set(xscale="log", xlabel="latency per chunk (µs)", ylabel="share of chunks (fraction)",
        title="Where the loop spends its time")
 ax.legend()
 plt.show()
+
+# %% [markdown]
+# **Figure 11.1.** Distribution of the live loop's latency per chunk (µs, log axis) by stage, with
+# the p99 target (dashed).
 
 # %% [markdown]
 # Read the histogram from left to right. The book update and the signal cost a few microseconds

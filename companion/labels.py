@@ -45,7 +45,13 @@ LABEL_COLUMNS = ("ret", "label", "t_end")
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
 def move_nb(p0: float, p1: float, unit: int, tick: float) -> float:
-    """Return from mid ``p0`` to mid ``p1``: unit 0 price units, 1 ticks, 2 basis points (NaN if p0 = 0)."""
+    """Return from mid ``p0`` to mid ``p1``: unit 0 price units, 1 ticks, 2 basis points (NaN if p0 = 0).
+
+    Examples
+    --------
+    >>> move_nb(10000.0, 10200.0, 0, 100.0), move_nb(10000.0, 10200.0, 1, 100.0), round(move_nb(10000.0, 10200.0, 2, 100.0), 6)
+    (200.0, 2.0, 200.0)
+    """
     if unit == 0:
         return p1 - p0
     if unit == 1:
@@ -62,6 +68,13 @@ def clock_horizon_end_nb(t: np.ndarray, t0: np.ndarray, horizon_ns: int) -> np.n
     ``t0`` are the sample times (int64 ns; a sample may fall between events).
     ``end[k] = max{j : t_j = T*}`` (the book as of ``T*``), or -1 when no event reaches
     ``t0 + h``. With ``h > 0`` the end lies strictly after ``t0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.array([0, 4, 10, 10, 15])
+    >>> clock_horizon_end_nb(t, np.array([0, 6, 12]), 5).tolist()     # first event at/after t0 + 5
+    [3, 4, -1]
     """
     n = t.shape[0]
     out = np.empty(t0.shape[0], np.int64)
@@ -76,7 +89,14 @@ def clock_horizon_end_nb(t: np.ndarray, t0: np.ndarray, horizon_ns: int) -> np.n
 
 @njit(cache=True)
 def event_horizon_end_nb(n: int, pos: np.ndarray, k_events: int) -> np.ndarray:
-    """End index ``pos + k`` of an event horizon, -1 when it runs past the last of ``n`` events."""
+    """End index ``pos + k`` of an event horizon, -1 when it runs past the last of ``n`` events.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> event_horizon_end_nb(5, np.array([0, 2, 3]), 2).tolist()
+    [2, 4, -1]
+    """
     out = np.empty(pos.shape[0], np.int64)
     for k in range(pos.shape[0]):
         j = pos[k] + k_events
@@ -91,6 +111,14 @@ def fixed_horizon_nb(mid: np.ndarray, pos: np.ndarray, end: np.ndarray, threshol
 
     ``label = +1 if r > threshold, -1 if r < -threshold, else 0``. Returns ``(ret, label, end)``
     with ``ret = NaN``, ``label = 0``, ``end = -1`` where undefined (end -1 or a NaN mid).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mid = np.array([100.0, 101.0, 103.0, 102.0])
+    >>> ret, label, end = fixed_horizon_nb(mid, np.array([0, 1]), np.array([2, 3]), 1.5, 1, 1.0)
+    >>> ret.tolist(), label.tolist(), end.tolist()
+    ([3.0, 1.0], [1, 0], [2, 3])
     """
     m = pos.shape[0]
     ret = np.full(m, np.nan)
@@ -120,6 +148,14 @@ def smoothed_move_nb(mid: np.ndarray, pos: np.ndarray, k_events: int, threshold:
     ``l_t = move(ref, m+)`` with ``ref = p_t`` or, when ``past_mean`` (DeepLOB's variant, Zhang et
     al. 2019), ``ref = m- = (1/k) sum_{i=0..k-1} p_{t-i}``. Class: +1 if ``l > threshold``, -1 if
     ``l < -threshold``, else 0. End index ``pos + k``; undefined (-1) past the data or on a NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mid = np.array([100.0, 101.0, 103.0, 102.0])
+    >>> ret, label, end = smoothed_move_nb(mid, np.array([0, 1]), 2, 1.0, 1, 1.0, False)
+    >>> ret.tolist(), label.tolist(), end.tolist()      # (101 + 103) / 2 - 100 = 2 ticks
+    ([2.0, 1.5], [1, 1], [2, 3])
     """
     n = mid.shape[0]
     m = pos.shape[0]
@@ -172,6 +208,15 @@ def triple_barrier_nb(mid: np.ndarray, pos: np.ndarray, vertical_end: np.ndarray
     Returns ``(ret, label, end, barrier)``: ``ret`` is the raw (unsigned) move ``r`` at the touch,
     ``end`` the touch index (-1 undefined), ``barrier`` +1 profit-take, -1 stop-loss, 0 vertical,
     -2 undefined.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mid = np.array([100.0, 101.0, 99.0, 98.0, 103.0])
+    >>> ret, label, end, barrier = triple_barrier_nb(mid, np.array([0, 1]), np.array([4, 4]), np.array([2.0, 2.0]),
+    ...                                              np.array([2.0, 2.0]), np.array([1, 1]), 1, 1.0, False)
+    >>> ret.tolist(), label.tolist(), end.tolist(), barrier.tolist()
+    ([-2.0, -2.0], [-1, -1], [3, 2], [-1, -1])
     """
     n = mid.shape[0]
     m = pos.shape[0]
@@ -225,6 +270,12 @@ def ewm_std_nb(x: np.ndarray, span: float, min_periods: int) -> np.ndarray:
     ``d = x_k - mu_{k-1}`` (Finch 2009, "Incremental calculation of weighted mean and variance",
     eq. 143), started at ``mu_0 = x_0, var_0 = 0``. NaN inputs are skipped (state carried); output
     is NaN until ``min_periods`` finite values have been seen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(ewm_std_nb(np.array([1.0, -1.0, 1.0, -1.0]), 3.0, 2), 4).tolist()
+    [nan, 1.0, 0.866, 0.9682]
     """
     a = 2.0 / (span + 1.0)
     out = np.full(x.shape[0], np.nan)
@@ -363,6 +414,17 @@ def fixed_horizon_labels(mid: pd.Series, horizon, *, threshold: float = 0.0, uni
     -threshold, else 0``. Returns columns ``ret`` (in ``unit``; ``tick`` in price units for
     ``"ticks"``), ``label`` (int8), ``t_end``; labels whose horizon runs past the data are dropped
     (``dropna=False`` keeps them as NaN / <NA> / NaT).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.to_datetime([0, 1, 2, 3, 4], unit="s")
+    >>> mid = pd.Series([10000.0, 10100, 10100, 10000, 10200], index=t)
+    >>> fixed_horizon_labels(mid, "2s", tick=100.0)[["ret", "label"]]
+                         ret  label
+    1970-01-01 00:00:00  1.0      1
+    1970-01-01 00:00:01 -1.0     -1
+    1970-01-01 00:00:02  1.0      1
     """
     t, m = _mid_arrays(mid)
     pos, index = _sample_positions(mid, t, samples)
@@ -383,6 +445,16 @@ def smoothed_labels(mid: pd.Series, k: int, *, alpha: float = 0.002e4, unit: str
     ``past_mean=True`` replaces ``p_t`` by ``m-(k)``, the mean of the last ``k`` mids including
     ``p_t`` (DeepLOB, Zhang, Zohren & Roberts 2019) -- that label also depends on the ``k-1`` mids
     before ``t``. ``t_end`` is the time of event ``t + k``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> mid = pd.Series([100.0, 101, 103, 102, 102], index=pd.to_datetime([0, 1, 2, 3, 4], unit="s"))
+    >>> smoothed_labels(mid, 2, alpha=1.0, unit="ticks")[["ret", "label"]]
+                         ret  label
+    1970-01-01 00:00:00  2.0      1
+    1970-01-01 00:00:01  1.5      1
+    1970-01-01 00:00:02 -1.0      0
     """
     if int(k) < 1:
         raise ValueError("k must be >= 1")
@@ -445,6 +517,17 @@ def triple_barrier_labels(mid: pd.Series, *, pt: float | None = 1.0, sl: float |
     return (``'sign'``). ``t_end`` = first-touch time; ``ret`` = move at the touch; ``barrier`` =
     +1 / -1 / 0 (which barrier ended the label). A touch is a touch even past the time limit's
     data; without a touch the label is defined only if the vertical barrier is inside the data.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> mid = pd.Series([100.0, 101, 99, 98, 103], index=pd.to_datetime([0, 1, 2, 3, 4], unit="s"))
+    >>> triple_barrier_labels(mid, pt=2.0, sl=2.0, horizon=3)[["ret", "label", "barrier"]]
+                         ret  label  barrier
+    1970-01-01 00:00:00 -2.0     -1       -1
+    1970-01-01 00:00:01 -2.0     -1       -1
+    1970-01-01 00:00:02  4.0      1        1
+    1970-01-01 00:00:03  5.0      1        1
     """
     t, index, ret, lab, end, barrier, _ = _triple_barrier(mid, pt, sl, horizon, width, 1.0, unit,
                                                           tick, vertical, samples)
@@ -462,6 +545,17 @@ def meta_labels(mid: pd.Series, side, *, pt: float | None = 1.0, sl: float | Non
     ``horizon``. ``label = 1`` if the position's return at the first touch ``pnl = side * r`` is
     positive, else 0. Columns: ``ret`` (raw move ``r``), ``label`` (0/1), ``t_end``, ``side``,
     ``pnl``, ``barrier``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> mid = pd.Series([100.0, 101, 99, 98, 103], index=pd.to_datetime([0, 1, 2, 3, 4], unit="s"))
+    >>> meta_labels(mid, side=[1, -1, 1, 1, 1], pt=2.0, sl=2.0, horizon=3)[["side", "pnl", "label"]]
+                         side  pnl  label
+    1970-01-01 00:00:00   1.0 -2.0      0
+    1970-01-01 00:00:01  -1.0  2.0      1
+    1970-01-01 00:00:02   1.0  4.0      1
+    1970-01-01 00:00:03   1.0  5.0      1
     """
     t, index, ret, lab, end, barrier, s = _triple_barrier(mid, pt, sl, horizon, width, side, unit,
                                                           tick, "sign", samples)
@@ -479,6 +573,13 @@ def ewm_volatility(mid: pd.Series, *, span: float = 100.0, unit: str = "ticks", 
     ``span``. The value at sample ``k`` uses mids up to ``s_k`` only (known at ``t``). It is the
     volatility per sampling interval: sample on a grid equal to the label horizon to get barrier
     widths on the scale of that horizon.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> mid = pd.Series([100.0, 101, 100, 101, 100, 101], index=pd.to_datetime(range(6), unit="s"))
+    >>> ewm_volatility(mid, span=3, min_periods=2).round(4).tolist()
+    [nan, nan, 1.0, 0.866, 0.9682, 0.927]
     """
     t, m = _mid_arrays(mid)
     pos, index = _sample_positions(mid, t, samples)
@@ -491,13 +592,28 @@ def ewm_volatility(mid: pd.Series, *, span: float = 100.0, unit: str = "ticks", 
 
 
 def class_balance(labels) -> pd.Series:
-    """Share of each class (-1 down, 0 flat, +1 up; or whatever classes occur), NaN ignored."""
+    """Share of each class (-1 down, 0 flat, +1 up; or whatever classes occur), NaN ignored.
+
+    Examples
+    --------
+    >>> class_balance([1, 0, -1, 1, float("nan")]).to_dict()
+    {-1.0: 0.25, 0.0: 0.25, 1.0: 0.5}
+    """
     s = pd.Series(labels).dropna()
     return s.value_counts(normalize=True).sort_index().rename("share")
 
 
 def balance_by_threshold(ret, thresholds) -> pd.DataFrame:
-    """Down / flat / up shares of ``ret`` for each threshold (``up: r > thr, down: r < -thr``)."""
+    """Down / flat / up shares of ``ret`` for each threshold (``up: r > thr, down: r < -thr``).
+
+    Examples
+    --------
+    >>> balance_by_threshold([-2.0, -0.5, 0.0, 1.0, 3.0], [0.0, 1.0])
+               down  flat   up
+    threshold
+    0.0         0.4   0.2  0.4
+    1.0         0.2   0.6  0.2
+    """
     r = np.asarray(ret, dtype=np.float64)
     r = r[~np.isnan(r)]
     rows = []
@@ -512,6 +628,11 @@ def threshold_for_flat_share(ret, flat_share: float) -> float:
 
     ``c = F^{-1}(flat_share)`` of ``|r|`` (inverted empirical CDF). With tick-valued returns the
     achieved share jumps over the target; check it with :func:`balance_by_threshold`.
+
+    Examples
+    --------
+    >>> threshold_for_flat_share([-2.0, -0.5, 0.0, 1.0, 3.0], 0.6)      # |r| <= 1 holds 3 of 5
+    1.0
     """
     if not 0.0 <= flat_share <= 1.0:
         raise ValueError("flat_share must be in [0, 1]")

@@ -99,6 +99,16 @@ def adverse_selection(fills: np.ndarray, ts: np.ndarray, mid: np.ndarray, horizo
     ``fills``: :data:`companion.sim.FILL_DTYPE` rows; ``ts``/``mid``: per event (mid forward-filled);
     ``M(t_f^-)`` is the mid of row ``event_idx - 1`` (the book the fill met), ``M(t)`` the mid after
     the last event with ``ts <= t``. NaN when ``t_f + h`` is past the last event.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.sim import FILL_DTYPE
+    >>> f = np.zeros(1, FILL_DTYPE)
+    >>> f["ts"], f["event_idx"], f["side"] = 10, 1, 1          # a buy filled by event 1
+    >>> ts = np.array([0, 10, 20, 30])
+    >>> adverse_selection(f, ts, np.array([10000.0, 10000.0, 9900.0, 9800.0]), horizon_ns=15, tick=100.0).tolist()
+    [1.0]
     """
     ts = np.asarray(ts, dtype=np.int64)
     if len(fills) == 0:
@@ -119,7 +129,18 @@ def _wavg(x: np.ndarray, w: np.ndarray) -> float:
 def run_summary(res, horizons_ns=(NS, 10 * NS), mid: np.ndarray | None = None) -> dict:
     """The sweep's numbers of one :class:`companion.backtest.BacktestResult` (money in currency,
     adverse selection ``adverse_<h>`` in ticks, quantity-weighted over all fills, see
-    :func:`adverse_selection`)."""
+    :func:`adverse_selection`).
+
+    Examples
+    --------
+    >>> from companion import synth  # doctest: +SKIP
+    >>> from companion.backtest import ImbalanceScalper, run_backtest  # doctest: +SKIP
+    >>> cfg = synth.SynthConfig(session=(34200.0, 34320.0))  # doctest: +SKIP
+    >>> d = synth.simulate(seed=1, levels=5, config=cfg)  # doctest: +SKIP
+    >>> res = run_backtest(synth.to_events(d.messages), d.orderbook, synth.instrument(cfg, 5), ImbalanceScalper())  # doctest: +SKIP
+    >>> sorted(run_summary(res))[:4]  # doctest: +SKIP
+    ['adverse_10s', 'adverse_1s', 'fees', 'fill_rate']
+    """
     from companion.backtest import metrics as M
 
     sim = res.sim
@@ -159,7 +180,13 @@ def _label(ns: int) -> str:
 
 
 def format_ns(ns: float) -> str:
-    """Human-readable duration: ``'850 ns'``, ``'12.3 us'``, ``'4.1 ms'``, ``'1.2 s'``."""
+    """Human-readable duration: ``'850 ns'``, ``'12.3 us'``, ``'4.1 ms'``, ``'1.2 s'``.
+
+    Examples
+    --------
+    >>> format_ns(850), format_ns(12_300), format_ns(4.1e6), format_ns(1.2e9)
+    ('850 ns', '12.3 us', '4.1 ms', '1.2 s')
+    """
     if ns != ns:
         return "n/a"
     for unit, div in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
@@ -194,6 +221,19 @@ def latency_sweep(events: np.ndarray, book: np.ndarray, instrument: Instrument, 
     DataFrame, one row per (channel, latency): ``channel``, ``latency_ns``, ``latency_s``,
     ``feed_ns``, ``entry_ns``, ``response_ns`` and the columns of :func:`run_summary`. Runs with the
     same three latencies are computed once (at ``L = 0`` every channel is the same run).
+
+    Examples
+    --------
+    >>> from companion import synth  # doctest: +SKIP
+    >>> from companion.backtest import ImbalanceScalper  # doctest: +SKIP
+    >>> cfg = synth.SynthConfig(session=(34200.0, 34320.0))  # doctest: +SKIP
+    >>> d = synth.simulate(seed=1, levels=5, config=cfg)  # doctest: +SKIP
+    >>> sw = latency_sweep(synth.to_events(d.messages), d.orderbook, synth.instrument(cfg, 5), ImbalanceScalper(),
+    ...                    latencies_ns=(0, 10**6), channels=("order",))  # doctest: +SKIP
+    >>> sw[["channel", "latency_s", "net_pnl", "fill_rate"]]  # doctest: +SKIP
+      channel  latency_s  net_pnl  fill_rate
+    0   order      0.000  -162.48        0.8
+    1   order      0.001  -162.48        1.0
     """
     from companion.backtest import ExecutionConfig, run_backtest
 
@@ -236,7 +276,14 @@ def _ranks(x: np.ndarray) -> np.ndarray:
 
 def value_at(ts: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``x`` after the last event with ``ts <= t`` (NaN before the first event): the value an
-    observer sees at times ``t``."""
+    observer sees at times ``t``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> value_at(np.array([10, 20]), np.array([1.0, 2.0]), np.array([5, 10, 15, 25])).tolist()
+    [nan, 1.0, 1.0, 2.0]
+    """
     j = np.searchsorted(ts, t, side="right") - 1
     return np.where(j >= 0, x[np.maximum(j, 0)], np.nan)
 
@@ -255,6 +302,16 @@ def delayed_ic(ts, signal, mid, delays_ns, *, horizon_ns: int = NS, step_ns: int
 
     Returns ``{"delays_ns", "ic", "rx" (n_delays, n) ranks, "ry" (n,) ranks, "block" (n,) ids,
     "t" (n,) sample times, "n"}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ts = np.arange(200) * 10**8                        # an event every 0.1 s
+    >>> mid = 10000.0 + 100 * np.cumsum(np.tile([1.0, -1.0, 1.0, 1.0, -1.0], 40))
+    >>> sig = np.r_[np.diff(mid), 0.0]                  # knows the next move
+    >>> r = delayed_ic(ts, sig, mid, [0, 10**8], horizon_ns=10**8, step_ns=10**8, tick=100.0, block_ns=None)
+    >>> r["n"], np.round(r["ic"], 3).tolist()
+    (198, [1.0, -0.664])
     """
     ts = np.asarray(ts, dtype=np.int64)
     x = np.asarray(signal, dtype=np.float64)
@@ -325,6 +382,14 @@ def fit_exponential_decay(delays_s, ic, tau_range_s=(1e-4, 1e4), n_grid: int = 8
     Returns ``{"ic0", "tau_s", "half_life_s" (= tau ln 2), "r2", "rmse"}``; ``tau_s = inf`` when the
     best ``tau`` is beyond ``tau_range_s`` (no visible decay), ``= tau_range_s[0]`` when the IC is
     gone at the first positive delay. ``r2`` is ``1 - SSE / sum (IC - mean IC)^2``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array([0.0, 0.5, 1.0, 2.0])
+    >>> f = fit_exponential_decay(d, 0.2 * np.exp(-d / 0.7))
+    >>> round(f["ic0"], 3), round(f["tau_s"], 2), round(f["half_life_s"], 2)
+    (0.2, 0.7, 0.49)
     """
     d = np.asarray(delays_s, dtype=np.float64)
     y = np.asarray(ic, dtype=np.float64)
@@ -346,6 +411,17 @@ class DecayFit:
     band), ``ic_fit``. ic0, tau_s, half_life_s, r2: the fit on the full sample. half_life_ci:
     bootstrap percentile interval of the half-life (s; ``inf`` bounds when replicates show no
     decay). n_samples, n_blocks, n_boot, level: the design. boot_half_life: every replicate's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ts = np.arange(400) * 10**8
+    >>> mid = 10000.0 + 100 * np.cumsum(np.tile([1.0, -1.0, 1.0, 1.0, -1.0], 80))
+    >>> sig = np.r_[np.diff(mid), 0.0]
+    >>> fit = signal_decay(ts, sig, mid, [0, 10**8, 2 * 10**8], horizon_ns=10**8, step_ns=10**8, tick=100.0,
+    ...                    block_ns=10**10, n_boot=20)
+    >>> type(fit).__name__, fit.table.columns.tolist()[:3]
+    ('DecayFit', ['delay_ns', 'delay_s', 'ic'])
     """
 
     table: pd.DataFrame
@@ -381,6 +457,17 @@ def signal_decay(ts, signal, mid, delays_ns, *, horizon_ns: int = NS, step_ns: i
     See the module docstring for the definitions and :func:`delayed_ic` for the sampling
     arguments. ``n_boot`` block-bootstrap replicates (seeded by ``seed``), ``level`` the coverage
     of the percentile intervals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ts = np.arange(400) * 10**8
+    >>> mid = 10000.0 + 100 * np.cumsum(np.tile([1.0, -1.0, 1.0, 1.0, -1.0], 80))
+    >>> sig = np.r_[np.diff(mid), 0.0]                     # the next move: IC 1 at delay 0
+    >>> fit = signal_decay(ts, sig, mid, [0, 10**8, 2 * 10**8], horizon_ns=10**8, step_ns=10**8, tick=100.0,
+    ...                    block_ns=10**10, n_boot=20)
+    >>> fit.table["ic"].round(3).tolist()
+    [1.0, -0.665, 0.161]
     """
     s = delayed_ic(ts, signal, mid, delays_ns, horizon_ns=horizon_ns, step_ns=step_ns, tick=tick,
                    t0=t0, t1=t1, block_ns=block_ns)
@@ -426,7 +513,15 @@ def imbalance_signal_nb(rows: np.ndarray, levels: int, tick: float, w_v: float, 
                         weak: float, strong: float) -> np.ndarray:
     """Class codes of the scalper's composite imbalance (volume and distance-weighted parts of
     :mod:`companion.signals`; the order-count part needs the per-order map and is left out, the
-    weights renormalise) for book rows ``rows`` (n, 4L): one fused call per event."""
+    weights renormalise) for book rows ``rows`` (n, 4L): one fused call per event.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows = np.array([[10100., 100, 10000, 900], [10100, 900, 10000, 100]])
+    >>> imbalance_signal_nb(rows, 1, 100.0, 0.7, 0.2, 0.15, 0.35).tolist()    # strong buy, strong sell
+    [2, -2]
+    """
     iv = volume_imbalance_nb(rows, levels)
     idw = distance_weighted_imbalance_nb(rows, levels, tick)
     s = composite_nb(iv, idw, np.full(rows.shape[0], np.nan), w_v, w_d, 0.0)
@@ -437,7 +532,13 @@ def imbalance_signal_nb(rows: np.ndarray, levels: int, tick: float, w_v: float, 
 def model_decision_nb(raw: float, ofi: float, ofi_threshold: float, p_long: float, p_short: float) -> int:
     """The model rule of :func:`companion.signals.model_rule` on one raw score:
     ``p = 1 / (1 + exp(-raw))``; +1 when ``p > p_long`` and ``ofi > theta``, -1 when ``p < p_short``
-    and ``ofi < -theta``, else 0."""
+    and ``ofi < -theta``, else 0.
+
+    Examples
+    --------
+    >>> model_decision_nb(1.0, 5.0, 1.0, 0.55, 0.45), model_decision_nb(-1.0, -5.0, 1.0, 0.55, 0.45)
+    (1, -1)
+    """
     p = 1.0 / (1.0 + math.exp(-raw))
     if p > p_long and ofi > ofi_threshold:
         return 1
@@ -474,6 +575,16 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     model`` = features + model + decision. Columns: ``stage``, ``p50_ns``, ``p99_ns``,
     ``mean_ns``, ``batch_ns`` (one call over all the timed events / their number; NaN for paths),
     ``target_ns`` (:data:`TARGETS_NS`), ``within_target`` (p99 <= target).
+
+    Examples
+    --------
+    >>> from companion import synth  # doctest: +SKIP
+    >>> cfg = synth.SynthConfig(session=(34200.0, 34320.0))  # doctest: +SKIP
+    >>> d = synth.simulate(seed=1, levels=5, config=cfg)  # doctest: +SKIP
+    >>> b = compute_budget(synth.to_events(d.messages), d.orderbook, synth.instrument(cfg, 5), n_events=500,
+    ...                    warmup=100)  # doctest: +SKIP
+    >>> b["stage"].tolist()  # doctest: +SKIP
+    ['book update', 'imbalance signal', 'features', 'decision', 'signal path', 'features + model', 'timer overhead']
     """
     from companion import book_kernels as bk
     from companion.features import FeatureEngine, compute as features_compute, parse_grid

@@ -12,6 +12,13 @@ def use_course_style() -> None:
     """Apply the repository's ``matplotlibrc`` (one style for every figure in the book).
 
     The backend is left alone, so figures still show inline in Jupyter.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> use_course_style()
+    >>> matplotlib.rcParams["axes.grid"]
+    True
     """
     if _RC.exists():
         mpl.rc_file(_RC, use_default_template=False)
@@ -29,7 +36,15 @@ def _clock_hours(ts: np.ndarray) -> np.ndarray:
 
 def last_row_per_bin(ts: np.ndarray, bin_ns: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the last event in each clock bin of width ``bin_ns`` (bins with no event are
-    skipped) and the bins' start times. Uses only events up to each bin's end (no lookahead)."""
+    skipped) and the bins' start times. Uses only events up to each bin's end (no lookahead).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> idx, start = last_row_per_bin(np.array([1, 3, 12, 14, 31]), 10)
+    >>> idx.tolist(), start.tolist()
+    ([1, 3, 4], [0, 10, 30])
+    """
     b = ts // bin_ns
     last = np.flatnonzero(np.diff(b, append=b[-1] + 1))
     return last, b[last] * bin_ns
@@ -40,6 +55,17 @@ def depth_heatmap(ax, book: np.ndarray, ts: np.ndarray, instrument: Instrument, 
     """Resting size by price (y, currency units) and time (x, hours) — the last book of each bin.
 
     Colour is log10(1 + size); the mid price is drawn on top. Returns the mappable (for a colour bar).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from companion.events import Instrument
+    >>> book = np.array([[10100., 3, 10000, 5], [10200, 4, 10100, 6]])
+    >>> ax = Figure().subplots()
+    >>> mesh = depth_heatmap(ax, book, np.array([0, 90 * 10**9]), Instrument(symbol="X", tick=100, price_scale=10000))
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('time of day (hours, exchange time)', 'price (USD)')
     """
     idx, start = last_row_per_bin(ts, int(bin_s * NS))
     rows = book[idx]
@@ -77,7 +103,20 @@ def depth_heatmap(ax, book: np.ndarray, ts: np.ndarray, instrument: Instrument, 
 
 
 def message_rate(ax, events: np.ndarray, bin_s: float = 300.0, kinds=(1, 2, 3, 4, 5)):
-    """Messages per minute in clock bins of ``bin_s`` seconds, stacked by event kind."""
+    """Messages per minute in clock bins of ``bin_s`` seconds, stacked by event kind.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matplotlib.figure import Figure
+    >>> from companion.events import EVENT_DTYPE
+    >>> ev = np.zeros(4, EVENT_DTYPE)
+    >>> ev["ts"], ev["kind"] = [0, 10**9, 2 * 10**9, 400 * 10**9], [1, 1, 3, 4]
+    >>> ax = Figure().subplots()
+    >>> message_rate(ax, ev, bin_s=300)
+    >>> ax.get_ylabel(), [round(float(p.get_height()), 2) for p in ax.patches[:2]]   # adds per minute, two bins
+    ('messages per minute', [0.4, 0.0])
+    """
     ts = events["ts"]
     edges = np.arange(ts[0] - ts[0] % int(bin_s * NS), ts[-1] + int(bin_s * NS), int(bin_s * NS))
     bottom = np.zeros(len(edges) - 1)

@@ -72,7 +72,15 @@ def _size(px: float, sz: float) -> float:
 
 @njit(cache=True)
 def volume_imbalance_nb(book: np.ndarray, levels: int) -> np.ndarray:
-    """``I_V`` per row over levels ``1..levels`` (NaN when both sides are empty)."""
+    """``I_V`` per row over levels ``1..levels`` (NaN when both sides are empty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 300, 10000, 100, 10200, 100, 9900, 300]])   # ask 101 x 300, bid 100 x 100; level 2
+    >>> volume_imbalance_nb(book, 1).tolist(), volume_imbalance_nb(book, 2).tolist()
+    ([-0.5], [0.0])
+    """
     n = book.shape[0]
     out = np.full(n, np.nan)
     for i in range(n):
@@ -88,7 +96,15 @@ def volume_imbalance_nb(book: np.ndarray, levels: int) -> np.ndarray:
 
 @njit(cache=True)
 def distance_weighted_imbalance_nb(book: np.ndarray, levels: int, tick: float) -> np.ndarray:
-    """``I_D`` per row, ``w = 1 / (1 + |P - M| / tick)`` (NaN when a best quote is missing)."""
+    """``I_D`` per row, ``w = 1 / (1 + |P - M| / tick)`` (NaN when a best quote is missing).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 300, 10000, 100, 10200, 100, 9900, 300]])   # ask 101 x 300, bid 100 x 100; level 2
+    >>> np.round(distance_weighted_imbalance_nb(book, 2, 100.0), 4).tolist()
+    [-0.125]
+    """
     n = book.shape[0]
     out = np.full(n, np.nan)
     for i in range(n):
@@ -146,7 +162,14 @@ def count_imbalance_rows_nb(kind, side, price, size, oid, book, levels, orders, 
 @njit(cache=True)
 def composite_nb(iv: np.ndarray, idw: np.ndarray, icount: np.ndarray, w_v: float, w_d: float,
                  w_n: float) -> np.ndarray:
-    """``S = (w_v I_V + w_d I_D + w_n I_N) / (sum of the weights of the non-NaN parts)``."""
+    """``S = (w_v I_V + w_d I_D + w_n I_N) / (sum of the weights of the non-NaN parts)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> composite_nb(np.array([0.5]), np.array([0.2]), np.array([np.nan]), 0.7, 0.2, 0.1).round(4).tolist()
+    [0.4333]
+    """
     n = iv.shape[0]
     out = np.full(n, np.nan)
     for i in range(n):
@@ -168,7 +191,14 @@ def composite_nb(iv: np.ndarray, idw: np.ndarray, icount: np.ndarray, w_v: float
 
 @njit(cache=True)
 def classify_nb(s: np.ndarray, weak: float, strong: float) -> np.ndarray:
-    """Int8 class codes of a signal (see module docstring); NaN -> NONE."""
+    """Int8 class codes of a signal (see module docstring); NaN -> NONE.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> classify_nb(np.array([0.1, 0.2, -0.4, np.nan]), 0.15, 0.35).tolist()
+    [0, 1, -2, 0]
+    """
     n = s.shape[0]
     out = np.zeros(n, dtype=np.int8)
     for i in range(n):
@@ -205,7 +235,15 @@ def trailing_sum_nb(ts: np.ndarray, x: np.ndarray, window_ns: int) -> np.ndarray
 # user layer
 # --------------------------------------------------------------------------------------------
 def mid_price(book: np.ndarray) -> np.ndarray:
-    """Mid ``(P^a_1 + P^b_1) / 2`` per row in price units (NaN when a side is empty)."""
+    """Mid ``(P^a_1 + P^b_1) / 2`` per row in price units (NaN when a side is empty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 300, 10000, 100, 10200, 100, 9900, 300]])   # ask 101 x 300, bid 100 x 100; level 2
+    >>> mid_price(book).tolist()
+    [10050.0]
+    """
     b = np.asarray(book, dtype=np.float64)
     ok = (np.abs(b[:, 0]) < _DUMMY_ABS) & (np.abs(b[:, 2]) < _DUMMY_ABS) & (b[:, 1] > 0) & (b[:, 3] > 0)
     return np.where(ok, 0.5 * (b[:, 0] + b[:, 2]), np.nan)
@@ -217,6 +255,14 @@ def imbalance_components(book: np.ndarray, events: np.ndarray | None = None, *, 
 
     ``events`` (EVENT_DTYPE, same length) feed the order-count part; without them it is NaN and
     the composite renormalises over the volume and distance-weighted parts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 300, 10000, 100, 10200, 100, 9900, 300]])   # ask 101 x 300, bid 100 x 100; level 2
+    >>> imbalance_components(book, levels=2, tick=100.0).round(4)
+       vol_imb  dw_imb  count_imb  composite
+    0      0.0  -0.125        NaN    -0.0278
     """
     b = np.ascontiguousarray(book, dtype=np.float64)
     L = b.shape[1] // 4
@@ -244,7 +290,13 @@ def imbalance_components(book: np.ndarray, events: np.ndarray | None = None, *, 
 
 
 def classify(s, weak: float = 0.15, strong: float = 0.35) -> np.ndarray:
-    """Int8 class codes (NONE/BUY/SELL/STRONG_*) of a signal in [-1, 1]."""
+    """Int8 class codes (NONE/BUY/SELL/STRONG_*) of a signal in [-1, 1].
+
+    Examples
+    --------
+    >>> classify([0.1, 0.2, 0.5, -0.2, -0.5]).tolist()      # NONE, BUY, STRONG_BUY, SELL, STRONG_SELL
+    [0, 1, 2, -1, -2]
+    """
     if not 0 <= weak <= strong:
         raise ValueError(f"need 0 <= weak <= strong, got weak={weak}, strong={strong}")
     return classify_nb(np.ascontiguousarray(s, dtype=np.float64), float(weak), float(strong))
@@ -252,7 +304,15 @@ def classify(s, weak: float = 0.15, strong: float = 0.35) -> np.ndarray:
 
 def forward_mid_move_bps(ts: np.ndarray, mid: np.ndarray, horizon_ns: int) -> np.ndarray:
     """``1e4 (M(t_i + h) - M_i) / M_i``, ``M(t)`` = mid after the last event with ``ts <= t``
-    (NaN when ``t_i + h`` is past the last event or a mid is undefined). A *label*: it looks ahead."""
+    (NaN when ``t_i + h`` is past the last event or a mid is undefined). A *label*: it looks ahead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ts = np.array([0, 10**9, 2 * 10**9])
+    >>> forward_mid_move_bps(ts, np.array([10000.0, 10010.0, 10020.0]), 10**9).round(4).tolist()
+    [10.0, 9.99, nan]
+    """
     ts = np.asarray(ts, dtype=np.int64)
     m = pd.Series(np.asarray(mid, dtype=np.float64)).ffill().to_numpy()
     j = np.searchsorted(ts, ts + int(horizon_ns), side="right") - 1
@@ -264,7 +324,15 @@ def forward_mid_move_bps(ts: np.ndarray, mid: np.ndarray, horizon_ns: int) -> np
 
 def trailing_ofi(book: np.ndarray, ts: np.ndarray, window_ns: int = 10 * NS, levels: int = 1) -> np.ndarray:
     """Causal trailing OFI per event: sum of the CKS (2014, eq. 10) contributions ``e_n`` (summed
-    over levels ``1..levels``, CCZ 2023 eq. 1) of the events in ``(t_i - window, t_i]``; shares."""
+    over levels ``1..levels``, CCZ 2023 eq. 1) of the events in ``(t_i - window, t_i]``; shares.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[101., 3, 100, 5], [101, 3, 100, 7], [101, 3, 99, 4]])
+    >>> trailing_ofi(book, np.array([0, 10**9, 2 * 10**9]), window_ns=10**9).tolist()   # e = 0, +2, -7
+    [0.0, 2.0, -7.0]
+    """
     from companion.flow.ofi import ofi_multilevel_events
 
     e = ofi_multilevel_events(book, levels).sum(axis=1)
@@ -274,7 +342,14 @@ def trailing_ofi(book: np.ndarray, ts: np.ndarray, window_ns: int = 10 * NS, lev
 def align_predictions(pred_ts, pred, event_ts) -> np.ndarray:
     """Per-event value of a prediction series: the latest prediction with ``pred_ts <= t`` (NaN
     before the first). A prediction stamped ``T`` must use data up to ``T`` only (the feature
-    library's convention), so the aligned series is causal."""
+    library's convention), so the aligned series is causal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> align_predictions(np.array([10, 20]), np.array([0.6, 0.4]), np.array([5, 10, 15, 25])).tolist()
+    [nan, 0.6, 0.6, 0.4]
+    """
     pt = np.asarray(pred_ts, dtype=np.int64)
     if len(pt) > 1 and np.any(np.diff(pt) < 0):
         raise ValueError("prediction times must be non-decreasing")
@@ -286,7 +361,13 @@ def align_predictions(pred_ts, pred, event_ts) -> np.ndarray:
 
 def model_rule(p_up, ofi, ofi_threshold: float, p_long: float = 0.55, p_short: float = 0.45) -> np.ndarray:
     """+1 when ``P(up) > p_long`` and ``OFI > theta``; -1 when ``P(up) < p_short`` and
-    ``OFI < -theta``; else 0 (NaN inputs -> 0). Int8."""
+    ``OFI < -theta``; else 0 (NaN inputs -> 0). Int8.
+
+    Examples
+    --------
+    >>> model_rule([0.6, 0.6, 0.4, 0.5], [5.0, -5.0, -5.0, 5.0], ofi_threshold=1.0).tolist()
+    [1, 0, -1, 0]
+    """
     p = np.asarray(p_up, dtype=np.float64)
     o = np.asarray(ofi, dtype=np.float64)
     out = np.zeros(p.shape, dtype=np.int8)
@@ -299,10 +380,21 @@ def model_rule(p_up, ofi, ofi_threshold: float, p_long: float = 0.55, p_short: f
 class ImbalanceSignal:
     """The imbalance scalper's signal: composite imbalance -> class, strength, confidence, edge.
 
-    >>> sig = ImbalanceSignal(levels=5, tick=100)
-    >>> comp = sig.compute(book, events)                   # composite per event (causal)
-    >>> sig.fit(comp[:cut], fwd_bps[:cut])                 # edge / confidence from the fit period
-    >>> out = sig.predict(comp[cut:])                      # code, strength, confidence, edge_bps
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 100, 10000, 900], [10100, 500, 10000, 500], [10100, 900, 10000, 100]] * 4)
+    >>> fwd_bps = np.array([2.0, 0.0, -2.0] * 4)           # forward mid move (bps), a label
+    >>> sig = ImbalanceSignal(levels=1, tick=100)
+    >>> comp = sig.compute(book)                           # composite per event (causal)
+    >>> comp[:3].round(3).tolist()
+    [0.8, 0.0, -0.8]
+    >>> sig = sig.fit(comp[:6], fwd_bps[:6])               # edge / confidence from the fit period
+    >>> sig.edge_bps_[STRONG_BUY], sig.edge_bps_[STRONG_SELL]
+    (2.0, 2.0)
+    >>> out = sig.predict(comp[6:])                        # per event: code, signal, strength, confidence, edge
+    >>> out.columns.tolist()
+    ['code', 'signal', 'strength', 'confidence', 'expected_edge_bps']
     """
 
     levels: int = 5
@@ -362,7 +454,17 @@ class ImbalanceSignal:
 def sample_on_grid(ts, values: dict, step_ns: int, t0: int | None = None) -> pd.DataFrame:
     """Sample per-event series on a clock grid: at each grid time ``T`` the value after the last
     event with ``ts <= T`` (no lookahead). Non-overlapping grid samples make a sweep's trades
-    less dependent than one trade per event."""
+    less dependent than one trade per event.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sample_on_grid(np.array([0, 4, 12]), {"x": np.array([1.0, 2.0, 3.0])}, step_ns=5, t0=0)
+          x
+    ts
+    5   2.0
+    10  2.0
+    """
     ts = np.asarray(ts, dtype=np.int64)
     start = int(ts[0] if t0 is None else t0)
     grid = np.arange(start + step_ns, ts[-1] + 1, step_ns, dtype=np.int64)
@@ -379,6 +481,14 @@ def threshold_sweep(signal, fwd_bps, thresholds, cost_bps: float = 0.0) -> pd.Da
     Columns: ``trades`` (count), ``hit_rate`` (share of trades with P&L > 0), ``avg_pnl_bps``
     (mean P&L), ``total_pnl_bps``, ``sharpe`` (per-trade Sharpe ``mean / std`` with ``ddof=1``,
     not annualised; NaN under 2 trades or zero dispersion). NaN samples are skipped.
+
+    Examples
+    --------
+    >>> threshold_sweep([0.1, 0.5, -0.6, 0.2], [2.0, 3.0, -1.0, -1.0], thresholds=[0.0, 0.4])[["trades", "hit_rate", "avg_pnl_bps"]]
+               trades  hit_rate  avg_pnl_bps
+    threshold
+    0.0             4      0.75         1.25
+    0.4             2      1.00         2.00
     """
     s = np.asarray(signal, dtype=np.float64)
     f = np.asarray(fwd_bps, dtype=np.float64)
@@ -411,6 +521,16 @@ def calibrate_threshold(signal, fwd_bps, ts, thresholds, *, fit_end: int | None 
     maximises ``objective`` (a :func:`threshold_sweep` column) among thresholds with at least
     ``min_trades`` fit trades (ties: the smaller threshold). Returns ``{"threshold", "fit_end",
     "fit" (sweep table), "test" (sweep table), "test_row" (the chosen row on the test period)}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.uniform(-1, 1, 400)
+    >>> fwd = 2 * s + rng.normal(0, 1, 400)           # the signal carries the move
+    >>> r = calibrate_threshold(s, fwd, np.arange(400), [0.0, 0.3, 0.6], min_trades=20)
+    >>> r["threshold"], r["fit_end"], int(r["test_row"]["trades"])
+    (0.6, 199, 88)
     """
     t = np.asarray(ts, dtype=np.int64)
     s = np.asarray(signal, dtype=np.float64)

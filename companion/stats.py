@@ -24,6 +24,14 @@ def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     -------
     tuple of numpy.ndarray
         ``(ask_px, ask_sz, bid_px, bid_sz)`` (price units, shares), views of ``book``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 3, 10000, 5, 10200, 4, 9900, 6]])
+    >>> ask_px, ask_sz, bid_px, bid_sz = best_quotes(book)
+    >>> ask_px.tolist(), bid_sz.tolist()
+    ([10100.0], [5.0])
     """
     return book[:, 0], book[:, 1], book[:, 2], book[:, 3]
 
@@ -80,6 +88,19 @@ def day_stats(events: np.ndarray, book: np.ndarray, instrument: Instrument) -> d
     ----------
     Huang & Polak (2011), LOBSTER: Limit Order Book Reconstruction System (SSRN 1977207), whose
     sample days these statistics describe.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import EVENT_DTYPE, Instrument
+    >>> ev = np.zeros(3, EVENT_DTYPE)
+    >>> ev["ts"] = [0, 30 * 10**9, 60 * 10**9]
+    >>> ev["kind"] = [1, 3, 4]
+    >>> ev["size"] = [0, 0, 100]
+    >>> book = np.array([[10200., 5, 10000, 5], [10100, 5, 10000, 3], [10100, 5, 10000, 1]])
+    >>> s = day_stats(ev, book, Instrument(symbol="X", tick=100, price_scale=10000))
+    >>> s["messages"], s["spread_ticks_mean"], s["depth_best_mean"], s["trade_size_mean"]
+    (3, 1.3333333333333333, 4.0, 100.0)
     """
     kind = events["kind"]
     n = len(events)
@@ -142,6 +163,12 @@ def reference_table() -> pd.DataFrame:
     -------
     pandas.DataFrame
         One column per sample, e.g. ``lobster:AAPL:1``.
+
+    Examples
+    --------
+    >>> t = reference_table()
+    >>> t.columns.tolist()[:2], round(float(t.loc["add_share", "lobster:AAPL:1"]), 3)
+    (['lobster:AAPL:1', 'lobster:AMZN:1'], 0.463)
     """
     import json
 

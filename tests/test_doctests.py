@@ -11,6 +11,10 @@ MODULES = [
     "companion.io.lobster", "companion.io.binance", "companion.book", "companion.book_kernels",
     "companion.flow.ofi", "companion.flow.kyle", "companion.flow.microprice",
     "companion.flow.tradesign", "companion.flow.vpin",
+    "companion.labels", "companion.signals", "companion.latency", "companion.backtest.metrics",
+    "companion.models.cv", "companion.models.metrics", "companion.execution.measures",
+    "companion.features.sampling", "companion.plotting", "companion.execution.plots",
+    "companion.backtest.plots", "companion.features.plots",
 ]
 
 

@@ -14,6 +14,24 @@ def performance_figure(result, currency: str = "$"):
     ``result``: a :class:`companion.backtest.engine.BacktestResult`. Money in currency
     (``currency`` labels it), times in hours since midnight of the data's time base.
     Returns a matplotlib ``Figure`` (not shown).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> from companion.events import Instrument
+    >>> H = 3600 * 10**9
+    >>> trades = pd.DataFrame({"entry_ts": [10 * H, 11 * H], "exit_ts": [10 * H + 6 * 10**10, 11 * H + 6 * 10**10],
+    ...                        "gross": [2.0, -1.0], "pnl_mid": [2.5, -0.5], "net": [1.5, -1.5],
+    ...                        "holding_s": [60.0, 60.0], "signal": [0.4, -0.6]})
+    >>> res = SimpleNamespace(trades=trades, equity=lambda: pd.Series([0.0, 1.5, 0.0], index=[9 * H, 10 * H, 11 * H]),
+    ...                       strategy="demo", instrument=Instrument(symbol="X", tick=100, price_scale=10000, date="2012-06-21"))
+    >>> fig = performance_figure(res)              # in practice: performance_figure(run_backtest(...))
+    >>> [a.get_ylabel() for a in fig.axes[:3]]
+    ['P&L ($)', 'trades (count)', 'P&L per trade ($)']
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 

@@ -49,6 +49,13 @@ def shortfall(side: int, qty: float, arrival_mid: float, price, fill_qty, fill_m
     ``end_mid``: mid at the end of the window (needed when not fully filled); ``fees``: total fees
     in price units x size (positive = paid). Returns ``is_bps, spread_bps, impact_bps,
     timing_bps, opportunity_bps, fees_bps, filled, completion, avg_price``.
+
+    Examples
+    --------
+    >>> r = shortfall(side=1, qty=100, arrival_mid=100.0, price=[100.05, 100.10], fill_qty=[50, 50],
+    ...               fill_mid=[100.0, 100.04], fill_touch=[100.05, 100.06])
+    >>> {k: round(r[k], 3) for k in ("is_bps", "spread_bps", "impact_bps", "timing_bps", "completion")}
+    {'is_bps': 7.5, 'spread_bps': 3.5, 'impact_bps': 2.0, 'timing_bps': 2.0, 'completion': 1.0}
     """
     p = np.asarray(price, dtype=np.float64)
     q = np.asarray(fill_qty, dtype=np.float64)
@@ -84,7 +91,13 @@ def shortfall(side: int, qty: float, arrival_mid: float, price, fill_qty, fill_m
 
 
 def vwap_slippage_bps(side: int, avg_price: float, market_vwap: float) -> float:
-    """``s (p_bar - VWAP) / VWAP * 1e4`` (positive = worse than the market VWAP)."""
+    """``s (p_bar - VWAP) / VWAP * 1e4`` (positive = worse than the market VWAP).
+
+    Examples
+    --------
+    >>> round(vwap_slippage_bps(1, avg_price=100.02, market_vwap=100.0), 4)
+    2.0
+    """
     return float(side * (avg_price - market_vwap) / market_vwap * 1e4)
 
 
@@ -92,7 +105,14 @@ def impact_bps(side: int, arrival_mid: float, avg_price: float, end_mid: float,
                post_mid: float) -> dict:
     """Mid moves and the Almgren et al. (2005) permanent / temporary split, in bps of ``m_0``:
     ``move_during = s (m_end - m_0)``, ``permanent = s (m_post - m_0)``,
-    ``temporary = s (p_bar - m_0) - permanent / 2``."""
+    ``temporary = s (p_bar - m_0) - permanent / 2``.
+
+    Examples
+    --------
+    >>> r = impact_bps(1, arrival_mid=100.0, avg_price=100.05, end_mid=100.08, post_mid=100.04)
+    >>> {k: round(v, 3) for k, v in r.items()}
+    {'move_during_bps': 8.0, 'permanent_bps': 4.0, 'temporary_bps': 3.0}
+    """
     s = float(side)
     perm = s * (post_mid - arrival_mid) / arrival_mid * 1e4
     return {"move_during_bps": float(s * (end_mid - arrival_mid) / arrival_mid * 1e4),
@@ -101,7 +121,13 @@ def impact_bps(side: int, arrival_mid: float, avg_price: float, end_mid: float,
 
 
 def sign_test(d) -> tuple[int, int, float]:
-    """Exact two-sided sign test: ``(n_positive, n_negative, p_value)``; zeros are dropped."""
+    """Exact two-sided sign test: ``(n_positive, n_negative, p_value)``; zeros are dropped.
+
+    Examples
+    --------
+    >>> sign_test([1.0, -2.0, 3.0, 0.0, 4.0])
+    (3, 1, 0.625)
+    """
     d = np.asarray(d, dtype=np.float64)
     npos, nneg = int((d > 0).sum()), int((d < 0).sum())
     n = npos + nneg
@@ -128,6 +154,12 @@ def paired_comparison(results_a: Sequence, results_b: Sequence, key: str = "is_b
     :class:`~companion.execution.executor.ExecutionResult`, dicts, numbers, or DataFrames with a
     ``key`` column. Pairs with a nan on either side are dropped. Returns ``n, mean_a, mean_b,
     mean_diff, se, t, n_pos, n_neg, sign_p`` (negative ``mean_diff`` on a cost: ``a`` is cheaper).
+
+    Examples
+    --------
+    >>> r = paired_comparison([1.0, 2.0, 3.0, 4.0], [2.0, 2.5, 3.5, 5.0])
+    >>> r["n"], r["mean_diff"], r["n_neg"], round(r["sign_p"], 3)
+    (4, -0.75, 4, 0.125)
     """
     a, b = _values(results_a, key), _values(results_b, key)
     if a.shape != b.shape:

@@ -23,7 +23,21 @@ IS_PARTS = {"spread_bps": "spread", "impact_bps": "impact", "timing_bps": "timin
 
 def schedule_plot(ax, result, color=None, label: str | None = None):
     """Cumulative target (dashed step) and cumulative filled quantity (solid) of one
-    :class:`~companion.execution.ExecutionResult`, as shares of the parent quantity."""
+    :class:`~companion.execution.ExecutionResult`, as shares of the parent quantity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from companion.execution import ChildSchedule, ExecutionResult, ParentOrder
+    >>> p = ParentOrder(side=1, qty=100, start_ns=0, end_ns=600 * 10**9)
+    >>> r = ExecutionResult(p, ChildSchedule(np.array([0, 300 * 10**9]), np.array([50.0, 100.0])),
+    ...                     pd.DataFrame({"ts": [10 * 10**9, 320 * 10**9], "qty": [50.0, 40.0]}), {}, name="TWAP")
+    >>> ax = schedule_plot(Figure().subplots(), r)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ("time since the parent's start (min)", 'cumulative share of the parent (fraction)')
+    """
     p = result.parent
     name = label or result.name
     t0 = p.start_ns
@@ -35,13 +49,23 @@ def schedule_plot(ax, result, color=None, label: str | None = None):
     ft = np.concatenate([[t0], f["ts"].to_numpy()])
     fq = np.concatenate([[0.0], np.cumsum(f["qty"].to_numpy())]) / p.qty
     ax.step((ft - t0) / NS / 60, fq, where="post", lw=1.5, color=line.get_color(), label=name)
-    ax.set(xlabel="minutes since the parent's start", ylabel="cumulative share of the parent")
+    ax.set(xlabel="time since the parent's start (min)", ylabel="cumulative share of the parent (fraction)")
     return ax
 
 
 def shortfall_bars(ax, table: pd.DataFrame, total: str = "is_bps"):
     """Stacked bars of the mean shortfall components per algorithm (rows of ``table``, columns of
-    :data:`IS_PARTS`, bps; negative parts stack below zero) and the mean total as a marker."""
+    :data:`IS_PARTS`, bps; negative parts stack below zero) and the mean total as a marker.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> t = pd.DataFrame({"spread_bps": [1.0, 2.0], "impact_bps": [0.5, -0.2], "is_bps": [1.5, 1.8]}, index=["TWAP", "POV"])
+    >>> ax = shortfall_bars(Figure().subplots(), t)
+    >>> ax.get_ylabel(), len(ax.patches)
+    ('mean cost (bps of the arrival value)', 4)
+    """
     parts = [c for c in IS_PARTS if c in table.columns]
     x = np.arange(len(table))
     pos = np.zeros(len(table))
@@ -56,14 +80,22 @@ def shortfall_bars(ax, table: pd.DataFrame, total: str = "is_bps"):
         ax.plot(x, table[total].to_numpy(dtype=float), "kD", ms=6, label="shortfall (total)")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(x, table.index)
-    ax.set(ylabel="mean cost (bps of the arrival value)")
+    ax.set(xlabel="algorithm", ylabel="mean cost (bps of the arrival value)")
     ax.legend(fontsize=8, ncol=2)
     return ax
 
 
 def paired_differences(ax, diffs: dict[str, Sequence[float]], baseline: str):
     """Per-parent differences ``algo - baseline`` (bps) as dots, with the mean and a 95% interval
-    (``mean +- 1.96 s.e.``) per algorithm; below zero = cheaper than the baseline."""
+    (``mean +- 1.96 s.e.``) per algorithm; below zero = cheaper than the baseline.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = paired_differences(Figure().subplots(), {"POV": [0.5, -1.0, 0.2], "VWAP": [-0.3, -0.1, 0.4]}, "TWAP")
+    >>> ax.get_ylabel(), [t.get_text() for t in ax.get_xticklabels()]
+    ('shortfall minus TWAP (bps)', ['POV', 'VWAP'])
+    """
     for k, (name, d) in enumerate(diffs.items()):
         d = np.asarray(d, dtype=float)
         d = d[np.isfinite(d)]
@@ -74,5 +106,5 @@ def paired_differences(ax, diffs: dict[str, Sequence[float]], baseline: str):
             ax.errorbar(k + 0.3, m, yerr=1.96 * se, fmt="s", color="k", capsize=4)
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(np.arange(len(diffs)), list(diffs))
-    ax.set(ylabel=f"shortfall minus {baseline} (bps)")
+    ax.set(xlabel="algorithm", ylabel=f"shortfall minus {baseline} (bps)")
     return ax

@@ -17,7 +17,14 @@ __all__ = ["registry_table", "spearman_ic", "information_coefficients", "distrib
 
 def registry_table(short_reference: bool = True) -> pd.DataFrame:
     """The feature registry as a table: name (index), group, window, unit, reference (the first
-    clause of the reference when ``short_reference``)."""
+    clause of the reference when ``short_reference``).
+
+    Examples
+    --------
+    >>> t = registry_table()
+    >>> t.columns.tolist(), t.loc["spread_ticks", "unit"]
+    (['group', 'window', 'unit', 'reference'], 'ticks')
+    """
     from companion.features import registry
 
     rows = []
@@ -30,7 +37,14 @@ def registry_table(short_reference: bool = True) -> pd.DataFrame:
 
 def spearman_ic(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson correlation of the mid-ranks of ``a`` and ``b`` (NaN pairs dropped; NaN if either is
-    constant or fewer than 3 pairs)."""
+    constant or fewer than 3 pairs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spearman_ic(np.array([0.1, 0.4, 0.2, np.nan]), np.array([1.0, 3.0, 2.0, 5.0]))
+    1.0
+    """
     ok = ~(np.isnan(a) | np.isnan(b))
     if ok.sum() < 3:
         return float("nan")
@@ -43,7 +57,17 @@ def spearman_ic(a: np.ndarray, b: np.ndarray) -> float:
 
 def information_coefficients(X: pd.DataFrame, moves: Mapping[str, pd.Series]) -> pd.DataFrame:
     """Spearman IC of every column of ``X`` with each forward move (``{horizon: Series}``, aligned
-    on ``X.index``; NaN pairs dropped): rows = features, columns = horizons."""
+    on ``X.index``; NaN pairs dropped): rows = features, columns = horizons.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"a": [0.1, 0.4, 0.2, 0.9], "b": [4.0, 3.0, 2.0, 1.0]})
+    >>> information_coefficients(X, {"10s": pd.Series([1.0, 3.0, 2.0, 4.0])}).round(3)
+       10s
+    a  1.0
+    b -0.8
+    """
     out = {}
     for h, r in moves.items():
         r = r.reindex(X.index).to_numpy(np.float64)
@@ -53,7 +77,21 @@ def information_coefficients(X: pd.DataFrame, moves: Mapping[str, pd.Series]) ->
 
 def distributions(axes, X: pd.DataFrame, names, bins: int = 60, clip=(0.005, 0.995)):
     """One histogram per feature (values clipped to the ``clip`` quantiles so tails stay visible
-    as the edge bins), with the share of NaN in the title."""
+    as the edge bins), with the share of NaN in the title.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> X = pd.DataFrame({"spread_ticks": [1.0, 1.0, 2.0, np.nan], "ofi_10s": [-5.0, 0.0, 3.0, 8.0]})
+    >>> axes = distributions(Figure().subplots(1, 2), X, ["spread_ticks", "ofi_10s"], bins=5)
+    >>> axes[0].get_title(), axes[0].get_xlabel()
+    ('spread_ticks (NaN 25%)', 'value (ticks)')
+    """
+    from companion.features import registry
+
+    units = {k: s.unit for k, s in registry().items()}
     for ax, name in zip(np.ravel(axes), names):
         v = X[name].to_numpy(np.float64)
         ok = v[~np.isnan(v)]
@@ -63,25 +101,49 @@ def distributions(axes, X: pd.DataFrame, names, bins: int = 60, clip=(0.005, 0.9
                 ok = np.clip(ok, lo, hi)
             ax.hist(ok, bins=bins, color="C0", alpha=0.85)
         ax.set_title(f"{name} (NaN {np.mean(np.isnan(v)):.0%})", fontsize=9)
+        ax.set_xlabel(f"value ({units.get(name, 'feature units')})", fontsize=7)
+        ax.set_ylabel("count (samples)", fontsize=7)
         ax.set_yticks([])
         ax.tick_params(axis="x", labelsize=7)
     return axes
 
 
 def corr_heatmap(ax, X: pd.DataFrame, method: str = "spearman"):
-    """Rank (or Pearson) correlation matrix of the columns as a heatmap, diverging colours in [-1, 1]."""
+    """Rank (or Pearson) correlation matrix of the columns as a heatmap, diverging colours in [-1, 1].
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> im = corr_heatmap(ax, pd.DataFrame({"a": [1.0, 2, 3], "b": [3.0, 2, 1]}))
+    >>> im.get_array().tolist()
+    [[1.0, -1.0], [-1.0, 1.0]]
+    """
     c = X.corr(method=method).to_numpy()
     im = ax.imshow(c, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
     ax.set_xticks(range(X.shape[1]))
     ax.set_yticks(range(X.shape[1]))
     ax.set_xticklabels(X.columns, rotation=90, fontsize=6)
     ax.set_yticklabels(X.columns, fontsize=6)
+    ax.set_xlabel("feature")
+    ax.set_ylabel("feature")
     ax.grid(False)
     return im
 
 
 def ic_bars(ax, ic: pd.DataFrame, top: int = 20):
-    """Horizontal bars of the IC per horizon for the ``top`` features by largest absolute IC."""
+    """Horizontal bars of the IC per horizon for the ``top`` features by largest absolute IC.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> ic = pd.DataFrame({"10s": [0.05, -0.10], "1min": [0.03, -0.06]}, index=["ofi_10s", "vol_imb_1"])
+    >>> ax = ic_bars(Figure().subplots(), ic, top=2)
+    >>> ax.get_xlabel(), [t.get_text() for t in ax.get_yticklabels()]
+    ('Spearman IC with the forward mid move (dimensionless)', ['ofi_10s', 'vol_imb_1'])
+    """
     order = ic.abs().max(axis=1).sort_values(ascending=True).index[-top:]
     sub = ic.loc[order]
     y = np.arange(len(sub))
@@ -92,6 +154,7 @@ def ic_bars(ax, ic: pd.DataFrame, top: int = 20):
     ax.set_yticks(y)
     ax.set_yticklabels(sub.index, fontsize=8)
     ax.axvline(0, color="0.3", lw=0.8)
-    ax.set_xlabel("Spearman IC with the forward mid move")
+    ax.set_xlabel("Spearman IC with the forward mid move (dimensionless)")
+    ax.set_ylabel("feature")
     ax.legend(loc="lower right", fontsize=8)
     return ax

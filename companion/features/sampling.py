@@ -23,7 +23,13 @@ _NO_END = np.iinfo(np.int64).max
 
 @dataclass(frozen=True)
 class Grid:
-    """``kind`` = ``"clock"`` (``step_ns``) or ``"events"`` (``every``)."""
+    """``kind`` = ``"clock"`` (``step_ns``) or ``"events"`` (``every``).
+
+    Examples
+    --------
+    >>> Grid("clock", step_ns=10**9), Grid("events", every=100)
+    (Grid(kind='clock', step_ns=1000000000, every=0), Grid(kind='events', step_ns=0, every=100))
+    """
 
     kind: str
     step_ns: int = 0
@@ -31,7 +37,13 @@ class Grid:
 
 
 def parse_grid(grid) -> Grid:
-    """``"1s"`` / ``pd.Timedelta`` / int ns -> clock grid; ``"events"`` / ``"events:N"`` -> event grid."""
+    """``"1s"`` / ``pd.Timedelta`` / int ns -> clock grid; ``"events"`` / ``"events:N"`` -> event grid.
+
+    Examples
+    --------
+    >>> parse_grid("1s"), parse_grid("events:50")
+    (Grid(kind='clock', step_ns=1000000000, every=0), Grid(kind='events', step_ns=0, every=50))
+    """
     if isinstance(grid, Grid):
         return grid
     if isinstance(grid, str) and grid.startswith("event"):
@@ -49,6 +61,16 @@ class Schedule:
     """Emission schedule of one feature engine (state: next clock sample / events seen so far).
 
     ``origin``: first clock sample (session open); ``end``: last allowed sample time (inclusive).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Schedule(parse_grid("1s"), origin=0)
+    >>> t, pos = s.chunk(np.array([0, 400_000_000, 1_500_000_000, 2_100_000_000]))
+    >>> t.tolist(), pos.tolist()          # samples at 0 s, 1 s, 2 s (before the last event) and their book rows
+    ([0, 1000000000, 2000000000], [1, 2, 3])
+    >>> s.flush(3 * 10**9).tolist()
+    [3000000000]
     """
 
     def __init__(self, grid: Grid, origin: int, end: int | None = None):

@@ -100,7 +100,7 @@ def window_bars(ax, windows: pd.DataFrame, cols: Mapping[str, str], ylabel: str 
         ax.bar(x + (j - (n - 1) / 2) * width, windows[c].to_numpy(np.float64), width=width, label=lab, color=f"C{j}")
     ax.set_xticks(x)
     ax.set_xticklabels(hhmm(windows["start_ns"]), rotation=45, ha="right")
-    ax.set_xlabel("window start")
+    ax.set_xlabel("window start (HH:MM, exchange time)")
     ax.set_ylabel(ylabel)
     if n > 1:  # leave headroom above the bars for the legend
         top = np.nanmax([np.nanmax(windows[c].to_numpy(np.float64)) for c in cols] + [0.0])
@@ -222,7 +222,7 @@ def vpin_timeline(ax, series: Mapping[str, pd.DataFrame], episodes: Sequence[Map
         ax.plot(hours(b["end_ts"]), b["vpin"], color=f"C{j if j < 1 else j + 1}", lw=1.2, label=lab,  # C1: episodes
                 drawstyle="steps-post")
     ax.set_xlabel("time of day (hours, exchange time)")
-    ax.set_ylabel("VPIN")
+    ax.set_ylabel("VPIN (share of bucket volume)")
     top = np.nanmax([np.nanmax(b["vpin"].to_numpy(np.float64)) for b in series.values()] + [0.0])
     ax.set_ylim(0, 1.3 * top if top > 0 else 1.0)
     ax.legend(loc="upper left", ncol=len(series) + (1 if len(episodes) else 0))

@@ -24,7 +24,14 @@ import pandas as pd
 
 
 def to_ns(x) -> np.ndarray:
-    """Timestamps (DatetimeIndex / TimedeltaIndex / Series / datetime64 / int ns) as int64 ns."""
+    """Timestamps (DatetimeIndex / TimedeltaIndex / Series / datetime64 / int ns) as int64 ns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> to_ns(pd.DatetimeIndex(["1970-01-01 00:00:01", "1970-01-01 00:00:02"])).tolist()
+    [1000000000, 2000000000]
+    """
     if isinstance(x, pd.Series):
         x = x.to_numpy()
     if isinstance(x, (pd.DatetimeIndex, pd.TimedeltaIndex)):
@@ -44,7 +51,13 @@ def to_ns(x) -> np.ndarray:
 
 
 def duration_ns(x) -> int:
-    """A duration (``'5min'``, Timedelta, timedelta64, int ns) in ns; must be >= 0."""
+    """A duration (``'5min'``, Timedelta, timedelta64, int ns) in ns; must be >= 0.
+
+    Examples
+    --------
+    >>> duration_ns("5min"), duration_ns(250)
+    (300000000000, 250)
+    """
     ns = int(x) if isinstance(x, (int, np.integer)) else int(pd.Timedelta(x).value)
     if ns < 0:
         raise ValueError("durations must be >= 0")
@@ -63,7 +76,15 @@ def _check_intervals(sample_times, label_end_times) -> tuple[np.ndarray, np.ndar
 
 
 def overlaps(t: np.ndarray, e: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """Mask of intervals ``[t_i, e_i]`` that intersect ``[lo, hi]`` (closed)."""
+    """Mask of intervals ``[t_i, e_i]`` that intersect ``[lo, hi]`` (closed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t, e = np.array([0, 10, 20]), np.array([5, 15, 25])
+    >>> overlaps(t, e, 12, 20).tolist()
+    [False, True, True]
+    """
     return (t <= hi) & (e >= lo)
 
 
@@ -77,6 +98,17 @@ class PurgedWalkForward:
     ``train_size`` default ``min_train``) whose label ends strictly before ``T0 - embargo``:
     ``e_i < T0 - embargo`` (purge + pre-test embargo). Training is thus strictly before testing
     and no training label shares a price move with a test label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(10) * 10**9                       # one sample a second, labels 2 s long
+    >>> cv = PurgedWalkForward(n_splits=2, min_train=4)
+    >>> for train, test in cv.split(t, t + 2 * 10**9):
+    ...     print(train.tolist(), test.tolist())
+    ...
+    [0, 1] [4, 5, 6]
+    [0, 1, 2, 3, 4] [7, 8, 9]
     """
 
     def __init__(self, n_splits: int = 5, *, embargo=0, min_train: int | float | None = None,
@@ -126,6 +158,17 @@ class PurgedKFold:
     Contiguous test blocks; the training set is every other sample whose interval does not
     intersect ``[T0, T1 + embargo]``. Training data after the test block make this a tool for
     model selection on exchangeable periods, not a backtest: prefer :class:`PurgedWalkForward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(9) * 10**9
+    >>> for train, test in PurgedKFold(n_splits=3).split(t, t + 10**9):
+    ...     print(train.tolist(), test.tolist())
+    ...
+    [4, 5, 6, 7, 8] [0, 1, 2]
+    [0, 1, 7, 8] [3, 4, 5]
+    [0, 1, 2, 3, 4] [6, 7, 8]
     """
 
     def __init__(self, n_splits: int = 5, *, embargo=0):

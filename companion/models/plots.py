@@ -44,8 +44,8 @@ def label_intervals(ax, t, t_end, y=None, *, color_by_label: bool = True):
         ax.plot([x0[i], x1[i]], [i, i], color=c, lw=2, solid_capstyle="butt")
         ax.plot([x0[i]], [i], "o", color="k", ms=2.5)
     ax.invert_yaxis()
-    ax.set_xlabel("seconds after the first sample")
-    ax.set_ylabel("sample")
+    ax.set_xlabel("time after the first sample (s)")
+    ax.set_ylabel("sample (row number)")
     return ax
 
 
@@ -77,21 +77,23 @@ def cv_splits(ax, cv, t, t_end):
     ax.set_yticks(np.arange(roles.shape[0]) + 0.5)
     ax.set_yticklabels([f"fold {k}" for k in range(roles.shape[0])])
     ax.invert_yaxis()
-    ax.set_xlabel("hours after midnight")
+    ax.set_xlabel("time of day (h after midnight)")
+    ax.set_ylabel("CV fold")
     ax.legend(handles=[Patch(color="tab:blue", label="train"), Patch(color="tab:red", label="purged / embargo"),
                        Patch(color="tab:orange", label="test")], loc="upper right", fontsize=8, ncols=3)
     ax.grid(False)
     return ax
 
 
-def class_balance_plot(ax, balance: pd.DataFrame, title: str | None = None):
+def class_balance_plot(ax, balance: pd.DataFrame, title: str | None = None, xlabel: str = "threshold c (ticks)"):
     """Stacked down / flat / up shares against the threshold (``labels.balance_by_threshold``)."""
     x = balance.index.to_numpy(np.float64)
     ax.stackplot(x, balance["down"], balance["flat"], balance["up"], labels=["down", "flat", "up"],
                  colors=["tab:red", "0.75", "tab:green"], alpha=0.85)
     ax.set_ylim(0, 1)
     ax.set_xlim(x[0], x[-1])
-    ax.set_ylabel("share of labels")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of labels (fraction)")
     if title:
         ax.set_title(title)
     return ax
@@ -115,7 +117,7 @@ def barrier_path(ax, mid: pd.Series, samples: pd.DataFrame, *, pt: float, sl: fl
         te = hours(pd.DatetimeIndex([row["t_end"]]))[0] if isinstance(row["t_end"], pd.Timestamp) else None
         if te is not None:
             ax.plot([te], [p0 + row["ret"]], "o", color=col[int(row["barrier"])], ms=5, mec="k", mew=0.5)
-    ax.set_xlabel("hours after midnight")
+    ax.set_xlabel("time of day (h after midnight)")
     ax.set_ylabel("mid - first mid (ticks)")
     return ax
 
@@ -150,17 +152,19 @@ def reliability_plot(ax, tables: dict[str, pd.DataFrame]):
     ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.4", ls="--", lw=1, label="perfect calibration")
     for j, (name, t) in enumerate(tables.items()):
         ax.errorbar(t["p_mean"], t["freq"], yerr=2 * t["se"], fmt="o-", ms=4, color=f"C{j}", label=name, capsize=2)
-    ax.set_xlabel("mean predicted P(up) in the bin")
-    ax.set_ylabel("observed share of up moves")
+    ax.set_xlabel("mean predicted P(up) in the bin (probability)")
+    ax.set_ylabel("observed share of up moves (fraction)")
     ax.legend(fontsize=8)
     return ax
 
 
-def importance_bars(ax, importance: pd.Series, top: int = 15, xlabel: str = "share of total gain"):
+def importance_bars(ax, importance: pd.Series, top: int = 15, xlabel: str = "share of total gain (fraction)",
+                    ylabel: str = "feature"):
     """Horizontal bars of the ``top`` largest values (e.g. gain shares), largest on top."""
     s = importance.sort_values().iloc[-top:]
     ax.barh(np.arange(s.size), s.to_numpy(), color="C0")
     ax.set_yticks(np.arange(s.size))
     ax.set_yticklabels(s.index, fontsize=8)
     ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     return ax

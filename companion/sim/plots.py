@@ -15,7 +15,8 @@ __all__ = ["fill_rate_band", "latency_curve", "impact_curve"]
 
 
 def fill_rate_band(ax, rates: Mapping[str, float] | pd.Series, *, lower: str, upper: list[str] | str,
-                   exact: str | None = None, ylabel: str = "fill rate (filled / posted quantity)"):
+                   exact: str | None = None, ylabel: str = "fill rate (filled / posted quantity)",
+                   xlabel: str = "queue-position model"):
     """Bars of the fill rate per queue model, with the band from the ``lower`` model (the
     conservative bound) to the highest of the ``upper`` models shaded, and the ``exact`` model
     (e.g. FIFO from order ids) drawn as a horizontal line.
@@ -34,7 +35,7 @@ def fill_rate_band(ax, rates: Mapping[str, float] | pd.Series, *, lower: str, up
     for xi, v in zip(x, r.to_numpy()):
         ax.text(xi, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, r.index, rotation=15)
-    ax.set(ylabel=ylabel, ylim=(0, max(hi, r.max()) * 1.2 if r.max() > 0 else 1))
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, max(hi, r.max()) * 1.2 if r.max() > 0 else 1))
     ax.legend(loc="upper left")
     return ax
 
@@ -54,7 +55,7 @@ def impact_curve(ax, sigma_bps: float, y: float = 1.0, q_over_v=None, points: pd
     ax.plot(q, y * sigma_bps * np.sqrt(q), color="C0", label=rf"$Y\sigma\sqrt{{Q/V}}$, $\sigma$ = {sigma_bps:.1f} bps/day")
     if points is not None and len(points):
         ax.plot(points["q_over_v"], points["cost_bps"], "o", color="C3", label="simulated market orders")
-    ax.set(xscale="log", yscale="log", xlabel="order size / daily volume Q/V",
+    ax.set(xscale="log", yscale="log", xlabel="order size / daily volume Q/V (fraction)",
            ylabel="cost against the arrival mid (bps)")
     ax.legend()
     return ax
