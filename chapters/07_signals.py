@@ -51,10 +51,9 @@ import numpy as np
 import pandas as pd
 
 import companion
-from companion import features
 from companion import signals as sg
 from companion.events import NS
-from companion.models import DirectionClassifier, PurgedWalkForward, walk_forward_evaluate
+from companion.models import DirectionClassifier, PurgedWalkForward
 from companion.plotting import use_course_style
 
 use_course_style()
@@ -270,19 +269,8 @@ for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
 # model trained only on earlier data, with the overlapping labels purged.
 
 # %%
-X = features.compute(events, book, inst, grid="1s")
-t_ns = (X.index - X.index.normalize()).to_numpy().view("i8")   # sample times in the events' time base
-j = np.searchsorted(ts, t_ns, side="right") - 1
-ret = fwd[np.maximum(j, 0)]
-keep = (j >= 0) & ~np.isnan(ret)
-cols = ["ofi_1s", "ofi_10s", "ofi_1min", "ofi_sum5_10s", "vol_imb_1", "vol_imb_5", "dw_imb", "ocount_imb_1",
-        "composite_imb", "spread_ticks", "microprice_dev_ticks", "trade_imb_10s", "trade_imb_1min",
-        "mom_10s", "mom_1min", "rv_1min"]
-cols = [c for c in cols if X[c].notna().any()]                   # a level-1 book has no deeper levels
-Xk, tk, rk = X.loc[keep, cols], t_ns[keep], ret[keep]
-y = (rk > 0).astype(int)
-wf = walk_forward_evaluate(Xk, y, t=tk, t_end=tk + h, model_factory=DirectionClassifier(n_estimators=N_TREES),
-                           cv=PurgedWalkForward(N_SPLITS), ret=rk, ofi_column="ofi_10s")
+oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS, n_trees=N_TREES)
+Xk, tk, rk, y, wf = oos.X, oos.t, oos.ret, oos.y, oos.wf
 wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic", "hit_rate"]]
 
 # %% [markdown]
@@ -291,12 +279,9 @@ wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic", "hi
 # median $|\mathrm{OFI}_{10\,s}|$ of the first fold's training period.
 
 # %%
-pred = wf.predictions[wf.predictions["model"] == "model"]
-pos = Xk.index.get_indexer(pred.index)           # rows of the out-of-sample predictions
-p_ts, p_up = tk[pos], pred["p_1"].to_numpy()
+pos, p_ts, p_up, theta_ofi = oos.pos, oos.p_ts, oos.p_up, oos.theta_ofi   # theta: set before the first prediction
 ofi10, comp_oos, r_pred = Xk["ofi_10s"].to_numpy()[pos], Xk["composite_imb"].to_numpy()[pos], rk[pos]
 first_pred = p_ts[0]
-theta_ofi = float(np.median(np.abs(Xk["ofi_10s"].to_numpy()[tk < first_pred])))
 rule = sg.model_rule(p_up, ofi10, theta_ofi, P_LONG, 1 - P_LONG)
 print(f"out-of-sample predictions from {(first_pred - t_open) / 3600 / NS:.3f} h after the open; "
       f"OFI threshold {theta_ofi:.3f} shares; rule: {np.mean(rule == 1):.3f} long, {np.mean(rule == -1):.3f} short")

@@ -52,12 +52,10 @@ import numpy as np
 import pandas as pd
 
 import companion
-from companion import features
 from companion import signals as sg
 from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy, performance_figure,
                                 run_backtest)
 from companion.events import NS
-from companion.models import DirectionClassifier, PurgedWalkForward, walk_forward_evaluate
 from companion.plotting import use_course_style
 from companion.sim import Fees, FIFOQueue
 
@@ -123,22 +121,9 @@ res_scalper.trades.head()
 
 # %%
 h = HORIZON_S * NS
-fwd = sg.forward_mid_move_bps(ts, mid, h)
-X = features.compute(events, book, inst, grid="1s")
-t_ns = (X.index - X.index.normalize()).to_numpy().view("i8")   # sample times in the events' time base
-j = np.searchsorted(ts, t_ns, side="right") - 1
-ret = fwd[np.maximum(j, 0)]
-keep = (j >= 0) & ~np.isnan(ret)
-cols = ["ofi_1s", "ofi_10s", "ofi_1min", "ofi_sum5_10s", "vol_imb_1", "vol_imb_5", "dw_imb", "ocount_imb_1",
-        "composite_imb", "spread_ticks", "microprice_dev_ticks", "trade_imb_10s", "trade_imb_1min",
-        "mom_10s", "mom_1min", "rv_1min"]
-cols = [c for c in cols if X[c].notna().any()]                   # a level-1 book has no deeper levels
-Xk, tk, rk = X.loc[keep, cols], t_ns[keep], ret[keep]
-wf = walk_forward_evaluate(Xk, (rk > 0).astype(int), t=tk, t_end=tk + h, baselines=False,
-                           model_factory=DirectionClassifier(n_estimators=N_TREES), cv=PurgedWalkForward(N_SPLITS))
-pred = wf.predictions
-p_ts, p_up = tk[Xk.index.get_indexer(pred.index)], pred["p_1"].to_numpy()
-theta_ofi = float(np.median(np.abs(Xk["ofi_10s"].to_numpy()[tk < p_ts[0]])))  # set before the first prediction
+oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS, n_trees=N_TREES, baselines=False)
+p_ts, p_up, theta_ofi = oos.p_ts, oos.p_up, oos.theta_ofi   # theta set before the first prediction
+wf, pred = oos.wf, oos.wf.predictions
 print(f"out-of-sample AUC {wf.metrics['roc_auc'].iloc[0]:.3f} on {len(pred):,} seconds; "
       f"OFI threshold {theta_ofi:.3f} shares")
 
