@@ -1,12 +1,14 @@
 """Event-driven backtest: a strategy run through :class:`companion.sim.simulator.Simulator` over the events.
 
->>> d = companion.data.load("synthetic")
->>> res = run_backtest(d.events, d.book, d.instrument, ImbalanceScalper(entry="market"))
->>> res.trades.head(); res.metrics(); res.equity()
+Usage on the full synthetic day (:func:`run_backtest` has a runnable one-minute example)::
+
+    d = companion.data.load("synthetic")
+    res = run_backtest(d.events, d.book, d.instrument, ImbalanceScalper(entry="market"))
+    res.trades.head(); res.metrics(); res.equity()
 
 Two paths over the same events give identical runs: ``path="numba"`` (the strategy's jitted
 kernel inside :func:`companion.sim.exchange.run_strategy_nb`) and ``path="python"`` (its Python
-twin called from :meth:`Simulator.run_python`, the teaching path).
+twin called from :meth:`~companion.sim.simulator.Simulator.run_python`, the teaching path).
 
 Money: the simulator keeps cash in price units x size; every frame here is in **currency**
 (``/ instrument.price_scale``, e.g. dollars for LOBSTER).
@@ -172,6 +174,35 @@ def round_trips(fills: np.ndarray, decision_mid: np.ndarray, signal: np.ndarray,
     ``exit_price`` (volume-weighted, price units), ``entry_mid``, ``exit_mid`` (decision mids),
     ``signal`` (value at the entry decision), ``pnl_mid``, ``gross``, ``fees``, ``net`` (currency),
     ``pnl_bps`` (``1e4 net / (entry_price x qty)``), ``holding_s``, ``n_fills``, ``closed``.
+
+    Parameters
+    ----------
+    fills : numpy.ndarray
+        :data:`companion.sim.orders.FILL_DTYPE`, chronological; prices and fees in price units.
+    decision_mid, signal : numpy.ndarray
+        Per fill: the mid (price units) and signal value the strategy saw when it decided the order.
+    last_mid : float
+        Mid (price units) at which a position still open at the end is closed on paper.
+    last_ts : int
+        Exit time (ns) of that paper close.
+    scale : float
+        Price units per currency unit (``instrument.price_scale``).
+
+    Examples
+    --------
+    Buy 100 at 100.01, sell 150 at 100.06 (closes the long, opens a 50 short), buy 50 at 100.00;
+    fees 0.3 c/share (30 price units):
+
+    >>> from companion.sim.orders import FILL_DTYPE
+    >>> f = np.zeros(3, FILL_DTYPE)
+    >>> f["ts"], f["side"] = [0, 2 * NS, 5 * NS], [1, -1, 1]
+    >>> f["price"], f["qty"], f["fee"] = [1_000_100, 1_000_600, 1_000_000], [100, 150, 50], [3000, 4500, 1500]
+    >>> t = round_trips(f, np.array([1_000_000.0, 1_000_500, 1_000_100]), np.array([0.4, -0.5, 0.45]),
+    ...                 last_mid=1_000_100.0, last_ts=9 * NS, scale=10_000)
+    >>> t[["side", "qty", "pnl_mid", "gross", "fees", "net", "holding_s"]]
+       side    qty  pnl_mid  gross  fees  net  holding_s
+    0     1  100.0      5.0    5.0   0.6  4.4        2.0
+    1    -1   50.0      2.0    3.0   0.3  2.7        3.0
     """
     rows: list[dict] = []
     cur: dict | None = None
@@ -257,7 +288,42 @@ def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, s
                  execution: ExecutionConfig | None = None, path: str = "numba") -> BacktestResult:
     """Run ``strategy`` (an object of ``companion.backtest.strategies``) over the events.
 
-    ``path``: ``"numba"`` (fast) or ``"python"`` (teaching path, same result).
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`companion.events.EVENT_DTYPE` events (non-decreasing ``ts``).
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` LOBSTER-layout book after each event (:func:`companion.book.replay`).
+    instrument : companion.events.Instrument
+        Tick, price scale (money frames are divided by it) and session (end-of-day flattening).
+    strategy : object
+        :class:`~companion.backtest.strategies.ImbalanceScalper`,
+        :class:`~companion.backtest.strategies.ModelStrategy` or
+        :class:`~companion.backtest.strategies.NoOp`.
+    execution : ExecutionConfig, optional
+        Fees, latencies, queue model, risk limits (default :class:`ExecutionConfig`).
+    path : str
+        ``"numba"`` (fast) or ``"python"`` (teaching path, same result).
+
+    Returns
+    -------
+    BacktestResult
+        Orders, fills, round-trip trades, equity (currency) and :meth:`BacktestResult.metrics`.
+
+    Examples
+    --------
+    >>> from companion.synth import SynthConfig, instrument, simulate, to_events
+    >>> from companion.backtest import ImbalanceScalper
+    >>> cfg = SynthConfig(session=(34200.0, 34260.0))                  # a one-minute synthetic day
+    >>> day = simulate(seed=1, levels=5, config=cfg)
+    >>> events, book, inst = to_events(day.messages), day.orderbook, instrument(cfg, levels=5)
+    >>> ex = ExecutionConfig(flat_before_close_s=5)                     # flatten 5 s before the close
+    >>> res = run_backtest(events, book, inst, ImbalanceScalper(entry="market"), execution=ex)
+    >>> len(res.trades), round(res.pnl()["pnl_mid"], 2), round(res.pnl()["net"], 2)   # dollars
+    (7, 23.0, -119.9)
+    >>> py = run_backtest(events, book, inst, ImbalanceScalper(entry="market"), execution=ex, path="python")
+    >>> py.pnl() == res.pnl()                          # the teaching path gives the same run
+    True
     """
     ex = execution or ExecutionConfig()
     if path not in ("numba", "python"):
@@ -284,6 +350,26 @@ def summarize(res: BacktestResult, bar: str = "1min", periods_per_year: float | 
     Sharpe / Sortino: of the equity changes over ``bar`` bars of the session, annualised with
     ``periods_per_year`` (default ``252 x bars per session``). VaR 95 and win rate: per trade.
     Max drawdown: of the mark-to-mid equity curve.
+
+    Returns
+    -------
+    dict
+        Counts (``trades``, ``fills``, ``orders``), P&L split in currency (``pnl_mid``,
+        ``gross_pnl``, ``fees``, ``net_pnl``, ``spread_cost``), ratios (``sharpe``, ``sortino``,
+        ``win_rate``, ``profit_factor``, ...), ``max_drawdown`` and ``var_95`` (currency),
+        ``slippage_bps``, ``fill_rate``, ``ic``, positions.
+
+    Examples
+    --------
+    >>> from companion.synth import SynthConfig, instrument, simulate, to_events
+    >>> from companion.backtest import ImbalanceScalper
+    >>> cfg = SynthConfig(session=(34200.0, 34260.0))                  # a one-minute synthetic day
+    >>> day = simulate(seed=1, levels=5, config=cfg)
+    >>> events, book, inst = to_events(day.messages), day.orderbook, instrument(cfg, levels=5)
+    >>> ex = ExecutionConfig(flat_before_close_s=5)                     # flatten 5 s before the close
+    >>> m = summarize(run_backtest(events, book, inst, ImbalanceScalper(entry="market"), execution=ex))
+    >>> m["trades"], m["fills"], round(m["net_pnl"], 2), round(m["spread_cost"], 2)
+    (7, 18, -119.9, 142.9)
     """
     t = res.trades
     eq = res.equity()

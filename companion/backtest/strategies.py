@@ -153,7 +153,7 @@ def noop_nb(t, k, row, position, cash, orders, n_orders, params, user_state, act
 
 
 class SignalTraderPython:
-    """The Python twin of :func:`signal_trader_nb` on :class:`companion.sim.Context` (teaching
+    """The Python twin of :func:`signal_trader_nb` on :class:`companion.sim.simulator.Context` (teaching
     path). Same state arrays, same decisions, so both paths give identical runs."""
 
     def __init__(self, params: np.ndarray, user_state: tuple):

@@ -179,7 +179,18 @@ class VolumeProfile:
 
 
 def window_volume(trade_ts: np.ndarray, trade_size: np.ndarray, t0, t1) -> np.ndarray:
-    """Market volume printed in ``[t0, t1)`` (vectorised over ``t0``/``t1``); ``trade_ts`` sorted."""
+    """Market volume printed in ``[t0, t1)`` (vectorised over ``t0``/``t1``); ``trade_ts`` sorted.
+
+    ``V[t0, t1) = sum of trade_size[i] over t0 <= trade_ts[i] < t1`` (shares), from one cumulative
+    sum and two binary searches: the POV schedule's causal volume.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ts, size = np.array([0, 5, 10, 15]), np.array([100.0, 200, 300, 400])
+    >>> window_volume(ts, size, np.array([0, 10]), np.array([10, 20])).tolist()   # [0, 10) and [10, 20)
+    [300.0, 700.0]
+    """
     c = np.concatenate([[0.0], np.cumsum(np.asarray(trade_size, dtype=np.float64))])
     i0 = np.searchsorted(trade_ts, t0, side="left")
     i1 = np.searchsorted(trade_ts, t1, side="left")
@@ -192,7 +203,15 @@ def window_volume(trade_ts: np.ndarray, trade_size: np.ndarray, t0, t1) -> np.nd
 @dataclass(frozen=True)
 class TWAP:
     """Equal slices every ``interval_s`` seconds from ``start``; the last slice is released at
-    the last grid time before ``end``."""
+    the last grid time before ``end``.
+
+    Examples
+    --------
+    >>> p = ParentOrder(side=1, qty=1000, start_ns=0, end_ns=120 * NS)      # buy 1000 in 2 minutes
+    >>> s = TWAP(interval_s=30).schedule(p)
+    >>> (s.times // NS).tolist(), s.child_qty.tolist()
+    ([0, 30, 60, 90], [250.0, 250.0, 250.0, 250.0])
+    """
 
     interval_s: float = 30.0
     lot: float = 1.0
@@ -318,6 +337,40 @@ def ofi_signal(events: np.ndarray, book: np.ndarray, window_s: float = 10.0, ste
     eq. 10/12, level 1) on the grid ``t = first ts + k step``; ``z(t) = OFI(t) / std`` of the
     previous ``z_window_s`` of grid values (``t`` excluded). Index: int64 ns, the time the value is
     known. Positive: buying pressure, the mid tends to rise next (CKS section 4.1).
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        Events with an int64 ``ts`` field (ns), aligned with ``book``.
+    book : numpy.ndarray
+        LOBSTER-layout rows after each event (level 1 is used).
+    window_s, step_s, z_window_s : float
+        Trailing OFI window, grid step and the z-score's look-back (seconds).
+    min_periods : int
+        Grid values needed before a z-score is defined (NaN before).
+
+    Returns
+    -------
+    pandas.Series
+        ``ofi_z`` (dimensionless) indexed by grid time ``ts`` (int64 ns).
+
+    References
+    ----------
+    Cont, Kukanov & Stoikov (2014), "The price impact of order book events", J. Financial
+    Econometrics 12(1), eq. 10 and 12.
+
+    Examples
+    --------
+    One event per second; the level-1 contributions are ``e = 0, +2, -7, +1, -1, +2`` (shares), so
+    the 1 s OFI on the grid is ``2, -7, 1, -1, 2`` and ``z(3 s) = 1 / std(2, -7)``:
+
+    >>> import numpy as np
+    >>> book = np.array([[101., 3, 100, 5], [101, 3, 100, 7], [101, 3, 99, 4],
+    ...                  [101, 2, 99, 4], [100, 1, 99, 4], [100, 1, 99, 6]])
+    >>> ev = np.zeros(6, dtype=[("ts", "i8")])
+    >>> ev["ts"] = np.arange(6) * NS
+    >>> ofi_signal(ev, book, window_s=1, step_s=1, z_window_s=3, min_periods=2).round(4).tolist()
+    [nan, nan, 0.1571, -0.2027, 0.4804]
     """
     from companion.flow.ofi import ofi_events_nb
 

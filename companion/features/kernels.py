@@ -187,7 +187,21 @@ IMB_NF = 14
 
 def new_order_maps():
     """Typed dicts of the per-order map: ``order_id -> (side-price code, remaining size)`` and
-    ``code -> number of resting orders``; code = ``2 price + (1 if bid else 0)``."""
+    ``code -> number of resting orders``; code = ``2 price + (1 if bid else 0)``.
+
+    Examples
+    --------
+    Two bids at 100 (price units), one of them then deleted (LOBSTER kinds 1 add, 3 delete):
+
+    >>> orders, counts = new_order_maps()
+    >>> order_map_step_nb(1, 1, 100, 50.0, 7, orders, counts)
+    >>> order_map_step_nb(1, 1, 100, 20.0, 8, orders, counts)
+    >>> dict(counts)                                                # code 2 x 100 + 1 (bid)
+    {201: 2}
+    >>> order_map_step_nb(3, 1, 100, 50.0, 7, orders, counts)
+    >>> dict(counts), dict(orders)
+    ({201: 1}, {8: (201, 20.0)})
+    """
     orders = Dict.empty(key_type=types.int64, value_type=types.Tuple((types.int64, types.float64)))
     counts = Dict.empty(key_type=types.int64, value_type=types.int64)
     return orders, counts

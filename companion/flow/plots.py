@@ -50,12 +50,24 @@ CCZ_2023: dict[str, str] = {
 
 
 def hours(ts) -> np.ndarray:
-    """ns since midnight -> hours since midnight (float)."""
+    """ns since midnight -> hours since midnight (float).
+
+    Examples
+    --------
+    >>> hours([34200 * NS, 36000 * NS]).tolist()
+    [9.5, 10.0]
+    """
     return np.asarray(ts, dtype=np.float64) / NS / 3600.0
 
 
 def hhmm(ts) -> list[str]:
-    """ns since midnight -> ``"HH:MM"`` labels."""
+    """ns since midnight -> ``"HH:MM"`` labels (truncated to the minute).
+
+    Examples
+    --------
+    >>> hhmm([34200 * NS, 57600 * NS - 1])
+    ['09:30', '15:59']
+    """
     s = (np.asarray(ts, dtype=np.int64) // NS).tolist()
     return [f"{x // 3600:02d}:{x % 3600 // 60:02d}" for x in s]
 
@@ -69,6 +81,18 @@ def ofi_scatter(ax, bins: pd.DataFrame, x: str = "ofi", y: str = "dp", max_point
 
     At most ``max_points`` bins are drawn (a seeded random subset; the fit uses every bin). The
     legend reports the pooled slope and R^2. Returns the :func:`companion.flow.kyle.ols` result.
+
+    The line is CKS (2014) eq. 13, ``dP_k = alpha + beta OFI_k + eps_k`` pooled over the bins.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> rng = np.random.default_rng(0)
+    >>> bins = pd.DataFrame({"ofi": rng.normal(0, 10, 200)})
+    >>> bins["dp"] = 0.05 * bins["ofi"] + rng.normal(0, 0.2, 200)    # beta = 0.05 ticks per lot
+    >>> r = ofi_scatter(Figure().subplots(), bins)
+    >>> np.round(r["coef"], 3).tolist(), round(r["r2"], 3)            # [alpha, beta], R^2
+    ([-0.017, 0.049], 0.839)
     """
     xv = bins[x].to_numpy(np.float64)
     yv = bins[y].to_numpy(np.float64)
@@ -91,7 +115,16 @@ def ofi_scatter(ax, bins: pd.DataFrame, x: str = "ofi", y: str = "dp", max_point
 
 
 def window_bars(ax, windows: pd.DataFrame, cols: Mapping[str, str], ylabel: str = "$R^2$"):
-    """Grouped bars of per-window columns (``{column: legend label}``) against the window start (HH:MM)."""
+    """Grouped bars of per-window columns (``{column: legend label}``) against the window start (HH:MM).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> w = pd.DataFrame({"start_ns": [34200 * NS, 36000 * NS], "r2": [0.6, 0.7], "r2_ti": [0.3, 0.35]})
+    >>> ax = window_bars(Figure().subplots(), w, {"r2": "OFI", "r2_ti": "trade imbalance"})
+    >>> len(ax.patches), [t.get_text() for t in ax.get_xticklabels()]
+    (4, ['09:30', '10:00'])
+    """
     cols = {c: lab for c, lab in cols.items() if c in windows}
     n = len(cols)
     x = np.arange(len(windows))
@@ -112,7 +145,16 @@ def window_bars(ax, windows: pd.DataFrame, cols: Mapping[str, str], ylabel: str 
 
 def depth_law_plot(ax, windows: pd.DataFrame, law: Mapping[str, float]):
     """Per-window beta against depth D on log-log axes, the fitted law ``c D^-lambda`` (CKS eq. 8)
-    and the stylised book's ``1 / (2D)`` (eq. 3-4). ``law`` from :func:`companion.flow.kyle.depth_law`."""
+    and the stylised book's ``1 / (2D)`` (eq. 3-4). ``law`` from :func:`companion.flow.kyle.depth_law`.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> w = pd.DataFrame({"depth": [5.0, 10, 20], "beta": [0.1, 0.05, 0.025]})    # lots, ticks per lot
+    >>> ax = depth_law_plot(Figure().subplots(), w, {"c": 0.5, "lambda": 1.0, "r2": 1.0})
+    >>> len(ax.lines), ax.get_xscale()                               # the fit and 1 / (2D)
+    (2, 'log')
+    """
     ok = (windows["beta"] > 0) & (windows["depth"] > 0)
     d = windows.loc[ok, "depth"].to_numpy(np.float64)
     b = windows.loc[ok, "beta"].to_numpy(np.float64)
@@ -136,7 +178,22 @@ def depth_law_plot(ax, windows: pd.DataFrame, law: Mapping[str, float]):
 
 def micro_price_curve(ax, model):
     """Stoikov's adjustment ``g(I, S)`` (ticks) per spread bucket against the imbalance, with the
-    weighted mid's adjustment ``(I - 1/2) S`` at each bucket's lower spread for comparison."""
+    weighted mid's adjustment ``(I - 1/2) S`` at each bucket's lower spread for comparison.
+
+    ``model``: a fitted :class:`companion.flow.microprice.MicroPrice` (Stoikov 2018, eq. 3).
+
+    Examples
+    --------
+    A hand-set one-spread model (what :meth:`~companion.flow.microprice.MicroPrice.fit` estimates):
+
+    >>> from matplotlib.figure import Figure
+    >>> from companion.flow.microprice import MicroPrice
+    >>> mp = MicroPrice(n_imb=4, n_spread=1)
+    >>> mp.g_, mp.spread_edges_ = np.array([[-0.3, -0.1, 0.1, 0.3]]), np.array([0.5, 1.5])
+    >>> ax = micro_price_curve(Figure().subplots(), mp)
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['micro-price, spread 1 ticks', 'weighted mid, spread 1 ticks']
+    """
     tab = model.table()
     imb = tab.columns.to_numpy(np.float64)
     edges = np.asarray(model.spread_edges_, dtype=np.float64)
@@ -192,7 +249,21 @@ _ROWS = {
 
 def impact_comparison(summary: Mapping[str, float], name: str = "this dataset") -> pd.DataFrame:
     """The chapter's numbers (``summary`` of :func:`companion.flow.kyle.impact_regressions`) beside the
-    published values of CKS (2014) and, for the multi-level rows, CCZ (2023). Strings, formatted."""
+    published values of CKS (2014) and, for the multi-level rows, CCZ (2023). Strings, formatted.
+
+    References
+    ----------
+    Cont, Kukanov & Stoikov (2014), Tables 2-4; Cont, Cucuringu & Zhang (2023), Tables 2-3
+    (:data:`CKS_2014`, :data:`CCZ_2023`).
+
+    Examples
+    --------
+    >>> impact_comparison({"r2_mean": 0.52, "beta_mean": 0.0412}, name="AAPL")[["AAPL", "published"]]
+                                           AAPL                   published
+    statistic
+    R² of dP on OFI (mean over windows)   52.0%  65% (35-79% across stocks)
+    mean β (ticks per lot)               0.0412            0.0398 ticks/lot
+    """
     pub = {**CKS_2014, **CCZ_2023}
     rows = {label: {name: _fmt(k, summary.get(k, float("nan"))), "published": pub[k],
                     "source": "CCZ 2023" if k in CCZ_2023 else "CKS 2014"}
@@ -207,7 +278,15 @@ def impact_comparison(summary: Mapping[str, float], name: str = "this dataset") 
 # --------------------------------------------------------------------------------------------
 def shade_episodes(ax, episodes: Sequence[Mapping], label: str = "informed episode"):
     """Shade the informed-flow episodes (``start``/``end`` in seconds after midnight, as in the
-    synthetic day's ``_meta.json``) on an axis whose x is hours after midnight."""
+    synthetic day's ``_meta.json``) on an axis whose x is hours after midnight.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = shade_episodes(Figure().subplots(), [{"start": 36000, "end": 37800}])    # 10:00-10:30
+    >>> len(ax.patches)
+    1
+    """
     for j, e in enumerate(episodes):
         ax.axvspan(e["start"] / 3600, e["end"] / 3600, color="C1", alpha=0.2, lw=0,
                    label=label if j == 0 else None)
@@ -216,7 +295,18 @@ def shade_episodes(ax, episodes: Sequence[Mapping], label: str = "informed episo
 
 def vpin_timeline(ax, series: Mapping[str, pd.DataFrame], episodes: Sequence[Mapping] = ()):
     """VPIN of each bucket table (``{label: vpin(...) output}``) against the bucket's end time, with
-    the informed episodes shaded."""
+    the informed episodes shaded.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> b = pd.DataFrame({"start_ts": np.arange(0, 60, 10) * NS, "end_ts": np.arange(10, 70, 10) * NS,
+    ...                   "vpin": [0.2, 0.25, 0.6, 0.5, 0.3, 0.1]})       # six 10-s buckets
+    >>> b.attrs["n"] = 1                                               # one bucket per VPIN window
+    >>> ax = vpin_timeline(Figure().subplots(), {"BVC": b}, [{"start": 20, "end": 40}])
+    >>> len(ax.lines), ax.get_ylabel()
+    (1, 'VPIN (share of bucket volume)')
+    """
     shade_episodes(ax, episodes)
     for j, (lab, b) in enumerate(series.items()):
         ax.plot(hours(b["end_ts"]), b["vpin"], color=f"C{j if j < 1 else j + 1}", lw=1.2, label=lab,  # C1: episodes
@@ -234,6 +324,15 @@ def episode_overlap(buckets: pd.DataFrame, episodes: Sequence[Mapping]) -> np.nd
 
     VPIN at bucket tau averages buckets tau-n+1..tau, so its window runs from the start of bucket
     tau-n+1 to the end of bucket tau (``n`` from ``buckets.attrs``). NaN where VPIN is undefined.
+
+    Examples
+    --------
+    Windows of two 10-s buckets (``n = 2``), one episode from 15 s to 30 s:
+
+    >>> b = pd.DataFrame({"start_ts": np.array([0, 10, 20, 30]) * NS, "end_ts": np.array([10, 20, 30, 40]) * NS})
+    >>> b.attrs["n"] = 2
+    >>> episode_overlap(b, [{"start": 15, "end": 30}]).tolist()      # [0, 20] has 5 s of 20 inside
+    [nan, 0.25, 0.75, 0.5]
     """
     n = int(buckets.attrs.get("n", 1))
     start = buckets["start_ts"].to_numpy(np.float64) / NS
@@ -251,7 +350,18 @@ def episode_detection(series: Mapping[str, pd.DataFrame], episodes: Sequence[Map
                       threshold: float = 0.5) -> pd.DataFrame:
     """How well VPIN separates informed episodes: per series, mean VPIN over windows mostly inside
     episodes (overlap share >= ``threshold``) and outside (share 0), and the ROC-AUC of VPIN for
-    "inside" against "outside" (0.5 = no information). Windows partly inside are left out."""
+    "inside" against "outside" (0.5 = no information). Windows partly inside are left out.
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"start_ts": np.arange(0, 60, 10) * NS, "end_ts": np.arange(10, 70, 10) * NS,
+    ...                   "vpin": [0.2, 0.25, 0.6, 0.5, 0.3, 0.1]})       # six 10-s buckets
+    >>> b.attrs["n"] = 1                                               # one bucket per VPIN window
+    >>> episode_detection({"BVC": b}, [{"start": 20, "end": 40}])     # buckets 2, 3 inside
+          vpin_inside  vpin_outside  auc  n_inside  n_outside
+    VPIN
+    BVC          0.55        0.2125  1.0         2          4
+    """
     from companion.models.metrics import binary_auc
 
     rows = {}
@@ -276,6 +386,21 @@ def bvc_bar_check(trades: pd.DataFrame, freq="1min", t0: int | None = None) -> p
 
     ``trades`` from :func:`companion.flow.tradesign.executions` (``ts``, ``price``, ``size``,
     ``aggressor``). Columns of :func:`~companion.flow.tradesign.bvc_bars` plus ``true_buy_frac``.
+
+    References
+    ----------
+    Easley, López de Prado & O'Hara (2012), "Flow toxicity and liquidity in a high-frequency
+    world", Rev. Financial Studies 25(5), eq. 7 (bulk volume classification).
+
+    Examples
+    --------
+    >>> tr = pd.DataFrame({"ts": np.array([1, 20, 61, 90, 130]) * NS, "price": [100.0, 100.5, 101, 100.8, 100.0],
+    ...                    "size": [100.0, 200, 100, 300, 100], "aggressor": [1, 1, 1, -1, -1]})
+    >>> bvc_bar_check(tr, freq="1min", t0=0)[["bar", "volume", "dp", "buy_frac", "true_buy_frac"]].round(3)
+       bar  volume   dp  buy_frac  true_buy_frac
+    0    0   300.0  0.0     0.500           1.00
+    1    1   400.0  0.3     0.701           0.25
+    2    2   100.0 -0.8     0.080           0.00
     """
     from companion.flow.tradesign import bar_ids_nb, bvc_bars
 

@@ -281,8 +281,33 @@ def _init_row(initial) -> np.ndarray:
 
 
 def level_after(events: np.ndarray, initial: np.ndarray | None = None) -> np.ndarray:
-    """Level size at each event's (side, price) after the event (NaN for kinds that do not touch
-    the book); see :func:`level_after_nb`. ``initial``: LOBSTER-layout row of the book before."""
+    """Level size at each event's (side, price) after the event; see :func:`level_after_nb`.
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`companion.events.EVENT_DTYPE` events.
+    initial : numpy.ndarray, optional
+        LOBSTER-layout row of the book before the first event (default: empty book).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, the level size (shares / contracts) after each event; NaN for kinds that do not
+        touch the book (hidden executions, trades, cross, halt).
+
+    Examples
+    --------
+    Two bids join 100.00 (100 + 50 shares), the first cancels 30, then 20 execute:
+
+    >>> from companion.events import empty_events, ADD, CANCEL, EXEC_VISIBLE
+    >>> ev = empty_events(4)
+    >>> ev["ts"] = ev["ts_local"] = [1, 2, 3, 4]
+    >>> ev["kind"] = [ADD, ADD, CANCEL, EXEC_VISIBLE]
+    >>> ev["side"], ev["price"], ev["size"], ev["order_id"] = 1, 1_000_000, [100, 50, 30, 20], [1, 2, 1, 2]
+    >>> level_after(ev).tolist()
+    [100.0, 150.0, 120.0, 100.0]
+    """
     _check_events(events)
     q, _ = level_after_nb(events["kind"], events["side"], events["price"], events["size"],
                           _init_row(initial))
@@ -310,6 +335,35 @@ def to_hftbacktest(events: np.ndarray, instrument: Instrument | None = None, *,
     ``hidden_trades``: export EXEC_HIDDEN as trade rows (they advance hftbacktest's queue at
     their price; our simulator ignores hidden executions at our price and only fills on those
     through it).
+
+    Returns
+    -------
+    numpy.ndarray
+        :data:`HBT_EVENT_DTYPE` rows: ``px`` in currency (``price / price_scale``), ``qty`` the level
+        size after the event (depth rows) or the executed size (trade rows), ``exch_ts`` /
+        ``local_ts`` in ns.
+
+    References
+    ----------
+    hftbacktest v2 (nkaz001), ``py-hftbacktest/hftbacktest/types.py`` (``event_dtype``, flags) and
+    ``data/validation.py`` (``correct_event_order``).
+
+    Examples
+    --------
+    The visible execution of 20 shares becomes a sell-initiated trade row, then the depth row
+    setting the level to 100 shares:
+
+    >>> from companion.events import empty_events, Instrument, ADD, CANCEL, EXEC_VISIBLE
+    >>> ev = empty_events(4)
+    >>> ev["ts"] = ev["ts_local"] = [1, 2, 3, 4]
+    >>> ev["kind"] = [ADD, ADD, CANCEL, EXEC_VISIBLE]
+    >>> ev["side"], ev["price"], ev["size"], ev["order_id"] = 1, 1_000_000, [100, 50, 30, 20], [1, 2, 1, 2]
+    >>> inst = Instrument("X", tick=100, price_scale=10_000)       # $100.00 = 1,000,000 price units
+    >>> h = to_hftbacktest(ev, inst)
+    >>> [(int(e) & 0xFF, bool(int(e) & BUY_EVENT)) for e in h["ev"]]    # (kind, buy side?)
+    [(1, True), (1, True), (1, True), (2, False), (1, True)]
+    >>> h["px"].tolist(), h["qty"].tolist()
+    ([100.0, 100.0, 100.0, 100.0, 100.0], [100.0, 150.0, 120.0, 20.0, 100.0])
     """
     _check_events(events)
     if feed_latency_ns < 0:
@@ -337,7 +391,21 @@ def snapshot_to_hftbacktest(row: np.ndarray, instrument: Instrument | None = Non
     """A LOBSTER-layout book row -> ``DEPTH_SNAPSHOT_EVENT`` rows (bids best first, then asks),
     flagged ``EXCH | LOCAL``, for ``BacktestAsset.initial_snapshot`` (hftbacktest
     ``HashMapMarketDepth::apply_snapshot`` reads side and level from each row). Empty levels
-    (dummy price or size 0) are skipped."""
+    (dummy price or size 0) are skipped.
+
+    Returns
+    -------
+    numpy.ndarray
+        :data:`HBT_EVENT_DTYPE`, ``px`` in currency (``price / price_scale``), ``qty`` in shares.
+
+    Examples
+    --------
+    >>> from companion.events import Instrument
+    >>> row = np.array([1_010_000., 300, 1_000_000, 100])        # ask 101.00 x 300, bid 100.00 x 100
+    >>> s = snapshot_to_hftbacktest(row, Instrument("X", tick=100, price_scale=10_000))
+    >>> s["px"].tolist(), s["qty"].tolist(), [bool(int(e) & BUY_EVENT) for e in s["ev"]]
+    ([100.0, 101.0], [100.0, 300.0], [True, False])
+    """
     r = np.asarray(row, dtype=np.float64).ravel()
     if r.size % 4:
         raise ValueError(f"a LOBSTER row has 4*L values, got {r.size}")
@@ -358,7 +426,35 @@ def from_hftbacktest(data: np.ndarray, price_scale: float = 1.0) -> np.ndarray:
     (``side`` = initiator), side-less clears CLEAR; only ``EXCH_EVENT`` rows are read (each market
     event once), ``price = round(px * price_scale)``. A one-sided clear (``clear up to px``) has
     no equivalent in our kinds and raises ``ValueError``; other kinds (BBO, L3 orders, custom
-    ids) are skipped. :func:`companion.book.replay` of the result gives hftbacktest's book."""
+    ids) are skipped. :func:`companion.book.replay` of the result gives hftbacktest's book.
+
+    Parameters
+    ----------
+    data : numpy.ndarray
+        :data:`HBT_EVENT_DTYPE` rows.
+    price_scale : float
+        Price units per currency unit (``10_000`` for LOBSTER dollars; 1 keeps ``px`` as is).
+
+    Returns
+    -------
+    numpy.ndarray
+        :data:`companion.events.EVENT_DTYPE` events.
+
+    Examples
+    --------
+    A round trip through :func:`to_hftbacktest`: every depth row comes back as a LEVEL_SET (10)
+    of the level size, the trade as a TRADE (11) with the initiator's side:
+
+    >>> from companion.events import empty_events, Instrument, ADD, CANCEL, EXEC_VISIBLE
+    >>> ev = empty_events(4)
+    >>> ev["ts"] = ev["ts_local"] = [1, 2, 3, 4]
+    >>> ev["kind"] = [ADD, ADD, CANCEL, EXEC_VISIBLE]
+    >>> ev["side"], ev["price"], ev["size"], ev["order_id"] = 1, 1_000_000, [100, 50, 30, 20], [1, 2, 1, 2]
+    >>> inst = Instrument("X", tick=100, price_scale=10_000)       # $100.00 = 1,000,000 price units
+    >>> back = from_hftbacktest(to_hftbacktest(ev, inst), price_scale=10_000)
+    >>> back[["kind", "side", "price", "size"]].tolist()
+    [(10, 1, 1000000, 100.0), (10, 1, 1000000, 150.0), (10, 1, 1000000, 120.0), (11, -1, 1000000, 20.0), (10, 1, 1000000, 100.0)]
+    """
     ev = np.asarray(data["ev"], dtype=np.uint64)
     d = data[(ev & np.uint64(EXCH_EVENT)) != 0]
     ev = d["ev"].astype(np.uint64)
@@ -383,7 +479,18 @@ def from_hftbacktest(data: np.ndarray, price_scale: float = 1.0) -> np.ndarray:
 
 def validate_event_order(data: np.ndarray) -> None:
     """Raise ``ValueError`` unless ``exch_ts`` is non-decreasing over the ``EXCH_EVENT`` rows and
-    ``local_ts`` over the ``LOCAL_EVENT`` rows (hftbacktest ``validate_event_order``)."""
+    ``local_ts`` over the ``LOCAL_EVENT`` rows (hftbacktest ``validate_event_order``).
+
+    Examples
+    --------
+    >>> rows = np.zeros(2, dtype=HBT_EVENT_DTYPE)
+    >>> rows["ev"] = DEPTH_EVENT | BUY_EVENT | EXCH_EVENT | LOCAL_EVENT
+    >>> rows["exch_ts"] = rows["local_ts"] = [2, 1]
+    >>> validate_event_order(rows)
+    Traceback (most recent call last):
+        ...
+    ValueError: exchange events are out of order
+    """
     ev = data["ev"].astype(np.uint64)
     ex = (ev & np.uint64(EXCH_EVENT)) != 0
     lo = (ev & np.uint64(LOCAL_EVENT)) != 0
@@ -395,7 +502,21 @@ def validate_event_order(data: np.ndarray) -> None:
 
 def write_npz(path: str | Path, data: np.ndarray, compress: bool = True) -> Path:
     """Save as hftbacktest's ``.npz`` (one array named ``data``, as its converters write;
-    ``BacktestAsset().data(str(path))`` / ``.initial_snapshot(str(path))`` read it)."""
+    ``BacktestAsset().data(str(path))`` / ``.initial_snapshot(str(path))`` read it).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (``.npz`` appended when missing).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> rows = snapshot_to_hftbacktest(np.array([101., 300, 100, 100]))
+    >>> p = write_npz(pathlib.Path(tempfile.mkdtemp()) / "snap", rows)
+    >>> p.name, np.load(p)["data"].dtype == HBT_EVENT_DTYPE
+    ('snap.npz', True)
+    """
     if data.dtype != HBT_EVENT_DTYPE:
         raise ValueError(f"expected HBT_EVENT_DTYPE rows, got {data.dtype}")
     validate_event_order(data)
@@ -408,13 +529,35 @@ def write_npz(path: str | Path, data: np.ndarray, compress: bool = True) -> Path
 
 def export(events: np.ndarray, path: str | Path, instrument: Instrument | None = None,
            **kwargs) -> Path:
-    """:func:`to_hftbacktest` then :func:`write_npz`; returns the file written."""
+    """:func:`to_hftbacktest` then :func:`write_npz`; returns the file written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from companion.events import empty_events, Instrument, ADD, CANCEL, EXEC_VISIBLE
+    >>> ev = empty_events(4)
+    >>> ev["ts"] = ev["ts_local"] = [1, 2, 3, 4]
+    >>> ev["kind"] = [ADD, ADD, CANCEL, EXEC_VISIBLE]
+    >>> ev["side"], ev["price"], ev["size"], ev["order_id"] = 1, 1_000_000, [100, 50, 30, 20], [1, 2, 1, 2]
+    >>> inst = Instrument("X", tick=100, price_scale=10_000)       # $100.00 = 1,000,000 price units
+    >>> p = export(ev, pathlib.Path(tempfile.mkdtemp()) / "day.npz", inst, feed_latency_ns=1000)
+    >>> d = np.load(p)["data"]
+    >>> len(d), (d["local_ts"] - d["exch_ts"]).tolist()
+    (5, [1000, 1000, 1000, 1000, 1000])
+    """
     return write_npz(path, to_hftbacktest(events, instrument, **kwargs))
 
 
 def asset_params(instrument: Instrument, price_scale: float | None = None) -> dict:
     """``tick_size`` and ``lot_size`` for ``BacktestAsset`` matching an export with this
     instrument (``tick / price_scale``; ``lot``). hftbacktest deletes a level whose size rounds
-    to 0 lots, so ``lot_size`` must not exceed the smallest level size (1 share for LOBSTER)."""
+    to 0 lots, so ``lot_size`` must not exceed the smallest level size (1 share for LOBSTER).
+
+    Examples
+    --------
+    >>> from companion.events import Instrument
+    >>> asset_params(Instrument("AAPL", tick=100, price_scale=10_000))     # one cent, one share
+    {'tick_size': 0.01, 'lot_size': 1.0}
+    """
     scale = _scale(instrument, price_scale)
     return {"tick_size": instrument.tick / scale, "lot_size": float(instrument.lot)}

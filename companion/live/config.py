@@ -371,7 +371,29 @@ class LiveConfig:
 
 
 def load_config(path: str | Path | None) -> LiveConfig:
-    """Read and validate a YAML config (``None``: all defaults)."""
+    r"""Read and validate a YAML config (``None``: all defaults).
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    ConfigError
+        Not valid YAML, an unknown key, or a value of the wrong type or out of range.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "live.yaml"
+    >>> _ = p.write_text("strategy: scalper\nexecution:\n  size: 200\n")
+    >>> c = load_config(p)
+    >>> c.strategy, c.execution.size, c.signal.weak                 # unset keys keep their defaults
+    ('scalper', 200, 0.15)
+    >>> _ = p.write_text("execution:\n  sise: 200\n")
+    >>> load_config(p)
+    Traceback (most recent call last):
+        ...
+    companion.live.config.ConfigError: config: unknown key execution.sise (allowed: size, max_position, timeout_s, entry, exit_level, entry_ttl_s)
+    """
     if path is None:
         return LiveConfig()
     import yaml

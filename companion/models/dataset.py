@@ -56,7 +56,19 @@ class TrainingSet:
 
 def load_data(data):
     """A dataset SPEC (``"synthetic"``, ``"synthetic:7"``, ``"lobster:AAPL:1"``, a message-file
-    path) or already-loaded data (anything with ``events``, ``book``, ``instrument``)."""
+    path) or already-loaded data (anything with ``events``, ``book``, ``instrument``).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> day = SimpleNamespace(events=None, book=None, instrument=None)
+    >>> load_data(day) is day                      # loaded data pass through
+    True
+    >>> load_data(42)
+    Traceback (most recent call last):
+        ...
+    TypeError: data must be a dataset SPEC or have events, book and instrument
+    """
     if isinstance(data, str):
         import companion
 
@@ -68,7 +80,21 @@ def load_data(data):
 
 def mid_series(events: np.ndarray, book: np.ndarray, instrument=None) -> pd.Series:
     """Mid price ``(P^a_1 + P^b_1) / 2`` after every event (price units; NaN when one side is
-    empty), indexed by event time on the same time axis as :func:`companion.features.compute`."""
+    empty), indexed by event time on the same time axis as :func:`companion.features.compute`.
+
+    Examples
+    --------
+    >>> from companion.events import NS, Instrument, empty_events
+    >>> ev = empty_events(2)
+    >>> ev["ts"] = [34200 * NS, 34201 * NS]                        # 09:30:00 and 09:30:01
+    >>> book = np.array([[1_000_100., 300, 1_000_000, 100],         # ask 100.01, bid 100.00
+    ...                  [1_000_100., 300, -9999999999, 0]])         # the bid side empties
+    >>> mid_series(ev, book, Instrument("X", tick=100, price_scale=10_000, date="2012-06-21"))
+    time
+    2012-06-21 09:30:00    1000050.0
+    2012-06-21 09:30:01          NaN
+    Name: mid, dtype: float64
+    """
     from companion.book import _time_index
     from companion.stats import two_sided
 
@@ -77,7 +103,18 @@ def mid_series(events: np.ndarray, book: np.ndarray, instrument=None) -> pd.Seri
 
 
 def make_target(ret: np.ndarray, label: np.ndarray, target: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(y, keep)`` from the move ``ret`` and the label class (see the module docstring)."""
+    """``(y, keep)`` from the move ``ret`` and the label class (see the module docstring).
+
+    Examples
+    --------
+    >>> ret, label = np.array([-2.0, 0.0, 1.0, 3.0]), np.array([-1, 0, 1, 1])
+    >>> y, keep = make_target(ret, label, "up", 0.5)                  # 1{r > 0.5}
+    >>> y.tolist(), keep.tolist()
+    ([0, 0, 1, 1], [True, True, True, True])
+    >>> y, keep = make_target(ret, label, "updown", 0.5)              # 1{r > 0} where |r| > 0.5
+    >>> y.tolist(), keep.tolist()
+    ([0, 0, 1, 1], [True, False, True, True])
+    """
     if target == "up":
         return (ret > threshold).astype(np.int8), np.ones(ret.size, bool)
     if target == "sign":
@@ -99,6 +136,33 @@ def build_training_set(data, *, horizon="10s", grid="1s", target: str = "up", la
     registered); ``config`` :class:`companion.features.FeatureConfig`; ``warmup`` rows dropped
     after the first sample; ``max_nan_share`` drop feature columns undefined on more than this
     share of the remaining rows (constant columns are dropped too).
+
+    Returns
+    -------
+    TrainingSet
+        ``X`` (features, index = sample time), ``y``, ``t_end`` (label end times), ``ret`` (the
+        realised move in ``unit``), the label definition and the dropped columns.
+
+    References
+    ----------
+    López de Prado (2018), *Advances in Financial Machine Learning*, ch. 3 (labels) and ch. 7
+    (label end times for purging).
+
+    Examples
+    --------
+    P(up over 5 s) on a 1 s grid of a two-minute day, after a 10 s warm-up:
+
+    >>> from types import SimpleNamespace
+    >>> from companion.synth import SynthConfig, instrument, simulate, to_events
+    >>> cfg = SynthConfig(session=(34200.0, 34320.0))                 # a two-minute synthetic day
+    >>> day = simulate(seed=1, levels=5, config=cfg)
+    >>> data = SimpleNamespace(events=to_events(day.messages), book=day.orderbook,
+    ...                        instrument=instrument(cfg, levels=5))
+    >>> ts = build_training_set(data, horizon="5s", warmup="10s")
+    >>> len(ts), ts.y.value_counts().sort_index().to_dict(), ts.label["kind"]
+    (105, {0: 82, 1: 23}, 'fixed_horizon')
+    >>> bool((ts.t_end >= ts.t).all()), "vol_imb_10" in ts.dropped       # a 5-level book has no level 10
+    (True, True)
     """
     from companion.features import compute
 
@@ -157,7 +221,13 @@ MODEL_PARAMS = dict(learning_rate=0.05, num_leaves=15, max_depth=4, min_child_sa
 
 
 def flow_feature_names(columns=None) -> list[str]:
-    """Registered (or the given) feature names that start with one of :data:`FLOW_PREFIXES`."""
+    """Registered (or the given) feature names that start with one of :data:`FLOW_PREFIXES`.
+
+    Examples
+    --------
+    >>> flow_feature_names(["ofi_1s", "depth_total_1", "spread_ticks", "vol_imb_1"])
+    ['ofi_1s', 'spread_ticks', 'vol_imb_1']
+    """
     if columns is None:
         from companion.features import feature_names
 

@@ -21,7 +21,18 @@ FORMAT = "companion-lightgbm/1"
 
 def data_sha256(X, y=None) -> str:
     """sha256 of a training set: column names, index (as int64 ns or strings), float64 values,
-    and ``y``; independent of memory layout."""
+    and ``y``; independent of memory layout.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"x": [1.0, 2.0]})
+    >>> data_sha256(X)[:16]
+    '126dbeb343b15488'
+    >>> a = np.arange(6.0).reshape(3, 2)
+    >>> data_sha256(a) == data_sha256(np.asfortranarray(a))          # layout does not matter
+    True
+    """
     h = hashlib.sha256()
     if isinstance(X, pd.DataFrame):
         h.update(json.dumps([str(c) for c in X.columns]).encode())
@@ -61,6 +72,20 @@ def save_model(model, path: str | Path, *, label: dict | None = None, X=None, y=
 
     ``label``: the label definition (e.g. ``labels_df.attrs['label']``); ``X``/``y``: the training
     data, hashed with :func:`data_sha256` (or pass ``data_hash``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from companion.models.train import DirectionClassifier
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"ofi": rng.normal(size=400), "noise": rng.normal(size=400)},
+    ...                  index=pd.Index(np.arange(400) * 10**9, name="ts"))       # one sample a second
+    >>> y = np.where(X["ofi"] + 0.5 * rng.normal(size=400) > 0, 1, -1)           # the OFI carries the label
+    >>> m = DirectionClassifier(n_estimators=20, min_child_samples=10).fit(X, y)
+    >>> txt, meta = save_model(m, pathlib.Path(tempfile.mkdtemp()) / "clf", X=X, y=y)
+    >>> txt.name, meta.name
+    ('clf.txt', 'clf.json')
     """
     import lightgbm
 
@@ -95,7 +120,24 @@ def save_model(model, path: str | Path, *, label: dict | None = None, X=None, y=
 
 def load_model(path: str | Path):
     """Rebuild the estimator saved by :func:`save_model` (``<path>``, ``.txt`` or ``.json``).
-    Raises ValueError when the model text does not match its recorded sha256."""
+    Raises ValueError when the model text does not match its recorded sha256.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from companion.models.train import DirectionClassifier
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"ofi": rng.normal(size=400), "noise": rng.normal(size=400)},
+    ...                  index=pd.Index(np.arange(400) * 10**9, name="ts"))       # one sample a second
+    >>> y = np.where(X["ofi"] + 0.5 * rng.normal(size=400) > 0, 1, -1)           # the OFI carries the label
+    >>> m = DirectionClassifier(n_estimators=20, min_child_samples=10).fit(X, y)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "clf"
+    >>> _ = save_model(m, path, X=X, y=y, label={"kind": "fixed_horizon"})
+    >>> m2 = load_model(path)
+    >>> bool((m2.predict_proba(X) == m.predict_proba(X)).all()), m2.metadata_["data_sha256"] == data_sha256(X, y)
+    (True, True)
+    """
     import lightgbm as lgb
 
     from companion.models.train import DirectionClassifier, MoveRegressor

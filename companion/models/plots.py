@@ -2,7 +2,7 @@
 
 Plot helpers draw on given axes and return them (no ``plt.show``); the labels come from
 :mod:`companion.labels`, the splits from :mod:`companion.models.cv`, the predictions from
-:func:`companion.models.walk_forward_evaluate`. Times on x-axes are hours after midnight.
+:func:`companion.models.evaluate.walk_forward_evaluate`. Times on x-axes are hours after midnight.
 """
 from __future__ import annotations
 
@@ -18,14 +18,29 @@ _NS_PER_H = 3600e9
 
 
 def hours(t) -> np.ndarray:
-    """Times (DatetimeIndex / int ns since midnight) as hours after midnight."""
+    """Times (DatetimeIndex / int ns since midnight) as hours after midnight.
+
+    Examples
+    --------
+    >>> hours(np.array([34200, 36000]) * 10**9).tolist()            # 09:30 and 10:00
+    [9.5, 10.0]
+    """
     ns = to_ns(t)
     return (ns % (86400 * 10**9)) / _NS_PER_H
 
 
 def concurrency(t, t_end) -> np.ndarray:
     """Number of labels whose interval ``[t_j, e_j]`` contains ``t_i`` (itself included); its mean
-    inverse over a label's life is AFML's average uniqueness (López de Prado 2018, §4.4)."""
+    inverse over a label's life is AFML's average uniqueness (López de Prado 2018, §4.4).
+
+    ``c_i = #{j : t_j <= t_i <= e_j}`` (a count; ``t`` sorted).
+
+    Examples
+    --------
+    >>> t = np.arange(5) * 10**9                                     # a sample a second, labels 2 s long
+    >>> concurrency(t, t + 2 * 10**9).tolist()
+    [1, 2, 3, 3, 3]
+    """
     tn, en = to_ns(t), to_ns(t_end)
     started = np.searchsorted(tn, tn, side="right")           # labels with t_j <= t_i
     ended = np.searchsorted(np.sort(en), tn, side="left")      # labels with e_j < t_i
@@ -34,7 +49,16 @@ def concurrency(t, t_end) -> np.ndarray:
 
 def label_intervals(ax, t, t_end, y=None, *, color_by_label: bool = True):
     """One horizontal segment ``[t_i, e_i]`` per label (seconds after the first sample), coloured
-    by the label when given (up green, down red, flat grey)."""
+    by the label when given (up green, down red, flat grey).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> t = np.arange(5) * 10**9
+    >>> ax = label_intervals(Figure().subplots(), t, t + 2 * 10**9, y=np.array([1, -1, 0, 1, 1]))
+    >>> len(ax.lines), ax.get_xlabel()                              # a segment and a dot per label
+    (10, 'time after the first sample (s)')
+    """
     tn, en = to_ns(t), to_ns(t_end)
     x0 = (tn - tn[0]) / 1e9
     x1 = (en - tn[0]) / 1e9
@@ -51,7 +75,15 @@ def label_intervals(ax, t, t_end, y=None, *, color_by_label: bool = True):
 
 def split_roles(cv, t, t_end) -> np.ndarray:
     """``(n_splits, n)`` role codes per fold: 2 test, 1 train, -1 purged or embargoed (would train
-    but its label overlaps the test period), 0 unused (after the test block)."""
+    but its label overlaps the test period), 0 unused (after the test block).
+
+    Examples
+    --------
+    >>> from companion.models.cv import PurgedWalkForward
+    >>> t = np.arange(10) * 10**9                                    # labels 2 s long: 2 purged before each test
+    >>> split_roles(PurgedWalkForward(n_splits=2, min_train=4), t, t + 2 * 10**9).tolist()
+    [[1, 1, -1, -1, 2, 2, 2, 0, 0, 0], [1, 1, 1, 1, 1, -1, -1, 2, 2, 2]]
+    """
     tn = to_ns(t)
     roles = []
     for tr, te in cv.split(t, t_end):
@@ -65,7 +97,18 @@ def split_roles(cv, t, t_end) -> np.ndarray:
 
 
 def cv_splits(ax, cv, t, t_end):
-    """Walk-forward folds as coloured bands over the day: train, purged + embargoed, test."""
+    """Walk-forward folds as coloured bands over the day: train, purged + embargoed, test
+    (:func:`split_roles`).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from companion.models.cv import PurgedWalkForward
+    >>> t = 34200 * 10**9 + np.arange(10) * 10**9
+    >>> ax = cv_splits(Figure().subplots(), PurgedWalkForward(n_splits=2, min_train=4), t, t + 2 * 10**9)
+    >>> [x.get_text() for x in ax.get_yticklabels()]
+    ['fold 0', 'fold 1']
+    """
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -86,7 +129,16 @@ def cv_splits(ax, cv, t, t_end):
 
 
 def class_balance_plot(ax, balance: pd.DataFrame, title: str | None = None, xlabel: str = "threshold c (ticks)"):
-    """Stacked down / flat / up shares against the threshold (``labels.balance_by_threshold``)."""
+    """Stacked down / flat / up shares against the threshold (``labels.balance_by_threshold``).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> bal = pd.DataFrame({"down": [0.4, 0.2], "flat": [0.2, 0.6], "up": [0.4, 0.2]}, index=[0.0, 1.0])
+    >>> ax = class_balance_plot(Figure().subplots(), bal)
+    >>> len(ax.collections), ax.get_ylabel()                        # three stacked areas
+    (3, 'share of labels (fraction)')
+    """
     x = balance.index.to_numpy(np.float64)
     ax.stackplot(x, balance["down"], balance["flat"], balance["up"], labels=["down", "flat", "up"],
                  colors=["tab:red", "0.75", "tab:green"], alpha=0.85)
@@ -102,7 +154,21 @@ def class_balance_plot(ax, balance: pd.DataFrame, title: str | None = None, xlab
 def barrier_path(ax, mid: pd.Series, samples: pd.DataFrame, *, pt: float, sl: float, horizon, tick: float):
     """A mid path (ticks relative to its first value) with the triple barriers of a few samples
     (``samples``: rows of :func:`companion.labels.triple_barrier_labels`, index = sample time)
-    and the touch point of each: green profit-take, red stop-loss, grey vertical."""
+    and the touch point of each: green profit-take, red stop-loss, grey vertical.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from companion.labels import triple_barrier_labels
+    >>> idx = pd.date_range("2012-06-21 09:30", periods=6, freq="1s")
+    >>> mid = pd.Series([10000.0, 10100, 10300, 10200, 9900, 9800], index=idx)   # price units, tick 100
+    >>> tb = triple_barrier_labels(mid, pt=2, sl=2, horizon="3s", unit="ticks", tick=100)
+    >>> tb["barrier"].tolist()                                      # +1 profit-take, -1 stop-loss
+    [1, 1, -1, -1]
+    >>> ax = barrier_path(Figure().subplots(), mid, tb.iloc[:2], pt=2, sl=2, horizon="3s", tick=100)
+    >>> len(ax.patches), ax.get_ylabel()
+    (2, 'mid - first mid (ticks)')
+    """
     m0 = mid.iloc[0]
     x = hours(mid.index)
     ax.step(x, (mid.to_numpy() - m0) / tick, where="post", color="0.25", lw=0.9, label="mid")
@@ -130,7 +196,22 @@ def _rect(x, y, w, h, color):
 
 def reliability_table(y01, p, n_bins: int = 10) -> pd.DataFrame:
     """Reliability curve on quantile bins of the predicted probability: mean prediction, observed
-    frequency, count and the binomial standard error of the frequency per bin."""
+    frequency, count and the binomial standard error of the frequency per bin.
+
+    ``se_k = sqrt(f_k (1 - f_k) / n_k)`` (fraction); a calibrated model has ``freq ~ p_mean``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0, 1, 1000)
+    >>> y = (rng.uniform(0, 1, 1000) < p).astype(int)                # calibrated by construction
+    >>> reliability_table(y, p, n_bins=4).round(3)
+       p_mean   freq    n     se
+    0   0.138  0.144  250  0.022
+    1   0.404  0.412  250  0.031
+    2   0.647  0.656  250  0.030
+    3   0.878  0.880  250  0.021
+    """
     y = np.asarray(y01, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
     edges = np.unique(np.quantile(p, np.linspace(0, 1, n_bins + 1)))
@@ -145,7 +226,16 @@ def reliability_table(y01, p, n_bins: int = 10) -> pd.DataFrame:
 
 def reliability_plot(ax, tables: dict[str, pd.DataFrame]):
     """Observed frequency against mean predicted probability per bin (+- 2 s.e.), the diagonal =
-    perfect calibration."""
+    perfect calibration.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> rt = pd.DataFrame({"p_mean": [0.2, 0.5, 0.8], "freq": [0.25, 0.5, 0.7], "n": 100, "se": 0.05})
+    >>> ax = reliability_plot(Figure().subplots(), {"model": rt})
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['perfect calibration', 'model']
+    """
     lo = min(t["p_mean"].min() for t in tables.values())
     hi = max(t["p_mean"].max() for t in tables.values())
     pad = 0.02
@@ -160,7 +250,16 @@ def reliability_plot(ax, tables: dict[str, pd.DataFrame]):
 
 def importance_bars(ax, importance: pd.Series, top: int = 15, xlabel: str = "share of total gain (fraction)",
                     ylabel: str = "feature"):
-    """Horizontal bars of the ``top`` largest values (e.g. gain shares), largest on top."""
+    """Horizontal bars of the ``top`` largest values (e.g. gain shares), largest on top.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> gain = pd.Series({"ofi_10s": 0.5, "spread_ticks": 0.2, "dw_imb": 0.3})
+    >>> ax = importance_bars(Figure().subplots(), gain, top=2)
+    >>> [x.get_text() for x in ax.get_yticklabels()]                # bottom to top
+    ['dw_imb', 'ofi_10s']
+    """
     s = importance.sort_values().iloc[-top:]
     ax.barh(np.arange(s.size), s.to_numpy(), color="C0")
     ax.set_yticks(np.arange(s.size))

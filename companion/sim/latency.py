@@ -146,7 +146,16 @@ class IntpLatency:
 
 
 def as_latency(x) -> ConstantLatency | EmpiricalLatency | LognormalLatency | IntpLatency:
-    """An int (ns) means :class:`ConstantLatency`; a model passes through."""
+    """An int (ns) means :class:`ConstantLatency`; a model passes through.
+
+    Examples
+    --------
+    >>> as_latency(100_000)                                         # 100 us
+    ConstantLatency(ns=100000)
+    >>> m = LognormalLatency(median_ns=200_000, sigma=0.5)
+    >>> as_latency(m) is m
+    True
+    """
     if isinstance(x, (int, np.integer)):
         return ConstantLatency(int(x))
     if hasattr(x, "spec"):

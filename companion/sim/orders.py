@@ -118,5 +118,13 @@ RESP_DTYPE = np.dtype([("t", np.int64), ("kind", np.int8), ("order_id", np.int64
 
 
 def empty_actions(n: int = 64) -> np.ndarray:
-    """A zeroed action buffer for a numba strategy (``n`` = most actions per wake-up)."""
+    """A zeroed action buffer for a numba strategy (``n`` = most actions per wake-up).
+
+    Examples
+    --------
+    >>> a = empty_actions(4)
+    >>> a.dtype == ACTION_DTYPE, len(a), int(a["kind"].sum())
+    (True, 4, 0)
+    >>> a[0] = (ACT_SUBMIT, 1, LIMIT, 1_000_000, 100.0, 0)          # buy 100 at 100.00 (price units)
+    """
     return np.zeros(n, dtype=ACTION_DTYPE)
