@@ -34,9 +34,10 @@ latency) used for reconciliation after a restart.
 The exchange simulator of :mod:`companion.sim` (matching, queue position, latency channels, fees,
 risk checks at each wake-up) stepped *with the feed*: each chunk of events is appended to its
 buffers and :func:`paper_step_nb` runs the simulator's kernels (:mod:`companion.sim.exchange`) up to
-the chunk's exchange time. Its loop is :func:`companion.sim.exchange.step_nb` with two changes
-only: it knows ``n_known`` events instead of the whole day, and (until the feed ends, ``final``)
-it returns ``NEED_DATA`` instead of acting past ``until``; a chunk holds every event of its
+the chunk's exchange time. Its loop is the simulator's one loop (:func:`companion.sim.exchange.loop_nb`,
+the same code as ``step_nb`` and the backtest fast path) told two things: it knows ``n_known``
+events instead of the whole day, and (until the feed ends, ``final``) it returns ``NEED_DATA``
+instead of acting past ``until``; a chunk holds every event of its
 timestamp, so nothing unknown can come before ``until``. Processing order is therefore exactly
 the backtest's (market event, then order arrival, then wake-up, at equal times), and a replay
 through the executor gives the backtester's orders and fills, field for field (tested; exact for
@@ -54,20 +55,15 @@ from numba.core import types
 from numba.typed import Dict
 
 from companion.events import ADD, Instrument
-from companion.sim.exchange import (C_HAS_IDS, C_WAKE_INTERVAL, CH_FEED, DONE, F_CASH, F_LCASH, F_LPOS,
-                                    F_POS, I_CLOSE_OID, I_ERR, I_EV, I_FIRST_OPEN, I_HALTED, I_LAST_FEED,
-                                    I_LAST_WAKE, I_NFILL, I_NORD, I_REQ_HEAD, I_REQ_TAIL, I_RESP_HEAD,
-                                    I_SEEN, I_BAD_CANCELS, I_NRISK, I_SEEN_T, I_WAKE_EV, I_WAKE_T, WAKEUP,
-                                    _ERRORS, _apply_event_nb, _arrive_cancel_nb, _arrive_submit_nb, _deliver_nb,
-                                    _draw_nb, _push_req_nb, _risk_wake_nb, _submit_nb)
+from companion.sim.exchange import (C_HAS_IDS, DONE, F_LCASH, F_LPOS, F_POS, I_BAD_CANCELS, I_CLOSE_OID,
+                                    I_FIRST_OPEN, I_HALTED, I_NFILL, I_NORD, I_NRISK, I_RESP_HEAD, I_WAKE_EV,
+                                    I_WAKE_T, NEED_DATA, WAKEUP, _ERRORS, _push_req_nb, _submit_nb, loop_nb)
 from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, CANCELED, EXPIRED, MARKET, NEW,
                                   PARTIAL, PENDING, R_RISK, REASON_NAMES, REJECTED, RESP_ACK, RESP_FILL)
 from companion.sim.queue import Q_FIFO
 
 __all__ = ["Report", "VenueAdapter", "PaperVenue", "paper_step_nb", "kill_nb", "NEED_DATA"]
 
-NEED_DATA = 9  #: :func:`paper_step_nb` return code: nothing more to do before the next chunk
-_BIG = np.iinfo(np.int64).max
 _EPS = 1e-9
 
 
@@ -116,7 +112,8 @@ def append_events_nb(ev, rows, mkt, oid, a) -> bool:
 
 @njit(cache=True)
 def paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_actions):
-    """:func:`companion.sim.exchange.step_nb` over the first ``n_known`` events of the buffers.
+    """:func:`companion.sim.exchange.step_nb` over the first ``n_known`` events of the buffers
+    (both are :func:`companion.sim.exchange.loop_nb`, returning at every wake-up).
 
     Sends ``actions[:n_actions]`` at the current wake-up time, then runs market events, order
     arrivals and wake-ups in the simulator's order. Returns ``WAKEUP`` (``st[0][I_WAKE_T]`` /
@@ -126,73 +123,8 @@ def paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions
     ``step_nb``), or an ``ERR_*`` code. With ``final`` and ``n_known`` = all events it is
     ``step_nb``.
     """
-    istate, fstate, rng = st
-    ts, ts_local = mkt[0], mkt[1]
-    reqs = out[2]
-    pos_ser, cash_ser = out[5], out[6]
-    n = n_known
-    t_w = istate[I_WAKE_T]
-    for a in range(n_actions):
-        act = actions[a]
-        if act.kind == ACT_SUBMIT:
-            _submit_nb(lat, st, out, limits, t_w, int(act.side), int(act.otype), act.price, act.qty, 0)
-        elif act.kind == ACT_CANCEL:
-            if 0 <= act.order_id < istate[I_NORD]:
-                _push_req_nb(lat, st, out, t_w, ACT_CANCEL, act.order_id)
-            else:
-                istate[I_BAD_CANCELS] += 1
-        if istate[I_ERR] != 0:
-            return istate[I_ERR]
-    interval = int(cfg[C_WAKE_INTERVAL])
-    while True:
-        if istate[I_ERR] != 0:
-            return istate[I_ERR]
-        i = istate[I_EV]
-        k = istate[I_SEEN]
-        t_ev = ts[i] if i < n else _BIG
-        h = istate[I_REQ_HEAD]
-        # an order reaches the exchange only while market data continues (as in step_nb)
-        t_req = reqs[h].t if (h < istate[I_REQ_TAIL] and (i < n or not final)) else _BIG
-        t_wk = _BIG
-        if k < n:
-            if istate[I_SEEN_T] < 0:
-                base = max(ts[k], ts_local[k])
-                tw = base + _draw_nb(lat, CH_FEED, base, rng)
-                if tw < istate[I_LAST_FEED]:
-                    tw = istate[I_LAST_FEED]
-                istate[I_LAST_FEED] = tw
-                istate[I_SEEN_T] = tw
-            t_wk = istate[I_SEEN_T]
-        if not final and min(t_ev, min(t_req, t_wk)) > until:
-            return NEED_DATA
-        if t_ev == _BIG and t_wk == _BIG and t_req == _BIG:
-            _deliver_nb(st, out, _BIG)
-            return DONE
-        if t_ev <= t_req and t_ev <= t_wk:
-            _apply_event_nb(mkt, cfg, lat, st, out, i)
-            pos_ser[i] = fstate[F_POS]
-            cash_ser[i] = fstate[F_CASH]
-            istate[I_EV] = i + 1
-        elif t_req <= t_wk:
-            j = reqs[h].order_id
-            if reqs[h].kind == ACT_SUBMIT:
-                _arrive_submit_nb(mkt, cfg, lat, st, out, j, t_req)
-            else:
-                _arrive_cancel_nb(lat, st, out, j, t_req)
-            istate[I_REQ_HEAD] = h + 1
-        else:
-            _deliver_nb(st, out, t_wk)
-            istate[I_SEEN] = k + 1
-            istate[I_SEEN_T] = -1
-            if istate[I_HALTED] != 0:
-                continue
-            if interval > 0 and istate[I_LAST_WAKE] >= 0 and t_wk < istate[I_LAST_WAKE] + interval:
-                continue
-            istate[I_LAST_WAKE] = t_wk
-            istate[I_WAKE_T] = t_wk
-            istate[I_WAKE_EV] = k
-            if _risk_wake_nb(mkt, lat, st, out, limits, t_wk, k):
-                return WAKEUP
+    return loop_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_actions,
+                   None, None, None)
 
 
 @njit(cache=True)

@@ -12,12 +12,17 @@ Three clocks are merged in time order (ties: market event, then order arrival, t
    the risk manager (:mod:`companion.sim.risk`) checks, then the strategy acts.
 
 Our orders never change the replayed market data (no market impact on the replay, no depletion
-of the visible liquidity we take; hftbacktest makes the same assumption).
+of the visible liquidity we take; hftbacktest makes the same assumption). Known consequence
+(kept: removing it changes results): two aggressive orders of ours that arrive between the
+same two market events both walk the same book row, so both take the same visible levels
+(liquidity double-use). Resting orders do not double-count what they took (``shadow``).
 
-:func:`step_nb` runs until the next wake-up and returns ``WAKEUP``; it is called again with the
-strategy's actions, which are sent at the wake-up time. The numba fast path
-(:func:`run_strategy_nb`) calls a jitted strategy in a loop; the Python teaching path
-(:meth:`companion.sim.simulator.Simulator.run_python`) calls a Python function between two ``step_nb`` calls.
+One loop, :func:`loop_nb`, behind every entry point: :func:`run_strategy_nb` (the numba fast
+path) calls the jitted strategy inside it; :func:`step_nb` returns ``WAKEUP`` at each wake-up
+and is called again with the strategy's actions, sent at the wake-up time (the Python teaching
+path, :meth:`companion.sim.simulator.Simulator.run_python`, calls a Python function between two
+``step_nb`` calls); :func:`companion.live.venue.paper_step_nb` is ``step_nb`` over events that
+arrive chunk by chunk.
 
 Accounting (exchange truth, per fill): ``position += side * qty``,
 ``cash -= side * price * qty + fee``; equity at a mark ``m`` is ``cash + position * m``.
@@ -33,7 +38,7 @@ from companion.events import (ADD, CANCEL, CLEAR, DELETE, DUMMY_ASK, DUMMY_BID, 
                               EXEC_VISIBLE, LEVEL_SET, TRADE)
 from companion.sim.fees import fee_nb
 from companion.sim.impact import sqrt_impact_price_nb
-from companion.sim.latency import latency_draw_nb
+from companion.sim.latency import LAT_CONSTANT, latency_draw_nb
 from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, CANCELED, EXPIRED, FILLED, FOK, IOC,
                                   LIMIT, MAKER, MARKET, NEW, PARTIAL, PENDING, POST_ONLY,
                                   R_BAD_PRICE, R_BAD_QTY, R_BAD_SIDE, R_BAD_TYPE,
@@ -45,8 +50,9 @@ from companion.sim.risk import (ACTION_BLOCK, ACTION_CLOSE, ACTION_HALT, ACTION_
                                 ACTION_REJECT, L_MAX_POSITION, MINUTE_NS, RULE_MAX_POSITION,
                                 RULE_NONE, risk_check_nb, risk_pretrade_ok_nb)
 
-# return codes of step_nb
+# return codes of the loop (step_nb, run_strategy_nb, companion.live.venue.paper_step_nb)
 DONE, WAKEUP, ERR_ORDERS_FULL, ERR_FILLS_FULL, ERR_CHANNEL_FULL, ERR_RISKLOG_FULL = 0, 1, 2, 3, 4, 5
+NEED_DATA = 9  # incremental data only: nothing more to do before the next chunk
 _ERRORS = {ERR_ORDERS_FULL: "orders", ERR_FILLS_FULL: "fills", ERR_CHANNEL_FULL: "channel",
            ERR_RISKLOG_FULL: "risk log"}
 
@@ -84,7 +90,7 @@ def best_price_nb(row: np.ndarray, side: int) -> float:
     return row[0]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def visible_qty_at_nb(row: np.ndarray, side: int, price: float) -> float:
     """Visible quantity at ``price`` on ``side``. A price beyond the deepest visible level (all
     levels shown, so the book continues unseen) gets the deepest level's quantity as a proxy."""
@@ -104,7 +110,7 @@ def visible_qty_at_nb(row: np.ndarray, side: int, price: float) -> float:
     return last
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, forceinline=True)
 def crossing_qty_nb(row: np.ndarray, side: int, price: float) -> float:
     """Visible opposite quantity at prices that cross a ``side`` order at ``price`` (asks <= a
     buy's price, bids >= a sell's price)."""
@@ -144,13 +150,13 @@ def order_add_index_nb(kind: np.ndarray, order_id: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------------------
 # channels and fills
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _draw_nb(lat, ch, t, rng):
     spec, tabs = lat
     return latency_draw_nb(int(spec[ch, 0]), spec[ch, 1], spec[ch, 2], tabs[ch], t, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _respond_nb(lat, st, out, t, kind, oid, qty, price, fee, status):
     """Queue a response at exchange time ``t``; returns its local delivery time (-1 if full)."""
     istate, fstate, rng = st
@@ -175,7 +181,7 @@ def _respond_nb(lat, st, out, t, kind, oid, qty, price, fee, status):
     return tr
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _fill_nb(cfg, lat, st, out, j, price, qty, liq, t, ev_idx):
     """Book one fill of order ``j``: accounting, fill row, response."""
     istate, fstate, rng = st
@@ -219,7 +225,7 @@ def _fill_nb(cfg, lat, st, out, j, price, qty, liq, t, ev_idx):
     istate[I_NFILL] = nf + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _finish_nb(lat, st, out, j, t, status, reason):
     o = out[0][j]
     o.status = status
@@ -232,7 +238,7 @@ def _finish_nb(lat, st, out, j, t, status, reason):
 
 # ----------------------------------------------------------------------------------------------
 # order arrival at the matching engine
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _walk_nb(row, side, limit, is_market, qty):
     """Dry run of a walk of the opposite side: (qty available within the limit, last price,
     window exhausted = every visible level was inside the limit)."""
@@ -254,7 +260,7 @@ def _walk_nb(row, side, limit, is_market, qty):
     return avail, last, True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
     istate, fstate, rng = st
     book = mkt[7]
@@ -351,7 +357,7 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
     o.shadow = o.filled  # what we took is gone in reality, though the replay still shows it
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _arrive_cancel_nb(lat, st, out, j, t):
     o = out[0][j]
     if o.status == NEW or o.status == PARTIAL:
@@ -361,7 +367,7 @@ def _arrive_cancel_nb(lat, st, out, j, t):
 
 # ----------------------------------------------------------------------------------------------
 # market event at the exchange
-@njit(cache=True)
+@njit(cache=True, _nrt=False, forceinline=True)
 def _apply_event_nb(mkt, cfg, lat, st, out, i):
     istate, fstate, rng = st
     ts, kind, side, price, size, add_idx, book = mkt[0], mkt[2], mkt[3], mkt[4], mkt[5], mkt[6], mkt[7]
@@ -443,7 +449,7 @@ def _apply_event_nb(mkt, cfg, lat, st, out, i):
 
 # ----------------------------------------------------------------------------------------------
 # the strategy side: local view, submissions, risk
-@njit(cache=True)
+@njit(cache=True, _nrt=False, forceinline=True)
 def _deliver_nb(st, out, t):
     """Apply every response delivered by local time ``t`` to the strategy's view."""
     istate, fstate, rng = st
@@ -474,7 +480,7 @@ def _deliver_nb(st, out, t):
     istate[I_RESP_HEAD] = h
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push_req_nb(lat, st, out, t, kind, oid):
     istate, fstate, rng = st
     reqs = out[2]
@@ -492,7 +498,7 @@ def _push_req_nb(lat, st, out, t, kind, oid):
     istate[I_REQ_TAIL] = tail + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _log_risk_nb(st, out, t, ev, rule, action, equity, value):
     istate, fstate, rng = st
     log = out[4]
@@ -510,7 +516,7 @@ def _log_risk_nb(st, out, t, ev, rule, action, equity, value):
     istate[I_NRISK] = n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _submit_nb(lat, st, out, limits, t, side, otype, price, qty, by_risk):
     """Create order row ``n_orders`` at local time ``t`` and send it (pre-trade risk first)."""
     istate, fstate, rng = st
@@ -566,7 +572,7 @@ def _submit_nb(lat, st, out, limits, t, side, otype, price, qty, by_risk):
     return j
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, forceinline=True)
 def _risk_wake_nb(mkt, lat, st, out, limits, t, k):
     """Risk checks at a wake-up; True when the strategy may act."""
     istate, fstate, rng = st
@@ -620,22 +626,11 @@ def _risk_wake_nb(mkt, lat, st, out, limits, t, k):
 
 
 # ----------------------------------------------------------------------------------------------
-@njit(cache=True)
-def step_nb(mkt, cfg, lat, limits, st, out, actions, n_actions):
-    """Send ``actions[:n_actions]`` at the current wake-up time, then run the exchange until the
-    next strategy wake-up (returns ``WAKEUP``; ``st[0][I_WAKE_T]`` / ``[I_WAKE_EV]`` say when and
-    which book row), the end of the data (``DONE``) or a full buffer (``ERR_*``).
-
-    ``mkt`` = (ts, ts_local, kind, side, price, size, add_index, book); ``cfg`` the config vector
-    (``C_*``); ``lat`` = (spec (3, 3), (feed, entry, response tables)); ``limits`` the risk vector;
-    ``st`` = (istate, fstate, rng); ``out`` = (orders, fills, requests, responses, risk log,
-    position series, cash series).
-    """
-    istate, fstate, rng = st
-    ts, ts_local = mkt[0], mkt[1]
-    orders, reqs = out[0], out[2]
-    pos_ser, cash_ser = out[5], out[6]
-    n = ts.shape[0]
+# the loop: one implementation behind step_nb, run_strategy_nb and the paper venue
+@njit(cache=True, _nrt=False, forceinline=True)
+def _send_actions_nb(lat, limits, st, out, actions, n_actions):
+    """Send ``actions[:n_actions]`` at the current wake-up time; 0 or the first ``ERR_*`` code."""
+    istate = st[0]
     t_w = istate[I_WAKE_T]
     for a in range(n_actions):
         act = actions[a]
@@ -649,7 +644,64 @@ def step_nb(mkt, cfg, lat, limits, st, out, actions, n_actions):
                 istate[I_BAD_CANCELS] += 1
         if istate[I_ERR] != 0:
             return istate[I_ERR]
+    return 0
+
+
+@njit(cache=True, _nrt=False, forceinline=True)
+def _risk_off_nb(limits):
+    """True when no limit is set (all ``inf``): no rule can fire (``risk_check_nb`` compares every
+    measured value with ``>`` / ``>=`` against a limit; nan or inf never fires)."""
+    for m in range(limits.shape[0]):
+        if limits[m] < np.inf:
+            return False
+    return True
+
+
+@njit(_nrt=False)
+def loop_nb(mkt, n, final, until, cfg, lat, limits, st, out, actions, n_actions,
+            strategy, params, user_state):
+    """THE simulator loop (every entry point is this function).
+
+    Sends ``actions[:n_actions]`` at the current wake-up time, then merges market events ``< n``,
+    order arrivals and strategy wake-ups in time order (ties: market event, order arrival,
+    wake-up). At a wake-up the risk check runs; if the strategy may act, a jitted ``strategy``
+    (the :func:`run_strategy_nb` signature) is called right here and its actions are sent (the
+    fast path: no return per wake-up); with ``strategy=None`` the loop returns ``WAKEUP``
+    (``st[0][I_WAKE_T]`` / ``[I_WAKE_EV]`` say when and which book row) and is re-entered with
+    the actions. Other returns: ``DONE`` (the data ended
+    and, with ``final``, every response in flight was delivered), ``NEED_DATA`` (not ``final``:
+    the next item is later than ``until`` or needs an event not known yet), ``ERR_*``.
+
+    ``final`` = all events are known (batch); an order reaches the exchange only while market
+    data continues. Generic over ``strategy`` (not cached itself: it is compiled into each
+    caller; ``None`` prunes the call at compile time, so :func:`step_nb` and
+    :func:`companion.live.venue.paper_step_nb` stay cacheable).
+
+    Speed (same orders and fills as the pre-fusion loop, field for field): the loop and its
+    helpers are compiled without reference counting (``_nrt=False``: they never allocate, and
+    every array they touch is owned by the caller for the whole call; the atomic increfs of the
+    ~25 arrays passed to every helper were 60-75% of the run time), the per-event helpers are
+    inlined (``forceinline``), and the shortcuts below skip only work whose result is known:
+    constant feed latency (no draw), no risk limit set (no rule can fire), no response due,
+    no open order (no queue to move).
+    """
+    istate, fstate, rng = st
+    ts, ts_local, book = mkt[0], mkt[1], mkt[7]
+    orders, reqs, resps = out[0], out[2], out[3]
+    pos_ser, cash_ser = out[5], out[6]
+    code = _send_actions_nb(lat, limits, st, out, actions, n_actions)
+    if code != 0:
+        return code
     interval = int(cfg[C_WAKE_INTERVAL])
+    spec = lat[0]
+    feed_const = int(spec[CH_FEED, 0]) == LAT_CONSTANT
+    feed_ns = 0
+    if feed_const:  # latency_draw_nb of a constant, without the call
+        v = spec[CH_FEED, 1]
+        if v < 0.0:
+            v = 0.0
+        feed_ns = int(np.round(v))
+    risk_off = _risk_off_nb(limits)
     while True:
         if istate[I_ERR] != 0:
             return istate[I_ERR]
@@ -657,22 +709,28 @@ def step_nb(mkt, cfg, lat, limits, st, out, actions, n_actions):
         k = istate[I_SEEN]
         t_ev = ts[i] if i < n else _BIG
         h = istate[I_REQ_HEAD]
-        t_req = reqs[h].t if (h < istate[I_REQ_TAIL] and i < n) else _BIG
+        t_req = reqs[h].t if (h < istate[I_REQ_TAIL] and (i < n or not final)) else _BIG
         t_wk = _BIG
         if k < n:
             if istate[I_SEEN_T] < 0:
                 base = max(ts[k], ts_local[k])
-                tw = base + _draw_nb(lat, CH_FEED, base, rng)
+                if feed_const:
+                    tw = base + feed_ns
+                else:
+                    tw = base + _draw_nb(lat, CH_FEED, base, rng)
                 if tw < istate[I_LAST_FEED]:
                     tw = istate[I_LAST_FEED]
                 istate[I_LAST_FEED] = tw
                 istate[I_SEEN_T] = tw
             t_wk = istate[I_SEEN_T]
-        if t_ev == _BIG and t_wk == _BIG:
+        if not final and min(t_ev, min(t_req, t_wk)) > until:
+            return NEED_DATA
+        if t_ev == _BIG and t_wk == _BIG and t_req == _BIG:
             _deliver_nb(st, out, _BIG)
             return DONE
         if t_ev <= t_req and t_ev <= t_wk:
-            _apply_event_nb(mkt, cfg, lat, st, out, i)
+            if istate[I_FIRST_OPEN] < istate[I_NORD]:  # else nothing can move or fill
+                _apply_event_nb(mkt, cfg, lat, st, out, i)
             pos_ser[i] = fstate[F_POS]
             cash_ser[i] = fstate[F_CASH]
             istate[I_EV] = i + 1
@@ -684,7 +742,9 @@ def step_nb(mkt, cfg, lat, limits, st, out, actions, n_actions):
                 _arrive_cancel_nb(lat, st, out, j, t_req)
             istate[I_REQ_HEAD] = h + 1
         else:
-            _deliver_nb(st, out, t_wk)
+            rh = istate[I_RESP_HEAD]
+            if rh < istate[I_RESP_TAIL] and resps[rh].t <= t_wk:
+                _deliver_nb(st, out, t_wk)
             istate[I_SEEN] = k + 1
             istate[I_SEEN_T] = -1
             if istate[I_HALTED] != 0:
@@ -694,28 +754,45 @@ def step_nb(mkt, cfg, lat, limits, st, out, actions, n_actions):
             istate[I_LAST_WAKE] = t_wk
             istate[I_WAKE_T] = t_wk
             istate[I_WAKE_EV] = k
-            if _risk_wake_nb(mkt, lat, st, out, limits, t_wk, k):
+            if risk_off:
+                istate[I_BLOCK_RULE] = RULE_NONE
+            elif not _risk_wake_nb(mkt, lat, st, out, limits, t_wk, k):
+                continue
+            if strategy is None:
                 return WAKEUP
+            n_act = strategy(t_wk, k, book[k], fstate[F_LPOS], fstate[F_LCASH], orders,
+                             istate[I_NORD], params, user_state, actions)
+            code = _send_actions_nb(lat, limits, st, out, actions, n_act)
+            if code != 0:
+                return code
+
+
+@njit(cache=True)
+def step_nb(mkt, cfg, lat, limits, st, out, actions, n_actions):
+    """Send ``actions[:n_actions]`` at the current wake-up time, then run the exchange until the
+    next strategy wake-up (returns ``WAKEUP``; ``st[0][I_WAKE_T]`` / ``[I_WAKE_EV]`` say when and
+    which book row), the end of the data (``DONE``) or a full buffer (``ERR_*``).
+
+    ``mkt`` = (ts, ts_local, kind, side, price, size, add_index, book); ``cfg`` the config vector
+    (``C_*``); ``lat`` = (spec (3, 3), (feed, entry, response tables)); ``limits`` the risk vector;
+    ``st`` = (istate, fstate, rng); ``out`` = (orders, fills, requests, responses, risk log,
+    position series, cash series). :func:`loop_nb` returning at every wake-up.
+    """
+    return loop_nb(mkt, mkt[0].shape[0], True, _BIG, cfg, lat, limits, st, out, actions,
+                   n_actions, None, None, None)
 
 
 @njit
 def run_strategy_nb(strategy, mkt, cfg, lat, limits, st, out, actions, params, user_state):
-    """Fast path: run to the end calling the jitted ``strategy`` at every wake-up.
+    """Fast path: run to the end calling the jitted ``strategy`` at every wake-up, inside the loop
+    (:func:`loop_nb` with the strategy: no return to a driver per wake-up).
 
     ``strategy(t, k, book_row, position, cash, orders, n_orders, params, user_state, actions)
     -> n_actions``: ``t`` local time (ns), ``k`` the book row it sees, ``position`` / ``cash``
     its delayed local view, ``orders[:n_orders]`` (read ``local_status`` / ``local_filled``: the
     ``status`` field is exchange truth the strategy could not know yet). It writes up to
     ``len(actions)`` rows of ``ACTION_DTYPE`` and returns how many. Not cached (it takes a
-    function); the heavy :func:`step_nb` is.
+    function): the loop is compiled once per strategy.
     """
-    istate, fstate, rng = st
-    book = mkt[7]
-    n_act = 0
-    while True:
-        code = step_nb(mkt, cfg, lat, limits, st, out, actions, n_act)
-        if code != WAKEUP:
-            return code
-        k = istate[I_WAKE_EV]
-        n_act = strategy(istate[I_WAKE_T], k, book[k], fstate[F_LPOS], fstate[F_LCASH],
-                         out[0], istate[I_NORD], params, user_state, actions)
+    return loop_nb(mkt, mkt[0].shape[0], True, _BIG, cfg, lat, limits, st, out, actions, 0,
+                   strategy, params, user_state)

@@ -23,7 +23,7 @@ from companion.sim.latency import as_latency
 from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, FILL_DTYPE, LIMIT,
                                   MARKET, NEW, ORDER_DTYPE, ORDER_TYPE_NAMES, PARTIAL, PENDING,
                                   REASON_NAMES, REQ_DTYPE, RESP_DTYPE, STATUS_NAMES)
-from companion.sim.queue import QUEUE_NAMES, RiskAverseQueue
+from companion.sim.queue import Q_FIFO, QUEUE_NAMES, RiskAverseQueue
 from companion.sim.risk import RISK_ACTION_NAMES, RISK_DTYPE, RULE_NAMES, RiskLimits
 
 
@@ -215,7 +215,10 @@ class Simulator:
                      np.ascontiguousarray(events["side"], dtype=np.int8),
                      np.ascontiguousarray(events["price"], dtype=np.int64),
                      np.ascontiguousarray(events["size"], dtype=np.float64),
-                     ex.order_add_index_nb(kind, oid), book)
+                     # the ADD index is read by the FIFO queue model only (a typed-dict pass costs
+                     # ~35 ns per event): -1 everywhere for the other models
+                     ex.order_add_index_nb(kind, oid) if queue.code == Q_FIFO
+                     else np.full(len(kind), -1, dtype=np.int64), book)
         imp = impact or SqrtImpact(0.0, 0.0, 0.0)
         cfg = np.zeros(ex.N_CFG)
         cfg[ex.C_QMODEL], cfg[ex.C_QN] = queue.code, queue.n
