@@ -12,6 +12,9 @@ export TQDM_DISABLE := 1
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MATPLOTLIBRC := $(CURDIR)/matplotlibrc
+# numba's on-disk cache is keyed by each file's own timestamp, not by the modules it inlines: a
+# kernel cached before an edit to a function it calls stays stale. One cache per source state.
+export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache/$(shell find companion -name '*.py' | LC_ALL=C sort | xargs cat | sha1sum | cut -c1-12)
 TIMED := tools/timed
 CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.py))
 

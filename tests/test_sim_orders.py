@@ -68,16 +68,36 @@ def test_market_with_sqrt_impact():
 
 
 def test_limit_ioc_fok_post_only():
-    res = _one([(1, 8.0, 102, LIMIT), (1, 20.0, 102, IOC), (1, 20.0, 102, FOK),
-                (1, 12.0, 102, FOK), (1, 3.0, 101, POST_ONLY), (-1, 3.0, 100, POST_ONLY)])
-    o = res.orders
-    # limit crosses: 5 @ 101 + 3 @ 102, filled as taker
+    o = _one([(1, 8.0, 102, LIMIT)]).orders       # crosses: 5 @ 101 + 3 @ 102, filled as taker
     assert o["status"][0] == FILLED and o["avg_price"][0] == pytest.approx((5 * 101 + 3 * 102) / 8)
-    assert o["status"][1] == EXPIRED and o["filled"][1] == 12          # IOC: 12 within 102
-    assert o["status"][2] == EXPIRED and o["reason"][2] == R_FOK_UNFILLABLE and o["filled"][2] == 0
-    assert o["status"][3] == FILLED and o["filled"][3] == 12           # FOK: exactly 12 available
-    assert o["status"][4] == REJECTED and o["reason"][4] == R_POST_ONLY_CROSS
-    assert o["status"][5] == NEW and o["queue_ahead"][5] == 0.0        # inside the spread
+    o = _one([(1, 20.0, 102, IOC)]).orders        # 12 within 102, the rest expires
+    assert o["status"][0] == EXPIRED and o["filled"][0] == 12
+    o = _one([(1, 20.0, 102, FOK)]).orders        # all or nothing: only 12 within 102
+    assert o["status"][0] == EXPIRED and o["reason"][0] == R_FOK_UNFILLABLE and o["filled"][0] == 0
+    o = _one([(1, 12.0, 102, FOK)]).orders        # exactly 12 available
+    assert o["status"][0] == FILLED and o["filled"][0] == 12
+    o = _one([(1, 3.0, 101, POST_ONLY), (-1, 3.0, 100, POST_ONLY)]).orders
+    assert o["status"][0] == REJECTED and o["reason"][0] == R_POST_ONLY_CROSS
+    assert o["status"][1] == NEW and o["queue_ahead"][1] == 0.0        # inside the spread
+
+
+def test_back_to_back_takers_share_the_book():
+    """Orders arriving before the next market event meet the same book row: what the first took
+    is not there for the next (the replay still shows it, the exchange would not)."""
+    o = _one([(1, 8.0, 102, LIMIT), (1, 20.0, 102, IOC), (1, 1.0, 102, FOK), (1, 6.0, 0, MARKET)]).orders
+    assert o["status"][0] == FILLED and o["avg_price"][0] == pytest.approx((5 * 101 + 3 * 102) / 8)
+    assert o["status"][1] == EXPIRED and o["filled"][1] == 4 and o["avg_price"][1] == 102   # 7 - 3 left at 102
+    assert o["status"][2] == EXPIRED and o["reason"][2] == R_FOK_UNFILLABLE                 # nothing left within 102
+    assert o["status"][3] == FILLED and o["avg_price"][3] == 103                            # 101 and 102 used up
+    # the tracking is per book row: after the next market event the replay's row is the reference
+    # again (our orders never change the replayed data; the scope of this model, as in hftbacktest)
+    ev, book = _ladder([(ADD, 1, 96, 1, 7)])
+
+    def cb(ctx):
+        if ctx.k in (5, 6):
+            ctx.submit(1, 5.0, 0, MARKET)
+    f = Simulator(ev, book, tick=1).run_python(cb).fills
+    assert f["price"].tolist() == [101, 101]
 
 
 def test_limit_remainder_rests_and_fills_as_maker():

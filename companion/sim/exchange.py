@@ -11,11 +11,12 @@ Three clocks are merged in time order (ties: market event, then order arrival, t
    latency``: responses (acks, fills, cancels) that have arrived by then update its local view,
    the risk manager (:mod:`companion.sim.risk`) checks, then the strategy acts.
 
-Our orders never change the replayed market data (no market impact on the replay, no depletion
-of the visible liquidity we take; hftbacktest makes the same assumption). Known consequence
-(kept: removing it changes results): two aggressive orders of ours that arrive between the
-same two market events both walk the same book row, so both take the same visible levels
-(liquidity double-use). Resting orders do not double-count what they took (``shadow``).
+Our orders never change the replayed market data (no market impact on the replay; hftbacktest
+makes the same assumption). Within one book row we do not use liquidity twice: what our taker
+orders took from each visible level of the current row is tracked (``fstate[F_TAKEN:]``), so
+a second aggressive order arriving before the next market event walks only what is left, and
+an order that rests after taking counts the crossing quantity already used (``shadow``). From
+the next market event on, the replay's row is the reference again.
 
 One loop, :func:`loop_nb`, behind every entry point: :func:`run_strategy_nb` (the numba fast
 path) calls the jitted strategy inside it; :func:`step_nb` returns ``WAKEUP`` at each wake-up
@@ -60,11 +61,14 @@ _ERRORS = {ERR_ORDERS_FULL: "orders", ERR_FILLS_FULL: "fills", ERR_CHANNEL_FULL:
 I_EV, I_SEEN, I_SEEN_T, I_NORD, I_NFILL, I_REQ_HEAD, I_REQ_TAIL, I_RESP_HEAD = 0, 1, 2, 3, 4, 5, 6, 7
 I_RESP_TAIL, I_LAST_FEED, I_LAST_ENTRY, I_LAST_RESP, I_WAKE_T, I_WAKE_EV = 8, 9, 10, 11, 12, 13
 I_LAST_WAKE, I_NRISK, I_HALTED, I_FIRST_OPEN, I_POS_OPEN_T, I_BLOCK_RULE = 14, 15, 16, 17, 18, 19
-I_CLOSE_OID, I_BAD_CANCELS, I_ERR = 20, 21, 22
+I_CLOSE_OID, I_BAD_CANCELS, I_ERR, I_TAKEN_EV = 20, 21, 22, 23
 N_ISTATE = 24
 # float64 state
 F_POS, F_CASH, F_LPOS, F_LCASH, F_POS_OPEN_EQ = 0, 1, 2, 3, 4
 N_FSTATE = 8
+# fstate[F_TAKEN:F_TAKEN + 2 L]: what our taker orders took from each visible level of the current
+# book row (asks, then bids), valid for book row I_TAKEN_EV - 1; allocate N_FSTATE + 2 L
+F_TAKEN = N_FSTATE
 # config vector
 C_QMODEL, C_QN, C_FEE_UNIT, C_MAKER, C_TAKER, C_TICK, C_LOT = 0, 1, 2, 3, 4, 5, 6
 C_IMP_Y, C_IMP_SIGMA, C_IMP_V, C_WAKE_INTERVAL, C_HAS_IDS = 7, 8, 9, 10, 11
@@ -239,8 +243,9 @@ def _finish_nb(lat, st, out, j, t, status, reason):
 # ----------------------------------------------------------------------------------------------
 # order arrival at the matching engine
 @njit(cache=True, _nrt=False)
-def _walk_nb(row, side, limit, is_market, qty):
-    """Dry run of a walk of the opposite side: (qty available within the limit, last price,
+def _walk_nb(row, side, limit, is_market, qty, fstate, tk):
+    """Dry run of a walk of the opposite side: (qty available within the limit, net of what our
+    earlier orders took from this row (``fstate[tk + level]``, ``tk < 0``: nothing), last price,
     window exhausted = every visible level was inside the limit)."""
     nlev = row.shape[0] // 4
     c = 0 if side > 0 else 2
@@ -253,6 +258,8 @@ def _walk_nb(row, side, limit, is_market, qty):
             return avail, last, False
         if not is_market and ((side > 0 and px > limit) or (side < 0 and px < limit)):
             return avail, last, False
+        if tk >= 0:
+            sz = max(sz - fstate[tk + lv], 0.0)
         avail += sz
         last = px
         if avail >= qty:
@@ -303,8 +310,18 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
         _finish_nb(lat, st, out, j, t, REJECTED, R_NO_LIQUIDITY)
         return
     y, sig, vol = cfg[C_IMP_Y], cfg[C_IMP_SIGMA], cfg[C_IMP_V]
+    # liquidity our earlier orders took from this same book row is gone: track it per level until
+    # the next market event (the replay itself never shows our impact)
+    nlev = row.shape[0] // 4
+    tk = -1
+    if crosses and fstate.shape[0] >= F_TAKEN + 2 * nlev:
+        if istate[I_TAKEN_EV] != i:
+            for m in range(2 * nlev):
+                fstate[F_TAKEN + m] = 0.0
+            istate[I_TAKEN_EV] = i
+        tk = F_TAKEN if side > 0 else F_TAKEN + nlev
     if o.otype == FOK:
-        avail, last, exhausted = _walk_nb(row, side, limit, False, o.qty)
+        avail, last, exhausted = _walk_nb(row, side, limit, False, o.qty, fstate, tk)
         ok = avail >= o.qty - _EPS
         if not ok and exhausted:
             px = sqrt_impact_price_nb(side, last, o.qty - avail, y, sig, vol, tick)
@@ -316,7 +333,6 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
     o.status = NEW
     # --- take liquidity
     if crosses:
-        nlev = row.shape[0] // 4
         c = 0 if side > 0 else 2
         last = np.nan
         exhausted = True
@@ -333,8 +349,15 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
             if not is_market and ((side > 0 and px > limit) or (side < 0 and px < limit)):
                 exhausted = False
                 break
-            _fill_nb(cfg, lat, st, out, j, px, min(rem, sz), TAKER, t, i)
             last = px
+            if tk >= 0:
+                sz -= fstate[tk + lv]
+            if sz <= _EPS:
+                continue  # our earlier orders took this level already
+            q = min(rem, sz)
+            _fill_nb(cfg, lat, st, out, j, px, q, TAKER, t, i)
+            if tk >= 0:
+                fstate[tk + lv] += q
         rem = o.qty - o.filled
         if rem > _EPS and exhausted:
             px = sqrt_impact_price_nb(side, last, rem, y, sig, vol, tick)
@@ -354,7 +377,19 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
     o.queue_ahead = q
     o.level_qty = q
     o.cum_trade = 0.0
-    o.shadow = o.filled  # what we took is gone in reality, though the replay still shows it
+    # what we took is gone in reality, though the replay still shows it: the crossing quantity
+    # already used, by this order and by our earlier orders on this book row
+    sh = o.filled
+    if tk >= 0:
+        used = 0.0
+        c = 0 if side > 0 else 2
+        for lv in range(nlev):
+            px = row[4 * lv + c]
+            if px >= DUMMY_ASK or px <= DUMMY_BID or (side > 0 and px > limit) or (side < 0 and px < limit):
+                break
+            used += fstate[tk + lv]
+        sh = max(sh, used)
+    o.shadow = sh
 
 
 @njit(cache=True, _nrt=False)

@@ -241,10 +241,10 @@ class Simulator:
 
     def _reset(self):
         istate = np.zeros(ex.N_ISTATE, dtype=np.int64)
-        istate[[ex.I_SEEN_T, ex.I_LAST_WAKE, ex.I_POS_OPEN_T, ex.I_CLOSE_OID]] = -1
+        istate[[ex.I_SEEN_T, ex.I_LAST_WAKE, ex.I_POS_OPEN_T, ex.I_CLOSE_OID, ex.I_TAKEN_EV]] = -1
         istate[[ex.I_LAST_FEED, ex.I_LAST_ENTRY, ex.I_LAST_RESP]] = np.iinfo(np.int64).min
         rng = np.array([(self.seed * 0x9E3779B97F4A7C15 + 1) % 2**64], dtype=np.uint64)
-        self._st = (istate, np.zeros(ex.N_FSTATE), rng)
+        self._st = (istate, np.zeros(ex.N_FSTATE + 2 * (self._book.shape[1] // 4)), rng)  # + taken per level
         n = len(self._book)
         mo = self.max_orders + 1000  # room for risk closes and cancels
         self._out = (np.zeros(mo, ORDER_DTYPE), np.zeros(self.max_fills, FILL_DTYPE),
