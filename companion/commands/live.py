@@ -1,6 +1,7 @@
-"""``python -m companion live``: run the mini live executor on a replayed day (paper venue).
+"""``python -m companion live``: run the mini live executor on a replayed day or a Binance websocket (paper venue).
 
     python -m companion live --replay synthetic --speed inf --config live.yaml --journal run.db [--json]
+    python -m companion live --ws wss://fstream.binance.com --symbol BTCUSDT --max-events 100000
 
 ``--replay`` a dataset SPEC (``synthetic[:SEED]``, ``lobster:TICKER:LEVEL`` or a LOBSTER message
 file); ``--speed`` the replay speed (``1`` real time, ``10`` ten times faster, ``inf`` as fast as
@@ -11,6 +12,13 @@ checkpoint). A live status line goes to stderr unless ``--json`` or ``--quiet``.
 kill-switch file stops trading. ``--json`` prints the summary as one JSON object on the last line:
 ``events``, ``orders``, ``fills``, ``pnl`` (currency, marked at the last mid), ``position``,
 ``killed``, ``resumed_from``, ``latency`` (per stage ``p50_us`` / ``p99_us``), ...
+
+``--ws URL`` trades a live Binance combined stream instead
+(:class:`companion.live.feeds.BinanceWebSocketFeed`, through :meth:`LiveExecutor.arun`): ``--symbol``,
+``--market`` (``usdm`` futures / ``spot``), ``--snapshot-url`` the REST depth snapshot (default:
+Binance's own for ``*.binance.com``, else the same host's ``/fapi/v1/depth`` / ``/api/v3/depth``, as a
+``companion.live.replay_server.ReplayServer`` serves). It runs until the stream ends, ``--max-events``,
+a stale feed (``feed.stale_after_s``: the kill switch trips) or Ctrl-C.
 """
 from __future__ import annotations
 
@@ -28,6 +36,11 @@ def register(subparsers) -> None:
     p.add_argument("--speed", default="inf", help="replay speed x exchange time (inf: as fast as possible)")
     p.add_argument("--clock", choices=["wall", "simulated"], default=None,
                    help="wall: sleep to pace the replay; simulated: deterministic (default with --speed inf)")
+    p.add_argument("--ws", metavar="URL", default=None,
+                   help="trade a Binance websocket (e.g. wss://fstream.binance.com) instead of a replay")
+    p.add_argument("--symbol", default="BTCUSDT", help="with --ws: the symbol (default BTCUSDT)")
+    p.add_argument("--market", choices=["usdm", "spot"], default="usdm", help="with --ws: futures or spot sync rules")
+    p.add_argument("--snapshot-url", default=None, help="with --ws: REST depth snapshot URL (default: derived)")
     p.add_argument("--config", help="live YAML config (see companion.live.config)")
     p.add_argument("--journal", help="SQLite journal; an existing one is resumed from its last checkpoint")
     p.add_argument("--model", help="compiled model for strategy: model (overrides model.path)")
@@ -57,6 +70,44 @@ def summary_json(s) -> dict:
     return d
 
 
+def snapshot_url(ws: str, symbol: str, market: str) -> str:
+    """The REST depth snapshot URL that goes with a websocket base URL."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(ws)
+    if u.scheme not in ("ws", "wss") or not u.hostname:
+        raise ValueError(f"--ws must be a ws:// or wss:// URL, got {ws!r}")
+    path = "/fapi/v1/depth" if market == "usdm" else "/api/v3/depth"
+    q = f"?symbol={symbol.upper()}&limit=1000"
+    if u.hostname.endswith("binance.com"):
+        return ("https://fapi.binance.com" if market == "usdm" else "https://api.binance.com") + path + q
+    return f"{'https' if u.scheme == 'wss' else 'http'}://{u.netloc}{path}{q}"
+
+
+def _run_ws(args, cfg, model) -> tuple:
+    import asyncio
+
+    from companion.live.executor import LiveExecutor
+    from companion.live.feeds import BinanceWebSocketFeed, http_snapshot
+
+    snap = args.snapshot_url or snapshot_url(args.ws, args.symbol, args.market)
+    stale = cfg.feed.stale_after_s if cfg.feed.stale_after_s is not None else 5.0
+    feed = BinanceWebSocketFeed(args.ws, args.symbol, http_snapshot(snap), market=args.market, stale_after=stale)
+    ex = LiveExecutor(cfg, feed.instrument, levels=10, journal=args.journal, model=model,
+                      status=not (args.json or args.quiet))
+
+    async def main():
+        async with feed:
+            return await ex.arun(feed, max_events=args.max_events, handle_sigusr1=True)
+
+    try:
+        s = asyncio.run(main())
+    finally:
+        if ex.journal is not None:
+            ex.journal.close()
+    return s, feed.instrument
+
+
 def run(args) -> int:
     from companion.data import load, parse_spec
     from companion.live.config import load_config
@@ -72,6 +123,9 @@ def run(args) -> int:
         from companion.models.compiled import CompiledModel
 
         model = CompiledModel.from_file(args.model)
+    if args.ws is not None:
+        s, inst = _run_ws(args, cfg, model)
+        return _report(args, s, inst)
     spec = parse_spec(args.replay)
     d = load(args.replay)
     levels = d.book.shape[1] // 4
@@ -89,11 +143,15 @@ def run(args) -> int:
     finally:
         if ex.journal is not None:
             ex.journal.close()
+    return _report(args, s, d.instrument)
+
+
+def _report(args, s, instrument) -> int:
     if args.json:
         print_json_last(summary_json(s))
         return 0
     lat = s.latency
-    print(f"{d.instrument.symbol}: {s.events:,} events in {s.elapsed_s:.2f} s ({s.events_per_s:,.0f} events/s)"
+    print(f"{instrument.symbol}: {s.events:,} events in {s.elapsed_s:.2f} s ({s.events_per_s:,.0f} events/s)"
           + (f", resumed after event {s.resumed_from:,}" if s.resumed_from is not None else ""))
     print(f"orders {s.orders}  fills {s.fills}  position {s.position:g}  P&L {s.pnl:,.2f}  fees {s.fees:,.2f}"
           + (f"  KILLED: {s.killed}" if s.killed else ""))

@@ -2,36 +2,46 @@
 
 Architecture (one loop iteration per feed chunk = the events of one exchange timestamp)::
 
-    feed chunk ─► book ─► features ─► model ─► signal ─► venue (risk ─► strategy ─► orders) ─► reports ─► journal
-    (replay /     (incremental   (streaming     (compiled  (class codes)  (wake-ups of the      (acks,      (SQLite WAL,
-     websocket)    L2 rebuild)    FeatureEngine) LightGBM)                 feed-latency model)   fills)      checkpoints)
-                                                             └────────── metrics: per-stage latency, counters, status ──┘
+    chunk --> [book -> features -> model -> signal] --> venue.on_market --> [risk -> strategy] --> journal
+    (replay/   one compiled call, front_chunk_nb,       (append to the      one compiled call,     (reports,
+     websocket) on one FrontState object                paper venue)        drive_nb on DriveState  checkpoints)
+               └──── metrics: per-stage latency (cycle counter inside the calls), counters, status ────┘
+
+Per chunk Python makes three calls -- the fused front kernel, the venue's ``on_market``, the
+venue + strategy loop -- each unboxing one state object (a numba ``StructRef``) instead of dozens
+of arrays and typed dicts; the journal, the kill switch and the metrics stay in Python.
 
 1. **book**: the chunk's events update a full-depth aggregated book kept across chunks (the
    kernels of :mod:`companion.book_kernels`); the top-``levels`` row after each event is written
    to a scratch buffer, exactly the rows :func:`companion.book.replay` gives in batch.
-2. **features / model** (``strategy: model``): :class:`companion.features.FeatureEngine` consumes
-   the chunk (the batch kernels, chunk by chunk) and emits the 1-second samples the chunk
-   completes; :class:`companion.models.compiled.CompiledModel` scores them. Each event gets the
-   latest P(up) with sample time ``<= ts`` (:func:`companion.signals.align_predictions`).
+2. **features / model** (``strategy: model``): the group kernels of :mod:`companion.features.kernels`
+   run on the :class:`companion.features.FeatureEngine`'s own state arrays (the batch kernels, chunk
+   by chunk, so the samples equal the batch ones) and emit the 1-second samples the chunk completes
+   (the one at the chunk's own time too: a chunk holds every event of its timestamp); the compiled
+   LightGBM model (:func:`companion.models.compiled.predict_row_flat_into_nb`) scores them. Each
+   event gets the latest P(up) with sample time ``<= ts`` (:func:`companion.signals.align_predictions`).
 3. **signal**: one int8 class code per event -- the composite book imbalance classified with the
    weak / strong thresholds (:mod:`companion.signals`, the scalper), or the model rule on P(up)
-   and trailing OFI.
+   and trailing OFI (the additions of :func:`companion.signals.trailing_ofi`).
 4. **venue**: the chunk goes to the venue (``companion.live.venue.PaperVenue``: the
    simulator stepped with the feed). At each wake-up (the moment the strategy sees an event) the
    risk checks run (:func:`companion.sim.risk.risk_check_nb`: max position, max spread, trade
    rate, max loss = the kill switch's DAILY_LOSS rule, end of day), then the strategy state machine
    ``companion.backtest.strategies.signal_trader_nb`` -- the backtester's own kernel -- decides;
-   its orders are journaled, then sent.
+   its orders are journaled, then sent (without a journal they are sent from inside the call).
 5. **reports**: acks, fills, cancels delivered by the venue are journaled
    (:class:`companion.live.journal.Journal`: one transaction each, idempotent ids), and every
    ``checkpoint_every`` events a checkpoint marks the inputs whose effects are all journaled.
 
+:meth:`LiveExecutor.run` takes a synchronous feed, :meth:`LiveExecutor.arun` an asynchronous one
+(:class:`companion.live.feeds.BinanceWebSocketFeed`); both drive the same loop.
+:class:`ImbalanceStream` / :class:`ModelStream` keep the stage-by-stage Python path (one call per
+stage) as a readable reference.
+
 Kill switch: a stale feed (no chunk for ``feed.stale_after_s`` of feed-clock time), the session
-max loss (``risk.max_loss``), or a manual request (SIGUSR1, the ``kill_switch.file`` appearing -- polled every 64 chunks and every
-100 ms of feed clock --
-:meth:`LiveExecutor.request_kill`) cancels every order, flattens the position with a market order
-and stops the strategy; the loop ends once the position is flat.
+max loss (``risk.max_loss``), or a manual request (SIGUSR1, the ``kill_switch.file`` appearing --
+polled every 64 chunks and every 100 ms of feed clock -- :meth:`LiveExecutor.request_kill`) cancels
+every order, flattens the position with a market order and stops the strategy; the loop ends once the position is flat.
 
 Crash recovery: on start, :meth:`companion.live.journal.Journal.recover` gives the last checkpoint. With a replay the
 whole pipeline is deterministic, so the executor re-runs the events up to the checkpoint without
@@ -54,21 +64,26 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
 from companion import signals as sg
 from companion.book_kernels import _grow_nb, _replay_run_nb, _seed_nb
 from companion.events import NS, Instrument
+from companion.features import kernels as K
 from companion.features.kernels import new_order_maps
+from companion.flow.ofi import DUMMY_ABS, cks_e_nb
 from companion.live.config import LiveConfig
 from companion.backtest.strategies import signal_trader_nb
-from companion.live.metrics import LatencyRecorder, StatusLine
+from companion.live.metrics import LatencyRecorder, StatusLine, cycles_nb, ns_per_cycle
+from companion.models.compiled import convert_output_nb, predict_row_flat_into_nb
 from companion.live.venue import NEED_DATA, paper_step_nb
 from companion.sim.exchange import F_LCASH, F_LPOS, I_NORD, I_WAKE_EV, I_WAKE_T, WAKEUP
 from companion.sim.orders import ACT_SUBMIT, ORDER_TYPE_NAMES
 from companion.sim.risk import ACTION_HALT, RISK_ACTION_NAMES, RULE_DAILY_LOSS, RULE_NAMES
 
-__all__ = ["IncrementalBook", "ImbalanceStream", "ModelStream", "LiveExecutor", "LiveSummary", "STAGES"]
+__all__ = ["IncrementalBook", "ImbalanceStream", "ModelStream", "FrontPipeline", "FrontState", "front_chunk_nb",
+           "DriveState", "drive_nb", "drive_state_nb", "LiveExecutor", "LiveSummary", "STAGES"]
 
 #: the kill file is polled every 64 chunks and at least every 100 ms of feed clock
 _POLL_NS = 100_000_000
@@ -76,7 +91,10 @@ _POLL_NS = 100_000_000
 #: latency stages recorded per chunk (``tick_to_decision`` = book + features + model + signal +
 #: strategy: from the chunk's arrival in the loop to the orders it causes; the journal's writes,
 #: including the write-ahead record of each order made between its decision and its send, are
-#: the ``journal`` stage)
+#: the ``journal`` stage). ``features`` / ``model`` / ``signal`` are stamped inside the front
+#: kernel with the CPU cycle counter; ``book`` is the rest of that call (the Python call itself,
+#: unboxing, the chunk's copy, the book update); ``strategy`` = ``venue.on_market`` + the venue /
+#: strategy loop + order bookkeeping (see ``benchmarks/bench_live.py``)
 STAGES = ("book", "features", "model", "signal", "strategy", "journal", "tick_to_decision")
 
 
@@ -195,6 +213,7 @@ class ModelStream:
         self._n = 0
         self._acc = np.zeros(1)
         self._lo = np.zeros(1, np.int64)
+        self._front = None
 
     def features(self, events: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stage 2: the samples this chunk completes (a chunk holds every event of its timestamp,
@@ -242,9 +261,491 @@ class ModelStream:
 
     def predictions(self) -> tuple[np.ndarray, np.ndarray]:
         """All ``(sample times, P(up))`` scored so far."""
+        if self._front is not None:  # the executor's fused front kernel scored them
+            return _samples_nb(self._front)
         if not self.samples_t:
             return np.empty(0, np.int64), np.empty(0)
         return np.concatenate(self.samples_t), np.concatenate(self.samples_p)
+
+
+# ============================================================================ the fused front kernel
+#: group codes of :data:`companion.features.spec.GROUPS` (ofi, imbalance, book, trades, queue, volatility, vpin, time)
+_G_CODES = {"ofi": 0, "imbalance": 1, "book": 2, "trades": 3, "queue": 4, "volatility": 5, "vpin": 6, "time": 7}
+
+#: front-kernel return codes
+FRONT_OK, FRONT_UNSORTED, FRONT_BEFORE_LAST, FRONT_FLUSHED = 0, -1, -2, -3
+_FRONT_ERRORS = {FRONT_UNSORTED: "event timestamps must be non-decreasing",
+                 FRONT_BEFORE_LAST: "chunk starts before the last event seen",
+                 FRONT_FLUSHED: "chunk has a timestamp already flushed"}
+
+# the fields of FrontState, in constructor order
+_FRONT_FIELDS = (
+    # mode: 0 imbalance scalper, 1 model; stage cycle stamps (book, features, model, signal)
+    "mode", "cyc",
+    # book (companion.book_kernels state) and the rows scratch
+    "bk_akey", "bk_aqty", "bk_bkey", "bk_bqty", "bk_n", "bk_cnt", "rows",
+    # the chunk's columns, contiguous
+    "c_ts", "c_kind", "c_side", "c_price", "c_size", "c_oid",
+    # schedule: [next_t, end, step, last_ts, has_last, flushed_to, has_flushed, origin, flush_exact]
+    "sched",
+    # feature groups (the FeatureEngine's own state arrays; dummies for groups not run)
+    "g_codes", "g_nf", "g_ipar", "g_fpar", "select",
+    "ofi_wb", "ofi_sf", "ofi_si", "ofi_ring",
+    "imb_sf", "imb_si", "imb_orders", "imb_counts",
+    "bg_sf", "bg_si", "bg_ring",
+    "tr_wb", "tr_sf", "tr_si", "tr_ring",
+    "q_wb", "q_sf", "q_si", "q_ring",
+    "vol_wb", "vol_sf", "vol_si", "vol_ring",
+    "vp_sf", "vp_si", "vp_ring",
+    # compiled model, flat layout (companion.models.compiled.flat_layout); [out_kind, sigmoid, n_average,
+    # n_internal, plain]
+    "m_roots", "m_feature", "m_threshold", "m_children", "m_dirs", "m_leaf", "m_gdepth", "m_par",
+    # the scored samples (time, P(up)); smp_n[0] = count
+    "smp_t", "smp_p", "smp_n",
+    # model rule: [p_last, p_long, p_short, ofi_threshold]; [window_ns, ofi_levels, has_prev, n, lo]
+    "sig_f", "sig_i", "prev_row", "o_ts", "o_e", "o_acc",
+    # imbalance scalper: order maps; [w_v, w_d, w_n, weak, strong, tick, levels]
+    "sc_orders", "sc_counts", "sc_par",
+    # empty arrays standing for the sample times / positions / outputs of a chunk that completes no
+    # sample (most chunks: nothing is allocated for them)
+    "e_i64", "e_2d",
+)
+
+
+@structref.register
+class FrontStateType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class FrontState(structref.StructRefProxy):
+    """Every piece of state of the fused front kernel (:func:`front_chunk_nb`) in one object, so a
+    call unboxes one pointer instead of ~60 arrays and 4 typed dicts. Built by :class:`FrontPipeline`."""
+
+
+structref.define_proxy(FrontState, FrontStateType, list(_FRONT_FIELDS))
+
+
+@njit(cache=True)
+def _new_front_nb(mode, cyc, bk_akey, bk_aqty, bk_bkey, bk_bqty, bk_n, bk_cnt, rows, c_ts, c_kind, c_side,
+                   c_price, c_size, c_oid, sched, g_codes, g_nf, g_ipar, g_fpar, select, ofi_wb, ofi_sf, ofi_si,
+                   ofi_ring, imb_sf, imb_si, imb_orders, imb_counts, bg_sf, bg_si, bg_ring, tr_wb, tr_sf, tr_si,
+                   tr_ring, q_wb, q_sf, q_si, q_ring, vol_wb, vol_sf, vol_si, vol_ring, vp_sf, vp_si, vp_ring,
+                   m_roots, m_feature, m_threshold, m_children, m_dirs, m_leaf, m_gdepth, m_par, smp_t, smp_p,
+                   smp_n, sig_f, sig_i, prev_row, o_ts, o_e, o_acc, sc_orders, sc_counts, sc_par, e_i64, e_2d):
+    return FrontState(mode, cyc, bk_akey, bk_aqty, bk_bkey, bk_bqty, bk_n, bk_cnt, rows, c_ts, c_kind, c_side,
+                      c_price, c_size, c_oid, sched, g_codes, g_nf, g_ipar, g_fpar, select, ofi_wb, ofi_sf,
+                      ofi_si, ofi_ring, imb_sf, imb_si, imb_orders, imb_counts, bg_sf, bg_si, bg_ring, tr_wb,
+                      tr_sf, tr_si, tr_ring, q_wb, q_sf, q_si, q_ring, vol_wb, vol_sf, vol_si, vol_ring, vp_sf,
+                      vp_si, vp_ring, m_roots, m_feature, m_threshold, m_children, m_dirs, m_leaf, m_gdepth,
+                      m_par, smp_t, smp_p, smp_n, sig_f, sig_i, prev_row, o_ts, o_e, o_acc, sc_orders, sc_counts,
+                      sc_par, e_i64, e_2d)
+
+
+@njit(cache=True)
+def _set_rows_nb(s, rows):
+    s.rows = rows
+
+
+@njit(cache=True)
+def _set_cols_nb(s, cap):
+    s.c_ts = np.zeros(cap, np.int64)
+    s.c_kind = np.zeros(cap, np.int8)
+    s.c_side = np.zeros(cap, np.int8)
+    s.c_price = np.zeros(cap, np.int64)
+    s.c_size = np.zeros(cap, np.float64)
+    s.c_oid = np.zeros(cap, np.int64)
+
+
+@njit(cache=True)
+def _samples_nb(s):
+    n = s.smp_n[0]
+    return s.smp_t[:n].copy(), s.smp_p[:n].copy()
+
+
+@njit(cache=True)
+def _sum_levels_nb(e, M):
+    """``e[:M].sum()`` with numpy's float addition order (sequential below 8 terms, then its
+    8-accumulator pairwise block), so the trailing OFI equals :func:`companion.signals.trailing_ofi`."""
+    if M < 8:
+        acc = 0.0
+        for m in range(M):
+            acc += e[m]
+        return acc
+    r0, r1, r2, r3, r4, r5, r6, r7 = e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7]
+    i = 8
+    while i < M - M % 8:
+        r0 += e[i]
+        r1 += e[i + 1]
+        r2 += e[i + 2]
+        r3 += e[i + 3]
+        r4 += e[i + 4]
+        r5 += e[i + 5]
+        r6 += e[i + 6]
+        r7 += e[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < M:
+        res += e[i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _run_groups_nb(s, n, rows, st, sp, X):
+    """One :meth:`companion.features.FeatureEngine` update over the chunk columns ``s.c_*[:n]``: the
+    groups' batch kernels on their own state, columns gathered into ``X`` (``(len(st), n_features)``)."""
+    ns = st.shape[0]
+    ts, kind, side, price, size, oid = s.c_ts[:n], s.c_kind[:n], s.c_side[:n], s.c_price[:n], s.c_size[:n], \
+        s.c_oid[:n]
+    ip, fp = s.g_ipar, s.g_fpar
+    t0, b, m_z, vnb, sess0, sess1 = ip[0], ip[1], ip[2], ip[3], ip[4], ip[5]
+    tick, large, V, b_sec = fp[0], fp[1], fp[2], fp[3]
+    tot = 0
+    for g in range(s.g_codes.shape[0]):
+        tot += s.g_nf[g]
+    allv = np.empty((ns, tot)) if ns else s.e_2d
+    c0 = 0
+    for g in range(s.g_codes.shape[0]):
+        code = s.g_codes[g]
+        nf = s.g_nf[g]
+        out = np.empty((ns, nf)) if ns else s.e_2d
+        if code == 0:
+            K.ofi_update_nb(ts, rows, st, sp, t0, b, s.ofi_wb, s.ofi_sf, s.ofi_si, s.ofi_ring, out)
+        elif code == 1:
+            K.imbalance_update_nb(kind, side, price, size, oid, rows, sp, s.imb_sf, s.imb_si, s.imb_orders,
+                                  s.imb_counts, tick, out)
+        elif code == 2:
+            K.book_update_nb(ts, rows, st, sp, t0, b, m_z, s.bg_sf, s.bg_si, s.bg_ring, tick, out)
+        elif code == 3:
+            K.trades_update_nb(ts, kind, side, price, size, rows, st, sp, t0, b, s.tr_wb, s.tr_sf, s.tr_si,
+                               s.tr_ring, tick, large, out)
+        elif code == 4:
+            K.queue_update_nb(ts, kind, side, price, rows, st, sp, t0, b, s.q_wb, b_sec, s.q_sf, s.q_si, s.q_ring,
+                              out)
+        elif code == 5:
+            K.volatility_update_nb(ts, rows, st, sp, t0, b, s.vol_wb, s.vol_sf, s.vol_si, s.vol_ring, out)
+        elif code == 6:
+            K.vpin_update_nb(kind, side, price, size, sp, V, vnb, s.vp_sf, s.vp_si, s.vp_ring, out)
+        else:
+            K.time_of_day_nb(st, sess0, sess1, out)
+        for j in range(ns):
+            for c in range(nf):
+                allv[j, c0 + c] = out[j, c]
+        c0 += nf
+    sel = s.select
+    for j in range(ns):
+        for c in range(sel.shape[0]):
+            X[j, c] = allv[j, sel[c]]
+
+
+@njit(cache=True)
+def _score_nb(s, st, X):
+    """Compiled model on the new samples; appends ``(t, P(up))`` and updates ``p_last``."""
+    ns = st.shape[0]
+    if ns == 0:
+        return
+    raw = np.empty((ns, 1))
+    for j in range(ns):
+        predict_row_flat_into_nb(X[j], raw[j], s.m_roots, s.m_feature, s.m_threshold, s.m_children, s.m_dirs,
+                                 s.m_leaf, s.m_gdepth, int(s.m_par[3]), s.m_par[4] != 0.0)
+    p = convert_output_nb(raw, int(s.m_par[0]), s.m_par[1], int(s.m_par[2]))
+    k = s.smp_n[0]
+    if k + ns > s.smp_t.shape[0]:
+        cap = max(2 * s.smp_t.shape[0], k + ns)
+        t2 = np.empty(cap, np.int64)
+        p2 = np.empty(cap)
+        t2[:k] = s.smp_t[:k]
+        p2[:k] = s.smp_p[:k]
+        s.smp_t = t2
+        s.smp_p = p2
+    for j in range(ns):
+        s.smp_t[k + j] = st[j]
+        s.smp_p[k + j] = p[j, 0]
+    s.smp_n[0] = k + ns
+    s.sig_f[0] = p[ns - 1, 0]
+
+
+@njit(cache=True)
+def _features_model_nb(s, m):
+    """Schedule (:class:`companion.features.sampling.Schedule`, clock grid) + groups + model for the
+    chunk ``s.c_*[:m]``; the sample at exactly the chunk's time is flushed too (a chunk holds every
+    event of its timestamp). Returns a FRONT_* code; stamps ``s.cyc[1]`` (features) / ``s.cyc[2]`` (model)."""
+    sc = s.sched
+    ts = s.c_ts
+    for i in range(1, m):
+        if ts[i] < ts[i - 1]:
+            return FRONT_UNSORTED
+    if sc[4] == 1 and ts[0] < sc[3]:
+        return FRONT_BEFORE_LAST
+    if sc[6] == 1 and ts[0] <= sc[5]:
+        return FRONT_FLUSHED
+    step = sc[2]
+    T = ts[m - 1]
+    hi = min(T - 1, sc[1])
+    ns = 0 if hi < sc[0] else (hi - sc[0]) // step + 1
+    nfeat = s.select.shape[0]
+    if ns:
+        st = np.empty(ns, np.int64)
+        for j in range(ns):
+            st[j] = sc[0] + step * j
+        sc[0] = st[ns - 1] + step
+        sp = np.searchsorted(ts[:m], st, side="right").astype(np.int64)
+        X = np.empty((ns, nfeat))
+    else:
+        st, sp, X = s.e_i64, s.e_i64, s.e_2d
+    sc[3] = T
+    sc[4] = 1
+    _run_groups_nb(s, m, s.rows[:m], st, sp, X)
+    c1 = cycles_nb()
+    _score_nb(s, st, X)
+    c2 = cycles_nb()
+    if sc[8] == 1 and T >= sc[7] and (T - sc[7]) % step == 0:  # flush the sample at exactly T
+        sc[5] = T if sc[6] == 0 else max(sc[5], T)
+        sc[6] = 1
+        hf = min(T, sc[1])
+        nf2 = 0 if hf < sc[0] else (hf - sc[0]) // step + 1
+        if nf2:
+            st2 = np.empty(nf2, np.int64)
+            for j in range(nf2):
+                st2[j] = sc[0] + step * j
+            sc[0] = st2[nf2 - 1] + step
+            X2 = np.empty((nf2, nfeat))
+            _run_groups_nb(s, 0, s.rows[:0], st2, np.zeros(nf2, np.int64), X2)
+            c1b = cycles_nb()
+            _score_nb(s, st2, X2)
+            c2b = cycles_nb()
+            c1 += c1b - c2  # the flush's features belong to the features stage
+            c2 = c2b
+    s.cyc[1] = c1
+    s.cyc[2] = c2
+    return FRONT_OK
+
+
+@njit(cache=True)
+def _model_codes_nb(s, m, rows, codes, values, a):
+    """The model rule per event: causal trailing OFI (CKS eq. 10 summed over ``ofi_levels``, the same
+    additions as :func:`companion.signals.trailing_ofi`) and the latest P(up)."""
+    si, sf = s.sig_i, s.sig_f
+    window, M = si[0], si[1]
+    p = sf[0]
+    n, lo = si[3], si[4]
+    if n + m > s.o_ts.shape[0]:  # compact (drop events out of every window), else grow
+        if lo > 0:
+            keep = n - lo
+            s.o_ts[:keep] = s.o_ts[lo:n].copy()
+            s.o_e[:keep] = s.o_e[lo:n].copy()
+            n, lo = keep, 0
+        if n + m > s.o_ts.shape[0]:
+            cap = max(2 * s.o_ts.shape[0], n + m)
+            t2 = np.empty(cap, np.int64)
+            e2 = np.empty(cap)
+            t2[:n] = s.o_ts[:n]
+            e2[:n] = s.o_e[:n]
+            s.o_ts = t2
+            s.o_e = e2
+    ots, oe = s.o_ts, s.o_e
+    prev = s.prev_row
+    e = np.zeros(M)
+    acc = s.o_acc[0]
+    thr, pl, ps = sf[3], sf[1], sf[2]
+    for j in range(m):
+        if si[2] == 1:
+            for lv in range(M):
+                c = 4 * lv
+                pa0, pb0, pa, pb = prev[c], prev[c + 2], rows[j, c], rows[j, c + 2]
+                qa0 = prev[c + 1] if abs(pa0) < DUMMY_ABS else 0.0
+                qb0 = prev[c + 3] if abs(pb0) < DUMMY_ABS else 0.0
+                qa = rows[j, c + 1] if abs(pa) < DUMMY_ABS else 0.0
+                qb = rows[j, c + 3] if abs(pb) < DUMMY_ABS else 0.0
+                e[lv] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
+            x = _sum_levels_nb(e, M)
+        else:
+            x = 0.0
+        for c in range(prev.shape[0]):
+            prev[c] = rows[j, c]
+        si[2] = 1
+        i = n + j
+        ots[i] = s.c_ts[j]
+        oe[i] = x
+        acc += x
+        while ots[lo] <= ots[i] - window:
+            acc -= oe[lo]
+            lo += 1
+        code = 0
+        if p > pl and acc > thr:
+            code = 1
+        elif p < ps and acc < -thr:
+            code = -1
+        codes[a + j] = code
+        values[a + j] = p
+    s.o_acc[0] = acc
+    si[3] = n + m
+    si[4] = lo
+
+
+@njit(cache=True)
+def front_chunk_nb(s, ev, rows_in, codes, values, a):
+    """One feed chunk through book -> features -> compiled model -> signal, in one call.
+
+    ``ev``: the chunk (EVENT_DTYPE); ``rows_in``: the book after each event from the data source, or
+    ``(0, 4L)`` to rebuild it (:func:`companion.book_kernels._replay_run_nb` on the full-depth state);
+    the rows are left in ``s.rows[:m]``. Writes the class codes / values of the events to
+    ``codes[a:a+m]`` / ``values[a:a+m]``. Stage boundaries are stamped in ``s.cyc`` (cycle counter:
+    after book, features, model, signal). Returns a FRONT_* code.
+    """
+    m = ev.shape[0]
+    for j in range(m):
+        e = ev[j]
+        s.c_ts[j] = e.ts
+        s.c_kind[j] = e.kind
+        s.c_side[j] = e.side
+        s.c_price[j] = e.price
+        s.c_size[j] = e.size
+        s.c_oid[j] = e.order_id
+    rows = s.rows[:m]
+    if rows_in.shape[0] == m and m > 0:
+        for j in range(m):
+            for c in range(rows.shape[1]):
+                rows[j, c] = rows_in[j, c]
+    else:
+        kind, side, price, size = s.c_kind[:m], s.c_side[:m], s.c_price[:m], s.c_size[:m]
+        bn = s.bk_n
+        t = 0
+        while t < m:
+            t, na, nb = _replay_run_nb(kind, side, price, size, t, s.bk_akey, s.bk_aqty, bn[0], s.bk_bkey,
+                                       s.bk_bqty, bn[1], rows, s.bk_cnt)
+            bn[0], bn[1] = na, nb
+            if t < m:  # a side is full: grow it and resume
+                if na == s.bk_akey.size:
+                    s.bk_akey, s.bk_aqty = _grow_nb(s.bk_akey, s.bk_aqty)
+                if nb == s.bk_bkey.size:
+                    s.bk_bkey, s.bk_bqty = _grow_nb(s.bk_bkey, s.bk_bqty)
+    c0 = cycles_nb()
+    s.cyc[0] = c0
+    if s.mode == 1:
+        r = _features_model_nb(s, m)
+        if r != FRONT_OK:
+            return r
+        _model_codes_nb(s, m, rows, codes, values, a)
+    else:
+        s.cyc[1] = c0
+        s.cyc[2] = c0
+        p = s.sc_par
+        L = min(int(p[6]), rows.shape[1] // 4)
+        imbalance_codes_into_nb(s.c_kind[:m], s.c_side[:m], s.c_price[:m], s.c_size[:m], s.c_oid[:m], rows, L,
+                                p[5], p[0], p[1], p[2], p[3], p[4], s.sc_orders, s.sc_counts, codes, values, a)
+    s.cyc[3] = cycles_nb()
+    s.cyc[4] = s.c_ts[m - 1]
+    return FRONT_OK
+
+
+class FrontPipeline:
+    """The Python handle of the fused front kernel: builds the :class:`FrontState` of a stream
+    (:class:`ImbalanceStream` or :class:`ModelStream`, whose state arrays it shares) and a book, and
+    runs :func:`front_chunk_nb` on each chunk. ``rows`` / ``cyc``: views of the state's rows scratch
+    and stage stamps (the same memory as the compiled object's fields). The book's arrays are taken
+    over at construction (``book`` itself is not updated afterwards)."""
+
+    def __init__(self, stream, book: IncrementalBook, first_ts: int, chunk_capacity: int = 1024):
+        L4 = 4 * book.levels
+        self.rows = np.empty((chunk_capacity, L4))
+        self.cyc = np.zeros(5, np.int64)  # cycle stamps after book, features, model, signal; the chunk's ts
+        self.no_rows = np.empty((0, L4))
+        cap = chunk_capacity
+        f: dict = {"cyc": self.cyc, "bk_akey": book._akey, "bk_aqty": book._aqty, "bk_bkey": book._bkey,
+                   "bk_bqty": book._bqty, "bk_n": np.array([book._na, book._nb], np.int64), "bk_cnt": book.counters,
+                   "rows": self.rows, "c_ts": np.zeros(cap, np.int64), "c_kind": np.zeros(cap, np.int8),
+                   "c_side": np.zeros(cap, np.int8), "c_price": np.zeros(cap, np.int64),
+                   "c_size": np.zeros(cap, np.float64), "c_oid": np.zeros(cap, np.int64)}
+        z1f, z1i, z2 = np.zeros(1), np.zeros(1, np.int64), np.zeros((1, 1))
+        o0, c0 = new_order_maps()
+        for k in ("ofi_wb", "tr_wb", "q_wb", "vol_wb", "ofi_si", "imb_si", "bg_si", "tr_si", "q_si", "vol_si",
+                  "vp_si", "g_codes", "g_nf", "select"):
+            f[k] = z1i
+        for k in ("ofi_sf", "imb_sf", "bg_sf", "tr_sf", "q_sf", "vol_sf", "vp_sf"):
+            f[k] = z1f
+        for k in ("ofi_ring", "bg_ring", "tr_ring", "q_ring", "vol_ring", "vp_ring"):
+            f[k] = z2
+        f.update(imb_orders=o0, imb_counts=c0, sched=np.zeros(9, np.int64), g_ipar=np.zeros(6, np.int64),
+                 g_fpar=np.zeros(4), m_roots=np.zeros(1, np.int32), m_feature=np.zeros(1, np.int32),
+                 m_threshold=z1f, m_children=np.zeros(1, np.int32), m_dirs=np.zeros(1, np.int8), m_leaf=z1f,
+                 m_gdepth=z1i, m_par=np.zeros(5), smp_t=np.zeros(1024, np.int64),
+                 smp_p=np.zeros(1024), smp_n=np.zeros(1, np.int64), sig_f=np.zeros(4), sig_i=np.zeros(5, np.int64),
+                 prev_row=np.zeros(L4), o_ts=np.zeros(1 << 14, np.int64), o_e=np.zeros(1 << 14),
+                 o_acc=np.zeros(1), sc_orders=o0, sc_counts=c0, sc_par=np.zeros(7),
+                 e_i64=np.zeros(0, np.int64), e_2d=np.zeros((0, 1)))
+        if isinstance(stream, ModelStream):
+            f["mode"] = 1
+            self._model_fields(f, stream, first_ts)
+        else:
+            f["mode"] = 0
+            f["sc_orders"], f["sc_counts"] = stream._orders, stream._counts
+            f["sc_par"] = np.array([*stream.w, stream.weak, stream.strong, stream.tick, stream.levels], np.float64)
+        self.state = _new_front_nb(*(f[k] for k in _FRONT_FIELDS))
+        self._book = book
+        if isinstance(stream, ModelStream):
+            stream._front = self.state  # predictions() reads the scored samples from the state
+
+    @staticmethod
+    def _model_fields(f: dict, stream: "ModelStream", first_ts: int) -> None:
+        eng = stream.engine
+        if eng.grid.kind != "clock":
+            raise ValueError("the live model pipeline needs a clock grid")
+        flush_exact = eng.start_ns is not None
+        if eng._sched is None:  # no session: origin = the first event's time floored to the step (as update_arrays)
+            eng._start(int(first_ts) // eng.grid.step_ns * eng.grid.step_ns)
+        sc = eng._sched
+        f["sched"] = np.array([sc.next_t, sc.end, eng.grid.step_ns, sc.last_ts or 0, sc.last_ts is not None,
+                               sc.flushed_to or 0, sc.flushed_to is not None, eng.start_ns or 0, flush_exact],
+                              np.int64)
+        groups = eng._groups
+        f["g_codes"] = np.array([_G_CODES[g.name] for g in groups], np.int64)
+        f["g_nf"] = np.array([g.nf for g in groups], np.int64)
+        f["select"] = eng._select.astype(np.int64)
+        g0 = groups[0]
+        ip = np.array([g0.t0, g0.b, 0, 0, eng.session[0], eng.session[1]], np.int64)
+        fp = np.array([g0.tick, 0.0, 0.0, g0.b / NS])
+        pre = {"ofi": "ofi", "imbalance": "imb", "book": "bg", "trades": "tr", "queue": "q", "volatility": "vol",
+               "vpin": "vp"}
+        for g in groups:
+            p = pre.get(g.name)
+            if p is None:
+                continue
+            f[f"{p}_sf"], f[f"{p}_si"] = g.sf, g.si
+            if hasattr(g, "ring"):
+                f[f"{p}_ring"] = g.ring
+            if hasattr(g, "wb"):
+                f[f"{p}_wb"] = g.wb
+            if g.name == "imbalance":
+                f["imb_orders"], f["imb_counts"] = g.orders, g.counts
+            elif g.name == "book":
+                ip[2] = g.m_z
+            elif g.name == "trades":
+                fp[1] = g.large
+            elif g.name == "vpin":
+                fp[2], ip[3] = g.V, g.nb
+        f["g_ipar"], f["g_fpar"] = ip, fp
+        m = stream.model
+        (f["m_roots"], f["m_feature"], f["m_threshold"], f["m_children"], f["m_dirs"], f["m_leaf"], f["m_gdepth"],
+         n_internal, plain) = m.flat
+        f["m_par"] = np.array([m.out_kind, m.sigmoid, m.n_average, n_internal, plain], np.float64)
+        f["sig_f"] = np.array([stream.p_last, stream.p_long, stream.p_short, stream.thr])
+        f["sig_i"] = np.array([stream.window, stream.ofi_levels, 0, 0, 0], np.int64)
+
+    def run(self, ev: np.ndarray, rows_in: np.ndarray | None, codes: np.ndarray, values: np.ndarray,
+            a: int) -> np.ndarray:
+        """The chunk through the front kernel; returns the book rows after each event (a reused buffer)."""
+        m = len(ev)
+        if m > self.rows.shape[0]:
+            cap = max(m, 2 * self.rows.shape[0])
+            self.rows = np.empty((cap, self.rows.shape[1]))
+            _set_rows_nb(self.state, self.rows)
+            _set_cols_nb(self.state, cap)
+        code = front_chunk_nb(self.state, ev, self.no_rows if rows_in is None else rows_in, codes, values, a)
+        if code != FRONT_OK:
+            raise ValueError(_FRONT_ERRORS.get(code, f"front kernel error {code}"))
+        return self.rows[:m]
 
 
 # ============================================================================ strategy driver
@@ -259,7 +760,8 @@ def drive_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_p
 
     Returns ``WAKE_ACTIONS`` (``counters[1]`` actions written to ``actions``, not sent yet: the
     caller journals them and calls again with ``n_pending``) or the venue's code (``NEED_DATA`` /
-    ``DONE`` / an error). ``counters[0]`` counts the wake-ups.
+    ``DONE`` / an error). ``counters[0]`` counts the wake-ups. With ``counters[3] == 1`` (nothing to
+    write ahead: no journal) the actions are sent at once, without returning.
     """
     istate, fstate, rng = st
     book = mkt[7]
@@ -272,10 +774,41 @@ def drive_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_p
         k = istate[I_WAKE_EV]
         n_act = signal_trader_nb(istate[I_WAKE_T], k, book[k], fstate[F_LPOS], fstate[F_LCASH], out[0],
                                  istate[I_NORD], params, user_state, actions)
-        if n_act > 0:
+        if n_act > 0 and counters[3] == 0:
             counters[1] = n_act
             return WAKE_ACTIONS
 
+
+
+@structref.register
+class DriveStateType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class DriveState(structref.StructRefProxy):
+    """The arguments of :func:`drive_nb` that do not change between chunks (the paper venue's
+    buffers and state, the strategy's parameters and state) in one object: a call unboxes one
+    pointer instead of ~30 arrays. Rebuilt when the venue or the code buffers grow."""
+
+
+_DRIVE_FIELDS = ("mkt", "cfg", "lat", "limits", "vst", "out", "actions", "params", "user_state", "counters")
+structref.define_proxy(DriveState, DriveStateType, list(_DRIVE_FIELDS))
+
+
+@njit(cache=True)
+def _new_drive_nb(mkt, cfg, lat, limits, vst, out, actions, params, user_state, counters):
+    return DriveState(mkt, cfg, lat, limits, vst, out, actions, params, user_state, counters)
+
+
+@njit(cache=True)
+def drive_state_nb(d, n_known, final, until, n_pending):
+    """:func:`drive_nb` on a :class:`DriveState`; also leaves the venue's order count in
+    ``counters[2]`` (read by the executor without another call)."""
+    code = drive_nb(d.mkt, n_known, final, until, d.cfg, d.lat, d.limits, d.vst, d.out, d.actions, n_pending,
+                    d.params, d.user_state, d.counters)
+    d.counters[2] = d.vst[0][I_NORD]
+    return code
 
 # ============================================================================ summary
 @dataclass
@@ -384,8 +917,20 @@ class LiveExecutor:
         self._to_check: list[int] = []
         self._journal_on = False
         self._last_mid = np.nan
-        self._counters = np.zeros(2, np.int64)
+        # wake-ups, pending actions, venue orders, send at once (no write-ahead journal)
+        self._counters = np.zeros(4, np.int64)
+        self._counters[3] = journal is None
+        self._drive: DriveState | None = None
+        self._drive_key: tuple = ()
         self._journal_ns = 0  # journal writes made inside the strategy stage (write-ahead of orders)
+        self._front: FrontPipeline | None = None  # built at the first chunk (the feature grid may need its time)
+        self._last_rows: np.ndarray | None = None
+        self._n_seen = 0
+        self._last_cp = -1
+        self._stopped = False
+        self._old_handler = None
+        self._t_start = time.perf_counter()
+        self._ns_per_cycle = ns_per_cycle()
 
     # ---- controls
     def request_kill(self, reason: str = "MANUAL") -> None:
@@ -477,15 +1022,20 @@ class LiveExecutor:
         v = self.venue
         cnt = self._counters
         pending = 0
+        d = self._drive
+        if d is None or self._drive_key[0] is not v._mkt or self._drive_key[1] is not v._out \
+                or self._drive_key[2] is not self._user_state:  # (re)built when a buffer grew
+            d = self._drive = _new_drive_nb(v._mkt, v._cfg, v._lat, v._limits, v._st, v._out, v.actions,
+                                            self._params, self._user_state, cnt)
+            self._drive_key = (v._mkt, v._out, self._user_state)
         while True:
             if self._kill_request is not None and not v.halted:
                 if not self._kill_at_next_wakeup(until_ns):
                     break
                 continue
-            code = drive_nb(v._mkt, v.n, v.final, int(until_ns), v._cfg, v._lat, v._limits, v._st, v._out,
-                            v.actions, pending, self._params, self._user_state, cnt)
+            code = drive_state_nb(d, v.n, v.final, until_ns, pending)
             v.set_actions(0)
-            if v.n_orders > self._n_journaled_orders:
+            if cnt[2] > self._n_journaled_orders:
                 self._journal_new_orders()
             if code != WAKE_ACTIONS:
                 if code != NEED_DATA and code != 0:
@@ -500,7 +1050,6 @@ class LiveExecutor:
                                        self.config.strategy)
                     self._to_check.append(nxt)
                     nxt += 1
-        self.summary.wakeups = int(cnt[0])
 
     def _kill_at_next_wakeup(self, until_ns: int) -> bool:
         """Step to the next wake-up (no strategy call) and trip the kill switch there."""
@@ -543,6 +1092,63 @@ class LiveExecutor:
         ``crash_after_events``: SIGKILL this process once that many events were processed (the
         crash demo). ``handle_sigusr1``: SIGUSR1 trips the kill switch.
         """
+        loop = self._loop(book_rows, max_events, crash_after_events, handle_sigusr1)
+        next(loop)
+        try:
+            for chunk in feed:
+                if loop.send(chunk):
+                    break
+            return self._end(loop, ended=not self._stopped)
+        finally:
+            loop.close()
+            self._cleanup()
+
+    async def arun(self, feed, max_events: int | None = None, handle_sigusr1: bool = False) -> LiveSummary:
+        """:meth:`run` over an asynchronous feed (``async for now_ns, events in feed``), e.g. a
+        connected :class:`companion.live.feeds.BinanceWebSocketFeed`: the same loop, chunk for chunk.
+
+        A live feed's exchange times need not be sorted (Binance's trade ``T`` and depth ``E``
+        interleave); the executor's clock is made non-decreasing (an event stamped before one
+        already processed is processed at the latest time seen), as the venue and the feature grid
+        require. A :class:`companion.live.feeds.StaleFeed` raised by the feed trips the kill switch
+        at once (``STALE_FEED``: cancel every order, flatten with a market order, halt; the paper
+        venue fills it only if market data resume) and ends the run; any other feed error
+        propagates after the journal is checkpointed.
+        """
+        from companion.live.feeds import StaleFeed
+
+        loop = self._loop(None, max_events, None, handle_sigusr1)
+        next(loop)
+        last = np.iinfo(np.int64).min
+        ended = True
+        try:
+            try:
+                async for now_ns, ev in feed:
+                    if len(ev) == 0:
+                        continue
+                    ts = ev["ts"]
+                    if ts[0] < last or (len(ts) > 1 and (np.diff(ts) < 0).any()):
+                        ev = ev.copy()
+                        ev["ts"] = np.maximum.accumulate(np.maximum(ts, last))
+                    last = int(ev["ts"][-1])
+                    if loop.send((now_ns, ev)):
+                        break
+                ended = not self._stopped
+            except StaleFeed:
+                self._kill_now("STALE_FEED")
+                ended = False
+            except Exception:  # a dead feed: checkpoint what was processed, then report the error
+                self._end(loop, ended=False)
+                raise
+            return self._end(loop, ended=ended)
+        finally:
+            loop.close()
+            self._cleanup()
+
+    def _loop(self, book_rows, max_events, crash_after_events, handle_sigusr1):
+        """The executor loop as a coroutine: ``send((now_ns, events))`` processes one chunk and
+        returns True when the run must stop (``max_events`` reached, or killed and flat); shared by
+        :meth:`run` and :meth:`arun`. Set-up happens at the first ``next()``."""
         cfg = self.config
         v = self.venue
         summ = self.summary
@@ -553,102 +1159,114 @@ class LiveExecutor:
         self._journal_on = self.journal is not None and resume_after < 0
         stale_ns = None if cfg.feed.stale_after_s is None else int(cfg.feed.stale_after_s * NS)
         every = cfg.journal.checkpoint_every
-        last_cp = resume_after
-        old_handler = None
+        self._last_cp = resume_after
+        self._n_seen = 0
+        self._stopped = False
+        self._old_handler = None
         if handle_sigusr1 and hasattr(_signal, "SIGUSR1"):
-            old_handler = _signal.signal(_signal.SIGUSR1, lambda *_: self.request_kill("MANUAL_SIGNAL"))
+            self._old_handler = _signal.signal(_signal.SIGUSR1, lambda *_: self.request_kill("MANUAL_SIGNAL"))
         rec_ns = self.metrics.record
         pc = time.perf_counter_ns
         is_model = isinstance(self.stream, ModelStream)
+        front = self._front
+        cns = self._ns_per_cycle
         n_seen = 0
         last_now = None
         last_poll = -_POLL_NS
-        t_start = time.perf_counter()
-        ended = True
-        try:
-            for now_ns, ev in feed:
-                if max_events is not None and n_seen + len(ev) > max_events:
-                    ev = ev[: max_events - n_seen]
-                m = len(ev)
-                if m == 0:
-                    break
-                a, z = n_seen, n_seen + m
-                if not self._journal_on and self.journal is not None and z - 1 > resume_after:
-                    self._journal_on = True
-                    self._verify_catch_up(cp_state)
-                # kill switch: stale feed / manual
-                if stale_ns is not None and last_now is not None and now_ns - last_now > stale_ns \
-                        and summ.killed is None:
-                    self.request_kill("STALE_FEED")
-                last_now = now_ns
-                if summ.chunks % 64 == 0 or now_ns - last_poll >= _POLL_NS:  # the kill file
-                    last_poll = now_ns
-                    if self._kill_file_present():
-                        self.request_kill("MANUAL_FILE")
-                t0 = pc()
-                if book_rows is not None:
-                    rows = np.ascontiguousarray(book_rows[a:z], dtype=np.float64)
-                else:
-                    rows = self.book.apply(ev["kind"], ev["side"], ev["price"], ev["size"])
-                t1 = pc()
-                rec_ns("book", t1 - t0)
-                if is_model:
-                    st, X = self.stream.features(ev, rows)
-                    t2 = pc()
-                    self.stream.predict(st, X)
-                    t3 = pc()
-                    rec_ns("features", t2 - t1)
-                    rec_ns("model", t3 - t2)
-                else:
-                    t3 = t1
+        self._t_start = time.perf_counter()
+        stop = False
+        while True:
+            now_ns, ev = yield stop
+            if max_events is not None and n_seen + len(ev) > max_events:
+                ev = ev[: max_events - n_seen]
+            m = len(ev)
+            if m == 0:
+                stop = True
+                continue
+            a, z = n_seen, n_seen + m
+            if not self._journal_on and self.journal is not None and z - 1 > resume_after:
+                self._journal_on = True
+                self._verify_catch_up(cp_state)
+            # kill switch: stale feed / manual
+            if stale_ns is not None and last_now is not None and now_ns - last_now > stale_ns \
+                    and summ.killed is None:
+                self.request_kill("STALE_FEED")
+            last_now = now_ns
+            if summ.chunks % 64 == 0 or now_ns - last_poll >= _POLL_NS:  # the kill file
+                last_poll = now_ns
+                if self._kill_file_present():
+                    self.request_kill("MANUAL_FILE")
+            if front is None:
+                front = self._front = FrontPipeline(self.stream, self.book, int(ev["ts"][0]))
+            # ---- tick to decision: front kernel (book -> features -> model -> signal), venue, strategy
+            t0 = pc()
+            rows_in = None if book_rows is None else np.ascontiguousarray(book_rows[a:z], dtype=np.float64)
+            if z > self._codes.size:
                 self._ensure_capacity(z)
-                self.stream.codes_into(ev, rows, self._codes, self._values, a)
-                t4 = pc()
-                rec_ns("signal", t4 - t3)
-                v.on_market(ev, rows)
-                t_chunk = int(ev[m - 1]["ts"])
-                self._journal_ns = 0
-                self._wakeups(t_chunk)
-                t5 = pc()
-                jn = self._journal_ns
-                rec_ns("strategy", t5 - t4 - jn)
-                rec_ns("tick_to_decision", t5 - t0 - jn)
-                self._process_reports()
-                n_seen = z
-                summ.chunks += 1
-                if self._journal_on and z - 1 - last_cp >= every:
-                    self._checkpoint(z - 1, t_chunk)
-                    last_cp = z - 1
-                rec_ns("journal", pc() - t5 + jn)
-                r = rows[-1]
-                if r[1] > 0 and r[3] > 0:
-                    self._last_mid = 0.5 * (r[0] + r[2])
-                if self.on_chunk is not None:
-                    self.on_chunk(self, n_seen)
-                if self.status.due():
-                    self.status.show(self.status_text())
-                if crash_after_events is not None and n_seen >= crash_after_events:
-                    os.kill(os.getpid(), _signal.SIGKILL)
-                if summ.killed is not None and v.halted and abs(v.position) < 1e-9 and not v.has_live_orders():
-                    ended = False
-                    break
-                if max_events is not None and n_seen >= max_events:
-                    break
+            rows = front.run(ev, rows_in, self._codes, self._values, a)
+            t1 = pc()
+            v.on_market(ev, rows)
+            t_chunk = int(front.cyc[4])  # the chunk's exchange time, left by the front kernel
+            self._journal_ns = 0
+            self._wakeups(t_chunk)
+            t5 = pc()
+            # ---- metrics, reports, journal
+            jn = self._journal_ns
+            c0, c1, c2, c3, _ = front.cyc.tolist()  # the front kernel's stage stamps (cycles)
+            f_ns, m_ns, s_ns = int((c1 - c0) * cns), int((c2 - c1) * cns), int((c3 - c2) * cns)
+            rec_ns("book", t1 - t0 - f_ns - m_ns - s_ns)
+            if is_model:
+                rec_ns("features", f_ns)
+                rec_ns("model", m_ns)
+            rec_ns("signal", s_ns)
+            rec_ns("strategy", t5 - t1 - jn)
+            rec_ns("tick_to_decision", t5 - t0 - jn)
+            self._process_reports()
+            n_seen = self._n_seen = z
+            summ.chunks += 1
+            if self._journal_on and z - 1 - self._last_cp >= every:
+                self._checkpoint(z - 1, t_chunk)
+                self._last_cp = z - 1
+            rec_ns("journal", pc() - t5 + jn)
+            r = rows[-1]
+            if r[1] > 0 and r[3] > 0:
+                self._last_mid = 0.5 * (r[0] + r[2])
+            self._last_rows = rows
+            if self.on_chunk is not None:
+                self.on_chunk(self, n_seen)
+            if self.status.due():
+                self.status.show(self.status_text())
+            if crash_after_events is not None and n_seen >= crash_after_events:
+                os.kill(os.getpid(), _signal.SIGKILL)
+            if summ.killed is not None and v.halted and abs(v.position) < 1e-9 and not v.has_live_orders():
+                self._stopped = True
+                stop = True
+            elif max_events is not None and n_seen >= max_events:
+                stop = True
+
+    def _end(self, loop, ended: bool) -> LiveSummary:
+        """After the feed: drain the venue (``ended``: the feed is over, run the simulator to the end of
+        the data), final checkpoint, summary."""
+        cfg = self.config
+        v = self.venue
+        summ = self.summary
+        n_seen = self._n_seen
+        try:
             if ended:
                 if not self._journal_on and self.journal is not None:
                     self._journal_on = True
                 v.finish()
-                t4 = pc()
+                t4 = time.perf_counter_ns()
                 self._wakeups(0)
                 self._process_reports()
-                rec_ns("strategy", pc() - t4)
-            if self._journal_on and n_seen - 1 > last_cp:
+                self.metrics.record("strategy", time.perf_counter_ns() - t4)
+            if self._journal_on and n_seen - 1 > self._last_cp:
                 self._checkpoint(n_seen - 1, int(v._mkt[0][n_seen - 1]) if n_seen else 0)
         finally:
-            self.status.close()
-            if old_handler is not None:
-                _signal.signal(_signal.SIGUSR1, old_handler)
-        elapsed = time.perf_counter() - t_start
+            self._cleanup()
+        elapsed = time.perf_counter() - self._t_start
+        is_model = isinstance(self.stream, ModelStream)
+        summ.wakeups = int(self._counters[0])
         summ.stopped_early = not ended
         summ.events = n_seen
         summ.orders = v.n_orders
@@ -667,10 +1285,41 @@ class LiveExecutor:
                                   if is_model else None)}
         if self.journal is not None:
             pos = self.journal.position(self.instrument.symbol)
-            summ.reconciled = bool(abs(pos.qty - v.position) < 1e-9 and abs(pos.cash - v.cash) <= 1e-6 * max(1.0, abs(v.cash)))
+            summ.reconciled = bool(abs(pos.qty - v.position) < 1e-9
+                                   and abs(pos.cash - v.cash) <= 1e-6 * max(1.0, abs(v.cash)))
             r2 = self.journal.recover(verify=False)
             summ.checkpoint = r2.checkpoint
         return summ
+
+    def _cleanup(self) -> None:
+        """Close the status line and restore the SIGUSR1 handler (idempotent)."""
+        self.status.close()
+        if self._old_handler is not None:
+            _signal.signal(_signal.SIGUSR1, self._old_handler)
+            self._old_handler = None
+
+    @property
+    def last_book_row(self) -> np.ndarray | None:
+        """The book after the last event processed (LOBSTER layout, ``4 * levels``; a copy)."""
+        rows = self._last_rows
+        return None if rows is None else rows[-1].copy()
+
+    def _kill_now(self, reason: str) -> None:
+        """Trip the kill switch at the last wake-up, without waiting for market data (a dead feed):
+        cancel every order, flatten with a market order, halt; journaled as ``KILL_<reason>``."""
+        v = self.venue
+        if self.summary.killed is not None or v.halted:
+            return
+        self._kill_request = None
+        t = int(v._st[0][I_WAKE_T])
+        oid = v.kill()
+        self.summary.killed = reason
+        k = int(v._st[0][I_WAKE_EV])
+        self._risk_event(t, f"KILL_{reason}", {"event": k, "position": v.position,
+                                                "flatten_order": self.client_id(oid) if oid >= 0 else None})
+        if not self._journal_on and self.journal is not None:
+            self._journal_on = True
+        self._journal_new_orders()
 
     def _checkpoint(self, seq: int, ts: int) -> None:
         v = self.venue

@@ -5,7 +5,9 @@ Why: ``Booster.predict`` on one row costs tens of microseconds of Python / C-API
 book event needs the same numbers in well under a microsecond, callable from inside its own
 ``@njit`` loop. :class:`CompiledModel` reads the model's trees (LightGBM's text format, exactly
 what :func:`companion.models.io.save_model` writes, or ``Booster.dump_model()`` JSON) into flat
-arrays, and :func:`predict_raw_nb` / :func:`predict_row_nb` walk them.
+arrays, and :func:`predict_raw_nb` / :func:`predict_row_nb` walk them (the reference walk);
+:func:`predict_row_flat_into_nb` walks a flat copy (:meth:`CompiledModel.flat`) eight trees at a
+time with no branches on the data, to the same floats, ~2-3x faster (the live executor's walk).
 
 Semantics reproduced from LightGBM 4 (``include/LightGBM/tree.h``, ``Tree::NumericalDecision``;
 ``src/c_api.cpp``, dense-row conversion), so the compiled raw score equals
@@ -162,6 +164,155 @@ def convert_output_nb(raw, out_kind, sigmoid, n_average):
     return out
 
 
+# ------------------------------------------------------------------ the flat (branch-free) layout
+#: trees walked side by side by :func:`predict_row_flat_into_nb`
+FLAT_GROUP = 8
+
+
+@njit(cache=True, inline="always")
+def _flat_step_nb(x, n, feature, threshold, children, dirs):
+    """One step of a flat walk: the child of node ``n`` for row ``x`` (rules 1-2 of the module
+    docstring, as data: ``dirs`` bit 0 = the direction of x == 0, bit 1 = of NaN)."""
+    v = x[feature[n]]
+    dd = dirs[n]
+    z = np.int64(abs(v) <= 1.0000000180025095e-35)  # read as 0 (NaN: False)
+    q = np.int64(v != v)                            # NaN
+    g = np.int64(v > threshold[n])                  # the plain split (False for NaN)
+    d = (1 - z - q) * g + z * (dd & 1) + q * ((dd >> 1) & 1)  # arithmetic, not branches: no mispredictions
+    return children[2 * n + d]
+
+
+@njit(cache=True, inline="always")
+def _plain_step_nb(x, n, feature, threshold, children):
+    """One step when no missing-value rule applies: right iff ``x > threshold``."""
+    return children[2 * n + np.int64(x[feature[n]] > threshold[n])]
+
+
+@njit(cache=True)
+def predict_row_flat_into_nb(x, out, roots, feature, threshold, children, dirs, leaf_value, group_depth,
+                             n_internal, plain):
+    """:func:`predict_row_into_nb` on the flat layout of :meth:`CompiledModel.flat` (same leaves,
+    same additions in tree order, so the same floats), walking ``FLAT_GROUP`` trees side by side.
+
+    Layout: nodes ``0..n_internal-1`` are the splits, ``n_internal + j`` is leaf ``j`` and loops to
+    itself, so a group of trees takes ``group_depth[g]`` steps (its deepest leaf) with no test for
+    the end of a walk; ``children[2n + d]`` is the child in direction ``d`` (0 left, 1 right). The
+    walks of a group are independent chains of loads, which the CPU overlaps (~2-3x faster than
+    one walk at a time on a 200-tree model). When the model has no Zero / NaN missing-value rule
+    (``plain``), or the row holds no 0 / NaN, the row is first read as LightGBM does (rule 1 and
+    NaN := 0) and each step is one comparison; otherwise every step applies rule 2 (``dirs``: bit 0
+    the direction of x == 0, bit 1 of NaN) with arithmetic instead of branches.
+    """
+    k = out.shape[0]
+    for c in range(k):
+        out[c] = 0.0
+    m = x.shape[0]
+    xr = np.empty(m)
+    special = False
+    for f in range(m):
+        v = x[f]
+        if v != v or abs(v) <= 1.0000000180025095e-35:
+            v = 0.0
+            special = True
+        xr[f] = v
+    general = special and not plain
+    T = roots.shape[0]
+    N = n_internal
+    t = 0
+    g = 0
+    while t + 8 <= T:
+        n0, n1, n2, n3 = roots[t], roots[t + 1], roots[t + 2], roots[t + 3]
+        n4, n5, n6, n7 = roots[t + 4], roots[t + 5], roots[t + 6], roots[t + 7]
+        if general:
+            for _ in range(group_depth[g]):
+                n0 = _flat_step_nb(x, n0, feature, threshold, children, dirs)
+                n1 = _flat_step_nb(x, n1, feature, threshold, children, dirs)
+                n2 = _flat_step_nb(x, n2, feature, threshold, children, dirs)
+                n3 = _flat_step_nb(x, n3, feature, threshold, children, dirs)
+                n4 = _flat_step_nb(x, n4, feature, threshold, children, dirs)
+                n5 = _flat_step_nb(x, n5, feature, threshold, children, dirs)
+                n6 = _flat_step_nb(x, n6, feature, threshold, children, dirs)
+                n7 = _flat_step_nb(x, n7, feature, threshold, children, dirs)
+        else:
+            for _ in range(group_depth[g]):
+                n0 = _plain_step_nb(xr, n0, feature, threshold, children)
+                n1 = _plain_step_nb(xr, n1, feature, threshold, children)
+                n2 = _plain_step_nb(xr, n2, feature, threshold, children)
+                n3 = _plain_step_nb(xr, n3, feature, threshold, children)
+                n4 = _plain_step_nb(xr, n4, feature, threshold, children)
+                n5 = _plain_step_nb(xr, n5, feature, threshold, children)
+                n6 = _plain_step_nb(xr, n6, feature, threshold, children)
+                n7 = _plain_step_nb(xr, n7, feature, threshold, children)
+        out[t % k] += leaf_value[n0 - N]
+        out[(t + 1) % k] += leaf_value[n1 - N]
+        out[(t + 2) % k] += leaf_value[n2 - N]
+        out[(t + 3) % k] += leaf_value[n3 - N]
+        out[(t + 4) % k] += leaf_value[n4 - N]
+        out[(t + 5) % k] += leaf_value[n5 - N]
+        out[(t + 6) % k] += leaf_value[n6 - N]
+        out[(t + 7) % k] += leaf_value[n7 - N]
+        t += 8
+        g += 1
+    while t < T:
+        n0 = roots[t]
+        while n0 < N:
+            n0 = _flat_step_nb(x, n0, feature, threshold, children, dirs)
+        out[t % k] += leaf_value[n0 - N]
+        t += 1
+    return out
+
+
+@njit(cache=True)
+def predict_raw_flat_nb(X, roots, feature, threshold, children, dirs, leaf_value, group_depth, n_internal,
+                        plain, num_class):
+    """:func:`predict_raw_nb` on the flat layout (:func:`predict_row_flat_into_nb` per row)."""
+    n = X.shape[0]
+    out = np.empty((n, num_class), dtype=np.float64)
+    for i in range(n):
+        predict_row_flat_into_nb(X[i], out[i], roots, feature, threshold, children, dirs, leaf_value,
+                                 group_depth, n_internal, plain)
+    return out
+
+
+def flat_layout(roots, feature, threshold, decision_type, left, right, leaf_value) -> tuple:
+    """The flat layout of a model's arrays (see :func:`predict_row_flat_into_nb`):
+    ``(roots, feature, threshold, children, dirs, leaf_value, group_depth, n_internal, plain)``; ``plain``:
+    no split has a Zero / NaN missing-value rule (NaN and 0 then simply compare as 0)."""
+    N, L = int(feature.shape[0]), int(leaf_value.shape[0])
+
+    def node(c: np.ndarray) -> np.ndarray:
+        c = np.asarray(c, dtype=np.int64)
+        return np.where(c >= 0, c, N + ~c)
+
+    children = np.empty(2 * (N + L), dtype=np.int32)
+    children[0:2 * N:2], children[1:2 * N:2] = node(left), node(right)
+    children[2 * N::2] = children[2 * N + 1::2] = np.arange(N, N + L, dtype=np.int32)
+    f2 = np.zeros(N + L, dtype=np.int32)
+    f2[:N] = feature
+    t2 = np.zeros(N + L)
+    t2[:N] = threshold
+    dt = np.asarray(decision_type, dtype=np.int64)
+    missing = (dt >> 2) & 3
+    dflt = np.where((dt & _DEFAULT_LEFT_MASK) != 0, 0, 1)  # the learned default direction
+    zero_dir = np.where(missing == MISSING_ZERO, dflt, (0.0 > np.asarray(threshold)).astype(np.int64))
+    nan_dir = np.where(missing == MISSING_NAN, dflt, zero_dir)  # NaN reads as 0 unless NaN is "missing"
+    dirs = np.zeros(N + L, dtype=np.int8)
+    dirs[:N] = zero_dir | (nan_dir << 1)
+    r2 = node(roots).astype(np.int32)
+    depth = np.zeros(N + L, dtype=np.int64)  # steps from each node to its deepest leaf (leaves 0)
+    ch = children[: 2 * N].reshape(N, 2)
+    for _ in range(N + 1):  # relax to the fixed point (tree height + 1 sweeps)
+        new = 1 + np.maximum(depth[ch[:, 0]], depth[ch[:, 1]])
+        if N == 0 or np.array_equal(new, depth[:N]):
+            break
+        depth[:N] = new
+    T = r2.shape[0]
+    gd = np.array([depth[r2[g:g + FLAT_GROUP]].max() for g in range(0, T - T % FLAT_GROUP, FLAT_GROUP)],
+                  dtype=np.int64)
+    plain = bool(np.all(missing == MISSING_NONE))
+    return (r2, f2, t2, children, dirs, np.asarray(leaf_value, dtype=np.float64), gd, N, plain)
+
+
 # ------------------------------------------------------------------ parsing
 @dataclass
 class _Tree:
@@ -315,6 +466,7 @@ class CompiledModel:
     is_classifier: bool | None = None
     out_kind: int = field(init=False)
     sigmoid: float = field(init=False)
+    _flat: tuple | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.out_kind, self.sigmoid = _output_kind(self.objective)
@@ -423,6 +575,13 @@ class CompiledModel:
                 self.right, self.leaf_value)
 
     @property
+    def flat(self) -> tuple:
+        """The flat layout for :func:`predict_row_flat_into_nb` (built once, cached)."""
+        if self._flat is None:
+            self._flat = flat_layout(*self.arrays)
+        return self._flat
+
+    @property
     def n_trees(self) -> int:
         return int(self.roots.shape[0])
 
@@ -486,7 +645,7 @@ class CompiledModel:
         column order; no DataFrame handling, for latency)."""
         if out is None:
             out = np.empty(self.num_class, dtype=np.float64)
-        return predict_row_into_nb(x, out, *self.arrays)
+        return predict_row_flat_into_nb(x, out, *self.flat)
 
     def __repr__(self) -> str:
         return (f"CompiledModel(trees={self.n_trees}, nodes={self.feature.shape[0]}, "
@@ -503,4 +662,5 @@ def compile_model(model_or_booster) -> CompiledModel:
 
 
 __all__ = ["CompiledModel", "compile_model", "predict_raw_nb", "predict_row_nb",
-           "predict_row_into_nb", "convert_output_nb", "K_ZERO_THRESHOLD"]
+           "predict_row_into_nb", "predict_row_flat_into_nb", "predict_raw_flat_nb", "flat_layout",
+           "convert_output_nb", "K_ZERO_THRESHOLD"]
