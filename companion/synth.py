@@ -50,20 +50,20 @@ mid range through ``sigma_v``); the OFI rows are what comes out:
 ==========================  =======================  =====================================
 statistic                   synthetic, seeds 7/8/9   LOBSTER samples
 ==========================  =======================  =====================================
-messages / day              374k / 372k / 373k       GOOG L10 148k, L5 113k; L1 files
+messages / day              372k / 372k / 372k       GOOG L10 148k, L5 113k; L1 files
                             (full depth)             49k-118k (AAPL L10 ~400k)
-execution share (4+5)       9.1% / 9.1% / 9.4%       GOOG L10 7.9%, L5 10.4%; L1 20-30%
-spread, mean (median)       12.9 (12) / 13.0 (12) /  AMZN 13.6 (13), AAPL 15.5 (15),
-                            13.2 (13) ticks          GOOG 29.6-31.1 (28-29) ticks
-depth at best (shares)      162 / 160 / 159          GOOG 145-154, AAPL 187, AMZN 197
-mid range over the day      1.4% / 1.3% / 3.5%       AAPL 1.8%, AMZN 2.5%, GOOG 2.8%
-CKS OFI R^2 (10 s, 30 min)  0.37 / 0.41 / 0.35       GOOG 0.41, AAPL 0.51, AMZN 0.53
-OFI -> next 10-s mid corr   0.042 / 0.045 / 0.037    0.009-0.076
+execution share (4+5)       9.0% / 8.9% / 9.3%       GOOG L10 7.9%, L5 10.4%; L1 20-30%
+spread, mean (median)       14.5 (14) / 14.1 (13) /  AMZN 13.6 (13), AAPL 15.5 (15),
+                            14.9 (14) ticks          GOOG 29.6-31.1 (28-29) ticks
+depth at best (shares)      160 / 165 / 161          GOOG 145-154, AAPL 187, AMZN 197
+mid range over the day      1.1% / 1.5% / 2.9%       AAPL 1.8%, AMZN 2.5%, GOOG 2.8%
+CKS OFI R^2 (10 s, 30 min)  0.34 / 0.34 / 0.32       GOOG 0.41, AAPL 0.51, AMZN 0.53
+OFI -> next 10-s mid corr   0.011 / 0.024 / 0.009    0.009-0.076
 ==========================  =======================  =====================================
 
 The opening mid is $300 with a one-cent tick: a high-priced name whose tick is small relative to
 the price, so the spread spans many ticks and "levels" (occupied prices) are not adjacent ticks.
-Ten levels span ~28 ticks (GOOG level-10 file: ~41 ticks at twice the spread).
+Ten levels span ~29 ticks (GOOG level-10 file: ~41 ticks at twice the spread).
 
 Outputs are deterministic: all randomness comes from ``numpy.random.default_rng(seed)`` (drawn
 inside the numba kernel), so the same seed gives byte-identical files.
@@ -95,7 +95,7 @@ __all__ = [
     "ensure_day", "day_dir", "GENERATOR_VERSION", "day_stats", "stats_of", "to_events", "file_stem", "instrument",
 ]
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever the same ``(seed, config)`` would give different bytes; :func:`ensure_day`
 regenerates files written by another version."""
 
@@ -128,7 +128,7 @@ class SynthConfig:
     # limit orders: i ticks from the opposite best, P(i) ~ i^(shape-1) exp(-i/scale) on 1..max,
     # (shape, scale in ticks) per class
     lam_limit: float = 3.7          # arrivals per side / s
-    placement_fleeting: tuple[float, float] = (5.0, 7.0)   # mode 28 ticks, mean 35
+    placement_fleeting: tuple[float, float] = (5.0, 8.5)   # mode 34 ticks, mean 42.5
     placement_patient: tuple[float, float] = (2.0, 40.0)   # mode 40 ticks, mean 80
     placement_max_ticks: int = 200
     p_join: float = 0.1             # prob. an order joins the same-side best queue instead

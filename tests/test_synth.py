@@ -220,7 +220,7 @@ def test_informed_episodes_move_the_price_in_their_direction():
 # companion.stats.day_stats): spread 13.6-31 ticks, depth at the best 145-197 shares, execution
 # share 7.9-30% (level-10 to level-1 files), 50k-400k messages per day
 # ------------------------------------------------------------------------------------------
-SAMPLE_RANGES = {"spread_ticks_mean": (12.0, 32.0), "depth_best_mean": (130.0, 230.0),
+SAMPLE_RANGES = {"spread_ticks_mean": (13.5, 31.5), "depth_best_mean": (130.0, 230.0),
                  "execution_share": (0.075, 0.30)}
 
 
