@@ -152,21 +152,27 @@ plt.show()
 # start).
 
 # %% [markdown]
-# The cloud is a straight band: order-flow imbalance explains a large share of the variance of
-# contemporaneous price changes, in most windows of the day. The points line up on horizontal
-# stripes because the mid moves in half ticks.
+# The cloud is a sloped band: order-flow imbalance explains a sizeable part of the variance of
+# contemporaneous price changes, and its slope $\beta$ is significant in the share of windows
+# printed above. Compare the mean $R^2$ with CKS's 65% (section 2.8): a wide-spread book leaves
+# more of the price change unexplained. The points line up on horizontal stripes because the mid
+# moves in half ticks.
 #
 # Is the relation linear? CKS add a quadratic term (their eq. 15),
 # $\Delta P_k = \alpha + \beta\,\mathrm{OFI}_k + \gamma\,\mathrm{OFI}_k |\mathrm{OFI}_k| + \varepsilon_k$,
 # and find $\gamma$ significant in only 17% of windows (average $t = -0.32$): for their stocks the
 # impact of OFI is linear. A negative $\gamma$ means that large imbalances move the price less than
-# proportionally.
+# proportionally. Compare the share printed below with their 17%.
 
 # %%
 print(f"quadratic term significant in {summ['gamma_significant_share']:.3f} of windows, "
       f"mean t {summ['t_gamma_mean']:.3f}")
 
 # %% [markdown]
+# If the share printed above is well above 17% with a negative mean $t$, as on the synthetic day,
+# the impact is concave on this book: large imbalances move the price less than proportionally,
+# and the linear slope is only a first approximation (section 2.8 returns to why).
+#
 # ## 2.3 The depth law
 #
 # If the stylised book is right, the slope is $\beta_i = 1/(2D_i)$: thin books move more per lot.
@@ -206,6 +212,9 @@ print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f
 # geometry: one tick of price per queue depleted. It can only be as good as that premise, so it
 # weakens when the spread is many ticks wide (a depleted queue then moves the quote by several
 # ticks, or by none when the gap is filled first) and when a single day offers few windows.
+# Both apply here, so read the $t$ of $\hat\lambda$ and the $R^2$ printed under Figure 2.2 before
+# the point estimates: on the synthetic day the depth explains almost none of the variation of
+# $\hat\beta$ across windows, and $\hat\lambda$ is distinguishable neither from 0 nor from 1.
 #
 # ## 2.4 Trade imbalance against OFI
 #
@@ -255,7 +264,7 @@ if len(ml_cols) > 1:
     ax1.set_title("Price impact of multi-level OFI, per window")
     ax2.bar(np.arange(1, len(w1) + 1), w1 / np.abs(w1).sum(), color="C0")
     ax2.set_xlabel("level $m$")
-    ax2.set_ylabel(r"PC1 weight (share of $\lVert w_1 \rVert_1$)")
+    ax2.set_ylabel(r"PC1 weight (share of $\Vert w_1 \Vert_1$)")
     ax2.set_title(f"PC1 weights, whole day ({share:.0%} of variance)")
     plt.show()
     print(f"adj. R²: level 1 {summ['adj_r2_ofi1n_mean']:.3f}, all levels {summ['adj_r2_ml_mean']:.3f}; "
@@ -320,7 +329,9 @@ scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
 # here over 5-minute bins and in ticks per lot, so it is directly comparable with $\beta$. CKS
 # point out that when $R^2$ is high, $\beta \approx \sigma_{\Delta P} / \sigma_{\mathrm{OFI}}$: the
 # OFI slope is a cleaner measure of the same liquidity, because OFI sees all of the flow that
-# moves the quotes.
+# moves the quotes. The approximation needs $R^2$ near 1: in every window
+# $\hat\beta = r\,\sigma_{\Delta P} / \sigma_{\mathrm{OFI}}$, with $r$ the correlation, so with
+# the moderate $R^2$ of section 2.2 the ratio printed below exceeds $\hat\beta$ by roughly $1/r$.
 
 # %%
 kl = kyle_lambda(rows, ts, signed_volume, tick=inst.tick, size_unit=SIZE_UNIT, freq="5min", t0=t0, t1=t1)
@@ -360,8 +371,8 @@ for claim, ok in checks.items():
 # wide gap) and the depth law is weak, because the stylised book's one-tick-per-queue geometry
 # does not describe a book with empty ticks inside the spread. A single day also gives only a
 # dozen or so half-hour windows, so $\hat c$ and $\hat\lambda$ are imprecise. The synthetic
-# market trades at one or two ticks, the regime CKS studied; the verdicts above show which of
-# their findings its generator reproduces and which it does not.
+# day is calibrated to the samples' wide-spread regime (chapter 1), not to CKS's one-tick stocks;
+# the verdicts above show which of their findings carry over to such a book on this day.
 #
 # ## Exercises
 #
@@ -410,6 +421,9 @@ for freq in ("1s", "10s", "1min", "5min"):
 pd.DataFrame(scale).T.astype({"bins": int}).round(4)
 
 # %% [markdown]
+# Read the `r2` column against CKS's stability: on the synthetic day it is not stable but rises
+# with the bin length, while the slope changes much less.
+#
 # ```{solution-end}
 # ```
 #

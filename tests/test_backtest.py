@@ -205,8 +205,9 @@ def test_cli_config_errors_name_the_key():
         parse_config({"execution": {"fees": {"maker": "cheap"}}}, "scalper", inst)
     with pytest.raises(ValueError, match="execution.queue"):
         parse_config({"execution": {"queue": "lifo"}}, "scalper", inst)
-    with pytest.raises(ValueError, match="strategy.predictions"):
-        parse_config({}, "model", inst)
+    with pytest.raises(FileNotFoundError, match="strategy.predictions"):
+        parse_config({"strategy": {"predictions": "/nonexistent/p.csv"}}, "model", inst)
+    assert parse_config({}, "model", inst)[0].p_up is None     # the CLI fits P(up) out of sample
     with pytest.raises(ValueError, match="entry"):
         parse_config({"strategy": {"entry": "iceberg"}}, "scalper", inst)
     s, ex, path = parse_config({"strategy": {"entry": "limit", "qty": 200},
@@ -232,3 +233,17 @@ def test_cli_end_to_end_json(tmp_path, capsys):
     yml.write_text("risk:\n  max_postion: 3\n")
     assert main(["backtest", "--data", str(msg), "--config", str(yml)]) == 2
     assert "risk.max_postion" in capsys.readouterr().err
+
+
+
+def test_cli_model_without_predictions_fits_them_out_of_sample(tmp_path, capsys):
+    from companion.cli import main
+
+    cfg = synth.SynthConfig(session=(34200.0, 34200.0 + 1200.0))
+    msg, _ = synth.write_day(tmp_path, seed=5, levels=5, config=cfg)
+    assert main(["backtest", "--data", str(msg), "--strategy", "model", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith("P(up): purged walk-forward") and "out-of-sample seconds" in out[0]
+    m = json.loads(out[-1])
+    assert m["strategy"] == "model" and m["final_position"] == 0
+    assert m["net_pnl"] == pytest.approx(m["gross_pnl"] - m["fees"])

@@ -2,9 +2,12 @@
 
     python -m companion backtest --data synthetic --strategy scalper [--config cfg.yaml] [--json]
 
-Strategies: ``scalper`` (composite book imbalance), ``model`` (P(up) + OFI rule; needs
-``strategy.predictions`` = a CSV with columns ``ts`` (ns, the data's time base) and ``p_up``),
-``noop``. The YAML config (read with ``yaml.safe_load``) has three optional sections::
+Strategies: ``scalper`` (composite book imbalance), ``model`` (P(up) + OFI rule: P(up) from
+``strategy.predictions`` = a CSV with columns ``ts`` (ns, the data's time base) and ``p_up``, or,
+without it, out of sample from a purged walk-forward LightGBM fitted on the data itself
+(:func:`companion.signals.walk_forward_direction`, 10-s horizon, 5 folds, 100 trees; the OFI
+threshold, unless given, is set before the first prediction as in chapter 9; the strategy does not
+trade before the first prediction), ``noop``. The YAML config (read with ``yaml.safe_load``) has three optional sections::
 
     strategy:            # fields of the strategy class, e.g. for the scalper
       qty: 100           # shares per entry
@@ -112,11 +115,8 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
             sc[k] = tuple(float(x) for x in v)
         elif v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise ValueError(f"config: strategy.{k} must be a number, got {v!r}")
-    if strategy == "model":
-        pred = sc.pop("predictions", None)
-        if pred is None:
-            raise ValueError("config: strategy.predictions is required for --strategy model "
-                             "(a CSV with columns ts, p_up)")
+    pred = sc.pop("predictions", None)  # only allowed for the model strategy
+    if pred is not None:
         import pandas as pd
 
         if not Path(pred).exists():
@@ -176,6 +176,10 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
     return strat, exe, path
 
 
+def _strategy_keys(path: str | None) -> set:
+    return set((load_config(path).get("strategy") or {}).keys())
+
+
 def load_config(path: str | None) -> dict:
     if path is None:
         return {}
@@ -205,6 +209,15 @@ def run(args: argparse.Namespace) -> int:
     if d.book is None:
         raise ValueError(f"dataset {args.data!r} has no orderbook snapshots")
     strat, exe, path = parse_config(load_config(args.config), args.strategy, d.instrument)
+    if args.strategy == "model" and strat.p_up is None:  # no predictions file: fit them out of sample
+        from companion import signals as sg
+        from companion.events import NS
+
+        oos = sg.walk_forward_direction(d.events, d.book, d.instrument, 10 * NS, baselines=False)
+        strat = dataclasses.replace(strat, p_ts=oos.p_ts, p_up=oos.p_up, ofi_threshold=(
+            strat.ofi_threshold if "ofi_threshold" in _strategy_keys(args.config) else oos.theta_ofi))
+        print(f"P(up): purged walk-forward on {args.data}, {len(oos.p_up):,} out-of-sample seconds, "
+              f"AUC {oos.wf.metrics['roc_auc'].iloc[0]:.3f}; OFI threshold {strat.ofi_threshold:.1f} shares")
     res = run_backtest(d.events, d.book, d.instrument, strat, execution=exe, path=path)
     m = res.metrics()
     m["data"] = args.data
