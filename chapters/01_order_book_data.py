@@ -139,8 +139,9 @@ print(f"snapshots {snap.shape}, {len(trades):,} trades, "
 # ## 1.3 A day in the book
 #
 # The heat map shows the resting size at each price through the day (the last book of every
-# minute); the white line is the mid price. Queues sit at every tick near the quotes and thin out
-# with distance.
+# minute); the red line is the mid price. The book is sparse near the quotes: the spread is many
+# ticks wide (Figure 1.2), the occupied prices behind the best are several ticks apart with empty
+# ticks between them, and they crowd closer further from the mid.
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 4.5))

@@ -82,9 +82,10 @@ fixed = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=grid) fo
 fixed[HORIZONS[0]].head()
 
 # %% [markdown]
-# With $c = 0$ every nonzero move is up or down. On a wide-spread book the mid often does not move
-# at all in 10 seconds, so "flat" is a large class even at $c = 0$; raising $c$ moves small moves
-# into it. `labels.balance_by_threshold` tabulates the three shares.
+# With $c = 0$ every nonzero move is up or down. On a busy wide-spread book the mid rarely stays
+# exactly where it was for 10 seconds, so at $c = 0$ "flat" is a small class (its share is printed
+# below); raising $c$ moves small moves into it. `labels.balance_by_threshold` tabulates the three
+# shares.
 
 # %%
 thr = np.arange(0, 16.5, 0.5)
@@ -228,6 +229,10 @@ pd.DataFrame(rows_).T.astype({"n": int}).round(3)
 # block of more than an hour), so on one day the difference between them and the purged splits
 # is within noise; it grows with the horizon and with the number of blocks. The rule does not
 # change: a gain that vanishes once the split is purged and forward-only was never a forecast.
+# Here the three honest rows are all within noise of 0.5 (with a few hundred independent
+# outcomes, section 5.4, the standard error of an AUC is a couple of hundredths): on this day
+# this model finds no learnable signal in the 1-minute labels, and only the shuffled split says
+# otherwise.
 #
 # ## 5.5 Meta-labels
 #
@@ -247,7 +252,11 @@ tab.round(3)
 
 # %% [markdown]
 # If the share that paid rises with the strength of the imbalance, the strength is a useful input
-# of the secondary model; the bet size can then scale with its predicted probability.
+# of the secondary model; the bet size can then scale with its predicted probability. Read the
+# table before building one: on the synthetic day every quintile pays about half the time and
+# loses on average, the strongest imbalances included. Going with the 10-second OFI has no edge
+# over these barriers, and its strength does not tell good bets from bad ones, so there is
+# nothing for a secondary model to learn from this input.
 #
 # ## Exercises
 #

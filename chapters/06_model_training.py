@@ -114,14 +114,16 @@ table.round(3)
 # IC is the rank correlation of the predicted P(up) with the realised move in ticks. The OFI sign
 # has no probability, so no log-loss.
 #
-# Compare the LightGBM row with the logistic row: with a weak signal carried by a handful of
-# nearly linear imbalance features, a standardised linear model is a hard baseline, and on the
-# synthetic day it is at least as good as the trees. On the synthetic day the models beat chance
-# by a few points at 10 seconds and by less at one minute. That is what the generator implies: its informed traders push the order flow towards a
-# latent value that the mid follows with a lag, so the imbalance of the book and of the flow
-# predicts the next seconds a little, and the prediction decays with the horizon as new
-# information arrives. On a real LOBSTER day expect the same order of magnitude: a couple of
-# points of AUC. Anything much larger should be audited (section 6.6) before it is believed.
+# Compare the LightGBM row with the logistic row: with a weak signal carried by a handful of nearly
+# linear imbalance features, a standardised linear model is a hard baseline, and on the synthetic
+# day it is at least as good as the trees. At 10 seconds both models beat chance by a few points of
+# AUC; at one minute the trees are at chance, and the logistic regression's lead of a couple of
+# points does not hold block by block (the table below). That is what the generator implies: its
+# informed traders push the order flow towards a latent value that the mid follows with a lag, so
+# the imbalance of the book and of the flow predicts the next seconds a little, and the prediction
+# decays with the horizon as new information arrives. On a real LOBSTER day expect the same order
+# of magnitude: a couple of points of AUC. Anything much larger should be audited (section 6.6)
+# before it is believed.
 #
 # How stable is the edge? One AUC per test block:
 
@@ -131,6 +133,10 @@ fm = pd.concat({h: r.fold_metrics.pivot(index="fold", columns="model", values="r
 fm.round(3)
 
 # %% [markdown]
+# At 10 seconds both models beat chance in every block. At one minute the block AUCs of the
+# three non-constant models scatter on both sides of 0.5, by more than their pooled values
+# differ from it: on this day there is no stable 1-minute edge to report.
+#
 # ## 6.3 The size of the move
 #
 # Direction is half of a trade; the other half is how far the price goes. A `MoveRegressor`
@@ -187,12 +193,16 @@ plt.show()
 # regression; the diagonal is perfect calibration.
 
 # %% [markdown]
-# Most predictions lie in a narrow band around the base rate, as they should for a weak signal
-# (the error bars treat overlapping labels as independent, so they are too narrow). Where a
-# curve is flatter than the diagonal the model is over-confident (its extreme
-# predictions are less extreme in reality): the usual symptom of a model fitted to one regime and
-# tested on another. For a trading rule the ranking (AUC, IC) matters more than the level, and a
-# rule's thresholds are set on past predictions anyway (chapter 7).
+# For a weak signal the predictions should stay in a narrow band around the base rate (the error
+# bars treat overlapping labels as independent, so they are too narrow). Where a curve is flatter
+# than the diagonal the model is over-confident (its extreme predictions are less extreme in
+# reality): the usual symptom of a model fitted to one regime and tested on another. On the
+# synthetic day both models spread their predictions far wider than the observed frequencies
+# move, LightGBM more than the logistic regression, and at one minute LightGBM's curve is nearly
+# flat: its confident predictions carry no information. The log-loss column of section 6.2 says
+# the same in one number: wherever it is above the majority model's, the probabilities are worse,
+# as probabilities, than the constant base rate. For a trading rule the ranking (AUC, IC) matters
+# more than the level, and a rule's thresholds are set on past predictions anyway (chapter 7).
 #
 # ## 6.5 What the model uses
 #

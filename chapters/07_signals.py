@@ -103,8 +103,10 @@ print("correlation of the parts (per event):")
 comp.corr().round(3)
 
 # %% [markdown]
-# The three parts are strongly correlated: they read the same book. The composite is smoother
-# than any single part. A five-minute window shows how it leads the mid:
+# The three parts are correlated, the volume and distance-weighted imbalances strongly and the
+# order-count imbalance less: they read the same book. With weight 0.7 the volume imbalance
+# dominates the composite (their correlation is the largest in the table). A five-minute window
+# shows the composite next to the mid; section 7.2 measures how much it leads it:
 
 # %%
 s = comp["composite"].to_numpy()
@@ -198,7 +200,8 @@ plt.show()
 # spread (left), and trades per day (right, log scale); dotted: the weak and strong thresholds.
 
 # %% [markdown]
-# The shape is the usual one: a higher threshold keeps fewer, better calls. Whether any threshold
+# The shape is the usual one: a higher threshold keeps fewer calls, and on the whole better ones
+# mid to mid (noisily where only a few dozen trades remain). Whether any threshold
 # clears the spread is an empirical question about this dataset, and the answer is the one to
 # report:
 #
@@ -240,9 +243,11 @@ oos
 
 # %% [markdown]
 # Read the test columns only: they are the honest numbers. The fit Sharpe of the calibrated
-# threshold is higher than the default's by construction; out of sample the gap usually shrinks,
-# and it can reverse. With one day and a few thousand samples the test Sharpe has a standard error
-# of about $1/\sqrt{n}$ per trade, so differences in the second decimal are noise.
+# threshold is at least the default's by construction, and the two rows are identical when the
+# fit period picks the default itself (as it does mid to mid on the synthetic day). Out of sample
+# the gap usually shrinks, and it can reverse. With one day the test Sharpe has a standard error
+# of about $1/\sqrt{n}$ for $n$ test trades, so differences smaller than that, like the gap after
+# the spread here, are noise.
 
 # %%
 for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
@@ -310,8 +315,12 @@ pd.DataFrame(res).T
 # real but small edge, and the rule keeps only the calls where the model and the flow agree, so it
 # trades less than the raw imbalance. Second, compare the mid-to-mid P&L per trade with the cost
 # line: on a book whose spread is several bps wide, an edge of a fraction of a bp does not survive
-# crossing it, however the calls are chosen. Third, nothing here has met a queue or a latency
-# yet: chapter 8 builds the simulator that does, and chapter 9 runs both signals through it.
+# crossing it, however the calls are chosen. Nor does the model rule beat the plain imbalance
+# threshold on the synthetic day: their mid-to-mid Sharpe ratios differ by less than one standard
+# error ($1/\sqrt{\text{trades}}$), and the sign of the trailing OFI alone has no edge at all (as in
+# chapter 4, trailing OFI describes the move it came with, not the next one). Third, nothing
+# here has met a queue or a latency yet: chapter 8 builds the simulator that does, and chapter 9
+# runs both signals through it.
 #
 # ## Exercises
 #
@@ -338,8 +347,8 @@ pd.DataFrame(out).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
 
 # %% [markdown]
 # The composite and its parts rank the book's pressure in nearly the same order (their correlation
-# in section 7.1 is high), so the differences are small; the level-1 imbalance reacts fastest and
-# trades most.
+# in section 7.1 is high), so the differences are small: about one standard error
+# ($1/\sqrt{\text{trades}}$) or less; the level-1 imbalance reacts fastest and trades most.
 #
 # ```{solution-end}
 # ```
@@ -368,7 +377,10 @@ pd.DataFrame(hz).T
 # %% [markdown]
 # Longer horizons let a correct call travel further than the spread, but the imbalance's
 # information decays within seconds, so the edge per trade does not grow in proportion, and there
-# are fewer non-overlapping trades to average over.
+# are fewer non-overlapping trades to average over. On the synthetic day no horizon clears the
+# spread: the test P&L per trade is negative at every one. The Sharpe ratio moves towards zero at
+# the longer horizons only because the same cost is smaller next to the larger dispersion of
+# longer moves.
 #
 # ```{solution-end}
 # ```

@@ -98,8 +98,11 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events; slice of {SLICE_MIN} 
 # | `POST_ONLY` | rejected if it would take liquidity | rests |
 #
 # One wake-up of a small Python strategy sends one of each (plus a limit off the tick grid) at the
-# same instant. Our orders never remove liquidity from the replayed book: each order below sees
-# the same book, as if it were alone. This is the central limitation of every replay simulator
+# same instant. Within one book row the simulator does not use liquidity twice: the orders below
+# arrive together, so the IOC walks only what the market order left at the ask (compare its fill
+# with the ask size printed above). But our orders never change the replayed market data: from
+# the next market event on, the replay's book is the reference again, as if we had never traded,
+# and the market never reacts to us. This is the central limitation of every replay simulator
 # (hftbacktest makes the same assumption): it is accurate for orders small against the book, and
 # optimistic for large ones.
 
@@ -226,8 +229,9 @@ plt.show()
 # one-tick book with long queues. The markout column is the other half of the story: a negative
 # markout means the price kept moving through the filled quote (*adverse selection*), and the
 # extra fills an optimistic model adds tend to have worse markouts than the fills every model
-# agrees on. (A generator without informed traders can show positive markouts: check the sign on
-# real data.)
+# agrees on. (On the synthetic day every model's 5-second markout is positive: on average the
+# quoter's fills are not adversely selected, although the generator has informed episodes. Check
+# the sign on real data.)
 #
 # ## 8.3 Latency
 #
@@ -253,9 +257,11 @@ print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, mar
 
 # %% [markdown]
 # How much latency costs a quoter depends on how fast the touch moves against it and on how long
-# the queues are. With short queues at a wide touch, arriving late costs little place in the queue;
-# what changes is *which* quotes get filled (the markout column): a slow quote is more often still
-# resting at a price the market is about to move through.
+# the queues are. With short queues at a wide touch, arriving late costs little place in the queue:
+# on the synthetic day the fill rate and the markout barely move from 0 to 100 ms, and even a
+# second of latency changes them only by the small amounts printed above. Where the touch moves
+# fast against long queues, latency changes *which* quotes get filled (the markout column): a slow
+# quote is more often still resting at a price the market is about to move through.
 #
 # The latency models are swappable objects: `ConstantLatency`, `LognormalLatency(median, sigma)` (the
 # right-skewed shape of measured network latency), `EmpiricalLatency(samples)` and
@@ -304,18 +310,18 @@ sigma_bps = 1e4 * sigma_px / float(np.nanmedian(mid))
 sizes = [100, 500, 2_000, 10_000, 50_000]
 
 
-def market_buys(ctx):
-    for q in sizes:
-        ctx.submit(1, q, 0, MARKET)
+def market_buy(q):
+    return once(lambda ctx: ctx.submit(1, q, 0, MARKET))
 
 
 imp = {}
+m0 = mid[i0]
 for label, model in (("visible book only", None), ("with square-root impact", SqrtImpact(sigma_px, V, 1.0))):
-    r = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), impact=model).run_python(once(market_buys))
-    m0 = mid[i0]
-    o = r.orders
-    imp[label] = pd.DataFrame({"qty": o["qty"], "filled": o["filled"],
-                               "cost (bps)": 1e4 * (o["avg_price"] - m0) / m0}).set_index("qty")
+    rows = []
+    for q in sizes:  # one run per size: each order meets the whole book on its own
+        o = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), impact=model).run_python(market_buy(q)).orders
+        rows.append({"qty": o["qty"][0], "filled": o["filled"][0], "cost (bps)": 1e4 * (o["avg_price"][0] - m0) / m0})
+    imp[label] = pd.DataFrame(rows).set_index("qty")
 impact = pd.concat(imp, axis=1)
 print(f"sigma {sigma_bps:.3f} bps/day, daily volume V {V:,.0f} shares")
 impact
@@ -333,11 +339,14 @@ plt.show()
 # the square-root law $Y\sigma\sqrt{Q/V}$; log-log axes, x = order size as a share of daily volume.
 
 # %% [markdown]
-# Small orders pay the half spread (and walk a level or two): above the law, which describes
-# the *average* impact of large metaorders executed over time, not the book a single order meets.
-# Beyond the visible depth the simulated cost is the law itself, by construction. The law is a
-# teaching device here; what matters is that a simulator without it silently fills large orders
-# at the visible prices, or not at all.
+# Each size runs in its own simulation, so every order meets the whole book on its own (sent
+# together they would share one book row, section 8.1). The `filled` column of the visible book
+# shows where the visible ask side runs out. Small orders pay the half spread (and walk a level or
+# two): above the law, which describes the *average* impact of large metaorders executed
+# over time, not the book a single order meets. Beyond the visible depth the simulated cost is the
+# law itself, by construction. The law is a teaching device here; what matters is that a simulator
+# without it silently fills large orders at the visible prices, or, once the visible depth is used
+# up, not at all.
 #
 # ## 8.6 Execution algorithms and implementation shortfall
 #
@@ -435,11 +444,16 @@ plt.show()
 # 95% interval; below zero is cheaper than TWAP.
 
 # %% [markdown]
-# Read the paired table by its `t` and `sign_p` columns: with a few dozen parents, only a
-# difference of a few bps per parent is detectable. A signal that shifts timing by a few percent
-# of the parent can only move the shortfall by a fraction of the move it predicts, which is the
-# small edge measured in chapter 7. The schedules differ more in *risk* (the spread of the dots)
-# and in how much of the parent they complete passively (`maker_share`) than in mean cost.
+# Read the paired table by its `t` and `sign_p` columns. Pairing detects a difference of a
+# fraction of a bp when it is consistent from parent to parent, and misses one of a few bps when
+# it is not. On the synthetic day VWAP is indistinguishable from TWAP (the U-shaped profile barely
+# bends a 30-minute schedule) and POV's differences are large but go both ways, while the
+# adaptive schedule costs *more* than TWAP on most parents: it gains a little timing, but it
+# crosses more often (lower `maker_share`) and pays more spread and impact. A signal that shifts
+# timing by a few percent of the parent can only move the shortfall by a fraction of the move it
+# predicts, which is the small edge measured in chapter 7, and here that fraction does not pay
+# for the extra crossing. The schedules differ more in *risk* (the spread of the dots) and in how
+# much of the parent they complete passively than in mean cost.
 #
 # ## Exercises
 #
@@ -485,8 +499,9 @@ for seed in (0, 1):
 
 # %% [markdown]
 # The median is 1 ms but the tail is long (the mean of a log-normal with $\sigma = 1$ is 1.6 times
-# its median); the seed changes individual draws and so the fill rate a little. Runs are
-# deterministic for a given seed.
+# its median), yet the fill rate sits with the 1 ms row: a few quotes delayed into the tail do
+# not move it. The seed changes individual draws, and could move the fill rate a little; here the
+# two seeds agree in the printed digits. Runs are deterministic for a given seed.
 #
 # ```{solution-end}
 # ```

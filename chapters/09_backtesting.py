@@ -266,8 +266,11 @@ pd.DataFrame(passive).T.astype(float)
 
 # %% [markdown]
 # A passive entry earns half the spread instead of paying it and collects the rebate, but it is
-# filled mostly when the price comes to it, which is when the imbalance was wrong: the adverse
-# selection of chapter 8. Whether the saving beats the selection is, again, a measurement.
+# filled mostly when the price comes to it, which is more often when the imbalance was wrong: the
+# adverse selection of chapter 8. Whether the saving beats the selection is, again, a measurement.
+# On the synthetic day the passive entry fills less than a quarter of its attempts, and its net
+# loss per round trip (net P&L / trades) is much smaller than the market entry's but still a loss:
+# the exit still crosses the spread.
 #
 # ```{solution-end}
 # ```
@@ -323,9 +326,11 @@ pd.DataFrame(hold).T
 
 # %% [markdown]
 # With the exit on an opposite signal switched off (`exit_level=0`), the hold is exactly the
-# timeout. The edge per trade grows little with the hold, because the imbalance's information is
-# about the next few price changes; the cost per trade does not shrink, because the spread is paid
-# once per round trip whatever its length.
+# timeout. The edge per trade stays a small fraction of the cost at every hold (at the longest
+# hold it rests on a couple of hundred trades, so its value there is noisy), because the
+# imbalance's information is about the next few price changes; the cost per trade does not
+# shrink, because the spread is paid once per round trip whatever its length. Fewer, longer trades
+# lose less over the day only because there are fewer of them.
 #
 # ```{solution-end}
 # ```

@@ -175,8 +175,11 @@ for ch in ("feed", "order"):
 # under 1 ms and under 10 µs): in a burst of events with the same or nearly the same time stamp,
 # a trade and the book updates it causes, any delay at all makes the strategy act on the next
 # event of the burst before it knows its own fill, or on a book its order no longer meets. Beyond
-# the typical gap, the fills change in character: the adverse selection rises with latency, since
-# the signal that chose the moment to trade is staler when the order meets the book. The P&L
+# the typical gap, the fills change in character: the adverse selection tends to rise with
+# latency, since the signal that chose the moment to trade is staler when the order meets the
+# book. On the synthetic day the feed channel shows this steadily; the order channel is not
+# monotone (its fills first get slightly *more* favourable) until the longest latency, where both
+# channels' fills are clearly less favourable than at zero. The P&L
 # need not fall monotonically, because the strategy also trades at different moments and a
 # different number of times, and a maker strategy's fill rate can even rise with latency: a late
 # limit order joins the queue of a book that has already moved towards it. The effect to look for
@@ -254,14 +257,20 @@ for name, r in decay.items():
 # of the mid, and it is gone within a few seconds. Its half-life is the number to compare with
 # the latencies of section 10.1: a forecast that loses half of its value in a fraction of a second
 # is untouched by microseconds, barely touched by a few milliseconds, and badly damaged by the
-# 100 ms to 1 s that a slow research loop, a remote connection or a batch job adds. The trailing
-# OFI sums ten seconds of flow, so a delay of $d$ leaves most of its window in place: it decays
-# more slowly (its IC need not even be largest at $d = 0$), it starts from a smaller IC, and an
-# exponential describes it less well (a
-# window that slides out of the present decays roughly linearly until $d$ reaches the window).
-# The fit's $R^2$ says when the half-life is a fair one-number summary. CKS find the same fast
-# scale on real data: OFI before a fill predicts the move after it only over 50–200 ms
-# {cite:p}`cont2014price`.
+# 100 ms to 1 s that a slow research loop, a remote connection or a batch job adds.
+#
+# The trailing OFI sums ten seconds of flow, so a delay of $d$ leaves most of its window in place:
+# if it carried information about the next second, one would expect it to decay more slowly and
+# not exponentially (a window that slides out of the present decays roughly linearly until $d$
+# reaches the window). On the synthetic day there is almost nothing to decay: its IC is at most
+# about a hundredth at any delay, an order of magnitude below the composite's, slightly negative
+# at short delays (a faint reversal) and slightly positive at a few seconds (chapter 4 found the
+# same: trailing OFI describes the move it came with, not the next one). Its fitted half-life
+# describes how that faint negative IC fades, not a usable signal, and the bootstrap interval,
+# open to infinity, and the low $R^2$ say so. The fit's $R^2$ and interval say when the half-life
+# is a fair one-number summary. On real data CKS find order-flow information on the same fast
+# scale as the composite's: OFI just before a fill predicts the move after it, but only over
+# 50–200 ms {cite:p}`cont2014price`.
 #
 # ## 10.5 The compute budget
 #
@@ -332,7 +341,8 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 # %% [markdown]
 # The numbers vary from run to run and machine to machine (so this notebook's checks ignore
 # them), but their shape does not. The kernels themselves cost tens to hundreds of nanoseconds per
-# event (the batch column); one Python call into a compiled kernel costs a microsecond or more.
+# event (the batch column; the model's tree walk, a couple of microseconds per row, is the
+# dearest); one Python call into a compiled kernel costs a microsecond or more.
 # A path that calls one kernel per stage per event is therefore dominated by the calls, not by
 # the compute, and the feature engine, which crosses the Python layer once per feature group,
 # pays most. The features + model path's median stays far inside its 1 ms; the signal path's median sits
@@ -354,7 +364,8 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 # - **fresher signals**: on the decay curve of section 10.4 we move to the left, towards
 #   $\mathrm{IC}_0$;
 # - **better queue position** for passive orders, and the chance to cancel a quote before it is
-#   picked off: lower adverse selection, the monotone effect of the sweep;
+#   picked off: lower adverse selection, the effect the sweep shows at long latencies (on one
+#   day, not a monotone one);
 # - **a chance in races**, whose winner's margin is 5–10 µs (Aquilina, Budish and O'Neill [P]).
 #
 # It cannot buy:
