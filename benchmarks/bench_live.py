@@ -16,21 +16,25 @@ median p99 over the runs beside it):
 
 What each number measures (per chunk; ``perf_counter_ns`` unless said otherwise):
 
-- ``tick_to_decision``: from just before the front call to just after the chunk's last wake-up
-  (the orders it caused are sent), minus the journal's write-ahead records -- exactly ``book +
-  features + model + signal + strategy``;
-- ``features``, ``model``, ``signal``: stamped *inside* the one compiled front call
-  (``companion.live.executor.front_chunk_nb``) with the CPU cycle counter
+- ``tick_to_decision``: from the chunk's arrival in the executor loop (just before the capacity /
+  kill-switch checks and the one compiled call, ``companion.live.executor.live_chunk_nb``) to just
+  after the chunk's last wake-up (the orders it caused are sent, and the Python bookkeeping of them
+  is done), minus the journal's write-ahead records -- exactly ``book + features + model + signal +
+  strategy``;
+- ``features``, ``model``, ``signal``: stamped *inside* the compiled call with the CPU cycle counter
   (``companion.live.metrics.cycles_nb``, converted with a rate calibrated against
-  ``perf_counter_ns``): schedule + feature groups + column gather (and the flush at the chunk's own
-  time); compiled trees + output conversion (~0 on the ~94 % of chunks that complete no 1-s sample);
-  trailing OFI + model rule, or the imbalance codes;
-- ``book``: the rest of the front call: the Python call itself (dispatch, unboxing the state object
-  and the chunk), copying the chunk's columns, and the incremental book update;
-- ``strategy``: ``venue.on_market`` (appending the chunk to the paper venue) + the compiled
-  venue/strategy loop (``drive_nb``) + Python bookkeeping of new orders; without a journal the
-  orders are sent from inside the compiled loop, with one the loop returns to Python to journal
-  each order before it is sent (that write is the ``journal`` stage, not counted here);
+  ``perf_counter_ns``): schedule + feature groups (only the outputs the model reads are emitted) +
+  column gather (and the flush at the chunk's own time); compiled trees + output conversion (~0 on
+  the ~94 % of chunks that complete no 1-s sample); trailing OFI + model rule, or the imbalance codes;
+- ``book``: the rest of the call: the Python-side checks, the call itself (the entry point of the
+  compiled function, resolved once; unboxing the two state objects and the chunk), copying the
+  chunk's columns, the incremental book update, and the return to Python;
+- ``strategy``: appending the chunk to the paper venue's buffers and the compiled venue/strategy
+  loop (stamped inside the call) + the Python after it (venue counters, bookkeeping of new orders,
+  and -- with a journal -- the return to Python to journal each order before it is sent: that write
+  is the ``journal`` stage, not counted here). Chunks that must grow a buffer or trip the kill switch
+  take three calls (front kernel, ``venue.on_market``, the wake-up loop): there ``strategy`` is the
+  last two;
 - ``journal``: reports, checkpoints and the write-ahead records (no journal in the latency runs).
 
     python benchmarks/bench_live.py [--json] [--minutes 20] [--seed 7] [--repeat 3]

@@ -173,3 +173,90 @@ def test_front_rejects_unsorted_chunks(day):
     bad["ts"][30] = bad["ts"][10] - 1
     with pytest.raises(ValueError, match="non-decreasing"):
         LiveExecutor(cfg, inst, model=model).run([(0, bad)])
+
+
+# ============================================================================ emission masks
+@pytest.mark.parametrize("group, masked", [("book", (2,)), ("volatility", (2, 3))])
+def test_emission_mask_keeps_requested_outputs_bit_identical(day, group, masked):
+    """``need`` (bit mask of outputs): every requested output is bit-identical to the all-outputs run;
+    the window-looping outputs left out are NaN (nothing computed)."""
+    from companion.features import _Group, FeatureConfig
+    from companion.features import kernels as K
+
+    ev, book, inst = day
+    origin = int(ev["ts"][0]) // 10**9 * 10**9
+    st = np.arange(origin + 10**9, int(ev["ts"][-1]), 10**9, dtype=np.int64)
+    rng = np.random.default_rng(5)
+    full = None
+    for need in [-1, 0, *rng.integers(0, 1 << 11, 6).tolist()]:
+        g = _Group(group, origin, 10**9, float(inst.tick), FeatureConfig())
+        outs = []
+        for lo, hi in ((0, len(ev) // 3), (len(ev) // 3, len(ev))):  # two chunks: the state carries over
+            e, b = ev[lo:hi], np.ascontiguousarray(book[lo:hi])
+            # a sample T is emitted before the first event with ts > T (FeatureEngine's rule)
+            s = st[((st >= ev["ts"][lo - 1]) if lo else True) & (st < ev["ts"][hi - 1])]
+            sp = np.searchsorted(e["ts"], s, side="right").astype(np.int64)
+            o = np.empty((s.size, g.nf))
+            if group == "book":
+                K.book_update_nb(e["ts"], b, s, sp, g.t0, g.b, g.m_z, g.sf, g.si, g.ring, g.tick, o, need)
+            else:
+                K.volatility_update_nb(e["ts"], b, s, sp, g.t0, g.b, g.wb, g.sf, g.si, g.ring, o, need)
+            outs.append(o)
+        out = np.concatenate(outs)
+        if need == -1:
+            full = out
+            assert np.isfinite(full[:, list(masked)]).any()
+            continue
+        for f in range(g.nf):
+            if (need >> f) & 1:
+                np.testing.assert_array_equal(out[:, f], full[:, f])
+            elif f in masked:
+                assert np.isnan(out[:, f]).all()
+
+
+# ============================================================================ one call per chunk
+def _run_model(ev, inst, model, fused=True, strided=False, venue_capacity=None):
+    from companion.live.venue import PaperVenue
+
+    cfg = LiveConfig.from_dict({"strategy": "model", "kill_switch": {"file": None}, "risk": {"max_loss": None},
+                                "model": {"p_long": 0.52, "p_short": 0.48, "ofi_threshold": 0.0}})
+    venue = None
+    if venue_capacity is not None:
+        venue = PaperVenue(inst, cfg.execution_config(inst), levels=10, capacity=venue_capacity)
+    ex = LiveExecutor(cfg, inst, model=model, venue=venue)
+    ex._fused = fused
+    feed = LobsterReplayFeed(ev, speed=float("inf"), clock=SimulatedClock(int(ev["ts"][0])))
+    if strided:  # non-contiguous chunks: through the dispatcher, not the resolved entry point
+        def gen(src):
+            for now, e in src:
+                big = np.zeros(2 * len(e), e.dtype)
+                big[::2] = e
+                yield now, big[::2]
+        feed = gen(feed)
+    s = ex.run(feed)
+    return ex, s
+
+
+def test_one_call_per_chunk_equals_three_calls(day):
+    """The fused chunk call (live_chunk_nb through its resolved entry point) == the three-call path
+    (front kernel, venue.on_market, wake-up loop): codes, P(up), orders, fills; also with strided chunks
+    and a venue whose buffers grow mid-run (those chunks take the three-call path)."""
+    ev, book, inst = day
+    names = ["ofi_1s", "ofi_10s", "vol_imb_1", "composite_imb", "spread_ticks", "rv_1min", "signed_volume_10s"]
+    from companion.features import registry
+
+    model = _model(ev, book, inst, [f for f in names if f in registry()])
+    ref, s_ref = _run_model(ev, inst, model, fused=False)
+    assert s_ref.orders > 0 and s_ref.fills > 0
+    n = len(ev)
+    for kw in ({}, {"strided": True}, {"venue_capacity": 256}):
+        ex, s = _run_model(ev, inst, model, **kw)
+        np.testing.assert_array_equal(ex._codes[:n], ref._codes[:n])
+        np.testing.assert_array_equal(ex._values[:n], ref._values[:n])
+        for a, b in zip(ex.stream.predictions(), ref.stream.predictions()):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(ex.venue.orders, ref.venue.orders)
+        np.testing.assert_array_equal(ex.venue.fills, ref.venue.fills)
+        assert (s.orders, s.fills, s.wakeups, s.pnl, s.chunks) == (s_ref.orders, s_ref.fills, s_ref.wakeups,
+                                                                   s_ref.pnl, s_ref.chunks)
+        assert ex.venue.n == n and ex._msg_seq == ref._msg_seq

@@ -122,7 +122,7 @@ class _Group:
                                   self.si, self.orders, self.counts, self.tick, out)
         elif n == "book":
             K.book_update_nb(c["ts"], book, st, sp, self.t0, self.b, self.m_z, self.sf, self.si, self.ring,
-                             self.tick, out)
+                             self.tick, out, -1)
         elif n == "trades":
             K.trades_update_nb(c["ts"], c["kind"], c["side"], c["price"], c["size"], book, st, sp, self.t0, self.b,
                                self.wb, self.sf, self.si, self.ring, self.tick, self.large, out)
@@ -130,7 +130,8 @@ class _Group:
             K.queue_update_nb(c["ts"], c["kind"], c["side"], c["price"], book, st, sp, self.t0, self.b, self.wb,
                               self.b / NS, self.sf, self.si, self.ring, out)
         elif n == "volatility":
-            K.volatility_update_nb(c["ts"], book, st, sp, self.t0, self.b, self.wb, self.sf, self.si, self.ring, out)
+            K.volatility_update_nb(c["ts"], book, st, sp, self.t0, self.b, self.wb, self.sf, self.si, self.ring, out,
+                                   -1)
         elif n == "vpin":
             K.vpin_update_nb(c["kind"], c["side"], c["price"], c["size"], sp, self.V, self.nb, self.sf, self.si,
                              self.ring, out)

@@ -14,6 +14,13 @@ a kernel cannot see an event before it has consumed it, and calling it on the wh
 chunk with the state carried over executes the same floating-point operations in the same order
 (batch == streaming, bit for bit).
 
+Emission masks: the kernels whose emission loops over a window's bins (``book``: the 5-min spread
+z-score; ``volatility``: the Parkinson ranges) take ``need``, a bit mask of the outputs to compute
+(bit ``f`` = output ``f``; default ``-1`` = all). An output left out is NaN and costs nothing; the
+others are computed by the same operations, so every requested output is bit-identical. The live
+executor passes the bits of its model's columns (a sample then costs ~1-2 us less); the batch path
+requests everything.
+
 Trailing clock windows (exact)
 ------------------------------
 Time is cut into right-closed bins of width ``b`` aligned to the origin ``t0``: bin ``k`` holds the
@@ -336,7 +343,7 @@ BOOK_NF = 11
 
 
 @njit(cache=True)
-def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j):
+def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
     for f in range(BOOK_NF):
         out[j, f] = np.nan
     if si[3] == 0:
@@ -348,32 +355,34 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j):
     if not np.isnan(mid):
         out[j, 0] = spread
         out[j, 1] = (row[0] - row[2]) / mid * BPS
-        # z-score of the spread against the closes of the last m_z bins (population std)
-        K = bin_of_nb(T, t0, b)
-        cur_k = si[1]
-        k_init = si[2]
-        R = ring.shape[1]
-        s1 = 0.0
-        cnt = 0
-        for jj in range(K - m_z + 1, K + 1):
-            if jj < k_init:
-                continue
-            v = spread if jj >= cur_k else ring[0, jj % R]
-            if not np.isnan(v):
-                s1 += v
-                cnt += 1
-        if cnt >= 2:
-            mean = s1 / cnt
-            s2 = 0.0
+        # z-score of the spread against the closes of the last m_z bins (population std); the one
+        # output of the group that loops over a window (2 m_z bins): skipped when not requested
+        if (need >> 2) & 1:
+            K = bin_of_nb(T, t0, b)
+            cur_k = si[1]
+            k_init = si[2]
+            R = ring.shape[1]
+            s1 = 0.0
+            cnt = 0
             for jj in range(K - m_z + 1, K + 1):
                 if jj < k_init:
                     continue
                 v = spread if jj >= cur_k else ring[0, jj % R]
                 if not np.isnan(v):
-                    s2 += (v - mean) * (v - mean)
-            sd = math.sqrt(s2 / cnt)
-            if sd > 0:
-                out[j, 2] = (spread - mean) / sd
+                    s1 += v
+                    cnt += 1
+            if cnt >= 2:
+                mean = s1 / cnt
+                s2 = 0.0
+                for jj in range(K - m_z + 1, K + 1):
+                    if jj < k_init:
+                        continue
+                    v = spread if jj >= cur_k else ring[0, jj % R]
+                    if not np.isnan(v):
+                        s2 += (v - mean) * (v - mean)
+                sd = math.sqrt(s2 / cnt)
+                if sd > 0:
+                    out[j, 2] = (spread - mean) / sd
         qa = row[1]
         qb = row[3]
         if qa + qb > 0:  # weighted mid - mid = (Pa - Pb)(I - 1/2), I = qb / (qa + qb)
@@ -409,10 +418,10 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j):
 
 
 @njit(cache=True)
-def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out):
+def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out, need=-1):
     """Group ``book``. State: ``sf[0:40]`` last row, ``sf[40]`` spread (ticks, NaN when a side is
     empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
-    spread at the close of each bin."""
+    spread at the close of each bin. ``need``: bit mask of the outputs to compute (module docstring)."""
     n = ts.shape[0]
     L = book.shape[1] // 4
     if L > 10:
@@ -421,7 +430,7 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
     j = 0
     for i in range(n):
         while j < ns and samp_pos[j] == i:
-            _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j)
+            _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
             j += 1
         prev = advance_bins_nb(ts[i], t0, b, si)
         if prev > -(2 ** 62) and si[1] > prev:
@@ -435,7 +444,7 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
         si[3] = 1
         si[4] = L
     while j < ns:
-        _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j)
+        _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
         j += 1
 
 
@@ -622,7 +631,7 @@ VOL_NF = 7
 
 
 @njit(cache=True)
-def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j):
+def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j, need):
     for f in range(VOL_NF):
         out[j, f] = np.nan
     if si[0] == 0:
@@ -642,8 +651,11 @@ def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j):
         m = wb[1 + f]
         v = now - close_at_nb(ring, 0, K - m, cur_k, k_init, now, 0.0)
         out[j, f] = math.sqrt(v if v > 0 else 0.0) * BPS
-    # Parkinson: ln(H / L) / sqrt(4 ln 2) of the mid's range over the window, bps
+    # Parkinson: ln(H / L) / sqrt(4 ln 2) of the mid's range over the window, bps (loops over the
+    # window's bins: skipped when not requested)
     for f in range(2, 4):
+        if not (need >> f) & 1:
+            continue
         m = wb[f - 1]
         hi = np.nan
         lo = np.nan
@@ -671,13 +683,14 @@ def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j):
 
 
 @njit(cache=True)
-def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
+def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out, need=-1):
     """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
     level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
 
     State: ``sf[0]`` mid now, ``sf[1]`` mid at the close of the previous bin, ``sf[2]`` running sum
     of closed-bin r^2; ``si`` = [initialised, current bin, first bin]; ``ring`` (4, R): cumulative
-    r^2 at each bin close, mid at each bin close, bin high, bin low.
+    r^2 at each bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
+    to compute (module docstring).
     """
     n = ts.shape[0]
     ns = samp_t.shape[0]
@@ -686,7 +699,7 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
     j = 0
     for i in range(n):
         while j < ns and samp_pos[j] == i:
-            _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j)
+            _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j, need)
             j += 1
         prev = advance_bins_nb(ts[i], t0, b, si)
         k = si[1]
@@ -718,7 +731,7 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
             if np.isnan(ring[3, s]) or m < ring[3, s]:
                 ring[3, s] = m
     while j < ns:
-        _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j)
+        _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j, need)
         j += 1
 
 
