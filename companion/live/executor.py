@@ -1293,6 +1293,8 @@ class LiveExecutor:
                 fst, cyc, no_rows = front.state, front.cyc, front.no_rows
                 ev_dtype = ev.dtype
                 fast = None  # the fused call's compiled entry point, resolved at its first use
+                cnt = self._counters
+                front_cap, v_cap = front.cap, v.capacity  # refreshed after a three-call chunk (buffers grow)
             # ---- tick to decision: book -> features -> model -> signal -> venue -> strategy
             t0 = pc()
             rows_in = no_rows if book_rows is None else np.ascontiguousarray(book_rows[a:z], dtype=np.float64)
@@ -1301,7 +1303,7 @@ class LiveExecutor:
             d = self._drive
             self._journal_ns = 0
             n_v = v.n
-            if d is not None and self._kill_request is None and n_v + m <= v.capacity and m <= front.cap \
+            if d is not None and self._kill_request is None and n_v + m <= v_cap and m <= front_cap \
                     and not v.final and self._fused:
                 # one compiled call: front kernel, append to the venue, venue + strategy loop
                 if fast is not None and ev.dtype is ev_dtype and ev.flags.c_contiguous:
@@ -1315,12 +1317,12 @@ class LiveExecutor:
                     raise ValueError(_FRONT_ERRORS.get(code, f"front kernel error {code}"))
                 v.n = n_v + m
                 v._n_act = 0
-                t_chunk = int(cyc[4])  # the chunk's exchange time, left by the front kernel
-                if self._counters[2] > self._n_journaled_orders:
+                if cnt[2] > self._n_journaled_orders:
                     self._journal_new_orders()
                 if code != NEED_DATA:  # back to Python: journal the strategy's orders, or a venue error
-                    self._wakeups(t_chunk, code)
+                    self._wakeups(int(cyc[4]), code)
                 t5 = pc()
+                t_chunk = int(cyc[4])  # the chunk's exchange time, left by the front kernel
                 c0, c1, c2, c3, _, c5 = cyc.tolist()  # stage stamps (cycles)
                 v_ns = int((c5 - c3) * cns)  # venue append + venue / strategy loop
             else:  # three calls: front kernel, venue.on_market, the wake-up loop (buffers grow, kill switch)
@@ -1332,6 +1334,7 @@ class LiveExecutor:
                 t5 = pc()
                 c0, c1, c2, c3, _, _ = cyc.tolist()
                 v_ns = 0
+                front_cap, v_cap = front.cap, v.capacity
             # ---- metrics, reports, journal
             jn = self._journal_ns
             f_ns, m_ns, s_ns = int((c1 - c0) * cns), int((c2 - c1) * cns), int((c3 - c2) * cns)
