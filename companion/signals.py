@@ -587,7 +587,7 @@ class OutOfSampleDirection:
 
     @property
     def y(self) -> np.ndarray:
-        """The label: 1 when the mid is higher ``h`` later, else 0."""
+        """1 when the mid is higher ``h`` later, else 0 (the label)."""
         return (self.ret > 0).astype(int)
 
 

@@ -602,7 +602,7 @@ def front_chunk_nb(s, ev, rows_in, codes, values, a):
     """One feed chunk through book -> features -> compiled model -> signal, in one call.
 
     ``ev``: the chunk (EVENT_DTYPE); ``rows_in``: the book after each event from the data source, or
-    ``(0, 4L)`` to rebuild it (:func:`companion.book_kernels._replay_run_nb` on the full-depth state);
+    ``(0, 4L)`` to rebuild it (``companion.book_kernels._replay_run_nb`` on the full-depth state);
     the rows are left in ``s.rows[:m]``. Writes the class codes / values of the events to
     ``codes[a:a+m]`` / ``values[a:a+m]``. Stage boundaries are stamped in ``s.cyc`` (cycle counter:
     after book, features, model, signal). Returns a FRONT_* code.
@@ -851,8 +851,8 @@ def live_chunk_nb(s, d, ev, rows_in, a, n):
     """One feed chunk from market data to the orders it causes, in ONE compiled call:
     :func:`front_chunk_nb` (book -> features -> model -> signal, codes into the strategy's code
     buffers ``d.user_state[1:3]`` at ``a``), then the chunk appended to the paper venue's buffers at
-    ``n`` (:func:`companion.live.venue.append_events_nb` and, for the FIFO queue model, the streaming
-    ADD index :func:`companion.live.venue.add_index_into_nb` -- exactly ``PaperVenue.on_market``), then
+    ``n`` (``companion.live.venue.append_events_nb`` and, for the FIFO queue model, the streaming
+    ADD index ``companion.live.venue.add_index_into_nb`` -- exactly ``PaperVenue.on_market``), then
     the venue + strategy loop up to the chunk's time (:func:`drive_state_nb`, nothing final).
 
     The caller checks beforehand that no buffer can overflow (venue capacity, code buffers, the
