@@ -94,13 +94,15 @@ def _check_book(chunks, rows, tk, min_compared: int = 50) -> tuple[int, int]:
 @pytest.mark.parametrize("market", ["usdm", "spot"])
 def test_ws_feed_drives_the_executor_and_its_book_matches(shared_data, market):
     path = _recording(shared_data, market)
+    # stale_after far above a cold numba compile of the first chunk (the stale-feed test is below)
     s, ex, feed, srv, chunks, rows = run(_session(path, {"max_messages": 20_000},
-                                                  {"stale_after": 10.0, "max_chunk": 1}))
+                                                  {"stale_after": 120.0, "max_chunk": 1}))
     n_ev = sum(len(c.events) for c in chunks)
     assert n_ev > 1_000 and s.events == n_ev and s.chunks == len(chunks)
     assert s.killed is None and not s.stopped_early
     assert feed.stats["gaps"] == 0 and feed.stats["resyncs"] == 0
-    assert s.wakeups > 0 and s.latency["tick_to_decision"]["n"] == len(chunks)
+    assert s.wakeups > 0 and s.latency["tick_to_decision"]["n"] + s.warmup_chunks == len(chunks)
+    assert 1 <= s.warmup_chunks <= 2     # the first chunk, and the first through the one-call path
     _check_book(chunks, rows, ex.tickers)
 
 
@@ -116,7 +118,7 @@ def test_ws_sequence_gap_resyncs_and_the_executor_book_follows(shared_data):
                 break
     victim = lines[300]
     s, ex, feed, srv, chunks, rows = run(_session(path, {"max_messages": 12_000, "drop_lines": {victim}},
-                                                  {"stale_after": 10.0, "max_chunk": 1}))
+                                                  {"stale_after": 120.0, "max_chunk": 1}))
     assert srv.dropped == 1
     st = feed.stats
     assert st["gaps"] == 1 and st["resyncs"] == 1 and st["snapshots"] == 2

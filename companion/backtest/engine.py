@@ -320,7 +320,7 @@ def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, s
     >>> ex = ExecutionConfig(flat_before_close_s=5)                     # flatten 5 s before the close
     >>> res = run_backtest(events, book, inst, ImbalanceScalper(entry="market"), execution=ex)
     >>> len(res.trades), round(res.pnl()["pnl_mid"], 2), round(res.pnl()["net"], 2)   # dollars
-    (7, 23.0, -119.9)
+    (9, -24.5, -213.98)
     >>> py = run_backtest(events, book, inst, ImbalanceScalper(entry="market"), execution=ex, path="python")
     >>> py.pnl() == res.pnl()                          # the teaching path gives the same run
     True
@@ -369,7 +369,7 @@ def summarize(res: BacktestResult, bar: str = "1min", periods_per_year: float | 
     >>> ex = ExecutionConfig(flat_before_close_s=5)                     # flatten 5 s before the close
     >>> m = summarize(run_backtest(events, book, inst, ImbalanceScalper(entry="market"), execution=ex))
     >>> m["trades"], m["fills"], round(m["net_pnl"], 2), round(m["spread_cost"], 2)
-    (7, 18, -119.9, 142.9)
+    (9, 24, -213.98, 189.48)
     """
     t = res.trades
     eq = res.equity()

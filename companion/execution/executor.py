@@ -199,11 +199,11 @@ def execute(data, parent: ParentOrder, schedule, *, mode: str = "limit", timeout
     >>> from companion.execution.schedules import TWAP
     >>> p = ParentOrder(side=1, qty=300, start_ns=t0 + 5 * NS, end_ns=t0 + 35 * NS)
     >>> r = execute(data, p, TWAP(interval_s=10), mode="market", post_s=10, tail_s=10)
-    >>> r.measures["completion"], round(r.measures["is_bps"], 2), r.measures["maker_share"]
-    (1.0, 1.02, 0.0)
+    >>> r.measures["completion"], round(r.measures["is_bps"], 2), round(r.measures["maker_share"], 3)
+    (1.0, -2.16, 0.0)
     >>> r = execute(data, p, TWAP(interval_s=10), mode="limit", timeout_s=5, post_s=10, tail_s=10)
-    >>> r.measures["completion"], round(r.measures["is_bps"], 2), r.measures["maker_share"]
-    (1.0, -7.11, 1.0)
+    >>> r.measures["completion"], round(r.measures["is_bps"], 2), round(r.measures["maker_share"], 3)
+    (1.0, -7.4, 0.423)
     """
     if mode not in ("market", "limit"):
         raise ValueError(f"mode must be 'market' or 'limit', got {mode!r}")
@@ -313,7 +313,7 @@ def run_many(data, parents, algos: dict, **kwargs) -> pd.DataFrame:
     0       0  twap_mkt     1         1.0          0.0
     1       1  twap_mkt    -1         1.0          0.0
     2       0  twap_lim     1         1.0          1.0
-    3       1  twap_lim    -1         1.0          0.0
+    3       1  twap_lim    -1         1.0          0.5
     """
     trades = book_trades(data.events)
     rows = []

@@ -909,6 +909,7 @@ class LiveSummary:
     #: path: numba compiles or loads the kernels there); left out of the latency histograms and of
     #: ``events_per_s`` (which is events / (elapsed - warm-up))
     warmup_s: float = 0.0
+    warmup_chunks: int = 0
     latency: dict = field(default_factory=dict)
     targets_met: dict = field(default_factory=dict)
 
@@ -1345,6 +1346,7 @@ class LiveExecutor:
             jn = self._journal_ns
             if warming:  # compiles / loads the kernels: reported apart (LiveSummary.warmup_s)
                 summ.warmup_s += (t5 - t0 - jn) / 1e9
+                summ.warmup_chunks += 1
             else:
                 f_ns, m_ns, s_ns = int((c1 - c0) * cns), int((c2 - c1) * cns), int((c3 - c2) * cns)
                 rec_ns("book", t1 - t0 - f_ns - m_ns - s_ns - v_ns)

@@ -160,7 +160,7 @@ def build_training_set(data, *, horizon="10s", grid="1s", target: str = "up", la
     ...                        instrument=instrument(cfg, levels=5))
     >>> ts = build_training_set(data, horizon="5s", warmup="10s")
     >>> len(ts), ts.y.value_counts().sort_index().to_dict(), ts.label["kind"]
-    (105, {0: 82, 1: 23}, 'fixed_horizon')
+    (105, {0: 76, 1: 29}, 'fixed_horizon')
     >>> bool((ts.t_end >= ts.t).all()), "vol_imb_10" in ts.dropped       # a 5-level book has no level 10
     (True, True)
     """
