@@ -246,6 +246,20 @@ def replay_assisted(events: np.ndarray, book_rows: np.ndarray, levels: int | Non
     ----------
     Huang & Polak (2011), LOBSTER ReadMe: row :math:`t` of the orderbook file is the book after
     message :math:`t`.
+
+    Examples
+    --------
+    A level-1 file: the best bid (100) is deleted and the level at 99, beyond the visible depth,
+    enters; only the file can tell its size.
+
+    >>> import numpy as np
+    >>> from companion.events import ADD, DELETE, EVENT_DTYPE
+    >>> ev = np.zeros(2, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"] = [ADD, DELETE], 1, [100, 100], [5, 5]
+    >>> rows = np.array([[101.0, 3, 100, 5], [101.0, 3, 99, 7]])
+    >>> snap, st = replay_assisted(ev, rows)
+    >>> snap.tolist(), st["levels_taken"], st["rows_reproduced"]
+    ([[101.0, 3.0, 100.0, 5.0], [101.0, 3.0, 99.0, 7.0]], 1, 2)
     """
     book_rows = np.asarray(book_rows, dtype=np.float64)
     if levels is not None:
@@ -436,6 +450,17 @@ def trades_frame(events: np.ndarray, instrument: Instrument | None = None) -> pd
     pandas.DataFrame
         Columns ``price`` (currency units, or price units without ``instrument``), ``size``,
         ``side`` (aggressor, +1 buy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import EXEC_VISIBLE, EVENT_DTYPE
+    >>> ev = np.zeros(1, EVENT_DTYPE)
+    >>> ev["ts"], ev["kind"], ev["side"], ev["price"], ev["size"] = 34_200 * 10**9, EXEC_VISIBLE, -1, 5853300, 100
+    >>> trades_frame(ev, Instrument("AAPL", tick=100, price_scale=10_000, date="2012-06-21"))
+                         price  size  side
+    time
+    2012-06-21 09:30:00  585.33 100.0     1
     """
     tr = trades(events)
     scale = instrument.price_scale if instrument is not None else 1
@@ -483,6 +508,19 @@ def book_frame(snapshots: np.ndarray, instrument: Instrument, ts: np.ndarray) ->
     pandas.DataFrame
         Columns :func:`book_columns`; prices in currency units (``price / instrument.price_scale``),
         an empty level has price NaN and size 0. Index: see :func:`trades_frame`.
+
+    Raises
+    ------
+    ValueError
+        When ``snapshots`` is not ``(n, 4L)`` or ``ts`` has another length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> snap = np.array([[5853400.0, 100, -9999999999, 0]])          # no bid
+    >>> ins = Instrument("AAPL", tick=100, price_scale=10_000, date="2012-06-21")
+    >>> book_frame(snap, ins, np.array([34_200 * 10**9])).iloc[0].tolist()
+    [585.34, 100.0, nan, 0.0]
     """
     snap = np.asarray(snapshots, dtype=np.float64)
     if snap.ndim != 2 or snap.shape[1] % 4:

@@ -47,6 +47,17 @@ def shared_data_dir() -> Path | None:
     -------
     pathlib.Path or None
         Absolute path, or None when the folder does not exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ, {"COMPANION_SHARED": tmp}):
+    ...     shared_data_dir() == Path(tmp).resolve()
+    True
+    >>> with mock.patch.dict(os.environ, {"COMPANION_SHARED": "/no/such/folder"}):
+    ...     print(shared_data_dir())
+    None
     """
     p = Path(os.environ.get("COMPANION_SHARED", REPO_ROOT.parent / "shared" / "data"))
     return p.resolve() if p.is_dir() else None
@@ -139,6 +150,16 @@ def orderbook_beside(message_path: str | Path) -> Path | None:
     -------
     pathlib.Path or None
         The existing file of the same name with ``_orderbook_`` (with or without ``.gz``), or None.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     msg = Path(tmp) / "AAPL_2012-06-21_34200000_57600000_message_1.csv"
+    ...     before = orderbook_beside(msg)
+    ...     (Path(tmp) / "AAPL_2012-06-21_34200000_57600000_orderbook_1.csv.gz").touch()
+    ...     print(before, orderbook_beside(msg).name)
+    None AAPL_2012-06-21_34200000_57600000_orderbook_1.csv.gz
     """
     p = Path(message_path)
     for cand in (p.name.replace("_message_", "_orderbook_"),):
@@ -168,6 +189,22 @@ def find_lobster_sample(ticker: str, level: int) -> Path:
     ------
     FileNotFoundError
         When no folder holds the sample (the message says how to fetch it).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(
+    ...         os.environ, {"COMPANION_DATA": tmp, "COMPANION_SHARED": "/no/such/folder"}):
+    ...     (Path(tmp) / "lobster").mkdir()
+    ...     (Path(tmp) / "lobster" / "AAPL_2012-06-21_34200000_57600000_message_1.csv").touch()
+    ...     print(find_lobster_sample("AAPL", 1).name)
+    ...     try:
+    ...         find_lobster_sample("AAPL", 5)
+    ...     except FileNotFoundError:
+    ...         print("no level-5 sample")
+    AAPL_2012-06-21_34200000_57600000_message_1.csv
+    no level-5 sample
     """
     pattern = re.compile(rf"^{re.escape(ticker)}_\d{{4}}-\d{{2}}-\d{{2}}_\d+_\d+_message_{level}\.csv(\.gz)?$")
     roots = [data_dir() / "lobster"]
@@ -191,6 +228,9 @@ def resolve_lobster_paths(spec: str | Spec) -> tuple[Path, Path | None]:
     Parameters
     ----------
     spec : str or Spec
+        A dataset SPEC (see :func:`parse_spec`) or its parsed form. ``synthetic[:SEED]`` resolves
+        to the files of :func:`companion.synth.ensure_day` under :func:`data_dir` (generated on
+        first use: a few seconds for a full day).
 
     Returns
     -------
@@ -203,6 +243,22 @@ def resolve_lobster_paths(spec: str | Spec) -> tuple[Path, Path | None]:
         When a LOBSTER sample or a message path does not exist.
     ValueError
         When the SPEC is not understood.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(
+    ...         os.environ, {"COMPANION_DATA": tmp, "COMPANION_SHARED": "/no/such/folder"}):
+    ...     root = Path(tmp) / "lobster"
+    ...     root.mkdir()
+    ...     for what in ("message", "orderbook"):
+    ...         (root / f"AAPL_2012-06-21_34200000_57600000_{what}_1.csv").touch()
+    ...     msg, ob = resolve_lobster_paths("lobster:AAPL:1")
+    ...     print(msg.name)
+    ...     print(ob.name)
+    AAPL_2012-06-21_34200000_57600000_message_1.csv
+    AAPL_2012-06-21_34200000_57600000_orderbook_1.csv
     """
     sp = parse_spec(spec) if isinstance(spec, str) else spec
     if sp.kind == "synthetic":

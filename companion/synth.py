@@ -197,7 +197,27 @@ class SynthDay:
 
 
 def instrument(config: SynthConfig | None = None, levels: int = 10) -> Instrument:
-    """The :class:`~companion.events.Instrument` of the synthetic day."""
+    """The :class:`~companion.events.Instrument` of the synthetic day.
+
+    Parameters
+    ----------
+    config : SynthConfig, optional
+        Day parameters (default :class:`SynthConfig`): symbol, date, tick and price scale, session.
+    levels : int
+        Book levels recorded in the orderbook.
+
+    Returns
+    -------
+    companion.events.Instrument
+        ``tick`` and ``price_scale`` in price units (LOBSTER: $1 = 10000 units, tick $0.01 = 100),
+        session open/close in ns after midnight, venue ``"SYNTHETIC"``.
+
+    Examples
+    --------
+    >>> ins = instrument(levels=5)
+    >>> ins.symbol, ins.tick, ins.price_scale, ins.session_open_ns, ins.levels
+    ('SYNTH', 100, 10000, 34200000000000, 5)
+    """
     cfg = config or SynthConfig()
     return Instrument(symbol=cfg.symbol, tick=cfg.tick, price_scale=cfg.price_scale, lot=1.0,
                       session_open_ns=int(round(cfg.session[0] * NS)),
@@ -284,9 +304,47 @@ def _draw_episodes(rng: np.random.Generator, cfg: SynthConfig) -> list[dict]:
 
 def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
              _capacity: int | None = None) -> SynthDay:
-    """Simulate one day; see the module docstring. Deterministic in ``(seed, config)``; ``levels``
-    only sets how many book levels are recorded. (``_capacity``: initial message buffer, for tests
-    of the grow-and-rerun path.)"""
+    """Simulate one day; see the module docstring for the model and its references.
+
+    Deterministic in ``(seed, config)``: every draw comes from ``numpy.random.default_rng(seed)``.
+
+    Parameters
+    ----------
+    seed : int
+        Generator seed.
+    levels : int
+        How many book levels are recorded (the simulation itself is full depth; ``levels`` does
+        not change the messages).
+    config : SynthConfig, optional
+        Model parameters (default :class:`SynthConfig`: 09:30-16:00, ~372k messages).
+    _capacity : int, optional
+        Initial message buffer, for tests of the grow-and-rerun path.
+
+    Returns
+    -------
+    SynthDay
+        ``messages`` (:data:`MESSAGE_DTYPE`: time in ns after midnight, prices in price units =
+        dollars x 10000, sizes in shares), ``orderbook`` (float64 ``(n, 4*levels)``, LOBSTER
+        layout, row ``i`` = the book after message ``i``), ``fundamental`` (price units),
+        ``episodes`` (start/end in s after midnight, direction, move in ticks).
+
+    Raises
+    ------
+    ValueError
+        When ``levels < 1`` or the session is not inside one day.
+
+    Examples
+    --------
+    A one-minute day (about a second to simulate):
+
+    >>> day = simulate(seed=1, levels=5, config=SynthConfig(session=(34200.0, 34260.0)))
+    >>> len(day.messages) == len(day.orderbook) == len(day.fundamental), day.orderbook.shape[1]
+    (True, 20)
+    >>> int(day.messages["type"][0]), int(day.messages["time_ns"][0]) >= 34200 * 10**9
+    (1, True)
+    >>> bool((day.orderbook[:, 0] > day.orderbook[:, 2]).all())      # never crossed
+    True
+    """
     cfg = config or SynthConfig()
     if levels < 1:
         raise ValueError(f"levels must be >= 1, got {levels}")
@@ -332,19 +390,60 @@ def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
 
 def generate_day(seed: int = 7, levels: int = 10, config: SynthConfig | None = None
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """``(messages, orderbook)`` of one synthetic day.
+    """``(messages, orderbook)`` of one synthetic day (:func:`simulate` without the extras).
 
-    ``messages``: structured :data:`MESSAGE_DTYPE` (LOBSTER columns, time in integer ns after
-    midnight); ``orderbook``: float64 ``(n, 4*levels)`` LOBSTER rows, row ``i`` = the book after
-    message ``i`` (empty levels: dummy prices +-9999999999, size 0).
+    Parameters
+    ----------
+    seed, levels, config
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    messages : numpy.ndarray
+        Structured :data:`MESSAGE_DTYPE` (LOBSTER columns, time in integer ns after midnight,
+        prices in price units = dollars x 10000, sizes in shares).
+    orderbook : numpy.ndarray
+        float64 ``(n, 4*levels)`` LOBSTER rows, row ``i`` = the book after message ``i`` (empty
+        levels: dummy prices +-9999999999, size 0).
+
+    Examples
+    --------
+    >>> cfg = SynthConfig(session=(34200.0, 34260.0))
+    >>> msgs, ob = generate_day(seed=1, levels=5, config=cfg)
+    >>> msgs.dtype == MESSAGE_DTYPE, ob.shape == (len(msgs), 20)
+    (True, True)
+    >>> bool((msgs == simulate(seed=1, levels=5, config=cfg).messages).all())    # deterministic
+    True
     """
     day = simulate(seed=seed, levels=levels, config=config)
     return day.messages, day.orderbook
 
 
 def to_events(messages: np.ndarray) -> np.ndarray:
-    """Messages (:data:`MESSAGE_DTYPE`) -> :data:`companion.events.EVENT_DTYPE` events
-    (``ts = ts_local = time_ns``, ``kind = type``, ``side = direction``)."""
+    """Messages (:data:`MESSAGE_DTYPE`) -> :data:`companion.events.EVENT_DTYPE` events.
+
+    Field map: ``ts = ts_local = time_ns`` (ns after midnight), ``kind = type`` (LOBSTER codes
+    1-5), ``side = direction`` (+1 buy / -1 sell order), ``price`` (price units), ``size``
+    (shares), ``order_id``.
+
+    Parameters
+    ----------
+    messages : numpy.ndarray
+        :data:`MESSAGE_DTYPE` records.
+
+    Returns
+    -------
+    numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE`, one event per message.
+
+    Examples
+    --------
+    >>> m = np.zeros(1, MESSAGE_DTYPE)
+    >>> m[0] = (34200 * 10**9, 1, 10_000_001, 100, 2_999_500, 1)     # add: buy 100 @ $299.95
+    >>> ev = to_events(m)
+    >>> int(ev["ts"][0]), int(ev["kind"][0]), int(ev["side"][0]), int(ev["price"][0]), float(ev["size"][0])
+    (34200000000000, 1, 1, 2999500, 100.0)
+    """
     ev = np.zeros(len(messages), dtype=EVENT_DTYPE)
     ev["ts"] = messages["time_ns"]
     ev["ts_local"] = messages["time_ns"]
@@ -385,6 +484,46 @@ def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, ti
     ``bucket_s`` buckets against the mid change in ticks over the same bucket (R^2 of the
     contemporaneous regression, Cont, Kukanov & Stoikov 2014, eq. 10, pooled over the day and the
     mean of per-30-minute fits) and the correlation with the *next* bucket's mid change.
+
+    Parameters
+    ----------
+    times_ns : array_like
+        int64 message times, ns after midnight.
+    types : array_like
+        LOBSTER message types (1-5).
+    orderbook : array_like
+        float64 ``(n, 4L)`` LOBSTER rows (price units, shares), row ``i`` = after message ``i``.
+    tick : int
+        Tick in price units (LOBSTER $0.01 = 100).
+    session : tuple of float
+        Session ``(open, close)`` in s after midnight (the last state lasts until the close).
+    sizes : array_like, optional
+        Message sizes (shares); adds ``add_size_mean`` / ``exec_size_mean``.
+    bucket_s : float
+        OFI bucket width, s.
+
+    Returns
+    -------
+    dict
+        ``messages``, ``counts_by_type``, ``execution_share``, ``spread_ticks_mean`` /
+        ``_median`` / ``share_1_tick`` / ``share_le_3_ticks`` (ticks), ``depth_best_ask_mean`` /
+        ``bid`` (shares), ``mid_first_last_ticks``, ``mid_range_ticks``, ``dmid_std_ticks``,
+        ``ofi_r2_pooled``, ``ofi_r2_30min_mean`` (NaN without a 30-minute window of > 20
+        buckets), ``ofi_next_corr``, ``messages_per_30min``, ``bucket_s``.
+
+    References
+    ----------
+    Cont, Kukanov & Stoikov (2014), The Price Impact of Order Book Events, J. Financial
+    Econometrics 12(1), eqs. 2 and 10.
+
+    Examples
+    --------
+    Two book states: a 2-tick spread for 1 s, then a 4-tick spread for the remaining 3 s.
+
+    >>> ob = np.array([[10200.0, 100, 10000, 200], [10300.0, 100, 9900, 300]])
+    >>> st = day_stats([0, 1 * 10**9], [1, 1], ob, tick=100, session=(0.0, 4.0), bucket_s=1.0)
+    >>> st["spread_ticks_mean"], st["spread_ticks_median"], st["depth_best_bid_mean"], st["counts_by_type"][1]
+    (3.5, 4.0, 275.0, 2)
     """
     t = np.asarray(times_ns, dtype=np.int64) / NS
     typ = np.asarray(types)
@@ -463,7 +602,25 @@ def _episode_moves(day: SynthDay) -> list[dict]:
 
 
 def stats_of(day: SynthDay) -> dict:
-    """:func:`day_stats` of a generated day."""
+    """:func:`day_stats` of a generated day (its tick, session and sizes).
+
+    Parameters
+    ----------
+    day : SynthDay
+        From :func:`simulate`.
+
+    Returns
+    -------
+    dict
+        See :func:`day_stats` (spreads in ticks, depths in shares).
+
+    Examples
+    --------
+    >>> day = simulate(seed=1, levels=5, config=SynthConfig(session=(34200.0, 34260.0)))
+    >>> st = stats_of(day)
+    >>> st["messages"] == len(day.messages), st["spread_ticks_mean"] > 1
+    (True, True)
+    """
     return day_stats(day.messages["time_ns"], day.messages["type"], day.orderbook,
                      tick=day.config.tick, session=day.config.session, sizes=day.messages["size"])
 
@@ -472,7 +629,24 @@ def stats_of(day: SynthDay) -> dict:
 # files
 # ---------------------------------------------------------------------------------------------
 def file_stem(config: SynthConfig | None = None) -> str:
-    """``SYNTH_2012-06-21_34200000_57600000`` (LOBSTER naming: date, session window in ms)."""
+    """File-name stem in LOBSTER naming: ``SYMBOL_DATE_START_END`` (session window in ms after midnight).
+
+    Parameters
+    ----------
+    config : SynthConfig, optional
+        Default :class:`SynthConfig`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> file_stem()
+    'SYNTH_2012-06-21_34200000_57600000'
+    >>> file_stem(SynthConfig(session=(34200.0, 34260.0)))
+    'SYNTH_2012-06-21_34200000_34260000'
+    """
     cfg = config or SynthConfig()
     a, b = (int(round(x * 1000)) for x in cfg.session)
     return f"{cfg.symbol}_{cfg.date}_{a}_{b}"
@@ -488,7 +662,33 @@ def write_day(out_dir: str | Path, seed: int = 7, levels: int = 10,
 
     Files: ``<stem>_message_<levels>.csv``, ``<stem>_orderbook_<levels>.csv`` and
     ``<stem>_meta.json`` (seed, config, episodes with their realised mid moves, stats, sha256 of
-    the CSVs). Returns ``(message_path, orderbook_path)``.
+    the CSVs). The CSVs follow the LOBSTER ReadMe (Huang & Polak 2011): message columns time (s
+    after midnight), type, order id, size, price (dollars x 10000), direction; orderbook rows
+    ``ask_px_1, ask_sz_1, bid_px_1, bid_sz_1, ...`` as integers.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        Folder (created if missing).
+    seed, levels, config
+        As for :func:`simulate` (ignored when ``day`` is given).
+    day : SynthDay, optional
+        An already simulated day.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        ``(message_path, orderbook_path)``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cfg = SynthConfig(session=(34200.0, 34260.0))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     msg, ob = write_day(tmp, seed=1, levels=5, config=cfg)
+    ...     meta = json.loads((Path(tmp) / f"{file_stem(cfg)}_meta.json").read_text())
+    ...     print(msg.name, ob.name, meta["seed"], meta["levels"])
+    SYNTH_2012-06-21_34200000_34260000_message_5.csv SYNTH_2012-06-21_34200000_34260000_orderbook_5.csv 1 5
     """
     if day is None:
         day = simulate(seed=seed, levels=levels, config=config)
@@ -527,7 +727,30 @@ def _config_tag(cfg: SynthConfig) -> str:
 
 
 def day_dir(seed: int = 7, config: SynthConfig | None = None) -> Path:
-    """``data_dir()/synthetic/seed_<seed>`` (non-default configs: ``seed_<seed>_<config hash>``)."""
+    """Folder of the synthetic day: ``data_dir()/synthetic/seed_<seed>``.
+
+    A non-default config gets ``seed_<seed>_<config hash>`` (first 10 hex digits of the sha256 of
+    the config's JSON), so different configs never share files.
+
+    Parameters
+    ----------
+    seed : int
+        Generator seed.
+    config : SynthConfig, optional
+        Default :class:`SynthConfig`.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (it may not exist yet).
+
+    Examples
+    --------
+    >>> day_dir(7).parts[-2:]
+    ('synthetic', 'seed_7')
+    >>> day_dir(7, SynthConfig(session=(34200.0, 34260.0))).name.startswith("seed_7_")
+    True
+    """
     from companion.data import data_dir
 
     cfg = config or SynthConfig()
@@ -548,7 +771,30 @@ def _meta_current(meta_path: Path, cfg: SynthConfig) -> bool:
 def ensure_day(seed: int = 7, levels: int = 10, config: SynthConfig | None = None) -> tuple[Path, Path]:
     """The day for ``seed`` under :func:`day_dir` (``data_dir()/synthetic/seed_<seed>``),
     generated first if missing: written to a temporary folder beside it, then renamed into place
-    (atomic), so a concurrent reader never sees a half-written file."""
+    (atomic), so a concurrent reader never sees a half-written file. Files written by another
+    :data:`GENERATOR_VERSION` or config are regenerated.
+
+    Parameters
+    ----------
+    seed, levels, config
+        As for :func:`simulate`.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        ``(message_path, orderbook_path)`` of the LOBSTER CSVs (see :func:`write_day`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> cfg = SynthConfig(session=(34200.0, 34260.0))
+    >>> with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ, {"COMPANION_DATA": tmp}):
+    ...     msg, ob = ensure_day(seed=1, levels=5, config=cfg)     # generated
+    ...     again = ensure_day(seed=1, levels=5, config=cfg)       # found, not regenerated
+    ...     print(msg.parent == day_dir(1, cfg), again == (msg, ob), ob.stat().st_size > 0)
+    True True True
+    """
     cfg = config or SynthConfig()
     target = day_dir(seed, cfg)
     stem = file_stem(cfg)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -38,11 +40,38 @@ MODULES = [
     "companion.sim.fees",
     "companion.sim.impact",
     "companion.sim.risk",
+    # issue #7: every module book/api.md renders (tests/test_api_docs.py gates them)
+    "companion.synth",
+    "companion.sim",
+    "companion.sim.exchange",
+    "companion.live.venue",
+    "companion.live.feeds",
+    "companion.live.metrics",
+    "companion.live.executor",
+    "companion.features",
+    "companion.backtest",
+    "companion.models.compiled",
+    "companion.sim.simulator",
+    "companion.execution",
 ]
 
+#: gated modules whose module docstring still holds an illustrative example that does not run
+#: (files owned elsewhere); strict xfail, so a fix turns the test red until the module moves to MODULES
+PENDING: dict[str, str] = {}   # module -> why its examples cannot run yet (strict xfail)
 
-@pytest.mark.parametrize("name", MODULES)
+
+@pytest.mark.parametrize("name", MODULES + [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=why))
+                                             for m, why in PENDING.items()])
 def test_docstring_examples(name: str):
     mod = importlib.import_module(name)
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
     assert res.failed == 0, f"{res.failed} of {res.attempted} docstring examples failed in {name}"
+
+
+def test_every_gated_module_runs_its_examples():
+    """Each module tests/test_api_docs.py holds to the standard has its examples run here."""
+    spec = importlib.util.spec_from_file_location("_api_docs_gate", Path(__file__).with_name("test_api_docs.py"))
+    gate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gate)
+    assert gate.DOCUMENTED
+    assert [m for m in gate.DOCUMENTED if m not in MODULES and m not in PENDING] == []

@@ -2,13 +2,16 @@
 parent order's children through :class:`companion.sim.simulator.Simulator`, cost measures (implementation
 shortfall and its split, VWAP slippage, impact) and the paired comparison of two algorithms.
 
->>> from companion import data
->>> from companion.execution import ParentOrder, TWAP, execute
->>> d = data.load("synthetic")
->>> p = ParentOrder(side=1, qty=5000, start_ns=d.instrument.session_open_ns + 3600 * 10**9,
-...                 end_ns=d.instrument.session_open_ns + 5400 * 10**9)
->>> r = execute(d, p, TWAP(interval_s=30), mode="limit", timeout_s=10)
->>> r.measures["is_bps"], r.measures["completion"]
+A sketch on the default day (runnable examples on a one-minute day are in
+:func:`companion.execution.execute`)::
+
+    from companion import data
+    from companion.execution import ParentOrder, TWAP, execute
+    d = data.load("synthetic")
+    p = ParentOrder(side=1, qty=5000, start_ns=d.instrument.session_open_ns + 3600 * 10**9,
+                    end_ns=d.instrument.session_open_ns + 5400 * 10**9)
+    r = execute(d, p, TWAP(interval_s=30), mode="limit", timeout_s=10)
+    r.measures["is_bps"], r.measures["completion"]
 """
 from __future__ import annotations
 

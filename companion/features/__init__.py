@@ -36,12 +36,45 @@ WINDOWS_NS = {"1s": NS, "10s": 10 * NS, "1min": 60 * NS, "5min": 300 * NS}
 
 
 def registry() -> dict[str, FeatureSpec]:
-    """Every registered feature, ``{name: spec}``, in column order."""
+    """Every registered feature, ``{name: spec}``, in column order.
+
+    Returns
+    -------
+    dict
+        ``{name: FeatureSpec}``; each spec carries the feature's ``formula``, trailing ``window``, ``unit``, literature
+        ``reference`` and ``group`` (:mod:`companion.features.spec`).
+
+    Examples
+    --------
+    >>> spec = registry()["ofi_10s"]
+    >>> spec.window, spec.unit, spec.group
+    ('10s', 'shares', 'ofi')
+    >>> spec.reference
+    'Cont, Kukanov & Stoikov (2014), J. Financial Econometrics 12(1), eq. 10'
+    """
     return {s.name: s for s in SPECS}
 
 
 def feature_names(group: str | None = None) -> list[str]:
-    """Names of the registered features (of one group)."""
+    """Names of the registered features (of one group), in column order.
+
+    Parameters
+    ----------
+    group : str, optional
+        One of :data:`companion.features.spec.GROUPS` (``"ofi"``, ``"imbalance"``, ``"book"``,
+        ``"trades"``, ``"queue"``, ``"volatility"``, ``"vpin"``, ``"time"``); None for all.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> feature_names("time")
+    ['tod_frac', 'tod_sin', 'tod_cos']
+    >>> feature_names()[:2], len(feature_names()) == len(registry())
+    (['ofi_1s', 'ofi_10s'], True)
+    """
     return [s.name for s in SPECS if group is None or s.group == group]
 
 
@@ -265,7 +298,44 @@ def compute(events: np.ndarray, book: np.ndarray, instrument: Instrument | None 
     """All (or the named) features of a day on a sample grid -> DataFrame indexed by sample time.
 
     One :class:`FeatureEngine` update over the whole day, then the remaining samples up to the
-    session close (or the last event). See :class:`FeatureEngine` for the arguments.
+    session close (or the last event). A value at sample time ``T`` uses only the events with
+    ``ts <= T`` (causal). Formulas, units and references of the features: :func:`registry`.
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE`, non-decreasing ``ts`` (ns).
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` LOBSTER layout, row ``i`` = the book after event ``i``
+        (:func:`companion.book.replay`).
+    instrument, grid, features, config, start_ns, end_ns
+        See :class:`FeatureEngine`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sample time (index: see :func:`companion.book.trades_frame`), one column per
+        feature (in the unit of its spec; NaN until a window has data).
+
+    Raises
+    ------
+    KeyError
+        For an unknown feature name.
+
+    Examples
+    --------
+    Ten-second samples of a one-minute synthetic day (the first, at the open, precedes every
+    event, so its book features are NaN):
+
+    >>> from companion import synth
+    >>> cfg = synth.SynthConfig(session=(34200.0, 34260.0))
+    >>> day = synth.simulate(seed=1, levels=5, config=cfg)
+    >>> X = compute(synth.to_events(day.messages), day.orderbook, synth.instrument(cfg, 5), grid="10s",
+    ...             features=["ofi_10s", "spread_ticks", "tod_frac"])
+    >>> X.shape, str(X.index[0]), str(X.index[-1])
+    ((7, 3), '2012-06-21 09:30:00', '2012-06-21 09:31:00')
+    >>> bool(X["spread_ticks"].iloc[1:].ge(1).all()), X["tod_frac"].tolist()[::3]
+    (True, [0.0, 0.5, 1.0])
     """
     eng = FeatureEngine(instrument, grid=grid, features=features, config=config, start_ns=start_ns, end_ns=end_ns)
     t1, v1 = eng.update_arrays(events, book)

@@ -174,14 +174,19 @@ def depth_at_price_changes_nb(book: np.ndarray, bounds: np.ndarray) -> tuple[np.
 
 
 def window_depth(book, bounds: np.ndarray, method: str = "cks") -> np.ndarray:
-    """Average level-1 depth per segment (size units).
+    r"""Average level-1 depth :math:`D_k` per segment (size units), CKS (2014) p. 10.
+
+    ``"cks"``: :math:`D_k` = mean of the queues one level from the touch sampled at every move
+    of a best price (:func:`depth_at_price_changes_nb`); ``"mean"``: event average of
+    :math:`(q^B_n + q^A_n)/2` over the segment's rows.
 
     Parameters
     ----------
     book : array_like
-        ``(n, 4L)`` LOBSTER layout.
+        ``(n, 4L)`` LOBSTER layout (price units, size units).
     bounds : numpy.ndarray
-        int64 segment bounds.
+        int64 segment bounds: segment ``k`` is rows ``bounds[k]+1 .. bounds[k+1]``
+        (:func:`companion.flow.ofi.bin_bounds_nb`).
     method : str
         ``"cks"`` (samples at price changes, falling back to the mean for a segment without any) or
         ``"mean"`` (event average of :math:`(q^B + q^A)/2`); see the module docstring.
@@ -195,6 +200,21 @@ def window_depth(book, bounds: np.ndarray, method: str = "cks") -> np.ndarray:
     ------
     ValueError
         For an unknown ``method``.
+
+    References
+    ----------
+    Cont, Kukanov & Stoikov (2014), The Price Impact of Order Book Events, J. Financial
+    Econometrics 12(1), p. 10 (depth at price changes).
+
+    Examples
+    --------
+    The bid queue at 100 depletes (the queue of 8 at 99 is exposed), then the ask moves up
+    (its new queue holds 4): the CKS samples are 8 and 4.
+
+    >>> import numpy as np
+    >>> book = np.array([[101.0, 3, 100, 5], [101.0, 3, 99, 8], [102.0, 4, 99, 8]])
+    >>> window_depth(book, np.array([-1, 2])).tolist(), window_depth(book, np.array([-1, 2]), "mean").round(3).tolist()
+    ([6.0], [5.167])
     """
     b = _as_book(book)
     mean = segment_depth_nb(clean_sizes_nb(b, 1), bounds, 1)
@@ -402,7 +422,25 @@ def summarise_impact(win: pd.DataFrame, t_crit: float = 1.96) -> dict:
     dict
         Mean/min/max :math:`R^2`, shares of significant coefficients, mean :math:`\beta` and t, TI
         and joint :math:`R^2`, multi-level gains, PC1 share, and the depth law (``c``,
-        ``lambda``; :func:`depth_law`); ``{"n_windows": 0}`` for an empty table.
+        ``lambda``; :func:`depth_law`); ``{"n_windows": 0}`` for an empty table. Units: ``beta``
+        ticks per lot, ``depth`` lots, ``c`` ticks.
+
+    References
+    ----------
+    Cont, Kukanov & Stoikov (2014), Tables 2-4 (the same summaries over 50 stocks);
+    Cont, Cucuringu & Zhang (2023) for the multi-level / integrated OFI gains.
+
+    Examples
+    --------
+    Three windows on the stylised book, :math:`\beta_i = 1 / (2 D_i)`:
+
+    >>> import numpy as np
+    >>> D = np.array([1.0, 2, 4])
+    >>> win = pd.DataFrame({"r2": [0.3, 0.4, 0.5], "beta": 1 / (2 * D), "t_beta": [3.0, 1.0, 2.5],
+    ...                     "t_alpha": [0.1, 0.2, 0.3], "t_gamma": [0.5, 2.5, 0.1], "depth": D})
+    >>> s = summarise_impact(win)
+    >>> s["n_windows"], round(s["r2_mean"], 3), round(s["beta_significant_share"], 3), round(s["c"], 6), round(s["lambda"], 6)
+    (3, 0.4, 0.667, 0.5, 1.0)
     """
     if len(win) == 0:
         return {"n_windows": 0}

@@ -178,7 +178,24 @@ def volume_buckets(ts, price, vol, buy, V: float) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``buy``, ``sell``, ``start_ts``, ``end_ts``, ``price_end`` (item price at the close).
+        ``buy``, ``sell`` (volume per complete bucket, same unit as ``vol``; they sum to ``V``),
+        ``start_ts``, ``end_ts`` (ns of the first / last item in the bucket), ``price_end`` (item
+        price at the close). A final partial bucket is dropped.
+
+    References
+    ----------
+    Easley, Lopez de Prado & O'Hara (2012), Flow Toxicity and Liquidity in a High-frequency World,
+    Review of Financial Studies 25(5), step 2 (volume buckets).
+
+    Examples
+    --------
+    Two items of volume 3 (the first all buys) into buckets of 2; the first item is split:
+
+    >>> volume_buckets([0, 1], [10.0, 11.0], [3.0, 3.0], [3.0, 0.0], V=2.0)
+       buy  sell  start_ts  end_ts  price_end
+    0  2.0   0.0         0       0       10.0
+    1  1.0   1.0         0       1       11.0
+    2  0.0   2.0         1       1       11.0
     """
     ts = np.asarray(ts, dtype=np.int64)
     price = np.asarray(price, dtype=np.float64)
@@ -291,6 +308,19 @@ def vpin_diagnostics(buckets: pd.DataFrame, n: int | None = None) -> dict:
     References
     ----------
     Andersen & Bondarenko (2014), VPIN and the Flash Crash, J. Financial Markets 17:1-46.
+
+    Examples
+    --------
+    A seeded random tape of 400 trades, buckets of 20 shares, windows of 5 buckets:
+
+    >>> rng = np.random.default_rng(0)
+    >>> ts = np.cumsum(rng.integers(1, 10**9, 400))
+    >>> price = 100 + np.cumsum(rng.choice([-1.0, 1.0], 400))
+    >>> size = rng.integers(1, 10, 400).astype(float)
+    >>> b = vpin(ts, price, size, rng.choice([-1, 1], 400), V=20.0, n=5, mode="exact")
+    >>> d = vpin_diagnostics(b)
+    >>> d["n_vpin"] == len(b) - 4, 0 <= d["vpin_mean"] <= 1, abs(d["corr_intensity"]) <= 1
+    (True, True, True)
     """
     n = int(buckets.attrs.get("n", 50) if n is None else n)
     V = float(buckets.attrs.get("V", (buckets["buy"] + buckets["sell"]).iloc[0]))

@@ -677,8 +677,25 @@ def top_of_book_reference(events: np.ndarray, at: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        float64 ``(len(at), 4)`` rows ``[ask_px, ask_sz, bid_px, bid_sz]`` in price units (LOBSTER
-        layout, dummy price and size 0 for an empty side).
+        float64 ``(len(at), 4)`` rows ``[ask_px, ask_sz, bid_px, bid_sz]`` (prices in price units,
+        sizes in the events' size unit; LOBSTER layout, dummy price and size 0 for an empty side).
+
+    Raises
+    ------
+    ValueError
+        When ``at`` is not sorted.
+    IndexError
+        When an index is past the last event.
+
+    Examples
+    --------
+    >>> ev = np.zeros(4, EVENT_DTYPE)
+    >>> ev["kind"] = [CLEAR, LEVEL_SET, LEVEL_SET, LEVEL_SET]
+    >>> ev["side"] = [0, BID, ASK, BID]
+    >>> ev["price"] = [0, 1000, 1001, 1000]
+    >>> ev["size"] = [0.0, 2.5, 1.0, 0.0]              # the last event deletes the bid level
+    >>> top_of_book_reference(ev, np.array([-1, 2, 3])).tolist()
+    [[9999999999.0, 0.0, -9999999999.0, 0.0], [1001.0, 1.0, 1000.0, 2.5], [1001.0, 1.0, -9999999999.0, 0.0]]
     """
     at = np.asarray(at, dtype=np.int64)
     out = np.empty((len(at), 4), dtype=np.float64)
@@ -757,6 +774,15 @@ def compare_tickers(book_best: np.ndarray, event_final_u: np.ndarray, tickers: n
     -------
     tuple of int
         ``(compared, matched)``.
+
+    Examples
+    --------
+    >>> tk = np.zeros(3, TICKER_DTYPE)
+    >>> tk["u"] = [7, 8, 99]                              # u = 99: no diff ends there
+    >>> tk["ask_px"], tk["ask_qty"], tk["bid_px"], tk["bid_qty"] = [11, 11, 11], 1.0, [10, 9, 10], 2.0
+    >>> book = np.array([[11.0, 1.0, 10.0, 2.0], [11.0, 1.0, 10.0, 2.0]])
+    >>> compare_tickers(book, np.array([7, 8]), tk)      # u = 8 disagrees on the bid price
+    (2, 1)
     """
     book_best = np.asarray(book_best, dtype=np.float64).reshape(-1, 4)
     fu = np.asarray(event_final_u, dtype=np.int64)
@@ -819,6 +845,28 @@ def verify_recording(
         ``recording``, ``market``, ``diffs_applied``, ``diffs_dropped``, ``compared``,
         ``matched``, ``all_matched`` (requires at least one compared point), ``gaps``,
         ``crossed`` (diffs after which best bid >= best ask), ``tickers`` (count).
+
+    Examples
+    --------
+    A three-line USD-M recording: the REST snapshot, one diff that straddles its ``lastUpdateId``
+    and a bookTicker for the book after that diff.
+
+    >>> import json, os, tempfile
+    >>> E = 1_723_161_256_000                       # exchange time, ms
+    >>> lines = [
+    ...     {"lastUpdateId": 100, "E": E, "bids": [["100.0", "1.0"]], "asks": [["100.1", "3.0"]]},
+    ...     {"stream": "btcusdt@depth@0ms", "data": {"e": "depthUpdate", "E": E, "T": E, "s": "BTCUSDT",
+    ...      "U": 99, "u": 101, "pu": 98, "b": [["100.0", "2.0"]], "a": []}},
+    ...     {"stream": "btcusdt@bookTicker", "data": {"e": "bookTicker", "E": E, "T": E, "s": "BTCUSDT",
+    ...      "u": 101, "b": "100.0", "B": "2.0", "a": "100.1", "A": "3.0"}}]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "rec.txt")
+    ...     with open(path, "w") as fh:
+    ...         for i, msg in enumerate(lines):
+    ...             print(1_723_161_255_000_000_000 + i, json.dumps(msg), file=fh)
+    ...     r = verify_recording(path)
+    >>> r["market"], r["diffs_applied"], r["compared"], r["matched"], r["all_matched"]
+    ('usdm', 1, 1, 1, True)
     """
     d = data if data is not None else read_binance(path)
     at = diff_end_index(d.diffs)

@@ -1,11 +1,14 @@
 """The user layer over :mod:`companion.sim.exchange`: build the arrays, run, return frames.
 
->>> sim = Simulator(events, book, tick=100, queue=PowerProbQueue(2),
-...                 entry_latency=ConstantLatency(50_000), response_latency=50_000,
-...                 fees=Fees(maker=-0.2, taker=0.3))
->>> res = sim.run(my_numba_strategy, params)        # fast path (jitted strategy)
->>> res = sim.run_python(lambda ctx: ctx.buy(100, ctx.best_bid))   # teaching path
->>> res.fills_frame(); res.equity()
+A sketch (``events``, ``book`` and ``my_numba_strategy`` are yours; runnable examples are in
+:class:`Simulator` and :func:`companion.backtest.run_backtest`)::
+
+    sim = Simulator(events, book, tick=100, queue=PowerProbQueue(2),
+                    entry_latency=ConstantLatency(50_000), response_latency=50_000,
+                    fees=Fees(maker=-0.2, taker=0.3))
+    res = sim.run(my_numba_strategy, params)                           # fast path (jitted strategy)
+    res = sim.run_python(lambda ctx: ctx.submit(1, 100, 0, MARKET))    # teaching path
+    res.fills_frame(); res.equity()
 """
 from __future__ import annotations
 
@@ -184,11 +187,23 @@ class Simulator:
 
     Examples
     --------
-    >>> sim = Simulator(events, book, tick=100, queue=PowerProbQueue(2),
-    ...                 entry_latency=ConstantLatency(50_000))          # doctest: +SKIP
-    >>> res = sim.run_python(lambda ctx: None)                          # doctest: +SKIP
-    >>> res.equity().iloc[-1]                                           # doctest: +SKIP
-    0.0
+    A market buy of 5 shares sent at the wake-up after the third event, when the book holds asks
+    101 x 3 and 102 x 4: it walks both levels (prices in price units, sizes in shares):
+
+    >>> import numpy as np
+    >>> from companion.book import replay
+    >>> from companion.events import ADD, EVENT_DTYPE
+    >>> from companion.sim import MARKET
+    >>> ev = np.zeros(4, EVENT_DTYPE)
+    >>> ev["ts"] = ev["ts_local"] = [1000, 2000, 3000, 4000]
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"], ev["order_id"] = ADD, [1, -1, -1, 1], [100, 101, 102, 99], [5, 3, 4, 1], [1, 2, 3, 4]
+    >>> sim = Simulator(ev, replay(ev, 2), tick=1)
+    >>> def buy_once(ctx):
+    ...     if ctx.k == 2:
+    ...         ctx.submit(1, 5.0, 0, MARKET)
+    >>> res = sim.run_python(buy_once)
+    >>> res.fills["price"].tolist(), res.fills["qty"].tolist()
+    ([101.0, 102.0], [3.0, 2.0])
     """
 
     def __init__(self, events: np.ndarray, book: np.ndarray, *, tick: int, lot: float = 0.0,
