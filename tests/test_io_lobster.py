@@ -467,3 +467,31 @@ def test_get_sample_offline_message(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "cannot download https://lobsterdata.com/info/sample/LOBSTER_SampleFile_AAPL_2012-06-21_1.zip" in err
     assert "Offline?" in err and "--from" in err and "AMZN" not in err
+
+
+def test_large_file_pieces_parse_and_report_like_one(tmp_path, monkeypatch):
+    """Files above _PIECE_MIN_BYTES are parsed in pieces in parallel: the same array as one piece,
+    and a problem is reported at its line in the whole file (the first one in file order)."""
+    from companion.io import lobster as lob
+
+    n = 600_000                                             # ~8 MB: two pieces
+    rows = np.arange(n, dtype=np.int64)
+    text = "".join(f"{r},{r % 7},-{r % 13}\n" for r in rows).encode()
+    assert len(text) >= lob._PIECE_MIN_BYTES
+    names = ("a", "b", "c")
+    many = lob._parse_table(tmp_path / "x.csv", text, 3, -1, names)
+    monkeypatch.setattr(lob, "_PIECE_MIN_BYTES", 1 << 62)
+    one = lob._parse_table(tmp_path / "x.csv", text, 3, -1, names)
+    monkeypatch.undo()
+    assert np.array_equal(many, one) and many[-1].tolist() == [n - 1, (n - 1) % 7, -((n - 1) % 13)]
+    lines = text.split(b"\n")
+    late = lines.copy()
+    late[500_000] = b"500000,x,1"                           # in the second piece
+    with pytest.raises(DataFormatError) as e:
+        lob._parse_table(tmp_path / "x.csv", b"\n".join(late), 3, -1, names)
+    assert e.value.line == 500_001 and e.value.field == "b"
+    both = late.copy()
+    both[10] = b"10,1"                                      # and one in the first piece
+    with pytest.raises(DataFormatError) as e:
+        lob._parse_table(tmp_path / "x.csv", b"\n".join(both), 3, -1, names)
+    assert e.value.line == 11

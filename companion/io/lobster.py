@@ -142,6 +142,8 @@ def parse_lobster_name(name: str | Path) -> dict | None:
 # fast path: one numba pass over the raw bytes
 # --------------------------------------------------------------------------------------------
 _OK, _TOO_FEW, _TOO_MANY, _BAD_NUMBER, _TOO_MANY_DECIMALS, _TOO_LONG = 0, 1, 2, 3, 4, 5
+_PIECES = 2                   # parallel parse of large files: pieces cut at line ends
+_PIECE_MIN_BYTES = 4 << 20    # ... for files of at least this many bytes
 
 
 @njit(cache=True, nogil=True)
@@ -319,11 +321,32 @@ def _parse_table(path: Path, text: bytes, ncols: int, time_col: int, names: tupl
                  cols_hint: str = "", dtype: type = np.int64) -> np.ndarray:
     """Fast parse of a whole file into ``dtype`` (rows x ncols); on a problem, describe it and raise."""
     buf = np.frombuffer(text, dtype=np.uint8)
-    nrows = count_lines_nb(buf)
+    # large files are parsed in pieces cut at line ends, in parallel (the kernel releases the GIL);
+    # the first problem in file order is reported, with its line number in the whole file
+    cuts = [0]
+    for k in range(1, _PIECES if buf.size >= _PIECE_MIN_BYTES else 1):
+        nl = text.find(b"\n", k * buf.size // _PIECES)
+        if nl < 0 or nl + 1 <= cuts[-1] or nl + 1 >= buf.size:
+            break
+        cuts.append(nl + 1)
+    cuts.append(buf.size)
+    pieces = [buf[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    counts = [count_lines_nb(pc) for pc in pieces]
+    first = np.cumsum([0] + counts)
+    nrows = int(first[-1])
     out = np.empty((nrows, ncols), dtype=dtype)
-    status, row, col, start = parse_int_csv_nb(buf, out, time_col)
-    if status == _OK:
+    if len(pieces) == 1:
+        results = [parse_int_csv_nb(buf, out, time_col)]
+    else:
+        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+            results = list(pool.map(lambda j: parse_int_csv_nb(pieces[j], out[first[j]:first[j + 1]], time_col),
+                                    range(len(pieces))))
+    bad = [j for j, r in enumerate(results) if r[0] != _OK]
+    if not bad:
         return out
+    j = bad[0]
+    status, row, col, start = results[j]
+    row, start = row + int(first[j]), start + cuts[j]
     # slow pass over the offending line, to describe the problem
     line = _line_text(text, start)
     count_problem = status in (_TOO_FEW, _TOO_MANY)
