@@ -119,26 +119,6 @@ def _update_side_nb(key: np.ndarray, qty: np.ndarray, n: int, k: int, delta: flo
 
 
 @njit(cache=True, inline="always")
-def _write_top_nb(row: np.ndarray, levels: int, akey: np.ndarray, aqty: np.ndarray, na: int,
-                  bkey: np.ndarray, bqty: np.ndarray, nb: int) -> None:
-    """Write the top ``levels`` of both sides into one LOBSTER-layout row (dummies past the end)."""
-    ma = min(levels, na)
-    for j in range(ma):
-        row[4 * j] = -akey[na - 1 - j]
-        row[4 * j + 1] = aqty[na - 1 - j]
-    for j in range(ma, levels):
-        row[4 * j] = DUMMY_ASK
-        row[4 * j + 1] = 0.0
-    mb = min(levels, nb)
-    for j in range(mb):
-        row[4 * j + 2] = bkey[nb - 1 - j]
-        row[4 * j + 3] = bqty[nb - 1 - j]
-    for j in range(mb, levels):
-        row[4 * j + 2] = DUMMY_BID
-        row[4 * j + 3] = 0.0
-
-
-@njit(cache=True, inline="always")
 def _copy_row_nb(out: np.ndarray, t: int, levels: int) -> None:
     """``out[t] = out[t - 1]`` (one contiguous 32*levels-byte copy)."""
     for j in range(4 * levels):
@@ -232,7 +212,8 @@ def _replay_run_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
             _copy_row_nb(out, t, levels)
             t += 1
             continue
-        _write_top_nb(out[t], levels, akey, aqty, na, bkey, bqty, nb)
+        _patch_side_nb(out, t, levels, 0, akey, aqty, na, 0, -1.0, DUMMY_ASK)  # the whole row
+        _patch_side_nb(out, t, levels, 2, bkey, bqty, nb, 0, 1.0, DUMMY_BID)
         t += 1
     counters[0] += unknown
     counters[1] = max_na

@@ -176,10 +176,6 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
     return strat, exe, path
 
 
-def _strategy_keys(path: str | None) -> set:
-    return set((load_config(path).get("strategy") or {}).keys())
-
-
 def load_config(path: str | None) -> dict:
     if path is None:
         return {}
@@ -208,14 +204,15 @@ def run(args: argparse.Namespace) -> int:
     d = load(args.data)
     if d.book is None:
         raise ValueError(f"dataset {args.data!r} has no orderbook snapshots")
-    strat, exe, path = parse_config(load_config(args.config), args.strategy, d.instrument)
+    cfg = load_config(args.config)
+    strat, exe, path = parse_config(cfg, args.strategy, d.instrument)
     if args.strategy == "model" and strat.p_up is None:  # no predictions file: fit them out of sample
         from companion import signals as sg
         from companion.events import NS
 
         oos = sg.walk_forward_direction(d.events, d.book, d.instrument, 10 * NS, baselines=False)
         strat = dataclasses.replace(strat, p_ts=oos.p_ts, p_up=oos.p_up, ofi_threshold=(
-            strat.ofi_threshold if "ofi_threshold" in _strategy_keys(args.config) else oos.theta_ofi))
+            strat.ofi_threshold if "ofi_threshold" in (cfg.get("strategy") or {}) else oos.theta_ofi))
         print(f"P(up): purged walk-forward on {args.data}, {len(oos.p_up):,} out-of-sample seconds, "
               f"AUC {oos.wf.metrics['roc_auc'].iloc[0]:.3f}; OFI threshold {strat.ofi_threshold:.1f} shares")
     res = run_backtest(d.events, d.book, d.instrument, strat, execution=exe, path=path)

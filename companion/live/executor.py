@@ -84,7 +84,8 @@ from companion.live.config import LiveConfig
 from companion.backtest.strategies import signal_trader_nb
 from companion.live.metrics import LatencyRecorder, StatusLine, cycles_nb, ns_per_cycle
 from companion.models.compiled import convert_output_nb, predict_row_flat_into_nb
-from companion.live.venue import NEED_DATA, add_index_into_nb, append_events_nb, paper_step_nb
+from companion.live.venue import NEED_DATA, append_events_nb, paper_step_nb
+from companion.sim.exchange import add_index_into_nb
 from companion.sim.exchange import C_HAS_IDS, F_LCASH, F_LPOS, I_NORD, I_WAKE_EV, I_WAKE_T, WAKEUP
 from companion.sim.orders import ACT_SUBMIT, ORDER_TYPE_NAMES
 from companion.sim.risk import ACTION_HALT, RISK_ACTION_NAMES, RULE_DAILY_LOSS, RULE_NAMES
@@ -464,14 +465,8 @@ def _score_nb(s, st, X):
                                  s.m_leaf, s.m_gdepth, int(s.m_par[3]), s.m_par[4] != 0.0)
     p = convert_output_nb(raw, int(s.m_par[0]), s.m_par[1], int(s.m_par[2]))
     k = s.smp_n[0]
-    if k + ns > s.smp_t.shape[0]:
-        cap = max(2 * s.smp_t.shape[0], k + ns)
-        t2 = np.empty(cap, np.int64)
-        p2 = np.empty(cap)
-        t2[:k] = s.smp_t[:k]
-        p2[:k] = s.smp_p[:k]
-        s.smp_t = t2
-        s.smp_p = p2
+    while k + ns > s.smp_t.shape[0]:
+        s.smp_t, s.smp_p = _grow_nb(s.smp_t, s.smp_p)
     for j in range(ns):
         s.smp_t[k + j] = st[j]
         s.smp_p[k + j] = p[j, 0]
@@ -549,14 +544,8 @@ def _model_codes_nb(s, m, rows, codes, values, a):
             s.o_ts[:keep] = s.o_ts[lo:n].copy()
             s.o_e[:keep] = s.o_e[lo:n].copy()
             n, lo = keep, 0
-        if n + m > s.o_ts.shape[0]:
-            cap = max(2 * s.o_ts.shape[0], n + m)
-            t2 = np.empty(cap, np.int64)
-            e2 = np.empty(cap)
-            t2[:n] = s.o_ts[:n]
-            e2[:n] = s.o_e[:n]
-            s.o_ts = t2
-            s.o_e = e2
+        while n + m > s.o_ts.shape[0]:
+            s.o_ts, s.o_e = _grow_nb(s.o_ts, s.o_e)
     ots, oe = s.o_ts, s.o_e
     prev = s.prev_row
     e = np.zeros(M)
@@ -852,7 +841,7 @@ def live_chunk_nb(s, d, ev, rows_in, a, n):
     :func:`front_chunk_nb` (book -> features -> model -> signal, codes into the strategy's code
     buffers ``d.user_state[1:3]`` at ``a``), then the chunk appended to the paper venue's buffers at
     ``n`` (``companion.live.venue.append_events_nb`` and, for the FIFO queue model, the streaming
-    ADD index ``companion.live.venue.add_index_into_nb`` -- exactly ``PaperVenue.on_market``), then
+    ADD index :func:`companion.sim.exchange.add_index_into_nb` -- exactly ``PaperVenue.on_market``), then
     the venue + strategy loop up to the chunk's time (:func:`drive_state_nb`, nothing final).
 
     The caller checks beforehand that no buffer can overflow (venue capacity, code buffers, the

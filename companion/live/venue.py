@@ -57,7 +57,8 @@ from numba.typed import Dict
 from companion.events import ADD, Instrument
 from companion.sim.exchange import (C_HAS_IDS, DONE, F_LCASH, F_LPOS, F_POS, I_BAD_CANCELS, I_CLOSE_OID,
                                     I_FIRST_OPEN, I_HALTED, I_NFILL, I_NORD, I_NRISK, I_RESP_HEAD, I_WAKE_EV,
-                                    I_WAKE_T, NEED_DATA, WAKEUP, _ERRORS, _push_req_nb, _submit_nb, loop_nb)
+                                    I_WAKE_T, NEED_DATA, WAKEUP, _ERRORS, _push_req_nb, _submit_nb,
+                                    add_index_into_nb, loop_nb)
 from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, CANCELED, EXPIRED, MARKET, NEW,
                                   PARTIAL, PENDING, R_RISK, REASON_NAMES, REJECTED, RESP_ACK, RESP_FILL)
 from companion.sim.queue import Q_FIFO
@@ -68,23 +69,6 @@ _EPS = 1e-9
 
 
 # ============================================================================ kernels
-@njit(cache=True)
-def add_index_into_nb(kind: np.ndarray, order_id: np.ndarray, start: int, stop: int, seen, out: np.ndarray) -> None:
-    """Streaming :func:`companion.sim.exchange.order_add_index_nb` over events ``start..stop-1``:
-    ``out[i]`` = index of the ADD of event ``i``'s order (-1: unknown / no id); ``seen`` (typed dict
-    order id -> ADD index) carries the state across chunks."""
-    for i in range(start, stop):
-        oid = order_id[i]
-        out[i] = -1
-        if oid == 0:
-            continue
-        if kind[i] == ADD:
-            seen[oid] = i
-            out[i] = i
-        elif oid in seen:
-            out[i] = seen[oid]
-
-
 @njit(cache=True)
 def append_events_nb(ev, rows, mkt, oid, a) -> bool:
     """Copy a chunk of events (EVENT_DTYPE) and its book rows into the buffers at ``a``. Returns

@@ -137,19 +137,27 @@ def order_add_index_nb(kind: np.ndarray, order_id: np.ndarray) -> np.ndarray:
     """For each event, the index of the ADD of the order it refers to (-1: added before the data
     starts, or no id). FIFO uses it: an order is ahead of ours iff its ADD came before our
     arrival."""
-    n = kind.shape[0]
-    out = np.full(n, -1, dtype=np.int64)
-    d = Dict.empty(key_type=types.int64, value_type=types.int64)
-    for i in range(n):
+    out = np.empty(kind.shape[0], dtype=np.int64)
+    add_index_into_nb(kind, order_id, 0, kind.shape[0], Dict.empty(key_type=types.int64, value_type=types.int64),
+                      out)
+    return out
+
+
+@njit(cache=True)
+def add_index_into_nb(kind: np.ndarray, order_id: np.ndarray, start: int, stop: int, seen, out: np.ndarray) -> None:
+    """Streaming :func:`order_add_index_nb` over events ``start..stop-1``: ``out[i]`` = index of the
+    ADD of event ``i``'s order (-1: unknown / no id); ``seen`` (typed dict order id -> ADD index)
+    carries the state across chunks (:mod:`companion.live.venue`)."""
+    for i in range(start, stop):
         oid = order_id[i]
+        out[i] = -1
         if oid == 0:
             continue
         if kind[i] == ADD:
-            d[oid] = i
+            seen[oid] = i
             out[i] = i
-        elif oid in d:
-            out[i] = d[oid]
-    return out
+        elif oid in seen:
+            out[i] = seen[oid]
 
 
 # ----------------------------------------------------------------------------------------------
