@@ -101,3 +101,50 @@ def test_micro_price_beats_mid_and_weighted_mid_on_the_chain():
     assert one["mse_mid"] == pytest.approx(1.0, abs=0.03)             # |dM| = 1 tick always
     assert one["mse_micro"] == pytest.approx(1 - np.mean((2 * (np.arange(10) + 0.5) / 10 - 1) ** 2), abs=0.03)
     assert one["n"] > 19_000
+
+
+def wide_chain(n, seed, spread=14, step=5):
+    """Spread ``spread`` ticks; I ~ U(0, 1) i.i.d.; each second the mid moves +step ticks w.p. I, else
+    -step ticks, so g(I) = E[dM | I] = step (2 E[I | bucket] - 1) ticks: up to ~ +-step."""
+    rng = np.random.default_rng(seed)
+    imb = rng.random(n)
+    move = np.where(rng.random(n) < imb, step, -step).astype(float)
+    bid = 10_000.0 + np.concatenate([[0.0], np.cumsum(move[:-1])])
+    book = np.column_stack([bid + spread, 100 * (1 - imb), bid, 100 * imb])
+    return book, np.arange(n, dtype=np.int64) * 10**9
+
+
+def test_wide_spread_book_keeps_every_pair_and_recovers_g():
+    # a 14-tick book whose mid moves 5 ticks at a time: Stoikov's K = {+-1/2, +-1} (max_move=1)
+    # drops every pair and G* collapses to 0; the default move set follows the spread regime
+    book, ts = wide_chain(50_000, 3)
+    old = MicroPrice(n_imb=10, n_spread=3, spread_bins="quantile", tick=1.0, max_move=1).fit(book, ts)
+    assert old.summary()["share_used"] < 0.05 and np.abs(old.g_).max() < 1e-12
+    m = MicroPrice(n_imb=10, n_spread=3, spread_bins="quantile", tick=1.0).fit(book, ts)
+    s = m.summary()
+    assert s["pairs_total"] == len(book) - 1 and s["share_used"] >= 0.95 and s["pairs_dropped"] == 0
+    assert s["max_move_ticks"] == 5.0
+    expected = 5 * (2 * (np.arange(10) + 0.5) / 10 - 1)                # +-4.5 ticks
+    np.testing.assert_allclose(m.g_[m.counts_ > 0].reshape(-1, 10), np.tile(expected, (1, 1)), atol=0.15)
+    assert s["g_max_ticks"] == pytest.approx(4.5, abs=0.15) and s["g_min_ticks"] == pytest.approx(-4.5, abs=0.15)
+
+
+def test_wide_spread_synthetic_day_keeps_95_percent_of_pairs():
+    from companion import synth
+    day = synth.simulate(seed=3, levels=5, config=synth.SynthConfig(session=(34200.0, 34200.0 + 1800)))
+    b, ts = day.orderbook, day.messages["time_ns"]
+    ok = (b[:, 1] > 0) & (b[:, 3] > 0)
+    assert np.median((b[ok, 0] - b[ok, 2]) / 100) > 5                  # a many-tick spread
+    kw = dict(n_imb=10, n_spread=3, spread_bins="quantile", tick=100)
+    new = MicroPrice(**kw).fit(b, ts).summary()
+    old = MicroPrice(max_move=1, **kw).fit(b, ts).summary()
+    assert new["share_used"] >= 0.95 and new["pairs_total"] > 1000
+    assert old["share_used"] < 0.8                                      # the truncation it replaces
+    assert new["g_max_ticks"] > 2 * old["g_max_ticks"]
+
+
+def test_max_move_is_validated():
+    book, ts = synthetic_chain(100, 0)
+    for bad in ("big", 0, -1):
+        with pytest.raises(ValueError, match="max_move"):
+            MicroPrice(max_move=bad).fit(book, ts)

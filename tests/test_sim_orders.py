@@ -60,11 +60,38 @@ def test_market_walks_the_book_then_expires():
 
 
 def test_market_with_sqrt_impact():
+    # book: asks 101 x 5, 102 x 7, 103 x 9, best bid 99 -> arrival mid 100; a buy of 30 walks the
+    # 21 visible shares at a cost of 5*1 + 7*2 + 9*3 = 46 from the mid, 9 remain
+    walk = 5 * 1 + 7 * 2 + 9 * 3
+    # (a) small law, 10 * sqrt(30 / 900) = 1.83 per share: the walk dominates, the remainder
+    # pays the last visible price (total cost = max(walk, law) = the walk extended)
     res = _one([(1, 30.0, 0, MARKET)], impact=SqrtImpact(sigma=10.0, daily_volume=900.0))
     f = res.fills
-    # remainder 9 priced at 103 + ceil(10 * sqrt(9 / 900)) = 103 + 1
-    assert f["price"].tolist() == [101, 102, 103, 104] and f["qty"][-1] == 9
-    assert sqrt_impact_price_nb(-1, 97.0, 400.0, 1.0, 30.0, 100.0, 1.0) == 37.0
+    assert f["price"].tolist() == [101, 102, 103, 103] and f["qty"][-1] == 9
+    assert res.orders["status"][0] == FILLED
+    # (b) large law, 100 * sqrt(30 / 900) = 18.26 per share: the whole order costs the law from the
+    # arrival mid -- not the walk plus the law on top (the old model: 103 + ceil(100 * sqrt(9/900)))
+    law = 100.0 * np.sqrt(30.0 / 900.0)
+    res = _one([(1, 30.0, 0, MARKET)], impact=SqrtImpact(sigma=100.0, daily_volume=900.0))
+    o, f = res.orders, res.fills
+    assert o["avg_price"][0] - 100.0 == pytest.approx(law, rel=1e-12)
+    assert f["price"][-1] == pytest.approx(100.0 + (30 * law - walk) / 9, rel=1e-12)
+    assert f["price"][-1] != 103 + 10
+    # the kernel, a sell of 400 with nothing visible (mid 99): law 30 * sqrt(4) = 60 -> 39
+    assert sqrt_impact_price_nb(-1, 99.0, 97.0, 400.0, 400.0, 0.0, 1.0, 30.0, 100.0) == 39.0
+    # a law below the last visible level: never cheaper than the last visible price
+    assert sqrt_impact_price_nb(1, 100.0, 103.0, 30.0, 9.0, walk, 1.0, 1.0, 900.0) == 103.0
+    assert np.isnan(sqrt_impact_price_nb(1, 100.0, 103.0, 30.0, 9.0, walk, 1.0, 0.0, 900.0))
+    assert SqrtImpact(sigma=100.0, daily_volume=900.0).cost(30.0) == pytest.approx(law)
+
+
+def test_fok_with_sqrt_impact_respects_the_limit():
+    imp = SqrtImpact(sigma=100.0, daily_volume=900.0)
+    p_rem = 100.0 + (30 * 100.0 * np.sqrt(30.0 / 900.0) - 46) / 9      # 155.75
+    o = _one([(1, 30.0, 160, FOK)], impact=imp).orders
+    assert o["status"][0] == FILLED and o["filled"][0] == 30
+    o = _one([(1, 30.0, 150, FOK)], impact=imp).orders
+    assert p_rem > 150 and o["status"][0] == EXPIRED and o["reason"][0] == R_FOK_UNFILLABLE
 
 
 def test_limit_ioc_fok_post_only():

@@ -8,6 +8,11 @@
     share, the depth law (c, lambda) and Kyle's lambda (5-min signed-volume regression).
 ``report tradesign MESSAGE [ORDERBOOK]``
     Accuracy of the tick rule, quote rule, Lee-Ready and BVC against LOBSTER's true aggressor side.
+``report microprice MESSAGE [ORDERBOOK]``
+    Stoikov (2018) micro-price fitted on the first half of the session (book sampled every second)
+    and scored on the second: pairs used / total / dropped, the move set K, the range of G* in
+    ticks, and the out-of-sample mean squared error (ticks^2) of mid, weighted mid and micro-price
+    against the future mid at each horizon.
 
 MESSAGE is a dataset SPEC (``lobster:AAPL:1``, ``synthetic[:SEED]``) or the path of a LOBSTER
 message file (its orderbook file is found beside it unless ORDERBOOK is given). ``--json`` prints
@@ -26,7 +31,7 @@ from companion.cli import print_json_last
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("report", help="microstructure reports (OFI price impact, trade signs)",
+    p = subparsers.add_parser("report", help="microstructure reports (OFI price impact, trade signs, micro-price)",
                               description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="report", required=True)
 
@@ -44,6 +49,18 @@ def register(subparsers) -> None:
     t.add_argument("--bvc-freq", default="1min", help="BVC bar width (default 1min, Easley et al. 2012)")
     t.add_argument("--visible-only", action="store_true", help="score visible executions (type 4) only")
     t.set_defaults(handler=run_tradesign)
+
+    m = sub.add_parser("microprice", help="Stoikov micro-price: pairs used, G* range, out-of-sample MSE")
+    _data_args(m)
+    m.add_argument("--n-imb", type=int, default=10, help="imbalance buckets (default 10)")
+    m.add_argument("--n-spread", type=int, default=None,
+                   help="spread states (default: 2 of 1-2 ticks if the median spread is <= 2 ticks, else 3 quantiles)")
+    m.add_argument("--max-move", default="auto",
+                   help="largest mid move kept, ticks ('auto', default: every move; 1: Stoikov's K)")
+    m.add_argument("--dt", default="1s", help="sampling step (default 1s)")
+    m.add_argument("--horizons", default="1s,10s,60s,180s", help="comma-separated horizons")
+    m.add_argument("--split", type=float, default=0.5, help="share of the session used to fit (default 0.5)")
+    m.set_defaults(handler=run_microprice)
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -158,9 +175,57 @@ def run_tradesign(args) -> int:
     with pd.option_context("display.width", 200):
         print(show.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"(bulk accuracy: 1 - sum over {args.bvc_freq} bars |est. buy volume - true buy volume| / volume; "
-          "literature: LR 81-85%, tick 78-91%)")
+          "published per-trade accuracies: chapter 3)")
     if args.json:
         out = {"dataset": args.message, "symbol": inst.symbol, "date": inst.date, "n_trades": n,
                "methods": {m: {k: v for k, v in row.items() if k != "n_trades"} for m, row in tab.to_dict(orient="index").items()}}
+        print_json_last(_clean(out))
+    return 0
+
+
+def run_microprice(args) -> int:
+    from companion.flow.microprice import score_predictors
+    from companion.stats import two_sided
+
+    if args.max_move == "auto":
+        max_move = "auto"
+    else:
+        try:
+            max_move = float(args.max_move)
+        except ValueError:
+            raise ValueError(f"--max-move: expected 'auto' or a number of ticks, got {args.max_move!r}") from None
+        if not max_move > 0:
+            raise ValueError(f"--max-move: expected a positive number of ticks, got {args.max_move!r}")
+    if not 0 < args.split < 1:
+        raise ValueError(f"--split: expected a share in (0, 1), got {args.split}")
+    day = load_day(args.message, args.orderbook)
+    ev, book, inst = day.events, day.book, day.instrument
+    ok = two_sided(book)
+    if not ok.any():
+        raise ValueError(f"{args.message}: no two-sided book row, no micro-price")
+    spread = float(np.median((book[ok, 0] - book[ok, 2]) / inst.tick))
+    wide = spread > 2
+    n_spread = args.n_spread or (3 if wide else 2)
+    bins = "quantile" if wide else "ticks"
+    horizons = tuple(h.strip() for h in args.horizons.split(",") if h.strip())
+    tab, model = score_predictors(book, ev["ts"], tick=inst.tick, split=args.split, horizons=horizons, dt=args.dt,
+                                  t0=inst.session_open_ns or None, t1=inst.session_close_ns or None,
+                                  n_imb=args.n_imb, n_spread=n_spread, spread_bins=bins, max_move=max_move)
+    s = model.summary()
+    print(f"Micro-price [Stoikov 2018]: {inst.symbol} {inst.date}, median spread {spread:.1f} ticks; "
+          f"{args.n_imb} imbalance x {len(s['spread_edges_ticks']) - 1} spread states ({bins})")
+    print(f"fit on the first {args.split:.0%} of the session, book every {args.dt}: pairs used "
+          f"{s['pairs_used']:,} of {s['pairs_total']:,} ({_pct(s['share_used'])}), dropped {s['pairs_dropped']:,}; "
+          f"K up to +-{s['max_move_ticks']:g} ticks")
+    print(f"G* from {s['g_min_ticks']:.3f} to {s['g_max_ticks']:.3f} ticks")
+    show = tab.assign(micro_vs_mid=tab["mse_micro"] / tab["mse_mid"])
+    print("out-of-sample MSE against the future mid (ticks^2):")
+    with pd.option_context("display.width", 200):
+        print(show.to_string(float_format=lambda v: f"{v:.3f}"))
+    if args.json:
+        out = {"dataset": args.message, "symbol": inst.symbol, "date": inst.date, "median_spread_ticks": spread,
+               "spread_bins": bins, "n_imb": args.n_imb, "max_move": max_move, **s,
+               "mse": {h: {k: row[k] for k in ("n", "mse_mid", "mse_weighted_mid", "mse_micro")}
+                       for h, row in tab.to_dict(orient="index").items()}}
         print_json_last(_clean(out))
     return 0

@@ -14,9 +14,18 @@ buckets on [0, 1] and, as in the paper, spreads of 1..``n_spread`` ticks (pairs 
 a state are dropped from the fit, and the micro-price falls back to the mid there). For small-tick
 stocks whose spread spans many ticks (the LOBSTER samples: median 13-29 ticks) use
 ``spread_bins="quantile"``. One observation is :math:`(x_t, x_{t+dt}, \Delta M)` with
-:math:`\Delta M = M_{t+dt} - M_t` rounded to half ticks; pairs with :math:`|\Delta M| >`
-``max_move`` ticks are dropped, so with the paper's ``max_move = 1``
-:math:`\Delta M \in K = \{-1, -\tfrac12, \tfrac12, 1\}` ticks (or 0). The data are symmetrised:
+:math:`\Delta M = M_{t+dt} - M_t` rounded to half ticks, :math:`\Delta M \in K`.
+
+**The move set K follows the spread regime.** Stoikov's :math:`K = \{\pm\tfrac12, \pm 1\}`
+ticks is made for books whose spread is one or two ticks, where the mid rarely moves further in
+one step. On a book whose spread is many ticks the mid moves by several ticks at a time (a queue
+depleted inside a 14-tick spread moves the mid by half the gap), and truncating K at one tick
+drops most of the pairs that moved and shrinks :math:`G^*` towards 0. The default
+``max_move="auto"`` therefore keeps **every** move, on the half-tick grid
+:math:`K = \{\pm\tfrac12, \pm 1, \dots, \pm H/2\}` with :math:`H/2` the largest
+:math:`|\Delta M|` of the fitted sample; a number ``max_move`` reproduces the paper's truncation
+(pairs with :math:`|\Delta M| >` ``max_move`` ticks are dropped; ``max_move=1`` gives Stoikov's K).
+The fitted model reports the pairs used and dropped (:meth:`MicroPrice.summary`). The data are symmetrised:
 each observation :math:`(b, S, b', S', \Delta M)` also enters as
 :math:`(n_{imb}-1-b, S, n_{imb}-1-b', S', -\Delta M)`. Row-normalising the counts of each state
 gives Q (no mid move, next state), R (mid move of size K) and T (mid move, next state); then
@@ -241,8 +250,10 @@ class MicroPrice:
         ``"ticks"`` (Stoikov): spreads of exactly 1..n_spread ticks; ``"quantile"``: n_spread
         buckets at the quantiles of the fitted sample's spread (for small-tick stocks whose spread
         spans many ticks); or an explicit array of n_spread + 1 edges in ticks.
-    max_move : float
-        Largest mid change kept, in ticks (Stoikov: 1, so :math:`K = \{-1, -\tfrac12, \tfrac12, 1\}`).
+    max_move : float or "auto"
+        Largest mid change kept, in ticks. ``"auto"`` (default): every move of the fitted sample
+        (K on the half-tick grid up to the largest move seen: the move set follows the spread
+        regime); 1: Stoikov's :math:`K = \{-1, -\tfrac12, \tfrac12, 1\}`, made for 1-2 tick spreads.
     dt : str or None
         Sampling step (``"1s"``), or None to sample every event (event time).
     tick : float
@@ -268,8 +279,10 @@ class MicroPrice:
         Symmetrised observations per state.
     n_obs_ : int
         Pairs used, before symmetrising.
+    n_pairs_ : int
+        Pairs whose two ends are both states (used + dropped).
     n_dropped_ : int
-        Pairs dropped (:math:`|\Delta M| >` ``max_move``).
+        Pairs dropped (:math:`|\Delta M| >` ``max_move``; 0 with ``"auto"``).
 
     References
     ----------
@@ -282,7 +295,7 @@ class MicroPrice:
     >>> mp.predict(d.book)                                                            # doctest: +SKIP
     """
 
-    def __init__(self, n_imb: int = 10, n_spread: int = 2, spread_bins="ticks", max_move: float = 1.0, dt="1s",
+    def __init__(self, n_imb: int = 10, n_spread: int = 2, spread_bins="ticks", max_move="auto", dt="1s",
                  tick: float = 1.0, tol: float = 1e-12, max_iter: int = 10_000):
         self.n_imb = n_imb
         self.n_spread = n_spread
@@ -309,6 +322,8 @@ class MicroPrice:
             ok = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
             s = (sb[ok, 0] - sb[ok, 2]) / self.tick
             e = np.unique(np.quantile(s, np.linspace(0, 1, self.n_spread + 1)))
+            if len(e) < 2:  # one spread only: one bucket
+                e = np.append(e, e[-1])
             e[-1] = np.nextafter(e[-1], np.inf)  # the largest spread belongs to the last bucket
             return e
         e = np.asarray(self.spread_bins, dtype=np.float64)
@@ -341,7 +356,16 @@ class MicroPrice:
         ns = self.n_imb * ns_spread
         state = micro_states_nb(sb, float(self.tick), self.n_imb, self.spread_edges_)
         mid = 0.5 * (sb[:, 0] + sb[:, 2])
-        H = int(round(2 * self.max_move))
+        both = (state[:-1] >= 0) & (state[1:] >= 0)
+        if isinstance(self.max_move, str):
+            if self.max_move != "auto":
+                raise ValueError(f"max_move must be 'auto' or a number of ticks, got {self.max_move!r}")
+            h = np.round(2.0 * np.diff(mid)[both] / float(self.tick))
+            H = max(int(np.abs(h).max()) if h.size else 1, 1)
+        else:
+            if not float(self.max_move) > 0:
+                raise ValueError(f"max_move must be 'auto' or a positive number of ticks, got {self.max_move!r}")
+            H = max(int(round(2 * float(self.max_move))), 1)
         Qc, Rc, Tc = transition_counts_nb(state, mid, float(self.tick), self.n_imb, ns, H, 1)
         tot = Qc.sum(1) + Rc.sum(1)
         inv = np.where(tot > 0, 1.0 / np.maximum(tot, 1.0), 0.0)
@@ -364,9 +388,39 @@ class MicroPrice:
         self.g_ = G.reshape(ns_spread, self.n_imb)
         self.counts_ = tot.reshape(ns_spread, self.n_imb)
         self.n_obs_ = int(Qc.sum() + Rc.sum()) // 2
-        both = (state[:-1] >= 0) & (state[1:] >= 0)
-        self.n_dropped_ = int(both.sum()) - self.n_obs_
+        self.n_pairs_ = int(both.sum())
+        self.n_dropped_ = self.n_pairs_ - self.n_obs_
         return self
+
+    def summary(self) -> dict:
+        """What the fit used: pairs used / total / dropped, the move set and the range of :math:`G^*`.
+
+        Returns
+        -------
+        dict
+            ``pairs_used``, ``pairs_total`` (pairs whose two ends are states), ``pairs_dropped``,
+            ``share_used``, ``max_move_ticks`` (largest move in K), ``g_min_ticks`` and
+            ``g_max_ticks`` (range of :math:`G^*` over the states seen), ``spread_edges_ticks``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> book = np.array([[101., 5, 100, 5], [102, 5, 101, 1], [100, 1, 99, 5]] * 50)  # 1-tick spread
+        >>> ts = np.arange(150, dtype=np.int64) * 10**9
+        >>> s = MicroPrice(n_imb=2, n_spread=1, tick=1.0).fit(book, ts).summary()
+        >>> s["pairs_used"], s["pairs_total"], s["pairs_dropped"], s["max_move_ticks"]
+        (149, 149, 0, 2.0)
+        >>> MicroPrice(n_imb=2, n_spread=1, tick=1.0, max_move=1).fit(book, ts).summary()["pairs_dropped"]
+        50
+        """
+        seen = self.counts_ > 0
+        g = self.g_[seen] if seen.any() else np.zeros(1)
+        return {"pairs_used": int(self.n_obs_), "pairs_total": int(self.n_pairs_),
+                "pairs_dropped": int(self.n_dropped_),
+                "share_used": float(self.n_obs_ / self.n_pairs_) if self.n_pairs_ else float("nan"),
+                "max_move_ticks": float(np.abs(self.K_).max()),
+                "g_min_ticks": float(g.min()), "g_max_ticks": float(g.max()),
+                "spread_edges_ticks": [float(e) for e in self.spread_edges_]}
 
     def adjustment(self, book) -> np.ndarray:
         """:math:`g(I, S)` per row in ticks (0 outside the fitted states).

@@ -251,28 +251,31 @@ def _finish_nb(lat, st, out, j, t, status, reason):
 # ----------------------------------------------------------------------------------------------
 # order arrival at the matching engine
 @njit(cache=True, _nrt=False)
-def _walk_nb(row, side, limit, is_market, qty, fstate, tk):
+def _walk_nb(row, side, limit, is_market, qty, fstate, tk, mid0):
     """Dry run of a walk of the opposite side: (qty available within the limit, net of what our
     earlier orders took from this row (``fstate[tk + level]``, ``tk < 0``: nothing), last price,
-    window exhausted = every visible level was inside the limit)."""
+    window exhausted = every visible level was inside the limit, cost of the available qty from
+    ``mid0``: sum of side * (price - mid0) * qty)."""
     nlev = row.shape[0] // 4
     c = 0 if side > 0 else 2
     avail = 0.0
+    cost = 0.0
     last = np.nan
     for lv in range(nlev):
         px = row[4 * lv + c]
         sz = row[4 * lv + c + 1]
         if sz <= 0.0 or px >= DUMMY_ASK or px <= DUMMY_BID:
-            return avail, last, False
+            return avail, last, False, cost
         if not is_market and ((side > 0 and px > limit) or (side < 0 and px < limit)):
-            return avail, last, False
+            return avail, last, False, cost
         if tk >= 0:
             sz = max(sz - fstate[tk + lv], 0.0)
         avail += sz
+        cost += side * (px - mid0) * sz
         last = px
         if avail >= qty:
-            return avail, last, False
-    return avail, last, True
+            return avail, last, False, cost
+    return avail, last, True, cost
 
 
 @njit(cache=True, _nrt=False)
@@ -328,11 +331,14 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
                 fstate[F_TAKEN + m] = 0.0
             istate[I_TAKEN_EV] = i
         tk = F_TAKEN if side > 0 else F_TAKEN + nlev
+    # arrival mid of the impact model (companion.sim.impact): the opposite quote if our side is empty
+    own = best_price_nb(row, side)
+    mid0 = 0.5 * (own + opp) if own == own else opp
     if o.otype == FOK:
-        avail, last, exhausted = _walk_nb(row, side, limit, False, o.qty, fstate, tk)
+        avail, last, exhausted, wcost = _walk_nb(row, side, limit, False, o.qty, fstate, tk, mid0)
         ok = avail >= o.qty - _EPS
         if not ok and exhausted:
-            px = sqrt_impact_price_nb(side, last, o.qty - avail, y, sig, vol, tick)
+            px = sqrt_impact_price_nb(side, mid0, last, o.qty, o.qty - avail, wcost, y, sig, vol)
             ok = px == px and ((side > 0 and px <= limit) or (side < 0 and px >= limit))
         if not ok:
             _finish_nb(lat, st, out, j, t, EXPIRED, R_FOK_UNFILLABLE)
@@ -344,6 +350,8 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
         c = 0 if side > 0 else 2
         last = np.nan
         exhausted = True
+        f0 = o.filled
+        wcost = 0.0
         for lv in range(nlev):
             rem = o.qty - o.filled
             if rem <= _EPS:
@@ -364,11 +372,12 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
                 continue  # our earlier orders took this level already
             q = min(rem, sz)
             _fill_nb(cfg, lat, st, out, j, px, q, TAKER, t, i)
+            wcost += side * (px - mid0) * q
             if tk >= 0:
                 fstate[tk + lv] += q
         rem = o.qty - o.filled
         if rem > _EPS and exhausted:
-            px = sqrt_impact_price_nb(side, last, rem, y, sig, vol, tick)
+            px = sqrt_impact_price_nb(side, mid0, last, o.qty - f0, rem, wcost, y, sig, vol)
             if px == px and (is_market or (side > 0 and px <= limit) or
                              (side < 0 and px >= limit)):
                 _fill_nb(cfg, lat, st, out, j, px, rem, TAKER, t, i)
