@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from companion.flow.vpin import empirical_cdf, rolling_vpin_nb, volume_buckets_nb, vpin, vpin_diagnostics
+from companion.flow.vpin import (
+    empirical_cdf, ols_newey_west, rolling_vpin_nb, volume_buckets_nb, vpin, vpin_diagnostics,
+)
 
 
 def test_buckets_by_hand():
@@ -101,10 +103,68 @@ def test_diagnostics_returns_numbers():
     ts, price, size, side = _trades(20_000, 3)
     b = vpin(ts, price, size, side, V=size.sum() / 300, n=20, mode="exact")
     d = vpin_diagnostics(b)
-    assert set(d) >= {"corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlled", "vpin_mean"}
+    assert set(d) >= {"corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlled", "vpin_mean",
+                      "t_vpin_controlled_ols", "hac_lag"}
     assert d["n_vpin"] == len(b) - 19
     for k in ("corr_intensity", "corr_volatility", "corr_next_abs_dp"):
         assert -1 <= d[k] <= 1
+    # the t-statistic uses Newey-West errors with a lag of the window (n = 20), not classical ones
+    assert d["hac_lag"] == 20 and d["t_vpin_controlled"] != d["t_vpin_controlled_ols"]
+    assert vpin_diagnostics(b, hac_lag=40)["hac_lag"] == 40
+    with pytest.raises(ValueError, match="hac_lag"):
+        vpin_diagnostics(b, hac_lag=5)
+
+
+def _nw_reference(y, X, L):
+    """Slow Newey-West: explicit sums over t and l (Bartlett weights), NaN rows dropped first."""
+    X = np.column_stack([np.ones(len(y)), X])
+    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
+    y, X = y[ok], X[ok]
+    b = np.linalg.solve(X.T @ X, X.T @ y)
+    u = y - X @ b
+    n, k = X.shape
+    S = np.zeros((k, k))
+    for t in range(n):
+        S += u[t] ** 2 * np.outer(X[t], X[t])
+    for lag in range(1, L + 1):
+        w = 1 - lag / (L + 1)
+        for t in range(lag, n):
+            S += w * u[t] * u[t - lag] * (np.outer(X[t], X[t - lag]) + np.outer(X[t - lag], X[t]))
+    inv = np.linalg.inv(X.T @ X)
+    return b, np.sqrt(np.diag(inv @ S @ inv))
+
+
+@pytest.mark.parametrize("L", [0, 3, 12])
+def test_newey_west_matches_reference(L):
+    rng = np.random.default_rng(L)
+    X = rng.normal(size=(300, 2))
+    y = 1 + X @ [0.5, -0.2] + np.convolve(rng.normal(size=304), np.ones(5), "valid")
+    y[:7] = np.nan                                                    # leading NaNs (VPIN warm-up)
+    r = ols_newey_west(y, X, lag=L)
+    b, se = _nw_reference(y, X, L)
+    np.testing.assert_allclose(r["coef"], b, rtol=1e-10)
+    np.testing.assert_allclose(r["se"], se, rtol=1e-10)
+    np.testing.assert_allclose(r["t"], b / se, rtol=1e-10)
+    assert r["n"] == 293 and r["lag"] == L
+
+
+def test_newey_west_corrects_overlapping_windows():
+    """y and x are independent moving sums over n = 20 overlapping terms (like VPIN, intensity and
+    volatility on rolling windows): classical |t| > 1.96 far more often than 5%, HAC with L = n near it."""
+    n, m = 20, 600
+    rng = np.random.default_rng(0)
+    rej_ols = rej_hac = 0
+    reps = 200
+    for _ in range(reps):
+        x = np.convolve(rng.normal(size=m + n - 1), np.ones(n), "valid")
+        y = np.convolve(rng.normal(size=m + n - 1), np.ones(n), "valid")
+        r = ols_newey_west(y, x, lag=n)
+        rej_ols += abs(r["t_ols"][1]) > 1.96
+        rej_hac += abs(r["t"][1]) > 1.96
+    assert rej_ols / reps > 0.4
+    assert rej_hac / reps < 0.2
+    with pytest.raises(ValueError):
+        ols_newey_west(y, x, lag=-1)
 
 
 @pytest.mark.realdata

@@ -22,7 +22,17 @@ Algorithm:
 trading intensity (volume per second over the n-bucket window) and realised volatility (over the
 same window), with the next bucket's absolute price change, and the t-statistic of VPIN in a
 regression of that next :math:`|\Delta P|` on VPIN, intensity and volatility (no incremental
-power: :math:`|t|` small).
+power: :math:`|t|` small). Consecutive VPIN values share :math:`n - 1` of their :math:`n` buckets
+(and so do intensity and volatility), so the regression's errors are serially correlated and
+classical standard errors overstate :math:`|t|`; the t-statistic uses Newey-West (HAC) standard
+errors with a Bartlett kernel and a lag of at least the window, :math:`L = n`
+(:func:`ols_newey_west`).
+
+Whole-day quantities are **descriptive**: the bucket size (the day's volume / 50), the BVC
+:math:`\sigma_{\Delta P}` (the day's bars) and the CDF (the day's VPIN series) all use the whole
+day, so the series describes the day after the fact; it is not an alarm that could have been
+raised live. A live alarm needs them from past days (bucket size from the previous days' volume,
+:math:`\sigma` and the CDF from earlier VPIN values only).
 """
 from __future__ import annotations
 
@@ -33,7 +43,8 @@ from numba import njit
 from companion.flow.kyle import ols
 from companion.flow.tradesign import bvc_bars, bvc_buy_fraction
 
-__all__ = ["volume_buckets_nb", "rolling_vpin_nb", "volume_buckets", "vpin", "vpin_diagnostics", "empirical_cdf"]
+__all__ = ["volume_buckets_nb", "rolling_vpin_nb", "volume_buckets", "vpin", "vpin_diagnostics", "empirical_cdf",
+           "ols_newey_west"]
 
 
 @njit(cache=True)
@@ -283,7 +294,78 @@ def vpin(ts, price, size, aggressor=None, *, V: float | None = None, n: int = 50
     return b
 
 
-def vpin_diagnostics(buckets: pd.DataFrame, n: int | None = None) -> dict:
+def ols_newey_west(y, X, lag: int, const: bool = True) -> dict:
+    r"""OLS with Newey-West (1987) heteroskedasticity and autocorrelation consistent (HAC) errors.
+
+    .. math::
+
+        \hat b = (X^\top X)^{-1} X^\top y, \qquad
+        \widehat{\mathrm{Cov}}(\hat b) = (X^\top X)^{-1} \hat S (X^\top X)^{-1},
+
+        \hat S = \sum_t u_t^2 x_t x_t^\top + \sum_{l=1}^{L} w_l \sum_{t > l} u_t u_{t-l}
+        (x_t x_{t-l}^\top + x_{t-l} x_t^\top), \qquad w_l = 1 - \frac{l}{L + 1}
+
+    (Bartlett weights; no small-sample correction; rows with NaN dropped, the remaining rows taken
+    as consecutive). :math:`L = 0` gives White's heteroskedasticity-robust errors.
+
+    Parameters
+    ----------
+    y : array_like
+        ``(n,)``.
+    X : array_like
+        ``(n,)`` or ``(n, k)`` regressors.
+    lag : int
+        :math:`L`, the largest autocovariance lag (>= 0).
+    const : bool
+        Add an intercept (first coefficient).
+
+    Returns
+    -------
+    dict
+        ``coef``, ``se`` (HAC), ``t`` (HAC), ``t_ols`` (classical), ``n``, ``lag``.
+
+    References
+    ----------
+    Newey & West (1987), A simple, positive semi-definite, heteroskedasticity and autocorrelation
+    consistent covariance matrix, Econometrica 55(3):703-708.
+
+    Examples
+    --------
+    >>> y = np.array([1., 3, 5, 7.5, 8, 11])
+    >>> r = ols_newey_west(y, np.arange(6.0), lag=2)
+    >>> np.round(r["coef"], 3).tolist(), r["lag"], bool(r["se"][1] > 0)
+    ([1.095, 1.929], 2, True)
+    """
+    if int(lag) < 0:
+        raise ValueError(f"lag must be >= 0, got {lag}")
+    L = int(lag)
+    r = ols(y, X, const=const)
+    out = {"coef": r["coef"], "se": np.full_like(r["coef"], np.nan), "t": np.full_like(r["coef"], np.nan),
+           "t_ols": r["t"], "n": r["n"], "lag": L}
+    if not np.isfinite(r["coef"]).all():
+        return out
+    y = np.asarray(y, dtype=np.float64).ravel()
+    Xm = np.asarray(X, dtype=np.float64)
+    if Xm.ndim == 1:
+        Xm = Xm[:, None]
+    if const:
+        Xm = np.column_stack([np.ones(len(y)), Xm])
+    ok = np.isfinite(y) & np.isfinite(Xm).all(axis=1)
+    Xm = Xm[ok]
+    u = r["resid"]
+    xu = Xm * u[:, None]
+    S = xu.T @ xu
+    for lg in range(1, min(L, len(u) - 1) + 1):
+        G = xu[lg:].T @ xu[:-lg]
+        S += (1.0 - lg / (L + 1.0)) * (G + G.T)
+    inv = np.linalg.inv(Xm.T @ Xm)
+    se = np.sqrt(np.clip(np.diag(inv @ S @ inv), 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out.update(se=se, t=r["coef"] / se)
+    return out
+
+
+def vpin_diagnostics(buckets: pd.DataFrame, n: int | None = None, hac_lag: int | None = None) -> dict:
     r"""Correlations of VPIN with trading intensity and volatility (Andersen & Bondarenko 2014).
 
     Over each bucket :math:`\tau` with a VPIN value (window = buckets :math:`\tau-n+1..\tau`):
@@ -297,13 +379,17 @@ def vpin_diagnostics(buckets: pd.DataFrame, n: int | None = None) -> dict:
         :func:`vpin` output.
     n : int, optional
         Window length (default ``buckets.attrs["n"]``).
+    hac_lag : int, optional
+        Newey-West lag :math:`L` (default ``n``; must be >= ``n``: consecutive windows overlap by
+        ``n - 1`` buckets).
 
     Returns
     -------
     dict
         ``corr_intensity``, ``corr_volatility``, ``corr_next_abs_dp``, ``t_vpin_controlled`` (t of
-        VPIN in the OLS of next :math:`|\Delta P|` on VPIN, intensity, volatility), ``vpin_mean``,
-        ``vpin_sd``, ``n_vpin``.
+        VPIN in the OLS of next :math:`|\Delta P|` on VPIN, intensity, volatility, with Newey-West
+        errors at lag ``hac_lag``), ``t_vpin_controlled_ols`` (the same t with classical errors,
+        which overstate it), ``hac_lag``, ``vpin_mean``, ``vpin_sd``, ``n_vpin``.
 
     References
     ----------
@@ -323,6 +409,9 @@ def vpin_diagnostics(buckets: pd.DataFrame, n: int | None = None) -> dict:
     (True, True, True)
     """
     n = int(buckets.attrs.get("n", 50) if n is None else n)
+    lag = n if hac_lag is None else int(hac_lag)
+    if lag < n:
+        raise ValueError(f"hac_lag must be at least the window n = {n} (windows overlap by n - 1 buckets), got {lag}")
     V = float(buckets.attrs.get("V", (buckets["buy"] + buckets["sell"]).iloc[0]))
     v = buckets["vpin"].to_numpy()
     start = buckets["start_ts"].to_numpy(np.int64)
@@ -347,8 +436,9 @@ def vpin_diagnostics(buckets: pd.DataFrame, n: int | None = None) -> dict:
             return float("nan")
         return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
-    r = ols(nxt, np.column_stack([v, inten, vol]))
+    r = ols_newey_west(nxt, np.column_stack([v, inten, vol]), lag=lag)
     ok = np.isfinite(v)
     return {"corr_intensity": corr(v, inten), "corr_volatility": corr(v, vol), "corr_next_abs_dp": corr(v, nxt),
-            "t_vpin_controlled": float(r["t"][1]), "vpin_mean": float(np.nanmean(v)) if ok.any() else float("nan"),
+            "t_vpin_controlled": float(r["t"][1]), "t_vpin_controlled_ols": float(r["t_ols"][1]), "hac_lag": lag,
+            "vpin_mean": float(np.nanmean(v)) if ok.any() else float("nan"),
             "vpin_sd": float(np.nanstd(v)) if ok.any() else float("nan"), "n_vpin": int(ok.sum())}
