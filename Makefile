@@ -67,7 +67,10 @@ browser: html
 test: unit pairing nbval smoke browser
 	@$(TIMED) --report
 
+# the optional benchmark extra: hftbacktest's wheel pins older numpy/numba than ours but runs
+# with them, so it is installed without its dependencies; bench_vs_hftbacktest then never skips
 bench: data
+	$(PY) -m pip install -q --no-deps hftbacktest==2.4.4
 	$(PY) -m companion bench
 
 clean:

@@ -115,8 +115,10 @@ bal.round(3)
 # Single mids are noisy: a one-tick flicker of the quote can flip a label. The FI-2010 benchmark
 # (Ntakaris et al., 2018, *J. Forecasting* 37(8)) compares the *mean* of the next $k$ mids with the current mid,
 # $l_T = (\bar M^{+}_k - M_T)/M_T$ with $\bar M^{+}_k = \frac1k \sum_{i=1}^k M_{T+i}$ (events),
-# and calls it up above $\alpha = 0.002$. On a liquid stock $k$ events are a fraction of a second.
-# How often does the smoothed label agree with the fixed-horizon one?
+# and calls it up above $\alpha = 0.002$. How much clock time $k$ events cover depends on the
+# stock's activity: the line below prints the median span on the current data (several seconds
+# on the synthetic day, not a fraction of a second). How often does the smoothed label agree with
+# the fixed-horizon one?
 
 # %%
 smooth = labels.smoothed_labels(mid, SMOOTH_K, alpha=0.0, unit="ticks", tick=inst.tick, samples=grid)

@@ -195,7 +195,9 @@ for name, row in pnl.iterrows():
 # `companion.backtest.metrics`. Sharpe and Sortino are of the one-minute equity changes,
 # annualised with $252 \times$ bars per session; VaR and win rate are per trade; the maximum
 # drawdown is of the mark-to-mid equity curve; slippage is against the decision mid; the
-# information coefficient is the rank correlation of the signal at entry with the move captured.
+# information coefficient `ic` is the Spearman rank correlation of the signed signal at entry
+# (positive: up) with the raw mid move from entry to exit (bps), not with the move captured
+# (that move times the trade's side).
 
 # %%
 keys = ["trades", "net_pnl", "gross_pnl", "fees", "win_rate", "profit_factor", "sharpe", "sortino",

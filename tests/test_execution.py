@@ -294,3 +294,45 @@ def test_adaptive_max_step_limits_child_jumps():
     extra = slow.child_qty[:-1] - b.child_qty[:-1]
     assert extra.max() <= 0.02 * PARENT.qty + 1.0
     assert slow.cum_qty[10] - b.cum_qty[10] == pytest.approx(0.1 * PARENT.qty, abs=1)
+
+
+def test_sqrt_impact_cost_is_the_documented_model_on_a_synthetic_book(short_data):
+    """Chapter 8's impact table: a market buy's cost from the arrival mid is the visible walk when
+    the book holds it, else max(walk extended at the last visible price, Y sigma sqrt(Q/V))."""
+    from companion.events import EXEC_HIDDEN, EXEC_VISIBLE
+    from companion.sim import MARKET, Simulator, SqrtImpact
+
+    ev, book = short_data.events, short_data.book
+    mid = 0.5 * (book[:, 0] + book[:, 2])
+    V = float(ev["size"][np.isin(ev["kind"], (EXEC_VISIBLE, EXEC_HIDDEN))].sum())
+    law_model = SqrtImpact(sigma=0.01 * float(np.median(mid)), daily_volume=V)     # 1% a day
+    i0 = 1000
+
+    def buy(q):
+        done = []
+
+        def cb(ctx):
+            if not done:
+                ctx.submit(1, q, 0, MARKET)
+                done.append(1)
+        return cb
+
+    seen = {"walk": 0, "law": 0}
+    for q in (100.0, 2_000.0, 20_000.0, V):
+        vis, o = (Simulator(ev[i0:i0 + 500], book[i0:i0 + 500], tick=100, impact=imp).run_python(buy(q)).orders
+                  for imp in (None, law_model))
+        row = book[i0 + o["arr_event"][0] - 1]
+        m0 = 0.5 * (row[0] + row[2])
+        cost = (o["avg_price"][0] - m0) / m0
+        f = vis["filled"][0]
+        asks = row[0::4][row[1::4] > 0]
+        walk = (f * (vis["avg_price"][0] - m0) + (q - f) * (asks[-1] - m0)) / q / m0
+        law = law_model.cost(q) / m0
+        assert o["filled"][0] == q
+        if f >= q:
+            assert cost == pytest.approx(walk, rel=1e-9)
+        else:
+            assert cost == pytest.approx(max(walk, law), rel=1e-9)
+            assert cost < walk + law                          # not the walk plus the law on top
+            seen["law" if law > walk else "walk"] += 1
+    assert seen["law"] >= 1

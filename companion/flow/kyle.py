@@ -26,8 +26,10 @@ depletion (bid down, ask up), the overtaken best queue just BEFORE an improvemen
 down); :math:`D_i` is the mean of these samples over both sides in the window (the plain mean
 when the window has no price move). In the stylised book every sample equals D, so the depth law
 is recovered exactly (tested). ``depth="mean"``: the event average of :math:`(q^B + q^A)/2` over
-all rows of the window (smaller, since queues shrink before they deplete; CKS report that this
-gives c about 40% lower).
+all rows of the window. Which of the two is larger depends on the data: CKS report that the plain
+average gives a :math:`\hat c` about 40% lower on their stocks, while on the course's synthetic day
+the event average is the larger (1.587 against 1.535 lots in chapter 2, exercise 2.3), so compare
+both rather than assume a direction.
 
 Multi-level / integrated OFI (Cont, Cucuringu & Zhang 2023, CCZ): per window, OLS of
 :math:`\Delta P` on the depth-normalised level-1 OFI, on all L normalised levels, and on the

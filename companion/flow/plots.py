@@ -45,7 +45,7 @@ CKS_2014: dict[str, str] = {
 CCZ_2023: dict[str, str] = {
     "pc1_share_mean": "89.06%",
     "adj_r2_ofi1n_mean": "71.16% (best level)",
-    "adj_r2_ml_mean": "87.14% (integrated)",
+    "r2_int_mean": "87.14% (integrated, adj.)",
 }
 
 
@@ -215,7 +215,7 @@ def micro_price_curve(ax, model):
 
 _PCT = {"r2_mean", "beta_significant_share", "alpha_significant_share", "gamma_significant_share", "r2_ti_mean",
         "r2_joint_mean", "ti_joint_significant_share", "depth_law_r2", "pc1_share_mean", "adj_r2_ofi1n_mean",
-        "adj_r2_ml_mean"}
+        "adj_r2_ml_mean", "r2_int_mean"}
 
 
 def _fmt(key: str, v) -> str:
@@ -244,6 +244,7 @@ _ROWS = {
     "pc1_share_mean": "PC1 share of multi-level OFI variance",
     "adj_r2_ofi1n_mean": "adj. R², level-1 OFI (depth-normalised)",
     "adj_r2_ml_mean": "adj. R², all levels",
+    "r2_int_mean": "R², integrated OFI (past-window PC1)",
 }
 
 
@@ -265,8 +266,8 @@ def impact_comparison(summary: Mapping[str, float], name: str = "this dataset") 
     mean β (ticks per lot)               0.0412            0.0398 ticks/lot
     """
     pub = {**CKS_2014, **CCZ_2023}
-    rows = {label: {name: _fmt(k, summary.get(k, float("nan"))), "published": pub[k],
-                    "source": "CCZ 2023" if k in CCZ_2023 else "CKS 2014"}
+    rows = {label: {name: _fmt(k, summary.get(k, float("nan"))), "published": pub.get(k, "not reported"),
+                    "source": "CCZ 2023" if k in CCZ_2023 else ("CKS 2014" if k in CKS_2014 else "-")}
             for k, label in _ROWS.items() if k in summary}
     out = pd.DataFrame(rows).T
     out.index.name = "statistic"
