@@ -102,9 +102,11 @@ def _micro(day) -> dict:
     spread = (book[:, 0] - book[:, 2])[two_sided(book)] / inst.tick
     wide = bool(np.median(spread) > 2)        # chapter 02: spread quantiles for a wide-spread book
     kw = dict(spread_bins="quantile", n_spread=3) if wide else dict(spread_bins="ticks", n_spread=2)
-    tab, _ = score_predictors(book, ev["ts"], tick=inst.tick, t0=inst.session_open_ns or None,
-                              t1=inst.session_close_ns or None, horizons=MICRO_HORIZONS, **kw)
-    out = {"spread_states": kw["spread_bins"]}
+    tab, model = score_predictors(book, ev["ts"], tick=inst.tick, t0=inst.session_open_ns or None,
+                                  t1=inst.session_close_ns or None, horizons=MICRO_HORIZONS, **kw)
+    s = model.summary()
+    out = {"spread_states": kw["spread_bins"], "pairs_share_used": s["share_used"],
+           "max_move_ticks": s["max_move_ticks"], "g_max_ticks": s["g_max_ticks"]}
     for h in MICRO_HORIZONS:
         r = tab.loc[h]
         out[f"mse_mid_{h}"] = r["mse_mid"]
@@ -286,11 +288,14 @@ def render(doc: dict) -> str:
         ("corr(VPIN, trading intensity)", "corr_intensity", _num, "0.50 / 0.62 / 0.71 (time-bar VPIN, 10 s / 60 s / 300 s bars)", "{cite:p}`andersen2014vpin` [S]"),
         ("corr(VPIN, window volatility)", "corr_volatility", _num, "positive (BVC errors track volatility)", "{cite:p}`andersen2014vpin` [S]"),
         ("corr(VPIN, next bucket's $\\lvert\\Delta P\\rvert$)", "corr_next_abs_dp", _num, "0.40 (ln VPIN, E-mini)", "{cite:p}`easley2012flow` [S]"),
-        ("$t$ of VPIN given intensity and volatility", "t_vpin_controlled", lambda x: _num(x, 2), "no incremental power", "{cite:p}`andersen2014vpin` [S]"),
+        ("$t$ of VPIN given intensity and volatility (Newey–West, lag $n$)", "t_vpin_controlled", lambda x: _num(x, 2), "no incremental power", "{cite:p}`andersen2014vpin` [S]"),
     ])
     st = "{cite:p}`stoikov2018micro` [P]"
     mp = _table(doc, "microprice", [
         ("spread states", "spread_states", lambda x: x or "—", "ticks (BAC, CVX)", st),
+        ("share of pairs used in the fit", "pairs_share_used", _pct, "— (mid moves of ±½, ±1 tick kept)", st),
+        ("largest mid move kept (ticks)", "max_move_ticks", lambda x: _num(x, 1), "1", st),
+        ("largest adjustment $G^*$ (ticks)", "g_max_ticks", _num, "under half a spread", st),
         ("MSE of mid, 1 s (ticks²)", "mse_mid_1s", lambda x: _num(x, 2), "—", "—"),
         ("MSE ratio weighted mid / mid, 1 s", "ratio_weighted_mid_1s", _num, "> 1 expected (W over-reacts)", st),
         ("MSE ratio micro-price / mid, 1 s", "ratio_micro_1s", _num, "≤ 1 expected", st),
@@ -360,7 +365,10 @@ EMO 2000 = Ellis, Michaely & O'Hara (JFQA 35(4)); CPS 2015 = Chakrabarty, Pascua
 VPIN with exact signs over volume buckets of the day's volume / {st_['vpin']['buckets_per_day']}
 and windows of {st_['vpin']['n_buckets']} buckets (chapter 03's settings;
 {{cite:t}}`easley2012flow` use average daily volume / 50 and 50 buckets, with BVC signs, on
-E-mini futures). Diagnostics follow {{cite:t}}`andersen2014vpin`.
+E-mini futures). Diagnostics follow {{cite:t}}`andersen2014vpin`; the $t$-statistic uses
+Newey–West errors with a lag of the window, $n$ buckets, because consecutive windows share
+$n - 1$ buckets. The bucket size is the day's own volume / {st_['vpin']['buckets_per_day']}: the
+series describes the day after the fact, it is not a live alarm.
 
 {vp}
 
@@ -370,8 +378,9 @@ The micro-price is fitted on the first half of the session (book sampled every s
 scored on the second half: mean squared error of each predictor of the mid
 {" and ".join(_adj(h, " ") for h in st_['micro_horizons'])} ahead, as a ratio to the MSE of the mid itself (below 1 =
 better than the mid). The LOBSTER spreads are wide (over 10 ticks), so spread states are
-quantiles rather than ticks (chapter 02). Stoikov reports figures only; the published column is
-qualitative.
+quantiles rather than ticks (chapter 02), and every mid move is kept (on a half-tick grid up to
+the largest move of the fit), where Stoikov keeps moves of ±½ and ±1 tick, made for one- or
+two-tick spreads. Stoikov reports figures only; the published column is qualitative.
 
 {mp}
 
