@@ -135,8 +135,8 @@ res = impact_regressions(rows, ts, signed_volume, tick=inst.tick, size_unit=SIZE
                          window=WINDOW, t0=t0, t1=t1, levels=L)
 bins, win, summ = res.bins, res.windows, res.summary
 print(f"{len(bins):,} bins of {BIN} in {summ['n_windows']} windows of {WINDOW}; "
-      f"mean R² {summ['r2_mean']:.3f} (min {summ['r2_min']:.3f}, max {summ['r2_max']:.3f}); "
-      f"β significant in {summ['beta_significant_share']:.3f} of windows")
+      f"mean R² {summ['r2_mean']:.3f} (min {summ['r2_min']:.3f}, max {summ['r2_max']:.3f})")
+print(f"β significant in {summ['beta_significant_share']:.3f} of windows")
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -230,8 +230,8 @@ fig, ax = plt.subplots(figsize=(10, 3.8))
 plots.window_bars(ax, win, {"r2": "OFI", "r2_ti": "trade imbalance", "r2_joint": "OFI and TI"})
 ax.set_title(f"$R^2$ per {WINDOW} window: OFI, trade imbalance, both")
 plt.show()
-print(f"mean R²: OFI {summ['r2_mean']:.3f}, TI {summ['r2_ti_mean']:.3f}, both {summ['r2_joint_mean']:.3f}; "
-      f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} of windows")
+print(f"mean R²: OFI {summ['r2_mean']:.3f}, TI {summ['r2_ti_mean']:.3f}, both {summ['r2_joint_mean']:.3f}")
+print(f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} of windows")
 
 # %% [markdown]
 # **Figure 2.3.** $R^2$ per window of three regressions of the mid change: on OFI, on trade

@@ -61,8 +61,8 @@ trades = executions(events, rows)
 V = trades["size"].sum() / BUCKETS_PER_DAY
 meta = Path(str(data.message_path).split("_message_")[0] + "_meta.json")
 episodes = json.loads(meta.read_text())["episodes"] if meta.exists() else []
-print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, {trades['size'].sum():,.0f} shares; "
-      f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
+print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, {trades['size'].sum():,.0f} shares")
+print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 
 # %% [markdown]
 # ## 3.1 Toxic flow
@@ -154,7 +154,8 @@ ax.set_title(f"BVC against the truth, {BAR} bars")
 plt.show()
 err = (bars["buy_frac"] - bars["true_buy_frac"]).abs()
 print(f"{len(bars)} bars: corr {bars['buy_frac'].corr(bars['true_buy_frac']):.3f}; "
-      f"mean |BVC - true| {err.mean():.3f}; mean implied imbalance: BVC {(2 * bars['buy_frac'] - 1).abs().mean():.3f}, "
+      f"mean |BVC - true| {err.mean():.3f}")
+print(f"mean implied imbalance: BVC {(2 * bars['buy_frac'] - 1).abs().mean():.3f}, "
       f"true {(2 * bars['true_buy_frac'] - 1).abs().mean():.3f}")
 
 # %% [markdown]
@@ -263,9 +264,10 @@ else:
 # and with realised volatility (over the same window), its correlation with the next bucket's
 # absolute price change, and the $t$-statistic of VPIN in a regression of that next absolute
 # change on VPIN, intensity and volatility. Consecutive windows share $n - 1$ of their $n$
-# buckets, so the regression's errors are serially correlated and classical standard errors
-# overstate $|t|$: `t_vpin_controlled` uses Newey-West (HAC) errors with a lag of $n$ buckets,
-# printed beside the classical `t_vpin_controlled_ols` for comparison.
+# buckets, so the regression's errors are serially correlated and classical standard errors,
+# which assume independent errors, misstate $t$ (typically they overstate it):
+# `t_vpin_controlled` uses Newey-West (HAC) errors with a lag of $n$ buckets, printed beside the
+# classical `t_vpin_controlled_ols` for comparison.
 
 # %%
 diag = pd.DataFrame({name: vpin_diagnostics(b) for name, b in series.items()}).T
@@ -276,7 +278,10 @@ diag[["corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlle
 # %% [markdown]
 # A VPIN that correlates strongly with intensity or volatility is measuring activity, not
 # information; a small $t$ in the `t_vpin_controlled` column means VPIN adds nothing to volume and
-# volatility as a predictor of the next bucket's move. On one day, with a couple of hundred
+# volatility as a predictor of the next bucket's move. On the synthetic day the HAC $t$ is smaller
+# than the classical one for the two BVC series (1.66 and 1.68 against 1.93 and 1.77) and a little
+# larger for exact signs (0.83 against 0.77): HAC errors correct the classical ones in whichever
+# direction the serial correlation of the errors requires; none of the three reaches 1.96. On one day, with a couple of hundred
 # overlapping windows, these numbers are noisy: treat them as a way to interrogate a toxicity
 # measure, not as a verdict on it.
 #
