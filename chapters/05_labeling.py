@@ -176,8 +176,8 @@ ax2.set_xlabel("labels alive at a sample time (count)")
 ax2.set_ylabel("sample times (count)")
 ax2.set_title(f"concurrency, mean {conc.mean():.1f}")
 plt.show()
-print(f"mean uniqueness 1/concurrency: {np.mean(1 / conc):.3f}; the {len(lab):,} labels carry about "
-      f"{np.sum(1 / conc):,.0f} independent outcomes")
+print(f"mean uniqueness 1/concurrency: {np.mean(1 / conc):.3f}")
+print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent outcomes")
 
 # %% [markdown]
 # **Figure 5.3.** Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of
