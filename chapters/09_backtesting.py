@@ -179,7 +179,8 @@ plt.show()
 for name, row in pnl.iterrows():
     verdict = "makes money" if row["net"] > 0 else "loses money"
     print(f"{name}: edge {row['edge per trade (bps)']:.3f} bps per trade against costs of "
-          f"{row['cost per trade (bps)']:.3f} bps: {verdict} after costs (net {row['net']:,.2f} {cur})")
+          f"{row['cost per trade (bps)']:.3f} bps:")
+    print(f"  {verdict} after costs (net {row['net']:,.2f} {cur})")
 
 # %% [markdown]
 # Say it plainly when it happens: a strategy whose edge per trade is smaller than its cost per
