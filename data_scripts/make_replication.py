@@ -380,7 +380,9 @@ scored on the second half: mean squared error of each predictor of the mid
 better than the mid). The LOBSTER spreads are wide (over 10 ticks), so spread states are
 quantiles rather than ticks (chapter 02), and every mid move is kept (on a half-tick grid up to
 the largest move of the fit), where Stoikov keeps moves of ±½ and ±1 tick, made for one- or
-two-tick spreads. Stoikov reports figures only; the published column is qualitative.
+two-tick spreads. Stoikov reports figures only; the published column is qualitative. Read the
+ratios as measured: a ratio above 1 means the fitted adjustment made the forecast worse out of
+sample than the mid itself.
 
 {mp}
 
