@@ -135,7 +135,7 @@ def test_wide_spread_synthetic_day_keeps_95_percent_of_pairs():
     b, ts = day.orderbook, day.messages["time_ns"]
     ok = (b[:, 1] > 0) & (b[:, 3] > 0)
     assert np.median((b[ok, 0] - b[ok, 2]) / 100) > 5                  # a many-tick spread
-    kw = dict(n_imb=10, n_spread=3, spread_bins="quantile", tick=100)
+    kw = {"n_imb": 10, "n_spread": 3, "spread_bins": "quantile", "tick": 100}
     new = MicroPrice(**kw).fit(b, ts).summary()
     old = MicroPrice(max_move=1, **kw).fit(b, ts).summary()
     assert new["share_used"] >= 0.95 and new["pairs_total"] > 1000

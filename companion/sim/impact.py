@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-__all__ = ["sqrt_impact_price_nb", "sqrt_law_nb", "SqrtImpact"]
+__all__ = ["SqrtImpact", "sqrt_impact_price_nb", "sqrt_law_nb"]
 
 
 @njit(cache=True)
@@ -93,13 +93,11 @@ def sqrt_impact_price_nb(side: int, mid0: float, p_last: float, q_total: float, 
     39.0
     """
     law = sqrt_law_nb(q_total, y, sigma, daily_volume)
-    if law != law or not (q_rem > 0.0) or mid0 != mid0:
+    if np.isnan(law) or not (q_rem > 0.0) or np.isnan(mid0):
         return np.nan
     d = (q_total * law - walk_cost) / q_rem
-    if p_last == p_last:
-        d_last = side * (p_last - mid0)
-        if d_last > d:
-            d = d_last
+    if not np.isnan(p_last):
+        d = max(d, side * (p_last - mid0))
     return mid0 + side * d
 
 
