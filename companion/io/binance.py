@@ -1075,12 +1075,20 @@ def compare_tickers(book_best: np.ndarray, event_final_u: np.ndarray, tickers: n
     >>> compare_tickers(book, np.array([7, 8]), tk)      # u = 8 disagrees on the bid price
     (2, 1)
     """
+    found, ok = _ticker_masks(book_best, event_final_u, tickers)
+    return int(found.sum()), int(ok.sum())
+
+
+def _ticker_masks(book_best: np.ndarray, event_final_u: np.ndarray, tickers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ticker: (compared, matched) boolean masks of :func:`compare_tickers`."""
     book_best = np.asarray(book_best, dtype=np.float64).reshape(-1, 4)
     fu = np.asarray(event_final_u, dtype=np.int64)
     if len(fu) != len(book_best):
         raise ValueError(f"{len(book_best)} book rows but {len(fu)} update ids")
+    found = np.zeros(len(tickers), dtype=bool)
+    ok = np.zeros(len(tickers), dtype=bool)
     if len(fu) == 0 or len(tickers) == 0:
-        return 0, 0
+        return found, ok
     order = np.argsort(fu, kind="stable")
     sorted_u = fu[order]
     pos = np.searchsorted(sorted_u, tickers["u"])
@@ -1088,9 +1096,9 @@ def compare_tickers(book_best: np.ndarray, event_final_u: np.ndarray, tickers: n
     found = sorted_u[pos_c] == tickers["u"]
     rows = book_best[order[pos_c[found]]]
     tk = tickers[found]
-    ok = ((rows[:, 0] == tk["ask_px"]) & (rows[:, 1] == tk["ask_qty"])
-          & (rows[:, 2] == tk["bid_px"]) & (rows[:, 3] == tk["bid_qty"]))
-    return int(found.sum()), int(ok.sum())
+    ok[found] = ((rows[:, 0] == tk["ask_px"]) & (rows[:, 1] == tk["ask_qty"])
+                 & (rows[:, 2] == tk["bid_px"]) & (rows[:, 3] == tk["bid_qty"]))
+    return found, ok
 
 
 def diff_end_index(diffs: np.ndarray) -> np.ndarray:
@@ -1110,7 +1118,7 @@ def diff_end_index(diffs: np.ndarray) -> np.ndarray:
 
 
 def verify_recording(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     *,
     top_of_book: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     data: BinanceData | None = None,
@@ -1118,12 +1126,14 @@ def verify_recording(
     """Check a diff-synced Binance recording against its own bookTicker stream.
 
     Reads ``path`` (strict, ``on_gap="raise"``), rebuilds the top of book after every applied diff
-    with ``top_of_book``, then :func:`compare_tickers`.
+    with ``top_of_book``, then :func:`compare_tickers`. Given consecutive daily recordings, the
+    book is carried across the files (:func:`read_binance`) and checked against the bookTickers of
+    every file.
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        The recording.
+    path : str, pathlib.Path or sequence of them
+        The recording, or consecutive daily recordings in time order.
     top_of_book : callable, optional
         ``top_of_book(events, at) -> (len(at), 4)`` (default :func:`top_of_book_reference`; pass
         :func:`companion.book.top_of_book` to test the book engine).
@@ -1135,7 +1145,12 @@ def verify_recording(
     dict
         ``recording``, ``market``, ``diffs_applied``, ``diffs_dropped``, ``compared``,
         ``matched``, ``all_matched`` (requires at least one compared point), ``gaps``,
-        ``crossed`` (diffs after which best bid >= best ask), ``tickers`` (count).
+        ``crossed`` (diffs after which best bid >= best ask), ``tickers`` (count). Given a
+        sequence of paths, also ``recording`` as the list of paths, ``boundary_resyncs``,
+        ``local_ts_backwards`` (+ ``local_ts_backwards_first``) and ``files``: per file
+        ``recording``, ``boundary``, ``lines``, ``events``, ``diffs_applied``, ``diffs_stale``,
+        ``trades``, ``tickers``, ``compared``, ``matched``, ``first_update_id``,
+        ``last_update_id``, ``local_ts_backwards``.
 
     Examples
     --------
@@ -1162,10 +1177,11 @@ def verify_recording(
     d = data if data is not None else read_binance(path)
     at = diff_end_index(d.diffs)
     best = (top_of_book or top_of_book_reference)(d.events, at)
-    compared, matched = compare_tickers(best, d.diffs["u"], d.tickers)
+    found, ok = _ticker_masks(best, d.diffs["u"], d.tickers)
+    compared, matched = int(found.sum()), int(ok.sum())
     both = (best[:, 0] != DUMMY_ASK) & (best[:, 2] != DUMMY_BID)
-    return {
-        "recording": str(path),
+    out = {
+        "recording": str(path) if isinstance(path, (str, Path)) else [str(p) for p in path],
         "market": d.market,
         "diffs_applied": d.diffs_applied,
         "diffs_dropped": d.diffs_dropped,
@@ -1176,3 +1192,18 @@ def verify_recording(
         "crossed": int((both & (best[:, 2] >= best[:, 0])).sum()),
         "tickers": int(len(d.tickers)),
     }
+    if isinstance(path, (str, Path)):
+        return out
+    out["boundary_resyncs"] = d.boundary_resyncs
+    out["local_ts_backwards"] = d.local_ts_backwards
+    out["local_ts_backwards_first"] = d.local_ts_backwards_first
+    out["files"] = [
+        {"recording": f["path"], "boundary": f["boundary"], "lines": f["lines"], "events": f["events"],
+         "diffs_applied": f["diffs"], "diffs_stale": f["diffs_stale"], "trades": f["trades"],
+         "tickers": f["tickers"], "compared": int(found[f["ticker_start"]:f["ticker_stop"]].sum()),
+         "matched": int(ok[f["ticker_start"]:f["ticker_stop"]].sum()),
+         "first_update_id": f["first_update_id"], "last_update_id": f["last_update_id"],
+         "local_ts_backwards": f["local_ts_backwards"]}
+        for f in d.files
+    ]
+    return out
