@@ -13,7 +13,7 @@ import pytest
 
 from companion.cli import main
 from companion.errors import DataFormatError, SequenceGapError
-from companion.events import ASK, BID, CLEAR, LEVEL_SET, TRADE, Instrument
+from companion.events import BID, CLEAR, LEVEL_SET, TRADE, Instrument
 from companion.io.binance import (
     KNOWN_FILTERS,
     diff_end_index,
@@ -69,7 +69,7 @@ def write(tmp_path: Path, messages: list[str], name: str = "rec.gz", t0: int = T
     return p
 
 
-BOOK = dict(bids=[("100.0", "1.0"), ("99.9", "2.0")], asks=[("100.1", "3.0"), ("100.2", "4.0")])
+BOOK = {"bids": [("100.0", "1.0"), ("99.9", "2.0")], "asks": [("100.1", "3.0"), ("100.2", "4.0")]}
 DAY2 = T0 + 10_000_000_000  # the second file's receive times start 10 s later
 
 

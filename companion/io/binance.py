@@ -9,11 +9,11 @@ futures, ``b``/``a`` ``[price, qty]`` level sets, qty 0 deletes), ``trade`` / ``
 (``p``, ``q``, ``T``, ``m`` = buyer is maker) and ``bookTicker`` (``u``, ``b``, ``B``, ``a``,
 ``A``). Other payloads (mark price, ...) are skipped and counted in ``messages_ignored``.
 
-Diff-sync (Binance "How to manage a local order book correctly", USD-M futures and spot docs),
-with ``L`` = the snapshot's ``lastUpdateId``:
+Diff-sync (Binance "How to manage a local order book correctly", USD-M / COIN-M futures and
+spot docs), with ``L`` = the snapshot's ``lastUpdateId``:
 
 =======================  ====================================  =====================================
-step                     USD-M futures (``usdm``)              spot
+step                     futures (``usdm``, ``coinm``)         spot
 =======================  ====================================  =====================================
 drop as stale            ``u < L``                             ``u <= L``
 first applied event      ``U <= L <= u``                       ``U <= L + 1 <= u``
@@ -25,6 +25,28 @@ arrives. A broken rule is a gap: :class:`companion.errors.SequenceGapError` name
 line and the field (``U`` or ``pu``) -- a gapped diff is never applied silently. With
 ``on_gap="resync"`` the reader instead emits a ``CLEAR`` event, buffers diffs and re-syncs on the
 next snapshot line; diffs still buffered at the end of the file are counted as dropped.
+
+Consecutive daily recordings
+----------------------------
+``read_binance([day1, day2, ...])`` reads the files as one stream: one reader state runs over all
+their lines, so the book is carried across midnight. A daily file after the first usually has no
+snapshot: its first depth diff must continue the previous file's ids by the rule above
+(``pu == previous u`` / ``U == previous u + 1``). When it does not, the reader emits a ``CLEAR``
+and waits; a snapshot later in the same file re-syncs (``boundary_resyncs``), and without one the
+read fails with a :class:`~companion.errors.SequenceGapError` naming both files, the lines and
+the ids (with ``on_gap="resync"``: a counted gap). A first file without a snapshot is an error
+(nothing anchors its diffs). Error lines are each file's own; ``BinanceData.files`` gives per-file
+counts and the index ranges of each file's events, diffs and tickers; ``diffs["line"]`` is the
+line within the diff's own file.
+
+Markets
+-------
+``usdm`` (USD-M futures, sizes in the base coin), ``spot`` and ``coinm`` (COIN-M futures on
+``dapi``, e.g. ``BTCUSD_PERP``: the payloads carry a pair field ``ps`` and the snapshot
+``symbol`` / ``pair``). COIN-M sizes are contracts; the instrument is inverse
+(``Instrument.inverse``) with ``contract_size`` USD per contract from
+:data:`KNOWN_CONTRACT_SIZES` (BTC: 100 USD, Binance "COIN-Margined Futures Contract
+Specifications"), so :meth:`companion.events.Instrument.notional` gives the quote-currency value.
 
 Output (:class:`BinanceData`)
 -----------------------------
@@ -48,21 +70,35 @@ the trade id ``t`` (aggTrade ``a``) of a trade.
 empty diff, ``start - 1``). ``tickers`` (:data:`TICKER_DTYPE`) holds every bookTicker.
 
 Prices are decimal strings converted exactly (integer arithmetic on the digit strings, never a
-float) to integer price units; ``price_scale = 10**d`` with ``d`` the largest number of
-*significant* decimals of any price in the file (trailing zeros dropped, so spot's
-``"61837.63000000"`` counts 2) and at least the tick's decimals. BTCUSDT thus gets
-``price_scale`` 10 (futures, tick 0.10 = 1 unit) and 100 (spot, tick 0.01 = 1 unit), which keeps
-prices far below LOBSTER's dummy price 9999999999. Quantities become float64 (``float`` of the
-decimal string: the nearest double).
+float) to integer price units. For a symbol of :data:`KNOWN_FILTERS`, ``price_scale = 10**d``
+with ``d`` the tick's decimals, and every price (of events, tickers and dropped diffs) must lie
+on the tick grid: a price with more significant decimals than the tick (trailing zeros dropped,
+so spot's ``"61837.63000000"`` counts 2) or between two ticks is a
+:class:`~companion.errors.DataFormatError` naming its line and field -- never a silent rescale.
+BTCUSDT thus gets ``price_scale`` 10 (futures, tick 0.10 = 1 unit) and 100 (spot, tick 0.01 = 1
+unit), which keeps prices far below LOBSTER's dummy price 9999999999. For another symbol the
+tick is unknown: ``d`` is the largest number of significant decimals of any price read and the
+tick is one unit (``Instrument.extra["tick_source"] == "inferred"``). Quantities become float64
+(``float`` of the decimal string: the nearest double).
 
 Malformed input raises :class:`companion.errors.DataFormatError` naming file, line and field
 (``local_ts``, ``json``, a missing or non-numeric field such as ``E`` or ``b``). Structure (JSON,
 fields, ids) is checked line by line as read; the decimal strings (prices, quantities, including
-those of dropped diffs) are checked and converted in one vectorised numpy pass at the end, which
-reports the earliest bad one. ``digits[.digits]`` only: no sign, exponent, ``nan`` or non-ASCII.
+those of dropped diffs) are checked and converted in one vectorised numpy pass at the end of each
+file, which reports the earliest bad one. ``digits[.digits]`` only: no sign, exponent, ``nan`` or
+non-ASCII. Each line is decoded on its own, so a byte that is not UTF-8 is reported at its exact
+line (a UTF-8 byte-order mark is skipped); an empty file (or one of blank lines only) is an error
+that says so.
 
-Speed: ~2 s for the 94k-line USD-M recording (466k events), ~0.7 s for spot; about half of it is
-``json.loads``.
+A local receive time below the previous line's (a recorder clock stepping back, e.g. by NTP) is
+not an error -- real recordings may have it and event time comes from the exchange fields -- but
+a counted anomaly: ``BinanceData.local_ts_backwards`` and ``local_ts_backwards_first`` (the
+first such ``file, line``); the times are kept as recorded. The shared hftbacktest recordings have
+none.
+
+Speed: ~2 s for the 94k-line USD-M recording (466k events) on an idle core, ~0.7 s for spot;
+about half of it is ``json.loads``. Several files cost the sum of their parts (each file's values
+are converted when it ends, so the strings of one file at a time are held).
 
 :func:`verify_recording` replays the events through a small reference book and checks its best
 bid/ask (price and quantity) against every bookTicker whose ``u`` equals an applied diff's final
