@@ -363,3 +363,15 @@ def test_real_consecutive_spot_days_match_every_book_ticker(shared_data):
     assert f1["matched"] == f1["compared"] and f2["matched"] == f2["compared"] and r["all_matched"]
     assert d.instrument.date == "2024-08-08" and d.instrument.price_scale == 100
     assert (np.diff(d.events["ts_local"]) >= 0).all()
+
+
+def test_long_offending_values_are_quoted_short_and_a_directory_is_one_line(tmp_path):
+    long = "9" * 5000
+    p = write(tmp_path, [snap(100, **BOOK), fdiff(99, 101, 98, b=[(long + "x", "1")])])
+    with pytest.raises(DataFormatError, match=r"line 2, field 'b'") as exc:
+        read_binance(p)
+    assert len(str(exc.value)) < 400 and "(5003 characters)" in str(exc.value)
+    with pytest.raises(DataFormatError, match="is a directory"):
+        read_binance(tmp_path)
+    with pytest.raises(DataFormatError, match="is a directory"):
+        read_binance([p, tmp_path])

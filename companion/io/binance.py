@@ -216,10 +216,11 @@ class BinanceData:
     ``first_update_id`` / ``last_update_id`` (``U`` of its first and ``u`` of its last applied
     diff, None without one), ``boundary`` (how it joined the stream: ``"first"``,
     ``"continued"`` -- its first diff continued the previous file's ids --, ``"snapshot"`` -- it
-    starts with a snapshot --, ``"resynced"``, ``"gap"`` (``on_gap="resync"`` only) or
-    ``"no diffs"``), ``local_ts_backwards``, and the index ranges ``event_start`` /
-    ``event_stop``, ``diff_start`` / ``diff_stop``, ``ticker_start`` / ``ticker_stop`` of its
-    rows in ``events``, ``diffs`` and ``tickers``.
+    starts with a snapshot --, ``"resynced"``, ``"gap"`` (``on_gap="resync"`` only),
+    ``"waiting"`` (``on_gap="resync"``, still waiting for a snapshot) or ``"no diffs"``),
+    ``local_ts_backwards``, and the index ranges ``event_start`` / ``event_stop``,
+    ``diff_start`` / ``diff_stop``, ``ticker_start`` / ``ticker_stop`` of its rows in
+    ``events``, ``diffs`` and ``tickers``.
     """
 
     events: np.ndarray
@@ -276,6 +277,25 @@ _FIELDS = (("b", "b"), ("a", "a"), ("bids", "bids"), ("asks", "asks"), ("p", "q"
 _F_B, _F_A, _F_BIDS, _F_ASKS, _F_TRADE, _F_TK_BID, _F_TK_ASK, _F_NONE = range(8)
 
 
+_QUOTE_MAX = 200  # characters of an offending value quoted in an error message
+
+
+def _quote(v) -> str:
+    """``repr(v)``, cut to about 200 characters."""
+    r = repr(v)
+    return r if len(r) <= _QUOTE_MAX else r[:_QUOTE_MAX] + f"... ({len(r)} characters)"
+
+
+class _Quoted:
+    """Formats as :func:`_quote` of the value under ``{value!r}``."""
+
+    def __init__(self, v) -> None:
+        self.v = v
+
+    def __repr__(self) -> str:
+        return _quote(self.v)
+
+
 class _Decimals:
     """Decimal strings collected while reading, converted in one vectorised pass at the end.
 
@@ -298,7 +318,7 @@ class _Decimals:
     def _error(self, path: Path, i: int, which: int, problem: str) -> DataFormatError:
         col = self.px if which == 0 else self.qty
         what = "price" if which == 0 else "quantity"
-        return DataFormatError(path, problem.format(what=what, value=col[i]), line=self.line[i],
+        return DataFormatError(path, problem.format(what=what, value=_Quoted(col[i])), line=self.line[i],
                                field=_FIELDS[self.field[i]][which])
 
     def _bad(self, col: list) -> tuple[int, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
@@ -399,7 +419,7 @@ class _Reader:
     def _int(self, d: dict, key: str, line: int) -> int:
         v = self._get(d, key, line)
         if type(v) is not int or v < 0:
-            raise self._err(f"expected a non-negative integer, got {v!r}", line, key)
+            raise self._err(f"expected a non-negative integer, got {_quote(v)}", line, key)
         return v
 
     def _levels(self, d: dict, key: str, line: int) -> tuple[tuple, tuple]:
@@ -411,7 +431,7 @@ class _Reader:
             return (), ()
         if not all(type(lv) is list and len(lv) == 2 for lv in raw):
             bad = next(lv for lv in raw if type(lv) is not list or len(lv) != 2)
-            raise self._err(f"expected a [price, qty] pair, got {bad!r}", line, key)
+            raise self._err(f"expected a [price, qty] pair, got {_quote(bad)}", line, key)
         px, qty = zip(*raw)
         return px, qty
 
@@ -444,7 +464,7 @@ class _Reader:
         if self.symbol is None:
             self.symbol = s
         elif s != self.symbol:
-            raise self._err(f"symbol {s!r} differs from {self.symbol!r} (one symbol per read)", line, key)
+            raise self._err(f"symbol {_quote(s)} differs from {self.symbol!r} (one symbol per read)", line, key)
 
     # ------------------------------------------------------------------ lines
     def feed(self, line: int, text: str) -> None:
@@ -599,7 +619,7 @@ class _Reader:
         px, qty = self._get(d, "p", line), self._get(d, "q", line)
         m = self._get(d, "m", line)
         if type(m) is not bool:
-            raise self._err(f"expected true/false, got {m!r}", line, "m")
+            raise self._err(f"expected true/false, got {_quote(m)}", line, "m")
         tid = self._int(d, id_key, line)
         self.last_exch_ts = max(self.last_exch_ts, ts)
         self._emit_one(ts, ts_local, TRADE, ASK if m else BID, tid, line, px, qty, _F_TRADE)
@@ -970,6 +990,8 @@ def read_binance(path: str | Path | Sequence[str | Path], *, symbol: str | None 
     if not paths:
         raise ValueError("no recording given")
     for p in paths:
+        if p.is_dir():
+            raise DataFormatError(p, "is a directory, not a recording")
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no such recording")
     reader = _Reader(paths[0], symbol, market, on_gap)
