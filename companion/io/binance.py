@@ -61,7 +61,8 @@ Output (:class:`BinanceData`)
 the spot snapshot carries no exchange time, so its ``ts`` is the latest exchange time seen before
 it (a lower bound), or its ``ts_local`` if none. ``ts_local`` is the local receive time; a diff
 buffered before its snapshot arrived is applied when the snapshot arrives, so its ``ts_local`` is
-raised to the snapshot's (``ts_local`` then never decreases). ``order_id`` carries the update id
+raised to the snapshot's (``ts_local`` then never decreases, unless the recorder's clock itself
+stepped back: see ``local_ts_backwards`` below). ``order_id`` carries the update id
 ``u`` of the diff (the snapshot's ``lastUpdateId`` for its events; 0 for a resync ``CLEAR``) and
 the trade id ``t`` (aggTrade ``a``) of a trade.
 
