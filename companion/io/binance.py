@@ -110,6 +110,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import json
+import os
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -987,7 +988,7 @@ def read_binance(path: str | Path | Sequence[str | Path], *, symbol: str | None 
         raise ValueError(f"market must be one of {MARKETS}, got {market!r}")
     if contract_size is not None and not (float(contract_size) > 0 and np.isfinite(contract_size)):
         raise ValueError(f"contract_size must be a positive number, got {contract_size!r}")
-    paths = [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
     if not paths:
         raise ValueError("no recording given")
     for p in paths:
@@ -1240,7 +1241,7 @@ def verify_recording(
     compared, matched = int(found.sum()), int(ok.sum())
     both = (best[:, 0] != DUMMY_ASK) & (best[:, 2] != DUMMY_BID)
     out = {
-        "recording": str(path) if isinstance(path, (str, Path)) else [str(p) for p in path],
+        "recording": str(path) if isinstance(path, (str, os.PathLike)) else [str(p) for p in path],
         "market": d.market,
         "diffs_applied": d.diffs_applied,
         "diffs_dropped": d.diffs_dropped,
@@ -1251,7 +1252,7 @@ def verify_recording(
         "crossed": int((both & (best[:, 2] >= best[:, 0])).sum()),
         "tickers": int(len(d.tickers)),
     }
-    if isinstance(path, (str, Path)):
+    if isinstance(path, (str, os.PathLike)):
         return out
     out["boundary_resyncs"] = d.boundary_resyncs
     out["local_ts_backwards"] = d.local_ts_backwards
