@@ -129,11 +129,24 @@ class Instrument:
         ``"NASDAQ"``, ``"BINANCE-USDM"``, ``"SYNTHETIC"``, ...
     extra : dict
         Free-form metadata (not compared).
+    contract_size : float
+        What one unit of ``size`` is worth: in the *base* asset for a linear instrument (shares,
+        spot coins, USD-M futures: 1.0, the default) or in the *quote* currency for an inverse
+        one (``inverse=True``; Binance COIN-M ``BTCUSD_PERP``: 100 USD per contract). 0.0 means
+        unknown (an inverse contract whose size the reader could not look up).
+    inverse : bool
+        True for an inverse (coin-margined) contract: sizes are contracts of ``contract_size``
+        quote currency each, whatever the price.
 
     Notes
     -----
     Prices convert as :math:`p_{\$} = p_{\text{units}} / \text{price\_scale}` and
     :math:`p_{\text{ticks}} = p_{\text{units}} / \text{tick}` (LOBSTER ReadMe, Huang & Polak 2011).
+    Notional in quote currency (:meth:`notional`): :math:`q \cdot c \cdot p_{\$}` for a linear
+    instrument, :math:`q \cdot c` for an inverse one (:math:`q` size, :math:`c`
+    ``contract_size``); the base-asset quantity (:meth:`base_quantity`) is :math:`q \cdot c`
+    and :math:`q \cdot c / p_{\$}` respectively (Binance, "COIN-Margined Futures Contract
+    Specifications": a BTC contract is worth 100 USD).
 
     Examples
     --------
@@ -152,6 +165,8 @@ class Instrument:
     levels: int = 0
     venue: str = ""
     extra: dict = field(default_factory=dict, compare=False)
+    contract_size: float = 1.0
+    inverse: bool = False
 
     def to_price(self, units) -> float | np.ndarray:
         r"""Price units -> currency: :math:`p / \text{price\_scale}` (5853300 -> 585.33 for LOBSTER)."""
@@ -160,6 +175,83 @@ class Instrument:
     def to_ticks(self, units) -> float | np.ndarray:
         r"""Price units -> ticks: :math:`p / \text{tick}`."""
         return np.asarray(units) / self.tick
+
+    def _contract(self) -> float:
+        c = float(self.contract_size)
+        if not c > 0:
+            raise ValueError(f"{self.symbol}: contract size unknown ({self.contract_size!r}); "
+                             "construct the Instrument with contract_size=")
+        return c
+
+    def notional(self, price_units, size) -> float | np.ndarray:
+        r"""Value in quote currency of ``size`` at ``price_units``.
+
+        Linear (``inverse=False``): :math:`q \cdot c \cdot p / \text{price\_scale}`; inverse:
+        :math:`q \cdot c` (a contract is worth ``contract_size`` quote currency at any price).
+
+        Parameters
+        ----------
+        price_units : int or array_like
+            Price in price units (ignored by an inverse instrument, except for its shape).
+        size : float or array_like
+            Size in the events' unit (base asset, shares or contracts).
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Notional in quote currency (USD, USDT, ...).
+
+        Raises
+        ------
+        ValueError
+            When the contract size is unknown (``contract_size <= 0``).
+
+        Examples
+        --------
+        >>> spot = Instrument("BTCUSDT", tick=1, price_scale=100)
+        >>> float(spot.notional(6_168_600, 0.5))                   # 0.5 BTC at 61,686.00 USDT
+        30843.0
+        >>> perp = Instrument("BTCUSD_PERP", tick=1, price_scale=10, contract_size=100.0, inverse=True)
+        >>> float(perp.notional(616_860, 3))                       # 3 contracts of 100 USD
+        300.0
+        """
+        q = np.asarray(size, dtype=np.float64) * self._contract()
+        if self.inverse:
+            return q + 0.0 * np.asarray(price_units, dtype=np.float64)
+        return q * (np.asarray(price_units, dtype=np.float64) / self.price_scale)
+
+    def base_quantity(self, price_units, size) -> float | np.ndarray:
+        r"""Quantity of the base asset in ``size``: :math:`q \cdot c` (linear) or
+        :math:`q \cdot c / p_{\$}` (inverse).
+
+        Parameters
+        ----------
+        price_units : int or array_like
+            Price in price units (used by an inverse instrument only).
+        size : float or array_like
+            Size in the events' unit.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Base-asset quantity (coins, shares).
+
+        Raises
+        ------
+        ValueError
+            When the contract size is unknown.
+
+        Examples
+        --------
+        >>> perp = Instrument("BTCUSD_PERP", tick=1, price_scale=10, contract_size=100.0, inverse=True)
+        >>> round(float(perp.base_quantity(500_000, 3)), 6)        # 300 USD at 50,000 USD/BTC
+        0.006
+        """
+        q = np.asarray(size, dtype=np.float64) * self._contract()
+        p = np.asarray(price_units, dtype=np.float64)
+        if self.inverse:
+            return q / (p / self.price_scale)
+        return q + 0.0 * p
 
     def to_dict(self) -> dict:
         return asdict(self)

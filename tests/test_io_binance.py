@@ -83,7 +83,7 @@ def test_futures_sync_start_drops_stale_and_buffers_pre_snapshot(tmp_path):
         fdiff(91, 102, 90, b=[("100.0", "5.0")]),           # line 2: U <= 100 <= u: first applied
         snap(100, **BOOK),                                  # line 3
         fdiff(103, 105, 102, a=[("100.1", "0")]),           # line 4: deletes best ask
-        fdiff(106, 106, 105, b=[("100.05", "0.5")]),        # line 5: new best bid
+        fdiff(106, 106, 105, b=[("100.1", "0.5")]),         # line 5: new best bid
     ]
     d = read_binance(write(tmp_path, msgs))
     assert d.market == "usdm"
@@ -98,11 +98,12 @@ def test_futures_sync_start_drops_stale_and_buffers_pre_snapshot(tmp_path):
     assert d.diffs["ts_local"][0] == T0 + 2_000_000
     assert (np.diff(ev["ts_local"]) >= 0).all()
     assert ev["ts"][0] == E0 * 1_000_000
-    # price scale: max significant decimals = 2 (100.05) -> scale 100, tick 0.10 -> 10 units
-    assert d.instrument.price_scale == 100 and d.instrument.tick == 10
-    assert ev["price"][1:5].tolist() == [10000, 9990, 10010, 10020]
+    # price scale: BTCUSDT futures tick 0.10 -> scale 10, tick 1 unit (an off-grid price such as
+    # 100.05 is an error, see test_price_off_the_tick_grid_is_an_error_naming_the_line)
+    assert d.instrument.price_scale == 10 and d.instrument.tick == 1
+    assert ev["price"][1:5].tolist() == [1000, 999, 1001, 1002]
     b = best(d)
-    assert b.tolist() == [[10010, 3.0, 10000, 5.0], [10020, 4.0, 10000, 5.0], [10020, 4.0, 10005, 0.5]]
+    assert b.tolist() == [[1001, 3.0, 1000, 5.0], [1002, 4.0, 1000, 5.0], [1002, 4.0, 1001, 0.5]]
 
 
 def test_futures_first_event_must_cover_last_update_id(tmp_path):
@@ -210,11 +211,13 @@ def test_trade_side_is_the_aggressor(tmp_path):
 
 def test_exact_decimal_to_integer_price_units(tmp_path):
     # 123456789.123456789 has 18 significant digits: float64 cannot hold it, int64 units can
+    # (a symbol without known filters: BTCUSDT's 0.01 tick would reject these prices)
+    xyz = _env("xyzusdt@trade", {"e": "trade", "E": E0, "T": E0, "s": "XYZUSDT", "t": 1,
+                                 "p": "123456789.12345679", "q": "0.3", "m": False})
     msgs = [snap(1, bids=[("123456789.123456789", "1.00000000"), ("0.000000001", "2")],
-                 asks=[("123456789.123456790", "0.10000000")]),
-            trade("123456789.12345679", "0.3", False, 1)]
+                 asks=[("123456789.123456790", "0.10000000")]), xyz]
     d = read_binance(write(tmp_path, msgs, "plain.txt"), market="spot")
-    assert d.instrument.price_scale == 10**9 and d.instrument.tick == 10**7  # 0.01 USDT
+    assert d.instrument.price_scale == 10**9 and d.instrument.tick == 1  # inferred: 1 unit
     assert d.events["price"][1:4].tolist() == [123456789123456789, 1, 123456789123456790]
     assert d.events["price"][4] == 123456789123456790
     assert float("123456789.123456789") * 1e9 != 123456789123456789  # what a float path would lose

@@ -3,9 +3,11 @@
 * ``verify lobster MESSAGE ORDERBOOK`` -- every message applied to the previous orderbook row must
   give the next row on every level it determines; snapshot-assisted replay must reproduce every
   row (see :func:`companion.book.verify_lobster`).
-* ``verify binance RECORDING`` -- the book rebuilt by :func:`companion.book.replay` from the
-  recording's snapshot + depth diffs must equal its bookTicker stream at equal update ids (see
-  :func:`companion.io.binance.verify_recording`).
+* ``verify binance RECORDING [RECORDING ...]`` -- the book rebuilt by
+  :func:`companion.book.replay` from the recording's snapshot + depth diffs must equal its
+  bookTicker stream at equal update ids (see :func:`companion.io.binance.verify_recording`).
+  Several consecutive daily recordings are read as one stream (the book carried across files,
+  update-id continuity checked at each boundary); the counts are reported per file.
 
 Exit code 0 when everything matched, 1 when not, 2 on bad input (reader's DataFormatError).
 """
@@ -26,7 +28,8 @@ def register(subparsers) -> None:
     lob.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     lob.set_defaults(handler=run_lobster)
     bn = sub.add_parser("binance", help="Binance depth recording against its bookTicker stream")
-    bn.add_argument("recording", help="hftbacktest-style Binance recording (.gz)")
+    bn.add_argument("recording", nargs="+",
+                    help="hftbacktest-style Binance recording (.gz); several = consecutive days, in order")
     bn.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     bn.set_defaults(handler=run_binance)
 
@@ -64,13 +67,21 @@ def run_binance(args: argparse.Namespace) -> int:
     from companion.book import top_of_book
     from companion.io.binance import verify_recording
 
-    r = verify_recording(args.recording, top_of_book=top_of_book)
+    r = verify_recording(list(args.recording), top_of_book=top_of_book)
     r["engine"] = "companion.book.replay"
-    print(f"{r.get('recording', args.recording)} ({r.get('market', '?')}): {r.get('diffs_applied', '?')} diffs applied, "
-          f"{r.get('diffs_dropped', '?')} dropped, {r.get('gaps', '?')} gaps")
-    print(f"bookTicker points compared: {r.get('compared')} of {r.get('tickers')}; matched: {r.get('matched')} "
-          f"({_pct(int(r.get('matched') or 0), int(r.get('compared') or 0))}); crossed books: {r.get('crossed')}")
-    ok = bool(r.get("all_matched", False))
+    files = r["files"]
+    print(f"{len(files)} file(s), {r['market']}: {r['diffs_applied']} diffs applied, {r['diffs_dropped']} dropped, "
+          f"{r['gaps']} gaps, {r['boundary_resyncs']} re-synced file boundaries")
+    for f in files:
+        print(f"  {f['recording']} ({f['boundary']}): {f['lines']} lines, {f['diffs_applied']} diffs, "
+              f"{f['trades']} trades, {f['tickers']} bookTickers; compared {f['compared']}, "
+              f"matched {f['matched']} ({_pct(f['matched'], f['compared'])})")
+    print(f"bookTicker points compared: {r['compared']} of {r['tickers']}; matched: {r['matched']} "
+          f"({_pct(r['matched'], r['compared'])}); crossed books: {r['crossed']}")
+    if r["local_ts_backwards"]:
+        print(f"local receive time went backwards on {r['local_ts_backwards']} line(s), first at "
+              f"{r['local_ts_backwards_first']}")
+    ok = bool(r["all_matched"])
     print("OK: the rebuilt best quotes equal bookTicker at every compared point" if ok else "MISMATCH")
     if args.json:
         print_json_last(r)

@@ -9,11 +9,11 @@ futures, ``b``/``a`` ``[price, qty]`` level sets, qty 0 deletes), ``trade`` / ``
 (``p``, ``q``, ``T``, ``m`` = buyer is maker) and ``bookTicker`` (``u``, ``b``, ``B``, ``a``,
 ``A``). Other payloads (mark price, ...) are skipped and counted in ``messages_ignored``.
 
-Diff-sync (Binance "How to manage a local order book correctly", USD-M futures and spot docs),
-with ``L`` = the snapshot's ``lastUpdateId``:
+Diff-sync (Binance "How to manage a local order book correctly", USD-M / COIN-M futures and
+spot docs), with ``L`` = the snapshot's ``lastUpdateId``:
 
 =======================  ====================================  =====================================
-step                     USD-M futures (``usdm``)              spot
+step                     futures (``usdm``, ``coinm``)         spot
 =======================  ====================================  =====================================
 drop as stale            ``u < L``                             ``u <= L``
 first applied event      ``U <= L <= u``                       ``U <= L + 1 <= u``
@@ -25,6 +25,28 @@ arrives. A broken rule is a gap: :class:`companion.errors.SequenceGapError` name
 line and the field (``U`` or ``pu``) -- a gapped diff is never applied silently. With
 ``on_gap="resync"`` the reader instead emits a ``CLEAR`` event, buffers diffs and re-syncs on the
 next snapshot line; diffs still buffered at the end of the file are counted as dropped.
+
+Consecutive daily recordings
+----------------------------
+``read_binance([day1, day2, ...])`` reads the files as one stream: one reader state runs over all
+their lines, so the book is carried across midnight. A daily file after the first usually has no
+snapshot: its first depth diff must continue the previous file's ids by the rule above
+(``pu == previous u`` / ``U == previous u + 1``). When it does not, the reader emits a ``CLEAR``
+and waits; a snapshot later in the same file re-syncs (``boundary_resyncs``), and without one the
+read fails with a :class:`~companion.errors.SequenceGapError` naming both files, the lines and
+the ids (with ``on_gap="resync"``: a counted gap). A first file without a snapshot is an error
+(nothing anchors its diffs). Error lines are each file's own; ``BinanceData.files`` gives per-file
+counts and the index ranges of each file's events, diffs and tickers; ``diffs["line"]`` is the
+line within the diff's own file.
+
+Markets
+-------
+``usdm`` (USD-M futures, sizes in the base coin), ``spot`` and ``coinm`` (COIN-M futures on
+``dapi``, e.g. ``BTCUSD_PERP``: the payloads carry a pair field ``ps`` and the snapshot
+``symbol`` / ``pair``). COIN-M sizes are contracts; the instrument is inverse
+(``Instrument.inverse``) with ``contract_size`` USD per contract from
+:data:`KNOWN_CONTRACT_SIZES` (BTC: 100 USD, Binance "COIN-Margined Futures Contract
+Specifications"), so :meth:`companion.events.Instrument.notional` gives the quote-currency value.
 
 Output (:class:`BinanceData`)
 -----------------------------
@@ -39,7 +61,8 @@ Output (:class:`BinanceData`)
 the spot snapshot carries no exchange time, so its ``ts`` is the latest exchange time seen before
 it (a lower bound), or its ``ts_local`` if none. ``ts_local`` is the local receive time; a diff
 buffered before its snapshot arrived is applied when the snapshot arrives, so its ``ts_local`` is
-raised to the snapshot's (``ts_local`` then never decreases). ``order_id`` carries the update id
+raised to the snapshot's (``ts_local`` then never decreases, unless the recorder's clock itself
+stepped back: see ``local_ts_backwards`` below). ``order_id`` carries the update id
 ``u`` of the diff (the snapshot's ``lastUpdateId`` for its events; 0 for a resync ``CLEAR``) and
 the trade id ``t`` (aggTrade ``a``) of a trade.
 
@@ -48,21 +71,35 @@ the trade id ``t`` (aggTrade ``a``) of a trade.
 empty diff, ``start - 1``). ``tickers`` (:data:`TICKER_DTYPE`) holds every bookTicker.
 
 Prices are decimal strings converted exactly (integer arithmetic on the digit strings, never a
-float) to integer price units; ``price_scale = 10**d`` with ``d`` the largest number of
-*significant* decimals of any price in the file (trailing zeros dropped, so spot's
-``"61837.63000000"`` counts 2) and at least the tick's decimals. BTCUSDT thus gets
-``price_scale`` 10 (futures, tick 0.10 = 1 unit) and 100 (spot, tick 0.01 = 1 unit), which keeps
-prices far below LOBSTER's dummy price 9999999999. Quantities become float64 (``float`` of the
-decimal string: the nearest double).
+float) to integer price units. For a symbol of :data:`KNOWN_FILTERS`, ``price_scale = 10**d``
+with ``d`` the tick's decimals, and every price (of events, tickers and dropped diffs) must lie
+on the tick grid: a price with more significant decimals than the tick (trailing zeros dropped,
+so spot's ``"61837.63000000"`` counts 2) or between two ticks is a
+:class:`~companion.errors.DataFormatError` naming its line and field -- never a silent rescale.
+BTCUSDT thus gets ``price_scale`` 10 (futures, tick 0.10 = 1 unit) and 100 (spot, tick 0.01 = 1
+unit), which keeps prices far below LOBSTER's dummy price 9999999999. For another symbol the
+tick is unknown: ``d`` is the largest number of significant decimals of any price read and the
+tick is one unit (``Instrument.extra["tick_source"] == "inferred"``). Quantities become float64
+(``float`` of the decimal string: the nearest double).
 
 Malformed input raises :class:`companion.errors.DataFormatError` naming file, line and field
 (``local_ts``, ``json``, a missing or non-numeric field such as ``E`` or ``b``). Structure (JSON,
 fields, ids) is checked line by line as read; the decimal strings (prices, quantities, including
-those of dropped diffs) are checked and converted in one vectorised numpy pass at the end, which
-reports the earliest bad one. ``digits[.digits]`` only: no sign, exponent, ``nan`` or non-ASCII.
+those of dropped diffs) are checked and converted in one vectorised numpy pass at the end of each
+file, which reports the earliest bad one. ``digits[.digits]`` only: no sign, exponent, ``nan`` or
+non-ASCII. Each line is decoded on its own, so a byte that is not UTF-8 is reported at its exact
+line (a UTF-8 byte-order mark is skipped); an empty file (or one of blank lines only) is an error
+that says so.
 
-Speed: ~2 s for the 94k-line USD-M recording (466k events), ~0.7 s for spot; about half of it is
-``json.loads``.
+A local receive time below the previous line's (a recorder clock stepping back, e.g. by NTP) is
+not an error -- real recordings may have it and event time comes from the exchange fields -- but
+a counted anomaly: ``BinanceData.local_ts_backwards`` and ``local_ts_backwards_first`` (the
+first such ``file, line``); the times are kept as recorded. The shared hftbacktest recordings have
+none.
+
+Speed: ~2 s for the 94k-line USD-M recording (466k events) on an idle core, ~0.7 s for spot;
+about half of it is ``json.loads``. Several files cost the sum of their parts (each file's values
+are converted when it ends, so the strings of one file at a time are held).
 
 :func:`verify_recording` replays the events through a small reference book and checks its best
 bid/ask (price and quantity) against every bookTicker whose ``u`` equals an applied diff's final
@@ -70,10 +107,12 @@ bid/ask (price and quantity) against every bookTicker whose ``u`` equals an appl
 """
 from __future__ import annotations
 
+import bisect
 import gzip
 import json
+import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -96,6 +135,8 @@ from companion.events import (
 __all__ = [
     "DIFF_DTYPE",
     "TICKER_DTYPE",
+    "KNOWN_FILTERS",
+    "KNOWN_CONTRACT_SIZES",
     "BinanceData",
     "read_binance",
     "top_of_book_reference",
@@ -130,15 +171,27 @@ TICKER_DTYPE = np.dtype(
 )
 """One row per bookTicker message."""
 
-MARKETS = ("usdm", "spot")
-VENUES = {"usdm": "BINANCE-USDM", "spot": "BINANCE-SPOT"}
+MARKETS = ("usdm", "spot", "coinm")
+VENUES = {"usdm": "BINANCE-USDM", "spot": "BINANCE-SPOT", "coinm": "BINANCE-COINM"}
+_FUTURES = ("usdm", "coinm")  # markets with ``pu`` and the futures diff-sync rules
 
 #: Exchange filters (tick size, lot step) as decimal strings, for symbols we know; others are
-#: inferred from the data (``Instrument.extra["tick_source"]``).
+#: inferred from the data (``Instrument.extra["tick_source"]``). Sources: the ``PRICE_FILTER``
+#: ``tickSize`` and ``LOT_SIZE`` ``stepSize`` of Binance's ``exchangeInfo`` (``/fapi/v1``,
+#: ``/api/v3``, ``/dapi/v1``); COIN-M sizes are whole contracts.
 KNOWN_FILTERS: dict[tuple[str, str], tuple[str, str]] = {
     ("usdm", "BTCUSDT"): ("0.10", "0.001"),
     ("spot", "BTCUSDT"): ("0.01", "0.00001"),
+    ("coinm", "BTCUSD_PERP"): ("0.1", "1"),
 }
+
+#: COIN-M contract size in USD by pair (the symbol before ``_``: ``BTCUSD_PERP`` and the
+#: quarterly ``BTCUSD_YYMMDD`` are pair ``BTCUSD``). Source: Binance, "COIN-Margined Futures
+#: Contract Specifications" (support FAQ, 2020-06-11): "the contract multiplier for BTC
+#: COIN-margined contracts is 100 USD", altcoin contracts usually 10 USD "although this may vary"
+#: -- so only BTC is listed; ``exchangeInfo`` (``/dapi/v1``) gives it per symbol as
+#: ``contractSize``. Pass ``contract_size=`` to :func:`read_binance` for another pair.
+KNOWN_CONTRACT_SIZES: dict[str, float] = {"BTCUSD": 100.0}
 
 _MS = 1_000_000  # ns per ms
 _MAX_DIGITS = 18  # an int64 mantissa holds any 18-digit decimal
@@ -149,12 +202,27 @@ _WAIT, _SYNCING, _SYNCED = 0, 1, 2
 
 @dataclass(frozen=True)
 class BinanceData:
-    """A read recording: events, per-diff index, tickers, instrument and sync counters.
+    """A read recording (one file or consecutive daily files as one stream): events, per-diff
+    index, tickers, instrument and sync counters.
 
     Counters: ``diffs_applied``; ``diffs_dropped`` = ``diffs_stale`` (older than the snapshot,
     dropped before sync) + ``diffs_unanchored`` (buffered with no snapshot following);
     ``gaps`` (sequence gaps resynced; always 0 with ``on_gap="raise"``); ``snapshots``;
-    ``messages_ignored`` (payload types not read).
+    ``messages_ignored`` (payload types not read); ``boundary_resyncs`` (a file whose first diff
+    did not continue the previous file's ids, re-synced by a snapshot later in that file);
+    ``local_ts_backwards`` (lines whose local receive time is below the previous line's, over
+    all files; ``local_ts_backwards_first`` names the first as ``"<file>, line <n>"``).
+
+    ``files`` has one dict per file read, in order: ``path``, ``lines``, ``events``, ``diffs``
+    (applied while reading it), ``diffs_stale``, ``trades``, ``tickers``, ``snapshots``,
+    ``first_update_id`` / ``last_update_id`` (``U`` of its first and ``u`` of its last applied
+    diff, None without one), ``boundary`` (how it joined the stream: ``"first"``,
+    ``"continued"`` -- its first diff continued the previous file's ids --, ``"snapshot"`` -- it
+    starts with a snapshot --, ``"resynced"``, ``"gap"`` (``on_gap="resync"`` only),
+    ``"waiting"`` (``on_gap="resync"``, still waiting for a snapshot) or ``"no diffs"``),
+    ``local_ts_backwards``, and the index ranges ``event_start`` / ``event_stop``,
+    ``diff_start`` / ``diff_stop``, ``ticker_start`` / ``ticker_stop`` of its rows in
+    ``events``, ``diffs`` and ``tickers``.
     """
 
     events: np.ndarray
@@ -171,6 +239,10 @@ class BinanceData:
     snapshots: int
     messages_ignored: int
     trades: int
+    files: tuple = ()
+    boundary_resyncs: int = 0
+    local_ts_backwards: int = 0
+    local_ts_backwards_first: str | None = None
 
     def counters(self) -> dict:
         """The sync counters as a plain dict."""
@@ -179,7 +251,13 @@ class BinanceData:
             "diffs_stale": self.diffs_stale, "diffs_unanchored": self.diffs_unanchored,
             "gaps": self.gaps, "snapshots": self.snapshots, "trades": self.trades,
             "tickers": len(self.tickers), "messages_ignored": self.messages_ignored,
+            "boundary_resyncs": self.boundary_resyncs, "local_ts_backwards": self.local_ts_backwards,
         }
+
+    @property
+    def paths(self) -> list[str]:
+        """The files read, in order."""
+        return [f["path"] for f in self.files] if self.files else [self.path]
 
     def tickers_frame(self):
         """The bookTickers as a DataFrame indexed by local receive time (UTC), prices in currency."""
@@ -199,6 +277,25 @@ class BinanceData:
 #: (price field, quantity field) names for error messages, by the code stored per value
 _FIELDS = (("b", "b"), ("a", "a"), ("bids", "bids"), ("asks", "asks"), ("p", "q"), ("b", "B"), ("a", "A"), ("", ""))
 _F_B, _F_A, _F_BIDS, _F_ASKS, _F_TRADE, _F_TK_BID, _F_TK_ASK, _F_NONE = range(8)
+
+
+_QUOTE_MAX = 200  # characters of an offending value quoted in an error message
+
+
+def _quote(v) -> str:
+    """``repr(v)``, cut to about 200 characters."""
+    r = repr(v)
+    return r if len(r) <= _QUOTE_MAX else r[:_QUOTE_MAX] + f"... ({len(r)} characters)"
+
+
+class _Quoted:
+    """Formats as :func:`_quote` of the value under ``{value!r}``."""
+
+    def __init__(self, v) -> None:
+        self.v = v
+
+    def __repr__(self) -> str:
+        return _quote(self.v)
 
 
 class _Decimals:
@@ -223,7 +320,7 @@ class _Decimals:
     def _error(self, path: Path, i: int, which: int, problem: str) -> DataFormatError:
         col = self.px if which == 0 else self.qty
         what = "price" if which == 0 else "quantity"
-        return DataFormatError(path, problem.format(what=what, value=col[i]), line=self.line[i],
+        return DataFormatError(path, problem.format(what=what, value=_Quoted(col[i])), line=self.line[i],
                                field=_FIELDS[self.field[i]][which])
 
     def _bad(self, col: list) -> tuple[int, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
@@ -265,14 +362,18 @@ class _Decimals:
 
 
 class _Reader:
-    """One pass over the lines; all state of the diff-sync lives here."""
+    """One pass over the lines of one or more files; all state of the diff-sync lives here.
+
+    Lines are numbered globally over the files read (file *k*'s line *n* is ``offset_k + n``);
+    :func:`read_binance` translates the numbers in errors back to ``(file, line)``.
+    """
 
     def __init__(self, path: Path, symbol: str | None, market: str | None, on_gap: str):
         self.path = path
         self.symbol = symbol
         self.market = market
         self.on_gap = on_gap
-        # event columns; prices/quantities stay strings in ``self.dec`` until the end
+        # event columns; prices/quantities stay strings in ``self.dec`` until the file ends
         self.ts: list[int] = []
         self.tsl: list[int] = []
         self.kind: list[int] = []
@@ -287,10 +388,25 @@ class _Reader:
         self.buffer: list[tuple] = []
         self.last_id = 0
         self.prev_u = 0
+        self.prev_line = 0             # global line of the last applied diff
         self.last_exch_ts = 0
         self.snapshot_seen = False
         self.snapshot_has_E = False  # futures snapshots carry E, spot ones do not
+        self.snapshot_pair = False   # COIN-M snapshots carry "pair"
         self.n_stale = self.n_gaps = self.n_snapshots = self.n_ignored = self.n_trades = 0
+        # several files: converted chunks, per-file bookkeeping, boundary checks
+        self.ev_base = 0               # events converted into ``self.chunks`` so far
+        self.chunks: list[dict] = []
+        self.files: list[dict] = []
+        self.offsets: list[int] = []   # global line offset of each file
+        self.at_boundary = False       # the next diff is the first of a non-first file
+        self.pending: tuple | None = None  # boundary gap waiting for a snapshot in this file
+        self.n_boundary_resyncs = 0
+        # local receive time going backwards (counted anomaly)
+        self.prev_tsl = -1
+        self.n_back = 0
+        self.back_first = 0            # global line of the first one
+        self.nonblank = 0
 
     # ------------------------------------------------------------------ field helpers
     def _err(self, problem: str, line: int, fld: str | None) -> DataFormatError:
@@ -305,7 +421,7 @@ class _Reader:
     def _int(self, d: dict, key: str, line: int) -> int:
         v = self._get(d, key, line)
         if type(v) is not int or v < 0:
-            raise self._err(f"expected a non-negative integer, got {v!r}", line, key)
+            raise self._err(f"expected a non-negative integer, got {_quote(v)}", line, key)
         return v
 
     def _levels(self, d: dict, key: str, line: int) -> tuple[tuple, tuple]:
@@ -317,7 +433,7 @@ class _Reader:
             return (), ()
         if not all(type(lv) is list and len(lv) == 2 for lv in raw):
             bad = next(lv for lv in raw if type(lv) is not list or len(lv) != 2)
-            raise self._err(f"expected a [price, qty] pair, got {bad!r}", line, key)
+            raise self._err(f"expected a [price, qty] pair, got {_quote(bad)}", line, key)
         px, qty = zip(*raw)
         return px, qty
 
@@ -343,14 +459,14 @@ class _Reader:
         self.oid.append(oid)
         self.dec.add((px,), (qty,), line, fcode)
 
-    def _check_symbol(self, d: dict, line: int) -> None:
-        s = d.get("s")
+    def _check_symbol(self, d: dict, line: int, key: str = "s") -> None:
+        s = d.get(key)
         if s is None:
             return
         if self.symbol is None:
             self.symbol = s
         elif s != self.symbol:
-            raise self._err(f"symbol {s!r} differs from {self.symbol!r} (one symbol per read)", line, "s")
+            raise self._err(f"symbol {_quote(s)} differs from {self.symbol!r} (one symbol per read)", line, key)
 
     # ------------------------------------------------------------------ lines
     def feed(self, line: int, text: str) -> None:
@@ -361,6 +477,12 @@ class _Reader:
                 return  # blank line
             raise self._err(f"expected '<local receive ns> <json>', got {text[:40]!r}", line, "local_ts")
         ts_local = int(head)
+        self.nonblank += 1
+        if ts_local < self.prev_tsl:
+            self.n_back += 1
+            if self.n_back == 1:
+                self.back_first = line
+        self.prev_tsl = ts_local
         try:
             obj = json.loads(text[sp + 1:])
         except ValueError as exc:
@@ -391,9 +513,21 @@ class _Reader:
         ts = self._int(d, "E", line) * _MS if "E" in d else (self.last_exch_ts or ts_local)
         bids = self._levels(d, "bids", line)
         asks = self._levels(d, "asks", line)
+        self._check_symbol(d, line, "symbol")  # COIN-M REST snapshots name their symbol
         self.n_snapshots += 1
         self.snapshot_seen = True
         self.snapshot_has_E = self.snapshot_has_E or "E" in d
+        self.snapshot_pair = self.snapshot_pair or "pair" in d
+        if self.files:
+            f = self.files[-1]
+            f["snapshots"] += 1
+            if self.at_boundary:
+                f["boundary"] = "snapshot"
+        self.at_boundary = False
+        if self.pending is not None:   # a boundary gap re-synced by this snapshot
+            self.pending = None
+            self.n_boundary_resyncs += 1
+            self.files[-1]["boundary"] = "resynced"
         self._emit_one(ts, ts_local, CLEAR, 0, last_id, line, "0", "0", _F_NONE)
         self._emit(ts, ts_local, LEVEL_SET, last_id, line, bids, asks, _F_BIDS, _F_ASKS)
         self.last_id = last_id
@@ -407,11 +541,14 @@ class _Reader:
 
     def _diff(self, line: int, ts_local: int, d: dict) -> None:
         if self.market is None:
-            self.market = "usdm" if "pu" in d else "spot"
+            if "pu" in d:
+                self.market = "coinm" if ("ps" in d or "_" in str(d.get("s", ""))) else "usdm"
+            else:
+                self.market = "spot"
         ts = self._int(d, "E", line) * _MS
         first = self._int(d, "U", line)
         last = self._int(d, "u", line)
-        prev = self._int(d, "pu", line) if self.market == "usdm" else -1
+        prev = self._int(d, "pu", line) if self.market in _FUTURES else -1
         if first > last:
             raise self._err(f"U={first} > u={last}", line, "U")
         rec = (line, ts_local, ts, first, last, prev, self._levels(d, "b", line), self._levels(d, "a", line))
@@ -420,6 +557,11 @@ class _Reader:
             self.buffer.append(rec)
         else:
             self._process(rec, ts_floor=0)
+        if self.at_boundary:
+            self.at_boundary = False
+            f = self.files[-1]
+            if f["boundary"] is None:
+                f["boundary"] = "continued" if self.state != _WAIT else "waiting"
 
     def _drop(self, rec: tuple) -> None:
         line, bids, asks = rec[0], rec[6], rec[7]
@@ -428,11 +570,13 @@ class _Reader:
 
     def _process(self, rec: tuple, ts_floor: int) -> None:
         line, ts_local, ts, first, last, prev, bids, asks = rec
-        futures = self.market == "usdm"
+        futures = self.market in _FUTURES
         if self.state == _SYNCING:
             anchor = self.last_id if futures else self.last_id + 1
             if last < anchor:
                 self.n_stale += 1
+                if self.files:
+                    self.files[-1]["diffs_stale"] += 1
                 self._drop(rec)
                 return
             if first > anchor:
@@ -449,19 +593,25 @@ class _Reader:
         elif first != self.prev_u + 1:
             self._gap(rec, "U", f"U={first} != previous u + 1 = {self.prev_u + 1}")
             return
-        start = len(self.ts)
+        start = self.ev_base + len(self.ts)
         tsl = max(ts_local, ts_floor)
         self._emit(ts, tsl, LEVEL_SET, last, line, bids, asks, _F_B, _F_A)
-        self.diff_rows.append((ts, tsl, first, last, prev, line, start, len(self.ts)))
+        self.diff_rows.append((ts, tsl, first, last, prev, line, start, self.ev_base + len(self.ts)))
         self.prev_u = last
+        self.prev_line = line
 
     def _gap(self, rec: tuple, fld: str, problem: str) -> None:
         line, ts_local, ts = rec[0], rec[1], rec[2]
-        if self.on_gap == "raise":
+        boundary = self.at_boundary
+        if self.on_gap == "raise" and not boundary:
             raise SequenceGapError(
                 self.path, f"depth diff sequence gap: {problem} (pass on_gap='resync' to re-sync "
                 "on the next snapshot)", line=line, field=fld)
-        self.n_gaps += 1
+        if boundary:   # decided at the end of this file: a snapshot in it re-syncs, else an error
+            self.pending = (line, fld, problem, self.prev_line)
+            self.files[-1]["boundary"] = "gap"
+        else:
+            self.n_gaps += 1
         self._emit_one(ts, ts_local, CLEAR, 0, 0, line, "0", "0", _F_NONE)
         self.state = _WAIT
         self.buffer.append(rec)
@@ -471,7 +621,7 @@ class _Reader:
         px, qty = self._get(d, "p", line), self._get(d, "q", line)
         m = self._get(d, "m", line)
         if type(m) is not bool:
-            raise self._err(f"expected true/false, got {m!r}", line, "m")
+            raise self._err(f"expected true/false, got {_quote(m)}", line, "m")
         tid = self._int(d, id_key, line)
         self.last_exch_ts = max(self.last_exch_ts, ts)
         self._emit_one(ts, ts_local, TRADE, ASK if m else BID, tid, line, px, qty, _F_TRADE)
@@ -485,48 +635,138 @@ class _Reader:
         self.tk_dec.field[-1] = _F_TK_ASK
         self.tk_num.append((ts, ts_local, u))
 
+    # ------------------------------------------------------------------ files
+    def locate(self, line: int) -> tuple[str, int]:
+        """Global line number -> (file, line in that file)."""
+        k = max(bisect.bisect_left(self.offsets, line) - 1, 0)
+        return self.files[k]["path"], line - self.offsets[k]
+
+    def where(self, line: int) -> str:
+        p, n = self.locate(line)
+        return f"{p}, line {n}"
+
+    def begin_file(self, path: Path, offset: int) -> None:
+        first = not self.files
+        self.path = path
+        self.offsets.append(offset)
+        self.files.append({
+            "path": str(path), "lines": 0, "events": 0, "diffs": 0, "diffs_stale": 0, "trades": 0,
+            "tickers": 0, "snapshots": 0, "first_update_id": None, "last_update_id": None,
+            "boundary": "first" if first else None, "local_ts_backwards": 0,
+            "event_start": self.ev_base + len(self.ts), "diff_start": len(self.diff_rows),
+            "ticker_start": self._n_tickers(), "_trades0": self.n_trades, "_back0": self.n_back,
+        })
+        self.at_boundary = not first
+        self.nonblank = 0
+
+    def _n_tickers(self) -> int:
+        return sum(len(c["tk_ts"]) for c in self.chunks) + len(self.tk_num)
+
+    def end_file(self, lines: int) -> None:
+        f = self.files[-1]
+        if self.nonblank == 0:
+            raise DataFormatError(self.path, "empty file: no recorded message" + (
+                f" ({lines} blank lines)" if lines else ""))
+        if len(self.files) == 1 and not self.snapshot_seen:
+            raise DataFormatError(self.path, "no REST depth snapshot line (JSON with 'lastUpdateId', "
+                                  "'bids', 'asks'): the depth diffs cannot be anchored (a daily "
+                                  "recording without one continues the previous day's: read it "
+                                  "after that file, read_binance([day1, day2, ...]))")
+        if self.pending is not None:
+            line, fld, problem, prev_line = self.pending
+            self.pending = None
+            prev = self.where(prev_line) if prev_line else "the previous file"
+            if self.on_gap == "raise":
+                raise SequenceGapError(
+                    self.path, f"depth diff ids do not continue across files: {problem}; the last "
+                    f"diff applied before this file is at {prev} (u={self.prev_u}) and no REST snapshot "
+                    f"follows in {self.path} to re-sync (pass on_gap='resync' to drop the book and "
+                    "wait for one)", line=line, field=fld)
+            self.n_gaps += 1
+        self._flush()
+        diffs = self.diff_rows[f["diff_start"]:]
+        f.update(lines=lines, events=self.ev_base - f["event_start"], diffs=len(diffs),
+                 trades=self.n_trades - f.pop("_trades0"), local_ts_backwards=self.n_back - f.pop("_back0"),
+                 event_stop=self.ev_base, diff_stop=len(self.diff_rows), ticker_stop=self._n_tickers())
+        f["tickers"] = f["ticker_stop"] - f["ticker_start"]
+        if diffs:
+            f["first_update_id"], f["last_update_id"] = int(diffs[0][2]), int(diffs[-1][3])
+        if f["boundary"] is None:
+            f["boundary"] = "no diffs"
+        self.at_boundary = False
+
+    def _flush(self) -> None:
+        """Convert what accumulated (strings, lists) into numpy chunks; report the earliest bad value."""
+        parsed = [c.convert(self.path) for c in (self.dec, self.tk_dec, self.unused)]
+        errors = [x for x in parsed if isinstance(x, DataFormatError)]
+        if errors:
+            raise min(errors, key=lambda e: e.line)
+        (ev_mant, ev_nd, ev_qty), (tk_mant, tk_nd, tk_qty), (un_mant, un_nd, _) = parsed
+        i64 = np.int64
+        tk = np.array(self.tk_num, dtype=i64).reshape(-1, 3)
+        self.chunks.append({
+            "ts": np.array(self.ts, i64), "tsl": np.array(self.tsl, i64), "kind": np.array(self.kind, np.int8),
+            "side": np.array(self.side, np.int8), "oid": np.array(self.oid, i64),
+            "mant": ev_mant, "nd": ev_nd, "qty": ev_qty,
+            "line": np.array(self.dec.line, i64), "field": np.array(self.dec.field, np.int8),
+            "tk_ts": tk[:, 0], "tk_tsl": tk[:, 1], "tk_u": tk[:, 2], "tk_mant": tk_mant, "tk_nd": tk_nd,
+            "tk_qty": tk_qty, "tk_line": np.array(self.tk_dec.line, i64),
+            "tk_field": np.array(self.tk_dec.field, np.int8),
+            "un_mant": un_mant, "un_nd": un_nd, "un_line": np.array(self.unused.line, i64),
+            "un_field": np.array(self.unused.field, np.int8),
+        })
+        self.ev_base += len(self.ts)
+        self.ts, self.tsl, self.kind, self.side, self.oid = [], [], [], [], []
+        self.dec, self.tk_dec, self.unused = _Decimals(), _Decimals(), _Decimals()
+        self.tk_num = []
+
     # ------------------------------------------------------------------ finish
-    def finish(self) -> BinanceData:
+    def finish(self, contract_size: float | None = None) -> BinanceData:
         if not self.snapshot_seen:
             raise DataFormatError(self.path, "no REST depth snapshot line (JSON with 'lastUpdateId', "
                                   "'bids', 'asks'): the depth diffs cannot be anchored")
         n_unanchored = len(self.buffer)
         for rec in self.buffer:
             self._drop(rec)
-        # the levels of dropped diffs are validated too; the earliest bad value is reported
-        parsed = [c.convert(self.path) for c in (self.dec, self.tk_dec, self.unused)]
-        errors = [x for x in parsed if isinstance(x, DataFormatError)]
-        if errors:
-            raise min(errors, key=lambda e: e.line)
-        (ev_mant, ev_nd, ev_qty), (tk_mant, tk_nd, tk_qty) = parsed[0], parsed[1]
+        self._flush()
+        ch = self.chunks
 
-        events = np.zeros(len(self.ts), dtype=EVENT_DTYPE)
-        events["ts"] = self.ts
-        events["ts_local"] = self.tsl
-        events["kind"] = self.kind
-        events["side"] = self.side
-        events["size"] = ev_qty
-        events["order_id"] = self.oid
-        tickers = np.zeros(len(self.tk_num), dtype=TICKER_DTYPE)
+        def cat(key: str, dtype) -> np.ndarray:
+            return np.concatenate([c[key] for c in ch]).astype(dtype, copy=False) if ch else np.zeros(0, dtype)
+
+        events = np.zeros(self.ev_base, dtype=EVENT_DTYPE)
+        for name, key in (("ts", "ts"), ("ts_local", "tsl"), ("kind", "kind"), ("side", "side"),
+                          ("size", "qty"), ("order_id", "oid")):
+            events[name] = cat(key, events.dtype[name])
+        tickers = np.zeros(sum(len(c["tk_ts"]) for c in ch), dtype=TICKER_DTYPE)
         if len(tickers):
-            num = np.array(self.tk_num, dtype=np.int64)
-            tickers["ts"], tickers["ts_local"], tickers["u"] = num[:, 0], num[:, 1], num[:, 2]
+            tickers["ts"], tickers["ts_local"], tickers["u"] = cat("tk_ts", np.int64), cat("tk_tsl", np.int64), cat("tk_u", np.int64)
+            tk_qty = cat("tk_qty", np.float64)
             tickers["bid_qty"], tickers["ask_qty"] = tk_qty[0::2], tk_qty[1::2]
         # without depth diffs, tell the market by the snapshot (futures carry E) or the tickers
-        market = self.market or ("usdm" if self.snapshot_has_E or (len(tickers) and tickers["ts"][0] > 0)
-                                 else "spot")
         symbol = self.symbol or ""
+        market = self.market or (
+            ("coinm" if self.snapshot_pair or "_" in symbol else "usdm")
+            if self.snapshot_has_E or (len(tickers) and tickers["ts"][0] > 0) else "spot")
         tick_s, lot_s = KNOWN_FILTERS.get((market, symbol), (None, None))
 
-        # exact rescale of every price mantissa to 10**dec units, dec = max significant decimals
-        mants, nds = [ev_mant, tk_mant], [ev_nd, tk_nd]
-        top = max([int(x.max()) for x in nds if len(x)] + [0])
-        units = [_shift(m, top - n, self.path) for m, n in zip(mants, nds)]
-        dec = top - _common_pow10(units, top)
+        ev_mant, ev_nd = cat("mant", np.int64), cat("nd", np.int64)
+        tk_mant, tk_nd = cat("tk_mant", np.int64), cat("tk_nd", np.int64)
         if tick_s:
-            dec = max(dec, _decimals(tick_s))
-        shift = top - dec
-        units = [u // 10**shift if shift >= 0 else u * 10**(-shift) for u in units]
+            # every price (events, tickers, dropped diffs) must lie on the symbol's tick grid
+            cols = [(cat(p + "mant", np.int64), cat(p + "nd", np.int64), cat(p + "line", np.int64),
+                     cat(p + "field", np.int8)) for p in ("", "tk_", "un_")]
+            self._check_grid(cols, tick_s, market, symbol)
+            dec = _decimals(tick_s)
+            units = [_to_units(m, n, dec, self.path) for m, n in ((ev_mant, ev_nd), (tk_mant, tk_nd))]
+        else:
+            # exact rescale of every price mantissa to 10**dec units, dec = max significant decimals
+            mants, nds = [ev_mant, tk_mant], [ev_nd, tk_nd]
+            top = max([int(x.max()) for x in nds if len(x)] + [0])
+            units = [_shift(m, top - n, self.path) for m, n in zip(mants, nds)]
+            dec = top - _common_pow10(units, top)
+            shift = top - dec
+            units = [u // 10**shift if shift >= 0 else u * 10**(-shift) for u in units]
         events["price"] = units[0]
         if len(tickers):
             tickers["bid_px"], tickers["ask_px"] = units[1][0::2], units[1][1::2]
@@ -536,21 +776,80 @@ class _Reader:
         lot = float(lot_s) if lot_s else _infer_lot(events["size"][events["kind"] != CLEAR])
         first_ts = int(events["ts"][0]) if len(events) else 0
         date = datetime.fromtimestamp(first_ts / 1e9, tz=timezone.utc).strftime("%Y-%m-%d") if first_ts else ""
+        extra = {"market": market, "tick_source": "known" if tick_s else "inferred", "path": str(self.files[0]["path"])}
+        if len(self.files) > 1:
+            extra["paths"] = [f["path"] for f in self.files]
+        inverse = market == "coinm"
+        if inverse:
+            pair = symbol.partition("_")[0]
+            known = KNOWN_CONTRACT_SIZES.get(pair)
+            csize = float(contract_size) if contract_size is not None else (known or 0.0)
+            extra["contract_size_source"] = ("argument" if contract_size is not None
+                                             else "known" if known else "unknown")
+        else:
+            csize = float(contract_size) if contract_size is not None else 1.0
         inst = Instrument(
             symbol=symbol, tick=tick, price_scale=scale, lot=lot, date=date, levels=0,
-            venue=VENUES.get(market, "BINANCE"),
-            extra={"market": market, "tick_source": "known" if tick_s else "inferred",
-                   "path": str(self.path)},
+            venue=VENUES.get(market, "BINANCE"), extra=extra, contract_size=csize, inverse=inverse,
         )
         diffs = np.array(self.diff_rows, dtype=DIFF_DTYPE) if self.diff_rows else np.zeros(0, DIFF_DTYPE)
+        if len(self.offsets) > 1 and len(diffs):   # lines within each diff's own file
+            k = np.searchsorted(np.array(self.offsets), diffs["line"], side="left") - 1
+            diffs["line"] -= np.array(self.offsets)[np.maximum(k, 0)]
+        files = tuple({k: v for k, v in f.items() if not k.startswith("_")} for f in self.files)
         return BinanceData(
             events=events, diffs=diffs, tickers=tickers, instrument=inst, market=market,
-            path=str(self.path), diffs_applied=len(diffs),
+            path=str(self.files[0]["path"]), diffs_applied=len(diffs),
             diffs_dropped=self.n_stale + n_unanchored, diffs_stale=self.n_stale,
             diffs_unanchored=n_unanchored, gaps=self.n_gaps, snapshots=self.n_snapshots,
-            messages_ignored=self.n_ignored, trades=self.n_trades,
+            messages_ignored=self.n_ignored, trades=self.n_trades, files=files,
+            boundary_resyncs=self.n_boundary_resyncs, local_ts_backwards=self.n_back,
+            local_ts_backwards_first=self.where(self.back_first) if self.n_back else None,
         )
 
+    def _check_grid(self, cols: list, tick_s: str, market: str, symbol: str) -> None:
+        """Raise for the earliest price (by line) with more decimals than ``tick_s`` or off its grid."""
+        dec = _decimals(tick_s)
+        tick = _exact_units(tick_s, dec)
+        worst: tuple | None = None
+        for mant, nd, line, fcode in cols:
+            if not len(mant):
+                continue
+            excess = nd - dec
+            p = 10 ** np.clip(excess, 0, 18)        # mantissas hold <= 18 digits: 10**18 suffices
+            more = (excess > 0) & (mant % p != 0)
+            units = np.where(excess > 0, mant // p, 0)
+            up = excess <= 0
+            units[up] = _shift(mant[up], -excess[up], self.path)
+            off = ~more & (units % tick != 0)
+            bad = more | off
+            if bad.any():
+                i = int(np.flatnonzero(bad)[np.argmin(line[bad])])
+                if worst is None or line[i] < worst[0]:
+                    worst = (int(line[i]), int(fcode[i]), int(mant[i]), int(nd[i]), bool(more[i]))
+        if worst is None:
+            return
+        line, fcode, mant, nd, more = worst
+        value = _format_decimal(mant, nd)
+        why = (f"has more decimals than the tick {tick_s} of {market} {symbol} allows" if more
+               else f"is not on the tick grid of {market} {symbol} (a multiple of {tick_s})")
+        raise DataFormatError(self.path, f"price {value!r} {why}", line=line, field=_FIELDS[fcode][0])
+
+
+def _format_decimal(mant: int, nd: int) -> str:
+    """The decimal string of ``mant * 10**-nd`` with ``nd`` decimals (``61837630, 3`` -> ``"61837.630"``)."""
+    s = str(mant).rjust(nd + 1, "0")
+    return s[:len(s) - nd] + "." + s[len(s) - nd:] if nd else s
+
+
+def _to_units(mant: np.ndarray, nd: np.ndarray, dec: int, path: Path) -> np.ndarray:
+    """``mant * 10**(dec - nd)`` exactly (the values were checked to have <= ``dec`` significant decimals)."""
+    up = dec - nd
+    out = np.empty(len(mant), dtype=np.int64)
+    pos = up >= 0
+    out[pos] = _shift(mant[pos], up[pos], path)
+    out[~pos] = mant[~pos] // 10 ** np.minimum(-up[~pos], 18)
+    return out
 
 
 def _decimals(s: str) -> int:
@@ -594,68 +893,120 @@ def _infer_lot(sizes: np.ndarray) -> float:
     return 0.0
 
 
-def read_binance(path: str | Path, *, symbol: str | None = None, market: str | None = None,
-                 on_gap: str = "raise") -> BinanceData:
-    r"""Read a Binance websocket recording and diff-sync its depth stream to its REST snapshot.
+def _open_lines(p: Path):
+    """The file's lines as bytes (gzip by suffix)."""
+    return gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb")
+
+
+def _read_file(reader: _Reader, p: Path, offset: int) -> int:
+    """Feed every line of ``p`` (global numbers ``offset + n``) to ``reader``; returns its line count."""
+    reader.begin_file(p, offset)
+    n = 0
+    try:
+        with _open_lines(p) as fh:
+            for n, raw in enumerate(fh, 1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise DataFormatError(p, f"not UTF-8 text: byte {raw[exc.start:exc.start + 1]!r} at "
+                                          f"column {exc.start + 1}", line=offset + n) from None
+                if n == 1 and text.startswith("\ufeff"):
+                    text = text[1:]           # a UTF-8 byte-order mark is harmless
+                reader.feed(offset + n, text)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataFormatError(p, f"unreadable or truncated file: {exc}", line=offset + n + 1 if n else None) from None
+    reader.end_file(n)
+    return n
+
+
+def read_binance(path: str | Path | Sequence[str | Path], *, symbol: str | None = None,
+                 market: str | None = None, on_gap: str = "raise",
+                 contract_size: float | None = None) -> BinanceData:
+    r"""Read a Binance websocket recording -- or consecutive daily recordings as one stream -- and
+    diff-sync its depth stream to its REST snapshot.
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        ``.gz`` or plain text recording, ``<local ns> <json>`` per line.
+    path : str, pathlib.Path or sequence of them
+        ``.gz`` or plain text recording, ``<local ns> <json>`` per line; or consecutive daily
+        recordings of one symbol, in time order. The book is carried across files: a file after
+        the first usually has no snapshot and its first depth diff must continue the previous
+        file's update ids (futures ``pu`` = last ``u``; spot ``U`` = last ``u`` + 1). When it does
+        not, a REST snapshot later in that file re-syncs the book (a ``CLEAR`` at the gap,
+        counted in ``boundary_resyncs``); without one the read fails with a
+        :class:`~companion.errors.SequenceGapError` naming both files and the ids.
     symbol : str, optional
         Expected symbol (checked against every message's ``s``); inferred when None.
     market : str, optional
-        ``"usdm"`` (futures rules, ``pu``) or ``"spot"``; inferred from the first depthUpdate
-        (``pu`` present -> futures) when None.
+        ``"usdm"`` (USD-M futures rules, ``pu``), ``"coinm"`` (COIN-M futures: the same rules,
+        sizes in contracts) or ``"spot"``; inferred from the first depthUpdate when None (``pu``
+        present -> futures; then a pair field ``ps`` or a symbol with ``_``, e.g.
+        ``BTCUSD_PERP``, -> coinm).
     on_gap : str
         ``"raise"`` (default) raises :class:`~companion.errors.SequenceGapError` at the first gap;
         ``"resync"`` emits a ``CLEAR`` and re-syncs on the next snapshot line.
+    contract_size : float, optional
+        Overrides the instrument's contract size (COIN-M: USD per contract, default from
+        :data:`KNOWN_CONTRACT_SIZES`, 0.0 = unknown; others: base asset per unit, default 1).
 
     Returns
     -------
     BinanceData
-        See the module docstring for the event layout and sync rules.
+        One event array and one instrument for all files; ``files`` holds per-file counts and
+        index ranges. See the module docstring for the event layout and sync rules.
 
     Raises
     ------
     companion.errors.DataFormatError
-        On malformed lines or values.
+        On malformed lines or values, a price off the symbol's tick grid, an empty file, or a
+        first file without a snapshot (the message names the file, line and field).
     companion.errors.SequenceGapError
-        On a sequence gap with ``on_gap="raise"``.
+        On a sequence gap with ``on_gap="raise"``, within a file or between two files.
+    FileNotFoundError
+        When a path is not a file.
 
     Notes
     -----
     Diff sync (Binance "How to manage a local order book correctly"), with :math:`L` the
     snapshot's ``lastUpdateId``: the first applied diff has :math:`U \le L \le u` (futures) or
     :math:`U \le L + 1 \le u` (spot); every later diff continues the previous one
-    (:math:`pu = u_{prev}` on futures, :math:`U = u_{prev} + 1` on spot). See the module
-    docstring for the stale-drop rule.
+    (:math:`pu = u_{prev}` on futures, :math:`U = u_{prev} + 1` on spot), across files too. See
+    the module docstring for the stale-drop rule.
 
     Examples
     --------
     >>> d = read_binance("btcusdt_20240808.gz")   # doctest: +SKIP
     >>> d.counters()["gaps"]                       # doctest: +SKIP
     0
+    >>> two = read_binance(["spot/btcusdt_20240808.gz", "spot/btcusdt_20240809.gz"])  # doctest: +SKIP
+    >>> [f["boundary"] for f in two.files]         # doctest: +SKIP
+    ['first', 'continued']
     """
     if on_gap not in ("raise", "resync"):
         raise ValueError(f"on_gap must be 'raise' or 'resync', got {on_gap!r}")
     if market is not None and market not in MARKETS:
         raise ValueError(f"market must be one of {MARKETS}, got {market!r}")
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such recording")
-    reader = _Reader(p, symbol, market, on_gap)
-    opener = gzip.open if p.suffix == ".gz" else open
-    line = 0
+    if contract_size is not None and not (float(contract_size) > 0 and np.isfinite(contract_size)):
+        raise ValueError(f"contract_size must be a positive number, got {contract_size!r}")
+    paths = [Path(path)] if isinstance(path, (str, os.PathLike)) else [Path(p) for p in path]
+    if not paths:
+        raise ValueError("no recording given")
+    for p in paths:
+        if p.is_dir():
+            raise DataFormatError(p, "is a directory, not a recording")
+        if not p.is_file():
+            raise FileNotFoundError(f"{p}: no such recording")
+    reader = _Reader(paths[0], symbol, market, on_gap)
+    offset = 0
     try:
-        with opener(p, "rt", encoding="utf-8") as fh:
-            for line, text in enumerate(fh, 1):
-                reader.feed(line, text)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataFormatError(p, f"unreadable or truncated file: {exc}", line=line + 1 if line else None) from None
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(p, f"not UTF-8 text: {exc}", line=line + 1) from None
-    return reader.finish()
+        for p in paths:
+            offset += _read_file(reader, p, offset)
+        return reader.finish(contract_size)
+    except DataFormatError as exc:
+        if len(paths) == 1 or exc.line is None:
+            raise
+        where, line = reader.locate(exc.line)     # global line -> the file's own line
+        raise type(exc)(where, exc.problem, line=line, field=exc.field) from None
 
 
 # ---------------------------------------------------------------------- verification
@@ -784,12 +1135,20 @@ def compare_tickers(book_best: np.ndarray, event_final_u: np.ndarray, tickers: n
     >>> compare_tickers(book, np.array([7, 8]), tk)      # u = 8 disagrees on the bid price
     (2, 1)
     """
+    found, ok = _ticker_masks(book_best, event_final_u, tickers)
+    return int(found.sum()), int(ok.sum())
+
+
+def _ticker_masks(book_best: np.ndarray, event_final_u: np.ndarray, tickers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per ticker: (compared, matched) boolean masks of :func:`compare_tickers`."""
     book_best = np.asarray(book_best, dtype=np.float64).reshape(-1, 4)
     fu = np.asarray(event_final_u, dtype=np.int64)
     if len(fu) != len(book_best):
         raise ValueError(f"{len(book_best)} book rows but {len(fu)} update ids")
+    found = np.zeros(len(tickers), dtype=bool)
+    ok = np.zeros(len(tickers), dtype=bool)
     if len(fu) == 0 or len(tickers) == 0:
-        return 0, 0
+        return found, ok
     order = np.argsort(fu, kind="stable")
     sorted_u = fu[order]
     pos = np.searchsorted(sorted_u, tickers["u"])
@@ -797,9 +1156,9 @@ def compare_tickers(book_best: np.ndarray, event_final_u: np.ndarray, tickers: n
     found = sorted_u[pos_c] == tickers["u"]
     rows = book_best[order[pos_c[found]]]
     tk = tickers[found]
-    ok = ((rows[:, 0] == tk["ask_px"]) & (rows[:, 1] == tk["ask_qty"])
-          & (rows[:, 2] == tk["bid_px"]) & (rows[:, 3] == tk["bid_qty"]))
-    return int(found.sum()), int(ok.sum())
+    ok[found] = ((rows[:, 0] == tk["ask_px"]) & (rows[:, 1] == tk["ask_qty"])
+                 & (rows[:, 2] == tk["bid_px"]) & (rows[:, 3] == tk["bid_qty"]))
+    return found, ok
 
 
 def diff_end_index(diffs: np.ndarray) -> np.ndarray:
@@ -819,7 +1178,7 @@ def diff_end_index(diffs: np.ndarray) -> np.ndarray:
 
 
 def verify_recording(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     *,
     top_of_book: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     data: BinanceData | None = None,
@@ -827,12 +1186,14 @@ def verify_recording(
     """Check a diff-synced Binance recording against its own bookTicker stream.
 
     Reads ``path`` (strict, ``on_gap="raise"``), rebuilds the top of book after every applied diff
-    with ``top_of_book``, then :func:`compare_tickers`.
+    with ``top_of_book``, then :func:`compare_tickers`. Given consecutive daily recordings, the
+    book is carried across the files (:func:`read_binance`) and checked against the bookTickers of
+    every file.
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        The recording.
+    path : str, pathlib.Path or sequence of them
+        The recording, or consecutive daily recordings in time order.
     top_of_book : callable, optional
         ``top_of_book(events, at) -> (len(at), 4)`` (default :func:`top_of_book_reference`; pass
         :func:`companion.book.top_of_book` to test the book engine).
@@ -844,7 +1205,12 @@ def verify_recording(
     dict
         ``recording``, ``market``, ``diffs_applied``, ``diffs_dropped``, ``compared``,
         ``matched``, ``all_matched`` (requires at least one compared point), ``gaps``,
-        ``crossed`` (diffs after which best bid >= best ask), ``tickers`` (count).
+        ``crossed`` (diffs after which best bid >= best ask), ``tickers`` (count). Given a
+        sequence of paths, also ``recording`` as the list of paths, ``boundary_resyncs``,
+        ``local_ts_backwards`` (+ ``local_ts_backwards_first``) and ``files``: per file
+        ``recording``, ``boundary``, ``lines``, ``events``, ``diffs_applied``, ``diffs_stale``,
+        ``trades``, ``tickers``, ``compared``, ``matched``, ``first_update_id``,
+        ``last_update_id``, ``local_ts_backwards``.
 
     Examples
     --------
@@ -871,10 +1237,11 @@ def verify_recording(
     d = data if data is not None else read_binance(path)
     at = diff_end_index(d.diffs)
     best = (top_of_book or top_of_book_reference)(d.events, at)
-    compared, matched = compare_tickers(best, d.diffs["u"], d.tickers)
+    found, ok = _ticker_masks(best, d.diffs["u"], d.tickers)
+    compared, matched = int(found.sum()), int(ok.sum())
     both = (best[:, 0] != DUMMY_ASK) & (best[:, 2] != DUMMY_BID)
-    return {
-        "recording": str(path),
+    out = {
+        "recording": str(path) if isinstance(path, (str, os.PathLike)) else [str(p) for p in path],
         "market": d.market,
         "diffs_applied": d.diffs_applied,
         "diffs_dropped": d.diffs_dropped,
@@ -885,3 +1252,18 @@ def verify_recording(
         "crossed": int((both & (best[:, 2] >= best[:, 0])).sum()),
         "tickers": int(len(d.tickers)),
     }
+    if isinstance(path, (str, os.PathLike)):
+        return out
+    out["boundary_resyncs"] = d.boundary_resyncs
+    out["local_ts_backwards"] = d.local_ts_backwards
+    out["local_ts_backwards_first"] = d.local_ts_backwards_first
+    out["files"] = [
+        {"recording": f["path"], "boundary": f["boundary"], "lines": f["lines"], "events": f["events"],
+         "diffs_applied": f["diffs"], "diffs_stale": f["diffs_stale"], "trades": f["trades"],
+         "tickers": f["tickers"], "compared": int(found[f["ticker_start"]:f["ticker_stop"]].sum()),
+         "matched": int(ok[f["ticker_start"]:f["ticker_stop"]].sum()),
+         "first_update_id": f["first_update_id"], "last_update_id": f["last_update_id"],
+         "local_ts_backwards": f["local_ts_backwards"]}
+        for f in d.files
+    ]
+    return out
