@@ -392,7 +392,6 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
 # --------------------------------------------------------------------------------------------
 # order-level audit
 # --------------------------------------------------------------------------------------------
-AUDIT_STRIDE = 8  #: the full-depth test compares all levels every this many rows (best levels on every row)
 
 
 def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
@@ -402,10 +401,11 @@ def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
     shares needs a resting order with :math:`v \le q`; a DELETE needs one with :math:`v = q`; a
     visible EXECUTION needs :math:`v \le q`; a reduction must carry the order's price and side.
     One class of :data:`AUDIT_CLASSES` is counted per offending message (size classes before the
-    price/side class). With ``book`` (the LOBSTER orderbook rows) the messages are also replayed
-    from an **empty** book and compared with it (best levels on every row, all levels on every
-    8th and on the last row): ``full_depth`` is True when they agree, i.e. the book starts empty
-    and every order is seen, so any anomaly is an error in the data. On a truncated-depth day
+    price/side class). With ``book`` (the LOBSTER orderbook rows), ``full_depth`` says whether the
+    messages carry the whole book: its first row must be the first message applied to an **empty**
+    book, and, when any anomaly was found, the messages replayed from the empty book must
+    reproduce every row on every level (then the book starts empty and every order is seen, so
+    the anomaly is an error in the data; a truncated file fails this test). On a truncated-depth day
     (LOBSTER level-N files: orders beyond the N visible levels, orders resting since before the
     session) unknown ids are legitimate (Huang & Polak 2011, LOBSTER ReadMe).
 
@@ -420,8 +420,8 @@ def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
     -------
     dict
         ``counts`` ``{class: n}``, ``first`` ``{class: first event index or None}``, ``total``,
-        ``replay_mismatch_row`` (first row the empty-book replay does not reproduce; None when it
-        reproduces every compared row or without ``book``), ``full_depth`` (bool).
+        ``replay_mismatch_row`` (first row the empty-book replay does not reproduce: 0 when the
+        book does not start empty; None when not compared or reproduced), ``full_depth`` (bool).
 
     Examples
     --------
@@ -442,14 +442,20 @@ def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
     rows = np.zeros((0, 4)) if book is None else np.ascontiguousarray(book, dtype=np.float64)
     if book is not None and rows.shape[0] != n:
         raise ValueError(f"{n} events but {rows.shape[0]} book rows")
-    counts, first, bad = audit_orders_nb(events["kind"], events["side"], events["price"], events["size"],
-                                         events["order_id"], rows, AUDIT_STRIDE)
+    cols = (events["kind"], events["side"], events["price"], events["size"], events["order_id"])
+    counts, first, bad = audit_orders_nb(*cols, np.zeros((0, 4)), 1)
+    starts_empty = bool(n and book is not None
+                        and (replay(events[:1], max(rows.shape[1] // 4, 1))[0] == rows[0]).all())
+    if book is not None and n and not starts_empty:
+        bad = 0
+    elif starts_empty and counts.any():  # anomalies: every row must be rebuilt from the empty book
+        bad = audit_orders_nb(*cols, rows, 1)[2]
     return {
         "counts": {c: int(v) for c, v in zip(AUDIT_CLASSES, counts)},
         "first": {c: (int(v) if v >= 0 else None) for c, v in zip(AUDIT_CLASSES, first)},
         "total": int(counts.sum()),
         "replay_mismatch_row": int(bad) if bad >= 0 else None,
-        "full_depth": bool(book is not None and n > 0 and bad < 0),
+        "full_depth": bool(starts_empty and bad < 0),
     }
 
 

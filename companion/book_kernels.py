@@ -621,8 +621,8 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
     Hidden executions, crosses and halts carry no resting order (LOBSTER ReadMe).
 
     When ``book`` has rows (the LOBSTER orderbook, ``(n, 4L)``), the messages are also replayed on a
-    full-depth aggregated book that starts **empty** and compared with the file: the best level of
-    both sides on every row, all ``L`` levels on every ``stride``-th row and on the last row.
+    full-depth aggregated book that starts **empty** and compared with the file on all ``L``
+    levels of every ``stride``-th row (row 0 included) and of the last row.
 
     Parameters
     ----------
@@ -631,7 +631,7 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
     book : numpy.ndarray
         float64 ``(n, 4L)`` orderbook rows, or ``(0, 4)`` to skip the replay check.
     stride : int
-        Full-row comparison every ``stride`` rows (>= 1).
+        Row spacing of the comparison (>= 1; 1 compares every row).
 
     Returns
     -------
@@ -719,11 +719,12 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
             if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE:
                 q = size[t] if k == ADD else -size[t]
                 if side[t] > 0:
-                    nb, u, d = _update_side_nb(bkey, bqty, nb, price[t], q, False)
+                    nb, _u, _d = _update_side_nb(bkey, bqty, nb, price[t], q, False)
                 else:
-                    na, u, d = _update_side_nb(akey, aqty, na, -price[t], q, False)
-            full = t % stride == 0 or t == n - 1
-            for j in range(L if full else 1):
+                    na, _u, _d = _update_side_nb(akey, aqty, na, -price[t], q, False)
+            if t % stride != 0 and t != n - 1:
+                continue
+            for j in range(L):
                 c0 = 4 * j
                 if j < na:
                     ok = book[t, c0] == -akey[na - 1 - j] and book[t, c0 + 1] == aqty[na - 1 - j]
@@ -776,8 +777,7 @@ def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarra
     row = np.empty(w)
     t = stride
     while n > 1:
-        if t > n - 1:
-            t = n - 1
+        t = min(t, n - 1)
         na, nb, ao, bo, u = _step_visible_nb(book[t - 1], L, kind[t], side[t], price[t], size[t], apx, asz, bpx, bsz)
         if u:  # a reduction at a price row t-1 lacks: only legitimate beyond the depth of a full side
             c = 2 if side[t] > 0 else 0
@@ -786,7 +786,7 @@ def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarra
             beyond = (side[t] > 0 and price[t] < worst) or (side[t] < 0 and price[t] > worst)
             if not (full and beyond):
                 return t, -1, float(price[t])
-        taken, bad = _compose_row_nb(L, apx, asz, na, ao, bpx, bsz, nb, bo, book[t], row)
+        _taken, bad = _compose_row_nb(L, apx, asz, na, ao, bpx, bsz, nb, bo, book[t], row)
         if bad:
             for j in range(w):
                 if row[j] != book[t, j]:

@@ -14,7 +14,7 @@ from companion.book import (
     AUDIT_CLASSES, TRADE_DTYPE, audit_orders, book_columns, book_frame, replay, replay_assisted, replay_py, trades,
     trades_frame, verify_lobster,
 )
-from companion.book_kernels import check_transitions_nb, first_bad_transition_nb, replay_nb
+from companion.book_kernels import audit_orders_nb, check_transitions_nb, first_bad_transition_nb, replay_nb
 from companion.events import (
     ADD, CANCEL, CLEAR, CROSS, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, HALT, LEVEL_SET,
     TRADE, Instrument,
@@ -399,11 +399,15 @@ def test_audit_full_depth_needs_an_empty_start_and_an_exact_replay() -> None:
     assert audit_orders(ev, book)["replay_mismatch_row"] is None
     later = replay(ev[1:], 5, initial=book[0])  # the same book without its first row: not an empty start
     assert not audit_orders(ev[1:], later)["full_depth"] and audit_orders(ev[1:], later)["replay_mismatch_row"] == 0
-    for row, col, found in ((2000, 4 * 4 + 1, 2000), (2001, 1, 2001), (2001, 3, 2001),
-                            (2001, 4 * 4 + 1, None)):  # deep levels are compared on every 8th row only
+    cols = (ev["kind"], ev["side"], ev["price"], ev["size"], ev["order_id"])
+    for row, col, stride, found in ((2048, 4 * 4 + 1, 64, 2048), (2001, 1, 64, -1), (2001, 1, 1, 2001)):
         bad = book.copy()
         bad[row, col] += 1
-        assert audit_orders(ev, bad)["replay_mismatch_row"] == found
+        assert audit_orders_nb(*cols, bad, stride)[2] == found
+    # these ids make every reduction an anomaly (unknown id), so audit_orders compares every row
+    a = audit_orders(ev, bad)
+    assert a["total"] > 0 and a["replay_mismatch_row"] == 2001 and not a["full_depth"]
+    assert audit_orders(ev, book)["full_depth"]
     bad = book.copy()
     bad[-1, -1] += 1  # the last row is always compared in full
     assert audit_orders(ev, bad)["replay_mismatch_row"] == len(ev) - 1

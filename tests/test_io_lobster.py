@@ -299,7 +299,7 @@ def test_directory_and_unreadable_paths_give_one_line(tmp_path):
     import subprocess
     import sys
     r = subprocess.run([sys.executable, "-m", "companion", "verify", "lobster", str(d), str(o)],
-                       capture_output=True, text=True, cwd=REPO, timeout=300)
+                       check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 2 and "is a directory" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
@@ -496,7 +496,7 @@ def test_shifted_or_cut_real_orderbook_is_caught(shared_data, tmp_path):
     import subprocess
     import sys
     r = subprocess.run([sys.executable, "-m", "companion", "report", "tradesign", str(msg), str(shifted)],
-                       capture_output=True, text=True, cwd=REPO, timeout=300)
+                       check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 2 and shifted.name in r.stderr and "disagrees" in r.stderr, r.stderr
 
 

@@ -749,10 +749,11 @@ def read_lobster(
     price_scale : int
         Price units per dollar (LOBSTER: 10000).
     full_depth : bool, optional
-        Whether the messages carry the full book. None (default) decides from the data: a day is
-        full depth when its book starts empty and the messages alone rebuild the orderbook file
-        (best levels on every row, all levels every 8th row and on the last row); without an
-        orderbook file, None means truncated.
+        Whether the messages carry the full book. None (default) decides from the data
+        (:func:`companion.book.audit_orders`): a day is full depth when its book starts empty
+        (orderbook row 0 is message 0 applied to an empty book) and, if any order anomaly was
+        found, the messages alone rebuild every orderbook row; without an orderbook file, None
+        means truncated.
     check : bool
         Raise on the cross-file checks below (True); False only counts them (for
         :func:`companion.book.verify_lobster`, which reports every mismatch itself).
@@ -782,7 +783,8 @@ def read_lobster(
     delete or execution of an id that is not resting, a cancel or execution larger than the
     resting size, a delete of another size, or a reduction at another price or side than the
     order's. On a **full-depth** day (every order is seen: the synthetic day, or any day whose
-    book starts empty and is rebuilt by its messages) each is an error naming the message line.
+    book starts empty and is rebuilt, row by row, by its messages) each is an error naming the
+    message line.
     On a **truncated-depth** day -- LOBSTER level-N files, whose messages cover only the N
     visible levels and whose book holds orders placed before the session start -- they are
     legitimate: counted in :attr:`LobsterData.anomalies`. (The 2012-06-21 samples show thousands
