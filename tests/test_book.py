@@ -455,6 +455,8 @@ def test_cli_verify_lobster_json(shared_data: Path) -> None:
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["all_rows_reproduced"] is True and res["transitions_matched"] == res["transitions_checked"]
     assert "transitions matched" in r.stdout
+    assert res["full_depth"] is False and res["order_anomalies"]["unknown_delete"] == 2166
+    assert "order audit (truncated depth: anomalies counted): unknown cancel 1, unknown delete 2166" in r.stdout
 
 
 def test_cli_verify_lobster_mismatch_and_bad_input(tmp_path: Path) -> None:
