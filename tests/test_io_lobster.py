@@ -701,3 +701,71 @@ def test_large_file_pieces_parse_and_report_like_one(tmp_path, monkeypatch):
     with pytest.raises(DataFormatError) as e:
         lob._parse_table(tmp_path / "x.csv", b"\n".join(both), 3, -1, names)
     assert e.value.line == 11
+
+
+def _fuzz_fields(rng: np.random.Generator, n: int) -> list[str]:
+    """Random time-like and integer-like fields, valid and broken (seeded)."""
+    alphabet = list("0123456789") * 4 + list(".-,x e+") + ["\r"]
+    out = []
+    for _ in range(n):
+        u = rng.random()
+        if u < 0.35:  # times with 0-20 decimals, some float noise
+            whole = str(int(rng.integers(0, 10 ** int(rng.integers(1, 11)))))
+            nd = int(rng.integers(0, 21))
+            frac = "".join(rng.choice(list("0123456789"), nd))
+            if nd > 9 and rng.random() < 0.5:
+                frac = frac[:9] + rng.choice(["0" * (nd - 9), "9" * (nd - 9), "00" + frac[11:], "99" + frac[11:]])
+            out.append(whole + ("." + frac if nd or rng.random() < 0.1 else ""))
+        elif u < 0.7:  # integers up to 20 digits, around 2**53
+            v = int(rng.integers(0, 10 ** int(rng.integers(1, 19)), dtype=np.int64))
+            if rng.random() < 0.2:
+                v = (1 << 53) + int(rng.integers(-3, 4))
+            out.append(("-" if rng.random() < 0.3 else "") + str(v) + ("7" * int(rng.integers(0, 3)) if rng.random() < 0.1 else ""))
+        else:  # random garbage
+            out.append("".join(rng.choice(alphabet, int(rng.integers(0, 12)))))
+    return out
+
+
+@pytest.mark.parametrize("dtype,max_abs", [(np.int64, "NO_LIMIT"), (np.float64, "FLOAT_EXACT")])
+def test_kernel_and_python_reference_agree_on_random_fields(dtype, max_abs):
+    """parse_int_csv_nb and _parse_line_py accept the same 2-field lines (time, integer) and give the
+    same values; 6000 seeded random lines, valid and broken."""
+    limit = getattr(lob, max_abs)
+    rng = np.random.default_rng(11)
+    a, b = _fuzz_fields(rng, 6000), _fuzz_fields(rng, 6000)
+    n_ok = 0
+    tcol = 0 if dtype is np.int64 else -1  # float64 holds orderbook values only (no time column)
+    for x, y in zip(a, b):
+        line = f"{x},{y}"
+        out = np.zeros((1, 2), dtype=dtype)
+        st = lob.parse_int_csv_nb(np.frombuffer(line.encode(), np.uint8), out, tcol, limit)[0]
+        try:
+            ref = lob._parse_line_py(line, 2, tcol, limit)
+        except lob._LineError:
+            ref = None
+        assert (st == 0) == (ref is not None), line
+        if ref is not None:
+            n_ok += 1
+            assert int(out[0, 0]) == ref[0] and int(out[0, 1]) == ref[1], line
+    assert 500 < n_ok < 5500  # both sides exercised
+
+
+def test_large_message_file_with_noisy_times_reports_the_first_bad_line(tmp_path):
+    """A > 4 MB message file parsed in two pieces: float-noise times are accepted in both pieces and
+    a time that is not noise is reported at its line in the whole file."""
+    n = 120_000
+    t = 34_200 * 10**9 + np.arange(n, dtype=np.int64) * 100_000
+    t += np.random.default_rng(1).integers(0, 100_000, n)
+    lines = [f"{x / 1e9:.12f},1,{i + 1},100,{1000000 - 100 * (i % 50)},1" for i, x in enumerate(t.tolist())]
+    assert sum(len(s.split(",")[0].split(".")[1]) > 9 for s in lines) > 100   # noisy prints present
+    text = ("\n".join(lines) + "\n").encode()
+    assert len(text) >= lob._PIECE_MIN_BYTES
+    m = tmp_path / "big_message.csv"
+    got = lob._parse_table(m, text, 6, 0, lob.MESSAGE_FIELDS)
+    np.testing.assert_array_equal(got[:, 0], t)
+    bad = list(lines)
+    bad[80_000] = "34208.0000000005" + bad[80_000][bad[80_000].index(","):]
+    bad[80_001] = "34208.000000000500" + bad[80_001][bad[80_001].index(","):]
+    with pytest.raises(DataFormatError) as e:
+        lob._parse_table(m, ("\n".join(bad) + "\n").encode(), 6, 0, lob.MESSAGE_FIELDS)
+    assert e.value.line == 80_001 and e.value.field == "time" and "not float noise" in str(e.value)

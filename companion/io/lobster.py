@@ -285,6 +285,8 @@ def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int,
                     pos += 1
                 elif buf[pos] == 13 and pos + 1 < n and buf[pos + 1] == 10:
                     pos += 2
+                elif buf[pos] == 13 and pos + 1 == n:  # a last line ending in a bare \r
+                    pos += 1
                 elif buf[pos] == 44:
                     return _TOO_MANY, row, col, line_start
                 else:
