@@ -498,6 +498,14 @@ def test_shifted_or_cut_real_orderbook_is_caught(shared_data, tmp_path):
     r = subprocess.run([sys.executable, "-m", "companion", "report", "tradesign", str(msg), str(shifted)],
                        check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
     assert r.returncode == 2 and shifted.name in r.stderr and "disagrees" in r.stderr, r.stderr
+    day = tmp_path / "day"  # backtest finds the orderbook beside the message file
+    day.mkdir()
+    (day / msg.name).write_bytes(msg.read_bytes())
+    (day / ob.name).write_bytes(shifted.read_bytes())
+    r = subprocess.run([sys.executable, "-m", "companion", "backtest", "--data", str(day / msg.name),
+                        "--strategy", "noop"], check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 2 and ob.name in r.stderr and "line 10" in r.stderr and "disagrees" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
 
 
 # a level-1 day, full depth: the book starts empty and every order is seen

@@ -23,9 +23,14 @@ describe it. Every problem raises :class:`companion.errors.DataFormatError` nami
 
 What is checked (all rows, always)
 ----------------------------------
-* both files: non-empty, readable (``.gz``: a complete, uncorrupted gzip stream), exactly the
-  expected number of comma-separated integer fields per line (message ``time``: digits with an
-  optional ``.`` and at most 9 decimals), no blank lines; ``\\r\\n`` line ends are accepted;
+* both files: a readable file, not a directory (``.gz``: a complete, uncorrupted gzip stream),
+  non-empty, exactly the expected number of comma-separated integer fields per line, no blank
+  lines between rows; ``\\r\\n`` line ends, a leading UTF-8 byte-order mark and blank lines after
+  the last row are accepted (and dropped); an error quotes at most ~200 characters of a field;
+* message ``time``: digits with an optional ``.`` and up to 9 decimals; decimals 10 to 18 are
+  accepted only as float noise (the time lies within 0.02 ns of a whole nanosecond, e.g.
+  ``34201.123456789004`` as printed by a float64 writer) and rounded to the nanosecond, any other
+  digit beyond the 9th decimal is an error (see :func:`time_to_ns`);
 * truncated last line: a file that does not end in a newline is accepted only if its last line is
   complete; a short last line, an empty or cut field (e.g. ``-`` of ``-1``) is reported as
   truncated. (A message line always ends in ``direction`` = ``1``/``-1``, which cannot be cut to a
@@ -37,10 +42,22 @@ What is checked (all rows, always)
   prices > 0 on the tick grid (``price % tick == 0``) for types 1-4 and 6; type 5 (hidden
   executions, which include NASDAQ midpoint-peg fills) on the half-tick grid; type 7 (halt)
   prices are the flags -1 halt / 0 quote / 1 resume and are never grid-checked;
-* orderbook: ``4L`` columns with ``L`` from the file name (or ``levels=``); each level either a
-  real level (price > 0 on the tick grid, size > 0) or the side's dummy price with size 0; real
-  levels packed before empty ones, asks strictly increasing and bids strictly decreasing; no
-  crossed book (best ask <= best bid with both sides non-empty); same row count as the messages.
+* orderbook: ``4L`` columns with ``L`` from the file name (or ``levels=``); values within
+  :math:`2^{53}` (held in float64, never rounded); each level either a real level (price > 0 on
+  the tick grid, size > 0, both below the placeholder 9999999999) or the side's dummy price with
+  size 0; real levels packed before empty ones, asks strictly increasing and bids strictly
+  decreasing; no crossed book (best ask <= best bid with both sides non-empty); same row count as
+  the messages;
+* message sizes and prices below the placeholder 9999999999 (an ask at 10000000000 would read as
+  an empty level);
+* the orderbook agrees with the messages: message *t* applied to row *t-1* gives row *t* on every
+  level it determines, checked on every 8th row and the last row;
+* order audit: a duplicate order id on an add, a cancel/delete/execution of an id not resting, a
+  cancel or execution larger than the resting size, a delete of another size, a reduction at
+  another price or side -- errors on a full-depth day (the book starts empty and every order is
+  seen: the synthetic day), counted in ``LobsterData.anomalies`` on a truncated-depth day
+  (LOBSTER level-N files: orders beyond the N visible levels or resting since before the
+  session; see :func:`read_lobster`).
 
 File names that do not follow LOBSTER's pattern are readable too: pass ``ticker=``, ``date=``
 (``YYYY-MM-DD``), ``levels=`` and ``session_ms=(start_ms, end_ms)`` as needed. Defaults when
