@@ -592,11 +592,12 @@ _GONE_KEY = np.int64(-(1 << 62) + 1)
 
 
 @njit(cache=True, inline="always")
-def _slot_nb(keys: np.ndarray, oid: int, mask: int) -> int:
+def _slot_nb(keys: np.ndarray, oid: int, mask: int, shift: int) -> int:
     """Slot of ``oid`` in the open-addressing table, or ``-(first empty slot) - 1`` when absent
-    (linear probing; removed orders leave a tombstone that lookups step over)."""
+    (Fibonacci hashing: the top bits of ``oid * 2^64/phi``, which depend on every bit of the id;
+    linear probing; removed orders leave a tombstone that lookups step over)."""
     h = np.uint64(oid) * np.uint64(0x9E3779B97F4A7C15)
-    i = np.int64(h >> np.uint64(20)) & mask
+    i = np.int64(h >> np.uint64(shift))
     while True:
         k = keys[i]
         if k == oid:
@@ -666,8 +667,10 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
             else:
                 n_add_a += 1
     cap = 16
+    shift = 60
     while cap < 2 * (n_add_a + n_add_b) + 2:
         cap *= 2
+        shift -= 1
     mask = cap - 1
     keys = np.full(cap, _EMPTY_KEY, dtype=np.int64)
     vals = np.empty((cap, 3), dtype=np.float64)  # resting size, price, side: one cache line per order
@@ -686,7 +689,7 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
         c = -1
         if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE:
             i = order_id[t]
-            pos = _slot_nb(keys, i, mask)
+            pos = _slot_nb(keys, i, mask, shift)
             if k == ADD:
                 if pos >= 0:
                     c = 0  # the later add replaces the resting one

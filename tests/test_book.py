@@ -391,6 +391,19 @@ def test_audit_orders_matches_reference(seed: int) -> None:
     assert a["total"] == sum(counts.values()) and not a["full_depth"]
 
 
+def test_audit_orders_spread_ids_that_share_their_low_bits() -> None:
+    """Ids that differ only in high bits (k * 2^40) must not pile into one hash chain."""
+    n = 100_000
+    ev = np.zeros(n + 2, dtype=EVENT_DTYPE)
+    ev["kind"], ev["side"], ev["price"], ev["size"] = ADD, 1, 100, 1.0
+    ev["order_id"][:n] = np.arange(n, dtype=np.int64) << 40
+    ev["order_id"][n] = 5 << 40                                      # duplicate add
+    ev["kind"][n + 1], ev["order_id"][n + 1] = DELETE, (n + 3) << 40  # never added
+    a = audit_orders(ev)
+    assert a["counts"]["duplicate_add"] == 1 and a["counts"]["unknown_delete"] == 1 and a["total"] == 2
+    assert a["first"]["duplicate_add"] == n and a["first"]["unknown_delete"] == n + 1
+
+
 def test_audit_full_depth_needs_an_empty_start_and_an_exact_replay() -> None:
     ev = random_lobster_stream(5_000, 3)
     ev["order_id"] = np.arange(len(ev))  # ids are irrelevant to the replay test
