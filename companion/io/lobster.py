@@ -494,7 +494,9 @@ def _read_bytes(path: Path) -> bytes:
             raise DataFormatError(path, f"unreadable or corrupt gzip stream ({type(e).__name__}: {e})") from None
     if raw[:3] == b"\xef\xbb\xbf":  # UTF-8 byte-order mark (spreadsheet exports)
         raw = raw[3:]
-    end = len(raw.rstrip(b" \t\r\n"))
+    end = len(raw)  # end of the last row (bytes.rstrip would copy the whole file)
+    while end > 0 and raw[end - 1] in b" \t\r\n":
+        end -= 1
     if end == 0:
         raise DataFormatError(path, "empty file (no rows)" if not raw else "empty file (no rows, only blank lines)")
     nl = raw.find(b"\n", end)  # the newline ending the last row; only blank lines follow it
