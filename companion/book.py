@@ -11,6 +11,8 @@ The kernels live in :mod:`companion.book_kernels` (numba); this module is the th
   applies every message itself and takes from the file only those entering levels; the orderbook
   file is the answer key for everything else (Huang & Polak 2011, LOBSTER ReadMe: row ``t`` is the
   book after message ``t``).
+* :func:`audit_orders` -- order-level audit (duplicate ids, unknown ids, oversized reductions)
+  and the full-depth test of a LOBSTER day.
 * :func:`trades` / :func:`trades_frame` -- the trade tape with aggressor sides.
 * :func:`book_frame` -- snapshots as a DataFrame in currency units.
 """
@@ -22,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from companion.book_kernels import (
-    check_transitions_nb, replay_assisted_nb, replay_into_nb, replay_nb, rows_equal_nb, trades_nb,
+    AUDIT_CLASSES, audit_orders_nb, check_transitions_nb, replay_assisted_nb, replay_into_nb, replay_nb,
+    rows_equal_nb, trades_nb,
 )
 from companion.events import (
     ADD, CANCEL, CLEAR, DELETE, DUMMY_ASK, DUMMY_BID, EXEC_VISIBLE, LEVEL_SET, Instrument,
@@ -30,7 +33,7 @@ from companion.events import (
 
 __all__ = [
     "replay", "replay_nb", "replay_py", "top_of_book", "replay_assisted", "verify_lobster", "trades", "trades_frame",
-    "book_frame", "book_columns", "TRADE_DTYPE",
+    "book_frame", "book_columns", "TRADE_DTYPE", "audit_orders", "AUDIT_CLASSES",
 ]
 
 TRADE_DTYPE = np.dtype([("ts", np.int64), ("price", np.int64), ("size", np.float64), ("side", np.int8)])
@@ -315,7 +318,8 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
         ``unknown_reductions``, ``levels_taken_from_snapshot``, ``rows_reproduced``,
         ``all_rows_reproduced``, ``drift_first_mismatch_row`` / ``_time``, ``drift_rows_matched``,
         ``replay_exact`` (fraction), ``replay_exact_rows``, ``replay_exact_first_mismatch_row``,
-        ``replay_unknown_reductions``, plus the paths, symbol, levels and rows.
+        ``replay_unknown_reductions``, ``full_depth`` and ``order_anomalies`` (counts per class of
+        :func:`audit_orders`), plus the paths, symbol, levels and rows.
 
     References
     ----------
@@ -330,7 +334,7 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
     if data is None:
         from companion.io.lobster import read_lobster
 
-        data = read_lobster(message_path, orderbook_path)
+        data = read_lobster(message_path, orderbook_path, check=False)
     ev, book = data.events, data.book
     if book is None:
         raise ValueError(f"{message_path}: verification needs the orderbook file")
@@ -377,9 +381,82 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
         "replay_exact_rows": n_exact,
         "replay_exact_first_mismatch_row": first_exact_bad,
         "replay_unknown_reductions": exact_st["unknown_reductions"],
+        "full_depth": bool(data.full_depth),
+        "order_anomalies": dict(data.anomalies),
     }
-    res["ok"] = bool(res["transitions_matched"] == n_trans and res["all_rows_reproduced"])
+    res["ok"] = bool(res["transitions_matched"] == n_trans and res["all_rows_reproduced"]
+                     and not (data.full_depth and sum(data.anomalies.values())))
     return res
+
+
+# --------------------------------------------------------------------------------------------
+# order-level audit
+# --------------------------------------------------------------------------------------------
+
+
+def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
+    r"""Order-level audit of LOBSTER-style messages, and whether they carry the full book.
+
+    Every order is followed by its id: an ADD must not reuse a resting id; a CANCEL of :math:`v`
+    shares needs a resting order with :math:`v \le q`; a DELETE needs one with :math:`v = q`; a
+    visible EXECUTION needs :math:`v \le q`; a reduction must carry the order's price and side.
+    One class of :data:`AUDIT_CLASSES` is counted per offending message (size classes before the
+    price/side class). With ``book`` (the LOBSTER orderbook rows), ``full_depth`` says whether the
+    messages carry the whole book: its first row must be the first message applied to an **empty**
+    book, and, when any anomaly was found, the messages replayed from the empty book must
+    reproduce every row on every level (then the book starts empty and every order is seen, so
+    the anomaly is an error in the data; a truncated file fails this test). On a truncated-depth day
+    (LOBSTER level-N files: orders beyond the N visible levels, orders resting since before the
+    session) unknown ids are legitimate (Huang & Polak 2011, LOBSTER ReadMe).
+
+    Parameters
+    ----------
+    events : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` array.
+    book : numpy.ndarray, optional
+        float64 ``(n, 4L)`` orderbook rows in LOBSTER layout.
+
+    Returns
+    -------
+    dict
+        ``counts`` ``{class: n}``, ``first`` ``{class: first event index or None}``, ``total``,
+        ``replay_mismatch_row`` (first row the empty-book replay does not reproduce: 0 when the
+        book does not start empty; None when not compared or reproduced), ``full_depth`` (bool).
+
+    Examples
+    --------
+    A delete of an order never added, and an execution larger than the order:
+
+    >>> import numpy as np
+    >>> from companion.events import ADD, DELETE, EXEC_VISIBLE, EVENT_DTYPE
+    >>> ev = np.zeros(3, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"] = [ADD, DELETE, EXEC_VISIBLE], 1, 100
+    >>> ev["size"], ev["order_id"] = [5, 5, 8], [1, 2, 1]
+    >>> a = audit_orders(ev)
+    >>> a["counts"]["unknown_delete"], a["counts"]["execution_exceeds_resting"], a["first"]["unknown_delete"]
+    (1, 1, 1)
+    >>> a["full_depth"], audit_orders(ev, replay(ev, 1))["full_depth"]
+    (False, True)
+    """
+    n = len(events)
+    rows = np.zeros((0, 4)) if book is None else np.ascontiguousarray(book, dtype=np.float64)
+    if book is not None and rows.shape[0] != n:
+        raise ValueError(f"{n} events but {rows.shape[0]} book rows")
+    cols = (events["kind"], events["side"], events["price"], events["size"], events["order_id"])
+    counts, first, bad = audit_orders_nb(*cols, np.zeros((0, 4)), 1)
+    starts_empty = bool(n and book is not None
+                        and (replay(events[:1], max(rows.shape[1] // 4, 1))[0] == rows[0]).all())
+    if book is not None and n and not starts_empty:
+        bad = 0
+    elif starts_empty and counts.any():  # anomalies: every row must be rebuilt from the empty book
+        bad = audit_orders_nb(*cols, rows, 1)[2]
+    return {
+        "counts": {c: int(v) for c, v in zip(AUDIT_CLASSES, counts)},
+        "first": {c: (int(v) if v >= 0 else None) for c, v in zip(AUDIT_CLASSES, first)},
+        "total": int(counts.sum()),
+        "replay_mismatch_row": int(bad) if bad >= 0 else None,
+        "full_depth": bool(starts_empty and bad < 0),
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -577,3 +577,224 @@ def trades_nb(kind: np.ndarray, side: np.ndarray) -> tuple[np.ndarray, np.ndarra
             agg[m] = side[t]
             m += 1
     return idx[:m].copy(), agg[:m].copy()
+
+
+# --------------------------------------------------------------------------------------------
+# order-level audit: every reduction must hit a resting order, seen when it was added
+# --------------------------------------------------------------------------------------------
+AUDIT_CLASSES = ("duplicate_add", "unknown_cancel", "unknown_delete", "unknown_execution",
+                 "cancel_exceeds_resting", "execution_exceeds_resting", "delete_size_differs",
+                 "price_or_side_differs")
+"""Names of the order anomalies counted by :func:`audit_orders_nb`, in the order of its arrays."""
+
+_EMPTY_KEY = np.int64(-(1 << 62))
+_GONE_KEY = np.int64(-(1 << 62) + 1)
+
+
+@njit(cache=True, inline="always")
+def _slot_nb(keys: np.ndarray, oid: int, mask: int, shift: int) -> int:
+    """Slot of ``oid`` in the open-addressing table, or ``-(first empty slot) - 1`` when absent
+    (Fibonacci hashing: the top bits of ``oid * 2^64/phi``, which depend on every bit of the id;
+    linear probing; removed orders leave a tombstone that lookups step over)."""
+    h = np.uint64(oid) * np.uint64(0x9E3779B97F4A7C15)
+    i = np.int64(h >> np.uint64(shift))
+    while True:
+        k = keys[i]
+        if k == oid:
+            return i
+        if k == _EMPTY_KEY:
+            return -i - 1
+        i = (i + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
+                    order_id: np.ndarray, book: np.ndarray, stride: int
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
+    r"""Order-level audit of LOBSTER messages, and (optionally) a full-depth replay check.
+
+    Each ADD (1) with id :math:`i` must not reuse a resting id and enters the table with its side,
+    price and size :math:`q_i`; a CANCEL (2) of :math:`v` needs a resting :math:`i` with
+    :math:`v \le q_i` (then :math:`q_i \mathrel{-}= v`); a DELETE (3) needs a resting :math:`i` with
+    :math:`v = q_i` (removed); an EXEC_VISIBLE (4) needs :math:`v \le q_i` (removed at 0); every
+    reduction must carry the order's side and price. Each violation is counted in the class of
+    :data:`AUDIT_CLASSES` (an unknown id is not added; an oversized reduction removes the order).
+    Hidden executions, crosses and halts carry no resting order (LOBSTER ReadMe).
+
+    When ``book`` has rows (the LOBSTER orderbook, ``(n, 4L)``), the messages are also replayed on a
+    full-depth aggregated book that starts **empty** and compared with the file on all ``L``
+    levels of every ``stride``-th row (row 0 included) and of the last row.
+
+    Parameters
+    ----------
+    kind, side, price, size, order_id : numpy.ndarray
+        Event columns (int8, int8, int64, float64, int64).
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` orderbook rows, or ``(0, 4)`` to skip the replay check.
+    stride : int
+        Row spacing of the comparison (>= 1; 1 compares every row).
+
+    Returns
+    -------
+    counts : numpy.ndarray
+        int64 per class of :data:`AUDIT_CLASSES`.
+    first : numpy.ndarray
+        int64 first event index per class (-1: none).
+    replay_mismatch : int
+        First row where the replay from an empty book differs from ``book`` (-1: none, or no
+        check).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> kind = np.array([1, 1, 3, 4], np.int8)
+    >>> side = np.ones(4, np.int8)
+    >>> c, f, r = audit_orders_nb(kind, side, np.full(4, 100), np.array([5.0, 3, 5, 4]),
+    ...                           np.array([7, 7, 7, 8]), np.zeros((0, 4)), 8)
+    >>> c.tolist()[:4], f.tolist()[:4]
+    ([1, 0, 0, 1], [1, -1, -1, 3])
+    """
+    n = kind.size
+    nclass = 8
+    counts = np.zeros(nclass, dtype=np.int64)
+    first = np.full(nclass, -1, dtype=np.int64)
+    n_add_a = 0
+    n_add_b = 0
+    for t in range(n):
+        if kind[t] == ADD:
+            if side[t] > 0:
+                n_add_b += 1
+            else:
+                n_add_a += 1
+    cap = 16
+    shift = 60
+    while cap < 2 * (n_add_a + n_add_b) + 2:
+        cap *= 2
+        shift -= 1
+    mask = cap - 1
+    keys = np.full(cap, _EMPTY_KEY, dtype=np.int64)
+    vals = np.empty((cap, 3), dtype=np.float64)  # resting size, price, side: one cache line per order
+    # replay state (full depth from an empty book): at most one level per add
+    check = book.shape[0] == n and n > 0
+    L = book.shape[1] // 4
+    akey = np.empty(n_add_a + 2 if check else 1, dtype=np.int64)
+    aqty = np.empty(akey.size, dtype=np.float64)
+    bkey = np.empty(n_add_b + 2 if check else 1, dtype=np.int64)
+    bqty = np.empty(bkey.size, dtype=np.float64)
+    na = 0
+    nb = 0
+    mismatch = -1
+    for t in range(n):
+        k = kind[t]
+        c = -1
+        if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE:
+            i = order_id[t]
+            pos = _slot_nb(keys, i, mask, shift)
+            if k == ADD:
+                if pos >= 0:
+                    c = 0  # the later add replaces the resting one
+                    j = pos
+                else:
+                    j = -pos - 1
+                    keys[j] = i
+                vals[j, 0] = size[t]
+                vals[j, 1] = price[t]
+                vals[j, 2] = side[t]
+            elif pos < 0:
+                c = 1 if k == CANCEL else (2 if k == DELETE else 3)
+            else:
+                if vals[pos, 1] != price[t] or vals[pos, 2] != side[t]:
+                    c = 7
+                left = vals[pos, 0] - size[t]
+                if left < 0.0:
+                    c = 4 if k == CANCEL else (6 if k == DELETE else 5)
+                elif k == DELETE and left != 0.0:
+                    c = 6
+                if k == DELETE or left <= 0.0:
+                    keys[pos] = _GONE_KEY
+                else:
+                    vals[pos, 0] = left
+            if c >= 0:
+                counts[c] += 1
+                if first[c] < 0:
+                    first[c] = t
+        if check and mismatch < 0:
+            if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE:
+                q = size[t] if k == ADD else -size[t]
+                if side[t] > 0:
+                    nb, _u, _d = _update_side_nb(bkey, bqty, nb, price[t], q, False)
+                else:
+                    na, _u, _d = _update_side_nb(akey, aqty, na, -price[t], q, False)
+            if t % stride != 0 and t != n - 1:
+                continue
+            for j in range(L):
+                c0 = 4 * j
+                if j < na:
+                    ok = book[t, c0] == -akey[na - 1 - j] and book[t, c0 + 1] == aqty[na - 1 - j]
+                else:
+                    ok = book[t, c0] == DUMMY_ASK and book[t, c0 + 1] == 0.0
+                if j < nb:
+                    ok = ok and book[t, c0 + 2] == bkey[nb - 1 - j] and book[t, c0 + 3] == bqty[nb - 1 - j]
+                else:
+                    ok = ok and book[t, c0 + 2] == DUMMY_BID and book[t, c0 + 3] == 0.0
+                if not ok:
+                    mismatch = t
+                    break
+    return counts, first, mismatch
+
+
+@njit(cache=True, nogil=True)
+def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
+                            book: np.ndarray, stride: int) -> tuple[int, int, float]:
+    r"""First sampled row of a LOBSTER orderbook that its message does not explain.
+
+    The check of :func:`check_transitions_nb` (message :math:`t` applied to the file's row
+    :math:`t-1` must give row :math:`t` on every level it determines) on the rows
+    :math:`t = \text{stride}, 2\,\text{stride}, \dots` and the last row.
+
+    Parameters
+    ----------
+    kind, side, price, size : numpy.ndarray
+        Event columns.
+    book : numpy.ndarray
+        float64 ``(n, 4L)`` orderbook file.
+    stride : int
+        Row spacing of the check (>= 1).
+
+    A reduction (types 2-4) at a price that row :math:`t-1` does not hold fails too, unless the
+    side shows all :math:`L` levels and the price lies beyond the worst of them.
+
+    Returns
+    -------
+    tuple
+        ``(row, column, expected)``: the first failing row, its first differing column and the
+        value the message gives there (column -1: the message reduces the price ``expected``,
+        absent from row :math:`t-1`); ``(-1, -1, 0.0)`` when every checked row agrees.
+    """
+    n, w = book.shape
+    L = w // 4
+    apx = np.empty(L + 1)
+    asz = np.empty(L + 1)
+    bpx = np.empty(L + 1)
+    bsz = np.empty(L + 1)
+    row = np.empty(w)
+    t = stride
+    while n > 1:
+        t = min(t, n - 1)
+        na, nb, ao, bo, u = _step_visible_nb(book[t - 1], L, kind[t], side[t], price[t], size[t], apx, asz, bpx, bsz)
+        if u:  # a reduction at a price row t-1 lacks: only legitimate beyond the depth of a full side
+            c = 2 if side[t] > 0 else 0
+            worst = book[t - 1, 4 * (L - 1) + c]
+            full = worst != (DUMMY_BID if side[t] > 0 else DUMMY_ASK)
+            beyond = (side[t] > 0 and price[t] < worst) or (side[t] < 0 and price[t] > worst)
+            if not (full and beyond):
+                return t, -1, float(price[t])
+        _taken, bad = _compose_row_nb(L, apx, asz, na, ao, bpx, bsz, nb, bo, book[t], row)
+        if bad:
+            for j in range(w):
+                if row[j] != book[t, j]:
+                    return t, j, row[j]
+        if t == n - 1:
+            break
+        t += stride
+    return -1, -1, 0.0

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from companion.book import (
-    TRADE_DTYPE, book_columns, book_frame, replay, replay_assisted, replay_py, trades, trades_frame, verify_lobster,
+    AUDIT_CLASSES, TRADE_DTYPE, audit_orders, book_columns, book_frame, replay, replay_assisted, replay_py, trades,
+    trades_frame, verify_lobster,
 )
-from companion.book_kernels import check_transitions_nb, replay_nb
+from companion.book_kernels import audit_orders_nb, check_transitions_nb, first_bad_transition_nb, replay_nb
 from companion.events import (
     ADD, CANCEL, CLEAR, CROSS, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, HALT, LEVEL_SET,
     TRADE, Instrument,
@@ -308,6 +309,146 @@ def test_synthetic_day_replays_exactly() -> None:
     assert res["replay_exact"] == 1.0 and res["replay_exact_rows"] == res["rows"]
     assert res["transitions_matched"] == res["transitions_checked"] and res["all_rows_reproduced"]
     assert res["replay_unknown_reductions"] == 0  # every reduction hits a level the messages built
+    assert res["full_depth"] and sum(res["order_anomalies"].values()) == 0  # every order seen, none lies
+
+
+# --------------------------------------------------------------------------------------------
+# order-level audit and the sampled transition check of read_lobster
+# --------------------------------------------------------------------------------------------
+def audit_py(ev: np.ndarray) -> tuple[dict, dict]:
+    """Obviously-correct reference of audit_orders: a dict of resting orders."""
+    live: dict[int, list] = {}
+    counts = dict.fromkeys(AUDIT_CLASSES, 0)
+    first: dict = dict.fromkeys(AUDIT_CLASSES)
+    names = {CANCEL: "cancel", DELETE: "delete", EXEC_VISIBLE: "execution"}
+    for t, (k, s, p, q, i) in enumerate(zip(*(ev[f].tolist() for f in ("kind", "side", "price", "size", "order_id")))):
+        cls = None
+        if k == ADD:
+            if i in live:
+                cls = "duplicate_add"
+            live[i] = [s, p, q]
+        elif k in names:
+            o = live.get(i)
+            if o is None:
+                cls = f"unknown_{names[k]}"
+            else:
+                if (o[0], o[1]) != (s, p):
+                    cls = "price_or_side_differs"
+                if q > o[2]:
+                    cls = "delete_size_differs" if k == DELETE else f"{names[k]}_exceeds_resting"
+                elif k == DELETE and q != o[2]:
+                    cls = "delete_size_differs"
+                o[2] -= q
+                if k == DELETE or o[2] <= 0:
+                    del live[i]
+        if cls is not None:
+            counts[cls] += 1
+            if first[cls] is None:
+                first[cls] = t
+    return counts, first
+
+
+def random_order_stream(n: int, seed: int) -> np.ndarray:
+    """Seeded order-level stream with every kind of anomaly mixed in (ids reused, unknown ids,
+    oversized and mispriced reductions)."""
+    rng = np.random.default_rng(seed)
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    live: dict[int, list] = {}
+    nxt = 1000
+    for t in range(n):
+        u = rng.random()
+        if u < 0.45 or not live:
+            i = nxt if rng.random() > 0.02 or not live else int(rng.choice(list(live)))
+            nxt += int(rng.integers(1, 3 if rng.random() < 0.9 else 1 << 40))
+            s = 1 if rng.random() < 0.5 else -1
+            p = int(rng.integers(90, 110)) * 100
+            q = float(rng.integers(1, 300))
+            live[i] = [s, p, q]
+            ev[t] = (t, t, ADD, s, p, q, i)
+        else:
+            k = (CANCEL, DELETE, EXEC_VISIBLE)[int(rng.integers(3))]
+            i = int(rng.choice(list(live))) if rng.random() > 0.03 else nxt + 7
+            s, p, q = live.get(i, [1, 10_000, 5.0])
+            if rng.random() < 0.02:
+                p += 100
+            qq = q if k == DELETE else float(rng.integers(1, q + 1))
+            if rng.random() < 0.02:
+                qq = q + 1
+            if i in live:
+                live[i][2] -= qq
+                if k == DELETE or live[i][2] <= 0:
+                    del live[i]
+            ev[t] = (t, t, k, s, p, qq, i)
+    return ev
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_audit_orders_matches_reference(seed: int) -> None:
+    ev = random_order_stream(20_000, seed)
+    counts, first = audit_py(ev)
+    a = audit_orders(ev)
+    assert a["counts"] == counts and a["first"] == first
+    assert all(counts[c] > 0 for c in AUDIT_CLASSES)  # every class exercised
+    assert a["total"] == sum(counts.values()) and not a["full_depth"]
+
+
+def test_audit_orders_spread_ids_that_share_their_low_bits() -> None:
+    """Ids that differ only in high bits (k * 2^40) must not pile into one hash chain."""
+    n = 100_000
+    ev = np.zeros(n + 2, dtype=EVENT_DTYPE)
+    ev["kind"], ev["side"], ev["price"], ev["size"] = ADD, 1, 100, 1.0
+    ev["order_id"][:n] = np.arange(n, dtype=np.int64) << 40
+    ev["order_id"][n] = 5 << 40                                      # duplicate add
+    ev["kind"][n + 1], ev["order_id"][n + 1] = DELETE, (n + 3) << 40  # never added
+    a = audit_orders(ev)
+    assert a["counts"]["duplicate_add"] == 1 and a["counts"]["unknown_delete"] == 1 and a["total"] == 2
+    assert a["first"]["duplicate_add"] == n and a["first"]["unknown_delete"] == n + 1
+
+
+def test_audit_full_depth_needs_an_empty_start_and_an_exact_replay() -> None:
+    ev = random_lobster_stream(5_000, 3)
+    ev["order_id"] = np.arange(len(ev))  # ids are irrelevant to the replay test
+    book = replay(ev, 5)
+    assert audit_orders(ev, book)["full_depth"]
+    assert audit_orders(ev, book)["replay_mismatch_row"] is None
+    later = replay(ev[1:], 5, initial=book[0])  # the same book without its first row: not an empty start
+    assert not audit_orders(ev[1:], later)["full_depth"] and audit_orders(ev[1:], later)["replay_mismatch_row"] == 0
+    cols = (ev["kind"], ev["side"], ev["price"], ev["size"], ev["order_id"])
+    for row, col, stride, found in ((2048, 4 * 4 + 1, 64, 2048), (2001, 1, 64, -1), (2001, 1, 1, 2001)):
+        bad = book.copy()
+        bad[row, col] += 1
+        assert audit_orders_nb(*cols, bad, stride)[2] == found
+    # these ids make every reduction an anomaly (unknown id), so audit_orders compares every row
+    a = audit_orders(ev, bad)
+    assert a["total"] > 0 and a["replay_mismatch_row"] == 2001 and not a["full_depth"]
+    assert audit_orders(ev, book)["full_depth"]
+    bad = book.copy()
+    bad[-1, -1] += 1  # the last row is always compared in full
+    assert audit_orders(ev, bad)["replay_mismatch_row"] == len(ev) - 1
+
+
+def test_sampled_transition_check_agrees_with_the_full_one() -> None:
+    ev = random_lobster_stream(4_000, 5)
+    book = np.ascontiguousarray(replay(ev, 3))  # level-3 view of a deeper book: levels enter from beyond
+    cols = (ev["kind"], ev["side"], ev["price"], ev["size"])
+    assert first_bad_transition_nb(*cols, book, 8) == (-1, -1, 0.0)
+    matched, _, _ = check_transitions_nb(*cols, book)
+    assert matched[1:].all()
+    for row in (8, 1000, len(ev) - 1):
+        bad = book.copy()
+        bad[row, 1] += 1
+        assert first_bad_transition_nb(*cols, bad, 8)[:2] == (row, 1)
+        assert not check_transitions_nb(*cols, bad)[0][row]
+
+
+@pytest.mark.realdata
+def test_audit_on_real_samples_matches_reference(shared_data: Path) -> None:
+    from companion.io.lobster import read_lobster
+
+    for msg, ob in lobster_samples():
+        d = read_lobster(msg, ob)
+        counts, _ = audit_py(d.events)
+        assert d.anomalies == counts and not d.full_depth
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,6 +469,8 @@ def test_cli_verify_lobster_json(shared_data: Path) -> None:
     res = json.loads(r.stdout.strip().splitlines()[-1])
     assert res["all_rows_reproduced"] is True and res["transitions_matched"] == res["transitions_checked"]
     assert "transitions matched" in r.stdout
+    assert res["full_depth"] is False and res["order_anomalies"]["unknown_delete"] == 2166
+    assert "order audit (truncated depth: anomalies counted): unknown cancel 1, unknown delete 2166" in r.stdout
 
 
 def test_cli_verify_lobster_mismatch_and_bad_input(tmp_path: Path) -> None:

@@ -222,9 +222,125 @@ def test_header_row_is_rejected(tmp_path):
     raises(m, 1, "time", "not a time", msg=m, ob=o)
 
 
-def test_time_with_more_than_nine_decimals(tmp_path):
-    m, o = pair(tmp_path, msgs=replaced(MSGS, 0, "34200.0000000011,1,11,100,5853300,1"))
-    raises(m, 1, "time", "more than 9 decimals", msg=m, ob=o)
+# digits beyond the 9th decimal: accepted (rounded to the ns) when within 0.02 ns of a whole ns
+NOISY_OK = [("34201.123456789004", 34_201_123_456_789), ("34200.0000000010", 34_200_000_000_001),
+            ("34200.18960767000001", 34_200_189_607_670), ("34200.999999999996", 34_201_000_000_000),
+            ("34200.00000000002", 34_200_000_000_000),          # exactly 0.02 ns: the boundary, accepted
+            ("34200.000000000980000", 34_200_000_000_001)]      # 0.02 ns below a whole ns
+NOISY_BAD = [("34200.0000000011", "not float noise"),          # 0.1 ns off
+             ("34200.000000000021", "not float noise"),        # 0.021 ns: just beyond the boundary
+             ("34200.1234567895", "not float noise"),          # half a ns
+             ("34200.0000000000000000001", "more than 18 decimals"),
+             ("34200.12.5", "not a time"), ("34200.1e-5", "not a time"), ("3420O.5", "not a time")]
+
+
+@pytest.mark.parametrize("s,ns", NOISY_OK)
+def test_time_float_noise_beyond_ns_is_rounded(tmp_path, s, ns):
+    buf = np.frombuffer(s.encode(), np.uint8)
+    out = np.empty((1, 1), np.int64)
+    assert lob.parse_int_csv_nb(buf, out, 0, lob.NO_LIMIT)[0] == 0
+    assert out[0, 0] == ns == lob._parse_line_py(s, 1, 0)[0] == lob.time_to_ns(s)
+    m, o = pair(tmp_path, msgs=replaced(MSGS, 0, f"{s},1,11,100,5853300,1"))
+    if ns <= TS[1]:
+        assert read_lobster(m, o).events["ts"][0] == ns
+
+
+@pytest.mark.parametrize("s,fragment", NOISY_BAD)
+def test_time_beyond_ns_that_is_not_float_noise_is_rejected(tmp_path, s, fragment):
+    buf = np.frombuffer(s.encode(), np.uint8)
+    assert lob.parse_int_csv_nb(buf, np.empty((1, 1), np.int64), 0, lob.NO_LIMIT)[0] != 0
+    with pytest.raises(lob._LineError, match=fragment):
+        lob._parse_line_py(s, 1, 0)
+    m, o = pair(tmp_path, msgs=replaced(MSGS, 0, f"{s},1,11,100,5853300,1"))
+    raises(m, 1, "time", fragment, msg=m, ob=o)
+
+
+def test_float_printed_times_round_trip_to_the_ns():
+    """Every float64 print of a 9-decimal time (repr, %.12f, %.15f) reads back as that time, in
+    the kernel and the Python reference alike."""
+    rng = np.random.default_rng(0)
+    t = rng.integers(34_200 * 10**9, 57_600 * 10**9, 3000)
+    texts = [f(x / 1e9) for x in t.tolist() for f in (repr, lambda v: f"{v:.12f}", lambda v: f"{v:.15f}")]
+    buf = np.frombuffer(("\n".join(texts) + "\n").encode(), np.uint8)
+    out = np.empty((len(texts), 1), np.int64)
+    assert lob.parse_int_csv_nb(buf, out, 0, lob.NO_LIMIT)[0] == 0
+    want = np.repeat(t, 3)
+    np.testing.assert_array_equal(out[:, 0], want)
+    assert [lob.time_to_ns(x) for x in texts] == want.tolist()
+    assert sum(len(x.split(".")[1]) > 9 for x in texts) > 3000  # the noisy prints were exercised
+
+
+def test_bom_and_trailing_blank_lines_are_accepted(tmp_path):
+    m, o = pair(tmp_path)
+    m.write_bytes(b"\xef\xbb\xbf" + m.read_bytes() + b"\n\n  \n")
+    o.write_bytes(b"\xef\xbb\xbf" + o.read_bytes() + b"\r\n\r\n")
+    d = read_lobster(m, o)
+    assert d.events["ts"].tolist() == TS and d.book.shape == (7, 8)
+    (tmp_path / "gz").mkdir()
+    gm, go = pair(tmp_path / "gz", gz=True)
+    gm.write_bytes(gzip.compress(b"\xef\xbb\xbf" + ("\n".join(MSGS) + "\n\n\n").encode()))
+    assert read_lobster(gm, go).events["ts"].tolist() == TS
+    # a blank line inside the file is still an error, and so is a file of blank lines only
+    m.write_bytes(("\n".join(MSGS[:2]) + "\n\n" + "\n".join(MSGS[2:]) + "\n\n").encode())
+    raises(m, 3, "time", "empty line", msg=m, ob=o)
+    m.write_bytes(b"\xef\xbb\xbf\n\n")
+    raises(m, None, None, "empty file", msg=m, ob=o)
+    # trailing spaces on the last row are not a blank line
+    m.write_bytes(("\n".join(MSGS) + " \n\n").encode())
+    raises(m, 7, "direction", msg=m, ob=o)
+
+
+def test_directory_and_unreadable_paths_give_one_line(tmp_path):
+    m, o = pair(tmp_path)
+    d = tmp_path / "adir_message_2.csv"
+    d.mkdir()
+    raises(d, None, None, "is a directory", msg=d, ob=o)
+    raises(d, None, None, "is a directory", msg=m, ob=d)
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "companion", "verify", "lobster", str(d), str(o)],
+                       check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 2 and "is a directory" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_error_quotes_at_most_about_200_characters_of_a_field(tmp_path):
+    huge = "9" * 50 + "x" * 100_000
+    m, o = pair(tmp_path, msgs=replaced(MSGS, 2, f"34201.5,1,13,{huge},5853200,1"))
+    e = raises(m, 3, "size", "is not an integer", "100,050 characters", msg=m, ob=o)
+    assert len(str(e)) < 200 + 200 + 120 + len(str(m))
+    m, o = pair(tmp_path, msgs=replaced(MSGS, 2, "34201.5" + "1" * 5000 + ",1,13,30,5853200,1"))
+    e = raises(m, 3, "time", msg=m, ob=o)
+    assert len(str(e)) < 600 + len(str(m))
+    m, o = pair(tmp_path, msgs=replaced(MSGS, 2, "3" * 30 + ",1,13,30,5853200,1" + ",1" * 40_000))
+    e = raises(m, 3, "direction", "found 40,006", msg=m, ob=o)
+    assert len(str(e)) < 600 + len(str(m))
+
+
+def test_values_beyond_the_placeholders_or_2_53_are_errors(tmp_path):
+    # an add of 10**10 shares, the orderbook agreeing: no real size reaches the placeholder
+    big = 10_000_000_000
+    b = [list(r) for r in BOOK]
+    b[0][3] = big
+    m, o = pair(tmp_path, msgs=replaced(MSGS, 0, f"34200.000000001,1,11,{big},5853300,1"), book=book_lines(b))
+    raises(m, 1, "size", "not below the empty-level placeholder 9999999999", msg=m, ob=o)
+    # an ask beyond the placeholder would read as an empty level
+    m, o = pair(tmp_path, msgs=replaced(MSGS, 1, "34200.18960767,1,12,50,10000000000,-1"))
+    raises(m, 2, "price", "not below the empty-level placeholder", msg=m, ob=o)
+    # the orderbook alone
+    m, o = pair(tmp_path, book=replaced(book_lines(), 6, "5853400,30,5853200,30,10000000000,5,-9999999999,0"))
+    raises(o, 7, "ask_price_2", "not below the empty-level placeholder", msg=m, ob=o)
+    m, o = pair(tmp_path, book=replaced(book_lines(), 6, "5853400,30,5853200,30,5853500,99999999999,-9999999999,0"))
+    raises(o, 7, "ask_size_2", "not below the empty-level placeholder", msg=m, ob=o)
+    # beyond 2**53 (float64 would round 9007199254740993 to ...992): an error, not a rounding
+    m, o = pair(tmp_path, book=replaced(book_lines(), 6, "5853400,30,5853200,30,5853500,9007199254740993,-9999999999,0"))
+    raises(o, 7, "ask_size_2", "beyond 2^53", msg=m, ob=o)
+    m, o = pair(tmp_path, book=replaced(book_lines(), 6, "5853400,30,5853200,30,-9007199254740993,0,-9999999999,0"))
+    raises(o, 7, "ask_price_2", "beyond 2^53", msg=m, ob=o)
+    line = "1,9007199254740993"
+    buf = np.frombuffer(line.encode(), np.uint8)
+    assert lob.parse_int_csv_nb(buf, np.empty((1, 2)), -1, lob.FLOAT_EXACT)[0] != 0
+    assert lob.parse_int_csv_nb(buf, np.empty((1, 2), np.int64), -1, lob.NO_LIMIT)[0] == 0
 
 
 def test_unknown_event_type(tmp_path):
@@ -355,8 +471,100 @@ def test_message_problems_are_reported_before_orderbook_problems(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# cross-file checks: the orderbook must agree with the messages; order-level audit
+# ---------------------------------------------------------------------------------------------
+def test_shifted_orderbook_is_an_error_naming_the_row(tmp_path):
+    m, o = pair(tmp_path, book=book_lines()[:1] + book_lines()[:-1])  # one row late, same row count
+    raises(o, 7, "ask_size_1", "disagrees with the messages", "message line 7", "= 50, the file has 30", msg=m, ob=o)
+    m, o = pair(tmp_path, book=book_lines()[1:] + book_lines()[-1:])  # one row early
+    raises(o, 6, "bid_price_1", "message line 7", "reduces the bid at 5853300, which row 6 does not hold", msg=m, ob=o)
+    m, o = pair(tmp_path, book=replaced(book_lines(), 6, "5853400,30,5853200,31,9999999999,0,-9999999999,0"))
+    raises(o, 7, "bid_size_1", "gives bid_size_1 = 30, the file has 31", msg=m, ob=o)
+    d = read_lobster(m, o, check=False)  # verify reads like this and reports the mismatch itself
+    assert len(d) == 7
+
+
+@pytest.mark.realdata
+def test_shifted_or_cut_real_orderbook_is_caught(shared_data, tmp_path):
+    msg, ob = next(p for p in lobster_samples() if p[0].name.startswith("AMZN"))
+    lines = ob.read_bytes().splitlines(keepends=True)
+    shifted = tmp_path / ob.name
+    shifted.write_bytes(b"".join(lines[:1000] + lines[1011:] + lines[-11:]))  # 11 rows cut, the end padded
+    with pytest.raises(DataFormatError) as e:
+        read_lobster(msg, shifted)
+    assert e.value.path == str(shifted) and 1001 <= e.value.line <= 1009 and "disagrees" in str(e.value)
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "companion", "report", "tradesign", str(msg), str(shifted)],
+                       check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 2 and shifted.name in r.stderr and "disagrees" in r.stderr, r.stderr
+    day = tmp_path / "day"  # backtest finds the orderbook beside the message file
+    day.mkdir()
+    (day / msg.name).write_bytes(msg.read_bytes())
+    (day / ob.name).write_bytes(shifted.read_bytes())
+    r = subprocess.run([sys.executable, "-m", "companion", "backtest", "--data", str(day / msg.name),
+                        "--strategy", "noop"], check=False, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 2 and ob.name in r.stderr and "line 10" in r.stderr and "disagrees" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+# a level-1 day, full depth: the book starts empty and every order is seen
+FD_MSGS = ["34200.1,1,1,10,1000000,1", "34200.2,1,2,40,1000000,1", "34200.3,1,3,5,1010000,-1",
+           "34200.4,4,1,10,1000000,1"]
+FD_BOOK = [[A, 0, 1000000, 10], [A, 0, 1000000, 50], [1010000, 5, 1000000, 50], [1010000, 5, 1000000, 40]]
+
+
+def fd_pair(tmp_path, msgs=FD_MSGS, book=FD_BOOK):
+    return pair(tmp_path, msgs=msgs, book=book_lines(book), level=1)
+
+
+def test_full_depth_day_is_recognised(tmp_path):
+    d = read_lobster(*fd_pair(tmp_path))
+    assert d.full_depth and sum(d.anomalies.values()) == 0
+    d = read_lobster(*pair(tmp_path))  # the hand-written level-2 day starts empty too
+    assert d.full_depth
+
+
+@pytest.mark.parametrize("i,new,line,field,fragment,cls", [
+    (1, "34200.2,1,1,40,1000000,1", 2, "order_id", "add of order id 1, which is already resting", "duplicate_add"),
+    (3, "34200.4,4,9,10,1000000,1", 4, "order_id", "execution of order id 9, which is not resting", "unknown_execution"),
+    (3, "34200.4,3,9,10,1000000,1", 4, "order_id", "delete of order id 9, which is not resting", "unknown_delete"),
+    (3, "34200.4,2,9,10,1000000,1", 4, "order_id", "cancel of order id 9, which is not resting", "unknown_cancel"),
+    (3, "34200.4,4,2,10,1000000,1", None, None, None, None),  # another resting order: fine
+])
+def test_order_anomalies_are_errors_on_full_depth_and_counted_on_truncated(tmp_path, i, new, line, field, fragment, cls):
+    msgs = replaced(FD_MSGS, i, new)
+    m, o = fd_pair(tmp_path, msgs=msgs)
+    if cls is None:
+        assert read_lobster(m, o).full_depth
+        return
+    raises(m, line, field, fragment, "full-depth day", msg=m, ob=o)
+    # the same messages in a truncated-depth file (an ask rests before the session): counted
+    book = [[1020000, 7, *r[2:]] if r[0] == A else r for r in FD_BOOK]
+    m, o = fd_pair(tmp_path, msgs=msgs, book=book)
+    d = read_lobster(m, o)
+    assert not d.full_depth and d.anomalies[cls] == 1 and sum(d.anomalies.values()) == 1
+    raises(m, line, field, fragment, msg=m, ob=o, full_depth=True)  # declared full depth: an error
+
+
+def test_execution_larger_than_the_resting_order(tmp_path):
+    msgs = replaced(FD_MSGS, 3, "34200.4,4,1,20,1000000,1")   # order 1 rests with 10
+    book = [r for r in FD_BOOK[:3]] + [[1010000, 5, 1000000, 30]]
+    m, o = fd_pair(tmp_path, msgs=msgs, book=book)
+    raises(m, 4, "size", "execution of 20 shares exceeds the 10 shares resting in order 1", msg=m, ob=o)
+    d = read_lobster(m, o, full_depth=False)
+    assert d.anomalies["execution_exceeds_resting"] == 1
+    # messages only: depth unknown, so counted
+    assert read_lobster(m).anomalies["execution_exceeds_resting"] == 1 and not read_lobster(m).full_depth
+
+
+# ---------------------------------------------------------------------------------------------
 # real data: every LOBSTER sample in ../shared/data/lobster, against the table in its README.md
 # ---------------------------------------------------------------------------------------------
+ANOMALIES = {  # (ticker, level): unknown cancel / delete / execution, delete of another size (truncated depth)
+    ("AAPL", 1): (86, 6335, 8559, 4), ("AMZN", 1): (4, 4392, 3071, 1), ("GOOG", 1): (1, 2166, 2309, 0),
+    ("GOOG", 5): (1, 4139, 811, 0), ("GOOG", 10): (1, 2830, 532, 0),
+}
 EXPECTED = {  # (ticker, level): rows, counts of types 1..5, first/last time (s, 3 decimals)
     ("AAPL", 1): (118497, [54818, 252, 28437, 23658, 11332], 34200.004, 57599.913),
     ("AMZN", 1): (57515, [27845, 16, 18235, 8974, 2445], 34200.017, 57599.959),
@@ -387,6 +595,12 @@ def test_real_samples(shared_data, msg, ob):
     # hidden executions (type 5) may print at the half tick (midpoint); all other prices are on the grid
     ev = d.events
     assert (ev["price"][ev["kind"] != 5] % 100 == 0).all() and (ev["price"] % 50 == 0).all()
+    # truncated depth (level-N, book resting since before 09:30): order anomalies counted, not raised
+    a = d.anomalies
+    assert not d.full_depth
+    assert (a["unknown_cancel"], a["unknown_delete"], a["unknown_execution"], a["delete_size_differs"]) == ANOMALIES[key]
+    assert a["duplicate_add"] == a["execution_exceeds_resting"] == a["cancel_exceeds_resting"] == 0
+    assert a["price_or_side_differs"] == 0
 
 
 def test_real_aapl_first_rows_and_reference_parser(shared_data):
@@ -495,3 +709,71 @@ def test_large_file_pieces_parse_and_report_like_one(tmp_path, monkeypatch):
     with pytest.raises(DataFormatError) as e:
         lob._parse_table(tmp_path / "x.csv", b"\n".join(both), 3, -1, names)
     assert e.value.line == 11
+
+
+def _fuzz_fields(rng: np.random.Generator, n: int) -> list[str]:
+    """Random time-like and integer-like fields, valid and broken (seeded)."""
+    alphabet = list("0123456789") * 4 + list(".-,x e+") + ["\r"]
+    out = []
+    for _ in range(n):
+        u = rng.random()
+        if u < 0.35:  # times with 0-20 decimals, some float noise
+            whole = str(int(rng.integers(0, 10 ** int(rng.integers(1, 11)))))
+            nd = int(rng.integers(0, 21))
+            frac = "".join(rng.choice(list("0123456789"), nd))
+            if nd > 9 and rng.random() < 0.5:
+                frac = frac[:9] + rng.choice(["0" * (nd - 9), "9" * (nd - 9), "00" + frac[11:], "99" + frac[11:]])
+            out.append(whole + ("." + frac if nd or rng.random() < 0.1 else ""))
+        elif u < 0.7:  # integers up to 20 digits, around 2**53
+            v = int(rng.integers(0, 10 ** int(rng.integers(1, 19)), dtype=np.int64))
+            if rng.random() < 0.2:
+                v = (1 << 53) + int(rng.integers(-3, 4))
+            out.append(("-" if rng.random() < 0.3 else "") + str(v) + ("7" * int(rng.integers(0, 3)) if rng.random() < 0.1 else ""))
+        else:  # random garbage
+            out.append("".join(rng.choice(alphabet, int(rng.integers(0, 12)))))
+    return out
+
+
+@pytest.mark.parametrize("dtype,max_abs", [(np.int64, "NO_LIMIT"), (np.float64, "FLOAT_EXACT")])
+def test_kernel_and_python_reference_agree_on_random_fields(dtype, max_abs):
+    """parse_int_csv_nb and _parse_line_py accept the same 2-field lines (time, integer) and give the
+    same values; 6000 seeded random lines, valid and broken."""
+    limit = getattr(lob, max_abs)
+    rng = np.random.default_rng(11)
+    a, b = _fuzz_fields(rng, 6000), _fuzz_fields(rng, 6000)
+    n_ok = 0
+    tcol = 0 if dtype is np.int64 else -1  # float64 holds orderbook values only (no time column)
+    for x, y in zip(a, b):
+        line = f"{x},{y}"
+        out = np.zeros((1, 2), dtype=dtype)
+        st = lob.parse_int_csv_nb(np.frombuffer(line.encode(), np.uint8), out, tcol, limit)[0]
+        try:
+            ref = lob._parse_line_py(line, 2, tcol, limit)
+        except lob._LineError:
+            ref = None
+        assert (st == 0) == (ref is not None), line
+        if ref is not None:
+            n_ok += 1
+            assert int(out[0, 0]) == ref[0] and int(out[0, 1]) == ref[1], line
+    assert 500 < n_ok < 5500  # both sides exercised
+
+
+def test_large_message_file_with_noisy_times_reports_the_first_bad_line(tmp_path):
+    """A > 4 MB message file parsed in two pieces: float-noise times are accepted in both pieces and
+    a time that is not noise is reported at its line in the whole file."""
+    n = 120_000
+    t = 34_200 * 10**9 + np.arange(n, dtype=np.int64) * 100_000
+    t += np.random.default_rng(1).integers(0, 100_000, n)
+    lines = [f"{x / 1e9:.12f},1,{i + 1},100,{1000000 - 100 * (i % 50)},1" for i, x in enumerate(t.tolist())]
+    assert sum(len(s.split(",")[0].split(".")[1]) > 9 for s in lines) > 100   # noisy prints present
+    text = ("\n".join(lines) + "\n").encode()
+    assert len(text) >= lob._PIECE_MIN_BYTES
+    m = tmp_path / "big_message.csv"
+    got = lob._parse_table(m, text, 6, 0, lob.MESSAGE_FIELDS)
+    np.testing.assert_array_equal(got[:, 0], t)
+    bad = list(lines)
+    bad[80_000] = "34208.0000000005" + bad[80_000][bad[80_000].index(","):]
+    bad[80_001] = "34208.000000000500" + bad[80_001][bad[80_001].index(","):]
+    with pytest.raises(DataFormatError) as e:
+        lob._parse_table(m, ("\n".join(bad) + "\n").encode(), 6, 0, lob.MESSAGE_FIELDS)
+    assert e.value.line == 80_001 and e.value.field == "time" and "not float noise" in str(e.value)

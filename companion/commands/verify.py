@@ -57,6 +57,9 @@ def run_lobster(args: argparse.Namespace) -> int:
               f"differs at row {r['drift_first_mismatch_row']} ({r['drift_first_mismatch_time']}); "
               f"{r['drift_rows_matched']} / {n} rows equal")
     print(f"plain replay from an empty book: {r['replay_exact_rows']} / {n} rows exact ({_pct(r['replay_exact_rows'], n)})")
+    found = {k.replace("_", " "): v for k, v in r["order_anomalies"].items() if v}
+    print(f"order audit ({'full depth: anomalies are errors' if r['full_depth'] else 'truncated depth: anomalies counted'}): "
+          + (", ".join(f"{k} {v}" for k, v in found.items()) or "no anomaly"))
     print("OK: every determined level matched" if r["ok"] else "MISMATCH")
     if args.json:
         print_json_last(r)

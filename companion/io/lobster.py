@@ -23,9 +23,14 @@ describe it. Every problem raises :class:`companion.errors.DataFormatError` nami
 
 What is checked (all rows, always)
 ----------------------------------
-* both files: non-empty, readable (``.gz``: a complete, uncorrupted gzip stream), exactly the
-  expected number of comma-separated integer fields per line (message ``time``: digits with an
-  optional ``.`` and at most 9 decimals), no blank lines; ``\\r\\n`` line ends are accepted;
+* both files: a readable file, not a directory (``.gz``: a complete, uncorrupted gzip stream),
+  non-empty, exactly the expected number of comma-separated integer fields per line, no blank
+  lines between rows; ``\\r\\n`` line ends, a leading UTF-8 byte-order mark and blank lines after
+  the last row are accepted (and dropped); an error quotes at most ~200 characters of a field;
+* message ``time``: digits with an optional ``.`` and up to 9 decimals; decimals 10 to 18 are
+  accepted only as float noise (the time lies within 0.02 ns of a whole nanosecond, e.g.
+  ``34201.123456789004`` as printed by a float64 writer) and rounded to the nanosecond, any other
+  digit beyond the 9th decimal is an error (see :func:`time_to_ns`);
 * truncated last line: a file that does not end in a newline is accepted only if its last line is
   complete; a short last line, an empty or cut field (e.g. ``-`` of ``-1``) is reported as
   truncated. (A message line always ends in ``direction`` = ``1``/``-1``, which cannot be cut to a
@@ -37,10 +42,22 @@ What is checked (all rows, always)
   prices > 0 on the tick grid (``price % tick == 0``) for types 1-4 and 6; type 5 (hidden
   executions, which include NASDAQ midpoint-peg fills) on the half-tick grid; type 7 (halt)
   prices are the flags -1 halt / 0 quote / 1 resume and are never grid-checked;
-* orderbook: ``4L`` columns with ``L`` from the file name (or ``levels=``); each level either a
-  real level (price > 0 on the tick grid, size > 0) or the side's dummy price with size 0; real
-  levels packed before empty ones, asks strictly increasing and bids strictly decreasing; no
-  crossed book (best ask <= best bid with both sides non-empty); same row count as the messages.
+* orderbook: ``4L`` columns with ``L`` from the file name (or ``levels=``); values within
+  :math:`2^{53}` (held in float64, never rounded); each level either a real level (price > 0 on
+  the tick grid, size > 0, both below the placeholder 9999999999) or the side's dummy price with
+  size 0; real levels packed before empty ones, asks strictly increasing and bids strictly
+  decreasing; no crossed book (best ask <= best bid with both sides non-empty); same row count as
+  the messages;
+* message sizes and prices below the placeholder 9999999999 (an ask at 10000000000 would read as
+  an empty level);
+* the orderbook agrees with the messages: message *t* applied to row *t-1* gives row *t* on every
+  level it determines, checked on every 8th row and the last row;
+* order audit: a duplicate order id on an add, a cancel/delete/execution of an id not resting, a
+  cancel or execution larger than the resting size, a delete of another size, a reduction at
+  another price or side -- errors on a full-depth day (the book starts empty and every order is
+  seen: the synthetic day), counted in ``LobsterData.anomalies`` on a truncated-depth day
+  (LOBSTER level-N files: orders beyond the N visible levels or resting since before the
+  session; see :func:`read_lobster`).
 
 File names that do not follow LOBSTER's pattern are readable too: pass ``ticker=``, ``date=``
 (``YYYY-MM-DD``), ``levels=`` and ``session_ms=(start_ms, end_ms)`` as needed. Defaults when
@@ -55,20 +72,22 @@ import gzip
 import re
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from numba import njit
 
+from companion.book import audit_orders
+from companion.book_kernels import first_bad_transition_nb
 from companion.errors import DataFormatError
 from companion.events import (
     ADD, CANCEL, CROSS, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, HALT,
     Instrument,
 )
 
-__all__ = ["LobsterData", "read_lobster", "parse_lobster_name", "MESSAGE_FIELDS", "orderbook_fields"]
+__all__ = ["LobsterData", "read_lobster", "parse_lobster_name", "time_to_ns", "MESSAGE_FIELDS", "orderbook_fields"]
 
 MESSAGE_FIELDS = ("time", "type", "order_id", "size", "price", "direction")
 LOBSTER_TICK = 100          #: $0.01 in LOBSTER price units
@@ -76,6 +95,7 @@ LOBSTER_PRICE_SCALE = 10000  #: LOBSTER price units per dollar
 NASDAQ_OPEN_MS = 34_200_000   #: 09:30:00 in ms after midnight
 NASDAQ_CLOSE_MS = 57_600_000  #: 16:00:00 in ms after midnight
 _MS = 1_000_000  # ns per ms
+PLACEHOLDER = int(DUMMY_ASK)  #: 9999999999: real prices and sizes lie strictly below it
 
 _NAME = re.compile(
     r"^(?P<ticker>[A-Za-z0-9.^-]+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_"
@@ -141,7 +161,11 @@ def parse_lobster_name(name: str | Path) -> dict | None:
 # --------------------------------------------------------------------------------------------
 # fast path: one numba pass over the raw bytes
 # --------------------------------------------------------------------------------------------
-_OK, _TOO_FEW, _TOO_MANY, _BAD_NUMBER, _TOO_MANY_DECIMALS, _TOO_LONG = 0, 1, 2, 3, 4, 5
+_OK, _TOO_FEW, _TOO_MANY, _BAD_NUMBER, _TOO_MANY_DECIMALS, _TOO_LONG, _NOT_NOISE, _TOO_BIG = 0, 1, 2, 3, 4, 5, 6, 7
+MAX_DECIMALS = 18        #: a time may carry up to this many decimals (digits 10.. must be float noise)
+NOISE_NS = 0.02          #: digits beyond the 9th decimal may move a time by at most this many ns
+FLOAT_EXACT = 1 << 53    #: orderbook values are held in float64: |value| <= 2**53 is exact
+NO_LIMIT = (1 << 63) - 1
 _PIECES = 2                   # parallel parse of large files: pieces cut at line ends
 _PIECE_MIN_BYTES = 4 << 20    # ... for files of at least this many bytes
 
@@ -171,14 +195,21 @@ def count_lines_nb(buf: np.ndarray) -> int:
 
 
 @njit(cache=True, nogil=True)
-def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int) -> tuple[int, int, int, int]:
+def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int,
+                     max_abs: int = NO_LIMIT) -> tuple[int, int, int, int]:
     r"""Parse comma-separated integer fields of ``buf`` (uint8 bytes) into ``out`` (rows x cols).
 
-    Every field is ``-?[0-9]{1,18}``, except column ``time_col`` (-1: none), which is a LOBSTER
-    time ``[0-9]{1,9}(\.[0-9]{1,9})?`` in seconds, stored as exact integer nanoseconds
-    :math:`t_{ns} = s \cdot 10^9 + f \cdot 10^{9 - \ell(f)}` (``s`` integer part, ``f`` the
-    fraction digits, :math:`\ell(f)` their count), with no float rounding. Lines end in
-    ``\n`` or ``\r\n``; the last line may lack it.
+    Every field is ``-?[0-9]{1,18}`` with absolute value at most ``max_abs``, except column
+    ``time_col`` (-1: none), which is a LOBSTER time ``[0-9]{1,9}(\.[0-9]{1,18})?`` in seconds,
+    stored as exact integer nanoseconds :math:`t_{ns} = s \cdot 10^9 + f \cdot 10^{9 - \ell(f)}`
+    (``s`` integer part, ``f`` the first 9 fraction digits, :math:`\ell(f)` their count), with no
+    float rounding. Digits beyond the 9th decimal (``e``, ``m`` of them) are accepted only as float
+    noise: the time must lie within :data:`NOISE_NS` = 0.02 ns of a whole nanosecond,
+    :math:`50 \min(e, 10^m - e) \le 10^m`, and is then rounded to it (``34201.123456789004`` ->
+    ``34201123456789`` ns). 0.02 ns exceeds half the float64 spacing of any time of day
+    (:math:`2^{-37}` s = 0.0073 ns below :math:`2^{17}` s) plus the rounding of an 11-decimal
+    print (0.005 ns), so every print of a 9-decimal value passes; ``34201.1234567891`` (0.1 ns off)
+    does not. Lines end in ``\n`` or ``\r\n``; the last line may lack it.
 
     Parameters
     ----------
@@ -189,6 +220,9 @@ def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int) -> tuple[i
         shape ``(rows, cols)``; written in place.
     time_col : int
         Index of the time column, or -1.
+    max_abs : int
+        Largest absolute value of an integer field (``2**53`` for a float64 ``out``: larger values
+        would be rounded).
 
     Returns
     -------
@@ -226,21 +260,32 @@ def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int) -> tuple[i
             if col == time_col:
                 frac = 0
                 nf = 0
+                extra = 0
+                p10 = 1
                 if pos < n and buf[pos] == 46:  # '.'
                     pos += 1
                     while pos < n:
                         c = buf[pos]
                         if c < 48 or c > 57:
                             break
-                        if nf >= 9:
+                        if nf >= 18:
                             return _TOO_MANY_DECIMALS, row, col, line_start
-                        frac = frac * 10 + (c - 48)
+                        if nf < 9:
+                            frac = frac * 10 + (c - 48)
+                        else:
+                            extra = extra * 10 + (c - 48)
+                            p10 *= 10
                         nf += 1
                         pos += 1
                     if nf == 0:
                         return _BAD_NUMBER, row, col, line_start
-                for _ in range(9 - nf):
+                for _ in range(9 - min(nf, 9)):
                     frac *= 10
+                if p10 > 1:  # digits beyond the ns: float noise within NOISE_NS of a whole ns
+                    if 50 * min(extra, p10 - extra) > p10:
+                        return _NOT_NOISE, row, col, line_start
+                    if 2 * extra > p10:
+                        frac += 1
                 val = val * 1_000_000_000 + frac
             # field terminator
             if col < ncols - 1:
@@ -257,10 +302,14 @@ def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int) -> tuple[i
                     pos += 1
                 elif buf[pos] == 13 and pos + 1 < n and buf[pos + 1] == 10:
                     pos += 2
+                elif buf[pos] == 13 and pos + 1 == n:  # a last line ending in a bare \r
+                    pos += 1
                 elif buf[pos] == 44:
                     return _TOO_MANY, row, col, line_start
                 else:
                     return _BAD_NUMBER, row, col, line_start
+            if val > max_abs and col != time_col:
+                return _TOO_BIG, row, col, line_start
             out[row, col] = -val if neg else val
         row += 1
     return _OK, row, 0, 0
@@ -271,7 +320,15 @@ def parse_int_csv_nb(buf: np.ndarray, out: np.ndarray, time_col: int) -> tuple[i
 # (also the reference implementation the tests compare the kernel against)
 # --------------------------------------------------------------------------------------------
 _INT = re.compile(r"-?[0-9]{1,18}")
-_TIME = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?")
+_TIME = re.compile(r"([0-9]{1,9})(?:\.([0-9]{1,18}))?")
+_QUOTE_MAX = 200  # an error message quotes at most this many characters of a field
+
+
+def _q(s: str) -> str:
+    """``repr`` of a field for an error message, cut to about :data:`_QUOTE_MAX` characters."""
+    if len(s) <= _QUOTE_MAX:
+        return repr(s)
+    return f"{s[:_QUOTE_MAX - 20]!r}... ({len(s):,} characters)"
 
 
 class _LineError(Exception):
@@ -282,7 +339,56 @@ class _LineError(Exception):
         self.count = count      # a wrong number of fields
 
 
-def _parse_line_py(line: str, ncols: int, time_col: int) -> list[int]:
+def time_to_ns(s: str) -> int:
+    """A LOBSTER time string (seconds after midnight) as exact integer nanoseconds.
+
+    The pure-Python rule of :func:`parse_int_csv_nb`: up to 9 integer digits and 18 decimals;
+    decimals beyond the 9th must be float noise (the time lies within :data:`NOISE_NS` = 0.02 ns
+    of a whole nanosecond) and are rounded to the nearest ns.
+
+    Parameters
+    ----------
+    s : str
+        E.g. ``"34201.123456789004"``.
+
+    Returns
+    -------
+    int
+        Nanoseconds since midnight.
+
+    Raises
+    ------
+    ValueError
+        When ``s`` is not such a time (the message says why).
+
+    Examples
+    --------
+    >>> time_to_ns("34201.123456789004"), time_to_ns("34200.18960767")
+    (34201123456789, 34200189607670)
+    >>> time_to_ns("34201.1234567891")
+    Traceback (most recent call last):
+    ...
+    ValueError: time '34201.1234567891' has digits beyond the 9th decimal that are not float noise (0.1 ns from the nearest whole ns; at most 0.02 ns is accepted)
+    """
+    m = _TIME.fullmatch(s)
+    if m is None:
+        if re.fullmatch(r"[0-9]{1,9}\.[0-9]{19,}", s):
+            raise ValueError(f"time {_q(s)} has more than {MAX_DECIMALS} decimals")
+        raise ValueError(f"{_q(s)} is not a time in seconds (digits with at most 9 decimals, "
+                         "or float noise beyond them)")
+    whole, frac = m.group(1), m.group(2) or ""
+    ns = int(whole) * 1_000_000_000 + int((frac[:9] + "000000000")[:9])
+    if len(frac) > 9:
+        extra, p10 = int(frac[9:]), 10 ** (len(frac) - 9)
+        off = min(extra, p10 - extra)
+        if 50 * off > p10:
+            raise ValueError(f"time {_q(s)} has digits beyond the 9th decimal that are not float noise "
+                             f"({off / p10:.3g} ns from the nearest whole ns; at most {NOISE_NS} ns is accepted)")
+        ns += int(2 * extra > p10)
+    return ns
+
+
+def _parse_line_py(line: str, ncols: int, time_col: int, max_abs: int = NO_LIMIT) -> list[int]:
     """Parse one line (without its newline) like :func:`parse_int_csv_nb`; raises ``_LineError``."""
     if line.endswith("\r"):
         line = line[:-1]
@@ -292,23 +398,25 @@ def _parse_line_py(line: str, ncols: int, time_col: int) -> list[int]:
     if len(parts) < ncols:  # name the first missing field
         raise _LineError(len(parts), f"missing field: expected {ncols} comma-separated fields, found {len(parts)}", count=True)
     if len(parts) > ncols:
-        raise _LineError(ncols - 1, f"expected {ncols} comma-separated fields, found {len(parts)}", count=True)
+        raise _LineError(ncols - 1, f"expected {ncols} comma-separated fields, found {len(parts):,}", count=True)
     vals = []
     for col, s in enumerate(parts):
         if col == time_col:
-            if not _TIME.fullmatch(s):
-                if re.fullmatch(r"[0-9]+\.[0-9]{10,}", s):
-                    raise _LineError(col, f"time {s!r} has more than 9 decimals (finer than 1 ns)")
-                raise _LineError(col, f"{s!r} is not a time in seconds (digits with at most 9 decimals)")
-            whole, _, frac = s.partition(".")
-            vals.append(int(whole) * 1_000_000_000 + int((frac + "000000000")[:9]))
+            try:
+                vals.append(time_to_ns(s))
+            except ValueError as e:
+                raise _LineError(col, str(e)) from None
         else:
             if not _INT.fullmatch(s):
                 if re.fullmatch(r"-?[0-9]{19,}", s):
-                    raise _LineError(col, f"{s!r} has more than 18 digits")
-                what = "an empty field" if s == "" else repr(s)
+                    raise _LineError(col, f"{_q(s)} has more than 18 digits")
+                what = "an empty field" if s == "" else _q(s)
                 raise _LineError(col, f"{what} is not an integer")
-            vals.append(int(s))
+            v = int(s)
+            if abs(v) > max_abs:
+                raise _LineError(col, f"{v} is beyond 2^53 = {FLOAT_EXACT}: it cannot be held exactly in float64"
+                                 if max_abs == FLOAT_EXACT else f"|{v}| exceeds {max_abs}")
+            vals.append(v)
     return vals
 
 
@@ -335,11 +443,12 @@ def _parse_table(path: Path, text: bytes, ncols: int, time_col: int, names: tupl
     first = np.cumsum([0] + counts)
     nrows = int(first[-1])
     out = np.empty((nrows, ncols), dtype=dtype)
+    max_abs = FLOAT_EXACT if np.dtype(dtype).kind == "f" else NO_LIMIT
     if len(pieces) == 1:
-        results = [parse_int_csv_nb(buf, out, time_col)]
+        results = [parse_int_csv_nb(buf, out, time_col, max_abs)]
     else:
         with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
-            results = list(pool.map(lambda j: parse_int_csv_nb(pieces[j], out[first[j]:first[j + 1]], time_col),
+            results = list(pool.map(lambda j: parse_int_csv_nb(pieces[j], out[first[j]:first[j + 1]], time_col, max_abs),
                                     range(len(pieces))))
     bad = [j for j, r in enumerate(results) if r[0] != _OK]
     if not bad:
@@ -351,7 +460,7 @@ def _parse_table(path: Path, text: bytes, ncols: int, time_col: int, names: tupl
     line = _line_text(text, start)
     count_problem = status in (_TOO_FEW, _TOO_MANY)
     try:
-        _parse_line_py(line, ncols, time_col)
+        _parse_line_py(line, ncols, time_col, max_abs)
         err_col, problem = col, f"unparseable field (code {status})"  # pragma: no cover - kernel/py disagree
     except _LineError as e:
         err_col, problem, count_problem = e.col, e.problem, e.count
@@ -360,14 +469,22 @@ def _parse_table(path: Path, text: bytes, ncols: int, time_col: int, names: tupl
     truncated = row == nrows - 1 and not text.endswith(b"\n")
     if truncated:
         problem = f"truncated last line (the file does not end in a newline and its last line is incomplete): {problem}"
-    excerpt = line if len(line) <= 120 else line[:117] + "..."
+    excerpt = line if len(line) <= 120 else line[:100] + f"... ({len(line):,} characters)"
     field = names[err_col]
     raise DataFormatError(path, f"{problem}; line reads {excerpt!r}", line=row + 1, field=field)
 
 
 def _read_bytes(path: Path) -> bytes:
-    """The file's bytes, gunzipped when the name ends in .gz (or the bytes carry the gzip magic)."""
-    raw = path.read_bytes()
+    """The file's bytes, gunzipped when the name ends in .gz (or the bytes carry the gzip magic),
+    without a leading UTF-8 byte-order mark and without blank lines at the end."""
+    if path.is_dir():
+        raise DataFormatError(path, "is a directory, not a LOBSTER file")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise DataFormatError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
     if path.name.endswith(".gz") or raw[:2] == b"\x1f\x8b":
         if raw[:2] != b"\x1f\x8b":
             raise DataFormatError(path, "not a gzip file (the name ends in .gz but the gzip magic bytes are missing)")
@@ -375,8 +492,16 @@ def _read_bytes(path: Path) -> bytes:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as e:
             raise DataFormatError(path, f"unreadable or corrupt gzip stream ({type(e).__name__}: {e})") from None
-    if len(raw) == 0:
-        raise DataFormatError(path, "empty file (no rows)")
+    if raw[:3] == b"\xef\xbb\xbf":  # UTF-8 byte-order mark (spreadsheet exports)
+        raw = raw[3:]
+    end = len(raw)  # end of the last row (bytes.rstrip would copy the whole file)
+    while end > 0 and raw[end - 1] in b" \t\r\n":
+        end -= 1
+    if end == 0:
+        raise DataFormatError(path, "empty file (no rows)" if not raw else "empty file (no rows, only blank lines)")
+    nl = raw.find(b"\n", end)  # the newline ending the last row; only blank lines follow it
+    if 0 <= nl < len(raw) - 1:  # blank lines after the last row: harmless, dropped
+        raw = raw[:nl + 1]
     return raw
 
 
@@ -420,6 +545,10 @@ def _check_messages(path: Path, m: np.ndarray, tick: int, window_ns: tuple[int, 
     add(known & ~ok_side, "direction", lambda r: f"direction {side[r]} is not +1 (buy) or -1 (sell)")
     need_pos = known & (typ <= EXEC_HIDDEN)
     add(need_pos & (size <= 0), "size", lambda r: f"size {size[r]} must be > 0 for event type {typ[r]}")
+    add(size >= PLACEHOLDER, "size", lambda r: f"size {size[r]} is not below the empty-level placeholder "
+        f"{PLACEHOLDER} (no real size is that large)")
+    add(~halt & (np.abs(price) >= PLACEHOLDER), "price", lambda r: f"price {price[r]} is not below the empty-level "
+        f"placeholder {PLACEHOLDER} (it would read as an empty level)")
     add(known & ~need_pos & (size < 0), "size", lambda r: f"size {size[r]} must be >= 0 for event type {typ[r]}")
     add(known & ~(typ == CROSS) & (oid < 0), "order_id", lambda r: f"order id {oid[r]} is negative (only type 6 crosses have negative pseudo ids)")
     on_grid = (typ == ADD) | (typ == CANCEL) | (typ == DELETE) | (typ == EXEC_VISIBLE) | (typ == CROSS)
@@ -441,7 +570,7 @@ def _fmt_s(ns: int) -> str:
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}".rstrip("0").rstrip(".")
 
 
-_OB_DUMMY_SIZE, _OB_PRICE_SIGN, _OB_OFF_GRID, _OB_SIZE, _OB_GAP, _OB_ORDER, _OB_CROSSED = 1, 2, 3, 4, 5, 6, 7
+_OB_DUMMY_SIZE, _OB_PRICE_SIGN, _OB_OFF_GRID, _OB_SIZE, _OB_GAP, _OB_ORDER, _OB_CROSSED, _OB_BIG = 1, 2, 3, 4, 5, 6, 7, 8
 
 
 @njit(cache=True, nogil=True)
@@ -449,7 +578,7 @@ def check_orderbook_nb(ob: np.ndarray, tick: int, dummy_ask: int, dummy_bid: int
     """First problem of a LOBSTER orderbook array in file order.
 
     Per level: either the side's dummy price with size 0, or price > 0 with ``price % tick == 0``
-    and size > 0; occupied levels come first; asks strictly increase and bids strictly decrease
+    and size > 0, both below the placeholder magnitude ``dummy_ask``; occupied levels come first; asks strictly increase and bids strictly decrease
     with the level; the book is not crossed (:math:`a_1 > b_1` when both are occupied).
 
     Parameters
@@ -481,6 +610,10 @@ def check_orderbook_nb(ob: np.ndarray, tick: int, dummy_ask: int, dummy_bid: int
                     continue
                 if px <= 0:
                     return _OB_PRICE_SIGN, r, c
+                if px >= dummy_ask:
+                    return _OB_BIG, r, c
+                if sz >= dummy_ask:
+                    return _OB_BIG, r, c + 1
                 if np.int64(px) % tick != 0:  # integer modulo: exact and much faster than fmod
                     return _OB_OFF_GRID, r, c
                 if sz <= 0:
@@ -512,6 +645,8 @@ def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None
         _OB_GAP: f"{side} level {k + 1} is occupied but level {k} is empty",
         _OB_ORDER: f"{side} prices out of order: level {k + 1} price {v} vs level {k} price {int(ob[r, c - 4]) if k else v}",
         _OB_CROSSED: f"crossed book: best ask {int(ob[r, 0])} <= best bid {int(ob[r, 2])}",
+        _OB_BIG: f"{side} {'size' if c % 2 else 'price'} {v} of an occupied level is not below the empty-level "
+                 f"placeholder {PLACEHOLDER}",
     }[code]
     raise DataFormatError(path, problem, line=r + 1, field=names[c])
 
@@ -550,6 +685,11 @@ class LobsterData:
         float64 ``(n, 4 * levels)`` in LOBSTER layout (row *i* = book after event *i*).
     instrument : companion.events.Instrument
         Symbol, tick 100, price scale 10000, date, session window (ns since midnight), levels.
+    full_depth : bool
+        The messages carry the full book (see :func:`read_lobster`): order anomalies are errors.
+    anomalies : dict
+        Order anomalies counted on a truncated-depth day, ``{class: count}`` for every class of
+        :data:`companion.book.AUDIT_CLASSES` (all 0 on a full-depth day).
     """
 
     events: np.ndarray
@@ -557,6 +697,8 @@ class LobsterData:
     instrument: Instrument
     message_path: Path
     orderbook_path: Path | None
+    full_depth: bool = False
+    anomalies: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.events)
@@ -609,6 +751,8 @@ def read_lobster(
     session_ms: tuple[int, int] | None = None,
     tick: int = LOBSTER_TICK,
     price_scale: int = LOBSTER_PRICE_SCALE,
+    full_depth: bool | None = None,
+    check: bool = True,
 ) -> LobsterData:
     r"""Read and strictly validate a LOBSTER message file (and its orderbook file, when given).
 
@@ -625,6 +769,15 @@ def read_lobster(
         Price grid in price units (LOBSTER: 100 = $0.01).
     price_scale : int
         Price units per dollar (LOBSTER: 10000).
+    full_depth : bool, optional
+        Whether the messages carry the full book. None (default) decides from the data
+        (:func:`companion.book.audit_orders`): a day is full depth when its book starts empty
+        (orderbook row 0 is message 0 applied to an empty book) and, if any order anomaly was
+        found, the messages alone rebuild every orderbook row; without an orderbook file, None
+        means truncated.
+    check : bool
+        Raise on the cross-file checks below (True); False only counts them (for
+        :func:`companion.book.verify_lobster`, which reports every mismatch itself).
 
     Returns
     -------
@@ -641,6 +794,27 @@ def read_lobster(
     -----
     Times become exact integer nanoseconds since midnight, :math:`t_{ns} = 10^9\,t_s` computed
     digit by digit; prices stay in LOBSTER's units (dollars x 10000).
+
+    Cross-file checks (with an orderbook file): message :math:`t` applied to orderbook row
+    :math:`t-1` must give row :math:`t` on every level it determines, on every
+    ``CHECK_STRIDE``-th row (8) and on the last row, so a shifted, cut or edited orderbook file is
+    an error naming its row (``python -m companion verify lobster`` checks every row).
+
+    Order audit (:func:`companion.book.audit_orders`): a duplicate order id on an add, a cancel,
+    delete or execution of an id that is not resting, a cancel or execution larger than the
+    resting size, a delete of another size, or a reduction at another price or side than the
+    order's. On a **full-depth** day (every order is seen: the synthetic day, or any day whose
+    book starts empty and is rebuilt, row by row, by its messages) each is an error naming the
+    message line.
+    On a **truncated-depth** day -- LOBSTER level-N files, whose messages cover only the N
+    visible levels and whose book holds orders placed before the session start -- they are
+    legitimate: counted in :attr:`LobsterData.anomalies`. (The 2012-06-21 samples show thousands
+    of unknown ids -- deletes and executions of orders resting beyond the visible levels or since
+    before 09:30 -- a handful of deletes of another size, and no duplicate add, oversized
+    execution or price/side mismatch.)
+
+    Sizes and prices must lie below the empty-level placeholder 9999999999, and orderbook values
+    within :math:`2^{53}` (they are held in float64): never silently rounded.
 
     References
     ----------
@@ -717,9 +891,72 @@ def read_lobster(
     ev["price"] = m[:, 4]
     ev["size"] = m[:, 3]
     ev["order_id"] = m[:, 2]
+    if book is not None and check:  # the two checks run in parallel (both kernels release the GIL)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            fut = pool.submit(audit_orders, ev, book)
+            try:
+                _check_book_agrees(mpath, opath, ev, book)
+            finally:
+                audit = fut.result()
+    else:
+        audit = audit_orders(ev, book)
+    fd = audit["full_depth"] if full_depth is None else bool(full_depth)
+    if fd and check and audit["total"]:
+        _raise_order_anomaly(mpath, ev, audit)
     inst = Instrument(
         symbol=ticker, tick=int(tick), price_scale=int(price_scale), lot=1.0,
         session_open_ns=window_ns[0], session_close_ns=window_ns[1], date=date, levels=int(levels),
         venue="NASDAQ",
     )
-    return LobsterData(events=ev, book=book, instrument=inst, message_path=mpath, orderbook_path=opath)
+    return LobsterData(events=ev, book=book, instrument=inst, message_path=mpath, orderbook_path=opath,
+                       full_depth=fd, anomalies=dict(audit["counts"]))
+
+
+CHECK_STRIDE = 8  #: rows between two transitions checked by :func:`read_lobster` (and the last row)
+
+
+def _check_book_agrees(mpath: Path, opath: Path, ev: np.ndarray, book: np.ndarray) -> None:
+    """Message t applied to orderbook row t-1 must give row t (every CHECK_STRIDE-th row and the last)."""
+    t, col, expected = first_bad_transition_nb(ev["kind"], ev["side"], ev["price"], ev["size"], book, CHECK_STRIDE)
+    if t < 0:
+        return
+    if col < 0:
+        sd = "bid" if ev["side"][t] > 0 else "ask"
+        raise DataFormatError(
+            opath, f"the row before disagrees with the messages: message line {t + 1} of {mpath.name} reduces the "
+            f"{sd} at {int(expected)}, which row {t} does not hold within its visible levels (a shifted, cut or "
+            "edited orderbook file? `python -m companion verify lobster` checks every row)", line=t,
+            field=f"{sd}_price_1")
+    name = orderbook_fields(book.shape[1] // 4)[col]
+    raise DataFormatError(
+        opath, f"the row disagrees with the messages: message line {t + 1} of {mpath.name} applied to row {t} "
+        f"gives {name} = {int(expected)}, the file has {int(book[t, col])} (a shifted, cut or edited orderbook "
+        "file? `python -m companion verify lobster` checks every row)", line=t + 1, field=name)
+
+
+_AUDIT_TEXT = {  # class -> (field, description of message t)
+    "duplicate_add": ("order_id", "add of order id {oid}, which is already resting (duplicate order id)"),
+    "unknown_cancel": ("order_id", "cancel of order id {oid}, which is not resting (never added, or already gone)"),
+    "unknown_delete": ("order_id", "delete of order id {oid}, which is not resting (never added, or already gone)"),
+    "unknown_execution": ("order_id", "execution of order id {oid}, which is not resting (never added, or already gone)"),
+    "cancel_exceeds_resting": ("size", "cancel of {size} shares exceeds the {rest} shares resting in order {oid}"),
+    "execution_exceeds_resting": ("size", "execution of {size} shares exceeds the {rest} shares resting in order {oid}"),
+    "delete_size_differs": ("size", "delete of {size} shares, but order {oid} rests with {rest}"),
+    "price_or_side_differs": ("price", "price {price} / direction {side} differ from those order {oid} was added with"),
+}
+
+
+def _raise_order_anomaly(mpath: Path, ev: np.ndarray, audit: dict) -> None:
+    """Raise for the earliest order anomaly of a full-depth day."""
+    cls, t = min(((c, f) for c, f in audit["first"].items() if f is not None), key=lambda x: x[1])
+    oid = int(ev["order_id"][t])
+    mine = ev[:t][ev["order_id"][:t] == oid]
+    adds = mine["kind"] == ADD
+    last_add = int(np.flatnonzero(adds)[-1]) if adds.any() else 0
+    after = mine[last_add:]
+    rest = float(after["size"][0] - after["size"][1:].sum()) if adds.any() else 0.0
+    fld, text = _AUDIT_TEXT[cls]
+    problem = text.format(oid=oid, size=int(ev["size"][t]), rest=f"{rest:g}", price=int(ev["price"][t]),
+                          side=int(ev["side"][t]))
+    raise DataFormatError(mpath, f"{problem}; a full-depth day (its book starts empty and its messages rebuild the "
+                          "orderbook) must show every order", line=t + 1, field=fld)
