@@ -112,8 +112,10 @@ def read_bybit_ob500(path: str | Path, *, symbol: str | None = None, on_gap: str
     Examples
     --------
     >>> import os
-    >>> p = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"),
-    ...                  "data/crypto/nautilus_trader/bybit/2024-12-01_XRPUSDT_ob500.data")
+
+    >>> from companion.data import shared_data_dir
+    >>> p = os.path.join(str(shared_data_dir()),
+    ...                  "crypto/nautilus_trader/bybit/2024-12-01_XRPUSDT_ob500.data")
     >>> d = read_bybit_ob500(p) if os.path.exists(p) else None
     >>> d is None or (d.stats["snapshots"], d.stats["deltas"], d.instrument.price_scale) == (1, 49, 10000)
     True

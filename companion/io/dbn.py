@@ -286,7 +286,9 @@ def read_dbn_mbo(path: str | Path, *, instrument_id: int | None = None, price_sc
     Examples
     --------
     >>> import os
-    >>> p = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"), "data/databento/test_data.mbo.v3.dbn")
+
+    >>> from companion.data import shared_data_dir
+    >>> p = os.path.join(str(shared_data_dir()), "databento/test_data.mbo.v3.dbn")
     >>> d = read_dbn_mbo(p) if os.path.exists(p) else None
     >>> d is None or (d.instrument.symbol, d.instrument.price_scale, int(d.events["kind"][0])) == ("ESH1", 100, 3)
     True
@@ -482,7 +484,9 @@ def read_dbn_mbp10(path: str | Path, *, instrument_id: int | None = None, price_
     Examples
     --------
     >>> import os
-    >>> p = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"), "data/databento/test_data.mbp-10.v3.dbn.zst")
+
+    >>> from companion.data import shared_data_dir
+    >>> p = os.path.join(str(shared_data_dir()), "databento/test_data.mbp-10.v3.dbn.zst")
     >>> d = read_dbn_mbp10(p) if os.path.exists(p) else None
     >>> d is None or (d.book.shape, float(d.book[0, 0]), float(d.book[0, 2])) == ((2, 40), 372050.0, 372025.0)
     True
@@ -749,7 +753,9 @@ def verify_dbn(mbo_path: str | Path, mbp10_path: str | Path, *, instrument_id: i
     Examples
     --------
     >>> import os
-    >>> d = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"), "data/databento")
+
+    >>> from companion.data import shared_data_dir
+    >>> d = os.path.join(str(shared_data_dir()), "databento")
     >>> r = verify_dbn(f"{d}/test_data.mbo.v3.dbn", f"{d}/test_data.mbp-10.v3.dbn.zst") if os.path.isdir(d) else None
     >>> r is None or (r["ok"], r["records_matched"], r["book_determinable"]) == (True, 1, False)
     True

@@ -237,8 +237,10 @@ def read_tardis_incremental(path: str | Path, *, price_scale: int | None = None)
     Examples
     --------
     >>> import os
-    >>> p = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"),
-    ...                  "data/crypto/nautilus_trader/tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv")
+
+    >>> from companion.data import shared_data_dir
+    >>> p = os.path.join(str(shared_data_dir()),
+    ...                  "crypto/nautilus_trader/tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv")
     >>> d = read_tardis_incremental(p) if os.path.exists(p) else None
     >>> d is None or (len(d.events), int(d.events["kind"][0]), d.instrument.price_scale) == (16, 12, 10)
     True
@@ -316,8 +318,10 @@ def read_tardis_trades(path: str | Path, *, price_scale: int | None = None) -> T
     Examples
     --------
     >>> import os
-    >>> p = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"),
-    ...                  "data/crypto/nautilus_trader/tardis/bitmex_trades_XBTUSD.csv")
+
+    >>> from companion.data import shared_data_dir
+    >>> p = os.path.join(str(shared_data_dir()),
+    ...                  "crypto/nautilus_trader/tardis/bitmex_trades_XBTUSD.csv")
     >>> d = read_tardis_trades(p) if os.path.exists(p) else None
     >>> d is None or (len(d.events), int(d.events["side"][0]), float(d.events["size"][0])) == (10, -1, 2152.0)
     True
@@ -371,8 +375,10 @@ def read_tardis_snapshots(path: str | Path, *, price_scale: int | None = None) -
     Examples
     --------
     >>> import os
-    >>> p = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"),
-    ...                  "data/crypto/nautilus_trader/tardis/binance-futures_book_snapshot_25_BTCUSDT.csv")
+
+    >>> from companion.data import shared_data_dir
+    >>> p = os.path.join(str(shared_data_dir()),
+    ...                  "crypto/nautilus_trader/tardis/binance-futures_book_snapshot_25_BTCUSDT.csv")
     >>> d = read_tardis_snapshots(p) if os.path.exists(p) else None
     >>> d is None or (d.book.shape, d.instrument.levels) == ((10, 100), 25)
     True
@@ -578,11 +584,13 @@ def verify_tardis(incremental_path: str | Path, snapshot_path: str | Path) -> di
     Examples
     --------
     >>> import os
-    >>> d = os.path.join(os.environ.get("COMPANION_SHARED", "../shared"), "data/crypto/nautilus_trader/tardis")
+
+    >>> from companion.data import shared_data_dir
+    >>> d = os.path.join(str(shared_data_dir()), "crypto/nautilus_trader/tardis")
     >>> r = verify_tardis(f"{d}/deribit_incremental_book_L2_BTC-PERPETUAL.csv",
     ...                   f"{d}/binance-futures_book_snapshot_25_BTCUSDT.csv") if os.path.isdir(d) else None
-    >>> r is None or (r["same_market"], r["compared"])
-    (False, 0)
+    >>> r is None or (r["same_market"], r["compared"]) == (False, 0)
+    True
     """
     from companion.book import replay
 
