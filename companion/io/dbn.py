@@ -175,7 +175,7 @@ def _check_codes(path: Path, recs: np.ndarray) -> None:
     for bad, fld in ((bad_a, "action"), (bad_s, "side")):
         if bad.size and (fld == "action" or not bad_a.size or bad[0] < bad_a[0]):
             i = int(bad[0])
-            raise DataFormatError(_rec(path, i + 1), f"unknown {fld} code {recs[fld][i]!r}", field=fld)
+            raise DataFormatError(_rec(path, i + 1), f"unknown {fld} code {bytes(recs[fld][i]).decode('latin-1')!r}", field=fld)
 
 
 def _select(path: Path, recs: np.ndarray, instrument_id: int | None) -> np.ndarray:
