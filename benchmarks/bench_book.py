@@ -67,7 +67,7 @@ def _format_readers(ev: np.ndarray, instrument, repeat: int = 3) -> dict:
         }
         for name, (path, reader) in cases.items():
             rows = len(reader(path).events)
-            wall, cpu = _best(lambda: reader(path), repeat)
+            wall, cpu = _best(lambda r=reader, p=path: r(p), repeat)
             out[name] = {"rows": rows, "rows_per_s": rows / wall, "rows_per_s_cpu": rows / cpu,
                          "bytes": path.stat().st_size}
     return out

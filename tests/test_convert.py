@@ -30,7 +30,7 @@ def day(tmp_path_factory):
 def test_to_lobster_reproduces_the_book(day, fmt, tmp_path):
     ev, ob, files = day
     assert main(["convert", "--from", fmt, "--to", "lobster", str(files[fmt]), str(tmp_path / "out")]) == 0
-    m = sorted((tmp_path / "out").glob("*_message_10.csv"))[0]
+    m = min((tmp_path / "out").glob("*_message_10.csv"))
     o = m.with_name(m.name.replace("_message_", "_orderbook_"))
     lob = read_lobster(m, o)           # the strict LOBSTER reader accepts what we wrote
     vis = ev["kind"] != 5 if fmt in ("tardis", "bybit") else np.ones(len(ev), bool)
@@ -46,7 +46,7 @@ def test_parquet_and_hftbacktest(day, tmp_path):
 
     import pyarrow.parquet as pq
 
-    ev, ob, files = day
+    ev, _ob, files = day
     assert main(["convert", "--from", "itch", "--to", "parquet", str(files["itch"]), str(tmp_path / "e.parquet")]) == 0
     t = pq.read_table(tmp_path / "e.parquet")
     assert t.num_rows == len(ev) and np.array_equal(t.column("price").to_numpy(), ev["price"])

@@ -7,14 +7,21 @@ import pytest
 
 dbn = pytest.importorskip("databento_dbn")
 
-from companion.book import replay, trades  # noqa: E402
-from companion.cli import main  # noqa: E402
-from companion.errors import DataFormatError  # noqa: E402
-from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_VISIBLE, TRADE  # noqa: E402
-from companion.io.dbn import (  # noqa: E402
-    F_LAST, MBO_DTYPE, MBP10_DTYPE, read_dbn_mbo, read_dbn_mbp10, verify_dbn, write_dbn_mbo, write_dbn_mbp10,
+from companion.book import replay, trades
+from companion.cli import main
+from companion.errors import DataFormatError
+from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_VISIBLE, TRADE
+from companion.io.dbn import (
+    F_LAST,
+    MBO_DTYPE,
+    MBP10_DTYPE,
+    read_dbn_mbo,
+    read_dbn_mbp10,
+    verify_dbn,
+    write_dbn_mbo,
+    write_dbn_mbp10,
 )
-from companion.synth import SynthConfig, generate_day, instrument, to_events  # noqa: E402
+from companion.synth import SynthConfig, generate_day, instrument, to_events
 
 CFG = SynthConfig(session=(34200.0, 34500.0))
 
@@ -80,7 +87,7 @@ def test_numpy_view_equals_official_decoder(written):
 
 
 def test_mbp10_round_trip_and_verify(day, written):
-    ev, ob, ins = day
+    _ev, ob, ins = day
     b = read_dbn_mbp10(written[1], price_scale=ins.price_scale)
     assert np.array_equal(b.book, ob)
     r = verify_dbn(*written)
@@ -113,8 +120,8 @@ def _write(path, recs, schema=None):
                         schema=schema or dbn.Schema.MBO, symbols=["T"])
     out = bytearray(meta.encode())
     for i, r in enumerate(recs):
-        kw = dict(publisher_id=1, instrument_id=1, ts_event=i + 1, order_id=0, price=0, size=0, ts_recv=i + 1,
-                  flags=F_LAST, sequence=i + 1)
+        kw = {"publisher_id": 1, "instrument_id": 1, "ts_event": i + 1, "order_id": 0, "price": 0, "size": 0, "ts_recv": i + 1,
+                  "flags": F_LAST, "sequence": i + 1}
         kw.update(r)
         kw["action"] = getattr(dbn.Action, kw["action"])
         kw["side"] = getattr(dbn.Side, kw.get("side", "NONE"))
@@ -128,16 +135,16 @@ P = 10**9  # $1 in DBN units
 
 def test_action_semantics_hand_worked(tmp_path):
     recs = [
-        dict(action="ADD", side="BID", order_id=1, price=10 * P, size=100),
-        dict(action="MODIFY", side="BID", order_id=1, price=10 * P, size=60),   # smaller: CANCEL 40, priority kept
-        dict(action="MODIFY", side="BID", order_id=1, price=10 * P, size=80),   # larger: DELETE 60 + ADD 80
-        dict(action="ADD", side="ASK", order_id=2, price=11 * P, size=50),
-        dict(action="TRADE", side="BID", price=11 * P, size=20, flags=0),       # dropped: its event has a fill
-        dict(action="FILL", side="ASK", order_id=2, price=11 * P, size=20, flags=0),
-        dict(action="CANCEL", side="ASK", order_id=2, price=11 * P, size=20),   # consumed by the fill
-        dict(action="TRADE", side="ASK", price=10 * P, size=5),                 # lone trade: TRADE, aggressor -1
-        dict(action="CANCEL", side="ASK", order_id=9, price=12 * P, size=3),    # never added: unknown
-        dict(action="CLEAR"),
+        {"action": "ADD", "side": "BID", "order_id": 1, "price": 10 * P, "size": 100},
+        {"action": "MODIFY", "side": "BID", "order_id": 1, "price": 10 * P, "size": 60},   # smaller: CANCEL 40, priority kept
+        {"action": "MODIFY", "side": "BID", "order_id": 1, "price": 10 * P, "size": 80},   # larger: DELETE 60 + ADD 80
+        {"action": "ADD", "side": "ASK", "order_id": 2, "price": 11 * P, "size": 50},
+        {"action": "TRADE", "side": "BID", "price": 11 * P, "size": 20, "flags": 0},       # dropped: its event has a fill
+        {"action": "FILL", "side": "ASK", "order_id": 2, "price": 11 * P, "size": 20, "flags": 0},
+        {"action": "CANCEL", "side": "ASK", "order_id": 2, "price": 11 * P, "size": 20},   # consumed by the fill
+        {"action": "TRADE", "side": "ASK", "price": 10 * P, "size": 5},                 # lone trade: TRADE, aggressor -1
+        {"action": "CANCEL", "side": "ASK", "order_id": 9, "price": 12 * P, "size": 3},    # never added: unknown
+        {"action": "CLEAR"},
     ]
     d = read_dbn_mbo(_write(tmp_path / "h.dbn", recs), price_scale=100)
     e = d.events
@@ -153,8 +160,8 @@ def test_action_semantics_hand_worked(tmp_path):
 
 # ---- malformed inputs: every error names the file, the record and the field -------------------
 def _good(tmp_path):
-    return _write(tmp_path / "g.dbn", [dict(action="ADD", side="BID", order_id=1, price=10 * P, size=1),
-                                       dict(action="ADD", side="ASK", order_id=2, price=11 * P, size=1)])
+    return _write(tmp_path / "g.dbn", [{"action": "ADD", "side": "BID", "order_id": 1, "price": 10 * P, "size": 1},
+                                       {"action": "ADD", "side": "ASK", "order_id": 2, "price": 11 * P, "size": 1}])
 
 
 def _raises(path, match, **kw):
@@ -221,19 +228,19 @@ def test_bad_action_and_side_codes(tmp_path):
 
 
 def test_add_without_price_or_side(tmp_path):
-    p = _write(tmp_path / "np.dbn", [dict(action="ADD", side="BID", order_id=1, price=2**63 - 1, size=1)])
+    p = _write(tmp_path / "np.dbn", [{"action": "ADD", "side": "BID", "order_id": 1, "price": 2**63 - 1, "size": 1}])
     _raises(p, "record 1, field 'price'.*without a price")
-    p = _write(tmp_path / "ns.dbn", [dict(action="ADD", side="NONE", order_id=1, price=P, size=1)])
+    p = _write(tmp_path / "ns.dbn", [{"action": "ADD", "side": "NONE", "order_id": 1, "price": P, "size": 1}])
     _raises(p, "record 1, field 'side'")
 
 
 def test_several_instruments_and_price_scale(tmp_path):
-    p = _write(tmp_path / "i.dbn", [dict(action="ADD", side="BID", order_id=1, price=P, size=1),
-                                    dict(action="ADD", side="BID", order_id=2, price=P, size=1, instrument_id=7)])
+    p = _write(tmp_path / "i.dbn", [{"action": "ADD", "side": "BID", "order_id": 1, "price": P, "size": 1},
+                                    {"action": "ADD", "side": "BID", "order_id": 2, "price": P, "size": 1, "instrument_id": 7}])
     _raises(p, "field 'instrument_id'.*2 instruments")
     assert len(read_dbn_mbo(p, instrument_id=7).events) == 1
     _raises(p, "field 'instrument_id'.*not in the file", instrument_id=99)
-    q = _write(tmp_path / "px.dbn", [dict(action="ADD", side="BID", order_id=1, price=P + 5, size=1)])
+    q = _write(tmp_path / "px.dbn", [{"action": "ADD", "side": "BID", "order_id": 1, "price": P + 5, "size": 1}])
     _raises(q, "field 'price'.*not a multiple of 1/100", price_scale=100)
 
 

@@ -11,8 +11,13 @@ from companion.cli import main
 from companion.errors import DataFormatError
 from companion.events import ASK, BID, CLEAR, LEVEL_SET, TRADE
 from companion.io.tardis import (
-    parse_decimals, read_tardis_incremental, read_tardis_snapshots, read_tardis_trades, verify_tardis,
-    write_tardis_incremental, write_tardis_snapshots,
+    parse_decimals,
+    read_tardis_incremental,
+    read_tardis_snapshots,
+    read_tardis_trades,
+    verify_tardis,
+    write_tardis_incremental,
+    write_tardis_snapshots,
 )
 from companion.synth import SynthConfig, generate_day, instrument, to_events
 

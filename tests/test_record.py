@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("websockets")
 
-from companion.commands.record import Recorder, record  # noqa: E402
-from companion.live.replay_server import ReplayServer  # noqa: E402
+from companion.commands.record import Recorder, record
+from companion.live.replay_server import ReplayServer
 
 STREAMS = "btcusdt@depth@100ms/btcusdt@trade/btcusdt@bookTicker"
 
@@ -122,4 +122,5 @@ def test_recorder_layout(tmp_path):
     rec.write('{"b":2}', ts=86_400 * 10**9)
     rec.close()
     assert [p.name for p in rec.files] == ["ethusdt_19700101.gz", "ethusdt_19700102.gz"]
-    assert gzip.open(rec.files[0], "rt").read() == '86399999999999 {"a":1}\n'
+    with gzip.open(rec.files[0], "rt") as fh:
+        assert fh.read() == '86399999999999 {"a":1}\n'

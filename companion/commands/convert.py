@@ -83,8 +83,18 @@ def to_lobster_messages(events: np.ndarray, instrument, source: str = "input") -
     """LOBSTER message rows ``(time_ns, type, order_id, size, price, direction)`` (int64), the
     UTC-midnight offset subtracted from the times, and counts of what was changed or dropped."""
     from companion.errors import DataFormatError
-    from companion.events import (ADD, CANCEL, CLEAR, CROSS, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, HALT,
-                                  LEVEL_SET, TRADE)
+    from companion.events import (
+        ADD,
+        CANCEL,
+        CLEAR,
+        CROSS,
+        DELETE,
+        EXEC_HIDDEN,
+        EXEC_VISIBLE,
+        HALT,
+        LEVEL_SET,
+        TRADE,
+    )
 
     sc = int(instrument.price_scale)
     if (10000 * 1) % sc and sc % 10000:
@@ -108,7 +118,7 @@ def to_lobster_messages(events: np.ndarray, instrument, source: str = "input") -
     rows = []
     st = {"trades_without_side": 0, "level_messages": 0}
     for e in events.tolist():
-        t, k, s, p, q, oid = e[0] - base, e[2], e[3], e[4] * mul_num // mul_den, int(round(e[5])), e[6]
+        t, k, s, p, q, oid = e[0] - base, e[2], e[3], e[4] * mul_num // mul_den, round(e[5]), e[6]
         if k in (ADD, CANCEL, DELETE, EXEC_VISIBLE, EXEC_HIDDEN, CROSS, HALT):
             if k == ADD:
                 book[s][p] = book[s].get(p, 0) + q
@@ -151,7 +161,7 @@ def write_lobster(out_dir: str | Path, events: np.ndarray, instrument, levels: i
     ev = np.zeros(len(msgs), EVENT_DTYPE)
     ev["ts"], ev["kind"], ev["order_id"], ev["size"], ev["price"], ev["side"] = (msgs[:, j] for j in range(6))
     ob = replay(ev, levels).astype(np.int64)
-    date = _dt.datetime.fromtimestamp(base / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d") if base else (
+    date = _dt.datetime.fromtimestamp(base / 1e9, tz=_dt.UTC).strftime("%Y-%m-%d") if base else (
         instrument.date or "1970-01-01")
     t0 = int(msgs[0, 0]) // 1_000_000 if len(msgs) else 0
     t1 = int(msgs[-1, 0]) // 1_000_000 + 1 if len(msgs) else 1
@@ -162,7 +172,7 @@ def write_lobster(out_dir: str | Path, events: np.ndarray, instrument, levels: i
     op = out / f"{sym}_{date}_{t0}_{t1}_orderbook_{levels}.csv"
     mp.write_bytes(format_messages_nb(np.ascontiguousarray(msgs)).tobytes())
     op.write_bytes(format_int_table_nb(np.ascontiguousarray(ob)).tobytes())
-    st["messages"] = int(len(msgs))
+    st["messages"] = len(msgs)
     return mp, op, st
 
 
@@ -181,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     from companion.cli import print_json_last
 
     ev, ins = read_any(args.src, args.input, symbol=args.symbol, locate=args.locate, instrument_id=args.instrument_id)
-    info = {"from": args.src, "to": args.dst, "input": args.input, "events": int(len(ev)), "symbol": ins.symbol,
+    info = {"from": args.src, "to": args.dst, "input": args.input, "events": len(ev), "symbol": ins.symbol,
             "price_scale": ins.price_scale, "tick": ins.tick}
     if args.dst == "lobster":
         if args.levels < 1:

@@ -52,11 +52,11 @@ class Recorder:
 
     def write(self, raw: str, ts: int | None = None) -> None:
         ts = self.clock() if ts is None else ts
-        day = _dt.datetime.fromtimestamp(ts // 10**9, tz=_dt.timezone.utc).strftime("%Y%m%d")
+        day = _dt.datetime.fromtimestamp(ts // 10**9, tz=_dt.UTC).strftime("%Y%m%d")
         if day != self.day:
             self.close()
             path = self.out / f"{self.symbol}_{day}.gz"
-            self.fh = gzip.open(path, "at", encoding="utf-8")
+            self.fh = gzip.open(path, "at", encoding="utf-8")  # noqa: SIM115 - open across writes
             self.files.append(path)
             self.day = day
         self.fh.write(f"{ts} {raw}\n")
@@ -134,7 +134,7 @@ async def record(ws_url: str, out_dir: str | Path, *, snapshot_url: str | None =
                     try:  # a snapshot still in flight when the stream ended: record it if it comes
                         rec.write((await asyncio.wait_for(snap, 5.0)).decode("utf-8").strip())
                         rec.snapshots += 1
-                    except Exception:  # noqa: BLE001 - the drop is already being handled
+                    except Exception:  # noqa: BLE001, S110 - the drop is already being handled
                         pass
             if stop:
                 break

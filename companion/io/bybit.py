@@ -225,7 +225,7 @@ def read_bybit_ob500(path: str | Path, *, symbol: str | None = None, on_gap: str
         dec += 1
     import datetime as _dt
 
-    date = _dt.datetime.fromtimestamp(int(ev["ts"][0]) / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d") if len(ev) else ""
+    date = _dt.datetime.fromtimestamp(int(ev["ts"][0]) / 1e9, tz=_dt.UTC).strftime("%Y-%m-%d") if len(ev) else ""
     ins = Instrument(symbol=str(symbol), tick=int(np.gcd.reduce(pos)) if pos.size else 1, price_scale=int(scale),
                      lot=10.0 ** -dec, date=date, venue="BYBIT", levels=0,
                      session_open_ns=int(ev["ts"][0]) if len(ev) else 0,

@@ -46,12 +46,33 @@ import numpy as np
 
 from companion.errors import DataFormatError
 from companion.events import (
-    ADD, ASK, BID, CANCEL, CLEAR, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE,
-    TRADE, Instrument,
+    ADD,
+    ASK,
+    BID,
+    CANCEL,
+    CLEAR,
+    DELETE,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EVENT_DTYPE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    TRADE,
+    Instrument,
 )
 
-__all__ = ["DbnMbo", "DbnMbp10", "read_dbn_mbo", "read_dbn_mbp10", "write_dbn_mbo", "write_dbn_mbp10",
-           "MBO_DTYPE", "MBP10_DTYPE", "read_dbn_bytes", "verify_dbn"]
+__all__ = [
+    "MBO_DTYPE",
+    "MBP10_DTYPE",
+    "DbnMbo",
+    "DbnMbp10",
+    "read_dbn_bytes",
+    "read_dbn_mbo",
+    "read_dbn_mbp10",
+    "verify_dbn",
+    "write_dbn_mbo",
+    "write_dbn_mbp10",
+]
 
 F_LAST = 128
 F_SNAPSHOT = 32
@@ -117,7 +138,7 @@ def read_dbn_bytes(path: str | Path) -> bytes:
         try:
             with pa.CompressedInputStream(pa.BufferReader(raw), "zstd") as f:
                 raw = f.read()
-        except Exception as e:  # pyarrow raises OSError / ArrowInvalid
+        except Exception as e:  # noqa: BLE001 - pyarrow raises OSError or ArrowInvalid
             raise DataFormatError(path, f"corrupt zstd stream ({type(e).__name__}: {e})") from None
     if not raw:
         raise DataFormatError(path, "empty file (no DBN header)")
@@ -141,7 +162,7 @@ def _split(path: Path, raw: bytes, schema: str):
                               field="metadata")
     try:
         meta = dbn.Metadata.decode(raw[:8 + mlen])
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - the decoder's error types are not public
         raise DataFormatError(path, f"the official decoder rejects the metadata ({e})", field="metadata") from None
     got = str(meta.schema) if meta.schema is not None else "mixed"
     if got != schema:
@@ -216,7 +237,7 @@ def _instrument(meta, recs, px_units: np.ndarray, price_scale: int, levels: int)
     tick = int(np.gcd.reduce(ok)) if ok.size else 1
     symbol = meta.symbols[0] if len(meta.symbols) == 1 else (",".join(meta.symbols) or str(int(recs["instrument_id"][0])))
     t0 = int(recs["ts_event"][0]) if len(recs) else int(meta.start)
-    date = _dt.datetime.fromtimestamp(t0 / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d")
+    date = _dt.datetime.fromtimestamp(t0 / 1e9, tz=_dt.UTC).strftime("%Y-%m-%d")
     return Instrument(symbol=symbol, tick=max(tick, 1), price_scale=price_scale, lot=1.0,
                       session_open_ns=int(meta.start), session_close_ns=int(meta.end or 0), date=date,
                       levels=levels, venue=str(meta.dataset),
@@ -323,7 +344,7 @@ def read_dbn_mbo(path: str | Path, *, instrument_id: int | None = None, price_sc
     else:
         src = np.zeros(0, np.int64)
         last = np.zeros(0, bool)
-    stats["records"] = int(len(recs))
+    stats["records"] = len(recs)
     ins = _instrument(meta, recs, px, scale, 0)
     return DbnMbo(events=out, instrument=ins, record=src, last=last, sequence=recs["sequence"][src].astype(np.int64),
                   ts_recv=recs["ts_recv"][src].astype(np.int64), stats=stats)
@@ -542,7 +563,7 @@ def _ts_base(events: np.ndarray, instrument: Instrument, ts_base_ns: int | None)
     if ts_base_ns is not None:
         return int(ts_base_ns)
     if instrument.date and len(events) and int(events["ts"].max()) < 86_400 * 10**9:
-        d = _dt.datetime.strptime(instrument.date, "%Y-%m-%d").replace(tzinfo=_dt.timezone.utc)
+        d = _dt.datetime.strptime(instrument.date, "%Y-%m-%d").replace(tzinfo=_dt.UTC)
         return int(d.timestamp()) * 10**9
     return 0
 
@@ -613,7 +634,7 @@ def write_dbn_mbo(path: str | Path, events: np.ndarray, instrument: Instrument, 
                                 ts_recv=tslv[i], flags=flags, sequence=i + 1))
 
     for i in range(len(kinds)):
-        k, s, p, q, o = kinds[i], int(sides[i]), int(prices[i]) * mul, int(round(sizes[i])), int(oids[i])
+        k, s, p, q, o = kinds[i], int(sides[i]), int(prices[i]) * mul, round(sizes[i]), int(oids[i])
         if k == ADD:
             out += rec(i, A.ADD, s, p, q, o, F_LAST)
         elif k in (CANCEL, DELETE):
@@ -702,7 +723,7 @@ def write_dbn_mbp10(path: str | Path, events: np.ndarray, book: np.ndarray, inst
                 bid_sz=int(bsz), ask_sz=int(asz), bid_ct=0, ask_ct=0))
         msg = dbn.MBP10Msg(publisher_id=publisher_id, instrument_id=instrument_id, ts_event=ts[i],
                            price=int(events["price"][i]) * mul if k != CLEAR else UNDEF_PRICE,
-                           size=int(round(events["size"][i])), action=act, side=sidec[s], depth=0, ts_recv=tsl[i],
+                           size=round(events["size"][i]), action=act, side=sidec[s], depth=0, ts_recv=tsl[i],
                            flags=F_LAST, sequence=i + 1, levels=lv)
         out += bytes(msg)
     path.write_bytes(bytes(out))
@@ -822,7 +843,7 @@ def verify_dbn(mbo_path: str | Path, mbp10_path: str | Path, *, instrument_id: i
                 first_bad_row = j + 1
     ok = (same == matched and ok_t == checked and rows_eq == rows_cmp and (matched + checked + rows_cmp) > 0)
     return {"mbo": str(mbo_path), "mbp10": str(mbp10_path), "symbol": mbo.instrument.symbol,
-            "mbo_records": mbo.stats["records"], "mbp10_records": int(len(bk)),
+            "mbo_records": mbo.stats["records"], "mbp10_records": len(bk),
             "records_matched": matched, "records_equal": same, "first_unequal_record": first_bad,
             "transitions_checked": checked, "transitions_matched": ok_t, "first_bad_transition": first_bad_t,
             "book_determinable": bool(determinable), "rows_compared": rows_cmp, "rows_equal": rows_eq,

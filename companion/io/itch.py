@@ -39,10 +39,19 @@ import numpy as np
 
 from companion.errors import DataFormatError
 from companion.events import (
-    ADD, ASK, BID, CANCEL, DELETE, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE, Instrument,
+    ADD,
+    ASK,
+    BID,
+    CANCEL,
+    DELETE,
+    EVENT_DTYPE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    TRADE,
+    Instrument,
 )
 
-__all__ = ["ItchData", "read_itch", "write_itch", "ITCH_LENGTHS"]
+__all__ = ["ITCH_LENGTHS", "ItchData", "read_itch", "write_itch"]
 
 #: message length (bytes, without the 2-byte length prefix) of every ITCH 5.0 message type
 ITCH_LENGTHS = {b"S": 12, b"R": 39, b"H": 25, b"Y": 20, b"L": 26, b"V": 35, b"W": 12, b"K": 28, b"J": 35,
@@ -308,7 +317,7 @@ def write_itch(path: str | Path, events: np.ndarray, instrument: Instrument, *, 
     put(b"R", t0, sym + b"QN" + struct.pack(">I", 100) + b"NC" + b"Z " + b"PNN" + b"1N" + struct.pack(">I", 0) + b"N")
     match = 0
     for e in events.tolist():
-        t, k, s, p, q, oid = e[0], e[2], e[3], e[4], int(round(e[5])), e[6]
+        t, k, s, p, q, oid = e[0], e[2], e[3], e[4], round(e[5]), e[6]
         sd = b"B" if s == BID else b"S"
         if k == ADD:
             put(b"A", t, struct.pack(">QcI8sI", oid, sd, q, sym, p))

@@ -33,10 +33,28 @@ from pathlib import Path
 import numpy as np
 
 from companion.errors import DataFormatError
-from companion.events import ASK, BID, CLEAR, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, LEVEL_SET, TRADE, Instrument
+from companion.events import (
+    ASK,
+    BID,
+    CLEAR,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EVENT_DTYPE,
+    LEVEL_SET,
+    TRADE,
+    Instrument,
+)
 
-__all__ = ["TardisData", "read_tardis_incremental", "read_tardis_trades", "read_tardis_snapshots",
-           "write_tardis_incremental", "write_tardis_snapshots", "verify_tardis", "parse_decimals"]
+__all__ = [
+    "TardisData",
+    "parse_decimals",
+    "read_tardis_incremental",
+    "read_tardis_snapshots",
+    "read_tardis_trades",
+    "verify_tardis",
+    "write_tardis_incremental",
+    "write_tardis_snapshots",
+]
 
 INCREMENTAL_COLUMNS = ("exchange", "symbol", "timestamp", "local_timestamp", "is_snapshot", "side", "price", "amount")
 TRADES_COLUMNS = ("exchange", "symbol", "timestamp", "local_timestamp", "id", "side", "price", "amount")
@@ -169,7 +187,7 @@ def _instrument(ex: str, sy: str, units: np.ndarray, scale: int, sizes: np.ndarr
         lot = 10.0 ** -d
     import datetime as _dt
 
-    date = _dt.datetime.fromtimestamp(int(ts[0]) / 1e9, tz=_dt.timezone.utc).strftime("%Y-%m-%d") if ts.size else ""
+    date = _dt.datetime.fromtimestamp(int(ts[0]) / 1e9, tz=_dt.UTC).strftime("%Y-%m-%d") if ts.size else ""
     return Instrument(symbol=sy, tick=tick, price_scale=scale, lot=lot, date=date, levels=levels,
                       venue=ex.upper(), session_open_ns=int(ts[0]) if ts.size else 0,
                       session_close_ns=int(ts[-1]) if ts.size else 0)
@@ -623,6 +641,6 @@ def verify_tardis(incremental_path: str | Path, snapshot_path: str | Path) -> di
                 first = int(snp.line[j])
     return {"exchange": inc.instrument.venue.lower(), "symbol": inc.instrument.symbol,
             "snapshot_market": f"{snp.instrument.venue.lower()} {snp.instrument.symbol}", "same_market": bool(same),
-            "incremental_rows": inc.stats["rows"], "snapshots": int(len(snp.book)), "depth": L,
+            "incremental_rows": inc.stats["rows"], "snapshots": len(snp.book), "depth": L,
             "compared": compared, "matched": matched, "first_mismatch_line": first, "crossed_rows": crossed,
             "ok": bool(matched == compared)}
