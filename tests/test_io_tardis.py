@@ -139,3 +139,23 @@ def test_fixtures(shared_data):
     r = verify_tardis(d / "deribit_incremental_book_L2_BTC-PERPETUAL.csv",
                       d / "binance-futures_book_snapshot_25_BTCUSDT.csv")
     assert not r["same_market"] and r["compared"] == 0
+
+
+def test_fast_pass_equals_strict_pass(day, tmp_path):
+    from companion.io.tardis import _incremental_fast, _incremental_slow
+
+    ev, _, ins = day
+    p = write_tardis_incremental(tmp_path / "inc.csv", ev, ins)
+    fast, slow = _incremental_fast(p), _incremental_slow(p)
+    assert fast is not None                         # the vectorised pass is the one normally used
+    for a, b in zip(fast, slow):
+        assert np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
+    # trailing zeros, integers and fractions mixed: the same exact units and scale
+    q = tmp_path / "mix.csv"
+    q.write_text(HEAD + "x,S,1,1,true,bid,10.50,3\nx,S,1,1,true,ask,11,0.25\nx,S,2,2,false,ask,10.625,0\n")
+    fast, slow = _incremental_fast(q), _incremental_slow(q)
+    assert fast[6].tolist() == slow[6].tolist() == [10500, 11000, 10625] and fast[7] == slow[7] == 1000
+    # anything unusual goes to the strict pass, which names the line
+    r = tmp_path / "bad.csv"
+    r.write_text(HEAD + "x,S,1,1,true,bid,1e3,3\n")
+    assert _incremental_fast(r) is None

@@ -264,6 +264,32 @@ def read_tardis_incremental(path: str | Path, *, price_scale: int | None = None)
     True
     """
     path = Path(path)
+    cols = _incremental_fast(path)
+    if cols is None:  # the strict pass finds and describes the problem (or agrees with the data)
+        cols = _incremental_slow(path)
+    ex, sy, ts, tsl, snap, side, px, scale, sizes, ndel = cols
+    lines = list(range(2, len(ts) + 2))
+    px, scale = _rescale(path, px, scale, price_scale)
+    starts = snap & ~np.r_[False, snap[:-1]]
+    n = len(ts) + int(starts.sum())
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    pos = np.arange(len(ts)) + np.cumsum(starts)
+    ev["kind"] = CLEAR
+    ev["kind"][pos] = LEVEL_SET
+    ev["side"][pos], ev["price"][pos], ev["size"][pos] = side, px, sizes
+    clear_pos = pos[starts] - 1
+    ev["ts"][pos], ev["ts_local"][pos] = ts, tsl
+    ev["ts"][clear_pos], ev["ts_local"][clear_pos] = ts[starts], tsl[starts]
+    line = np.zeros(n, dtype=np.int64)
+    line[pos] = lines
+    line[clear_pos] = np.array(lines)[starts]
+    ins = _instrument(ex, sy, px, scale, sizes, ts, 0)
+    return TardisData(events=ev, instrument=ins, line=line,
+                      stats={"rows": len(ts), "snapshots": int(starts.sum()), "deletes": int(ndel)})
+
+
+def _incremental_slow(path: Path):
+    """Row-by-row strict parse of an incremental_book_L2 file (raises on the first bad line)."""
     _, rows = _rows(path, INCREMENTAL_COLUMNS)
     ex, sy = _one_market(path, rows)
     ts = _times(path, rows, 2, "timestamp")
@@ -285,24 +311,76 @@ def read_tardis_incremental(path: str | Path, *, price_scale: int | None = None)
     px, scale = parse_decimals([r[6] for r in rows], path, lines, "price")
     amt, _ = parse_decimals([r[7] for r in rows], path, lines, "amount", allow_zero=True)
     sizes = np.array([float(r[7]) for r in rows])
-    px, scale = _rescale(path, px, scale, price_scale)
-    snap = np.array(snap)
-    starts = snap & ~np.r_[False, snap[:-1]]
-    n = len(rows) + int(starts.sum())
-    ev = np.zeros(n, dtype=EVENT_DTYPE)
-    pos = np.arange(len(rows)) + np.cumsum(starts)
-    ev["kind"] = CLEAR
-    ev["kind"][pos] = LEVEL_SET
-    ev["side"][pos], ev["price"][pos], ev["size"][pos] = side, px, sizes
-    clear_pos = pos[starts] - 1
-    ev["ts"][pos], ev["ts_local"][pos] = ts, tsl
-    ev["ts"][clear_pos], ev["ts_local"][clear_pos] = ts[starts], tsl[starts]
-    line = np.zeros(n, dtype=np.int64)
-    line[pos] = lines
-    line[clear_pos] = np.array(lines)[starts]
-    ins = _instrument(ex, sy, px, scale, sizes, ts, 0)
-    return TardisData(events=ev, instrument=ins, line=line,
-                      stats={"rows": len(rows), "snapshots": int(starts.sum()), "deletes": int((amt == 0).sum())})
+    return ex, sy, ts, tsl, np.array(snap, dtype=bool), side, px, scale, sizes, int((amt == 0).sum())
+
+
+_DECIMAL = r"^([0-9]+|[0-9]*\.[0-9]+)$"
+
+
+def _incremental_fast(path: Path):
+    """Vectorised parse with pyarrow; None whenever anything is unusual (the slow pass then decides).
+
+    Every check of :func:`_incremental_slow` is made on whole columns; prices are converted as
+    ``round(float(s) * 10**d)``, exact while the result stays below 2**52 (checked), then reduced
+    to the smallest power-of-ten scale, which is what the slow pass computes digit by digit.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    try:
+        raw = path.read_bytes()
+        if path.name.endswith(".gz") or raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        if not raw.startswith(",".join(INCREMENTAL_COLUMNS).encode() + b"\n") or b"\r" in raw[:4096]:
+            return None
+        names = list(INCREMENTAL_COLUMNS)
+        t = pacsv.read_csv(pa.py_buffer(raw), read_options=pacsv.ReadOptions(use_threads=False),
+                           parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
+                           convert_options=pacsv.ConvertOptions(
+                               column_types={c: pa.string() for c in names}, strings_can_be_null=False,
+                               quoted_strings_can_be_null=False))
+    except Exception:  # noqa: BLE001 - any parse problem: the strict pass describes it
+        return None
+    n = t.num_rows
+    if n == 0 or t.column_names != names or raw.count(b"\n") - (0 if raw.endswith(b"\n") else -1) != n + 1:
+        return None
+    col = {c: t.column(c) for c in names}
+    for c in ("exchange", "symbol"):
+        if pc.count_distinct(col[c]).as_py() != 1:
+            return None
+    for c in ("timestamp", "local_timestamp"):
+        if not pc.all(pc.match_substring_regex(col[c], r"^[0-9]{1,18}$")).as_py():
+            return None
+    if not pc.all(pc.is_in(col["is_snapshot"], value_set=pa.array(["true", "false"]))).as_py():
+        return None
+    if not pc.all(pc.is_in(col["side"], value_set=pa.array(["bid", "ask"]))).as_py():
+        return None
+    for c in ("price", "amount"):
+        if not pc.all(pc.match_substring_regex(col[c], _DECIMAL)).as_py():
+            return None
+    ts = pc.cast(col["timestamp"], pa.int64()).to_numpy() * 1000
+    tsl = pc.cast(col["local_timestamp"], pa.int64()).to_numpy() * 1000
+    if np.any(np.diff(tsl) < 0):
+        return None
+    frac = pc.utf8_length(pc.replace_substring_regex(col["price"], r"^[0-9]*\.?", "")).to_numpy()
+    has_dot = pc.match_substring(col["price"], ".").to_numpy(zero_copy_only=False)
+    dec = int(np.where(has_dot, frac, 0).max())
+    if dec > 12:
+        return None
+    pf = pc.cast(col["price"], pa.float64()).to_numpy()
+    units = np.round(pf * 10.0**dec)
+    if units.max() >= 2.0**52 or units.min() <= 0:
+        return None
+    px = units.astype(np.int64)
+    while dec > 0 and not np.any(px % 10):
+        px //= 10
+        dec -= 1
+    sizes = pc.cast(col["amount"], pa.float64()).to_numpy()
+    snap = pc.equal(col["is_snapshot"], "true").to_numpy(zero_copy_only=False)
+    side = np.where(pc.equal(col["side"], "bid").to_numpy(zero_copy_only=False), BID, ASK).astype(np.int8)
+    return (col["exchange"][0].as_py(), col["symbol"][0].as_py(), ts, tsl, snap, side, px, 10**dec, sizes,
+            int((sizes == 0).sum()))
 
 
 def _rescale(path: Path, units: np.ndarray, scale: int, price_scale: int | None) -> tuple[np.ndarray, int]:
