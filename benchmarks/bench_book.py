@@ -47,6 +47,32 @@ def _dataset() -> tuple[str, Path, Path]:
 
 
 
+def _format_readers(ev: np.ndarray, instrument, repeat: int = 3) -> dict:
+    """rows/s of each format reader (issue 16) on the same day written in that format."""
+    import tempfile
+
+    from companion.io.bybit import read_bybit_ob500, write_bybit_ob500
+    from companion.io.dbn import read_dbn_mbo, write_dbn_mbo
+    from companion.io.itch import read_itch, write_itch
+    from companion.io.tardis import read_tardis_incremental, write_tardis_incremental
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        cases = {
+            "read_dbn_mbo": (write_dbn_mbo(t / "d.dbn", ev, instrument), read_dbn_mbo),
+            "read_itch": (write_itch(t / "d.itch", ev, instrument), read_itch),
+            "read_tardis_incremental": (write_tardis_incremental(t / "d.csv", ev, instrument), read_tardis_incremental),
+            "read_bybit_ob500": (write_bybit_ob500(t / "d.data", ev, instrument), read_bybit_ob500),
+        }
+        for name, (path, reader) in cases.items():
+            rows = len(reader(path).events)
+            wall, cpu = _best(lambda r=reader, p=path: r(p), repeat)
+            out[name] = {"rows": rows, "rows_per_s": rows / wall, "rows_per_s_cpu": rows / cpu,
+                         "bytes": path.stat().st_size}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
@@ -136,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"memory beyond the {res['snapshot_bytes_per_event']} B/event output: events {ev.itemsize} B + replay "
           f"{res['replay_extra_bytes_per_event']:.2f} B = {per_event_held:.1f} B/event (target <= 64)")
     print(f"replay == orderbook file on every row: {exact}; numba == reference: {ref_equal}")
+    res["format_readers"] = _format_readers(ev, data.instrument)
+    for rname, r in res["format_readers"].items():
+        print(f"{rname}: {r['rows_per_s'] / 1e6:.2f} M rows/s wall, {r['rows_per_s_cpu'] / 1e6:.2f} M CPU "
+              f"({r['rows']} rows, {r['bytes'] / 1e6:.1f} MB); read_lobster / it: "
+              f"{res['read_rows_per_s'] / r['rows_per_s']:.1f}x wall, {res['read_rows_per_s_cpu'] / r['rows_per_s_cpu']:.1f}x CPU")
     if args.json:
         print(json.dumps(res, sort_keys=True))
     return 0

@@ -290,3 +290,107 @@ print(f"best bid changes {len(change):,} times; median {np.median(gaps_ms):.1f} 
 #
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ## 1.6 Bring your own data: DBN, Tardis, Bybit and ITCH
+#
+# Order-book data comes in a handful of standard formats, and they do not carry the same
+# information. `companion.io` reads each of them into the one event dtype, with an `Instrument`
+# (tick, lot, price scale) beside it:
+#
+# | format | unit of data | order ids | hidden liquidity | trade side | timestamps |
+# |---|---|---|---|---|---|
+# | LOBSTER | message per order event | yes | type-5 executions | resting side (aggressor = minus it) | ns after midnight (one clock) |
+# | Databento DBN MBO | record per order event | yes | a Trade with no Fill | aggressor on Trades, resting side on Fills | exchange `ts_event` and capture `ts_recv`, ns since the epoch |
+# | Databento DBN MBP-10 | top-10 book per event | no (order counts) | no | aggressor of the triggering Trade | as MBO |
+# | NASDAQ ITCH 5.0 | binary message per order event | yes | `P` (non-cross trade) messages | resting side | ns after midnight |
+# | Tardis `incremental_book_L2` | new size of a price level | no | no | (`trades` file: aggressor) | exchange and local µs |
+# | Bybit `ob500` | snapshot + level deltas, 500 levels | no | no | (separate trade stream) | ms, no local clock |
+#
+# Databento's MBO and NASDAQ's ITCH are order-level like LOBSTER, so exact FIFO queue positions
+# exist. The level formats show only how much rests at a price, so a cancel and a fill look the
+# same. The round trip below writes the current day as DBN MBO with Databento's official encoder
+# and as ITCH with our own encoder, reads both files back, and compares the replayed book with
+# the LOBSTER path's book on every event that changes the book.
+
+# %%
+import tempfile
+
+from companion.io.dbn import read_dbn_mbo, write_dbn_mbo
+from companion.io.itch import read_itch, write_itch
+
+tmp = Path(tempfile.mkdtemp())
+L = min(LEVELS, max(inst.levels, 1))
+lob_kinds = (events["kind"] >= 1) & (events["kind"] <= 5)
+ref = book.replay(events[lob_kinds], L)
+mbo = read_dbn_mbo(write_dbn_mbo(tmp / "day.mbo.dbn", events, inst), price_scale=inst.price_scale)
+itch = read_itch(write_itch(tmp / "day.itch", events, inst), date=inst.date)
+same_dbn = np.array_equal(book.replay(mbo.events, L)[mbo.last], ref)
+same_itch = np.array_equal(book.replay(itch.events, L), ref)
+print(f"{int(lob_kinds.sum()):,} LOBSTER events -> DBN {mbo.stats['records']:,} records "
+      f"({(tmp / 'day.mbo.dbn').stat().st_size / 1e6:.1f} MB), ITCH {itch.stats['messages']:,} messages "
+      f"({(tmp / 'day.itch').stat().st_size / 1e6:.1f} MB)")
+print(f"same book on every row: DBN {same_dbn}, ITCH {same_itch}; "
+      f"DBN Trades carried by Fills: {mbo.stats['trades_with_fills_dropped']:,}")
+
+# %% [markdown]
+# A visible execution becomes three DBN records (the aggressor's Trade, the resting order's Fill
+# and the Cancel that removes its shares), so the DBN file holds more records than there are
+# events (19,511 visible executions add two records each). The reader turns the Fill into the
+# execution and skips the Trade that the Fill already carries, so trades are not counted twice.
+# The book is meaningful only after a record flagged `F_LAST`, which is where the reader
+# compares rows. Both files reproduce the LOBSTER book on every row.
+#
+# The real fixtures that ship in `../shared/data` are tiny excerpts of each format. They are
+# enough to see what each one carries, not to study a market. The cell runs only where the
+# shared folder exists.
+
+# %% tags=["nbval-ignore-output"]
+from companion.io.bybit import read_bybit_ob500
+from companion.io.dbn import read_dbn_mbp10, verify_dbn
+from companion.io.tardis import read_tardis_incremental, read_tardis_snapshots, read_tardis_trades
+
+root = shared_data_dir()
+db = None if root is None else root / "databento"
+nt = None if root is None else root / "crypto/nautilus_trader"
+if db is not None and db.is_dir() and nt.is_dir():
+    m = read_dbn_mbo(db / "test_data.mbo.v3.dbn")
+    v = verify_dbn(db / "test_data.mbo.v3.dbn", db / "test_data.mbp-10.v3.dbn.zst")
+    p10 = read_dbn_mbp10(db / "test_data.mbp-10.v3.dbn.zst")
+    print(f"DBN MBO {m.instrument.symbol} ({m.instrument.venue}): {m.stats['records']} records, tick "
+          f"{m.instrument.tick / m.instrument.price_scale}, orders never seen: {m.stats['unknown_orders']}")
+    print(f"DBN MBP-10: best ask {p10.book[0, 0] / 100:.2f} x {p10.book[0, 1]:.0f}, best bid "
+          f"{p10.book[0, 2] / 100:.2f} x {p10.book[0, 3]:.0f}; verify dbn ok: {v['ok']}")
+    ti = read_tardis_incremental(nt / "tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv")
+    tt = read_tardis_trades(nt / "tardis/bitmex_trades_XBTUSD.csv")
+    ts = read_tardis_snapshots(nt / "tardis/binance-futures_book_snapshot_25_BTCUSDT.csv")
+    print(f"Tardis L2 {ti.instrument.venue} {ti.instrument.symbol}: {ti.stats['rows']} rows, "
+          f"{ti.stats['snapshots']} snapshot run; book_snapshot_25: {ts.book.shape[0]} rows")
+    print(f"Tardis trades {tt.instrument.venue} {tt.instrument.symbol}: {len(tt.events)}, "
+          f"buyer-initiated {int((tt.events['side'] > 0).sum())}")
+    bb = read_bybit_ob500(nt / "bybit/2024-12-01_XRPUSDT_ob500.data")
+    top = book.replay(bb.events, 1)[-1]
+    print(f"Bybit ob500 {bb.instrument.symbol}: {bb.stats['snapshots']} snapshot + {bb.stats['deltas']} deltas, "
+          f"last best ask {top[0] / bb.instrument.price_scale} / bid {top[2] / bb.instrument.price_scale}")
+else:
+    print("shared format fixtures not found (see README: real data); skipping this cell.")
+
+# %% [markdown]
+# The two DBN MBO records in Databento's official test file cancel orders that the file never
+# added: the file starts mid-session without a snapshot, so its book cannot be rebuilt, and the
+# reader counts these orders as never seen. `verify dbn` can still check that the one record found
+# in both files agrees, and that each MBP-10 row follows from the previous one by its own
+# trigger. What each format cannot tell us:
+#
+# - **DBN MBO**: orders resting before the first record (unless the file opens with a snapshot),
+#   hidden and implied liquidity beyond a Trade without Fill, and who the participants are.
+# - **DBN MBP-10**: order ids and queue positions, and anything below the tenth level.
+# - **ITCH**: hidden orders until they trade (`P`), the execution price of a `C` message as book
+#   information, and who is behind most orders (the MPID only on `F`).
+# - **Tardis L2 and Bybit ob500**: order ids, cancels versus fills, hidden liquidity; Bybit also
+#   levels that drift beyond depth 500 and any local receive time.
+#
+# `python -m companion convert --from {dbn,tardis,tardis-trades,bybit,itch,lobster} --to
+# {lobster,parquet,hftbacktest} IN OUT` turns any of these files into input for every chapter,
+# for the studies and for hftbacktest. `python -m companion record --ws URL --snapshot URL --out
+# DIR` records your own Binance-style feed in the layout of the shared recordings.

@@ -29,7 +29,7 @@ MODULES = [
     "companion.execution.executor",
     "companion.live.config",
     "companion.live.journal",
-    "companion.io.hftbacktest",
+    "companion.io.hftbacktest", "companion.io.dbn", "companion.io.tardis", "companion.io.bybit", "companion.io.itch",
     "companion.features.kernels",
     "companion.features.spec",
     "companion.flow.plots",

@@ -32,6 +32,7 @@ def register(subparsers) -> None:
                     help="hftbacktest-style Binance recording (.gz); several = consecutive days, in order")
     bn.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     bn.set_defaults(handler=run_binance)
+    register_formats(sub)
 
 
 def _pct(a: int, b: int) -> str:
@@ -89,3 +90,55 @@ def run_binance(args: argparse.Namespace) -> int:
     if args.json:
         print_json_last(r)
     return 0 if ok else 1
+
+
+# ---- issue 16: DBN / Tardis verification (added by the formats helper) ----
+def register_formats(sub) -> None:
+    """The ``verify dbn`` and ``verify tardis`` sub-commands."""
+    db = sub.add_parser("dbn", help="Databento DBN MBO file against the MBP-10 file of the same session")
+    db.add_argument("mbo", help="DBN MBO file (.dbn or .dbn.zst)")
+    db.add_argument("mbp10", help="DBN MBP-10 file (.dbn or .dbn.zst)")
+    db.add_argument("--instrument-id", type=int, default=None, help="instrument to check (files with several)")
+    db.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    db.set_defaults(handler=run_dbn)
+    td = sub.add_parser("tardis", help="Tardis incremental_book_L2 against book_snapshot_25 of the same market")
+    td.add_argument("incremental", help="Tardis incremental_book_L2 CSV (.csv or .csv.gz)")
+    td.add_argument("snapshot", help="Tardis book_snapshot_25 (or _5) CSV of the same exchange and symbol")
+    td.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    td.set_defaults(handler=run_tardis)
+
+
+def run_dbn(args: argparse.Namespace) -> int:
+    from companion.io.dbn import verify_dbn
+
+    r = verify_dbn(args.mbo, args.mbp10, instrument_id=args.instrument_id)
+    print(f"{r['symbol']}: {r['mbo_records']} MBO records, {r['mbp10_records']} MBP-10 records")
+    print(f"records in both (same sequence, ts_recv, action): {r['records_matched']}; "
+          f"equal side/price/size: {r['records_equal']}")
+    print(f"MBP-10 rows following from the previous row by their trigger: {r['transitions_matched']} / "
+          f"{r['transitions_checked']} checked")
+    if r["book_determinable"]:
+        print(f"MBO replay vs MBP-10 book: {r['rows_equal']} / {r['rows_compared']} rows equal")
+    else:
+        print(f"MBO replay vs MBP-10 book: not determinable (no snapshot; {r['unknown_orders']} orders "
+              "referenced before they were added)")
+    print("OK: every determined check matched" if r["ok"] else "MISMATCH")
+    if args.json:
+        print_json_last(r)
+    return 0 if r["ok"] else 1
+
+
+def run_tardis(args: argparse.Namespace) -> int:
+    from companion.io.tardis import verify_tardis
+
+    r = verify_tardis(args.incremental, args.snapshot)
+    print(f"{r['exchange']} {r['symbol']}: {r['incremental_rows']} incremental rows, "
+          f"{r['snapshots']} snapshots of {r['depth']} levels")
+    print(f"snapshots inside the incremental stream's time span: {r['compared']}; "
+          f"equal on the top {r['depth']} levels: {r['matched']}")
+    if r["compared"] == 0:
+        print("nothing to compare: the two files do not overlap (different exchange, symbol or time)")
+    print("OK: the rebuilt book equals every overlapping snapshot" if r["ok"] else "MISMATCH")
+    if args.json:
+        print_json_last(r)
+    return 0 if r["ok"] else 1
