@@ -619,7 +619,9 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
     :math:`v = q_i` (removed); an EXEC_VISIBLE (4) needs :math:`v \le q_i` (removed at 0); every
     reduction must carry the order's side and price. Each violation is counted in the class of
     :data:`AUDIT_CLASSES` (an unknown id is not added; an oversized reduction removes the order).
-    Hidden executions, crosses and halts carry no resting order (LOBSTER ReadMe).
+    Hidden executions, crosses and halts carry no resting order (LOBSTER ReadMe); nor does a
+    message with order id :math:`\le 0` (LOBSTER's id of hidden executions; files converted from
+    level-based formats such as Tardis or Bybit, which have no order ids): those are not audited.
 
     When ``book`` has rows (the LOBSTER orderbook, ``(n, 4L)``), the messages are also replayed on a
     full-depth aggregated book that starts **empty** and compared with the file on all ``L``
@@ -687,7 +689,7 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
     for t in range(n):
         k = kind[t]
         c = -1
-        if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE:
+        if (k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE) and order_id[t] > 0:
             i = order_id[t]
             pos = _slot_nb(keys, i, mask, shift)
             if k == ADD:

@@ -57,7 +57,8 @@ What is checked (all rows, always)
   another price or side -- errors on a full-depth day (the book starts empty and every order is
   seen: the synthetic day), counted in ``LobsterData.anomalies`` on a truncated-depth day
   (LOBSTER level-N files: orders beyond the N visible levels or resting since before the
-  session; see :func:`read_lobster`).
+  session; see :func:`read_lobster`). Messages with order id 0 carry no order (LOBSTER's hidden
+  executions; files converted from level-based formats, which have no ids) and are not audited.
 
 File names that do not follow LOBSTER's pattern are readable too: pass ``ticker=``, ``date=``
 (``YYYY-MM-DD``), ``levels=`` and ``session_ms=(start_ms, end_ms)`` as needed. Defaults when
