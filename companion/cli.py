@@ -14,7 +14,7 @@ import sys
 
 from companion.errors import DataFormatError
 
-COMMAND_MODULES = ("verify", "data", "report", "train", "backtest", "live", "bench")
+COMMAND_MODULES = ("verify", "data", "report", "train", "backtest", "live", "bench", "study")
 
 
 def build_parser() -> argparse.ArgumentParser:

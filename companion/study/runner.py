@@ -154,6 +154,8 @@ def _map(fn_name: str, items: list, store_root, params: dict, *, client, on_erro
             else:
                 errors.append(_error_record(it, r["error"]))
                 if on_error == "fail":
+                    if progress:
+                        sys.stderr.write("\n")
                     break
             if progress:
                 _bar(i + 1, len(items))
@@ -182,6 +184,8 @@ def _map(fn_name: str, items: list, store_root, params: dict, *, client, on_erro
                     break
     finally:
         client.cancel(futs)
+        if progress and done < len(items):
+            sys.stderr.write("\n")
     errors.sort(key=lambda e: e["key"])
     return values, errors
 
@@ -271,7 +275,8 @@ def _combine_crossimpact(values, params):
     if not len(table):
         return table, {}, {"coef": coef}
     table = table.assign(adj_r2_gain=table["adj_r2_cross"] - table["adj_r2_own"])
-    summary = _ci_summary(table, ["beta_own", "beta_own_cross", "beta_cross_mean", "r2_own", "r2_cross", "adj_r2_gain"])
+    summary = _ci_summary(table, ["beta_own", "beta_own_cross", "beta_cross_only", "beta_cross_mean", "r2_own",
+                                  "r2_cross_only", "r2_cross", "adj_r2_gain"])
     return table, summary, {"coef": coef}
 
 

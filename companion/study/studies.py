@@ -279,9 +279,14 @@ def date_crossimpact(item: dict, store_root, params: dict) -> dict:
     ``item["days"]``: the ticker-days of the date (two or more tickers). Bins of ``freq`` from the
     latest session open to the earliest close; bins where any ticker has an undefined OFI or
     return are dropped. Returns one row per ticker: ``beta_own`` and ``r2_own`` (own OFI only),
+    ``beta_cross_only`` / ``r2_cross_only`` (the other tickers' OFI only; mean coefficient),
     ``r2_cross`` / ``adj_r2_own`` / ``adj_r2_cross`` (all tickers' OFI), ``beta_own_cross``
-    (own coefficient in the joint fit) and ``beta_cross_mean`` (mean of the cross
-    coefficients :math:`\\beta_{ij}, j \\ne i`), plus the coefficient matrix.
+    (own coefficient in the joint fit), ``beta_cross_mean`` (mean of the joint fit's cross
+    coefficients :math:`\\beta_{ij}, j \\ne i`) and ``t_cross_max`` (the one of their
+    t-statistics largest in absolute value), plus the coefficient matrix. In a market where a
+    ticker's price moves only through its own book the joint cross coefficients are zero
+    (:func:`companion.universe.true_cross_impact`) while a common factor in the order flow makes
+    the cross-only coefficient positive.
 
     Examples
     --------
@@ -306,12 +311,17 @@ def date_crossimpact(item: dict, store_root, params: dict) -> dict:
     tick = [d.ticker for d in days]
     rows, coef = [], np.full((len(days), len(days)), np.nan)
     for i, t in enumerate(tick):
+        others = np.delete(O, i, axis=1)
         own = ols(R[:, i], O[:, i])
+        cross_only = ols(R[:, i], others)
         joint = ols(R[:, i], O)
         b = np.asarray(joint["coef"][1:], dtype=np.float64)
+        tj = np.delete(np.asarray(joint["t"][1:], dtype=np.float64), i)
         coef[i] = b
         rows.append({"date": item["date"], "ticker": t, "n_bins": int(ok.sum()), "beta_own": float(own["coef"][1]),
-                     "r2_own": float(own["r2"]), "adj_r2_own": float(own["adj_r2"]), "r2_cross": float(joint["r2"]),
-                     "adj_r2_cross": float(joint["adj_r2"]), "beta_own_cross": float(b[i]),
-                     "beta_cross_mean": float(np.delete(b, i).mean())})
+                     "r2_own": float(own["r2"]), "adj_r2_own": float(own["adj_r2"]),
+                     "beta_cross_only": float(np.mean(cross_only["coef"][1:])), "r2_cross_only": float(cross_only["r2"]),
+                     "r2_cross": float(joint["r2"]), "adj_r2_cross": float(joint["adj_r2"]),
+                     "beta_own_cross": float(b[i]), "beta_cross_mean": float(np.delete(b, i).mean()),
+                     "t_cross_max": float(tj[np.argmax(np.abs(tj))])})
     return {"rows": rows, "coef": pd.DataFrame(coef, index=pd.Index(tick, name="ticker"), columns=tick)}
