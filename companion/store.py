@@ -1,0 +1,513 @@
+"""Parquet store of ticker-days: events, book rows and derived tables, written once, never stale.
+
+Timing a read against a parse (for ``benchmarks/bench_scale.py``)::
+
+    from companion.store import Store
+    from companion.catalog import discover, load_day
+    day = discover("synthetic")[0]                # the default day, /work/main/data/synthetic/seed_7
+    st = Store(tmp_root); st.dataset(day)         # build once (parse + write)
+    t(lambda: st.dataset(day))                    # read: events + book back from Parquet
+    t(lambda: load_day(day))                      # parse: read_lobster of the two CSVs
+    # touch the book (e.g. ``.book.sum()``) in both timings if you want materialisation compared;
+    # ``dataset`` returns ordinary in-memory arrays, so it makes no difference here.
+
+Layout (hive-style partitions by ticker and date)::
+
+    ROOT/TABLE/ticker=T/date=D/VARIANT.parquet     TABLE = events, book, or any derived table
+    ROOT/_keys/ticker=T/date=D/VARIANT.json        the day's identity (see below)
+
+``VARIANT`` = ``SOURCE-L<level>-<8 hex of the SPEC's sha1>``, so GOOG level 1, 5 and 10 of one
+date, or the same ticker-day of two universes, never share a file.
+
+**Keys.** The identity of a ticker-day is the sha256 of: its SPEC; for every source file its
+name, size and sha256 of its content; the package version and the sha256 of the sources of the
+modules that read or generate data (:func:`package_hash`); for synthetic days also
+:data:`companion.synth.GENERATOR_VERSION`. Every table file carries the identity it was built
+from in its Parquet metadata. A table is *fresh* only when that identity equals the current one:
+``dataset`` rebuilds a stale events/book table from the source, ``has_table`` reports a stale
+derived table as missing and ``read_table`` refuses it (:class:`StaleTableError`). Content
+hashes are cached in the key file with the files' size and mtime; a file is re-hashed only when
+its size or mtime changed (a touched but unchanged file is re-keyed, not rebuilt).
+
+**Tables.** ``events``: the :data:`~companion.events.EVENT_DTYPE` columns. ``book``: the
+LOBSTER-layout book (``n x 4L`` float64) stored as its cell changes (``row`` int32, ``col`` int16,
+``value`` float64: row ``i`` = row ``i - 1`` with those cells replaced; row 0 against zeros),
+4.5 changes per row on the default day instead of 40 cells, rebuilt by one numba pass. Reads are
+columnar (pyarrow, memory-mapped, no per-row Python). Derived tables are plain DataFrames.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from companion.catalog import DayData, TickerDay, load_day
+from companion.events import EVENT_DTYPE, Instrument
+
+__all__ = ["Store", "StaleTableError", "package_hash", "book_changes_nb", "book_from_changes_nb",
+           "day_identity"]
+
+COMPRESSION = "lz4"
+_DATA_MODULES = ("__init__.py", "events.py", "errors.py", "data.py", "catalog.py", "universe.py", "store.py",
+                 "synth.py", "synth_kernels.py", "io")
+
+
+class StaleTableError(LookupError):
+    """A table was asked for whose file is missing or was built from another identity."""
+
+
+@lru_cache(maxsize=1)
+def package_hash() -> str:
+    """sha256 (16 hex) of the package version and the sources of the data modules.
+
+    The modules are those that read or generate days (``events``, ``data``, ``catalog``,
+    ``universe``, ``store``, ``synth``, ``synth_kernels``, ``io/*``); computed once per process.
+
+    Examples
+    --------
+    >>> len(package_hash())
+    16
+    """
+    import companion
+
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256(companion.__version__.encode())
+    files: list[Path] = []
+    for name in _DATA_MODULES:
+        p = root / name
+        files += sorted(p.rglob("*.py")) if p.is_dir() else [p]
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def day_identity(day: TickerDay, cached: dict | None = None) -> dict:
+    """The identity record of a ticker-day (see the module docstring).
+
+    Parameters
+    ----------
+    day : TickerDay
+    cached : dict, optional
+        A previous record; content hashes of files whose size and mtime are unchanged are reused.
+
+    Returns
+    -------
+    dict
+        ``spec``, ``files`` (``name``, ``path``, ``size``, ``mtime_ns``, ``sha256``), ``package``,
+        ``generator`` (synthetic days) and ``identity`` (sha256 of the rest without paths/mtimes).
+
+    Examples
+    --------
+    >>> from companion.catalog import discover
+    >>> rec = day_identity(discover("universe:1:1x1:1")[0])
+    >>> rec["files"], len(rec["identity"])
+    ([], 64)
+    """
+    old = {f["path"]: f for f in (cached or {}).get("files", [])}
+    files = []
+    for p in day.paths:
+        path = Path(p)
+        st = path.stat()
+        prev = old.get(str(path))
+        if prev and prev["size"] == st.st_size and prev["mtime_ns"] == st.st_mtime_ns:
+            sha = prev["sha256"]
+        else:
+            sha = _sha256_file(path)
+        files.append({"name": path.name, "path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                      "sha256": sha})
+    rec = {"spec": day.spec, "key": day.key, "files": files, "package": package_hash()}
+    if day.source == "synthetic":
+        from companion.synth import GENERATOR_VERSION
+
+        rec["generator"] = GENERATOR_VERSION
+    core = {"spec": day.spec, "files": [(f["name"], f["size"], f["sha256"]) for f in files],
+            "package": rec["package"], "generator": rec.get("generator")}
+    rec["identity"] = hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
+    return rec
+
+
+@njit(cache=True)
+def book_changes_nb(book):
+    """Cell changes of a book table: ``(rows int32, cols int16, values float64)`` with row ``i``
+    equal to row ``i - 1`` (row 0: zeros) with cells ``cols`` set to ``values``; row-major order."""
+    n, w = book.shape
+    m = 0
+    for i in range(n):
+        for j in range(w):
+            prev = book[i - 1, j] if i > 0 else 0.0
+            if book[i, j] != prev:
+                m += 1
+    rows = np.empty(m, np.int32)
+    cols = np.empty(m, np.int16)
+    vals = np.empty(m, np.float64)
+    k = 0
+    for i in range(n):
+        for j in range(w):
+            prev = book[i - 1, j] if i > 0 else 0.0
+            if book[i, j] != prev:
+                rows[k] = i
+                cols[k] = j
+                vals[k] = book[i, j]
+                k += 1
+    return rows, cols, vals
+
+
+@njit(cache=True)
+def book_from_changes_nb(rows, cols, vals, out):
+    """Inverse of :func:`book_changes_nb`: fill ``out`` (``(n, w)`` float64, C order) with the
+    book rebuilt from its cell changes (row 0 starts from zeros); returns ``out``."""
+    n, w = out.shape
+    cur = np.zeros(w, np.float64)
+    k = 0
+    m = rows.shape[0]
+    for i in range(n):
+        while k < m and rows[k] == i:
+            cur[cols[k]] = vals[k]
+            k += 1
+        for j in range(w):
+            out[i, j] = cur[j]
+    return out
+
+
+def _variant(day: TickerDay) -> str:
+    return f"{day.source}-L{day.level}-{hashlib.sha1(day.spec.encode()).hexdigest()[:8]}"
+
+
+def _instrument_json(ins) -> str:
+    return json.dumps(ins.to_dict(), sort_keys=True, default=str)
+
+
+class Store:
+    """A Parquet store of ticker-days under ``root`` (see the module docstring).
+
+    Parameters
+    ----------
+    root : str or pathlib.Path, optional
+        Default ``$COMPANION_DATA/store`` (:func:`companion.data.data_dir`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from companion.catalog import discover
+    >>> day = discover("universe:1:1x1:1")[0]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     st = Store(tmp)
+    ...     built = st.dataset(day)                # generated and written
+    ...     again = st.dataset(day)                # read back from Parquet
+    ...     p = st.write_table(day, "features", pd.DataFrame({"x": [1.0, 2.0]}))
+    ...     print(bool((built.events == again.events).all()), bool((built.book == again.book).all()),
+    ...           st.read_table(day, "features")["x"].tolist(), p.parent.name)
+    True True [1.0, 2.0] date=2012-06-21
+    """
+
+    def __init__(self, root: str | Path | None = None):
+        if root is None:
+            from companion.data import data_dir
+
+            root = data_dir() / "store"
+        self.root = Path(root).resolve()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ paths and keys
+    def table_path(self, day: TickerDay, name: str) -> Path:
+        """``ROOT/NAME/ticker=T/date=D/VARIANT.parquet``.
+
+        Examples
+        --------
+        >>> from companion.catalog import discover
+        >>> p = Store("/tmp/st").table_path(discover("universe:1:1x1:1")[0], "events")
+        >>> p.parts[-4:-1]
+        ('events', 'ticker=SYN0', 'date=2012-06-21')
+        """
+        if not name or "/" in name or name.startswith(("_", ".")):
+            raise ValueError(f"table name {name!r}: a plain name without '/' or a leading '_' / '.'")
+        return self.root / name / f"ticker={day.ticker}" / f"date={day.date}" / f"{_variant(day)}.parquet"
+
+    def _key_path(self, day: TickerDay) -> Path:
+        return self.root / "_keys" / f"ticker={day.ticker}" / f"date={day.date}" / f"{_variant(day)}.json"
+
+    def identity(self, day: TickerDay) -> str:
+        """The day's current identity (sha256 hex); updates the key file's cached file hashes.
+
+        Examples
+        --------
+        >>> from companion.catalog import discover
+        >>> len(Store("/tmp/st").identity(discover("universe:1:1x1:1")[0]))
+        64
+        """
+        kp = self._key_path(day)
+        try:
+            cached = json.loads(kp.read_text())
+        except (OSError, ValueError):
+            cached = None
+        rec = day_identity(day, cached)
+        if rec != cached:
+            _atomic_write_bytes(kp, (json.dumps(rec, indent=1, sort_keys=True) + "\n").encode())
+        return rec["identity"]
+
+    @staticmethod
+    def _meta(path: Path) -> dict | None:
+        import pyarrow.parquet as pq
+
+        try:
+            md = pq.read_schema(path).metadata or {}
+        except (OSError, ValueError):
+            return None
+        raw = md.get(b"companion")
+        return json.loads(raw) if raw else None
+
+    def _fresh(self, path: Path, ident: str, version: str = "") -> bool:
+        m = self._meta(path) if path.exists() else None
+        return m is not None and m.get("identity") == ident and m.get("version", "") == version
+
+    # ------------------------------------------------------------------ writing
+    def _write(self, path: Path, table, meta: dict) -> Path:
+        import pyarrow.parquet as pq
+
+        md = dict(table.schema.metadata or {})
+        md[b"companion"] = json.dumps(meta, sort_keys=True, default=str).encode()
+        table = table.replace_schema_metadata(md)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        try:
+            pq.write_table(table, tmp, compression=COMPRESSION, use_dictionary=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    def write_table(self, day: TickerDay, name: str, df, *, version: str = "") -> Path:
+        """Write a derived table of a day (keyed by the day's current identity).
+
+        Parameters
+        ----------
+        day : TickerDay
+        name : str
+            Table name (``events`` / ``book`` are the dataset's own).
+        df : pandas.DataFrame
+            Written without its index unless the index is named.
+        version : str
+            The producer's version (e.g. a hash of the study code and parameters); a table is
+            fresh only for the same ``version``.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        See :class:`Store`.
+        """
+        import pyarrow as pa
+
+        if name in ("events", "book"):
+            raise ValueError(f"table {name!r} belongs to the dataset: use Store.dataset")
+        table = pa.Table.from_pandas(df, preserve_index=df.index.name is not None)
+        return self._write(self.table_path(day, name), table,
+                           {"identity": self.identity(day), "version": version, "key": day.key, "spec": day.spec})
+
+    # ------------------------------------------------------------------ reading
+    def has_table(self, day: TickerDay, name: str, *, version: str = "") -> bool:
+        """True when the table exists and was built from the day's current identity (and ``version``).
+
+        Examples
+        --------
+        >>> from companion.catalog import discover
+        >>> Store("/tmp/no-such-store").has_table(discover("universe:1:1x1:1")[0], "events")
+        False
+        """
+        return self._fresh(self.table_path(day, name), self.identity(day), version)
+
+    def read_table(self, day: TickerDay, name: str, *, version: str = ""):
+        """Read a derived table; :class:`StaleTableError` when missing or stale.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Examples
+        --------
+        See :class:`Store`.
+        """
+        import pyarrow.parquet as pq
+
+        path = self.table_path(day, name)
+        if not self._fresh(path, self.identity(day), version):
+            what = "missing" if not path.exists() else "stale (built from another source or package version)"
+            raise StaleTableError(f"table {name!r} of {day.key} ({day.spec}) is {what}: {path}")
+        return pq.read_table(path, memory_map=True).to_pandas()
+
+    def dataset(self, day: TickerDay, *, book: bool = True) -> DayData:
+        """Events, book and instrument of a day: from Parquet if fresh, else read from the source
+        (:func:`companion.catalog.load_day`) and written first.
+
+        Parameters
+        ----------
+        day : TickerDay
+        book : bool
+            Also read the book (False: ``book`` is None, faster).
+
+        Returns
+        -------
+        companion.catalog.DayData
+
+        Examples
+        --------
+        See :class:`Store`.
+        """
+        ident = self.identity(day)
+        ep, bp = self.table_path(day, "events"), self.table_path(day, "book")
+        meta = self._meta(ep) if ep.exists() else None
+        if meta is None or meta.get("identity") != ident or (meta.get("has_book") and not self._fresh(bp, ident)):
+            return self._build(day, ident)
+        return self._read(day, meta, book)
+
+    def _build(self, day: TickerDay, ident: str) -> DayData:
+        import pyarrow as pa
+
+        dd = load_day(day)
+        ev = dd.events
+        has_book = dd.book is not None
+        base = {"identity": ident, "key": day.key, "spec": day.spec, "version": ""}
+        if has_book:
+            b = np.ascontiguousarray(dd.book, dtype=np.float64)
+            rows, cols, vals = book_changes_nb(b)
+            self._write(self.table_path(day, "book"), pa.table({"row": rows, "col": cols, "value": vals}),
+                        {**base, "n": int(b.shape[0]), "width": int(b.shape[1])})
+        self._write(self.table_path(day, "events"), pa.table({k: ev[k] for k in EVENT_DTYPE.names}),
+                    {**base, "n": len(ev), "has_book": has_book, "instrument": _instrument_json(dd.instrument)})
+        return DayData(ev, dd.book, dd.instrument, day)
+
+    def _read(self, day: TickerDay, meta: dict, book: bool) -> DayData:
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(self.table_path(day, "events"), memory_map=True)
+        ev = np.empty(t.num_rows, dtype=EVENT_DTYPE)
+        for k in EVENT_DTYPE.names:
+            ev[k] = t.column(k).to_numpy()
+        b = None
+        if book and meta.get("has_book"):
+            bp = self.table_path(day, "book")
+            bt = pq.read_table(bp, memory_map=True)
+            bm = self._meta(bp)
+            b = book_from_changes_nb(bt.column("row").to_numpy(), bt.column("col").to_numpy(),
+                                     bt.column("value").to_numpy(), np.empty((int(bm["n"]), int(bm["width"]))))
+        d = json.loads(meta["instrument"])
+        ins = Instrument(**d)
+        return DayData(ev, b, ins, day)
+
+    # ------------------------------------------------------------------ many days
+    def dask_frame(self, name: str, days: list[TickerDay] | None = None, *, version: str = ""):
+        """A dask DataFrame over a table of many days, one partition per ticker-day, with
+        ``ticker``, ``date`` and ``level`` columns added.
+
+        Parameters
+        ----------
+        name : str
+            A derived table, or ``events`` (the dataset's events; built first when missing).
+        days : list of TickerDay, optional
+            Default: every day that has the table (under any identity: the days are taken from the
+            files' metadata, so only fresh ones are read -- a stale one raises
+            :class:`StaleTableError` when computed).
+        version : str
+            As for :meth:`read_table`.
+
+        Returns
+        -------
+        dask.dataframe.DataFrame
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> import pandas as pd
+        >>> from companion.catalog import discover
+        >>> days = discover("universe:1:2x1:1")
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     st = Store(tmp)
+        ...     for i, d in enumerate(days):
+        ...         _ = st.write_table(d, "f", pd.DataFrame({"x": [float(i)] * 3}))
+        ...     df = st.dask_frame("f", days).compute()
+        >>> len(df), sorted(df["ticker"].unique())
+        (6, ['SYN0', 'SYN1'])
+        """
+        import dask.dataframe as dd
+
+        if days is None:
+            days = self.days(name)
+        if not days:
+            raise StaleTableError(f"no ticker-day has table {name!r} in {self.root}")
+        root = str(self.root)
+        return dd.from_map(_read_part, days, root=root, name=name, version=version)
+
+    def days(self, name: str = "events") -> list[TickerDay]:
+        """The ticker-days that have a file of table ``name`` (fresh or not), from its metadata.
+
+        Examples
+        --------
+        >>> Store("/tmp/no-such-store").days()
+        []
+        """
+        from companion.catalog import discover
+
+        out = []
+        base = self.root / name
+        if not base.is_dir():
+            return []
+        for p in sorted(base.glob("ticker=*/date=*/*.parquet")):
+            m = self._meta(p)
+            if m and m.get("spec"):
+                spec = m["spec"]
+                try:
+                    got = [d for d in discover(spec) if d.key == m.get("key")]
+                except (OSError, ValueError):
+                    continue
+                out += got[:1]
+        return sorted(set(out), key=lambda d: (d.ticker, d.date, d.level, d.source, d.spec))
+
+
+def _read_part(day: TickerDay, root: str, name: str, version: str):
+    st = Store(root)
+    if name == "events":
+        ev = st.dataset(day, book=False).events
+        import pandas as pd
+
+        df = pd.DataFrame({k: ev[k] for k in EVENT_DTYPE.names})
+    else:
+        df = st.read_table(day, name, version=version)
+    df = df.reset_index(drop=df.index.name is None)
+    df["ticker"] = day.ticker
+    df["date"] = day.date
+    df["level"] = day.level
+    return df
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
