@@ -321,8 +321,9 @@ def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
         Initial message buffer, for tests of the grow-and-rerun path.
     extra_episodes : list of dict, optional
         Informed episodes added to the drawn ones (``start``/``end`` in s after midnight,
-        ``direction`` +-1, ``move_ticks``), e.g. the common factor of a universe
-        (:mod:`companion.universe`); overlapping episodes add their drifts. None (default) leaves
+        ``direction`` +-1, ``move_ticks``, optionally ``mu``: informed market orders / s, default
+        ``config.episode_mu``), e.g. the common factor of a universe (:mod:`companion.universe`);
+        overlapping episodes add their drifts and rates. None (default) leaves
         the day exactly as without the argument.
 
     Returns
@@ -363,7 +364,7 @@ def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
     ep_start = np.array([e["start"] for e in episodes], dtype=np.float64)
     ep_end = np.array([e["end"] for e in episodes], dtype=np.float64)
     ep_drift = np.array([e["direction"] * e["move_ticks"] / (e["end"] - e["start"]) for e in episodes])
-    ep_mu = np.full(len(episodes), cfg.episode_mu, dtype=np.float64)
+    ep_mu = np.array([e.get("mu", cfg.episode_mu) for e in episodes], dtype=np.float64)
 
     p0 = int(round(cfg.price0 * cfg.price_scale / cfg.tick))  # ticks
     n_grid = 2 * p0
