@@ -26,8 +26,9 @@ modules that read or generate data (:func:`package_hash`); for synthetic days al
 from in its Parquet metadata. A table is *fresh* only when that identity equals the current one:
 ``dataset`` rebuilds a stale events/book table from the source, ``has_table`` reports a stale
 derived table as missing and ``read_table`` refuses it (:class:`StaleTableError`). Content
-hashes are cached in the key file with the files' size and mtime; a file is re-hashed only when
-its size or mtime changed (a touched but unchanged file is re-keyed, not rebuilt).
+hashes are cached in the key file with the files' size, mtime, ctime and inode; a file is
+re-hashed only when one of them changed (any write changes the ctime, even when the mtime is set
+back; a touched but unchanged file is re-hashed and re-keyed, not rebuilt).
 
 **Tables.** ``events``: the :data:`~companion.events.EVENT_DTYPE` columns. ``book``: the
 LOBSTER-layout book (``n x 4L`` float64) stored as its cell changes (``row`` int32, ``col`` int16,
@@ -103,12 +104,13 @@ def day_identity(day: TickerDay, cached: dict | None = None) -> dict:
     ----------
     day : TickerDay
     cached : dict, optional
-        A previous record; content hashes of files whose size and mtime are unchanged are reused.
+        A previous record; the content hash of a file whose size, mtime, ctime and inode are all
+        unchanged is reused (any write changes the ctime, which no tool can set back).
 
     Returns
     -------
     dict
-        ``spec``, ``files`` (``name``, ``path``, ``size``, ``mtime_ns``, ``sha256``), ``package``,
+        ``spec``, ``files`` (``name``, ``path``, ``size``, ``mtime_ns``, ``stat``, ``sha256``), ``package``,
         ``generator`` (synthetic days) and ``identity`` (sha256 of the rest without paths/mtimes).
 
     Examples
@@ -124,12 +126,13 @@ def day_identity(day: TickerDay, cached: dict | None = None) -> dict:
         path = Path(p)
         st = path.stat()
         prev = old.get(str(path))
-        if prev and prev["size"] == st.st_size and prev["mtime_ns"] == st.st_mtime_ns:
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        if prev and prev.get("stat") == stamp:
             sha = prev["sha256"]
         else:
             sha = _sha256_file(path)
         files.append({"name": path.name, "path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                      "sha256": sha})
+                      "stat": stamp, "sha256": sha})
     rec = {"spec": day.spec, "key": day.key, "files": files, "package": package_hash()}
     if day.source == "synthetic":
         from companion.synth import GENERATOR_VERSION
