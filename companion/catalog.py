@@ -10,8 +10,9 @@ from
     message path only, ``book`` is then None);
   - daily Binance websocket recordings in hftbacktest's naming, ``symbol_YYYYMMDD.gz`` (or plain
     text), one file per day per symbol. The market (``usdm`` futures: depth diffs carry ``pu``;
-    ``spot``; ``dapi`` coin-margined: symbols like ``btcusd_perp``) is read from the first depth
-    diff and becomes part of the ticker (``BTCUSDT.usdm``), so spot and futures days never mix.
+    ``spot``; ``coinm`` coin-margined futures, the ``dapi`` streams: a pair field ``ps`` or a
+    symbol like ``BTCUSD_PERP``) is read from the first depth diff and becomes part of the ticker
+    (``BTCUSDT.usdm``), so spot and futures days never mix.
     A day whose file holds no REST snapshot continues the previous day's book: its ``paths`` are
     the chain of files back to the last day with a snapshot (its own file last).
 
@@ -135,7 +136,8 @@ def binance_name(path: str | Path) -> tuple[str, str] | None:
 
 def _sniff_binance(path: Path) -> tuple[str | None, bool]:
     """``(market, has_snapshot)`` of a recording: market from the first depth diff (``pu`` ->
-    futures; a ``_PERP`` / dated symbol -> ``dapi``), None when the file is not a Binance recording."""
+    futures; then ``ps`` or a ``_PERP`` / dated symbol -> ``coinm``), None when the file is not a
+    Binance recording."""
     market = None
     snapshot = False
     opener = gzip.open if path.suffix == ".gz" else open
@@ -151,7 +153,7 @@ def _sniff_binance(path: Path) -> tuple[str | None, bool]:
                         return None, False
                     d = d.get("data", d)
                     sym = str(d.get("s", ""))
-                    market = "dapi" if "_" in sym else ("usdm" if "pu" in d else "spot")
+                    market = ("coinm" if ("ps" in d or "_" in sym) else "usdm") if "pu" in d else "spot"
                 if market is not None and (snapshot or i > 50_000):
                     break
     except (OSError, EOFError, zlib.error):
@@ -323,10 +325,11 @@ def _book_snapshot_events(ev: np.ndarray, cut: int) -> np.ndarray:
 
 
 def _load_binance(day: TickerDay) -> DayData:
+    from companion.io import binance
     from companion.io.binance import read_binance
 
     market = day.ticker.rsplit(".", 1)[-1]
-    mk = market if market in ("usdm", "spot") else None
+    mk = market if market in getattr(binance, "MARKETS", ("usdm", "spot")) else None
     if len(day.paths) == 1:
         d = read_binance(day.paths[0], market=mk)
         return DayData(d.events, None, d.instrument, day)
@@ -337,9 +340,11 @@ def _load_binance(day: TickerDay) -> DayData:
         raise DataFormatError(
             own, f"no REST snapshot in this recording: it continues {Path(day.paths[-2]).name}, and "
             f"this version of read_binance reads one file at a time ({exc})") from None
-    # the events of the own file start at the first event received at or after its first line
-    first_ns = _first_local_ns(own)
-    cut = int(np.searchsorted(d.events["ts_local"], first_ns, side="left"))
+    files = getattr(d, "files", ())
+    if files and "event_start" in files[-1]:
+        cut = int(files[-1]["event_start"])
+    else:   # the own file's events: those received at or after its first line
+        cut = int(np.searchsorted(d.events["ts_local"], _first_local_ns(own), side="left"))
     ev = np.concatenate([_book_snapshot_events(d.events, cut), d.events[cut:]])
     return DayData(ev, None, d.instrument, day)
 
