@@ -35,7 +35,7 @@ __all__ = ["STUDIES", "StudyError", "StudyResult", "run_study", "day_units"]
 STUDIES = ("ofi", "features", "train", "backtest", "crossimpact")
 
 #: errors a bad ticker-day may raise (anything else is a bug and propagates)
-DATA_ERRORS = (DataFormatError, ValueError, OSError, EOFError, KeyError)
+DATA_ERRORS = (DataFormatError, ValueError, OSError, EOFError, LookupError)
 
 _UNIT_FUNCS = {"ofi": S.day_ofi, "features": S.day_features, "train_fold": S.train_fold,
                "backtest": S.day_backtest, "crossimpact": S.date_crossimpact}
@@ -353,7 +353,7 @@ def run_study(name: str, days: list, *, workers: int | None = None, scheduler: s
 
     def go(c):
         if name == "train":
-            fp = {k: p[k] for k in ("grid", "horizon", "warmup")}
+            fp = {k: p[k] for k in S.FEATURE_PARAMS}
             vals, errs = _map("features", units, store_root, fp, client=c, tag=name, **kw)
             if errs and on_error == "fail":
                 return vals, errs
@@ -380,8 +380,10 @@ def run_study(name: str, days: list, *, workers: int | None = None, scheduler: s
     if len(table):
         sort = [c for c in ("key", "date", "ticker", "model") if c in table]
         table = table.sort_values(sort, kind="stable").reset_index(drop=True)
+    tv = S.table_version("features", {k: p[k] for k in S.FEATURE_PARAMS}) if name in ("features", "train") \
+        else S.table_version(name, p)
     summary = {"study": name, "n_days": len(days), "n_units": len(units), "n_failed": len(errors), "params": p,
-               **summary}
+               "table_version": tv, **summary}
     res = StudyResult(name=name, table=table, summary=summary, panels=panels,
                       errors=pd.DataFrame(errors, columns=["key", "paths", "error"]), n_days=len(days),
                       workers=nworkers, dashboard=dashboard)

@@ -41,7 +41,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULTS", "load_dataset", "day_ofi", "day_features", "train_fold", "day_backtest", "date_crossimpact"]
+__all__ = ["DEFAULTS", "FEATURE_PARAMS", "table_version", "load_dataset", "day_ofi", "day_features", "train_fold", "day_backtest", "date_crossimpact"]
 
 #: default parameters of each study (``run_study(params=...)`` overrides them)
 DEFAULTS = {
@@ -70,6 +70,22 @@ def _store(store_root):
     from companion.store import Store
 
     return Store(store_root)
+
+
+def table_version(study: str, params: dict) -> str:
+    """The store ``version`` of a study's tables: the study and a hash of its parameters, so a
+    table written with other parameters is never read as fresh.
+
+    Examples
+    --------
+    >>> table_version("features", {"grid": "1s"}) == table_version("features", {"grid": "1s"})
+    True
+    >>> table_version("features", {"grid": "1s"}) == table_version("features", {"grid": "5s"})
+    False
+    """
+    from dask.base import tokenize
+
+    return f"{study}-{tokenize(sorted(params.items()))[:12]}"
 
 
 def _ident(day) -> dict:
@@ -113,7 +129,7 @@ def day_ofi(day, store_root, params: dict) -> dict:
            "c": s.get("c", math.nan), "lambda": s.get("lambda", math.nan), "depth_mean": s.get("depth_mean", math.nan)}
     for k in ("ticker", "date"):
         win.insert(0, k, row[k])
-    _store(store_root).write_table(day, "ofi_windows", win)
+    _store(store_root).write_table(day, "ofi_windows", win, version=table_version("ofi", params))
     return {"row": row, "windows": win}
 
 
@@ -155,10 +171,14 @@ def day_features(day, store_root, params: dict) -> dict:
     >>> day_features(day, None, DEFAULTS["features"])["row"]["n_samples"]   # doctest: +SKIP
     """
     tab = feature_table(load_dataset(day, store_root), params)
-    _store(store_root).write_table(day, "features", tab)
+    _store(store_root).write_table(day, "features", tab, version=table_version("features", params))
     n_feat = tab.shape[1] - 4
     return {"row": {**_ident(day), "n_samples": int(len(tab)), "n_features": int(n_feat),
                     "share_up": float(tab["y"].mean()) if len(tab) else math.nan}}
+
+
+#: the ``train`` parameters that define its ``features`` tables
+FEATURE_PARAMS = ("grid", "horizon", "warmup")
 
 
 def _logistic(seed: int):
@@ -198,8 +218,9 @@ def train_fold(item: dict, store_root, params: dict) -> dict:
     from companion.models.train import DirectionClassifier
 
     st = _store(store_root)
-    test = st.read_table(item["test"], "features")
-    train = pd.concat([st.read_table(d, "features") for d in item["train"]], ignore_index=True)
+    ver = table_version("features", {k: params[k] for k in FEATURE_PARAMS})
+    test = st.read_table(item["test"], "features", version=ver)
+    train = pd.concat([st.read_table(d, "features", version=ver) for d in item["train"]], ignore_index=True)
     if len(test) == 0 or len(train) == 0:
         raise ValueError(f"{item['test'].key}: empty feature table (train {len(train)}, test {len(test)} rows)")
     test_start = pd.Timestamp(test["time"].min())
@@ -253,7 +274,7 @@ def day_backtest(day, store_root, params: dict) -> dict:
                        execution=ex)
     m = summarize(res)
     trades = pd.DataFrame(res.trades).reset_index(drop=True)
-    _store(store_root).write_table(day, "trades", trades)
+    _store(store_root).write_table(day, "trades", trades, version=table_version("backtest", params))
     return {"row": {**_ident(day), **{k: float(m[k]) for k in BACKTEST_METRICS}}}
 
 
