@@ -53,6 +53,10 @@ MODULES = [
     "companion.models.compiled",
     "companion.sim.simulator",
     "companion.execution",
+    # issue #11: catalog of ticker-days, synthetic universes, Parquet store
+    "companion.catalog",
+    "companion.universe",
+    "companion.store",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run
