@@ -173,8 +173,7 @@ def _lobster_day(msg: Path) -> TickerDay:
 
 
 def _is_synthetic(msg: Path) -> bool:
-    from companion.synth import file_stem  # noqa: F401  (the generator writes a _meta.json beside)
-
+    """The synthetic generator writes ``<stem>_meta.json`` beside its LOBSTER files."""
     meta = msg.with_name(msg.name.split("_message_")[0] + "_meta.json")
     return meta.exists()
 
@@ -265,6 +264,9 @@ def discover(spec_or_folder: str | Path) -> list[TickerDay]:
         else:
             from companion.data import parse_spec, resolve_lobster_paths
 
+            looks_like_path = "/" in s or "\\" in s or s.endswith((".csv", ".gz"))
+            if looks_like_path and not p.exists() and not s.startswith(("synthetic", "lobster:")):
+                raise FileNotFoundError(f"{s}: no such file or folder")
             sp = parse_spec(s)
             msg, _ = resolve_lobster_paths(sp)
             day = _lobster_day(Path(msg))

@@ -93,6 +93,10 @@ def test_empty_folder_and_bad_spec(tmp_path):
         discover("nonsense:1")
     with pytest.raises(ValueError, match="universe"):
         discover("universe:1:0x3")
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        discover(str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError):
+        discover(str(tmp_path / "AAPL_2012-06-21_34200000_57600000_message_1.csv"))
 
 
 def test_key_is_filesystem_safe():
