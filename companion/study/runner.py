@@ -192,7 +192,8 @@ def _map(fn_name: str, items: list, store_root, params: dict, *, client, on_erro
 
 def day_units(name: str, days: list) -> list:
     """The work units of a study: the ticker-days, or (``crossimpact``) one unit per date with
-    two or more tickers (``{"key", "date", "days"}``).
+    two or more tickers (``{"key", "date", "days"}``; a ticker with several book depths on a
+    date enters once, with its fewest levels: the study uses level 1 only).
 
     Examples
     --------
@@ -206,9 +207,9 @@ def day_units(name: str, days: list) -> list:
     if name != "crossimpact":
         return sorted(days, key=lambda d: d.key)
     by_date: dict = {}
-    for d in days:
-        by_date.setdefault(d.date, []).append(d)
-    return [{"key": dt, "date": dt, "days": sorted(v, key=lambda d: d.ticker)}
+    for d in sorted(days, key=lambda d: (d.date, d.ticker, getattr(d, "level", 0), d.key)):
+        by_date.setdefault(d.date, {}).setdefault(d.ticker, d)      # one day per ticker: the fewest levels
+    return [{"key": dt, "date": dt, "days": [v[t] for t in sorted(v)]}
             for dt, v in sorted(by_date.items()) if len(v) >= 2]
 
 
