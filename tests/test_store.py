@@ -196,7 +196,7 @@ def test_book_changes_against_reference(n, w):
     r, c, v = book_changes_nb(book)
     rr, cc, vv = _changes_reference(book)
     assert np.array_equal(r, rr) and np.array_equal(c, cc) and np.array_equal(v, vv)
-    out = book_from_changes_nb(r, c, v, np.full((n, w), np.nan))
+    out = book_from_changes_nb(np.bincount(r, minlength=n), c, v, np.full((n, w), np.nan))
     assert np.array_equal(out, book)
 
 
