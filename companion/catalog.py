@@ -3,7 +3,7 @@
 A research run over many days starts from a list of :class:`TickerDay`. :func:`discover` builds it
 from
 
-* a **folder** (searched recursively):
+* a **folder** (searched recursively; hidden files and folders are skipped):
 
   - LOBSTER files in LOBSTER's own naming, ``TICKER_DATE_START_END_message_LEVEL.csv[.gz]``, with
     the orderbook file beside it (``_orderbook_``; a message file without one is listed with the
@@ -38,11 +38,11 @@ import numpy as np
 from companion.errors import DataFormatError
 from companion.events import CLEAR, EVENT_DTYPE, LEVEL_SET
 
-__all__ = ["TickerDay", "DayData", "discover", "frame", "load_day", "binance_name"]
+__all__ = ["DayData", "TickerDay", "binance_name", "discover", "frame", "load_day"]
 
 SOURCES = ("lobster", "binance", "synthetic")
 
-_BINANCE_NAME = re.compile(r"^(?P<symbol>[a-z0-9]+(?:_[a-z0-9]+)?)_(?P<date>\d{8})(?:\.txt|\.jsonl?)?(?:\.gz)?$", re.I)
+_BINANCE_NAME = re.compile(r"^(?P<symbol>[a-z0-9]+(?:_[a-z0-9]+)?)_(?P<date>\d{8})(?:\.txt|\.jsonl?)?(?:\.gz)?$", re.IGNORECASE)
 _SAFE = re.compile(r"[^A-Za-z0-9._=-]")
 
 
@@ -201,7 +201,10 @@ def _scan_folder(root: Path) -> list[TickerDay]:
 
     days: list[TickerDay] = []
     binance: list[Path] = []
-    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+    # hidden entries (e.g. the temporary folder of a synthetic day being written) are skipped
+    files = sorted(p for p in root.rglob("*")
+                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    for f in files:
         info = parse_lobster_name(f)
         if info is not None:
             if info["what"] == "message":

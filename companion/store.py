@@ -53,8 +53,15 @@ from numba import njit
 from companion.catalog import DayData, TickerDay, load_day
 from companion.events import EVENT_DTYPE, Instrument
 
-__all__ = ["Store", "StaleTableError", "package_hash", "book_changes_nb", "book_from_changes_nb",
-           "events_from_columns_nb", "day_identity"]
+__all__ = [
+    "StaleTableError",
+    "Store",
+    "book_changes_nb",
+    "book_from_changes_nb",
+    "day_identity",
+    "events_from_columns_nb",
+    "package_hash",
+]
 
 COMPRESSION = "none"
 """Parquet compression of the store's tables: none -- decoding is then a copy (lz4 made the

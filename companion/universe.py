@@ -48,15 +48,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date as _date, timedelta
+from datetime import date as _date
+from datetime import timedelta
 
 import numpy as np
 
 from companion.catalog import DayData, TickerDay
 
 __all__ = [
-    "UniverseSpec", "parse_universe", "universe_days", "universe_day", "day_config", "generate_day",
-    "generate_universe", "true_cross_impact", "factor_correlation", "PRICES",
+    "PRICES",
+    "UniverseSpec",
+    "day_config",
+    "factor_correlation",
+    "generate_day",
+    "generate_universe",
+    "parse_universe",
+    "true_cross_impact",
+    "universe_day",
+    "universe_days",
 ]
 
 PRICES = (20.0, 300.0, 60.0, 120.0, 40.0, 200.0)
@@ -240,9 +249,9 @@ def day_config(day: TickerDay):
         lam_limit=base.lam_limit * am, mu_market=base.mu_market * am, eta_hidden=base.eta_hidden * am,
         placement_fleeting=(base.placement_fleeting[0], base.placement_fleeting[1] * r),
         placement_patient=(base.placement_patient[0], base.placement_patient[1] * r),
-        placement_max_ticks=max(20, int(round(base.placement_max_ticks * r))),
+        placement_max_ticks=max(20, round(base.placement_max_ticks * r)),
         cancel_free_ticks=base.cancel_free_ticks * r,
-        seed_gap_ticks=max(1, int(round(base.seed_gap_ticks * r))),
+        seed_gap_ticks=max(1, round(base.seed_gap_ticks * r)),
         sigma_v=base.sigma_v * r * vm, jump_sd=base.jump_sd * r * vm,
         tilt_scale_ticks=base.tilt_scale_ticks * r,
         episode_move_ticks=(base.episode_move_ticks[0] * r, base.episode_move_ticks[1] * r),

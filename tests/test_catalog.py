@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 import companion
-from companion.catalog import DayData, TickerDay, binance_name, discover, frame, load_day
+from companion.catalog import (
+    DayData,
+    TickerDay,
+    binance_name,
+    discover,
+    frame,
+    load_day,
+)
 from companion.data import parse_spec
 from companion.errors import DataFormatError
 from companion.events import CLEAR, EVENT_DTYPE, LEVEL_SET
@@ -58,6 +65,7 @@ def test_folder_of_hand_made_files(tmp_path):
     _lobster_day(tmp_path / "sub", "AAPL", date="2012-06-22", levels=1, seed=2)
     _lobster_day(tmp_path, "IBM", levels=3, orderbook=False)
     (tmp_path / "notes.txt").write_text("not data")
+    _lobster_day(tmp_path / ".partial", "TMP")               # hidden: a day being written
     (tmp_path / "MSFT_2012-06-21_34200000_34230000_message_x.csv").write_text("1,2")
     days = discover(tmp_path)
     got = [(d.source, d.ticker, d.date, d.level, len(d.paths)) for d in days]
