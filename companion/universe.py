@@ -42,7 +42,14 @@ coefficients whose population value is exactly 0. With the factor the other tick
 correlated with the ticker's own OFI and price: a regression on the *other* tickers' OFI alone
 finds a positive "cross-impact"; adding the own OFI absorbs it -- the coefficients that remain
 are the structural ones (zero up to the part of the own price move that the own level-1 OFI
-does not capture linearly). :func:`factor_correlation` gives the mixing share :math:`\rho`.
+does not capture linearly). Measured on ``universe:11:3x8:60`` (10-s bins, OFI in standard
+deviations, mean over the 24 ticker-days of the mean cross coefficient, ticks per sd): without
+the factor, joint 0.019 (se 0.028), cross-only -0.024 (se 0.042); with ``factor=1``, joint
+-0.023 (se 0.035), cross-only 0.278 (se 0.061, t 4.6) -- the regression with the own OFI recovers
+the zero target, the one without it does not. :func:`factor_correlation` gives :math:`\rho`.
+
+A 30-minute ticker-day takes ~0.05 s to simulate (~1 s for the first call of a process, which
+loads the compiled kernel); 250 ticker-days of 30 minutes generate and store serially in ~25 s.
 """
 from __future__ import annotations
 
