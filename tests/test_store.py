@@ -221,3 +221,23 @@ def test_real_lobster_day_round_trip(tmp_path, shared_data):
     got = st.dataset(day)
     ref = read_lobster(*day.paths)
     assert np.array_equal(got.events, ref.events) and np.array_equal(got.book, ref.book)
+
+
+def test_mmap_book(tmp_path, monkeypatch):
+    day = discover(UNI)[2]
+    st = Store(tmp_path)
+    ref = st.dataset(day)
+    got = st.dataset(day, mmap=True)                 # written from the Parquet tables, then mapped
+    again = st.dataset(day, mmap=True)               # mapped
+    for g in (got, again):
+        assert np.array_equal(g.book, ref.book) and np.array_equal(g.events, ref.events)
+        assert not g.book.flags["WRITEABLE"] and g.book.shape == ref.book.shape
+    with pytest.raises(ValueError):
+        again.book[0, 0] = 1.0
+    # keyed like the tables: another package version rebuilds it, never a stale map
+    calls = _count_loads(monkeypatch)
+    monkeypatch.setattr(store_mod, "package_hash", lambda: "another-version")
+    third = st.dataset(day, mmap=True)
+    assert calls == [day.key] and np.array_equal(third.book, ref.book)
+    arrow = next((tmp_path / "_book_mmap").rglob("*.arrow"))
+    assert st.identity(day) in arrow.read_bytes().decode("latin-1")
