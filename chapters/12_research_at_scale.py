@@ -119,11 +119,14 @@ plt.show()
 #
 # The large-tick name (`SYN0`, a \$20 stock with a one-cent tick) has a far smaller $\hat\beta$:
 # its mid moves only when a whole queue of many lots is consumed, so one lot of OFI buys much less
-# than a tick. Its $R^2$ is also lower: most 10-s bins see OFI but no price change. Day to day, a
-# ticker's $R^2$ moves by several points — a single day's value in {ref}`ch02` is one draw of
-# this spread. The depth-law fit per day uses only six windows, so $\hat c$ and $\hat\lambda$ are
-# noisy here; over a full session they rest on 13 windows, and across days their spread is the
-# error bar that {ref}`ch02`'s single-day values lack.
+# than a tick. Its $R^2$ is also lower: most 10-s bins see OFI but no price change. How much a
+# ticker's $R^2$ moves from day to day depends on the ticker: `SYN1` (the default \$300 name)
+# stays within 0.40-0.42 over the five days, while `SYN0` ranges from 0.05 to 0.22 and `SYN2` from
+# 0.21 to 0.48. A single day's value, as in {ref}`ch02`, is one draw of that spread. The depth-law
+# fit per day uses only six windows, so $\hat c$ and $\hat\lambda$ are noisy here (the interval of
+# the mean $\hat\lambda$ runs from below 0 to above 1.6); over a full session they rest on 13
+# windows, and across days their spread is the error bar that {ref}`ch02`'s single-day values
+# lack.
 
 # %% [markdown]
 # ## 12.3 Walk-forward by day
@@ -162,11 +165,13 @@ plt.show()
 # **Figure 12.2.** Out-of-sample AUC of P(mid up after 10 s) on each test day, for the three
 # models; the dashed line is chance.
 #
-# Read the paired tests, not the pooled means: the same test day is easy or hard for every model,
-# so the day-to-day spread of each model's AUC is much wider than the spread of the differences.
-# With twelve test days the intervals printed above are the honest statement of what this small
-# universe can tell apart; a claim that one model beats another needs an interval that excludes
-# zero, and a universe of more days narrows it as $1/\sqrt{n}$.
+# Read the paired tests, not the pooled means: the same test day is easy or hard for every model
+# (the large-tick `SYN0` is the easiest, with AUCs around 0.7), so the day-to-day spread of each
+# model's AUC is much wider than the spread of the differences. The pooled intervals of LightGBM
+# and logistic regression overlap almost entirely, yet logistic regression is ahead on 10 of the
+# 12 test days and the paired interval of the difference (about 0.02 AUC) excludes zero. Both beat
+# the sign of the 10-s OFI, which is barely above chance on these short sessions. With more days
+# the intervals narrow as $1/\sqrt{n}$.
 
 # %% [markdown]
 # ## 12.4 Per-day P&L
@@ -230,13 +235,14 @@ print(cross.T.to_string(float_format=lambda v: f"{v:.3f}"))
 # %% [markdown]
 # Without the factor the tickers are independent and both cross coefficients are zero within
 # their intervals. With the factor, the others' OFI alone explains a little of a ticker's returns
-# and its coefficient is positive — what a naive cross-impact regression reports. Adding the
-# ticker's own OFI absorbs most of it: the joint cross coefficient moves back towards zero, the
-# known structural value. This is CCZ's distinction between cross-impact and the correlation of
-# flows. On the three LOBSTER tickers of 2012-06-21 (run `python -m companion study crossimpact
-# --data ../shared/data/lobster`) the others' level-1 OFI adds a few points of $R^2$ to the own
-# OFI's; one day is one draw, and CCZ find that most of that gain disappears once the own
-# multi-level OFI is used.
+# (about 2% of the variance) and its coefficient is positive, with an interval that excludes zero
+# — what a naive cross-impact regression reports. Adding the ticker's own OFI absorbs it: the
+# joint cross coefficient is back at zero within its interval, the known structural value. This
+# is CCZ's distinction between cross-impact and the correlation of flows. On the three LOBSTER
+# tickers of 2012-06-21 (run `python -m companion study crossimpact --data
+# ../shared/data/lobster`) the others' level-1 OFI adds between 1 and 8 points of $R^2$ to the own
+# OFI's (GOOG the most); that is one day, and CCZ find that once a stock's own multi-level OFI is
+# in the regression the others' contemporaneous OFI adds little.
 
 # %% [markdown]
 # ## 12.6 Same numbers, serial or distributed
@@ -278,8 +284,8 @@ cluster.close()
 #
 # ```{exercise}
 # :label: ex-12-1
-# How many days would you need for the 95% interval of the mean day $R^2$ of `SYN1` to be
-# narrower than ±0.01? Use the cross-day standard deviation of the `ofi` study.
+# How many days would you need for the 95% interval of a ticker's mean day $R^2$ to be
+# narrower than ±0.01? Use the cross-day standard deviations of the `ofi` study.
 # ```
 #
 # ```{solution-start} ex-12-1
@@ -287,15 +293,15 @@ cluster.close()
 # ```
 
 # %%
-v = ofi.table.loc[ofi.table["ticker"] == "SYN1", "r2_day"]
-sd = v.std(ddof=1)
-need = int(np.ceil((1.96 * sd / 0.01) ** 2))
-print(f"sd of the day R2 of SYN1: {sd:.3f}; days needed for +-0.01: about {need}")
+sd = ofi.table.groupby("ticker")["r2_day"].std(ddof=1)
+need = np.ceil((1.96 * sd / 0.01) ** 2).astype(int)
+print(pd.DataFrame({"sd_r2_day": sd.round(3), "days_for_pm_0.01": need}).to_string())
 
 # %% [markdown]
 # The half-width is $t \cdot s / \sqrt{n} \approx 1.96\, s/\sqrt{n}$, so $n \approx (1.96\,s/0.01)^2$
-# days. The answer scales with the square of the spread: halving the target width needs four
-# times as many days.
+# days: more than a year of trading days for `SYN2`, whose day $R^2$ varies a lot, against a
+# handful for the steady `SYN1`. The answer scales with the square of the spread: halving the
+# target width needs four times as many days.
 #
 # ```{solution-end}
 # ```
@@ -335,15 +341,15 @@ print(f"Welch p = {welch.pvalue:.3f}; paired p = {train.summary['paired_auc']['l
 # ```
 
 # %%
-half = run_study("crossimpact", discover(UNIVERSE + ":factor=0.5"), serial=True)
+half = run_study("crossimpact", discover(UNIVERSE + ":factor=0.5"), workers=WORKERS)   # its own cluster
 print(f"cross-only coefficient: factor 0.5 {half.summary['beta_cross_only']['mean']:.3f}, "
       f"factor {FACTOR:g} {cross.loc[FACTOR, 'beta_cross_only']:.3f}")
 
 # %% [markdown]
 # Each ticker takes a common episode with probability $\rho$, so the share of common flow between
-# two tickers scales like $\rho^2$ and the cross-only coefficient shrinks with it. Compare the
-# printed values with their intervals before reading a trend into them: with 15 ticker-days they
-# are wide.
+# two tickers scales like $\rho^2$ and the cross-only coefficient shrinks with it: a quarter of
+# the value at $\rho = 1$ is what the printed numbers show. Compare them with their intervals
+# before reading a trend into them: with 15 ticker-days they are wide.
 #
 # ```{solution-end}
 # ```

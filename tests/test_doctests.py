@@ -57,6 +57,11 @@ MODULES = [
     "companion.catalog",
     "companion.universe",
     "companion.store",
+    # issue #11: per-ticker-day studies
+    "companion.study",
+    "companion.study.runner",
+    "companion.study.studies",
+    "companion.study.stats",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
@@ -29,9 +28,9 @@ TRAIN_P = {"warmup": "1min", "n_estimators": 20}
 
 @pytest.fixture(scope="module")
 def cluster():
-    from distributed import Client, LocalCluster
-
     import logging
+
+    from distributed import Client, LocalCluster
     cl = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR)
     client = Client(cl)
@@ -62,7 +61,7 @@ def test_stats_helpers_against_hand_values():
 
 
 def test_ofi_distributed_equals_serial(cluster, days, tmp_path):
-    cl, client = cluster
+    cl, _ = cluster
     store = tmp_path / "store"
     dist = run_study("ofi", days, scheduler=cl.scheduler_address, params=OFI_P, store_root=store)
     ser = run_study("ofi", days, serial=True, params=OFI_P, store_root=store)
@@ -76,7 +75,7 @@ def test_ofi_distributed_equals_serial(cluster, days, tmp_path):
 
 
 def test_train_walk_forward_by_day_distributed_equals_serial(cluster, days, tmp_path):
-    cl, client = cluster
+    _, client = cluster
     store = tmp_path / "store"
     dist = run_study("train", days, client=client, params=TRAIN_P, store_root=store)
     ser = run_study("train", days, serial=True, params=TRAIN_P, store_root=store)
@@ -92,7 +91,7 @@ def test_train_walk_forward_by_day_distributed_equals_serial(cluster, days, tmp_
 def test_features_readable_as_one_dask_frame(cluster, days, tmp_path):
     from companion.store import Store
 
-    cl, client = cluster
+    _, client = cluster
     res = run_study("features", days, client=client, params={"warmup": "1min"}, store_root=tmp_path)
     ddf = Store(tmp_path).dask_frame("features", days, version=res.summary["table_version"])
     n = len(ddf.compute())
@@ -105,7 +104,7 @@ def _count_done(dask_scheduler=None, prefix="study-"):
 
 def test_killed_worker_is_rescheduled_and_results_equal(cluster, days, tmp_path):
     """A worker process killed (SIGKILL) once some tasks finished: Dask reruns its tasks."""
-    cl, client = cluster
+    _, client = cluster
     client.wait_for_workers(2, timeout=60)
     store = tmp_path / "store"           # a fresh store: every task builds its day (slower tasks)
     killed = {}
@@ -116,7 +115,7 @@ def test_killed_worker_is_rescheduled_and_results_equal(cluster, days, tmp_path)
             done = client.run_on_scheduler(_count_done)
             busy = {w: ks for w, ks in client.processing().items() if ks}
             if done >= 1 and busy:
-                addr = sorted(busy)[0]
+                addr = min(busy)
                 pid = client.run(os.getpid, workers=[addr])[addr]
                 killed.update(done=done, pid=pid)
                 os.kill(pid, signal.SIGKILL)
@@ -150,7 +149,7 @@ def _small_lobster_folder(root: Path, bad: str | None = None) -> Path:
 
 
 def test_malformed_day_skip_reports_file_and_others_complete(cluster, tmp_path):
-    cl, client = cluster
+    _, client = cluster
     folder = _small_lobster_folder(tmp_path / "data", bad="BBB")
     days = discover(folder)
     assert [d.ticker for d in days] == ["AAA", "BBB", "CCC"]
@@ -167,7 +166,7 @@ def test_malformed_day_skip_reports_file_and_others_complete(cluster, tmp_path):
 def test_cli_exit_statuses_and_json(cluster, tmp_path, capsys):
     from companion.cli import main
 
-    cl, client = cluster
+    cl, _ = cluster
     folder = _small_lobster_folder(tmp_path / "data", bad="CCC")
     base = ["study", "ofi", "--data", str(folder), "--scheduler", cl.scheduler_address, "--store", str(tmp_path / "st"),
             "--param", "window=5min"]

@@ -30,7 +30,7 @@ from companion.errors import DataFormatError
 from companion.study import studies as S
 from companion.study.stats import mean_ci, paired_test
 
-__all__ = ["STUDIES", "StudyError", "StudyResult", "run_study", "day_units"]
+__all__ = ["STUDIES", "StudyError", "StudyResult", "day_units", "run_study"]
 
 STUDIES = ("ofi", "features", "train", "backtest", "crossimpact")
 
@@ -262,7 +262,7 @@ def _combine_train(values, params):
     pairs = [("lightgbm", "logistic"), ("lightgbm", "ofi_sign"), ("logistic", "ofi_sign")]
     summary["paired_auc"] = {f"{a}-{b}": paired_test(auc[a], auc[b]) for a, b in pairs
                              if a in auc and b in auc}
-    summary["test_days"] = int(len(auc))
+    summary["test_days"] = len(auc)
     return table, summary, {}
 
 
@@ -349,7 +349,7 @@ def run_study(name: str, days: list, *, workers: int | None = None, scheduler: s
     units = day_units(name, list(days))
     if not units:
         raise ValueError(f"{name}: no unit to run (crossimpact needs two or more tickers on a date)")
-    kw = dict(on_error=on_error, progress=progress)
+    kw = {"on_error": on_error, "progress": progress}
     dashboard, nworkers = None, 0
 
     def go(c):
