@@ -194,3 +194,23 @@ def test_shared_binance_recordings(shared_data, tmp_path):
     assert _replay(second.events[:n_snap]) == _replay(both.events[: len(both.events) - len(own)])
     assert _replay(second.events) == _replay(both.events)
     assert second.events["ts_local"][0] == own["ts_local"][0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["report", "ofi", "universe:1:1x1:5/SYN3/2012-06-21"],       # no such ticker in the universe
+    ["backtest", "--data", "universe:1:2x2:5"],                  # a universe names 4 days, not one
+    ["train", "--data", "universe:1:2x2:5:factor=3"],            # factor out of range
+])
+def test_cli_universe_spec_errors_exit_2(argv, capsys):
+    from companion.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "universe" in err and "Traceback" not in err
+
+
+def test_cli_empty_folder_exits_2(tmp_path, capsys):
+    from companion.cli import main
+
+    assert main(["backtest", "--data", str(tmp_path)]) == 2
+    assert "names 0 ticker-days" in capsys.readouterr().err
