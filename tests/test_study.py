@@ -235,3 +235,20 @@ def test_realdata_ofi_one_row_per_ticker_day(tmp_path, capsys):
     keys = [r["key"] for r in out["table"]]
     assert sorted(keys) == sorted(d.key for d in days) and len(keys) == len(set(keys)) == len(days)
     assert all(r["n_windows"] >= 10 and r["beta_day"] > 0 for r in out["table"])
+
+
+def test_train_fold_purges_training_labels_that_reach_the_test_day(days, tmp_path):
+    """A training day equal to the test day is purged entirely (every label ends after the test
+    day's first sample minus the embargo); an earlier day is kept whole."""
+    from companion.study.studies import DEFAULTS, train_fold
+
+    p = {**DEFAULTS["train"], **TRAIN_P}
+    d1, d2 = days[0], days[1]
+    feats = run_study("features", [d1, d2], serial=True, params={"warmup": "1min"}, store_root=tmp_path)
+    n1, n2 = feats.table.set_index("key")["n_samples"].loc[[d1.key, d2.key]]
+    rows = train_fold({"key": d2.key, "test": d2, "train": [d1, d2]}, tmp_path, p)["rows"]
+    assert rows[0]["n_purged"] == n2 and rows[0]["n_train"] == n1
+    clean = train_fold({"key": d2.key, "test": d2, "train": [d1]}, tmp_path, p)["rows"]
+    assert clean[0]["n_purged"] == 0
+    # the same model fitted on the same (purged) rows: identical scores
+    assert [r["auc"] for r in rows] == [r["auc"] for r in clean]
