@@ -152,7 +152,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     ap.add_argument("--repeat", type=int, default=2, help="timed repeats (best kept)")
-    ap.add_argument("--universe", default="universe:11:2x8:30", help="universe of the speed-up run")
+    ap.add_argument("--universe", default="universe:11:4x6:120",
+                    help="universe of the speed-up run (2-hour sessions: per-task work well above the scheduling cost)")
     ap.add_argument("--days", type=int, default=2, help="D of the memory run (D vs 4D days, 2 tickers)")
     ap.add_argument("--big", action="store_true", help="also time a 250 ticker-day universe")
     args = ap.parse_args(argv)
