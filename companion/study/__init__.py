@@ -8,12 +8,29 @@
 """
 from __future__ import annotations
 
-from companion.study.runner import STUDIES, StudyError, StudyResult, day_units, run_study, write_result
+from companion.study.runner import (
+    STUDIES,
+    StudyError,
+    StudyResult,
+    day_units,
+    run_study,
+    write_result,
+)
 from companion.study.stats import mean_ci, paired_test
 from companion.study.studies import DEFAULTS
 
-__all__ = ["STUDIES", "DEFAULTS", "StudyError", "StudyResult", "run_study", "write_result", "day_units",
-           "mean_ci", "paired_test", "clean_json"]
+__all__ = [
+    "DEFAULTS",
+    "STUDIES",
+    "StudyError",
+    "StudyResult",
+    "clean_json",
+    "day_units",
+    "mean_ci",
+    "paired_test",
+    "run_study",
+    "write_result",
+]
 
 
 def clean_json(obj):

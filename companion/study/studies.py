@@ -41,7 +41,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULTS", "FEATURE_PARAMS", "table_version", "load_dataset", "day_ofi", "day_features", "train_fold", "day_backtest", "date_crossimpact"]
+__all__ = ["DEFAULTS", "FEATURE_PARAMS", "date_crossimpact", "day_backtest", "day_features", "day_ofi", "load_dataset", "table_version", "train_fold"]
 
 #: default parameters of each study (``run_study(params=...)`` overrides them)
 DEFAULTS = {
@@ -123,7 +123,7 @@ def day_ofi(day, store_root, params: dict) -> dict:
     pooled = ols(bins["dp"].to_numpy(), bins["ofi"].to_numpy())
     win = res.windows.copy()
     s = res.summary
-    row = {**_ident(day), "n_events": int(len(ev)), "n_bins": int(len(bins)), "n_windows": int(s.get("n_windows", 0)),
+    row = {**_ident(day), "n_events": len(ev), "n_bins": len(bins), "n_windows": int(s.get("n_windows", 0)),
            "r2_mean": s.get("r2_mean", math.nan), "beta_mean": s.get("beta_mean", math.nan),
            "r2_day": float(pooled["r2"]), "beta_day": float(pooled["coef"][1]), "t_beta_day": float(pooled["t"][1]),
            "c": s.get("c", math.nan), "lambda": s.get("lambda", math.nan), "depth_mean": s.get("depth_mean", math.nan)}
@@ -173,7 +173,7 @@ def day_features(day, store_root, params: dict) -> dict:
     tab = feature_table(load_dataset(day, store_root), params)
     _store(store_root).write_table(day, "features", tab, version=table_version("features", params))
     n_feat = tab.shape[1] - 4
-    return {"row": {**_ident(day), "n_samples": int(len(tab)), "n_features": int(n_feat),
+    return {"row": {**_ident(day), "n_samples": len(tab), "n_features": int(n_feat),
                     "share_up": float(tab["y"].mean()) if len(tab) else math.nan}}
 
 
@@ -243,8 +243,8 @@ def train_fold(item: dict, store_root, params: dict) -> dict:
     lr = _logistic(seed).fit(Xtr, ytr)
     p_lr = lr.predict_proba(Xte)[:, 1]
     ofi = np.nan_to_num(test["ofi_10s"].to_numpy(np.float64)) if "ofi_10s" in test else np.zeros(len(test))
-    base = {**_ident(item["test"]), "n_train_days": len(item["train"]), "n_train": int(len(train)),
-            "n_purged": n_purged, "n_test": int(len(test)), "n_features": len(usable), "share_up": float(yte.mean())}
+    base = {**_ident(item["test"]), "n_train_days": len(item["train"]), "n_train": len(train),
+            "n_purged": n_purged, "n_test": len(test), "n_features": len(usable), "share_up": float(yte.mean())}
     rows = [{**base, "model": "lightgbm", **_scores(yte, p_gbm, p_gbm)},
             {**base, "model": "logistic", **_scores(yte, p_lr, p_lr)},
             {**base, "model": "ofi_sign", **_scores(yte, ofi, None)}]
