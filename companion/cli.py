@@ -14,7 +14,8 @@ import sys
 
 from companion.errors import DataFormatError
 
-COMMAND_MODULES = ("verify", "data", "report", "train", "backtest", "live", "bench", "convert", "record")
+COMMAND_MODULES = ("verify", "data", "report", "train", "backtest", "live", "bench", "study", "convert",
+                   "record")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,14 @@ SPEC forms
     in the shared sample folder (``$COMPANION_SHARED``, default ``../shared/data`` beside the repo).
 a path to a LOBSTER message file
     its orderbook file is found beside it by name (``_message_`` -> ``_orderbook_``).
+``universe:SEED:NxD[:MINUTES][:factor=RHO]`` and ``universe:.../TICKER/DATE``
+    a synthetic universe of N tickers x D days, and one ticker-day of it (generated on demand,
+    :mod:`companion.universe`).
+a folder
+    the LOBSTER ticker-days and daily Binance recordings in it (:func:`companion.catalog.discover`).
+
+:func:`load` reads one ticker-day; a universe or a folder is accepted when it holds exactly one
+(several days: list them with :func:`companion.catalog.discover` and run a study).
 
 The data directory is ``$COMPANION_DATA`` (default ``./data`` at the repository root, gitignored).
 """
@@ -70,7 +78,8 @@ class Spec:
     Attributes
     ----------
     kind : str
-        ``"synthetic"`` or ``"lobster"``.
+        ``"synthetic"``, ``"lobster"``, ``"universe"`` (a universe or one of its days) or
+        ``"folder"``.
     text : str
         The SPEC as given (stripped).
     seed : int or None
@@ -81,7 +90,7 @@ class Spec:
         LOBSTER sample book depth (``lobster:TICKER:LEVEL`` only).
     """
 
-    kind: str                 # "synthetic" | "lobster"
+    kind: str                 # "synthetic" | "lobster" | "universe" | "folder"
     text: str                 # the SPEC as given
     seed: int | None = None   # synthetic only
     ticker: str | None = None
@@ -97,7 +106,8 @@ def parse_spec(spec: str) -> Spec:
     Parameters
     ----------
     spec : str
-        ``synthetic[:SEED]``, ``lobster:TICKER:LEVEL`` or the path of a LOBSTER message file.
+        ``synthetic[:SEED]``, ``lobster:TICKER:LEVEL``, the path of a LOBSTER message file,
+        ``universe:SEED:NxD[:MINUTES][:factor=RHO][/TICKER/DATE]`` or a folder.
 
     Returns
     -------
@@ -114,6 +124,10 @@ def parse_spec(spec: str) -> Spec:
     Spec(kind='lobster', text='lobster:aapl:1', seed=None, ticker='AAPL', level=1)
     >>> parse_spec("synthetic:3").seed
     3
+    >>> parse_spec("universe:1:3x5:30/SYN1/2012-06-22").kind
+    'universe'
+    >>> parse_spec(str(REPO_ROOT / "companion")).kind
+    'folder'
     """
     s = spec.strip()
     if s == "synthetic" or s.startswith("synthetic:"):
@@ -129,12 +143,22 @@ def parse_spec(spec: str) -> Spec:
         if len(parts) != 3 or not parts[2].isdigit():
             raise ValueError(f"dataset SPEC {spec!r}: expected lobster:TICKER:LEVEL, e.g. lobster:AAPL:1")
         return Spec("lobster", s, ticker=parts[1].upper(), level=int(parts[2]))
+    if s.startswith("universe:"):
+        from companion import universe
+
+        if "/" in s:
+            universe.universe_day(s)          # raises ValueError naming what is wrong
+        else:
+            universe.parse_universe(s)
+        return Spec("universe", s)
     p = Path(s)
     if _LOBSTER_NAME.match(p.name):
         return Spec("lobster", s)
+    if p.is_dir():
+        return Spec("folder", s)
     raise ValueError(
         f"dataset SPEC {spec!r} not understood: use synthetic[:SEED], lobster:TICKER:LEVEL, "
-        "or the path of a LOBSTER message file"
+        "the path of a LOBSTER message file, universe:SEED:NxD[:MINUTES][/TICKER/DATE] or a folder"
     )
 
 
@@ -261,6 +285,14 @@ def resolve_lobster_paths(spec: str | Spec) -> tuple[Path, Path | None]:
     AAPL_2012-06-21_34200000_57600000_orderbook_1.csv
     """
     sp = parse_spec(spec) if isinstance(spec, str) else spec
+    if sp.kind == "universe":
+        raise ValueError(f"dataset SPEC {sp.text!r}: a universe day has no files (it is generated): "
+                         "read it with companion.load or companion.catalog.load_day")
+    if sp.kind == "folder":
+        day = _single_day(sp)
+        if day.source == "binance":
+            raise ValueError(f"dataset SPEC {sp.text!r}: the folder holds a Binance recording, not LOBSTER files")
+        return Path(day.paths[0]), (Path(day.paths[1]) if len(day.paths) > 1 else None)
     if sp.kind == "synthetic":
         from companion import synth
 
@@ -286,15 +318,50 @@ def load(spec: str = "synthetic"):
     Returns
     -------
     companion.io.lobster.LobsterData
-        Events, book snapshots and instrument.
+        Events, book snapshots and instrument. A universe day's ``message_path`` is its SPEC (a
+        name, not a file) and ``orderbook_path`` None. A folder holding one Binance recording
+        gives :class:`companion.catalog.DayData` (events, ``book`` None, instrument).
+
+    Raises
+    ------
+    ValueError
+        When a universe or folder holds more or fewer than one ticker-day.
 
     Examples
     --------
     >>> d = load("synthetic")                     # doctest: +SKIP
     >>> d.events.dtype == EVENT_DTYPE             # doctest: +SKIP
     True
+    >>> u = load("universe:1:2x2:1/SYN0/2012-06-22")
+    >>> u.instrument.symbol, u.instrument.date, u.book.shape[1]
+    ('SYN0', '2012-06-22', 40)
     """
-    from companion.io.lobster import read_lobster
+    from companion.io.lobster import LobsterData, read_lobster
 
-    msg, ob = resolve_lobster_paths(spec)
+    sp = parse_spec(spec)
+    if sp.kind in ("universe", "folder"):
+        from companion.catalog import load_day
+
+        day = _single_day(sp)
+        if day.source == "binance" or day.spec.startswith("universe:"):
+            dd = load_day(day)
+            if day.source == "binance":
+                return dd
+            return LobsterData(events=dd.events, book=dd.book, instrument=dd.instrument,
+                               message_path=Path(day.spec), orderbook_path=None)
+        msg, ob = Path(day.paths[0]), (Path(day.paths[1]) if len(day.paths) > 1 else None)
+    else:
+        msg, ob = resolve_lobster_paths(sp)
     return read_lobster(msg, ob)
+
+
+def _single_day(sp: Spec):
+    from companion.catalog import discover
+
+    days = discover(sp.text)
+    if len(days) != 1:
+        raise ValueError(
+            f"dataset SPEC {sp.text!r} names {len(days)} ticker-days, not one: list them with "
+            "companion.catalog.discover(SPEC) (or name one day, e.g. universe:1:3x5:30/SYN1/2012-06-22) "
+            "and run them with `python -m companion study`")
+    return days[0]

@@ -303,7 +303,7 @@ def _draw_episodes(rng: np.random.Generator, cfg: SynthConfig) -> list[dict]:
 
 
 def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
-             _capacity: int | None = None) -> SynthDay:
+             _capacity: int | None = None, extra_episodes: list[dict] | None = None) -> SynthDay:
     """Simulate one day; see the module docstring for the model and its references.
 
     Deterministic in ``(seed, config)``: every draw comes from ``numpy.random.default_rng(seed)``.
@@ -319,6 +319,12 @@ def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
         Model parameters (default :class:`SynthConfig`: 09:30-16:00, ~372k messages).
     _capacity : int, optional
         Initial message buffer, for tests of the grow-and-rerun path.
+    extra_episodes : list of dict, optional
+        Informed episodes added to the drawn ones (``start``/``end`` in s after midnight,
+        ``direction`` +-1, ``move_ticks``, optionally ``mu``: informed market orders / s, default
+        ``config.episode_mu``), e.g. the common factor of a universe (:mod:`companion.universe`);
+        overlapping episodes add their drifts and rates. None (default) leaves
+        the day exactly as without the argument.
 
     Returns
     -------
@@ -353,10 +359,12 @@ def simulate(seed: int = 7, levels: int = 10, config: SynthConfig | None = None,
         raise ValueError(f"session {cfg.session!r} must satisfy 0 <= start < end <= 86400 s")
     rng = np.random.default_rng(seed)
     episodes = _draw_episodes(rng, cfg)
+    if extra_episodes:
+        episodes = episodes + [dict(e) for e in extra_episodes]
     ep_start = np.array([e["start"] for e in episodes], dtype=np.float64)
     ep_end = np.array([e["end"] for e in episodes], dtype=np.float64)
     ep_drift = np.array([e["direction"] * e["move_ticks"] / (e["end"] - e["start"]) for e in episodes])
-    ep_mu = np.full(len(episodes), cfg.episode_mu, dtype=np.float64)
+    ep_mu = np.array([e.get("mu", cfg.episode_mu) for e in episodes], dtype=np.float64)
 
     p0 = int(round(cfg.price0 * cfg.price_scale / cfg.tick))  # ticks
     n_grid = 2 * p0

@@ -53,6 +53,15 @@ MODULES = [
     "companion.models.compiled",
     "companion.sim.simulator",
     "companion.execution",
+    # issue #11: catalog of ticker-days, synthetic universes, Parquet store
+    "companion.catalog",
+    "companion.universe",
+    "companion.store",
+    # issue #11: per-ticker-day studies
+    "companion.study",
+    "companion.study.runner",
+    "companion.study.studies",
+    "companion.study.stats",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run

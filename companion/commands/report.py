@@ -71,9 +71,11 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 def load_day(message: str, orderbook: str | None = None):
     """Resolve MESSAGE (SPEC or path) like :func:`companion.data.resolve_lobster_paths` and read it."""
-    from companion.data import orderbook_beside, resolve_lobster_paths
+    from companion.data import load, orderbook_beside, resolve_lobster_paths
     from companion.io.lobster import read_lobster
 
+    if orderbook is None and (message.startswith("universe:") or Path(message).is_dir()):
+        return load(message)        # a universe day, or a folder holding one ticker-day
     try:
         msg, ob = resolve_lobster_paths(message)
     except ValueError:

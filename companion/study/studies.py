@@ -1,0 +1,348 @@
+r"""Per-ticker-day functions of the studies and the combiners that turn their small results into
+one table and a summary.
+
+Every per-unit function has the signature ``fn(item, store_root, params)``: ``item`` is a
+:class:`companion.catalog.TickerDay` (or, for ``crossimpact``, one date's ticker-days; for the
+``train`` folds, a test day with its training days); the day is read through
+:class:`companion.store.Store` (Parquet, built from the source on first use), the stages run, a
+table is written back to the store and a small result (a dict of scalars and at most a small
+frame) is returned. The same function runs in-process (``serial=True``) and on Dask workers, so
+the two runs give identical numbers.
+
+Studies (defaults in :data:`DEFAULTS`):
+
+``ofi``
+    CKS (2014) regressions per window, :math:`\Delta P_k = \alpha + \beta\,\mathrm{OFI}_k +
+    \epsilon_k` over ``freq`` bins inside ``window`` windows (:func:`companion.flow.impact_regressions`),
+    the pooled regression of the whole day, and the depth law :math:`\beta_i = \hat c / D_i^\lambda`
+    fitted over the day's windows. Units: :math:`\beta` ticks per lot (``size_unit`` shares).
+``features``
+    Causal flow features on a ``grid`` clock (:func:`companion.features.compute`) with the
+    fixed-horizon label "mid up after ``horizon``" (:func:`companion.labels.fixed_horizon_labels`),
+    written as the store table ``features``.
+``train``
+    Walk-forward by day per ticker: train on the ticker's days before ``d`` (training samples
+    whose label window ``[t, t_end]`` comes within ``embargo`` of the test day's first sample
+    are purged), test on day ``d``; LightGBM vs logistic regression vs the sign of the 10-s OFI.
+``backtest``
+    :class:`companion.backtest.ImbalanceScalper` per ticker-day (market entries, flattened
+    ``flat_before_close_s`` before the close); the day's P&L and metrics
+    (:func:`companion.backtest.engine.summarize`).
+``crossimpact``
+    Per date, the tickers' returns on own and cross-asset OFI (Cont, Cucuringu & Zhang 2023):
+    :math:`r_{i,k} = \alpha_i + \beta_{ii}\,\mathrm{ofi}_{i,k} + \sum_{j \ne i} \beta_{ij}\,
+    \mathrm{ofi}_{j,k} + \epsilon` with :math:`\mathrm{ofi}` level-1 OFI normalised by the bin's
+    average depth and :math:`r` the log mid return in basis points.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEFAULTS", "FEATURE_PARAMS", "date_crossimpact", "day_backtest", "day_features", "day_ofi", "load_dataset", "table_version", "train_fold"]
+
+#: default parameters of each study (``run_study(params=...)`` overrides them)
+DEFAULTS = {
+    "ofi": {"freq": "10s", "window": "30min", "size_unit": 100.0, "min_bins": 10},
+    "features": {"grid": "1s", "horizon": "10s", "warmup": "5min"},
+    "train": {"grid": "1s", "horizon": "10s", "warmup": "5min", "embargo": "10s", "min_train_days": 1,
+              "n_estimators": 100, "seed": 7},
+    "backtest": {"flat_before_close_s": 60.0, "hold_s": 10.0},
+    "crossimpact": {"freq": "10s"},
+}
+
+
+def load_dataset(day, store_root=None):
+    """One ticker-day's events, book and instrument, through the Parquet store.
+
+    Examples
+    --------
+    >>> d = load_dataset(discover("lobster:AAPL:1")[0])      # doctest: +SKIP
+    """
+    from companion.store import Store
+
+    return Store(store_root).dataset(day)
+
+
+def _store(store_root):
+    from companion.store import Store
+
+    return Store(store_root)
+
+
+def table_version(study: str, params: dict) -> str:
+    """The store ``version`` of a study's tables: the study and a hash of its parameters, so a
+    table written with other parameters is never read as fresh.
+
+    Examples
+    --------
+    >>> table_version("features", {"grid": "1s"}) == table_version("features", {"grid": "1s"})
+    True
+    >>> table_version("features", {"grid": "1s"}) == table_version("features", {"grid": "5s"})
+    False
+    """
+    from dask.base import tokenize
+
+    return f"{study}-{tokenize(sorted(params.items()))[:12]}"
+
+
+def _ident(day) -> dict:
+    return {"key": day.key, "ticker": day.ticker, "date": day.date}
+
+
+# ---------------------------------------------------------------------------------------------
+# ofi
+# ---------------------------------------------------------------------------------------------
+def day_ofi(day, store_root, params: dict) -> dict:
+    """CKS regressions of one ticker-day; writes the store table ``ofi_windows``.
+
+    Returns ``{"row": {...}, "windows": DataFrame}``: the row holds ``n_events``, ``n_bins``,
+    ``n_windows``, the window means ``r2_mean`` / ``beta_mean``, the pooled day regression
+    ``r2_day`` / ``beta_day`` / ``t_beta_day``, and the depth law ``c`` (ticks) / ``lambda``.
+
+    Examples
+    --------
+    >>> day_ofi(day, None, DEFAULTS["ofi"])["row"]["r2_day"]     # doctest: +SKIP
+    """
+    from companion.flow import impact_regressions, ols
+    from companion.flow.tradesign import signed_volume_events
+
+    d = load_dataset(day, store_root)
+    ev, book, inst = d.events, d.book, d.instrument
+    if len(ev) < 2:
+        raise ValueError(f"{day.key}: only {len(ev)} events")
+    ts = np.asarray(ev["ts"], dtype=np.int64)
+    t0 = int(inst.session_open_ns) if inst.session_open_ns else None
+    t1 = int(inst.session_close_ns) if inst.session_close_ns else None
+    res = impact_regressions(book, ts, signed_volume_events(ev), tick=float(inst.tick),
+                             size_unit=float(params["size_unit"]), freq=params["freq"], window=params["window"],
+                             t0=t0, t1=t1, levels=1, min_bins=int(params["min_bins"]))
+    bins = res.bins
+    pooled = ols(bins["dp"].to_numpy(), bins["ofi"].to_numpy())
+    win = res.windows.copy()
+    s = res.summary
+    row = {**_ident(day), "n_events": len(ev), "n_bins": len(bins), "n_windows": int(s.get("n_windows", 0)),
+           "r2_mean": s.get("r2_mean", math.nan), "beta_mean": s.get("beta_mean", math.nan),
+           "r2_day": float(pooled["r2"]), "beta_day": float(pooled["coef"][1]), "t_beta_day": float(pooled["t"][1]),
+           "c": s.get("c", math.nan), "lambda": s.get("lambda", math.nan), "depth_mean": s.get("depth_mean", math.nan)}
+    for k in ("ticker", "date"):
+        win.insert(0, k, row[k])
+    _store(store_root).write_table(day, "ofi_windows", win, version=table_version("ofi", params))
+    return {"row": row, "windows": win}
+
+
+# ---------------------------------------------------------------------------------------------
+# features / train
+# ---------------------------------------------------------------------------------------------
+def feature_table(data, params: dict) -> pd.DataFrame:
+    """Flow features on the ``grid`` clock plus the label columns ``ret`` (ticks), ``y``
+    (1 when the mid is up after ``horizon``) and ``t_end``; one row per sample, column ``time``.
+
+    Examples
+    --------
+    >>> feature_table(load_dataset(day), DEFAULTS["features"]).columns[-3:].tolist()   # doctest: +SKIP
+    ['ret', 'y', 't_end']
+    """
+    from companion.features import compute
+    from companion.labels import fixed_horizon_labels
+    from companion.models.dataset import flow_feature_names, mid_series
+
+    ev, book, inst = data.events, data.book, data.instrument
+    feats = compute(ev, book, inst, grid=params["grid"], features=flow_feature_names())
+    if len(feats) and params.get("warmup"):
+        feats = feats.loc[feats.index >= feats.index[0] + pd.Timedelta(params["warmup"])]
+    lab = fixed_horizon_labels(mid_series(ev, book, inst), params["horizon"], tick=float(inst.tick),
+                               samples=feats.index)
+    X = feats.loc[lab.index].astype(np.float64)
+    X["ret"] = lab["ret"].to_numpy(np.float64)
+    X["y"] = (X["ret"].to_numpy() > 0).astype(np.int8)
+    X["t_end"] = pd.to_datetime(lab["t_end"].to_numpy())
+    X.index.name = "time"
+    return X.reset_index()
+
+
+def day_features(day, store_root, params: dict) -> dict:
+    """Features and labels of one ticker-day, written as the store table ``features``.
+
+    Examples
+    --------
+    >>> day_features(day, None, DEFAULTS["features"])["row"]["n_samples"]   # doctest: +SKIP
+    """
+    tab = feature_table(load_dataset(day, store_root), params)
+    _store(store_root).write_table(day, "features", tab, version=table_version("features", params))
+    n_feat = tab.shape[1] - 4
+    return {"row": {**_ident(day), "n_samples": len(tab), "n_features": int(n_feat),
+                    "share_up": float(tab["y"].mean()) if len(tab) else math.nan}}
+
+
+#: the ``train`` parameters that define its ``features`` tables
+FEATURE_PARAMS = ("grid", "horizon", "warmup")
+
+
+def _logistic(seed: int):
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(SimpleImputer(strategy="median"), StandardScaler(),
+                         LogisticRegression(max_iter=2000, random_state=seed))
+
+
+def _scores(y: np.ndarray, score: np.ndarray, proba: np.ndarray | None) -> dict:
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    both = np.unique(y).size == 2
+    pred = (proba > 0.5) if proba is not None else (score > 0)
+    out = {"auc": float(roc_auc_score(y, score)) if both else math.nan,
+           "accuracy": float(np.mean(pred.astype(np.int8) == y))}
+    out["log_loss"] = float(log_loss(y, np.clip(proba, 1e-12, 1 - 1e-12), labels=[0, 1])) if proba is not None else math.nan
+    return out
+
+
+def train_fold(item: dict, store_root, params: dict) -> dict:
+    """One walk-forward fold: fit on ``item["train"]`` days, score on ``item["test"]``.
+
+    Reads the ``features`` tables; purges training samples whose ``[time, t_end]`` reaches
+    ``test_start - embargo``; drops feature columns that are all-NaN or constant on the training
+    rows. Returns one row per model (``lightgbm``, ``logistic``, ``ofi_sign``) with ``auc``,
+    ``accuracy``, ``log_loss`` (nats; NaN for the sign rule), ``n_test``, ``n_train``, ``n_purged``.
+
+    Examples
+    --------
+    >>> train_fold({"test": day3, "train": [day1, day2]}, None, DEFAULTS["train"])   # doctest: +SKIP
+    """
+    from companion.models.dataset import MODEL_PARAMS
+    from companion.models.train import DirectionClassifier
+
+    st = _store(store_root)
+    ver = table_version("features", {k: params[k] for k in FEATURE_PARAMS})
+    test = st.read_table(item["test"], "features", version=ver)
+    train = pd.concat([st.read_table(d, "features", version=ver) for d in item["train"]], ignore_index=True)
+    if len(test) == 0 or len(train) == 0:
+        raise ValueError(f"{item['test'].key}: empty feature table (train {len(train)}, test {len(test)} rows)")
+    test_start = pd.Timestamp(test["time"].min())
+    cut = test_start - pd.Timedelta(params["embargo"])
+    keep = pd.to_datetime(train["t_end"]).to_numpy() < cut.to_datetime64()
+    n_purged = int((~keep).sum())
+    train = train.loc[keep]
+    label_cols = ["time", "ret", "y", "t_end"]
+    feats = [c for c in train.columns if c not in label_cols]
+    Xtr = train[feats]
+    usable = [c for c in feats if Xtr[c].notna().any() and Xtr[c].nunique(dropna=True) > 1]
+    Xtr, Xte = Xtr[usable].to_numpy(np.float64), test[usable].to_numpy(np.float64)
+    ytr, yte = train["y"].to_numpy(np.int8), test["y"].to_numpy(np.int8)
+    if np.unique(ytr).size < 2:
+        raise ValueError(f"{item['test'].key}: training labels of one class only")
+    seed = int(params["seed"])
+    gbm = DirectionClassifier(n_estimators=int(params["n_estimators"]), random_state=seed, n_jobs=1, **MODEL_PARAMS)
+    gbm.fit(pd.DataFrame(Xtr, columns=usable), ytr)
+    p_gbm = gbm.predict_proba(pd.DataFrame(Xte, columns=usable))[:, 1]
+    lr = _logistic(seed).fit(Xtr, ytr)
+    p_lr = lr.predict_proba(Xte)[:, 1]
+    ofi = np.nan_to_num(test["ofi_10s"].to_numpy(np.float64)) if "ofi_10s" in test else np.zeros(len(test))
+    base = {**_ident(item["test"]), "n_train_days": len(item["train"]), "n_train": len(train),
+            "n_purged": n_purged, "n_test": len(test), "n_features": len(usable), "share_up": float(yte.mean())}
+    rows = [{**base, "model": "lightgbm", **_scores(yte, p_gbm, p_gbm)},
+            {**base, "model": "logistic", **_scores(yte, p_lr, p_lr)},
+            {**base, "model": "ofi_sign", **_scores(yte, ofi, None)}]
+    return {"rows": rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# backtest
+# ---------------------------------------------------------------------------------------------
+BACKTEST_METRICS = ("trades", "fills", "pnl_mid", "gross_pnl", "fees", "net_pnl", "spread_cost", "win_rate",
+                    "max_drawdown", "avg_pnl_bps", "avg_holding_s", "fill_rate", "signal_accuracy")
+
+
+def day_backtest(day, store_root, params: dict) -> dict:
+    """The imbalance scalper on one ticker-day; writes the store table ``trades``.
+
+    Examples
+    --------
+    >>> day_backtest(day, None, DEFAULTS["backtest"])["row"]["net_pnl"]     # doctest: +SKIP
+    """
+    from companion.backtest import ImbalanceScalper
+    from companion.backtest.engine import ExecutionConfig, run_backtest, summarize
+
+    d = load_dataset(day, store_root)
+    ex = ExecutionConfig(flat_before_close_s=float(params["flat_before_close_s"]))
+    res = run_backtest(d.events, d.book, d.instrument, ImbalanceScalper(entry="market", hold_s=float(params["hold_s"])),
+                       execution=ex)
+    m = summarize(res)
+    trades = pd.DataFrame(res.trades).reset_index(drop=True)
+    _store(store_root).write_table(day, "trades", trades, version=table_version("backtest", params))
+    return {"row": {**_ident(day), **{k: float(m[k]) for k in BACKTEST_METRICS}}}
+
+
+# ---------------------------------------------------------------------------------------------
+# crossimpact
+# ---------------------------------------------------------------------------------------------
+def _ofi_returns(data, freq, t0: int, t1: int) -> pd.DataFrame:
+    from companion.flow.ofi import bin_bounds, mid_nb, multilevel_ofi_bins
+
+    book = np.ascontiguousarray(data.book, dtype=np.float64)
+    ts = np.asarray(data.events["ts"], dtype=np.int64)
+    ml = multilevel_ofi_bins(book, ts, freq, levels=1, t0=t0, t1=t1)
+    _, bounds = bin_bounds(ts, freq, t0, t1)
+    mid = mid_nb(book)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = 1e4 * np.log(mid[bounds[1:]] / mid[bounds[:-1]])
+    return pd.DataFrame({"ofi": ml["ofi1"].to_numpy(), "r": r}, index=ml.index)
+
+
+def date_crossimpact(item: dict, store_root, params: dict) -> dict:
+    """Own vs cross-asset OFI regressions of the tickers of one date (CCZ 2023).
+
+    ``item["days"]``: the ticker-days of the date (two or more tickers). Bins of ``freq`` from the
+    latest session open to the earliest close; bins where any ticker has an undefined OFI or
+    return are dropped. Returns one row per ticker: ``beta_own`` and ``r2_own`` (own OFI only),
+    ``beta_cross_only`` / ``r2_cross_only`` (the other tickers' OFI only; mean coefficient),
+    ``r2_cross`` / ``adj_r2_own`` / ``adj_r2_cross`` (all tickers' OFI), ``beta_own_cross``
+    (own coefficient in the joint fit), ``beta_cross_mean`` (mean of the joint fit's cross
+    coefficients :math:`\\beta_{ij}, j \\ne i`) and ``t_cross_max`` (the one of their
+    t-statistics largest in absolute value), plus the coefficient matrix. In a market where a
+    ticker's price moves only through its own book the joint cross coefficients are zero
+    (:func:`companion.universe.true_cross_impact`) while a common factor in the order flow makes
+    the cross-only coefficient positive.
+
+    Examples
+    --------
+    >>> date_crossimpact({"date": "2012-06-21", "days": days}, None, DEFAULTS["crossimpact"])   # doctest: +SKIP
+    """
+    from companion.flow import ols
+
+    days = sorted(item["days"], key=lambda d: d.ticker)
+    if len(days) < 2:
+        raise ValueError(f"{item['date']}: cross-impact needs two or more tickers, got {len(days)}")
+    data = [load_dataset(d, store_root) for d in days]
+    t0 = max(int(x.instrument.session_open_ns or x.events["ts"][0]) for x in data)
+    t1 = min(int(x.instrument.session_close_ns or x.events["ts"][-1]) for x in data)
+    if t1 <= t0:
+        raise ValueError(f"{item['date']}: the sessions of {', '.join(d.ticker for d in days)} do not overlap")
+    panels = [_ofi_returns(x, params["freq"], t0, t1) for x in data]
+    n = min(len(p) for p in panels)
+    O = np.column_stack([p["ofi"].to_numpy()[:n] for p in panels])
+    R = np.column_stack([p["r"].to_numpy()[:n] for p in panels])
+    ok = np.isfinite(O).all(axis=1) & np.isfinite(R).all(axis=1)
+    O, R = O[ok], R[ok]
+    tick = [d.ticker for d in days]
+    rows, coef = [], np.full((len(days), len(days)), np.nan)
+    for i, t in enumerate(tick):
+        others = np.delete(O, i, axis=1)
+        own = ols(R[:, i], O[:, i])
+        cross_only = ols(R[:, i], others)
+        joint = ols(R[:, i], O)
+        b = np.asarray(joint["coef"][1:], dtype=np.float64)
+        tj = np.delete(np.asarray(joint["t"][1:], dtype=np.float64), i)
+        coef[i] = b
+        rows.append({"date": item["date"], "ticker": t, "n_bins": int(ok.sum()), "beta_own": float(own["coef"][1]),
+                     "r2_own": float(own["r2"]), "adj_r2_own": float(own["adj_r2"]),
+                     "beta_cross_only": float(np.mean(cross_only["coef"][1:])), "r2_cross_only": float(cross_only["r2"]),
+                     "r2_cross": float(joint["r2"]), "adj_r2_cross": float(joint["adj_r2"]),
+                     "beta_own_cross": float(b[i]), "beta_cross_mean": float(np.delete(b, i).mean()),
+                     "t_cross_max": float(tj[np.argmax(np.abs(tj))])})
+    return {"rows": rows, "coef": pd.DataFrame(coef, index=pd.Index(tick, name="ticker"), columns=tick)}
