@@ -41,8 +41,6 @@ NeurIPS; the LightGBM documentation, "Missing Value Handle" (``use_missing``,
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path

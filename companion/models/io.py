@@ -134,8 +134,8 @@ def read_metadata(meta_path: str | Path) -> tuple[dict, Path, bytes]:
     >>> try:
     ...     read_metadata(d / "m.json")
     ... except ValueError as exc:
-    ...     print(str(exc).split("/")[-1][:30])
-    m.json: not valid JSON (Expecti
+    ...     print(str(exc).split("/")[-1][:22])
+    m.json: not valid JSON
     """
     meta_path = Path(meta_path)
     try:
@@ -184,9 +184,8 @@ def load_model(path: str | Path):
     """
     import lightgbm as lgb
 
-    from companion.models.train import DirectionClassifier, MoveRegressor
-
     from companion.models.compiled import CompiledModel
+    from companion.models.train import DirectionClassifier, MoveRegressor
 
     stem = _stem(path)
     meta_path = stem.with_suffix(".json")
