@@ -93,6 +93,7 @@ def _run_ws(args, cfg, model) -> tuple:
     snap = args.snapshot_url or snapshot_url(args.ws, args.symbol, args.market)
     stale = cfg.feed.stale_after_s if cfg.feed.stale_after_s is not None else 5.0
     feed = BinanceWebSocketFeed(args.ws, args.symbol, http_snapshot(snap), market=args.market, stale_after=stale)
+    _check_levels(args, cfg, 10)
     ex = LiveExecutor(cfg, feed.instrument, levels=10, journal=args.journal, model=model,
                       status=not (args.json or args.quiet))
 
@@ -106,6 +107,15 @@ def _run_ws(args, cfg, model) -> tuple:
         if ex.journal is not None:
             ex.journal.close()
     return s, feed.instrument
+
+
+def _check_levels(args, cfg, levels: int) -> None:
+    from companion.live.config import ConfigError, in_file
+
+    try:
+        cfg.check_levels(levels)
+    except ConfigError as exc:
+        raise ConfigError(in_file(exc, args.config or "(defaults)")) from None
 
 
 def run(args) -> int:
@@ -129,6 +139,7 @@ def run(args) -> int:
     spec = parse_spec(args.replay)
     d = load(args.replay)
     levels = d.book.shape[1] // 4
+    _check_levels(args, cfg, levels)
     # a synthetic day is full depth: the executor rebuilds its book from the messages; a LOBSTER
     # level-N file is not, so its orderbook rows stand for an L2 snapshot feed
     rows = None if spec.kind == "synthetic" else d.book
