@@ -223,5 +223,6 @@ def test_arun_feed_error_checkpoints_then_raises(tmp_path):
         run(ex.arun(dying()))
     n = ex.summary.events
     assert n > 0 and ex.summary.chunks == 200
+    ex.journal.close()  # one writer: the journal is locked while the executor holds it
     with Journal(tmp_path / "j.db") as j:
         assert j.recover().checkpoint == n - 1

@@ -63,6 +63,8 @@ backtester's orders and fills (``tests/test_live_parity.py``).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal as _signal
 import time
@@ -931,7 +933,8 @@ class LiveExecutor:
     """
 
     def __init__(self, config: LiveConfig, instrument: Instrument, *, levels: int = 10, journal=None, model=None,
-                 venue=None, status: bool = False, on_chunk: Callable | None = None):
+                 venue=None, status: bool = False, on_chunk: Callable | None = None, dataset: str | None = None,
+                 new_segment: bool = False):
         from companion.live.journal import Journal
         from companion.live.venue import PaperVenue
 
@@ -939,9 +942,11 @@ class LiveExecutor:
         self.instrument = instrument
         self.levels = int(levels)
         self.scale = float(instrument.price_scale)
+        self.dataset = dataset
         if journal is not None and not isinstance(journal, Journal):
             journal = Journal(journal, synchronous=config.journal.synchronous)
         self.journal = journal
+        self._id_prefix = ""
         self.execution = config.execution_config(instrument)
         self.venue = venue if venue is not None else PaperVenue(instrument, self.execution, levels=self.levels)
         self.book = IncrementalBook(self.levels)
@@ -958,6 +963,14 @@ class LiveExecutor:
         else:
             s = config.signal
             self.stream = ImbalanceStream(s.depth, s.weak, s.strong, float(instrument.tick))
+        if journal is not None:  # bound to its run: a resume with another dataset / config / model refuses
+            try:
+                seg = journal.bind(self.run_identity(model if config.strategy == "model" else None),
+                                   new_segment=new_segment)
+            except BaseException:
+                journal.close()
+                raise
+            self._id_prefix = "" if seg <= 1 else f"S{seg}."
         strat = config.strategy_object()
         self._kernel = strat.kernel
         self._params = strat._params(float(instrument.tick))
@@ -1001,6 +1014,25 @@ class LiveExecutor:
         self._ns_per_cycle = ns_per_cycle()
 
     # ---- controls
+    def run_identity(self, model=None) -> dict:
+        """What a journal is bound to (:meth:`companion.live.journal.Journal.bind`): the dataset
+        (the caller's ``dataset`` string), the sha256 of the config (without the ``latency``
+        targets, ``kill_switch`` and ``journal`` sections, which do not change a decision), the
+        sha256 of the model's arrays (None for the scalper) and the companion version."""
+        import companion
+
+        cfg = {k: v for k, v in self.config.to_dict().items() if k not in ("latency", "kill_switch", "journal")}
+        text = json.dumps(cfg, sort_keys=True, default=str)
+        mh = None
+        if model is not None:
+            h = hashlib.sha256()
+            for a in model.arrays:
+                h.update(np.ascontiguousarray(a).tobytes())
+            h.update(f"{model.num_class}|{model.n_features}|{model.objective}|{model.average_output}".encode())
+            mh = h.hexdigest()
+        return {"dataset": self.dataset, "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "config": json.loads(text), "model_sha256": mh, "companion_version": companion.__version__}
+
     def request_kill(self, reason: str = "MANUAL") -> None:
         """Trip the kill switch at the next wake-up (safe from a signal handler)."""
         if self._kill_request is None and self.summary.killed is None:
@@ -1011,9 +1043,9 @@ class LiveExecutor:
         self._msg_seq += 1
         return self._msg_seq
 
-    @staticmethod
-    def client_id(order_id: int) -> str:
-        return f"O{order_id}"
+    def client_id(self, order_id: int) -> str:
+        """Our client order id: ``O<n>`` (segment 1), ``S<k>.O<n>`` in a journal's segment k > 1."""
+        return f"{self._id_prefix}O{order_id}"
 
     def _journal_new_orders(self) -> None:
         """Journal the orders the venue created that are not journaled yet (risk-manager orders)."""
@@ -1065,7 +1097,7 @@ class LiveExecutor:
             if r.kind == "ack":
                 self.journal.update_order(cid, "ACK", r.t_local, venue_order_id=str(r.order_id), seq=seq)
             elif r.kind == "fill":
-                self.journal.record_fill(f"F{r.fill_id}", cid, r.t_exchange, int(round(r.price)), r.qty, r.side,
+                self.journal.record_fill(f"{self._id_prefix}F{r.fill_id}", cid, r.t_exchange, int(round(r.price)), r.qty, r.side,
                                          liquidity=r.liquidity, fee=r.fee, seq=seq)
             else:
                 status = "REJECTED" if r.status == "REJECTED" else "CANCELLED"
@@ -1411,8 +1443,9 @@ class LiveExecutor:
                                   if is_model else None)}
         if self.journal is not None:
             pos = self.journal.position(self.instrument.symbol)
+            cash = pos.cash - self.journal.base_cash  # this segment's cash
             summ.reconciled = bool(abs(pos.qty - v.position) < 1e-9
-                                   and abs(pos.cash - v.cash) <= 1e-6 * max(1.0, abs(v.cash)))
+                                   and abs(cash - v.cash) <= 1e-6 * max(1.0, abs(v.cash)))
             r2 = self.journal.recover(verify=False)
             summ.checkpoint = r2.checkpoint
         return summ
@@ -1461,8 +1494,11 @@ class LiveExecutor:
         got = {"msg_seq": self._msg_seq, "orders": v.n_orders, "fills": v.n_fills, "position": v.position}
         want = {k: state.get(k) for k in got}
         if got != want:
-            raise RuntimeError(f"the replay up to the checkpoint does not reproduce the journal: {got} != {want} "
-                               "(another dataset, config or code version?)")
+            from companion.live.journal import JournalMismatchError
+
+            raise JournalMismatchError(f"journal {self.journal.path}: the replay up to the checkpoint does not "
+                                       f"reproduce the journal: {got} != {want} (another dataset, config or "
+                                       "code version?)")
 
     def status_text(self) -> str:
         """The one-line live status (events, position, P&L, orders, fills, p99 tick-to-decision)."""
