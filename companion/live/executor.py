@@ -1095,7 +1095,7 @@ class LiveExecutor:
                 continue
             cid = self.client_id(r.order_id)
             if r.kind == "ack":
-                self.journal.update_order(cid, "ACK", r.t_local, venue_order_id=str(r.order_id), seq=seq)
+                self.journal.update_order(cid, "ACK", r.t_local, venue_order_id=f"{self._id_prefix}{r.order_id}", seq=seq)
             elif r.kind == "fill":
                 self.journal.record_fill(f"{self._id_prefix}F{r.fill_id}", cid, r.t_exchange, int(round(r.price)), r.qty, r.side,
                                          liquidity=r.liquidity, fee=r.fee, seq=seq)

@@ -442,7 +442,8 @@ class Journal:
         if not fresh:  # integrity and schema first, before any write (WAL switch included)
             res = [r[0] for r in con.execute("PRAGMA integrity_check")]
             if res != ["ok"]:
-                raise JournalCorruptError(f"journal {p}: PRAGMA integrity_check failed: {res[0]}")
+                first = " ".join(" ".join(res).split())[:200]
+                raise JournalCorruptError(f"journal {p}: PRAGMA integrity_check failed: {first}")
             tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             for t, cols in _TABLES.items():
                 if t not in tables:
