@@ -104,6 +104,8 @@ def _run_ws(args, cfg, model) -> tuple:
                       status=not (args.json or args.quiet), dataset=f"ws {args.ws} {args.symbol.upper()} {args.market}",
                       new_segment=args.new_segment)
 
+    ex.warm_up()  # numba compiles / loads here, before the websocket and the snapshot request
+
     async def main():
         async with feed:
             return await ex.arun(feed, max_events=args.max_events, handle_sigusr1=True)

@@ -1233,7 +1233,7 @@ class LiveExecutor:
         venue fills it only if market data resume) and ends the run; any other feed error
         propagates after the journal is checkpointed.
         """
-        from companion.live.feeds import StaleFeed
+        from companion.live.feeds import FeedError, StaleFeed
 
         loop = self._loop(None, max_events, None, handle_sigusr1)
         next(loop)
@@ -1255,6 +1255,10 @@ class LiveExecutor:
             except StaleFeed:
                 self._kill_now("STALE_FEED")
                 ended = False
+            except FeedError as exc:  # closed, malformed, oversized, no snapshot: fail safe
+                summ = self._fail_safe(loop, exc)
+                raise type(exc)(f"{exc}; kill switch tripped: position {summ.position:g}, "
+                                f"checkpoint {summ.checkpoint}") from None
             except Exception:  # a dead feed: checkpoint what was processed, then report the error
                 self._end(loop, ended=False)
                 raise
@@ -1262,6 +1266,34 @@ class LiveExecutor:
         finally:
             loop.close()
             self._cleanup()
+
+    def _fail_safe(self, loop, exc: Exception) -> LiveSummary:
+        """A feed that cannot go on: trip the kill switch (cancel, flatten with a market order,
+        halt; journaled as ``KILL_FEED_ERROR``), let the paper venue execute the flatten order
+        against the last book it knows (the simulator runs to the end of the data received), then
+        journal the fills and checkpoint. The summary records the reason in ``killed``."""
+        self._kill_now("FEED_ERROR")
+        if self.summary.killed is None:  # already halted by another rule
+            self.summary.killed = "FEED_ERROR"
+        return self._end(loop, ended=True)
+
+    def warm_up(self) -> float:
+        """Compile (or load from numba's cache) every kernel of the loop *before* connecting a live
+        feed, never inside the event loop (a cold cache took ~90 s in the first chunk: the snapshot
+        request timed out and the stale-feed alarm tripped). Runs a twin executor (same config,
+        model and levels; no journal) over a 20-second synthetic day; returns the seconds spent."""
+        from companion import synth
+
+        t0 = time.perf_counter()
+        sc = synth.SynthConfig(session=(34200.0, 34220.0))
+        d = synth.simulate(seed=0, config=sc, levels=self.levels)
+        ev = synth.to_events(d.messages)
+        cfg = self.config.replace(kill_switch={"file": None}, risk={"max_loss": None})
+        model = self.stream.model if isinstance(self.stream, ModelStream) else None
+        twin = LiveExecutor(cfg, synth.instrument(sc, levels=self.levels), levels=self.levels, model=model)
+        bounds = np.flatnonzero(np.diff(ev["ts"])) + 1
+        twin.run([(int(ev["ts"][a]), ev[a:b]) for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(ev)])])
+        return time.perf_counter() - t0
 
     def _loop(self, book_rows, max_events, crash_after_events, handle_sigusr1):
         """The executor loop as a coroutine: ``send((now_ns, events))`` processes one chunk and
