@@ -50,6 +50,7 @@ async def _session(path: Path, srv_kwargs: dict, feed_kwargs: dict, journal=None
                                     **feed_kwargs)
         ex = LiveExecutor(_config(), feed.instrument, levels=LEVELS, journal=journal,
                           on_chunk=lambda e, n: rows.append((n, e.last_book_row)))
+        ex.warm_up()  # compile before connecting: a cold numba cache must not stall the event loop
 
         async def recorded():
             async for chunk in feed:

@@ -448,7 +448,15 @@ def load_config(path: str | Path | None) -> LiveConfig:
 
 
 def in_file(exc: Exception, path: str | Path) -> str:
-    """``exc``'s message with the config file named: ``config: x`` -> ``config <path>: x``."""
+    """``exc``'s message with the config file named: ``config: x`` -> ``config <path>: x``.
+
+    Examples
+    --------
+    >>> in_file(ConfigError("config: risk.max_loss must be finite, got inf"), "live.yaml")
+    'config live.yaml: risk.max_loss must be finite, got inf'
+    >>> in_file(ValueError("strategy: qty must be > 0"), "bt.yaml")
+    'config bt.yaml: strategy: qty must be > 0'
+    """
     msg = str(exc)
     return msg.replace("config:", f"config {path}:", 1) if msg.startswith("config:") else f"config {path}: {msg}"
 

@@ -213,7 +213,7 @@ def fill_chain(prev: str, fill_id: str, client_order_id: str, ts: int, price: in
     --------
     >>> a = fill_chain("", "F1", "C0", 5, 100, 1.0, 1, "TAKER", 0.0, 3)
     >>> a[:12], fill_chain(a, "F2", "C0", 6, 100, 1.0, 1, "TAKER", 0.0, 4) != a
-    ('a9f86c0a6fb1', True)
+    ('b01ff10ca582', True)
     """
     text = "|".join([prev, fill_id, client_order_id, str(int(ts)), str(int(price)), repr(float(qty)),
                      str(int(side)), liquidity, repr(float(fee)), "" if seq is None else str(int(seq))])
