@@ -68,6 +68,13 @@ def run(coro):
     return asyncio.run(asyncio.wait_for(coro, HARD_TIMEOUT))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm_kernels():
+    """Compile / load the live kernels once, outside every session's hard timeout."""
+    inst = BinanceStreamDecoder("BTCUSDT", "usdm").instrument
+    LiveExecutor(_config(), inst, levels=LEVELS).warm_up()
+
+
 FAULTS = {
     "malformed": r"malformed frame",
     "snapshot_frame": r"a stream frame carries a depth snapshot \(lastUpdateId\)",
@@ -109,7 +116,8 @@ def test_rest_error_body_is_retried_then_syncs(shared_data, tmp_path):
 
 def test_rest_errors_exhaust_bounded_attempts(shared_data, tmp_path):
     ex, feed, srv, err, _ = run(_session(_recording(shared_data), tmp_path / "j.db",
-                                         {"rest_errors": 10, "max_messages": 3_000, "snapshot_wait_s": 0.1},
+                                         {"rest_errors": 10, "speed": 1.0, "max_seconds": 30.0,
+                                          "snapshot_wait_s": 0.1},
                                          {"snapshot_attempts": 3}))
     assert isinstance(err, SnapshotError) and "no depth snapshot after 3 attempts" in str(err)
     assert "Too many requests" in str(err) and feed.stats["snapshot_failures"] == 3
@@ -120,10 +128,10 @@ def test_diffs_buffered_while_unsynced_are_bounded(shared_data, tmp_path):
         await asyncio.sleep(3600)
 
     async def main():
-        async with ReplayServer(_recording(shared_data), max_messages=5_000, snapshot_wait_s=0.1) as srv:
-            feed = BinanceWebSocketFeed(srv.ws_url, srv.symbol, never, market=srv.market, max_buffered_diffs=500)
+        async with ReplayServer(_recording(shared_data), max_messages=20_000, snapshot_wait_s=0.1) as srv:
+            feed = BinanceWebSocketFeed(srv.ws_url, srv.symbol, never, market=srv.market, max_buffered_diffs=50)
             async with feed:
-                with pytest.raises(FeedError, match=r"501 depth diffs buffered while waiting for the snapshot"):
+                with pytest.raises(FeedError, match=r"51 depth diffs buffered while waiting for the snapshot"):
                     async for _ in feed:
                         pass
     run(main())
