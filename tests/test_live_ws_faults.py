@@ -180,3 +180,41 @@ def test_kernels_compiled_before_connecting():
     r = subprocess.run([sys.executable, "-c", WORKER], capture_output=True, text=True, timeout=900, check=False)
     assert r.returncode == 0, r.stderr[-2000:]
     assert int(r.stdout.split()[-1]) >= 2
+
+
+@pytest.mark.parametrize("exc_type", ["FeedClosed", "FeedProtocolError"])
+def test_feed_fault_with_an_open_position_flattens(tmp_path, exc_type):
+    """The replayed 2024 recording above never fills an order on the paper venue (see the report),
+    so an open position is forced here: a synthetic day through an async feed that dies at the
+    first chunk boundary where the venue holds a position."""
+    import companion.live.feeds as F
+    from companion import synth
+
+    sc = synth.SynthConfig(session=(34200.0, 34200.0 + 300.0))
+    d = synth.simulate(seed=3, config=sc)
+    ev, inst = synth.to_events(d.messages), synth.instrument(sc)
+    cfg = LiveConfig.from_dict({"kill_switch": {"file": None}, "risk": {"max_loss": None},
+                                "execution": {"timeout_s": 120.0, "exit_level": 0},
+                                "journal": {"checkpoint_every": 10**9}})
+    ex = LiveExecutor(cfg, inst, journal=tmp_path / "j.db")
+    seen = {}
+
+    async def dying():
+        bounds = np.flatnonzero(np.diff(ev["ts"])) + 1
+        for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(ev)]):
+            if ex.venue.position != 0:
+                seen["position"] = ex.venue.position
+                raise getattr(F, exc_type)("ws://test: injected fault")
+            yield int(ev["ts"][a]), ev[a:b]
+
+    with pytest.raises(FeedError, match=r"^ws://test: injected fault; kill switch tripped: position 0, "
+                                        r"checkpoint \d+$"):
+        run(ex.arun(dying()))
+    assert seen["position"] != 0  # the fault hit an open position
+    assert ex.summary.killed == "FEED_ERROR" and ex.venue.position == 0 and ex.summary.reconciled
+    ex.journal.close()
+    with Journal(tmp_path / "j.db") as j:
+        rec = j.recover()
+        assert j.position(inst.symbol).qty == 0 and not rec.open_orders
+        assert rec.checkpoint == ex.summary.events - 1
+        assert [e.kind for e in j.risk_events()].count("KILL_FEED_ERROR") == 1

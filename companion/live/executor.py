@@ -1275,6 +1275,22 @@ class LiveExecutor:
         self._kill_now("FEED_ERROR")
         if self.summary.killed is None:  # already halted by another rule
             self.summary.killed = "FEED_ERROR"
+        v = self.venue
+        r = self._last_rows[-1] if self._last_rows is not None and len(self._last_rows) else None
+        if abs(v.position) > 1e-9 and r is not None and r[3] > 0 and self._n_seen:
+            # the paper venue matches orders only at market events: one heartbeat, 1 s after the
+            # last event, repeating the last best bid (a no-op for the book), lets it execute the
+            # flatten order against the last book it knows (a real venue fills it at the market)
+            from companion.events import BID, EVENT_DTYPE, LEVEL_SET
+
+            hb = np.zeros(1, dtype=EVENT_DTYPE)
+            t = int(v._mkt[0][self._n_seen - 1]) + NS
+            hb["ts"], hb["ts_local"], hb["kind"], hb["side"] = t, t, LEVEL_SET, BID
+            hb["price"], hb["size"] = int(r[2]), float(r[3])
+            try:
+                loop.send((t, hb))
+            except StopIteration:
+                pass
         return self._end(loop, ended=True)
 
     def warm_up(self) -> float:
