@@ -44,6 +44,15 @@ and for a live venue.
 
 :func:`http_snapshot` builds a ``snapshot_fn`` that GETs a REST depth snapshot URL (``http://`` or
 ``https://``) with the standard library only.
+
+**Fail-safe rules** (issue 17): a frame is a REST snapshot only when it comes from the REST request
+(a stream frame with a top-level ``lastUpdateId`` is a :class:`FeedProtocolError`); a REST reply
+that is not a snapshot (an error body sent with HTTP 200) is retried with exponential backoff
+(``snapshot_retry_s`` x 2^k, at most 30 s, ``snapshot_attempts`` tries), then
+:class:`SnapshotError`; at most ``max_buffered_diffs`` diffs are buffered while unsynced; frames
+over ``max_frame_bytes`` close the socket (1009). Every such failure is a :class:`FeedError`
+(one line naming the URL), on which :meth:`companion.live.executor.LiveExecutor.arun` trips the
+kill switch.
 """
 from __future__ import annotations
 
