@@ -314,12 +314,13 @@ class FeedProtocolError(FeedError):
     REST snapshot (``lastUpdateId``: snapshots come only from the REST request)."""
 
 
-class SnapshotError(FeedError):
-    """A REST reply that is not a depth snapshot (e.g. an error body sent with HTTP 200)."""
-
-
 class FeedClosed(FeedError):
     """The websocket closed abnormally (normal closes just end the iteration)."""
+
+
+class SnapshotError(FeedClosed):
+    """A REST reply that is not a depth snapshot (e.g. an error body sent with HTTP 200); raised
+    by the feed (which then ends) when every snapshot attempt failed."""
 
 
 class BinanceStreamDecoder:
