@@ -243,7 +243,7 @@ def test_cli_bad_config_exit_2(cli_dir):
     (cli_dir / "bad.yaml").write_text("execution: {size: -1}\n")
     p = _cli("--config", str(cli_dir / "bad.yaml"), "--max-events", "10", cwd=cli_dir, check=False)
     assert p.returncode == 2
-    assert p.stderr.strip() == "error: config: execution.size must be > 0, got -1"
+    assert p.stderr.strip() == f"error: config {cli_dir / 'bad.yaml'}: execution.size must be > 0, got -1"
     p = _cli("--speed", "0", "--max-events", "10", cwd=cli_dir, check=False)
     assert p.returncode == 2 and "--speed must be > 0" in p.stderr
 

@@ -355,7 +355,8 @@ def test_decoder_fixed_price_scale_and_chunk_relative_diffs():
             "b": [["100.10", "1.5"]], "a": [["100.20", "0"]]}
     d.feed(10, _env("btcusdt@depth@0ms", diff))            # buffered: no snapshot yet
     assert d.waiting_for_snapshot and len(d.drain()[0]) == 0
-    d.feed(20, json.dumps({"lastUpdateId": 6, "E": 2, "T": 2, "bids": [["100.00", "2"]], "asks": []}))
+    d.feed(20, json.dumps({"lastUpdateId": 6, "E": 2, "T": 2, "bids": [["100.00", "2"]], "asks": []}),
+           snapshot=True)  # only the REST reply is a snapshot (issue 17 item 7)
     ev, tk, diffs = d.drain()
     assert d.synced
     assert ev["kind"].tolist() == [CLEAR, LEVEL_SET, LEVEL_SET, LEVEL_SET]

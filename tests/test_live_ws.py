@@ -50,6 +50,7 @@ async def _session(path: Path, srv_kwargs: dict, feed_kwargs: dict, journal=None
                                     **feed_kwargs)
         ex = LiveExecutor(_config(), feed.instrument, levels=LEVELS, journal=journal,
                           on_chunk=lambda e, n: rows.append((n, e.last_book_row)))
+        ex.warm_up()  # compile before connecting: a cold numba cache must not stall the event loop
 
         async def recorded():
             async for chunk in feed:
@@ -223,5 +224,6 @@ def test_arun_feed_error_checkpoints_then_raises(tmp_path):
         run(ex.arun(dying()))
     n = ex.summary.events
     assert n > 0 and ex.summary.chunks == 200
+    ex.journal.close()  # one writer: the journal is locked while the executor holds it
     with Journal(tmp_path / "j.db") as j:
         assert j.recover().checkpoint == n - 1

@@ -79,20 +79,34 @@ def _check_keys(d, allowed, where: str) -> dict:
     return d
 
 
-def _num(d: dict, key: str, where: str, *, integer: bool = False, minimum: float | None = None):
-    v = d.get(key)
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ValueError(f"config: {where}.{key} must be a number, got {v!r}")
-    if minimum is not None and v < minimum:
-        raise ValueError(f"config: {where}.{key} must be >= {minimum}, got {v!r}")
-    return int(v) if integer else float(v)
+def _num(d: dict, key: str, where: str, *, integer: bool = False, minimum: float | None = None, **kw):
+    """``d[key]`` checked by :func:`companion.live.config.check_number` (the live config's rules:
+    finite, no NaN, integers exact and within int64); None when absent."""
+    from companion.live.config import check_number
+
+    return check_number(f"{where}.{key}", d.get(key), integer=integer, lo=minimum, allow_none=True, **kw)
+
+
+def _strategy_rules(book_levels: int | None) -> dict:
+    """check_number options per strategy field (times in seconds; None where None means off)."""
+    lv = {"integer": True, "lo": 1, "hi": book_levels if book_levels else None}
+    pos = {"lo": 0.0, "lo_open": True}
+    return {"qty": pos, "limit_offset_ticks": {}, "entry_ttl_s": {**pos, "allow_none": True},
+            "hold_s": {**pos, "allow_none": True}, "exit_level": {"integer": True, "lo": 0, "hi": 2},
+            "cooldown_s": {"lo": 0.0}, "levels": lv, "weak": {"lo": 0.0, "hi": 1.0},
+            "strong": {"lo": 0.0, "hi": 1.0}, "p_long": {"lo": 0.0, "hi": 1.0},
+            "p_short": {"lo": 0.0, "hi": 1.0}, "ofi_threshold": {"lo": 0.0}, "ofi_window_s": pos,
+            "ofi_levels": lv}
 
 
 def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
-    """Validate a config mapping -> (strategy object, ExecutionConfig, path)."""
+    """Validate a config mapping -> (strategy object, ExecutionConfig, path).
+
+    Numbers follow :func:`companion.live.config.check_number` (no NaN / inf, no negative
+    durations, integers exact, latencies <= 1 h); ``levels`` / ``ofi_levels`` at most the
+    instrument's book levels."""
     from companion.backtest import STRATEGIES, ExecutionConfig
+    from companion.live.config import MAX_LATENCY_NS, check_number
     from companion.sim import (FIFOQueue, Fees, LogProbQueue, PowerProbQueue, RiskAverseQueue,
                                RiskLimits)
 
@@ -105,16 +119,17 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
     if strategy == "model":
         allowed.add("predictions")
     sc = dict(_check_keys(cfg.get("strategy"), allowed, "strategy"))
+    rules = _strategy_rules(int(getattr(instrument, "levels", 0) or 0))
     for k, v in sc.items():
         if k in ("entry", "predictions"):
             if not isinstance(v, str):
                 raise ValueError(f"config: strategy.{k} must be a string, got {v!r}")
         elif k == "weights":
-            if not (isinstance(v, list) and len(v) == 3 and all(isinstance(x, (int, float)) for x in v)):
+            if not (isinstance(v, list) and len(v) == 3):
                 raise ValueError(f"config: strategy.weights must be a list of 3 numbers, got {v!r}")
-            sc[k] = tuple(float(x) for x in v)
-        elif v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
-            raise ValueError(f"config: strategy.{k} must be a number, got {v!r}")
+            sc[k] = tuple(check_number(f"strategy.weights[{i}]", x) for i, x in enumerate(v))
+        else:
+            sc[k] = check_number(f"strategy.{k}", v, **rules.get(k, {}))
     pred = sc.pop("predictions", None)  # only allowed for the model strategy
     if pred is not None:
         import pandas as pd
@@ -146,11 +161,11 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
     k = scale if unit == "per_share" else 1.0
     fees = Fees(maker=maker * k, taker=taker * k, unit=unit)
     lc = _check_keys(ec.get("latency_ns"), _LATENCY, "execution.latency_ns")
-    lat = {n: _num(lc, n, "execution.latency_ns", integer=True, minimum=0) for n in _LATENCY}
+    lat = {n: _num(lc, n, "execution.latency_ns", integer=True, minimum=0, hi=MAX_LATENCY_NS) for n in _LATENCY}
     q = ec.get("queue", "risk_averse")
     if q not in _QUEUES:
         raise ValueError(f"config: execution.queue must be one of {', '.join(_QUEUES)}, got {q!r}")
-    qn = _num(ec, "queue_n", "execution", minimum=0)
+    qn = _num(ec, "queue_n", "execution", minimum=0, lo_open=True)
     queue = {"risk_averse": RiskAverseQueue(), "power_prob": PowerProbQueue(qn if qn is not None else 2.0),
              "log_prob": LogProbQueue(), "fifo": FIFOQueue()}[q]
     path = ec.get("path", "numba")
@@ -158,7 +173,7 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
         raise ValueError(f"config: execution.path must be 'numba' or 'python', got {path!r}")
     # --- risk
     rc = _check_keys(cfg.get("risk"), _RISK, "risk")
-    r = {key: _num(rc, key, "risk", minimum=0) for key in _RISK}
+    r = {key: _num(rc, key, "risk", minimum=0, integer=key == "max_trades_per_min") for key in _RISK}
     risk = RiskLimits(
         max_position=r["max_position"],
         max_loss=None if r["max_loss"] is None else r["max_loss"] * scale,
@@ -177,18 +192,13 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
 
 
 def load_config(path: str | None) -> dict:
+    """The YAML mapping of ``path`` ({} for None), read by the live config's reader
+    (:func:`companion.live.config.read_yaml`: UTF-8, errors naming the file)."""
     if path is None:
         return {}
-    import yaml
+    from companion.live.config import read_yaml
 
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"config file {p} does not exist")
-    try:
-        cfg = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise ValueError(f"config file {p}: not valid YAML ({exc})") from None
-    return cfg or {}
+    return read_yaml(path) or {}
 
 
 def _fmt(v) -> str:
@@ -205,7 +215,14 @@ def run(args: argparse.Namespace) -> int:
     if d.book is None:
         raise ValueError(f"dataset {args.data!r} has no orderbook snapshots")
     cfg = load_config(args.config)
-    strat, exe, path = parse_config(cfg, args.strategy, d.instrument)
+    try:
+        strat, exe, path = parse_config(cfg, args.strategy, d.instrument)
+    except ValueError as exc:
+        if args.config is None:
+            raise
+        from companion.live.config import ConfigError, in_file
+
+        raise ConfigError(in_file(exc, args.config)) from None
     if args.strategy == "model" and strat.p_up is None:  # no predictions file: fit them out of sample
         from companion import signals as sg
         from companion.events import NS

@@ -8,7 +8,10 @@ file); ``--speed`` the replay speed (``1`` real time, ``10`` ten times faster, `
 possible); ``--clock wall`` sleeps to pace the replay, ``--clock simulated`` jumps (deterministic;
 the default for ``--speed inf``). ``--config`` the YAML of :mod:`companion.live.config`;
 ``--journal`` the SQLite journal: an existing one is *resumed* (crash recovery from its last
-checkpoint). A live status line goes to stderr unless ``--json`` or ``--quiet``. SIGUSR1 or the
+checkpoint) -- only with the dataset, config, model and companion version it was started with
+(else one line naming what differs, exit 2; ``--new-segment`` starts a recorded new segment
+instead). A journal problem (damaged, in use by another executor, not reconciled at the end) is
+one line and exit 2. A live status line goes to stderr unless ``--json`` or ``--quiet``. SIGUSR1 or the
 kill-switch file stops trading. ``--json`` prints the summary as one JSON object on the last line:
 ``events``, ``orders``, ``fills``, ``pnl`` (currency, marked at the last mid), ``position``,
 ``killed``, ``resumed_from``, ``latency`` (per stage ``p50_us`` / ``p99_us``), ...
@@ -43,6 +46,9 @@ def register(subparsers) -> None:
     p.add_argument("--snapshot-url", default=None, help="with --ws: REST depth snapshot URL (default: derived)")
     p.add_argument("--config", help="live YAML config (see companion.live.config)")
     p.add_argument("--journal", help="SQLite journal; an existing one is resumed from its last checkpoint")
+    p.add_argument("--new-segment", action="store_true",
+                   help="with --journal: start a new, recorded segment (another dataset, config or model) "
+                        "instead of resuming; the previous segment must be flat")
     p.add_argument("--model", help="compiled model for strategy: model (overrides model.path)")
     p.add_argument("--max-events", type=int, default=None, help="stop after this many events")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
@@ -93,8 +99,12 @@ def _run_ws(args, cfg, model) -> tuple:
     snap = args.snapshot_url or snapshot_url(args.ws, args.symbol, args.market)
     stale = cfg.feed.stale_after_s if cfg.feed.stale_after_s is not None else 5.0
     feed = BinanceWebSocketFeed(args.ws, args.symbol, http_snapshot(snap), market=args.market, stale_after=stale)
+    _check_levels(args, cfg, 10)
     ex = LiveExecutor(cfg, feed.instrument, levels=10, journal=args.journal, model=model,
-                      status=not (args.json or args.quiet))
+                      status=not (args.json or args.quiet), dataset=f"ws {args.ws} {args.symbol.upper()} {args.market}",
+                      new_segment=args.new_segment)
+
+    ex.warm_up()  # numba compiles / loads here, before the websocket and the snapshot request
 
     async def main():
         async with feed:
@@ -106,6 +116,25 @@ def _run_ws(args, cfg, model) -> tuple:
         if ex.journal is not None:
             ex.journal.close()
     return s, feed.instrument
+
+
+def _dataset_identity(spec: str, d) -> str:
+    """``<spec> <n> events sha256:<first 16 hex of the events' bytes>``: what a journal is bound to."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256(np.ascontiguousarray(d.events).tobytes()).hexdigest()
+    return f"{spec} {len(d.events)} events sha256:{h[:16]}"
+
+
+def _check_levels(args, cfg, levels: int) -> None:
+    from companion.live.config import ConfigError, in_file
+
+    try:
+        cfg.check_levels(levels)
+    except ConfigError as exc:
+        raise ConfigError(in_file(exc, args.config or "(defaults)")) from None
 
 
 def run(args) -> int:
@@ -129,6 +158,7 @@ def run(args) -> int:
     spec = parse_spec(args.replay)
     d = load(args.replay)
     levels = d.book.shape[1] // 4
+    _check_levels(args, cfg, levels)
     # a synthetic day is full depth: the executor rebuilds its book from the messages; a LOBSTER
     # level-N file is not, so its orderbook rows stand for an L2 snapshot feed
     rows = None if spec.kind == "synthetic" else d.book
@@ -136,7 +166,8 @@ def run(args) -> int:
     clock = SimulatedClock(int(d.events["ts"][0]) if len(d.events) else 0) if clock_kind == "simulated" else WallClock()
     feed = LobsterReplayFeed(d.events, speed=speed, clock=clock)
     ex = LiveExecutor(cfg, d.instrument, levels=levels, journal=args.journal, model=model,
-                      status=not (args.json or args.quiet))
+                      status=not (args.json or args.quiet), dataset=_dataset_identity(args.replay, d),
+                      new_segment=args.new_segment)
     try:
         s = ex.run(feed, book_rows=rows, max_events=args.max_events, crash_after_events=args.crash_after_events,
                    handle_sigusr1=True)
@@ -147,6 +178,18 @@ def run(args) -> int:
 
 
 def _report(args, s, instrument) -> int:
+    """Print the summary; a run whose journal does not reconcile with the venue then fails
+    (one line, exit 2)."""
+    rc = _report_summary(args, s, instrument)
+    if s.reconciled is False:
+        from companion.live.journal import JournalCorruptError
+
+        raise JournalCorruptError(f"journal {args.journal}: the run's summary does not reconcile with the "
+                                  f"journal (position {s.position:g}); inspect it before trading on")
+    return rc
+
+
+def _report_summary(args, s, instrument) -> int:
     if args.json:
         print_json_last(summary_json(s))
         return 0

@@ -50,13 +50,13 @@ them into the simulator's price units.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from companion.events import NS, Instrument
 
-__all__ = ["ConfigError", "SignalConfig", "ModelConfig", "ExecConfig", "RiskConfig", "LatencyConfig",
+__all__ = ["ConfigError", "check_number", "read_yaml", "in_file", "SignalConfig", "ModelConfig", "ExecConfig", "RiskConfig", "LatencyConfig",
            "FeedConfig", "KillSwitchConfig", "VenueConfig", "JournalConfig", "LiveConfig", "load_config"]
 
 STRATEGIES = ("scalper", "model")
@@ -67,9 +67,36 @@ class ConfigError(ValueError):
     """A bad live config: the message names the key (``section.key``), what was expected and what was found."""
 
 
+#: the largest int64 (times and latencies are int64 nanoseconds in the kernels)
+INT64_MAX = 2**63 - 1
+#: the largest latency a config may give (1 hour in ns): more is a unit error, and a latency near
+#: int64 would wrap when added to an epoch timestamp
+MAX_LATENCY_NS = 3600 * NS
+
+
 # --------------------------------------------------------------------------------------------- checks
-def _num(where: str, v: Any, *, integer: bool = False, lo: float | None = None, hi: float | None = None,
-         lo_open: bool = False, allow_none: bool = False, allow_inf: bool = False):
+def check_number(where: str, v: Any, *, integer: bool = False, lo: float | None = None,
+                 hi: float | None = None, lo_open: bool = False, allow_none: bool = False,
+                 allow_inf: bool = False):
+    """Validate one config number; returns it as ``int`` / ``float`` (or None) or raises ConfigError.
+
+    NaN is never a number here; +-inf only with ``allow_inf``; an integer field refuses a
+    fractional value (``1.5`` is never truncated), a bool, and anything beyond int64. Shared by
+    the live config and ``python -m companion backtest``'s config (one loader, one set of rules).
+
+    Examples
+    --------
+    >>> check_number("risk.max_loss", 5), check_number("venue.seed", 3.0, integer=True)
+    (5.0, 3)
+    >>> check_number("risk.max_loss", float("nan"))
+    Traceback (most recent call last):
+        ...
+    companion.live.config.ConfigError: config: risk.max_loss must be a number, got nan
+    >>> check_number("venue.seed", 1.5, integer=True)
+    Traceback (most recent call last):
+        ...
+    companion.live.config.ConfigError: config: venue.seed must be an integer, got 1.5 (float)
+    """
     if v is None and allow_none:
         return None
     kind = "an integer" if integer else "a number"
@@ -79,11 +106,16 @@ def _num(where: str, v: Any, *, integer: bool = False, lo: float | None = None, 
         raise ConfigError(f"config: {where} must be {kind}, got nan")
     if math.isinf(v) and not allow_inf:
         raise ConfigError(f"config: {where} must be finite, got {v!r}")
+    if integer and abs(v) > INT64_MAX:
+        raise ConfigError(f"config: {where} must fit in int64 (|v| <= {INT64_MAX}), got {v!r}")
     if lo is not None and (v <= lo if lo_open else v < lo):
         raise ConfigError(f"config: {where} must be {'>' if lo_open else '>='} {lo:g}, got {v!r}")
     if hi is not None and v > hi:
         raise ConfigError(f"config: {where} must be <= {hi:g}, got {v!r}")
     return int(v) if integer else float(v)
+
+
+_num = check_number
 
 
 def _choice(where: str, v: Any, choices: tuple[str, ...]) -> str:
@@ -112,7 +144,9 @@ def _section(cls, where: str, d: Any):
             raise ConfigError(f"config: unknown key {where}.{k} (allowed: {', '.join(names)})")
     obj = cls(**d)
     obj.check(where)
-    return obj
+    ints = {f.name: int(getattr(obj, f.name)) for f in fields(cls)
+            if f.type in ("int", "int | None") and isinstance(getattr(obj, f.name), float)}
+    return replace(obj, **ints) if ints else obj  # 5.0 for an integer field is stored as 5
 
 
 # --------------------------------------------------------------------------------------------- sections
@@ -237,7 +271,7 @@ class VenueConfig:
 
     def check(self, w: str) -> None:
         for k in ("feed_latency_ns", "entry_latency_ns", "response_latency_ns"):
-            _num(f"{w}.{k}", getattr(self, k), integer=True, lo=0)
+            _num(f"{w}.{k}", getattr(self, k), integer=True, lo=0, hi=MAX_LATENCY_NS)
         if not isinstance(self.fees, dict):
             raise ConfigError(f"config: {w}.fees must be a mapping, got {self.fees!r}")
         for k, v in self.fees.items():
@@ -317,6 +351,16 @@ class LiveConfig:
             out[name] = {f.name: getattr(sec, f.name) for f in fields(sec)}
         return out
 
+    def check_levels(self, levels: int) -> None:
+        """Refuse book depths the feed does not carry: ``signal.depth`` (scalper) and
+        ``model.ofi_levels`` (model) must be <= ``levels``, the book's visible levels."""
+        if self.strategy == "scalper" and self.signal.depth > levels:
+            raise ConfigError(f"config: signal.depth must be <= {levels} (the book's levels), "
+                              f"got {self.signal.depth}")
+        if self.strategy == "model" and self.model.ofi_levels > levels:
+            raise ConfigError(f"config: model.ofi_levels must be <= {levels} (the book's levels), "
+                              f"got {self.model.ofi_levels}")
+
     # ---- translations to the simulator's units
     def risk_limits(self, instrument: Instrument):
         """:class:`companion.sim.RiskLimits` in price units: ``max_position``, ``daily_loss`` (the
@@ -392,17 +436,69 @@ def load_config(path: str | Path | None) -> LiveConfig:
     >>> load_config(p)
     Traceback (most recent call last):
         ...
-    companion.live.config.ConfigError: config: unknown key execution.sise (allowed: size, max_position, timeout_s, entry, exit_level, entry_ttl_s)
+    companion.live.config.ConfigError: config ...live.yaml: unknown key execution.sise (allowed: size, max_position, timeout_s, entry, exit_level, entry_ttl_s)
     """
     if path is None:
         return LiveConfig()
+    d = read_yaml(path)
+    try:
+        return LiveConfig.from_dict(d)
+    except ConfigError as exc:
+        raise ConfigError(in_file(exc, path)) from None
+
+
+def in_file(exc: Exception, path: str | Path) -> str:
+    """``exc``'s message with the config file named: ``config: x`` -> ``config <path>: x``.
+
+    Examples
+    --------
+    >>> in_file(ConfigError("config: risk.max_loss must be finite, got inf"), "live.yaml")
+    'config live.yaml: risk.max_loss must be finite, got inf'
+    >>> in_file(ValueError("strategy: qty must be > 0"), "bt.yaml")
+    'config bt.yaml: strategy: qty must be > 0'
+    """
+    msg = str(exc)
+    return msg.replace("config:", f"config {path}:", 1) if msg.startswith("config:") else f"config {path}: {msg}"
+
+
+def read_yaml(path: str | Path) -> Any:
+    r"""The one YAML reader of the course's configs (live and backtest): ``yaml.safe_load`` of a
+    UTF-8 file, every failure a one-line error naming the file.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist (or is a directory).
+    ConfigError
+        Unreadable, not UTF-8 (the line of the first bad byte is named) or not valid YAML.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.yaml"
+    >>> _ = p.write_bytes(b"risk:\n  max_loss: 5\n  # caf\xe9\n")
+    >>> try:
+    ...     read_yaml(p)
+    ... except ConfigError as exc:
+    ...     print(str(exc).split("c.yaml")[1])
+    : not UTF-8 (byte 0xe9 on line 3)
+    """
     import yaml
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"config file {p} does not exist")
     try:
-        d = yaml.safe_load(p.read_text())
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"config {p}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"config {p}: not UTF-8 (byte 0x{raw[exc.start]:02x} on line {line})") from None
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config: {p} is not valid YAML: {exc}") from None
-    return LiveConfig.from_dict(d)
+        one = " ".join(str(exc).split())
+        raise ConfigError(f"config {p}: not valid YAML: {one}") from None

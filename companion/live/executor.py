@@ -63,6 +63,8 @@ backtester's orders and fills (``tests/test_live_parity.py``).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal as _signal
 import time
@@ -931,7 +933,8 @@ class LiveExecutor:
     """
 
     def __init__(self, config: LiveConfig, instrument: Instrument, *, levels: int = 10, journal=None, model=None,
-                 venue=None, status: bool = False, on_chunk: Callable | None = None):
+                 venue=None, status: bool = False, on_chunk: Callable | None = None, dataset: str | None = None,
+                 new_segment: bool = False):
         from companion.live.journal import Journal
         from companion.live.venue import PaperVenue
 
@@ -939,9 +942,11 @@ class LiveExecutor:
         self.instrument = instrument
         self.levels = int(levels)
         self.scale = float(instrument.price_scale)
+        self.dataset = dataset
         if journal is not None and not isinstance(journal, Journal):
             journal = Journal(journal, synchronous=config.journal.synchronous)
         self.journal = journal
+        self._id_prefix = ""
         self.execution = config.execution_config(instrument)
         self.venue = venue if venue is not None else PaperVenue(instrument, self.execution, levels=self.levels)
         self.book = IncrementalBook(self.levels)
@@ -958,6 +963,14 @@ class LiveExecutor:
         else:
             s = config.signal
             self.stream = ImbalanceStream(s.depth, s.weak, s.strong, float(instrument.tick))
+        if journal is not None:  # bound to its run: a resume with another dataset / config / model refuses
+            try:
+                seg = journal.bind(self.run_identity(model if config.strategy == "model" else None),
+                                   new_segment=new_segment)
+            except BaseException:
+                journal.close()
+                raise
+            self._id_prefix = "" if seg <= 1 else f"S{seg}."
         strat = config.strategy_object()
         self._kernel = strat.kernel
         self._params = strat._params(float(instrument.tick))
@@ -1001,6 +1014,25 @@ class LiveExecutor:
         self._ns_per_cycle = ns_per_cycle()
 
     # ---- controls
+    def run_identity(self, model=None) -> dict:
+        """What a journal is bound to (:meth:`companion.live.journal.Journal.bind`): the dataset
+        (the caller's ``dataset`` string), the sha256 of the config (without the ``latency``
+        targets, ``kill_switch`` and ``journal`` sections, which do not change a decision), the
+        sha256 of the model's arrays (None for the scalper) and the companion version."""
+        import companion
+
+        cfg = {k: v for k, v in self.config.to_dict().items() if k not in ("latency", "kill_switch", "journal")}
+        text = json.dumps(cfg, sort_keys=True, default=str)
+        mh = None
+        if model is not None:
+            h = hashlib.sha256()
+            for a in model.arrays:
+                h.update(np.ascontiguousarray(a).tobytes())
+            h.update(f"{model.num_class}|{model.n_features}|{model.objective}|{model.average_output}".encode())
+            mh = h.hexdigest()
+        return {"dataset": self.dataset, "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "config": json.loads(text), "model_sha256": mh, "companion_version": companion.__version__}
+
     def request_kill(self, reason: str = "MANUAL") -> None:
         """Trip the kill switch at the next wake-up (safe from a signal handler)."""
         if self._kill_request is None and self.summary.killed is None:
@@ -1011,9 +1043,9 @@ class LiveExecutor:
         self._msg_seq += 1
         return self._msg_seq
 
-    @staticmethod
-    def client_id(order_id: int) -> str:
-        return f"O{order_id}"
+    def client_id(self, order_id: int) -> str:
+        """Our client order id: ``O<n>`` (segment 1), ``S<k>.O<n>`` in a journal's segment k > 1."""
+        return f"{self._id_prefix}O{order_id}"
 
     def _journal_new_orders(self) -> None:
         """Journal the orders the venue created that are not journaled yet (risk-manager orders)."""
@@ -1063,9 +1095,9 @@ class LiveExecutor:
                 continue
             cid = self.client_id(r.order_id)
             if r.kind == "ack":
-                self.journal.update_order(cid, "ACK", r.t_local, venue_order_id=str(r.order_id), seq=seq)
+                self.journal.update_order(cid, "ACK", r.t_local, venue_order_id=f"{self._id_prefix}{r.order_id}", seq=seq)
             elif r.kind == "fill":
-                self.journal.record_fill(f"F{r.fill_id}", cid, r.t_exchange, int(round(r.price)), r.qty, r.side,
+                self.journal.record_fill(f"{self._id_prefix}F{r.fill_id}", cid, r.t_exchange, int(round(r.price)), r.qty, r.side,
                                          liquidity=r.liquidity, fee=r.fee, seq=seq)
             else:
                 status = "REJECTED" if r.status == "REJECTED" else "CANCELLED"
@@ -1198,10 +1230,15 @@ class LiveExecutor:
         already processed is processed at the latest time seen), as the venue and the feature grid
         require. A :class:`companion.live.feeds.StaleFeed` raised by the feed trips the kill switch
         at once (``STALE_FEED``: cancel every order, flatten with a market order, halt; the paper
-        venue fills it only if market data resume) and ends the run; any other feed error
-        propagates after the journal is checkpointed.
+        venue fills it only if market data resume) and ends the run. A
+        :class:`companion.live.feeds.FeedError` (abrupt close, malformed or oversized frame, a
+        snapshot-shaped stream frame, no snapshot) is fail-safe (:meth:`_fail_safe`): kill switch
+        (``FEED_ERROR``), the flatten order executed against the last book, fills journaled,
+        checkpoint, then the error is raised again as one line ending ``kill switch tripped:
+        position <p>, checkpoint <k>``. Any other feed error propagates after the journal is
+        checkpointed. Call :meth:`warm_up` before connecting (the CLI does).
         """
-        from companion.live.feeds import StaleFeed
+        from companion.live.feeds import FeedError, StaleFeed
 
         loop = self._loop(None, max_events, None, handle_sigusr1)
         next(loop)
@@ -1223,6 +1260,10 @@ class LiveExecutor:
             except StaleFeed:
                 self._kill_now("STALE_FEED")
                 ended = False
+            except FeedError as exc:  # closed, malformed, oversized, no snapshot: fail safe
+                summ = self._fail_safe(loop, exc)
+                raise type(exc)(f"{exc}; kill switch tripped: position {summ.position:g}, "
+                                f"checkpoint {summ.checkpoint}") from None
             except Exception:  # a dead feed: checkpoint what was processed, then report the error
                 self._end(loop, ended=False)
                 raise
@@ -1230,6 +1271,50 @@ class LiveExecutor:
         finally:
             loop.close()
             self._cleanup()
+
+    def _fail_safe(self, loop, exc: Exception) -> LiveSummary:
+        """A feed that cannot go on: trip the kill switch (cancel, flatten with a market order,
+        halt; journaled as ``KILL_FEED_ERROR``), let the paper venue execute the flatten order
+        against the last book it knows (the simulator runs to the end of the data received), then
+        journal the fills and checkpoint. The summary records the reason in ``killed``."""
+        self._kill_now("FEED_ERROR")
+        if self.summary.killed is None:  # already halted by another rule
+            self.summary.killed = "FEED_ERROR"
+        v = self.venue
+        r = self._last_rows[-1] if self._last_rows is not None and len(self._last_rows) else None
+        if abs(v.position) > 1e-9 and r is not None and r[3] > 0 and self._n_seen:
+            # the paper venue matches orders only at market events: one heartbeat, 1 s after the
+            # last event, repeating the last best bid (a no-op for the book), lets it execute the
+            # flatten order against the last book it knows (a real venue fills it at the market)
+            from companion.events import BID, EVENT_DTYPE, LEVEL_SET
+
+            hb = np.zeros(1, dtype=EVENT_DTYPE)
+            t = int(v._mkt[0][self._n_seen - 1]) + NS
+            hb["ts"], hb["ts_local"], hb["kind"], hb["side"] = t, t, LEVEL_SET, BID
+            hb["price"], hb["size"] = int(r[2]), float(r[3])
+            try:
+                loop.send((t, hb))
+            except StopIteration:
+                pass
+        return self._end(loop, ended=True)
+
+    def warm_up(self) -> float:
+        """Compile (or load from numba's cache) every kernel of the loop *before* connecting a live
+        feed, never inside the event loop (a cold cache took ~90 s in the first chunk: the snapshot
+        request timed out and the stale-feed alarm tripped). Runs a twin executor (same config,
+        model and levels; no journal) over a 20-second synthetic day; returns the seconds spent."""
+        from companion import synth
+
+        t0 = time.perf_counter()
+        sc = synth.SynthConfig(session=(34200.0, 34220.0))
+        d = synth.simulate(seed=0, config=sc, levels=self.levels)
+        ev = synth.to_events(d.messages)
+        cfg = self.config.replace(kill_switch={"file": None}, risk={"max_loss": None})
+        model = self.stream.model if isinstance(self.stream, ModelStream) else None
+        twin = LiveExecutor(cfg, synth.instrument(sc, levels=self.levels), levels=self.levels, model=model)
+        bounds = np.flatnonzero(np.diff(ev["ts"])) + 1
+        twin.run([(int(ev["ts"][a]), ev[a:b]) for a, b in zip(np.r_[0, bounds], np.r_[bounds, len(ev)])])
+        return time.perf_counter() - t0
 
     def _loop(self, book_rows, max_events, crash_after_events, handle_sigusr1):
         """The executor loop as a coroutine: ``send((now_ns, events))`` processes one chunk and
@@ -1411,8 +1496,9 @@ class LiveExecutor:
                                   if is_model else None)}
         if self.journal is not None:
             pos = self.journal.position(self.instrument.symbol)
+            cash = pos.cash - self.journal.base_cash  # this segment's cash
             summ.reconciled = bool(abs(pos.qty - v.position) < 1e-9
-                                   and abs(pos.cash - v.cash) <= 1e-6 * max(1.0, abs(v.cash)))
+                                   and abs(cash - v.cash) <= 1e-6 * max(1.0, abs(v.cash)))
             r2 = self.journal.recover(verify=False)
             summ.checkpoint = r2.checkpoint
         return summ
@@ -1461,8 +1547,11 @@ class LiveExecutor:
         got = {"msg_seq": self._msg_seq, "orders": v.n_orders, "fills": v.n_fills, "position": v.position}
         want = {k: state.get(k) for k in got}
         if got != want:
-            raise RuntimeError(f"the replay up to the checkpoint does not reproduce the journal: {got} != {want} "
-                               "(another dataset, config or code version?)")
+            from companion.live.journal import JournalMismatchError
+
+            raise JournalMismatchError(f"journal {self.journal.path}: the replay up to the checkpoint does not "
+                                       f"reproduce the journal: {got} != {want} (another dataset, config or "
+                                       "code version?)")
 
     def status_text(self) -> str:
         """The one-line live status (events, position, P&L, orders, fills, p99 tick-to-decision)."""

@@ -44,6 +44,15 @@ and for a live venue.
 
 :func:`http_snapshot` builds a ``snapshot_fn`` that GETs a REST depth snapshot URL (``http://`` or
 ``https://``) with the standard library only.
+
+**Fail-safe rules** (issue 17): a frame is a REST snapshot only when it comes from the REST request
+(a stream frame with a top-level ``lastUpdateId`` is a :class:`FeedProtocolError`); a REST reply
+that is not a snapshot (an error body sent with HTTP 200) is retried with exponential backoff
+(``snapshot_retry_s`` x 2^k, at most 30 s, ``snapshot_attempts`` tries), then
+:class:`SnapshotError`; at most ``max_buffered_diffs`` diffs are buffered while unsynced; frames
+over ``max_frame_bytes`` close the socket (1009). Every such failure is a :class:`FeedError`
+(one line naming the URL), on which :meth:`companion.live.executor.LiveExecutor.arun` trips the
+kill switch.
 """
 from __future__ import annotations
 
@@ -84,6 +93,10 @@ __all__ = [
     "LobsterReplayFeed",
     "StaleFeed",
     "FeedClosed",
+    "FeedError",
+    "FeedProtocolError",
+    "SnapshotError",
+    "check_snapshot",
     "BinanceWebSocketFeed",
     "BinanceStreamDecoder",
     "http_get",
@@ -289,8 +302,25 @@ class StaleFeed(RuntimeError):
         super().__init__(f"{url}: stale feed, no message for {silent_s:.3f} s (limit {stale_after} s)")
 
 
-class FeedClosed(RuntimeError):
+class FeedError(RuntimeError, ValueError):
+    """A live feed failure (closed, malformed, oversized, no snapshot): one line naming the URL.
+
+    Also a ValueError, so the CLI reports it on one line (exit 2) after the executor tripped the
+    kill switch."""
+
+
+class FeedProtocolError(FeedError):
+    """A frame the feed must not accept: malformed JSON or fields, or a stream frame shaped like a
+    REST snapshot (``lastUpdateId``: snapshots come only from the REST request)."""
+
+
+class FeedClosed(FeedError):
     """The websocket closed abnormally (normal closes just end the iteration)."""
+
+
+class SnapshotError(FeedClosed):
+    """A REST reply that is not a depth snapshot (e.g. an error body sent with HTTP 200); raised
+    by the feed (which then ends) when every snapshot attempt failed."""
 
 
 class BinanceStreamDecoder:
@@ -350,10 +380,38 @@ class BinanceStreamDecoder:
                 "messages_ignored": r.n_ignored}
 
     # ---------------------------------------------------------------- in
-    def feed(self, ts_local: int, raw: str) -> None:
-        """Pass one message (text of a websocket frame or of the REST snapshot) received at ``ts_local`` ns."""
+    @property
+    def buffered(self) -> int:
+        """Depth diffs buffered while waiting for a snapshot."""
+        return len(self._r.buffer)
+
+    def feed(self, ts_local: int, raw: str, snapshot: bool = False) -> None:
+        """Pass one message received at ``ts_local`` ns: a websocket frame, or (``snapshot=True``)
+        the REST depth snapshot.
+
+        Only ``snapshot=True`` text may be a snapshot: a stream frame whose top level carries
+        ``lastUpdateId`` raises :class:`FeedProtocolError` (it would otherwise anchor the book on
+        an id no later diff can follow: a frozen book). A snapshot that is not a JSON object with an
+        integer ``lastUpdateId`` and ``bids`` / ``asks`` lists raises :class:`SnapshotError`.
+        Malformed frames raise :class:`FeedProtocolError` naming the message number.
+        """
+        if snapshot:
+            check_snapshot(raw, self.source)
+        elif '"lastUpdateId"' in raw:
+            try:
+                obj = json.loads(raw)
+            except ValueError:
+                obj = None  # malformed: the reader names the error below
+            if isinstance(obj, dict) and "lastUpdateId" in obj:
+                raise FeedProtocolError(f"{self.source}: message {self.messages + 1}: a stream frame carries a "
+                                        "depth snapshot (lastUpdateId); snapshots come only from the REST request")
         self.messages += 1
-        self._r.feed(self.messages, f"{int(ts_local)} {raw}")
+        try:
+            self._r.feed(self.messages, f"{int(ts_local)} {raw}")
+        except DataFormatError as exc:
+            kind = "REST snapshot" if snapshot else "frame"
+            msg = " ".join(str(exc).split())
+            raise FeedProtocolError(f"{self.source}: malformed {kind} (message {self.messages}): {msg}") from None
 
     # ---------------------------------------------------------------- out
     def _units(self, mant: np.ndarray, nd: np.ndarray, lines: list[int], fld: str) -> np.ndarray:
@@ -405,6 +463,34 @@ class BinanceStreamDecoder:
 
 
 SnapshotFn = Callable[[], Awaitable["str | bytes | dict"]]
+
+
+def check_snapshot(raw: str, source: str = "snapshot") -> dict:
+    """Parse a REST depth snapshot; :class:`SnapshotError` unless it is a JSON object with an
+    integer ``lastUpdateId`` and ``bids`` / ``asks`` lists (Binance sends errors such as
+    ``{"code": -1003, "msg": "..."}``, sometimes with HTTP 200).
+
+    Examples
+    --------
+    >>> check_snapshot('{"lastUpdateId": 7, "bids": [], "asks": []}')["lastUpdateId"]
+    7
+    >>> check_snapshot('{"code": -1003, "msg": "Too many requests"}')
+    Traceback (most recent call last):
+        ...
+    companion.live.feeds.SnapshotError: snapshot: REST reply is not a depth snapshot: '{"code": -1003, "msg": "Too many requests"}'
+    """
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        obj = None
+    if not (isinstance(obj, dict) and type(obj.get("lastUpdateId")) is int
+            and isinstance(obj.get("bids"), list) and isinstance(obj.get("asks"), list)):
+        raise SnapshotError(f"{source}: REST reply is not a depth snapshot: {raw[:80]!r}")
+    return obj
+
+
+class _Snap(str):
+    """Queue marker: this text came from the REST snapshot request."""
 
 _END = object()
 
@@ -464,8 +550,9 @@ class BinanceWebSocketFeed:
     def __init__(self, url: str, symbol: str, snapshot_fn: SnapshotFn, *, market: str = "usdm",
                  streams: tuple[str, ...] | None = None, price_scale: int | None = None,
                  stale_after: float = 5.0, on_stale: Callable[[StaleFeed], None] | None = None,
-                 raise_on_stale: bool = True, max_chunk: int = 4096, snapshot_attempts: int = 3,
-                 snapshot_retry_s: float = 0.5, open_timeout: float = 10.0,
+                 raise_on_stale: bool = True, max_chunk: int = 4096, snapshot_attempts: int = 5,
+                 snapshot_retry_s: float = 0.5, open_timeout: float = 10.0, max_frame_bytes: int = 2**20,
+                 max_buffered_diffs: int = 100_000,
                  clock_ns: Callable[[], int] = time.time_ns, logger: logging.Logger | None = None) -> None:
         if stale_after <= 0:
             raise ValueError("stale_after must be > 0")
@@ -488,12 +575,15 @@ class BinanceWebSocketFeed:
         self.snapshot_attempts = int(snapshot_attempts)
         self.snapshot_retry_s = float(snapshot_retry_s)
         self.open_timeout = open_timeout
+        self.max_frame_bytes = int(max_frame_bytes)
+        self.max_buffered_diffs = int(max_buffered_diffs)
         self.clock_ns = clock_ns
         self.log = logger or log
         self.stale = asyncio.Event()
         self.resyncs = 0
         self.stale_trips = 0
         self.snapshot_requests = 0
+        self.snapshot_failures = 0
         self._ws = None
         self._queue: asyncio.Queue | None = None
         self._recv_task: asyncio.Task | None = None
@@ -509,7 +599,7 @@ class BinanceWebSocketFeed:
         if self._ws is not None:
             raise RuntimeError("already connected")
         self._queue = asyncio.Queue()
-        self._ws = await connect(self.url, open_timeout=self.open_timeout, max_size=2**24,
+        self._ws = await connect(self.url, open_timeout=self.open_timeout, max_size=self.max_frame_bytes,
                                  max_queue=1024, compression=None)
         self._recv_task = asyncio.create_task(self._recv_loop(), name="binance-feed-recv")
         self._request_snapshot()
@@ -543,7 +633,7 @@ class BinanceWebSocketFeed:
     def stats(self) -> dict:
         """The feed's counters (messages, snapshots, gaps, resyncs, diffs_stale, trades, stale_trips, ...)."""
         return {**self.decoder.counters(), "resyncs": self.resyncs, "stale_trips": self.stale_trips,
-                "snapshot_requests": self.snapshot_requests}
+                "snapshot_requests": self.snapshot_requests, "snapshot_failures": self.snapshot_failures}
 
     # ---------------------------------------------------------------- tasks
     async def _recv_loop(self) -> None:
@@ -567,7 +657,9 @@ class BinanceWebSocketFeed:
         except ConnectionClosedOK:
             q.put_nowait((_END, None))
         except ConnectionClosed as exc:
-            q.put_nowait((_END, FeedClosed(f"{self.url}: websocket closed abnormally: {exc}")))
+            what = ("frame larger than max_frame_bytes" if exc.rcvd is not None and exc.rcvd.code == 1009
+                    or exc.sent is not None and exc.sent.code == 1009 else "websocket closed abnormally")
+            q.put_nowait((_END, FeedClosed(f"{self.url}: {what}: {exc}")))
         except Exception as exc:  # noqa: BLE001 - never leave the consumer waiting on a dead task
             q.put_nowait((_END, FeedClosed(f"{self.url}: receive loop failed: {exc!r}")))
 
@@ -595,22 +687,26 @@ class BinanceWebSocketFeed:
         for attempt in range(self.snapshot_attempts):
             try:
                 snap = await self.snapshot_fn()
+                if isinstance(snap, dict):
+                    snap = json.dumps(snap)
+                elif isinstance(snap, (bytes, bytearray)):
+                    snap = snap.decode()
+                check_snapshot(snap, self.url)  # an error body with HTTP 200 is an error
                 break
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - retried, then reported through the iterator
                 err = exc
+                self.snapshot_failures += 1
                 self.log.warning("%s: snapshot attempt %d failed: %s", self.url, attempt + 1, exc)
-                await asyncio.sleep(self.snapshot_retry_s)
+                # bounded exponential backoff: retry_s, 2 retry_s, 4 retry_s, ... at most 30 s
+                await asyncio.sleep(min(self.snapshot_retry_s * 2**attempt, 30.0))
         else:
-            self._queue.put_nowait((_END, FeedClosed(f"{self.url}: no depth snapshot after "
-                                                     f"{self.snapshot_attempts} attempts: {err}")))
+            msg = " ".join(str(err).split())
+            self._queue.put_nowait((_END, SnapshotError(f"{self.url}: no depth snapshot after "
+                                                        f"{self.snapshot_attempts} attempts: {msg}")))
             return
-        if isinstance(snap, dict):
-            snap = json.dumps(snap)
-        elif isinstance(snap, (bytes, bytearray)):
-            snap = snap.decode()
-        self._queue.put_nowait((self.clock_ns(), snap))
+        self._queue.put_nowait((self.clock_ns(), _Snap(snap)))
 
     # ---------------------------------------------------------------- iteration
     async def __aiter__(self) -> AsyncIterator[FeedChunk]:
@@ -626,14 +722,21 @@ class BinanceWebSocketFeed:
                 if ts_local is _END:
                     end = raw if raw is not None else True
                     break
-                dec.feed(ts_local, raw)
+                dec.feed(ts_local, raw, snapshot=type(raw) is _Snap)
+                if dec.waiting_for_snapshot and dec.buffered > self.max_buffered_diffs:
+                    raise FeedError(f"{self.url}: {dec.buffered} depth diffs buffered while waiting for the "
+                                    f"snapshot (max_buffered_diffs={self.max_buffered_diffs})")
                 if dec.gaps != self._gaps_seen:
                     self._gaps_seen = dec.gaps
                     self.resyncs += 1
                     self.log.warning("%s: depth diff sequence gap (#%d): book dropped, re-fetching the snapshot",
                                      self.url, dec.gaps)
                     self._request_snapshot()
-            ev, tk, diffs = dec.drain()
+            try:
+                ev, tk, diffs = dec.drain()
+            except DataFormatError as exc:
+                msg = " ".join(str(exc).split())
+                raise FeedProtocolError(f"{self.url}: malformed frame: {msg}") from None
             if len(ev) or len(tk):
                 yield FeedChunk(self.clock_ns(), ev, tk, diffs)
             if end is not None:

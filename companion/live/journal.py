@@ -13,7 +13,21 @@ order-entry journal of this course's executor writes a few changes per second, f
 sustains (measured ~200 commits/s on the course's virtual ext4 disk, one fsync each, against
 ~1800/s with NORMAL; pass ``synchronous="NORMAL"`` to trade the power-loss guarantee for speed).
 
-**Schema** (``schema_version`` 1; prices are int64 price units, see :mod:`companion.events`;
+**Opening** (:class:`Journal`): only a path that does not exist creates a new journal. An existing
+file must be a SQLite database that passes ``PRAGMA integrity_check``, has every table and column
+of this schema, this ``schema_version``, and an unbroken fill hash chain; anything else (empty,
+truncated, dropped tables, broken index, a tampered fill, an unknown version) refuses to open with
+one line naming the file (:class:`JournalCorruptError`). **One writer**: the journal holds an
+exclusive ``fcntl.flock`` on the sidecar ``<path>.lock`` for its whole life (released by the OS
+when the process dies, so ``kill -9`` never leaves it stuck); a second opener gets
+:class:`JournalLockedError` at once.
+
+**Bound to its run** (:meth:`Journal.bind`): a journal records the identity of the run it serves
+(dataset, config hash, model hash, package version) in ``segments``; resuming with a different
+identity refuses with one line naming what differs, unless ``new_segment`` starts a new segment on
+purpose (recorded, allowed only when the previous segment is flat: no position, no open order).
+
+**Schema** (``schema_version`` 2; prices are int64 price units, see :mod:`companion.events`;
 quantities float; times int64 ns; money = price units x quantity, the unit of
 :mod:`companion.sim.fees`):
 
@@ -30,8 +44,13 @@ quantities float; times int64 ns; money = price units x quantity, the unit of
     e.g. :data:`companion.sim.orders.REASON_NAMES` values, ``"EXPIRED"`` for an IOC remainder),
     ``strategy`` (tag), ``filled_qty`` (cache of the order's fills, verified on recovery),
     ``updated_ts``, ``last_seq`` (highest input sequence applied to this order: replay guard).
+``segments(id PK, started TEXT, run TEXT JSON, reason TEXT, base_cash REAL, prev_checkpoint)``
+    one row per run segment: the run identity it was started with, ``reason`` (``start`` /
+    ``new-segment``), the journal cash at its start (its reconciliation baseline) and the
+    checkpoint of the segment before it (a new segment restarts its inputs at 0).
 ``fills``
-    ``fill_id TEXT UNIQUE`` (the venue trade id: inserting it twice is a no-op, so a replayed fill
+    ``chain TEXT``: sha256 of the previous fill's chain and this fill's fields (a hash chain:
+    a fill edited, inserted or deleted in place breaks it); ``fill_id TEXT UNIQUE`` (the venue trade id: inserting it twice is a no-op, so a replayed fill
     is never counted twice), ``client_order_id`` (FK -> orders), ``ts``, ``price`` (INTEGER),
     ``qty`` (> 0), ``side`` (= the order's side), ``liquidity`` (MAKER/TAKER), ``fee`` (money;
     negative = rebate), ``seq``. The autoincrement ``id`` is the processing order.
@@ -39,7 +58,7 @@ quantities float; times int64 ns; money = price units x quantity, the unit of
     per ``symbol``: ``qty``, ``avg_price``, ``cash``, ``realised_pnl``, ``fees``, ``n_fills``. A
     **cache** of a fold over the fills, updated in the same transaction as the fill it reflects
     and recomputed from scratch and compared (exactly) by :meth:`Journal.recover`.
-``risk_events(id PK, ts, kind, detail TEXT JSON, seq UNIQUE)``
+``risk_events(id PK, ts, kind, detail TEXT JSON, seq, segment, UNIQUE (segment, seq))``
     kill-switch trips, limit breaches, rejects by the pre-trade check; ``seq`` makes a replayed
     event a no-op.
 
@@ -69,15 +88,19 @@ changed the journal and ``False`` for a replayed no-op.
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import math
+import os
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 NEW, ACK, PARTIAL, FILLED, CANCELLED, REJECTED = "NEW", "ACK", "PARTIAL", "FILLED", "CANCELLED", "REJECTED"
 STATUSES = (NEW, ACK, PARTIAL, FILLED, CANCELLED, REJECTED)
@@ -133,7 +156,8 @@ CREATE TABLE IF NOT EXISTS fills (
     side INTEGER NOT NULL CHECK (side IN (1, -1)),
     liquidity TEXT NOT NULL CHECK (liquidity IN ('MAKER', 'TAKER')),
     fee REAL NOT NULL DEFAULT 0,
-    seq INTEGER
+    seq INTEGER,
+    chain TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS fills_order ON fills (client_order_id);
 CREATE TABLE IF NOT EXISTS positions (
@@ -150,13 +174,56 @@ CREATE TABLE IF NOT EXISTS risk_events (
     ts INTEGER NOT NULL,
     kind TEXT NOT NULL,
     detail TEXT NOT NULL,
-    seq INTEGER UNIQUE
+    seq INTEGER,
+    segment INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (segment, seq)
+);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    run TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    base_cash REAL NOT NULL,
+    prev_checkpoint INTEGER
 );
 """
 
+#: every table and its columns (an existing file must have exactly these)
+_TABLES = {
+    "meta": ["key", "value"],
+    "checkpoint": ["id", "seq", "ts", "state"],
+    "orders": ["client_order_id", "venue_order_id", "symbol", "ts", "side", "price", "qty", "order_type",
+               "status", "reason", "strategy", "filled_qty", "updated_ts", "last_seq"],
+    "fills": ["id", "fill_id", "client_order_id", "ts", "price", "qty", "side", "liquidity", "fee", "seq",
+              "chain"],
+    "positions": ["symbol", "qty", "avg_price", "cash", "realised_pnl", "fees", "n_fills"],
+    "risk_events": ["id", "ts", "kind", "detail", "seq", "segment"],
+    "segments": ["id", "started", "run", "reason", "base_cash", "prev_checkpoint"],
+}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+#: the run-identity keys :meth:`Journal.bind` compares, in the order a refusal names them
+RUN_KEYS = ("dataset", "config_sha256", "model_sha256", "companion_version")
 
-class JournalError(RuntimeError):
-    """A request the journal refuses (unknown order, over-fill, conflicting duplicate, ...)."""
+
+def fill_chain(prev: str, fill_id: str, client_order_id: str, ts: int, price: int, qty: float, side: int,
+               liquidity: str, fee: float, seq: int | None) -> str:
+    """The hash-chain link of one fill: sha256 of the previous link and the fill's fields.
+
+    Examples
+    --------
+    >>> a = fill_chain("", "F1", "C0", 5, 100, 1.0, 1, "TAKER", 0.0, 3)
+    >>> a[:12], fill_chain(a, "F2", "C0", 6, 100, 1.0, 1, "TAKER", 0.0, 4) != a
+    ('b01ff10ca582', True)
+    """
+    text = "|".join([prev, fill_id, client_order_id, str(int(ts)), str(int(price)), repr(float(qty)),
+                     str(int(side)), liquidity, repr(float(fee)), "" if seq is None else str(int(seq))])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class JournalError(RuntimeError, ValueError):
+    """A request the journal refuses (unknown order, over-fill, conflicting duplicate, ...).
+
+    Also a ValueError, so the CLI reports it on one line and exits 2."""
 
 
 class IllegalTransitionError(JournalError, ValueError):
@@ -164,7 +231,16 @@ class IllegalTransitionError(JournalError, ValueError):
 
 
 class JournalCorruptError(JournalError):
-    """Recovery found the cached aggregates disagreeing with the raw fills (or a bad schema)."""
+    """The file is not a sound journal of this version (recovery found the cached aggregates
+    disagreeing with the raw fills, a broken fill chain, a bad schema, a damaged database)."""
+
+
+class JournalLockedError(JournalError):
+    """Another process (or another :class:`Journal` object) has the journal open for writing."""
+
+
+class JournalMismatchError(JournalError):
+    """Resuming a journal with a run identity (dataset, config, model, version) it was not started with."""
 
 
 @dataclass(frozen=True)
@@ -298,22 +374,165 @@ class Journal:
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise ValueError(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
         self.path = Path(path)
-        self._con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        self._con = None
+        self._lock_fd: int | None = None
+        self._segment = 0
+        self._base_cash = 0.0
+        p = self.path
+        if p.is_dir():
+            raise JournalError(f"journal {p}: is a directory, not a journal file")
+        if not p.parent.is_dir():
+            raise JournalError(f"journal {p}: directory {p.parent} does not exist")
+        self._lock()
+        try:
+            fresh = not p.exists()
+            if not fresh:
+                self._check_file()
+            try:
+                self._con = sqlite3.connect(p, timeout=timeout, isolation_level=None)
+                self._open(synchronous, fresh)
+            except sqlite3.DatabaseError as exc:
+                raise JournalCorruptError(f"journal {p}: not a sound SQLite database ({exc})") from None
+            if not fresh:
+                self._verify_chain()
+            row = self._con.execute("SELECT id, base_cash FROM segments ORDER BY id DESC LIMIT 1").fetchone()
+            if row is not None:
+                self._segment, self._base_cash = int(row[0]), float(row[1])
+        except BaseException:
+            self.close()
+            raise
+
+    def _lock(self) -> None:
+        """Exclusive, non-blocking ``flock`` on ``<path>.lock``, held until :meth:`close`."""
+        lock = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise JournalError(f"journal {self.path}: cannot create its lock file {lock} ({exc.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            finally:
+                os.close(fd)
+            raise JournalLockedError(f"journal {self.path}: already in use by another writer (pid {holder}); "
+                                     "one executor per journal") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _check_file(self) -> None:
+        """An existing path must be a non-empty SQLite file (checked before SQLite touches it)."""
+        p = self.path
+        try:
+            with open(p, "rb") as f:
+                head = f.read(16)
+        except OSError as exc:
+            raise JournalError(f"journal {p}: cannot read ({exc.strerror})") from None
+        if not head:
+            raise JournalCorruptError(f"journal {p}: the file is empty (only a path that does not exist "
+                                      "starts a new journal)")
+        if head != _SQLITE_MAGIC:
+            raise JournalCorruptError(f"journal {p}: not a SQLite database (bad header)")
+
+    def _open(self, synchronous: str, fresh: bool) -> None:
         con = self._con
-        mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if mode.lower() != "wal":
-            raise JournalError(f"{self.path}: could not switch to WAL mode (got {mode!r})")
-        con.execute(f"PRAGMA synchronous={synchronous.upper()}")
-        con.execute("PRAGMA foreign_keys=ON")
-        with self._tx():
-            for stmt in _SCHEMA.split(";"):  # (executescript would COMMIT mid-transaction)
-                if stmt.strip():
-                    con.execute(stmt)
+        p = self.path
+        if not fresh:  # integrity and schema first, before any write (WAL switch included)
+            res = [r[0] for r in con.execute("PRAGMA integrity_check")]
+            if res != ["ok"]:
+                first = " ".join(" ".join(res).split())[:200]
+                raise JournalCorruptError(f"journal {p}: PRAGMA integrity_check failed: {first}")
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for t, cols in _TABLES.items():
+                if t not in tables:
+                    raise JournalCorruptError(f"journal {p}: table {t} is missing (truncated or damaged)")
+                have = [r[1] for r in con.execute(f"PRAGMA table_info({t})")]
+                if have != cols:
+                    if t in ("fills", "risk_events") and "chain" not in have:
+                        break  # a schema-1 journal: the version check below names it
+                    raise JournalCorruptError(f"journal {p}: table {t} has columns {have}, expected {cols}")
             row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
+                raise JournalCorruptError(f"journal {p}: no schema_version (not a journal, or damaged)")
+            if row[0] != str(SCHEMA_VERSION):
+                raise JournalCorruptError(f"journal {p}: schema_version {row[0]}, this code reads {SCHEMA_VERSION}")
+        mode = con.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            raise JournalError(f"journal {p}: could not switch to WAL mode (got {mode!r})")
+        con.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        con.execute("PRAGMA foreign_keys=ON")
+        if fresh:
+            with self._tx():
+                for stmt in _SCHEMA.split(";"):  # (executescript would COMMIT mid-transaction)
+                    if stmt.strip():
+                        con.execute(stmt)
                 con.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise JournalCorruptError(f"{self.path}: schema_version {row[0]}, this code reads {SCHEMA_VERSION}")
+
+    def _verify_chain(self) -> None:
+        prev = ""
+        for row in self._con.execute(f"SELECT id, {_FILL_COLS}, chain FROM fills ORDER BY id"):
+            link = fill_chain(prev, *row[1:10])
+            if link != row[10]:
+                raise JournalCorruptError(f"journal {self.path}: fill {row[1]!r} (row {row[0]}) does not match "
+                                          "the fill hash chain (edited, inserted or deleted)")
+            prev = link
+
+    # --- run binding ------------------------------------------------------------------------------
+    @property
+    def segment(self) -> int:
+        """The current run segment (0: never bound)."""
+        return self._segment
+
+    @property
+    def base_cash(self) -> float:
+        """The journal cash (all symbols) when the current segment started (its reconciliation baseline)."""
+        return self._base_cash
+
+    def run_identity(self) -> dict | None:
+        """The run identity of the current segment (None: never bound)."""
+        row = self._con.execute("SELECT run FROM segments ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def bind(self, run: dict, new_segment: bool = False) -> int:
+        """Bind the journal to ``run`` (a JSON-able dict with :data:`RUN_KEYS`; ``config`` optional,
+        used to name differing keys). Returns the segment number.
+
+        A fresh journal records ``run`` as segment 1. An existing one must have been started with
+        the same identity, else :class:`JournalMismatchError` names what differs; with
+        ``new_segment`` a differing (or equal) identity starts a new segment instead, recorded with
+        the journal cash as its baseline and its inputs starting again at 0 (the checkpoint is
+        cleared) -- only when the previous segment is flat (no position, no open order).
+        """
+        payload = json.dumps(run, sort_keys=True, default=str)
+        with self._tx() as con:
+            row = con.execute("SELECT id, run FROM segments ORDER BY id DESC LIMIT 1").fetchone()
+            if row is not None and not new_segment:
+                old = json.loads(row[1])
+                diff = [k for k in RUN_KEYS if old.get(k) != run.get(k)]
+                if diff:
+                    raise JournalMismatchError(f"journal {self.path}: cannot resume, {_describe(diff, old, run)}; "
+                                               "use the original run, or --new-segment to start a new segment")
+                return self._segment
+            reason = "start" if row is None else "new-segment"
+            cash = 0.0
+            prev_cp = None
+            if row is not None:
+                open_n = con.execute("SELECT COUNT(*) FROM orders WHERE status IN ('NEW', 'ACK', 'PARTIAL')").fetchone()[0]
+                pos = con.execute("SELECT symbol, qty FROM positions WHERE qty != 0").fetchall()
+                if open_n or pos:
+                    raise JournalError(f"journal {self.path}: segment {row[0]} is not flat ({open_n} open orders, "
+                                       f"positions {dict(pos)}): resume it, or flatten before a new segment")
+                cash = float(con.execute("SELECT COALESCE(SUM(cash), 0) FROM positions").fetchone()[0])
+                cp = con.execute("SELECT seq FROM checkpoint WHERE id = 1").fetchone()
+                prev_cp = None if cp is None else cp[0]
+                con.execute("DELETE FROM checkpoint")
+            seg = 1 if row is None else int(row[0]) + 1
+            con.execute("INSERT INTO segments VALUES (?, ?, ?, ?, ?, ?)",
+                        (seg, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), payload, reason, cash, prev_cp))
+        self._segment, self._base_cash = seg, cash
+        return seg
 
     # --- plumbing ---------------------------------------------------------------------------------
     @contextmanager
@@ -334,10 +553,13 @@ class Journal:
             raise
 
     def close(self) -> None:
-        """Close the SQLite connection; a second call does nothing."""
+        """Close the SQLite connection and release the writer lock; a second call does nothing."""
         if self._con is not None:
             self._con.close()
             self._con = None  # type: ignore[assignment]
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
 
     def __enter__(self) -> Journal:
         return self
@@ -445,7 +667,10 @@ class Journal:
             status = o.status
             if status != CANCELLED:
                 status = FILLED if filled >= o.qty * (1 - QTY_RTOL) else PARTIAL
-            con.execute(f"INSERT INTO fills ({_FILL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*new, seq))
+            last = con.execute("SELECT chain FROM fills ORDER BY id DESC LIMIT 1").fetchone()
+            link = fill_chain("" if last is None else last[0], *new, seq)
+            con.execute(f"INSERT INTO fills ({_FILL_COLS}, chain) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*new, seq, link))
             con.execute("UPDATE orders SET filled_qty = ?, status = ?, updated_ts = ?, last_seq = ? "
                         "WHERE client_order_id = ?", (filled, status, int(ts), _max_seq(o.last_seq, seq), client_order_id))
             prow = con.execute("SELECT qty, avg_price, cash, realised_pnl, fees, n_fills FROM positions "
@@ -460,8 +685,8 @@ class Journal:
         """Journal a risk event (``detail`` is JSON-serialisable). False when ``seq`` was already journaled."""
         payload = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"))
         with self._tx() as con:
-            cur = con.execute("INSERT OR IGNORE INTO risk_events (ts, kind, detail, seq) VALUES (?, ?, ?, ?)",
-                              (int(ts), kind, payload, seq))
+            cur = con.execute("INSERT OR IGNORE INTO risk_events (ts, kind, detail, seq, segment) "
+                              "VALUES (?, ?, ?, ?, ?)", (int(ts), kind, payload, seq, max(self._segment, 1)))
             return cur.rowcount == 1
 
     def checkpoint(self, seq: int, ts: int | None = None, state: Any = None) -> bool:
@@ -532,16 +757,24 @@ class Journal:
             open_orders={k: o for k, o in orders.items() if o.status in OPEN_STATUSES},
             positions=cached,
             checkpoint=None if cp is None else cp[0],
-            checkpoint_state=None if cp is None or cp[1] is None else json.loads(cp[1]),
+            checkpoint_state=None if cp is None or cp[1] is None else self._load_state(cp[1]),
             n_orders=len(orders), n_fills=len(fills), n_risk_events=n_risk,
             fill_ids=frozenset(f.fill_id for f in fills),
         )
+
+    def _load_state(self, text: str):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise JournalCorruptError(f"journal {self.path}: checkpoint state is not readable JSON ({exc})") from None
 
     def _verify(self, orders: dict[str, Order], fills: list[Fill], cached: dict[str, Position]) -> None:
         positions: dict[str, Position] = {}
         filled: dict[str, float] = {}
         for f in fills:
-            o = orders[f.client_order_id]
+            o = orders.get(f.client_order_id)
+            if o is None:
+                raise JournalCorruptError(f"{self.path}: fill {f.fill_id!r} of unknown order {f.client_order_id!r}")
             positions.setdefault(o.symbol, Position()).apply(f.side, f.price, f.qty, f.fee)
             filled[f.client_order_id] = filled.get(f.client_order_id, 0.0) + f.qty
         if positions != cached:
@@ -560,3 +793,31 @@ class Journal:
             if o.status != expected:
                 raise JournalCorruptError(f"{self.path}: order {cid!r} status {o.status} with filled "
                                           f"{f:g} of {o.qty:g} (expected {expected})")
+
+
+def _describe(diff: list[str], old: dict, new: dict) -> str:
+    """``config differs (venue.fees.taker: 0.0 -> 5.0), ...`` for the keys in ``diff``."""
+    parts = []
+    for k in diff:
+        name = {"config_sha256": "config", "model_sha256": "model", "companion_version": "companion version"}.get(k, k)
+        if k == "config_sha256" and isinstance(old.get("config"), dict) and isinstance(new.get("config"), dict):
+            keys = _leaf_diff(old["config"], new["config"])
+            shown = ", ".join(f"{key}: {a!r} -> {b!r}" for key, a, b in keys[:3]) + (" ..." if len(keys) > 3 else "")
+            parts.append(f"config differs ({shown})")
+        elif k in ("config_sha256", "model_sha256"):
+            a, b = old.get(k), new.get(k)
+            parts.append(f"{name} differs ({(a or 'none')[:12]} -> {(b or 'none')[:12]})")
+        else:
+            parts.append(f"{name} differs ({old.get(k)!r} -> {new.get(k)!r})")
+    return "; ".join(parts)
+
+
+def _leaf_diff(a: dict, b: dict, prefix: str = "") -> list[tuple]:
+    out = []
+    for k in sorted(set(a) | set(b), key=str):
+        x, y = a.get(k), b.get(k)
+        if isinstance(x, dict) and isinstance(y, dict):
+            out += _leaf_diff(x, y, f"{prefix}{k}.")
+        elif x != y:
+            out.append((f"{prefix}{k}", x, y))
+    return out

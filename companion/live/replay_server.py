@@ -51,6 +51,10 @@ __all__ = ["ReplayServer"]
 log = logging.getLogger(__name__)
 
 _REST_PATHS = {"usdm": "/fapi/v1/depth", "spot": "/api/v3/depth"}
+#: fault injections (``fault=``, after ``fault_after`` messages): a frame that is not JSON, a
+#: snapshot-shaped stream frame (``lastUpdateId`` far ahead), a TCP abort without a close frame,
+#: a 2 MiB frame (over the feed's default 1 MiB ``max_frame_bytes``)
+FAULTS = ("malformed", "snapshot_frame", "abort", "oversized")
 
 
 class _Book:
@@ -116,7 +120,11 @@ class ReplayServer:
     def __init__(self, path: str | Path, *, speed: float = float("inf"), max_messages: int | None = None,
                  max_seconds: float = 120.0, drop_lines: Collection[int] = (), pause_after: int | None = None,
                  pause_s: float = 0.0, subscribe_timeout: float = 5.0, snapshot_wait_s: float = 5.0,
-                 port: int = 0) -> None:
+                 port: int = 0, fault: str | None = None, fault_after: int = 0, rest_errors: int = 0) -> None:
+        if fault not in (None, *FAULTS):
+            raise ValueError(f"fault must be one of {FAULTS}, got {fault!r}")
+        self.fault, self.fault_after, self.rest_errors = fault, int(fault_after), int(rest_errors)
+        self.faults_injected = 0
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"{self.path}: no such recording")
@@ -201,6 +209,11 @@ class ReplayServer:
             if sym != self.symbol:
                 return connection.respond(HTTPStatus.BAD_REQUEST, json.dumps({"code": -1121, "msg": "Invalid symbol."}))
             limit = int(qs.get("limit", ["1000"])[0])
+            if self.rest_errors > 0:  # an error body with HTTP 200, as a rate-limited venue may send
+                self.rest_errors -= 1
+                resp = connection.respond(HTTPStatus.OK, json.dumps({"code": -1003, "msg": "Too many requests."}))
+                resp.headers["Content-Type"] = "application/json"
+                return resp
             fut = asyncio.get_running_loop().create_future()
             self._pending.append((fut, limit))
             self._requested.set()
@@ -291,6 +304,19 @@ class ReplayServer:
             return False
         return True
 
+    async def _inject(self, ws) -> bool:
+        """Send the configured fault; True when the connection is gone (abort)."""
+        if self.fault == "malformed":
+            await ws.send('{"stream":"' + self.symbol.lower() + '@depth@0ms","data":{"e":"depthUpdate",')
+        elif self.fault == "snapshot_frame":
+            await ws.send(json.dumps({"lastUpdateId": 10**15, "bids": [], "asks": []}))
+        elif self.fault == "oversized":
+            await ws.send('{"pad":"' + "x" * (2 * 2**20) + '"}')
+        elif self.fault == "abort":
+            ws.transport.abort()  # no close frame: the client sees 1006
+            return True
+        return False
+
     async def _replay(self, ws, streams: set[str]) -> None:
         from websockets.exceptions import ConnectionClosed
 
@@ -340,6 +366,10 @@ class ReplayServer:
                         delay = wall0 + (ts - t0) / 1e9 / self.speed - time.monotonic()
                         if delay > 0 and await self._sleep(delay):
                             break
+                    if self.fault is not None and not self.faults_injected and self.sent >= self.fault_after:
+                        self.faults_injected += 1
+                        if await self._inject(ws):
+                            return
                     await ws.send(raw)
                     self.sent += 1
                     if self.sent % 256 == 0:

@@ -41,8 +41,6 @@ NeurIPS; the LightGBM documentation, "Missing Value Handle" (``use_missing``,
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,27 +389,50 @@ def _parse_text(text: str) -> tuple[dict, list[_Tree]]:
     for line in blocks[0].splitlines():
         key, sep, val = line.partition("=")
         header[key.strip()] = val.strip() if sep else True
-    for block in blocks[1:]:
-        block = block.split("end of trees", 1)[0]
-        lines = block.splitlines()
-        index = int(lines[0])
-        kv = dict(line.split("=", 1) for line in lines[1:] if "=" in line)
-        num_leaves = int(kv["num_leaves"])
-        leaf_value = [float(v) for v in kv["leaf_value"].split()]
-        if num_leaves == 1:
-            trees.append(_Tree([], [], [], [], [], leaf_value))
-            continue
-        dt = [int(v) for v in kv["decision_type"].split()]
-        _check_tree(index, int(kv.get("num_cat", 0)), kv.get("is_linear", "0").strip() == "1", dt)
-        trees.append(_Tree(
-            feature=[int(v) for v in kv["split_feature"].split()],
-            threshold=[float(v) for v in kv["threshold"].split()],
-            decision_type=dt,
-            left=[int(v) for v in kv["left_child"].split()],
-            right=[int(v) for v in kv["right_child"].split()],
-            leaf_value=leaf_value,
-        ))
+    for k, block in enumerate(blocks[1:]):
+        try:
+            trees.append(_parse_tree_block(block))
+        except (KeyError, ValueError, IndexError) as exc:
+            msg = f"missing field {exc.args[0]}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(f"tree block {k}: {msg}") from None
     return header, trees
+
+
+def _parse_tree_block(block: str) -> _Tree:
+    """One ``Tree=`` block; checks its own array lengths and child ranges (tree-local)."""
+    block = block.split("end of trees", 1)[0]
+    lines = block.splitlines()
+    index = int(lines[0])
+    kv = dict(line.split("=", 1) for line in lines[1:] if "=" in line)
+    num_leaves = int(kv["num_leaves"])
+    if num_leaves < 1:
+        raise ValueError(f"tree {index}: num_leaves={num_leaves}")
+    leaf_value = [float(v) for v in kv["leaf_value"].split()]
+    if len(leaf_value) != num_leaves:
+        raise ValueError(f"tree {index}: {len(leaf_value)} leaf values for num_leaves={num_leaves}")
+    if num_leaves == 1:
+        return _Tree([], [], [], [], [], leaf_value)
+    dt = [int(v) for v in kv["decision_type"].split()]
+    _check_tree(index, int(kv.get("num_cat", 0)), kv.get("is_linear", "0").strip() == "1", dt)
+    t = _Tree(
+        feature=[int(v) for v in kv["split_feature"].split()],
+        threshold=[float(v) for v in kv["threshold"].split()],
+        decision_type=dt,
+        left=[int(v) for v in kv["left_child"].split()],
+        right=[int(v) for v in kv["right_child"].split()],
+        leaf_value=leaf_value,
+    )
+    n = num_leaves - 1
+    for name in ("feature", "threshold", "decision_type", "left", "right"):
+        if len(getattr(t, name)) != n:
+            raise ValueError(f"tree {index}: {name} has {len(getattr(t, name))} entries, "
+                             f"num_leaves={num_leaves} needs {n}")
+    for name in ("left", "right"):
+        for j, c in enumerate(getattr(t, name)):
+            if not (j < c < n or -num_leaves <= c < 0):
+                raise ValueError(f"tree {index}: split {j} has {name} child {c} out of range "
+                                 f"(a later split < {n} or a leaf -1..-{num_leaves})")
+    return t
 
 
 def _parse_dump(dump: dict) -> tuple[dict, list[_Tree]]:
@@ -495,10 +516,65 @@ class CompiledModel:
 
     def __post_init__(self) -> None:
         self.out_kind, self.sigmoid = _output_kind(self.objective)
+        self.validate()
         if self.is_classifier is None:
             self.is_classifier = self.out_kind in (OUT_SIGMOID, OUT_SOFTMAX, OUT_OVA_SIGMOID)
         if self.is_classifier and self.classes is None:
             self.classes = np.arange(max(self.num_class, 2))
+
+    def validate(self) -> None:
+        """Check every array before a kernel walks it (raises ValueError naming the first problem).
+
+        Lengths: ``feature``, ``threshold``, ``decision_type``, ``left`` and ``right`` all have
+        one entry per split node (N); ``roots`` one per tree, a multiple of ``num_class``;
+        feature indices in ``[0, n_features)``; a child of node ``j`` is a split node ``> j`` (so
+        every walk moves forward: no cycle, no hang) or a leaf ``~l`` with ``0 <= l < L``;
+        a root is a split node or a leaf in range; thresholds are not NaN. A tampered model file
+        thus fails here instead of reading out of bounds, looping or segfaulting in a kernel.
+        """
+        arrs = {"roots": self.roots, "feature": self.feature, "threshold": self.threshold,
+                "decision_type": self.decision_type, "left": self.left, "right": self.right,
+                "leaf_value": self.leaf_value}
+        for name, a in arrs.items():
+            if not isinstance(a, np.ndarray) or a.ndim != 1:
+                raise ValueError(f"model: {name} must be a 1-d array")
+        if not isinstance(self.num_class, (int, np.integer)) or self.num_class < 1:
+            raise ValueError(f"model: num_class must be an integer >= 1, got {self.num_class!r}")
+        if not isinstance(self.n_features, (int, np.integer)) or self.n_features < 0:
+            raise ValueError(f"model: n_features must be an integer >= 0, got {self.n_features!r}")
+        if self.feature_names is not None and len(self.feature_names) != self.n_features:
+            raise ValueError(f"model: {len(self.feature_names)} feature names for "
+                             f"{self.n_features} features (max_feature_idx + 1)")
+        N, L, T = self.feature.shape[0], self.leaf_value.shape[0], self.roots.shape[0]
+        for name in ("threshold", "decision_type", "left", "right"):
+            if arrs[name].shape[0] != N:
+                raise ValueError(f"model: {name} has {arrs[name].shape[0]} entries, "
+                                 f"split_feature has {N} (one per split node)")
+        if T % self.num_class:
+            raise ValueError(f"model: {T} trees is not a multiple of num_class={self.num_class}")
+        feat = self.feature.astype(np.int64)
+        if N and (feat.min() < 0 or feat.max() >= self.n_features):
+            j = int(np.flatnonzero((feat < 0) | (feat >= self.n_features))[0])
+            raise ValueError(f"model: split node {j} uses feature {int(feat[j])}, "
+                             f"the model has {self.n_features} features")
+        if np.isnan(self.threshold).any():
+            raise ValueError(f"model: split node {int(np.flatnonzero(np.isnan(self.threshold))[0])} "
+                             "has a NaN threshold")
+        idx = np.arange(N, dtype=np.int64)
+        for name in ("left", "right"):
+            c = arrs[name].astype(np.int64)
+            bad = ((c >= 0) & ((c <= idx) | (c >= N))) | ((c < 0) & (~c >= L))
+            if bad.any():
+                j = int(np.flatnonzero(bad)[0])
+                what = (f"leaf {~int(c[j])} (the model has {L} leaves)" if c[j] < 0 else
+                        f"node {int(c[j])} (a child must be a later split node < {N})")
+                raise ValueError(f"model: split node {j} has {name} child {what}")
+        r = self.roots.astype(np.int64)
+        bad = ((r >= 0) & (r >= N)) | ((r < 0) & (~r >= L))
+        if bad.any():
+            t = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"model: tree {t} has root {int(r[t])} out of range "
+                             f"({N} split nodes, {L} leaves)")
 
     # ---- construction
     @classmethod
@@ -573,24 +649,27 @@ class CompiledModel:
         p = Path(path)
         stem = p.with_suffix("") if p.suffix in (".txt", ".json") else p
         meta_path = stem.with_suffix(".json")  # as companion.models.io names it
-        meta = None
-        if meta_path.is_file():
-            try:
-                meta = json.loads(meta_path.read_text())
-            except ValueError:
-                meta = None
-        if isinstance(meta, dict) and meta.get("format") == "companion-lightgbm/1":
-            txt = meta_path.parent / meta["model_file"]
-            raw = txt.read_bytes()
-            if hashlib.sha256(raw).hexdigest() != meta["model_sha256"]:
-                raise ValueError(f"{txt}: model file does not match the sha256 recorded in its metadata")
+        if meta_path.is_file():  # a sidecar exists: it must be valid, so its hash check always runs
+            from companion.models.io import read_metadata
+
+            meta, txt, raw = read_metadata(meta_path)
             classes = meta.get("classes")
-            cm = cls.from_string(raw.decode(), classes=None if classes is None else np.array(classes),
-                                 is_classifier=meta["estimator"] == "DirectionClassifier")
+            try:
+                text = raw.decode()
+                cm = cls.from_string(text, classes=None if classes is None else np.array(classes),
+                                     is_classifier=meta["estimator"] == "DirectionClassifier")
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ValueError(f"{txt}: {exc}") from None
+            if cm.n_features != len(meta["feature_names"]):
+                raise ValueError(f"{meta_path}: {len(meta['feature_names'])} feature names for a model "
+                                 f"of {cm.n_features} features")
             cm.feature_names = list(meta["feature_names"])
             return cm
         txt = p if p.is_file() and p.suffix != ".json" else stem.with_suffix(".txt")
-        return cls.from_string(txt.read_text())
+        try:
+            return cls.from_string(txt.read_bytes().decode())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{txt}: {exc}") from None
 
     # ---- kernels' view
     @property

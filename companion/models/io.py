@@ -118,6 +118,50 @@ def save_model(model, path: str | Path, *, label: dict | None = None, X=None, y=
     return txt, meta_path
 
 
+def read_metadata(meta_path: str | Path) -> tuple[dict, Path, bytes]:
+    """Read and check a ``.json`` sidecar: ``(metadata, model text path, model text bytes)``.
+
+    Every problem (unreadable or non-JSON sidecar, wrong ``format``, missing or ill-typed
+    ``model_file`` / ``model_sha256`` / ``estimator`` / ``feature_names``, a ``model_file`` outside
+    the sidecar's folder, model text missing or not matching the recorded sha256) raises one
+    ValueError naming the file: a broken sidecar can never skip the hash check.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "m.json").write_text("{not json")
+    >>> try:
+    ...     read_metadata(d / "m.json")
+    ... except ValueError as exc:
+    ...     print(str(exc).split("/")[-1][:22])
+    m.json: not valid JSON
+    """
+    meta_path = Path(meta_path)
+    try:
+        meta = json.loads(meta_path.read_bytes().decode())
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{meta_path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{meta_path}: not a {FORMAT} metadata file")
+    for key, typ in (("model_file", str), ("model_sha256", str), ("estimator", str), ("feature_names", list)):
+        if not isinstance(meta.get(key), typ):
+            raise ValueError(f"{meta_path}: field {key!r} missing or not a {typ.__name__}")
+    if not all(isinstance(f, str) for f in meta["feature_names"]):
+        raise ValueError(f"{meta_path}: field 'feature_names' must be a list of strings")
+    name = meta["model_file"]
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"{meta_path}: model_file {name!r} must be a file name in the same folder")
+    txt = meta_path.parent / name
+    try:
+        raw = txt.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"{meta_path}: cannot read its model file {txt} ({exc.strerror})") from None
+    if hashlib.sha256(raw).hexdigest() != meta["model_sha256"]:
+        raise ValueError(f"{txt}: model file does not match the sha256 recorded in its metadata")
+    return meta, txt, raw
+
+
 def load_model(path: str | Path):
     """Rebuild the estimator saved by :func:`save_model` (``<path>``, ``.txt`` or ``.json``).
     Raises ValueError when the model text does not match its recorded sha256.
@@ -140,21 +184,29 @@ def load_model(path: str | Path):
     """
     import lightgbm as lgb
 
+    from companion.models.compiled import CompiledModel
     from companion.models.train import DirectionClassifier, MoveRegressor
 
     stem = _stem(path)
-    meta = json.loads(stem.with_suffix(".json").read_text())
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{stem.with_suffix('.json')}: not a {FORMAT} metadata file")
+    meta_path = stem.with_suffix(".json")
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{meta_path}: model metadata file does not exist")
+    meta, txt, text = read_metadata(meta_path)
     cls = {"DirectionClassifier": DirectionClassifier, "MoveRegressor": MoveRegressor}.get(meta["estimator"])
     if cls is None:
-        raise ValueError(f"unknown estimator {meta['estimator']!r}")
-    txt = stem.parent / meta["model_file"]
-    text = txt.read_bytes()
-    if hashlib.sha256(text).hexdigest() != meta["model_sha256"]:
-        raise ValueError(f"{txt}: model file does not match the sha256 recorded in its metadata")
-    model = cls(**meta["params"])
-    model.booster_ = lgb.Booster(model_str=text.decode())
+        raise ValueError(f"{meta_path}: unknown estimator {meta['estimator']!r}")
+    if not isinstance(meta.get("params"), dict):
+        raise ValueError(f"{meta_path}: field 'params' missing or not a mapping")
+    try:
+        model_str = text.decode()
+        CompiledModel.from_string(model_str)  # validate indices first: LightGBM aborts on some tampers
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{txt}: {exc}") from None
+    try:
+        model = cls(**meta["params"])
+    except TypeError as exc:
+        raise ValueError(f"{meta_path}: bad params ({exc})") from None
+    model.booster_ = lgb.Booster(model_str=model_str)
     model.feature_names_in_ = np.array(meta["feature_names"], dtype=object)
     model.n_features_in_ = len(meta["feature_names"])
     if meta["classes"] is not None:
