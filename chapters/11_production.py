@@ -117,7 +117,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 
 # %%
 config = LiveConfig.from_dict({
-    "signal": {"depth": 5, "weak": 0.15, "strong": 0.35},
+    "signal": {"depth": min(5, levels), "weak": 0.15, "strong": 0.35},  # a level-1 file has 1
     "execution": {"size": 100, "max_position": 500, "timeout_s": 10, "entry": "limit"},
     "risk": {"max_loss": 5000, "max_trades_per_minute": 60, "max_spread": 50},
     "latency": {"signal_us": 20, "features_model_us": 50},
