@@ -5,8 +5,8 @@ Import what you need from the field-named modules (``companion.book``, ``compani
 """
 from __future__ import annotations
 
-from companion.events import EVENT_DTYPE, Instrument
 from companion.errors import DataFormatError
+from companion.events import EVENT_DTYPE, Instrument
 
 __version__ = "0.1.0"
 

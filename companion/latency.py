@@ -68,8 +68,7 @@ import pandas as pd
 from numba import njit
 
 from companion.events import NS, Instrument
-from companion.signals import (classify_nb, composite_nb, distance_weighted_imbalance_nb, mid_price,
-                               volume_imbalance_nb)
+from companion.signals import classify_nb, composite_nb, distance_weighted_imbalance_nb, mid_price, volume_imbalance_nb
 
 __all__ = [
     "LATENCY_GRID_NS", "CHANNELS", "TARGETS_NS", "adverse_selection", "run_summary", "latency_sweep",
@@ -476,7 +475,6 @@ def signal_decay(ts, signal, mid, delays_ns, *, horizon_ns: int = NS, step_ns: i
     # block sums of the rank moments -> replicate ICs in one matrix product
     B = int(s["block"].max()) + 1
     rx, ry, blk = s["rx"], s["ry"], s["block"]
-    K = rx.shape[0]
     cnt = np.bincount(blk, minlength=B).astype(np.float64)
     sy = np.bincount(blk, ry, B)
     syy = np.bincount(blk, ry * ry, B)
@@ -587,7 +585,8 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     ['book update', 'imbalance signal', 'features', 'decision', 'signal path', 'features + model', 'timer overhead']
     """
     from companion import book_kernels as bk
-    from companion.features import FeatureEngine, compute as features_compute, parse_grid
+    from companion.features import FeatureEngine, parse_grid
+    from companion.features import compute as features_compute
     from companion.models.compiled import predict_raw_nb
 
     n_all = len(events)

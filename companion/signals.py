@@ -415,7 +415,7 @@ class ImbalanceSignal:
         """The composite ``S`` per event."""
         return self.components(book, events)["composite"].to_numpy()
 
-    def fit(self, composite, fwd_bps) -> "ImbalanceSignal":
+    def fit(self, composite, fwd_bps) -> ImbalanceSignal:
         """Estimate expected edge and confidence per class on a fit sample (see module docstring).
         ``fwd_bps``: forward mid move in bps over the horizon, aligned with ``composite``."""
         s = np.asarray(composite, dtype=np.float64)

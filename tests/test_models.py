@@ -16,8 +16,15 @@ from companion.models import metrics as M
 from companion.models.cv import overlaps
 
 pytest.importorskip("lightgbm")
-from companion.models import (DirectionClassifier, MoveRegressor, data_sha256, leakage_audit,  # noqa: E402
-                              load_model, save_model, walk_forward_evaluate)
+from companion.models import (  # noqa: E402
+    DirectionClassifier,
+    MoveRegressor,
+    data_sha256,
+    leakage_audit,
+    load_model,
+    save_model,
+    walk_forward_evaluate,
+)
 
 
 # ------------------------------------------------------------------ synthetic data

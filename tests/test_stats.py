@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from companion.events import EVENT_DTYPE, EXEC_VISIBLE, ADD, Instrument, NS
+from companion.events import ADD, EVENT_DTYPE, EXEC_VISIBLE, NS, Instrument
 from companion.stats import REFERENCE_STATS, day_stats, two_sided
 
 

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-
 from scipy.stats import rankdata
 
 __all__ = ["registry_table", "spearman_ic", "information_coefficients", "distributions", "corr_heatmap", "ic_bars"]

@@ -12,8 +12,8 @@ A sketch (``events``, ``book`` and ``my_numba_strategy`` are yours; runnable exa
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,9 +23,23 @@ from companion.sim import exchange as ex
 from companion.sim.fees import Fees
 from companion.sim.impact import SqrtImpact
 from companion.sim.latency import as_latency
-from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, FILL_DTYPE, LIMIT,
-                                  MARKET, NEW, ORDER_DTYPE, ORDER_TYPE_NAMES, PARTIAL, PENDING,
-                                  REASON_NAMES, REQ_DTYPE, RESP_DTYPE, STATUS_NAMES)
+from companion.sim.orders import (
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    ACTION_DTYPE,
+    FILL_DTYPE,
+    LIMIT,
+    MARKET,
+    NEW,
+    ORDER_DTYPE,
+    ORDER_TYPE_NAMES,
+    PARTIAL,
+    PENDING,
+    REASON_NAMES,
+    REQ_DTYPE,
+    RESP_DTYPE,
+    STATUS_NAMES,
+)
 from companion.sim.queue import Q_FIFO, QUEUE_NAMES, RiskAverseQueue
 from companion.sim.risk import RISK_ACTION_NAMES, RISK_DTYPE, RULE_NAMES, RiskLimits
 
@@ -92,7 +106,7 @@ class Context:
     Act: ``buy`` / ``sell`` / ``submit`` (return the new order id), ``cancel``.
     """
 
-    def __init__(self, sim: "Simulator"):
+    def __init__(self, sim: Simulator):
         self._sim = sim
         self._n = 0
 
