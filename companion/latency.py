@@ -69,6 +69,7 @@ from numba import njit
 
 from companion.events import NS, Instrument
 from companion.signals import classify_nb, composite_nb, distance_weighted_imbalance_nb, mid_price, volume_imbalance_nb
+from companion.stats import pearson
 
 __all__ = [
     "LATENCY_GRID_NS", "CHANNELS", "TARGETS_NS", "adverse_selection", "run_summary", "latency_sweep",
@@ -338,15 +339,8 @@ def delayed_ic(ts, signal, mid, delays_ns, *, horizon_ns: int = NS, step_ns: int
     rx = np.stack([_ranks(r) for r in X])
     block = ((t - t0) // int(block_ns)) if block_ns else (t // (86_400 * NS))
     _, block = np.unique(block, return_inverse=True)
-    ic = np.array([_pearson(r, ry) for r in rx])
+    ic = np.array([pearson(r, ry) for r in rx])
     return {"delays_ns": d, "ic": ic, "rx": rx, "ry": ry, "block": block, "t": t, "n": int(t.size)}
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    den = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / den if den > 0 else float("nan")
 
 
 def _profile_fit(d_s: np.ndarray, ic: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

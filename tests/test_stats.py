@@ -48,3 +48,27 @@ def test_reference_stats_match_the_real_files(shared_data):
     assert out.returncode == 0, out.stdout + out.stderr
     ref = json.loads(REFERENCE_STATS.read_text())
     assert ref["lobster:AAPL:1"]["messages"] == 118497
+
+
+def test_spearman_ic_is_the_one_rank_correlation():
+    """``spearman_ic`` (mid-ranks, NaN pairs dropped) equals scipy's Spearman, and the modules that
+    used to carry their own copy (features.plots, models.metrics, latency) use this one."""
+    from scipy.stats import spearmanr
+
+    from companion import latency
+    from companion.features import plots as fplots
+    from companion.models import metrics as mmetrics
+    from companion.stats import pearson, spearman_ic
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 6, 200).astype(float)                 # many ties
+    b = a + rng.normal(size=200)
+    a[[5, 17]] = np.nan
+    b[40] = np.nan
+    ok = ~(np.isnan(a) | np.isnan(b))
+    assert math.isclose(spearman_ic(a, b), spearmanr(a[ok], b[ok]).statistic, abs_tol=1e-12)
+    assert math.isclose(spearman_ic(a, -b), -spearman_ic(a, b), abs_tol=1e-15)
+    assert math.isnan(spearman_ic([1.0, 2.0], [1.0, 2.0])) and math.isnan(spearman_ic(np.ones(5), np.arange(5.0)))
+    assert math.isclose(pearson(a[ok], b[ok]), np.corrcoef(a[ok], b[ok])[0, 1], abs_tol=1e-12)
+    assert fplots.spearman_ic is spearman_ic and mmetrics.spearman_ic is spearman_ic
+    assert latency.pearson is pearson and not hasattr(latency, "_pearson")
