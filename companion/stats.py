@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from companion.events import ADD, CANCEL, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
 
@@ -39,7 +38,9 @@ def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def two_sided(book: np.ndarray) -> np.ndarray:
-    """Mask of rows whose best bid and best ask are both occupied (no dummy price, size > 0).
+    """Mask of rows whose best bid and best ask are both occupied: the package's empty-level rule
+    for the level-1 quotes, a level is occupied iff ``|price| < 9e9`` (not LOBSTER's dummy
+    ``±9999999999``) and ``size > 0``.
 
     Parameters
     ----------
@@ -58,7 +59,22 @@ def two_sided(book: np.ndarray) -> np.ndarray:
     [True, False]
     """
     ap, asz, bp, bsz = best_quotes(book)
-    return (asz > 0) & (bsz > 0) & (ap < 9e9) & (bp > -9e9)
+    return (asz > 0) & (bsz > 0) & (np.abs(ap) < 9e9) & (np.abs(bp) < 9e9)
+
+
+def mid_price(book: np.ndarray) -> np.ndarray:
+    """Level-1 mid ``(P^a_1 + P^b_1) / 2`` per row (price units of ``book``); NaN where a side is
+    empty (:func:`two_sided`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 300, 10000, 100], [9999999999, 0, 10000, 100], [10100, 0, 10000, 100]])
+    >>> mid_price(book).tolist()
+    [10050.0, nan, nan]
+    """
+    b = np.asarray(book, dtype=np.float64)
+    return np.where(two_sided(b), 0.5 * (b[:, 0] + b[:, 2]), np.nan)
 
 
 def day_stats(events: np.ndarray, book: np.ndarray, instrument: Instrument) -> dict:
@@ -166,6 +182,8 @@ def spearman_ic(score, realised) -> float:
     >>> spearman_ic([1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0])
     nan
     """
+    from scipy.stats import rankdata
+
     a = np.asarray(score, dtype=np.float64)
     b = np.asarray(realised, dtype=np.float64)
     ok = ~(np.isnan(a) | np.isnan(b))

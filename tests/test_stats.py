@@ -72,3 +72,25 @@ def test_spearman_ic_is_the_one_rank_correlation():
     assert math.isclose(pearson(a[ok], b[ok]), np.corrcoef(a[ok], b[ok])[0, 1], abs_tol=1e-12)
     assert fplots.spearman_ic is spearman_ic and mmetrics.spearman_ic is spearman_ic
     assert latency.pearson is pearson and not hasattr(latency, "_pearson")
+
+
+def test_mid_price_one_empty_level_rule():
+    """One level-1 mid with one empty-level rule (dummy price or size <= 0 -> empty), shared by
+    signals, the simulator result and the training set."""
+    from companion import signals
+    from companion.events import DUMMY_ASK, DUMMY_BID
+    from companion.stats import mid_price
+
+    book = _book([
+        [10100, 3, 10000, 5],            # two-sided
+        [DUMMY_ASK, 0, 10000, 5],        # no ask (LOBSTER dummy)
+        [10100, 3, DUMMY_BID, 0],        # no bid
+        [10100, 0, 10000, 5],            # a price with no size is empty too
+        [10300, 1, 10000, 2],
+    ])
+    got = mid_price(book)
+    np.testing.assert_array_equal(got, [10050.0, np.nan, np.nan, np.nan, 10150.0])
+    np.testing.assert_array_equal(two_sided(book), ~np.isnan(got))
+    assert signals.mid_price is mid_price
+    ints = mid_price(book.astype(np.int64))                  # integer books give the same floats
+    np.testing.assert_array_equal(ints, got)

@@ -42,6 +42,7 @@ from companion.sim.orders import (
 )
 from companion.sim.queue import Q_FIFO, QUEUE_NAMES, RiskAverseQueue
 from companion.sim.risk import RISK_ACTION_NAMES, RISK_DTYPE, RULE_NAMES, RiskLimits
+from companion.stats import mid_price
 
 
 @dataclass
@@ -66,9 +67,7 @@ class SimResult:
 
     def mid(self) -> np.ndarray:
         """Mid price per event (nan when a side is empty)."""
-        bid = np.where((self.book[:, 3] > 0) & (self.book[:, 2] > -9e9), self.book[:, 2], np.nan)
-        ask = np.where((self.book[:, 1] > 0) & (self.book[:, 0] < 9e9), self.book[:, 0], np.nan)
-        return 0.5 * (bid + ask)
+        return mid_price(self.book)
 
     def equity(self) -> pd.Series:
         """Mark-to-mid equity ``cash + position * mid`` after each event (price units x size)."""
