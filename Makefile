@@ -18,7 +18,7 @@ export NUMBA_CACHE_DIR := $(CURDIR)/.numba_cache/$(shell find companion -name '*
 TIMED := tools/timed
 CHAPTERS := $(sort $(wildcard chapters/[0-9][0-9]_*.py))
 
-.PHONY: book test venv data chapters html unit pairing nbval smoke browser bench clean
+.PHONY: book test venv data chapters html lint unit pairing nbval smoke browser bench clean
 
 $(STAMP): env/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ html: $(STAMP) $(MATHJAX)/tex-chtml.js
 book: chapters html
 	@$(TIMED) --report
 
+# the lint gate: ruff (pinned in env/requirements.txt, configured in pyproject.toml)
+lint: $(STAMP)
+	$(TIMED) lint $(VENV)/bin/ruff check .
+
 unit: data
 	$(TIMED) unit $(PY) -m pytest -q -n 2 tests --ignore=tests/notebooks --ignore=tests/browser -m "not slow"
 
@@ -64,7 +68,7 @@ smoke: data
 browser: html
 	$(TIMED) browser bash -c 'tools/ensure_chromium.sh && $(PY) -m pytest -q -m browser tests/browser'
 
-test: unit pairing nbval smoke browser
+test: lint unit pairing nbval smoke browser
 	@$(TIMED) --report
 
 # the optional benchmark extra: hftbacktest's wheel pins older numpy/numba than ours but runs

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -23,9 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import best_wall_cpu as _best  # noqa: E402  (benchmarks run as scripts from this folder)
+
 from companion.book import replay, replay_py  # noqa: E402
 from companion.io.lobster import read_lobster  # noqa: E402
-from _timing import best_wall_cpu as _best  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 def _dataset() -> tuple[str, Path, Path]:
@@ -40,7 +40,7 @@ def _dataset() -> tuple[str, Path, Path]:
 
         d = shared_data_dir()
         if d is None:
-            raise SystemExit("neither companion.synth nor the shared LOBSTER samples are available")
+            raise SystemExit("neither companion.synth nor the shared LOBSTER samples are available") from None
         msg = d / "lobster" / "GOOG_2012-06-21_34200000_57600000_message_10.csv.gz"
         return "lobster:GOOG:10", msg, Path(str(msg).replace("_message_", "_orderbook_"))
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     del out
     nb_wall, nb_cpu = _best(lambda: replay(ev, L), args.repeat)
     buf = np.empty((n, 4 * L))
-    re_wall, re_cpu = _best(lambda: replay(ev, L, out=buf), args.repeat)  # reused output buffer
+    re_wall, re_cpu = _best(lambda buf=buf: replay(ev, L, out=buf), args.repeat)  # reused output buffer
     del buf
 
     # memory: numpy allocations are traced; the numba state (sorted level arrays, grown by

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +22,10 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
+
 from companion.book import replay  # noqa: E402
 from companion.features import FeatureEngine, compute, registry  # noqa: E402
-from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 SUBSET = ["ofi_10s", "vol_imb_1", "spread_bps", "trade_imb_1min", "rv_1min"]
 

@@ -12,14 +12,13 @@ runs after a warm-up (compilation excluded). Usage: ``python benchmarks/bench_fl
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 from companion.events import DUMMY_ASK, DUMMY_BID
 from companion.flow.ofi import bin_bounds_nb, ofi_events_nb, ofi_multilevel_events_nb, segment_sums_nb
-from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 def ofi_numpy(book: np.ndarray, level: int = 1) -> np.ndarray:

@@ -26,9 +26,10 @@ from numba import njit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import best_wall_cpu as _best  # noqa: E402  (benchmarks run as scripts from this folder)
+
 from companion.models import DirectionClassifier  # noqa: E402
 from companion.models.compiled import CompiledModel, predict_raw_nb, predict_row_into_nb  # noqa: E402
-from _timing import best_wall_cpu as _best  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 def _data(n: int, seed: int, n_features: int = 8) -> tuple[np.ndarray, np.ndarray]:

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
+from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 from numba import njit
 
 from companion.data import load
 from companion.sim import Simulator
 from companion.sim.exchange import best_price_nb
-from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 
 @njit

@@ -31,7 +31,6 @@ numpy/numba than ours, but runs with them) it prints why and exits 0 (``{"skippe
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -41,10 +40,22 @@ from numba import njit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from companion.sim import (ACT_CANCEL, ACT_SUBMIT, CANCELED, EXPIRED, FILLED,  # noqa: E402
-                           NEW, PARTIAL, POST_ONLY, REJECTED, ConstantLatency,
-                           PowerProbQueue, Simulator)
 from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
+
+from companion.sim import (  # noqa: E402
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    CANCELED,
+    EXPIRED,
+    FILLED,
+    NEW,
+    PARTIAL,
+    POST_ONLY,
+    REJECTED,
+    ConstantLatency,
+    PowerProbQueue,
+    Simulator,
+)
 
 DIFFERENCES = [
     "wake-ups: ours wakes the strategy after every event; hftbacktest's wait_next_feed returns "
@@ -255,8 +266,8 @@ def main(argv: list[str] | None = None) -> int:
            "latency_ns": lat, "queue_n": args.queue_n, "requote_ticks": args.requote_ticks,
            "hftbacktest_version": getattr(hb, "__version__", "?")}
     for name, s in (("noop", ours_noop), ("quote", ours_quote)):
-        t_o, r_o = _best(lambda: ours(s, ev, book), args.repeat)
-        t_h, r_h = _best(lambda: theirs(name, hdata), args.repeat)
+        t_o, r_o = _best(lambda s=s: ours(s, ev, book), args.repeat)
+        t_h, r_h = _best(lambda name=name: theirs(name, hdata), args.repeat)
         row = {"ours_s": t_o, "hbt_s": t_h, "ours_ev_per_s": n / t_o, "hbt_ev_per_s": n / t_h,
                "ratio": t_h / t_o}
         if name == "quote":

@@ -24,11 +24,25 @@ import numpy as np
 import pandas as pd
 
 from companion.book_kernels import (
-    AUDIT_CLASSES, audit_orders_nb, check_transitions_nb, replay_assisted_nb, replay_into_nb, replay_nb,
-    rows_equal_nb, trades_nb,
+    AUDIT_CLASSES,
+    audit_orders_nb,
+    check_transitions_nb,
+    replay_assisted_nb,
+    replay_into_nb,
+    replay_nb,
+    rows_equal_nb,
+    trades_nb,
 )
 from companion.events import (
-    ADD, CANCEL, CLEAR, DELETE, DUMMY_ASK, DUMMY_BID, EXEC_VISIBLE, LEVEL_SET, Instrument,
+    ADD,
+    CANCEL,
+    CLEAR,
+    DELETE,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EXEC_VISIBLE,
+    LEVEL_SET,
+    Instrument,
 )
 
 __all__ = [

@@ -68,8 +68,8 @@ import pandas as pd
 from numba import njit
 
 from companion.events import NS, Instrument
-from companion.signals import (classify_nb, composite_nb, distance_weighted_imbalance_nb, mid_price,
-                               volume_imbalance_nb)
+from companion.signals import classify_nb, composite_nb, distance_weighted_imbalance_nb, mid_price, volume_imbalance_nb
+from companion.stats import pearson
 
 __all__ = [
     "LATENCY_GRID_NS", "CHANNELS", "TARGETS_NS", "adverse_selection", "run_summary", "latency_sweep",
@@ -339,15 +339,8 @@ def delayed_ic(ts, signal, mid, delays_ns, *, horizon_ns: int = NS, step_ns: int
     rx = np.stack([_ranks(r) for r in X])
     block = ((t - t0) // int(block_ns)) if block_ns else (t // (86_400 * NS))
     _, block = np.unique(block, return_inverse=True)
-    ic = np.array([_pearson(r, ry) for r in rx])
+    ic = np.array([pearson(r, ry) for r in rx])
     return {"delays_ns": d, "ic": ic, "rx": rx, "ry": ry, "block": block, "t": t, "n": int(t.size)}
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    den = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / den if den > 0 else float("nan")
 
 
 def _profile_fit(d_s: np.ndarray, ic: np.ndarray, taus: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -476,7 +469,6 @@ def signal_decay(ts, signal, mid, delays_ns, *, horizon_ns: int = NS, step_ns: i
     # block sums of the rank moments -> replicate ICs in one matrix product
     B = int(s["block"].max()) + 1
     rx, ry, blk = s["rx"], s["ry"], s["block"]
-    K = rx.shape[0]
     cnt = np.bincount(blk, minlength=B).astype(np.float64)
     sy = np.bincount(blk, ry, B)
     syy = np.bincount(blk, ry * ry, B)
@@ -587,7 +579,8 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     ['book update', 'imbalance signal', 'features', 'decision', 'signal path', 'features + model', 'timer overhead']
     """
     from companion import book_kernels as bk
-    from companion.features import FeatureEngine, compute as features_compute, parse_grid
+    from companion.features import FeatureEngine, parse_grid
+    from companion.features import compute as features_compute
     from companion.models.compiled import predict_raw_nb
 
     n_all = len(events)

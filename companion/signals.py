@@ -44,6 +44,7 @@ from numba import njit
 
 from companion.events import NS
 from companion.features.kernels import new_order_maps, order_map_step_nb
+from companion.stats import mid_price  # the one level-1 mid (empty-level rule: stats.two_sided)
 
 NONE, BUY, SELL, STRONG_BUY, STRONG_SELL = 0, 1, -1, 2, -2
 SIGNAL_NAMES = {NONE: "NONE", BUY: "BUY", SELL: "SELL", STRONG_BUY: "STRONG_BUY",
@@ -235,21 +236,6 @@ def trailing_sum_nb(ts: np.ndarray, x: np.ndarray, window_ns: int) -> np.ndarray
 # --------------------------------------------------------------------------------------------
 # user layer
 # --------------------------------------------------------------------------------------------
-def mid_price(book: np.ndarray) -> np.ndarray:
-    """Mid ``(P^a_1 + P^b_1) / 2`` per row in price units (NaN when a side is empty).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> book = np.array([[10100., 300, 10000, 100, 10200, 100, 9900, 300]])   # ask 101 x 300, bid 100 x 100; level 2
-    >>> mid_price(book).tolist()
-    [10050.0]
-    """
-    b = np.asarray(book, dtype=np.float64)
-    ok = (np.abs(b[:, 0]) < _DUMMY_ABS) & (np.abs(b[:, 2]) < _DUMMY_ABS) & (b[:, 1] > 0) & (b[:, 3] > 0)
-    return np.where(ok, 0.5 * (b[:, 0] + b[:, 2]), np.nan)
-
-
 def imbalance_components(book: np.ndarray, events: np.ndarray | None = None, *, levels: int = 5,
                          tick: float = 1.0, weights=DEFAULT_WEIGHTS) -> pd.DataFrame:
     """Columns ``vol_imb``, ``dw_imb``, ``count_imb``, ``composite`` per event (row of ``book``).
@@ -415,7 +401,7 @@ class ImbalanceSignal:
         """The composite ``S`` per event."""
         return self.components(book, events)["composite"].to_numpy()
 
-    def fit(self, composite, fwd_bps) -> "ImbalanceSignal":
+    def fit(self, composite, fwd_bps) -> ImbalanceSignal:
         """Estimate expected edge and confidence per class on a fit sample (see module docstring).
         ``fwd_bps``: forward mid move in bps over the horizon, aligned with ``composite``."""
         s = np.asarray(composite, dtype=np.float64)

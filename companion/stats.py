@@ -1,4 +1,5 @@
-"""Descriptive statistics of a trading day: activity, spread, depth, execution share.
+"""Descriptive statistics of a trading day: activity, spread, depth, execution share; and the one
+rank correlation of the package (:func:`spearman_ic`, the information coefficient).
 
 Used by chapter 01 (synthetic vs real comparison) and by the replication script. All statistics
 are event-weighted over the book rows (row i = the book after event i), over rows whose best
@@ -37,7 +38,9 @@ def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def two_sided(book: np.ndarray) -> np.ndarray:
-    """Mask of rows whose best bid and best ask are both occupied (no dummy price, size > 0).
+    """Mask of rows whose best bid and best ask are both occupied: the package's empty-level rule
+    for the level-1 quotes, a level is occupied iff ``|price| < 9e9`` (not LOBSTER's dummy
+    ``±9999999999``) and ``size > 0``.
 
     Parameters
     ----------
@@ -56,7 +59,22 @@ def two_sided(book: np.ndarray) -> np.ndarray:
     [True, False]
     """
     ap, asz, bp, bsz = best_quotes(book)
-    return (asz > 0) & (bsz > 0) & (ap < 9e9) & (bp > -9e9)
+    return (asz > 0) & (bsz > 0) & (np.abs(ap) < 9e9) & (np.abs(bp) < 9e9)
+
+
+def mid_price(book: np.ndarray) -> np.ndarray:
+    """Level-1 mid ``(P^a_1 + P^b_1) / 2`` per row (price units of ``book``); NaN where a side is
+    empty (:func:`two_sided`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> book = np.array([[10100., 300, 10000, 100], [9999999999, 0, 10000, 100], [10100, 0, 10000, 100]])
+    >>> mid_price(book).tolist()
+    [10050.0, nan, nan]
+    """
+    b = np.asarray(book, dtype=np.float64)
+    return np.where(two_sided(b), 0.5 * (b[:, 0] + b[:, 2]), np.nan)
 
 
 def day_stats(events: np.ndarray, book: np.ndarray, instrument: Instrument) -> dict:
@@ -127,6 +145,51 @@ def day_stats(events: np.ndarray, book: np.ndarray, instrument: Instrument) -> d
         "mid_end": float(mid[-1]),
         "mid_range_pct": float(100 * (mid.max() - mid.min()) / mid.mean()),
     }
+
+
+def pearson(a, b) -> float:
+    """Pearson correlation ``sum(a' b') / sqrt(sum(a'^2) sum(b'^2))`` of two equal-length arrays
+    without NaN (``x' = x - mean(x)``); NaN when either is constant.
+
+    Examples
+    --------
+    >>> pearson([1.0, 2.0, 3.0], [2.0, 4.0, 7.0])
+    0.9933992677987828
+    >>> pearson([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])
+    nan
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a - a.mean()
+    b = b - b.mean()
+    den = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    return float(np.sum(a * b) / den) if den > 0 else float("nan")
+
+
+def spearman_ic(score, realised) -> float:
+    """Information coefficient (Spearman rank correlation; Grinold & Kahn 2000, ch. 6): the
+    :func:`pearson` correlation of the mid-ranks (ties averaged) of ``score`` and ``realised``.
+    Pairs with a NaN are dropped; NaN under 3 pairs or when either side is constant. Unitless,
+    in [-1, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> spearman_ic([0.1, 0.4, 0.2, 0.9], [1.0, 3.0, 2.0, 4.0])
+    1.0
+    >>> spearman_ic(np.array([0.1, 0.4, 0.2, np.nan]), np.array([1.0, 3.0, 2.0, 5.0]))
+    1.0
+    >>> spearman_ic([1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0])
+    nan
+    """
+    from scipy.stats import rankdata
+
+    a = np.asarray(score, dtype=np.float64)
+    b = np.asarray(realised, dtype=np.float64)
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if ok.sum() < 3:
+        return float("nan")
+    return pearson(rankdata(a[ok]), rankdata(b[ok]))
 
 
 def stats_table(rows: dict[str, dict]) -> pd.DataFrame:

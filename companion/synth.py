@@ -81,13 +81,46 @@ from pathlib import Path
 import numpy as np
 
 from companion.events import (
-    DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, NS, Instrument,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EVENT_DTYPE,
+    NS,
+    Instrument,
 )
 from companion.synth_kernels import (
-    N_PARAMS, P_A_AGG, P_ARB, P_A_CANCEL, P_A_LIM, P_A_MO, P_CAP, P_D_FREE, P_D_SLOPE, P_ETA, P_G0,
-    P_JUMP_RATE, P_JUMP_SD, P_LAM, P_MAX_WALK, P_MU, P_NEAR, P_P_FAST, P_P_JOIN, P_P_PARTIAL,
-    P_P_SWEEP, P_SEASON_A, P_SEASON_B, P_SEED_GAP, P_SEED_LEVELS, P_SEED_ORDERS, P_SIGMA,
-    P_THETA_FAST, P_THETA_SLOW, SEED_MAX_ORDERS, format_int_table_nb, format_messages_nb, simulate_day_nb,
+    N_PARAMS,
+    P_A_AGG,
+    P_A_CANCEL,
+    P_A_LIM,
+    P_A_MO,
+    P_ARB,
+    P_CAP,
+    P_D_FREE,
+    P_D_SLOPE,
+    P_ETA,
+    P_G0,
+    P_JUMP_RATE,
+    P_JUMP_SD,
+    P_LAM,
+    P_MAX_WALK,
+    P_MU,
+    P_NEAR,
+    P_P_FAST,
+    P_P_JOIN,
+    P_P_PARTIAL,
+    P_P_SWEEP,
+    P_SEASON_A,
+    P_SEASON_B,
+    P_SEED_GAP,
+    P_SEED_LEVELS,
+    P_SEED_ORDERS,
+    P_SIGMA,
+    P_THETA_FAST,
+    P_THETA_SLOW,
+    SEED_MAX_ORDERS,
+    format_int_table_nb,
+    format_messages_nb,
+    simulate_day_nb,
 )
 
 __all__ = [
@@ -176,7 +209,7 @@ class SynthConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "SynthConfig":
+    def from_dict(cls, d: dict) -> SynthConfig:
         """Inverse of :meth:`to_dict` (e.g. the ``config`` of a ``_meta.json``)."""
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 

@@ -7,14 +7,21 @@ import json
 import numpy as np
 import pytest
 
+from companion import signals as sg
 from companion import synth
-from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy, NoOp,
-                                performance_figure, round_trips, run_backtest)
+from companion.backtest import (
+    ExecutionConfig,
+    ImbalanceScalper,
+    ModelStrategy,
+    NoOp,
+    performance_figure,
+    round_trips,
+    run_backtest,
+)
 from companion.backtest import metrics as M
 from companion.backtest.strategies import D_K, D_ROLE, ROLE_ENTRY
 from companion.events import NS
 from companion.sim import FILL_DTYPE, Fees, RiskLimits
-from companion import signals as sg
 
 PNL = np.array([10.0, -5.0, 20.0, -10.0, 5.0])
 

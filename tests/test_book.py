@@ -12,13 +12,34 @@ import numpy as np
 import pytest
 
 from companion.book import (
-    AUDIT_CLASSES, TRADE_DTYPE, audit_orders, book_columns, book_frame, replay, replay_assisted, replay_py, trades,
-    trades_frame, verify_lobster,
+    AUDIT_CLASSES,
+    TRADE_DTYPE,
+    audit_orders,
+    book_columns,
+    book_frame,
+    replay,
+    replay_assisted,
+    replay_py,
+    trades,
+    trades_frame,
+    verify_lobster,
 )
 from companion.book_kernels import audit_orders_nb, check_transitions_nb, first_bad_transition_nb, replay_nb
 from companion.events import (
-    ADD, CANCEL, CLEAR, CROSS, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, HALT, LEVEL_SET,
-    TRADE, Instrument,
+    ADD,
+    CANCEL,
+    CLEAR,
+    CROSS,
+    DELETE,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EVENT_DTYPE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    HALT,
+    LEVEL_SET,
+    TRADE,
+    Instrument,
 )
 from tests.conftest import lobster_samples
 

@@ -10,7 +10,7 @@ from companion import labels as L
 from companion import synth
 from companion.book import replay
 from companion.features import compute
-from companion.models.dataset import (build_training_set, flow_feature_names, make_target, mid_series)
+from companion.models.dataset import build_training_set, flow_feature_names, make_target, mid_series
 
 
 class Day:

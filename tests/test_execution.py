@@ -10,9 +10,23 @@ import pytest
 
 from companion import synth
 from companion.book import TRADE_DTYPE
-from companion.execution import (POV, TWAP, VWAP, Adaptive, ChildSchedule, ParentOrder,
-                                 VolumeProfile, execute, ofi_signal, paired_comparison,
-                                 random_parents, run_many, shortfall, sign_test, window_volume)
+from companion.execution import (
+    POV,
+    TWAP,
+    VWAP,
+    Adaptive,
+    ChildSchedule,
+    ParentOrder,
+    VolumeProfile,
+    execute,
+    ofi_signal,
+    paired_comparison,
+    random_parents,
+    run_many,
+    shortfall,
+    sign_test,
+    window_volume,
+)
 
 NS = 10**9
 OPEN, CLOSE = 34200 * NS, 57600 * NS

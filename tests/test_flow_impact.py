@@ -7,9 +7,9 @@ import json
 
 import numpy as np
 import pytest
+from test_flow_ofi import random_book, stylised_book
 
 from companion.flow.kyle import depth_at_price_changes_nb, depth_law, impact_regressions, kyle_lambda, ols, window_depth
-from test_flow_ofi import random_book, stylised_book
 
 
 def test_ols_simple_regression_closed_form():

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from companion.flow.microprice import (
-    MicroPrice, imbalance_nb, micro_states_nb, score_predictors, transition_counts_nb, weighted_mid,
+    MicroPrice,
+    imbalance_nb,
+    micro_states_nb,
+    score_predictors,
+    transition_counts_nb,
+    weighted_mid,
 )
 
 

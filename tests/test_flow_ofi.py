@@ -7,7 +7,13 @@ import pytest
 
 from companion.events import DUMMY_ASK, DUMMY_BID
 from companion.flow.ofi import (
-    bin_bounds, integrated_ofi, multilevel_ofi_bins, ofi_bins, ofi_event_windows, ofi_events, ofi_multilevel_events,
+    bin_bounds,
+    integrated_ofi,
+    multilevel_ofi_bins,
+    ofi_bins,
+    ofi_event_windows,
+    ofi_events,
+    ofi_multilevel_events,
     pc1_weights,
 )
 

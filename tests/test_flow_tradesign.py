@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from companion.events import EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, ADD
+from companion.events import ADD, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE
 from companion.flow.tradesign import (
-    accuracy, bulk_accuracy, bvc_bars, executions, lee_ready, quote_rule, score_trade_signs, signed_volume_events, tick_rule,
+    accuracy,
+    bulk_accuracy,
+    bvc_bars,
+    executions,
+    lee_ready,
+    quote_rule,
+    score_trade_signs,
+    signed_volume_events,
+    tick_rule,
 )
 
 

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from companion.flow.vpin import (
-    empirical_cdf, ols_newey_west, rolling_vpin_nb, volume_buckets_nb, vpin, vpin_diagnostics,
+    empirical_cdf,
+    ols_newey_west,
+    rolling_vpin_nb,
+    volume_buckets_nb,
+    vpin,
+    vpin_diagnostics,
 )
 
 

@@ -8,8 +8,22 @@ import numpy as np
 import pytest
 
 from companion.book import replay
-from companion.events import (ADD, CANCEL, CLEAR, CROSS, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE,
-                              EXEC_HIDDEN, EXEC_VISIBLE, HALT, LEVEL_SET, TRADE, Instrument)
+from companion.events import (
+    ADD,
+    CANCEL,
+    CLEAR,
+    CROSS,
+    DELETE,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EVENT_DTYPE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    HALT,
+    LEVEL_SET,
+    TRADE,
+    Instrument,
+)
 from companion.io import hftbacktest as H
 
 HAS_HBT = importlib.util.find_spec("hftbacktest") is not None

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import lobster_samples
 
 from companion.errors import DataFormatError
 from companion.events import DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, HALT
 from companion.io import lobster as lob
 from companion.io.lobster import read_lobster
-from conftest import lobster_samples
 
 REPO = Path(__file__).resolve().parents[1]
 STEM = "TEST_2012-06-21_34200000_57600000"

@@ -333,8 +333,9 @@ def test_label_depends_only_on_its_window(name):
 
 def test_real_lobster_labels(shared_data):
     """Fixed-horizon and triple-barrier labels on a real LOBSTER day (AAPL level 1)."""
-    from companion.io.lobster import read_lobster
     from conftest import lobster_samples
+
+    from companion.io.lobster import read_lobster
 
     pairs = [p for p in lobster_samples() if "AAPL" in p[0].name]
     if not pairs:

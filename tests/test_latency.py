@@ -6,15 +6,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from companion import latency as lt
+from companion import signals as sg
 from companion import synth
 from companion.backtest import ExecutionConfig, ImbalanceScalper, run_backtest
 from companion.events import EVENT_DTYPE, NS, Instrument
 from companion.sim import FILL_DTYPE, Simulator
-from companion import signals as sg
 
 
 # ------------------------------------------------------------------------------------------

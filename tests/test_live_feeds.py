@@ -385,7 +385,7 @@ def test_binance_snapshot_failure_ends_the_feed(shared_data):
             async with BinanceWebSocketFeed(srv.ws_url, srv.symbol, broken, market=srv.market,
                                             snapshot_attempts=2, snapshot_retry_s=0.01) as feed:
                 with pytest.raises(FeedClosed, match="no depth snapshot after 2 attempts"):
-                    async for now_ns, events in feed:
+                    async for _now_ns, events in feed:
                         assert not (events["kind"] == LEVEL_SET).any()   # nothing synced without a snapshot
                 assert not feed.synced and feed.stats["snapshots"] == 0
 

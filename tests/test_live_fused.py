@@ -180,7 +180,7 @@ def test_front_rejects_unsorted_chunks(day):
 def test_emission_mask_keeps_requested_outputs_bit_identical(day, group, masked):
     """``need`` (bit mask of outputs): every requested output is bit-identical to the all-outputs run;
     the window-looping outputs left out are NaN (nothing computed)."""
-    from companion.features import _Group, FeatureConfig
+    from companion.features import FeatureConfig, _Group
     from companion.features import kernels as K
 
     ev, book, inst = day

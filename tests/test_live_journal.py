@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.live.journal import (IllegalTransitionError, Journal, JournalCorruptError, JournalError,
-                                    Position)
+from companion.live.journal import IllegalTransitionError, Journal, JournalCorruptError, JournalError, Position
 
 WORKER = Path(__file__).with_name("live_crash_worker.py")
 

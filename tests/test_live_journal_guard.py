@@ -22,8 +22,7 @@ from companion import synth
 from companion.live.config import LiveConfig
 from companion.live.executor import LiveExecutor, LiveSummary
 from companion.live.feeds import LobsterReplayFeed, SimulatedClock
-from companion.live.journal import (Journal, JournalCorruptError, JournalError, JournalLockedError,
-                                    JournalMismatchError)
+from companion.live.journal import Journal, JournalCorruptError, JournalError, JournalLockedError, JournalMismatchError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from companion.live.config import LiveConfig
 from companion.live.executor import IncrementalBook, LiveExecutor
 from companion.live.feeds import LobsterReplayFeed, SimulatedClock
 from companion.live.venue import PaperVenue
-from companion.sim import FIFOQueue, Fees, LognormalLatency, PowerProbQueue, RiskLimits
+from companion.sim import Fees, FIFOQueue, LognormalLatency, PowerProbQueue, RiskLimits
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from companion.events import CLEAR, TRADE
 from companion.io.binance import compare_tickers, diff_end_index
 from companion.live.config import LiveConfig
 from companion.live.executor import LiveExecutor
-from companion.live.feeds import BinanceWebSocketFeed, StaleFeed, http_snapshot
+from companion.live.feeds import BinanceWebSocketFeed, http_snapshot
 from companion.live.replay_server import ReplayServer
 
 HARD_TIMEOUT = 60.0
@@ -81,7 +81,7 @@ def _check_book(chunks, rows, tk, min_compared: int = 20) -> tuple[int, int]:
     assert len(rows) == len(chunks)
     assert np.array_equal(live, replay(ev, levels=LEVELS)[ends])
     best, us, off = [], [], 0
-    for c, (n, r) in zip(chunks, rows):
+    for c, (_n, r) in zip(chunks, rows):
         d = c.diffs
         if len(d):
             e = int(diff_end_index(d[-1:])[0])

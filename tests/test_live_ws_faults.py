@@ -21,8 +21,14 @@ import pytest
 
 from companion.live.config import LiveConfig
 from companion.live.executor import LiveExecutor
-from companion.live.feeds import (BinanceStreamDecoder, BinanceWebSocketFeed, FeedError, FeedProtocolError,
-                                  SnapshotError, http_snapshot)
+from companion.live.feeds import (
+    BinanceStreamDecoder,
+    BinanceWebSocketFeed,
+    FeedError,
+    FeedProtocolError,
+    SnapshotError,
+    http_snapshot,
+)
 from companion.live.journal import Journal
 from companion.live.replay_server import ReplayServer
 

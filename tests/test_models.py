@@ -16,8 +16,15 @@ from companion.models import metrics as M
 from companion.models.cv import overlaps
 
 pytest.importorskip("lightgbm")
-from companion.models import (DirectionClassifier, MoveRegressor, data_sha256, leakage_audit,  # noqa: E402
-                              load_model, save_model, walk_forward_evaluate)
+from companion.models import (  # noqa: E402
+    DirectionClassifier,
+    MoveRegressor,
+    data_sha256,
+    leakage_audit,
+    load_model,
+    save_model,
+    walk_forward_evaluate,
+)
 
 
 # ------------------------------------------------------------------ synthetic data
@@ -147,6 +154,77 @@ def test_cv_validation():
         list(PurgedWalkForward(2).split(np.arange(6), np.arange(6) - 1))
     with pytest.raises(ValueError):
         list(PurgedWalkForward(5, min_train=8).split(np.arange(10), np.arange(10)))
+
+
+# ------------------------------------------------------------------ scikit-learn splitter contract
+def _intervals(n: int = 120, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.integers(0, 3, size=n)) * 10**9                  # ties included
+    return t, t + rng.integers(0, 8, size=n) * 10**9
+
+
+def _folds(it):
+    return [(tr.tolist(), te.tolist()) for tr, te in it]
+
+
+@pytest.mark.parametrize("make", [lambda **kw: PurgedWalkForward(4, embargo="2s", **kw),
+                                  lambda **kw: PurgedWalkForward(3, min_train=30, window="rolling", **kw),
+                                  lambda **kw: PurgedKFold(4, embargo="1s", **kw)],
+                         ids=["walk-forward", "rolling", "kfold"])
+def test_splitters_take_intervals_from_groups_or_constructor(make):
+    """``split(X, y, groups)``: the intervals through ``groups`` ((n, 2) array or DataFrame) or the
+    constructor give exactly the folds of the chapters' ``split(sample_times, label_end_times)``."""
+    t, e = _intervals()
+    X, y = np.zeros((t.size, 3)), np.arange(t.size) % 2
+    ref = _folds(make().split(t, e))
+    assert len(ref) == make().get_n_splits() and all(tr and te for tr, te in ref)
+    assert _folds(make().split(X, y, np.column_stack([t, e]))) == ref
+    assert _folds(make().split(X, groups=pd.DataFrame({"t": pd.to_datetime(t), "e": pd.to_datetime(e)}))) == ref
+    assert _folds(make(sample_times=t, label_end_times=e).split(X, y)) == ref
+    assert _folds(make(sample_times=pd.to_datetime(t), label_end_times=pd.to_datetime(e)).split(X)) == ref
+    cv = make()
+    assert cv.get_n_splits(X, y, np.column_stack([t, e])) == cv.get_n_splits() == len(ref)
+
+
+def test_splitters_in_sklearn_cross_val_score():
+    """``cv=`` of ``cross_val_score`` on a LogisticRegression: the scores equal a hand loop over
+    the purged folds (fit on train, accuracy on test)."""
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, check_cv, cross_val_score
+
+    t, e = _intervals(300, seed=1)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(t.size, 2))
+    y = (X[:, 0] + 0.8 * rng.normal(size=t.size) > 0).astype(int)
+    groups = np.column_stack([t, e])
+    for cv in (PurgedWalkForward(4, embargo=5 * 10**9), PurgedKFold(5, embargo=5 * 10**9)):
+        assert check_cv(cv, y, classifier=True) is cv                 # used as given
+        got = cross_val_score(LogisticRegression(), X, y, cv=cv, groups=groups)
+        want = [clone(LogisticRegression()).fit(X[tr], y[tr]).score(X[te], y[te]) for tr, te in cv.split(t, e)]
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+        assert len(got) == cv.get_n_splits() and 0.6 < got.mean() <= 1.0   # X[:, 0] carries y
+        own = type(cv)(cv.n_splits, embargo=cv.embargo, sample_times=t, label_end_times=e)
+        np.testing.assert_allclose(cross_val_score(LogisticRegression(), X, y, cv=own), want, atol=1e-12)
+    gs = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=PurgedWalkForward(3)).fit(X, y, groups=groups)
+    assert gs.n_splits_ == 3
+
+
+def test_splitter_contract_errors():
+    t, e = _intervals(20)
+    X = np.zeros((20, 2))
+    with pytest.raises(ValueError, match="no label intervals"):                 # sklearn call, no times
+        list(PurgedWalkForward(2).split(X, np.zeros(20)))
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        list(PurgedKFold(2).split(X, groups=t))
+    with pytest.raises(ValueError, match="2 columns"):
+        list(PurgedKFold(2).split(X, groups=pd.DataFrame({"a": t, "b": e, "c": e})))
+    with pytest.raises(ValueError, match="X has 19 samples but the label intervals 20"):
+        list(PurgedWalkForward(2).split(X[:19], groups=np.column_stack([t, e])))
+    with pytest.raises(ValueError, match="both sample_times and label_end_times"):
+        PurgedKFold(2, sample_times=t)
+    with pytest.raises(ValueError, match="label_end_times >= sample_times"):   # groups are checked too
+        list(PurgedKFold(2).split(X, groups=np.column_stack([t, t - 1])))
 
 
 # ------------------------------------------------------------------ estimators

@@ -13,8 +13,7 @@ import pytest
 lgb = pytest.importorskip("lightgbm")
 
 from companion.models import DirectionClassifier, MoveRegressor, save_model  # noqa: E402
-from companion.models.compiled import (K_ZERO_THRESHOLD, CompiledModel, compile_model,  # noqa: E402
-                                       predict_raw_nb, predict_row_nb)
+from companion.models.compiled import K_ZERO_THRESHOLD, CompiledModel, compile_model, predict_raw_nb, predict_row_nb  # noqa: E402
 
 TOL = 1e-9
 FIT = dict(n_estimators=40, num_leaves=15, max_depth=-1, min_child_samples=10, n_jobs=1, random_state=3)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.events import (ADD, CANCEL, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE,
-                              EXEC_HIDDEN, EXEC_VISIBLE)
+from companion.events import ADD, CANCEL, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE
 
 TICK = 100
 

@@ -15,9 +15,20 @@ from numba import njit
 from test_sim_helpers import TICK, random_stream, replay_book
 
 from companion.live.venue import NEED_DATA, paper_step_nb
-from companion.sim import (ACT_CANCEL, ACT_SUBMIT, EmpiricalLatency, Fees, FIFOQueue,
-                           LogProbQueue, LognormalLatency, PowerProbQueue, RiskAverseQueue,
-                           RiskLimits, Simulator, SqrtImpact)
+from companion.sim import (
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    EmpiricalLatency,
+    Fees,
+    FIFOQueue,
+    LognormalLatency,
+    LogProbQueue,
+    PowerProbQueue,
+    RiskAverseQueue,
+    RiskLimits,
+    Simulator,
+    SqrtImpact,
+)
 from companion.sim import exchange as ex
 
 MS = 1_000_000

@@ -7,18 +7,57 @@ from numba import njit
 from test_sim_helpers import TICK, random_stream, replay_book
 
 from companion.events import ADD, EVENT_DTYPE, EXEC_VISIBLE
-from companion.sim import (ACT_CANCEL, ACT_SUBMIT, CANCELED, EXPIRED, FILLED, FOK, IOC, LIMIT,
-                           MAKER, MARKET, NEW, PARTIAL, POST_ONLY, REJECTED, TAKER,
-                           ConstantLatency, EmpiricalLatency, Fees, IntpLatency,
-                           LognormalLatency, PowerProbQueue, RiskLimits, Simulator, SqrtImpact)
+from companion.sim import (
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    CANCELED,
+    EXPIRED,
+    FILLED,
+    FOK,
+    IOC,
+    LIMIT,
+    MAKER,
+    MARKET,
+    NEW,
+    PARTIAL,
+    POST_ONLY,
+    REJECTED,
+    TAKER,
+    ConstantLatency,
+    EmpiricalLatency,
+    Fees,
+    IntpLatency,
+    LognormalLatency,
+    PowerProbQueue,
+    RiskLimits,
+    Simulator,
+    SqrtImpact,
+)
 from companion.sim.fees import FEE_BPS, FEE_PER_SHARE, fee_nb
 from companion.sim.impact import sqrt_impact_price_nb
 from companion.sim.latency import latency_draw_nb
-from companion.sim.orders import (R_BAD_PRICE, R_BAD_QTY, R_BAD_TYPE, R_FOK_UNFILLABLE,
-                                  R_NO_DEPTH, R_OFF_TICK, R_POST_ONLY_CROSS, R_RISK)
-from companion.sim.risk import (ACTION_BLOCK, ACTION_CLOSE, ACTION_HALT, RULE_DAILY_LOSS,
-                                RULE_END_OF_DAY, RULE_MAX_LOSS, RULE_MAX_SPREAD,
-                                RULE_POSITION_TIMEOUT, RULE_TRADE_RATE, risk_check_nb)
+from companion.sim.orders import (
+    R_BAD_PRICE,
+    R_BAD_QTY,
+    R_BAD_TYPE,
+    R_FOK_UNFILLABLE,
+    R_NO_DEPTH,
+    R_OFF_TICK,
+    R_POST_ONLY_CROSS,
+    R_RISK,
+)
+from companion.sim.risk import (
+    ACTION_BLOCK,
+    ACTION_CLOSE,
+    ACTION_HALT,
+    RULE_DAILY_LOSS,
+    RULE_END_OF_DAY,
+    RULE_MAX_LOSS,
+    RULE_MAX_SPREAD,
+    RULE_POSITION_TIMEOUT,
+    RULE_TRADE_RATE,
+    risk_check_nb,
+)
 
 MS = 1_000_000
 
@@ -215,7 +254,7 @@ def test_fees():
     res = _one([(1, 5.0, 0, MARKET)], fees=Fees(maker=-20, taker=30, unit="per_share"))
     assert res.fills["fee"][0] == 150 and res.cash[-1] == -(5 * 101) - 150
     with pytest.raises(ValueError):
-        Fees(unit="percent").unit_code
+        _ = Fees(unit="percent").unit_code
 
 
 def test_risk_rules():

@@ -12,9 +12,26 @@ from hypothesis import strategies as st
 from test_sim_helpers import TICK, random_stream, replay_book
 
 from companion.events import EXEC_HIDDEN, EXEC_VISIBLE
-from companion.sim import (FOK, IOC, LIMIT, MARKET, POST_ONLY, REJECTED, TAKER, ConstantLatency,
-                           EmpiricalLatency, Fees, FIFOQueue, LogProbQueue, LognormalLatency,
-                           PowerProbQueue, RiskAverseQueue, RiskLimits, Simulator, SqrtImpact)
+from companion.sim import (
+    FOK,
+    IOC,
+    LIMIT,
+    MARKET,
+    POST_ONLY,
+    REJECTED,
+    TAKER,
+    ConstantLatency,
+    EmpiricalLatency,
+    Fees,
+    FIFOQueue,
+    LognormalLatency,
+    LogProbQueue,
+    PowerProbQueue,
+    RiskAverseQueue,
+    RiskLimits,
+    Simulator,
+    SqrtImpact,
+)
 
 QUEUES = [RiskAverseQueue(), PowerProbQueue(2.0), PowerProbQueue(3.0), LogProbQueue(), FIFOQueue()]
 CASES = settings(max_examples=1000, deadline=None, derandomize=True,

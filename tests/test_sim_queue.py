@@ -8,10 +8,8 @@ import pytest
 from test_sim_helpers import TICK, random_stream, replay_book
 
 from companion.events import ADD, CANCEL, DELETE, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE
-from companion.sim import (FIFOQueue, LIMIT, LogProbQueue, MAKER, PowerProbQueue,
-                           RiskAverseQueue, Simulator)
-from companion.sim.queue import (Q_LOG, Q_POWER, Q_RISK_AVERSE, queue_on_decrease_nb,
-                                 queue_on_trade_nb, queue_prob_nb)
+from companion.sim import LIMIT, MAKER, FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue, Simulator
+from companion.sim.queue import Q_LOG, Q_POWER, Q_RISK_AVERSE, queue_on_decrease_nb, queue_on_trade_nb, queue_prob_nb
 
 MS = 1_000_000
 

@@ -9,7 +9,7 @@ from test_sim_orders import _mm_strategy
 from test_sim_properties import check_invariants
 
 from companion.events import EVENT_DTYPE
-from companion.sim import FIFOQueue, Fees, PowerProbQueue, RiskAverseQueue, Simulator
+from companion.sim import Fees, FIFOQueue, PowerProbQueue, RiskAverseQueue, Simulator
 
 N = 30_000
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from companion.events import EVENT_DTYPE, EXEC_VISIBLE, ADD, Instrument, NS
+from companion.events import ADD, EVENT_DTYPE, EXEC_VISIBLE, NS, Instrument
 from companion.stats import REFERENCE_STATS, day_stats, two_sided
 
 
@@ -48,3 +48,49 @@ def test_reference_stats_match_the_real_files(shared_data):
     assert out.returncode == 0, out.stdout + out.stderr
     ref = json.loads(REFERENCE_STATS.read_text())
     assert ref["lobster:AAPL:1"]["messages"] == 118497
+
+
+def test_spearman_ic_is_the_one_rank_correlation():
+    """``spearman_ic`` (mid-ranks, NaN pairs dropped) equals scipy's Spearman, and the modules that
+    used to carry their own copy (features.plots, models.metrics, latency) use this one."""
+    from scipy.stats import spearmanr
+
+    from companion import latency
+    from companion.features import plots as fplots
+    from companion.models import metrics as mmetrics
+    from companion.stats import pearson, spearman_ic
+
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 6, 200).astype(float)                 # many ties
+    b = a + rng.normal(size=200)
+    a[[5, 17]] = np.nan
+    b[40] = np.nan
+    ok = ~(np.isnan(a) | np.isnan(b))
+    assert math.isclose(spearman_ic(a, b), spearmanr(a[ok], b[ok]).statistic, abs_tol=1e-12)
+    assert math.isclose(spearman_ic(a, -b), -spearman_ic(a, b), abs_tol=1e-15)
+    assert math.isnan(spearman_ic([1.0, 2.0], [1.0, 2.0])) and math.isnan(spearman_ic(np.ones(5), np.arange(5.0)))
+    assert math.isclose(pearson(a[ok], b[ok]), np.corrcoef(a[ok], b[ok])[0, 1], abs_tol=1e-12)
+    assert fplots.spearman_ic is spearman_ic and mmetrics.spearman_ic is spearman_ic
+    assert latency.pearson is pearson and not hasattr(latency, "_pearson")
+
+
+def test_mid_price_one_empty_level_rule():
+    """One level-1 mid with one empty-level rule (dummy price or size <= 0 -> empty), shared by
+    signals, the simulator result and the training set."""
+    from companion import signals
+    from companion.events import DUMMY_ASK, DUMMY_BID
+    from companion.stats import mid_price
+
+    book = _book([
+        [10100, 3, 10000, 5],            # two-sided
+        [DUMMY_ASK, 0, 10000, 5],        # no ask (LOBSTER dummy)
+        [10100, 3, DUMMY_BID, 0],        # no bid
+        [10100, 0, 10000, 5],            # a price with no size is empty too
+        [10300, 1, 10000, 2],
+    ])
+    got = mid_price(book)
+    np.testing.assert_array_equal(got, [10050.0, np.nan, np.nan, np.nan, 10150.0])
+    np.testing.assert_array_equal(two_sided(book), ~np.isnan(got))
+    assert signals.mid_price is mid_price
+    ints = mid_price(book.astype(np.int64))                  # integer books give the same floats
+    np.testing.assert_array_equal(ints, got)

@@ -35,7 +35,7 @@ def replay_orders_py(messages: np.ndarray, levels: int) -> tuple[np.ndarray, lis
     queues: dict[tuple[int, int], list[int]] = {}     # (side, price) -> FIFO order ids
     problems: list[str] = []
     rows = np.empty((len(messages), 4 * levels), dtype=np.float64)
-    for i, (t, typ, oid, size, px, d) in enumerate(messages.tolist()):
+    for i, (_t, typ, oid, size, px, d) in enumerate(messages.tolist()):
         if typ == 1:
             if oid in orders:
                 problems.append(f"{i}: duplicate id {oid}")

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from companion.backtest import metrics as M
+from companion.backtest.strategies import D_K, D_MID, D_SIGNAL
 from companion.events import NS, Instrument
 from companion.sim import Fees, RiskAverseQueue, RiskLimits, Simulator
 from companion.sim.risk import ACTION_CLOSE, ACTION_HALT
-from companion.backtest import metrics as M
-from companion.backtest.strategies import D_K, D_MID, D_SIGNAL
 
 __all__ = ["ExecutionConfig", "BacktestResult", "run_backtest", "round_trips", "summarize"]
 

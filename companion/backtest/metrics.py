@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from companion.models.metrics import spearman_ic
+from companion.stats import spearman_ic
 
 __all__ = ["total_pnl", "average_pnl", "win_rate", "profit_factor", "sharpe_ratio", "sortino_ratio",
            "max_drawdown", "drawdown", "value_at_risk", "average_holding_time", "slippage_bps",

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from companion import signals as sg
 from companion.events import NS
 from companion.sim.exchange import best_price_nb
-from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, LIMIT, MARKET, NEW, PARTIAL, PENDING)
-from companion import signals as sg
+from companion.sim.orders import ACT_CANCEL, ACT_SUBMIT, LIMIT, MARKET, NEW, PARTIAL, PENDING
 
 # params vector
 P_QTY, P_ENTRY_OTYPE, P_MIN_LEVEL, P_HOLD_NS, P_EXIT_LEVEL = 0, 1, 2, 3, 4

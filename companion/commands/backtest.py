@@ -107,8 +107,7 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
     instrument's book levels."""
     from companion.backtest import STRATEGIES, ExecutionConfig
     from companion.live.config import MAX_LATENCY_NS, check_number
-    from companion.sim import (FIFOQueue, Fees, LogProbQueue, PowerProbQueue, RiskAverseQueue,
-                               RiskLimits)
+    from companion.sim import Fees, FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue, RiskLimits
 
     cfg = _check_keys(cfg, {"strategy", "execution", "risk"}, "")
     scale = float(instrument.price_scale)

@@ -15,12 +15,19 @@ A sketch on the default day (runnable examples on a one-minute day are in
 """
 from __future__ import annotations
 
-from companion.execution.executor import (ExecutionResult, exec_strategy_nb, execute,
-                                          random_parents, run_many)
-from companion.execution.measures import (impact_bps, paired_comparison, shortfall, sign_test,
-                                          vwap_slippage_bps)
-from companion.execution.schedules import (POV, TWAP, VWAP, Adaptive, ChildSchedule,
-                                           ParentOrder, VolumeProfile, ofi_signal, window_volume)
+from companion.execution.executor import ExecutionResult, exec_strategy_nb, execute, random_parents, run_many
+from companion.execution.measures import impact_bps, paired_comparison, shortfall, sign_test, vwap_slippage_bps
+from companion.execution.schedules import (
+    POV,
+    TWAP,
+    VWAP,
+    Adaptive,
+    ChildSchedule,
+    ParentOrder,
+    VolumeProfile,
+    ofi_signal,
+    window_volume,
+)
 
 __all__ = [
     "ParentOrder", "ChildSchedule", "VolumeProfile", "TWAP", "VWAP", "POV", "Adaptive",

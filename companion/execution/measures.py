@@ -30,8 +30,8 @@ the non-zero ``d_k`` (binomial(n, 1/2)).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import comb, sqrt
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -96,7 +96,7 @@ def paired_differences(ax, diffs: dict[str, Sequence[float]], baseline: str):
     >>> ax.get_ylabel(), [t.get_text() for t in ax.get_xticklabels()]
     ('shortfall minus TWAP (bps)', ['POV', 'VWAP'])
     """
-    for k, (name, d) in enumerate(diffs.items()):
+    for k, (_name, d) in enumerate(diffs.items()):
         d = np.asarray(d, dtype=float)
         d = d[np.isfinite(d)]
         jitter = np.linspace(-0.15, 0.15, d.size) if d.size > 1 else np.zeros(d.size)

@@ -143,7 +143,7 @@ class VolumeProfile:
 
     @classmethod
     def u_shape(cls, open_ns: int, close_ns: int, a: float = 0.7, b: float = 0.9,
-                n_bins: int = 78, daily_volume: float = 0.0) -> "VolumeProfile":
+                n_bins: int = 78, daily_volume: float = 0.0) -> VolumeProfile:
         """The synthetic generator's seasonal intensity ``s(x) = a + b x^2``, ``x`` from -1 (open)
         to +1 (close) (:mod:`companion.synth`; Admati & Pfleiderer 1988), integrated over bins."""
         x = np.linspace(-1.0, 1.0, n_bins + 1)
@@ -153,7 +153,7 @@ class VolumeProfile:
                    {"source": "u_shape", "a": a, "b": b})
 
     @classmethod
-    def from_days(cls, days, open_ns: int, close_ns: int, n_bins: int = 78) -> "VolumeProfile":
+    def from_days(cls, days, open_ns: int, close_ns: int, n_bins: int = 78) -> VolumeProfile:
         """Average of the per-day volume shares of past days.
 
         ``days``: iterable of ``(trade_ts_ns, trade_size)`` pairs, times in the same time-of-day

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from scipy.stats import rankdata
+from companion.stats import spearman_ic
 
 __all__ = ["registry_table", "spearman_ic", "information_coefficients", "distributions", "corr_heatmap", "ic_bars"]
 
@@ -33,26 +33,6 @@ def registry_table(short_reference: bool = True) -> pd.DataFrame:
         ref = ref.replace(" (construction documented in the formula)", "")
         rows.append({"name": name, "group": s.group, "window": s.window, "unit": s.unit, "reference": ref})
     return pd.DataFrame(rows).set_index("name")
-
-
-def spearman_ic(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of the mid-ranks of ``a`` and ``b`` (NaN pairs dropped; NaN if either is
-    constant or fewer than 3 pairs).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> spearman_ic(np.array([0.1, 0.4, 0.2, np.nan]), np.array([1.0, 3.0, 2.0, 5.0]))
-    1.0
-    """
-    ok = ~(np.isnan(a) | np.isnan(b))
-    if ok.sum() < 3:
-        return float("nan")
-    ra, rb = rankdata(a[ok]), rankdata(b[ok])
-    ra -= ra.mean()
-    rb -= rb.mean()
-    den = np.sqrt(np.sum(ra * ra) * np.sum(rb * rb))
-    return float(np.sum(ra * rb) / den) if den > 0 else float("nan")
 
 
 def information_coefficients(X: pd.DataFrame, moves: Mapping[str, pd.Series]) -> pd.DataFrame:

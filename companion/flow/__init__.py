@@ -14,9 +14,22 @@ from __future__ import annotations
 from companion.flow.kyle import depth_law, impact_regressions, kyle_lambda, ols
 from companion.flow.microprice import MicroPrice, score_predictors, weighted_mid
 from companion.flow.ofi import (
-    integrated_ofi, multilevel_ofi_bins, ofi_bins, ofi_event_windows, ofi_events, ofi_multilevel_events, pc1_weights,
+    integrated_ofi,
+    multilevel_ofi_bins,
+    ofi_bins,
+    ofi_event_windows,
+    ofi_events,
+    ofi_multilevel_events,
+    pc1_weights,
 )
-from companion.flow.tradesign import executions, lee_ready, quote_rule, score_trade_signs, signed_volume_events, tick_rule
+from companion.flow.tradesign import (
+    executions,
+    lee_ready,
+    quote_rule,
+    score_trade_signs,
+    signed_volume_events,
+    tick_rule,
+)
 from companion.flow.vpin import vpin, vpin_diagnostics
 
 __all__ = [

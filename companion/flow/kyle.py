@@ -50,8 +50,17 @@ import pandas as pd
 from numba import njit
 
 from companion.flow.ofi import (
-    _as_book, _ns, bin_bounds, clean_sizes_nb, integrated_ofi, mid_nb, ofi_events_nb,
-    ofi_multilevel_events_nb, pc1_weights, segment_depth_nb, segment_sums_nb,
+    _as_book,
+    _ns,
+    bin_bounds,
+    clean_sizes_nb,
+    integrated_ofi,
+    mid_nb,
+    ofi_events_nb,
+    ofi_multilevel_events_nb,
+    pc1_weights,
+    segment_depth_nb,
+    segment_sums_nb,
 )
 
 __all__ = [

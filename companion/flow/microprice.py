@@ -331,7 +331,7 @@ class MicroPrice:
             raise ValueError("spread_bins must be 'ticks', 'quantile' or increasing edges (ticks)")
         return e
 
-    def fit(self, book, ts, t0: int | None = None, t1: int | None = None) -> "MicroPrice":
+    def fit(self, book, ts, t0: int | None = None, t1: int | None = None) -> MicroPrice:
         """Estimate :math:`g(I, S)` from the book sampled every ``dt`` (or every event) on ``[t0, t1]``.
 
         Parameters

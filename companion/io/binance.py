@@ -114,7 +114,7 @@ import os
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -352,7 +352,7 @@ class _Decimals:
         long = np.strings.str_len(np.strings.lstrip(digits, b"0")) > _MAX_DIGITS
         if long.any():
             return self._error(path, int(np.argmax(long)), 0,
-                               "{what} {value!r} has more than %d significant digits" % _MAX_DIGITS)
+                               f"{{what}} {{value!r}} has more than {_MAX_DIGITS} significant digits")
         if not n:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
         mant = digits.astype(np.int64)
@@ -775,7 +775,7 @@ class _Reader:
         tick = _exact_units(tick_s, dec) if tick_s else 1
         lot = float(lot_s) if lot_s else _infer_lot(events["size"][events["kind"] != CLEAR])
         first_ts = int(events["ts"][0]) if len(events) else 0
-        date = datetime.fromtimestamp(first_ts / 1e9, tz=timezone.utc).strftime("%Y-%m-%d") if first_ts else ""
+        date = datetime.fromtimestamp(first_ts / 1e9, tz=UTC).strftime("%Y-%m-%d") if first_ts else ""
         extra = {"market": market, "tick_source": "known" if tick_s else "inferred", "path": str(self.files[0]["path"])}
         if len(self.files) > 1:
             extra["paths"] = [f["path"] for f in self.files]

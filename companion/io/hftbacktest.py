@@ -65,8 +65,20 @@ import numpy as np
 from numba import njit
 
 from companion.book_kernels import _grow_nb, _locate_nb, _seed_nb, _update_side_nb
-from companion.events import (ADD, CANCEL, CLEAR, CROSS, DELETE, EVENT_DTYPE, EXEC_HIDDEN,
-                              EXEC_VISIBLE, HALT, LEVEL_SET, TRADE, Instrument)
+from companion.events import (
+    ADD,
+    CANCEL,
+    CLEAR,
+    CROSS,
+    DELETE,
+    EVENT_DTYPE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    HALT,
+    LEVEL_SET,
+    TRADE,
+    Instrument,
+)
 
 __all__ = [
     "HBT_EVENT_DTYPE", "DEPTH_EVENT", "TRADE_EVENT", "DEPTH_CLEAR_EVENT", "DEPTH_SNAPSHOT_EVENT",

@@ -84,7 +84,16 @@ from companion.book import audit_orders
 from companion.book_kernels import first_bad_transition_nb
 from companion.errors import DataFormatError
 from companion.events import (
-    ADD, CANCEL, CROSS, DELETE, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, HALT,
+    ADD,
+    CANCEL,
+    CROSS,
+    DELETE,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EVENT_DTYPE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    HALT,
     Instrument,
 )
 

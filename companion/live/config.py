@@ -320,7 +320,7 @@ class LiveConfig:
     journal: JournalConfig = JournalConfig()
 
     @classmethod
-    def from_dict(cls, d: Any) -> "LiveConfig":
+    def from_dict(cls, d: Any) -> LiveConfig:
         """Validate a mapping (e.g. ``yaml.safe_load`` output); raises :class:`ConfigError`."""
         if d is None:
             d = {}
@@ -334,7 +334,7 @@ class LiveConfig:
         secs = {name: _section(sc, name, d.get(name)) for name, sc in _SECTIONS.items()}
         return cls(strategy=strategy, **secs)
 
-    def replace(self, **sections: dict) -> "LiveConfig":
+    def replace(self, **sections: dict) -> LiveConfig:
         """A copy with some sections' keys overridden, validated again: ``cfg.replace(risk={"max_loss": 5})``."""
         d = self.to_dict()
         for name, over in sections.items():
@@ -382,7 +382,7 @@ class LiveConfig:
         """The :class:`companion.backtest.ExecutionConfig` of the paper venue (same simulator, same
         risk limits): a backtest with it and :meth:`strategy_object` is the executor's twin."""
         from companion.backtest import ExecutionConfig
-        from companion.sim import FIFOQueue, Fees, LogProbQueue, PowerProbQueue, RiskAverseQueue
+        from companion.sim import Fees, FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue
 
         v = self.venue
         scale = float(instrument.price_scale)

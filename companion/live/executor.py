@@ -68,27 +68,26 @@ import json
 import os
 import signal as _signal
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
 from companion import signals as sg
+from companion.backtest.strategies import signal_trader_nb
 from companion.book_kernels import _grow_nb, _replay_run_nb, _seed_nb
 from companion.events import NS, Instrument
 from companion.features import kernels as K
 from companion.features.kernels import new_order_maps
 from companion.flow.ofi import DUMMY_ABS, cks_e_nb
 from companion.live.config import LiveConfig
-from companion.backtest.strategies import signal_trader_nb
 from companion.live.metrics import LatencyRecorder, StatusLine, cycles_nb, ns_per_cycle
-from companion.models.compiled import convert_output_nb, predict_row_flat_into_nb
 from companion.live.venue import NEED_DATA, append_events_nb, paper_step_nb
-from companion.sim.exchange import add_index_into_nb
-from companion.sim.exchange import C_HAS_IDS, F_LCASH, F_LPOS, I_NORD, I_WAKE_EV, I_WAKE_T, WAKEUP
+from companion.models.compiled import convert_output_nb, predict_row_flat_into_nb
+from companion.sim.exchange import C_HAS_IDS, F_LCASH, F_LPOS, I_NORD, I_WAKE_EV, I_WAKE_T, WAKEUP, add_index_into_nb
 from companion.sim.orders import ACT_SUBMIT, ORDER_TYPE_NAMES
 from companion.sim.risk import ACTION_HALT, RISK_ACTION_NAMES, RULE_DAILY_LOSS, RULE_NAMES
 
@@ -693,7 +692,7 @@ class FrontPipeline:
             stream._front = self.state  # predictions() reads the scored samples from the state
 
     @staticmethod
-    def _model_fields(f: dict, stream: "ModelStream", first_ts: int) -> None:
+    def _model_fields(f: dict, stream: ModelStream, first_ts: int) -> None:
         eng = stream.engine
         if eng.grid.kind != "clock":
             raise ValueError("the live model pipeline needs a clock grid")

@@ -72,6 +72,7 @@ import numpy as np
 from companion.errors import DataFormatError
 from companion.events import EVENT_DTYPE, Instrument
 from companion.io.binance import (
+    _WAIT,
     DIFF_DTYPE,
     KNOWN_FILTERS,
     MARKETS,
@@ -80,7 +81,6 @@ from companion.io.binance import (
     _Decimals,
     _decimals,
     _exact_units,
-    _WAIT,
     _Reader,
     _shift,
 )
@@ -592,7 +592,7 @@ class BinanceWebSocketFeed:
         self._closed = False
 
     # ---------------------------------------------------------------- lifecycle
-    async def connect(self) -> "BinanceWebSocketFeed":
+    async def connect(self) -> BinanceWebSocketFeed:
         """Open the websocket, start receiving and request the first snapshot."""
         from websockets.asyncio.client import connect
 
@@ -618,7 +618,7 @@ class BinanceWebSocketFeed:
         if self._ws is not None:
             await self._ws.close()
 
-    async def __aenter__(self) -> "BinanceWebSocketFeed":
+    async def __aenter__(self) -> BinanceWebSocketFeed:
         return await self.connect()
 
     async def __aexit__(self, *exc) -> None:

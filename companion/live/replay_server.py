@@ -167,7 +167,7 @@ class ReplayServer:
                     return ("usdm" if "pu" in d else "spot"), d["s"]
         raise ValueError(f"{self.path}: no depthUpdate in the first 10000 lines")
 
-    async def start(self) -> "ReplayServer":
+    async def start(self) -> ReplayServer:
         from websockets.asyncio.server import serve
 
         self._server = await serve(self._handler, self.host, self.port, process_request=self._process_request,
@@ -184,7 +184,7 @@ class ReplayServer:
             self._server.close()
             await self._server.wait_closed()
 
-    async def __aenter__(self) -> "ReplayServer":
+    async def __aenter__(self) -> ReplayServer:
         return await self.start()
 
     async def __aexit__(self, *exc) -> None:

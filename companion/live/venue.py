@@ -46,21 +46,56 @@ numbers: a random feed latency draws in a different order once the data are stre
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 from numba import njit
 from numba.core import types
 from numba.typed import Dict
 
-from companion.events import ADD, Instrument
-from companion.sim.exchange import (C_HAS_IDS, DONE, F_LCASH, F_LPOS, F_POS, I_BAD_CANCELS, I_CLOSE_OID,
-                                    I_FIRST_OPEN, I_HALTED, I_NFILL, I_NORD, I_NRISK, I_RESP_HEAD, I_WAKE_EV,
-                                    I_WAKE_T, NEED_DATA, WAKEUP, _ERRORS, _push_req_nb, _submit_nb,
-                                    add_index_into_nb, loop_nb)
-from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, CANCELED, EXPIRED, MARKET, NEW,
-                                  PARTIAL, PENDING, R_RISK, REASON_NAMES, REJECTED, RESP_ACK, RESP_FILL)
+from companion.events import Instrument
+from companion.sim.exchange import (
+    _ERRORS,
+    C_HAS_IDS,
+    DONE,
+    F_LCASH,
+    F_LPOS,
+    F_POS,
+    I_BAD_CANCELS,
+    I_CLOSE_OID,
+    I_FIRST_OPEN,
+    I_HALTED,
+    I_NFILL,
+    I_NORD,
+    I_NRISK,
+    I_RESP_HEAD,
+    I_WAKE_EV,
+    I_WAKE_T,
+    NEED_DATA,
+    WAKEUP,
+    _push_req_nb,
+    _submit_nb,
+    add_index_into_nb,
+    loop_nb,
+)
+from companion.sim.orders import (
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    ACTION_DTYPE,
+    CANCELED,
+    EXPIRED,
+    MARKET,
+    NEW,
+    PARTIAL,
+    PENDING,
+    R_RISK,
+    REASON_NAMES,
+    REJECTED,
+    RESP_ACK,
+    RESP_FILL,
+)
 from companion.sim.queue import Q_FIFO
 
 __all__ = ["Report", "VenueAdapter", "PaperVenue", "paper_step_nb", "kill_nb", "NEED_DATA"]

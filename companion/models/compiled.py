@@ -586,7 +586,7 @@ class CompiledModel:
         for t in trees:
             n0, l0 = len(feature), len(leaves)
 
-            def shift(c: int) -> int:
+            def shift(c: int, n0: int = n0, l0: int = l0) -> int:
                 return c + n0 if c >= 0 else ~(~c + l0)
 
             roots.append(n0 if t.feature else ~l0)

@@ -14,6 +14,14 @@ role of ``gap`` in scikit-learn's ``TimeSeriesSplit``). Walk-forward trains stri
 test block, so an embargo after the test period never removes anything there.
 
 Times are int64 ns, ``datetime64`` / ``timedelta64`` arrays, or pandas indexes / Series of them.
+
+Both splitters follow scikit-learn's splitter contract, ``split(X, y=None, groups=None)`` and
+``get_n_splits(X=None, y=None, groups=None)``, so they can be passed as ``cv=`` to
+``cross_val_score``, ``GridSearchCV``, ... The label intervals come, in this order, from
+``groups`` (an ``(n, 2)`` array or two-column DataFrame: sample time, label end time per row), from
+the constructor (``sample_times=``, ``label_end_times=``), or else from ``X`` and ``y`` themselves:
+``split(sample_times, label_end_times)``, the form used by the chapters and
+:func:`companion.models.evaluate.walk_forward_evaluate`.
 """
 from __future__ import annotations
 
@@ -88,7 +96,53 @@ def overlaps(t: np.ndarray, e: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return (t <= hi) & (e >= lo)
 
 
-class PurgedWalkForward:
+def _num_samples(X) -> int:
+    shape = getattr(X, "shape", None)
+    return int(shape[0]) if shape is not None and len(shape) else len(X)
+
+
+class _PurgedSplitter:
+    """Where a purged splitter finds the label intervals (see the module docstring)."""
+
+    def __init__(self, n_splits: int, embargo, sample_times, label_end_times):
+        if (sample_times is None) != (label_end_times is None):
+            raise ValueError("give both sample_times and label_end_times, or neither")
+        self.n_splits = n_splits
+        self.embargo = embargo
+        self.sample_times = sample_times
+        self.label_end_times = label_end_times
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        """The number of splits, ``n_splits`` (scikit-learn's splitter contract; arguments ignored)."""
+        return int(self.n_splits)
+
+    def _intervals(self, X, y, groups) -> tuple[np.ndarray, np.ndarray]:
+        if groups is not None:
+            if isinstance(groups, pd.DataFrame):
+                if groups.shape[1] != 2:
+                    raise ValueError(f"groups must have 2 columns (sample time, label end time), got {groups.shape[1]}")
+                t, e = groups.iloc[:, 0], groups.iloc[:, 1]
+            else:
+                g = np.asarray(groups)
+                if g.ndim != 2 or g.shape[1] != 2:
+                    raise ValueError("groups must be an (n, 2) array of (sample time, label end time) rows, "
+                                     f"got shape {g.shape}")
+                t, e = g[:, 0], g[:, 1]
+        elif self.sample_times is not None:
+            t, e = self.sample_times, self.label_end_times
+        else:
+            if y is None or np.ndim(X) != 1:
+                raise ValueError("no label intervals: pass groups=(n, 2) array of (sample time, label end time), "
+                                 "construct the splitter with sample_times= and label_end_times=, or call "
+                                 "split(sample_times, label_end_times)")
+            return _check_intervals(X, y)
+        t, e = _check_intervals(t, e)
+        if X is not None and _num_samples(X) != t.size:
+            raise ValueError(f"X has {_num_samples(X)} samples but the label intervals {t.size}")
+        return t, e
+
+
+class PurgedWalkForward(_PurgedSplitter):
     """Walk-forward splits with purging and an embargo (López de Prado 2018, §7.4; ch. 12).
 
     The first ``min_train`` samples (int count, or a fraction of n; default ``n // (n_splits+1)``)
@@ -109,18 +163,26 @@ class PurgedWalkForward:
     ...
     [0, 1] [4, 5, 6]
     [0, 1, 2, 3, 4] [7, 8, 9]
+
+    As ``cv=`` of a scikit-learn tool, with the intervals as ``groups`` (one row per sample):
+
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_val_score
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> t = np.arange(40) * 10**9
+    >>> cross_val_score(LogisticRegression(), X, y, cv=PurgedWalkForward(n_splits=3),
+    ...                 groups=np.column_stack([t, t + 2 * 10**9])).round(2).tolist()
+    [0.9, 1.0, 0.8]
     """
 
     def __init__(self, n_splits: int = 5, *, embargo=0, min_train: int | float | None = None,
-                 window: str = "expanding", train_size: int | None = None):
-        self.n_splits = n_splits
-        self.embargo = embargo
+                 window: str = "expanding", train_size: int | None = None, sample_times=None,
+                 label_end_times=None):
+        super().__init__(n_splits, embargo, sample_times, label_end_times)
         self.min_train = min_train
         self.window = window
         self.train_size = train_size
-
-    def get_n_splits(self, *args, **kwargs) -> int:
-        return self.n_splits
 
     def _first(self, n: int) -> int:
         m = self.min_train
@@ -134,13 +196,16 @@ class PurgedWalkForward:
             raise ValueError(f"min_train={m!r} leaves no room for {self.n_splits} test blocks in {n} samples")
         return first
 
-    def split(self, sample_times, label_end_times) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(train_idx, test_idx)`` integer positions, test blocks in time order."""
+    def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(train_idx, test_idx)`` integer positions, test blocks in time order.
+
+        ``split(sample_times, label_end_times)``, or scikit-learn's ``split(X, y, groups)`` with the
+        intervals in ``groups`` or the constructor (module docstring)."""
         if self.window not in ("expanding", "rolling"):
             raise ValueError("window must be 'expanding' or 'rolling'")
         if int(self.n_splits) < 1:
             raise ValueError("n_splits must be >= 1")
-        t, e = _check_intervals(sample_times, label_end_times)
+        t, e = self._intervals(X, y, groups)
         emb = duration_ns(self.embargo)
         first = self._first(t.size)
         size = first if self.train_size is None else int(self.train_size)
@@ -152,7 +217,7 @@ class PurgedWalkForward:
             yield cand[keep], test
 
 
-class PurgedKFold:
+class PurgedKFold(_PurgedSplitter):
     """k-fold with purging and a post-test embargo (López de Prado 2018, Snippets 7.1-7.3).
 
     Contiguous test blocks; the training set is every other sample whose interval does not
@@ -171,15 +236,15 @@ class PurgedKFold:
     [0, 1, 2, 3, 4] [6, 7, 8]
     """
 
-    def __init__(self, n_splits: int = 5, *, embargo=0):
-        self.n_splits = n_splits
-        self.embargo = embargo
+    def __init__(self, n_splits: int = 5, *, embargo=0, sample_times=None, label_end_times=None):
+        super().__init__(n_splits, embargo, sample_times, label_end_times)
 
-    def get_n_splits(self, *args, **kwargs) -> int:
-        return self.n_splits
+    def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(train_idx, test_idx)`` integer positions, test blocks in time order.
 
-    def split(self, sample_times, label_end_times) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        t, e = _check_intervals(sample_times, label_end_times)
+        ``split(sample_times, label_end_times)``, or scikit-learn's ``split(X, y, groups)`` with the
+        intervals in ``groups`` or the constructor (module docstring)."""
+        t, e = self._intervals(X, y, groups)
         emb = duration_ns(self.embargo)
         idx = np.arange(t.size)
         for test in np.array_split(idx, int(self.n_splits)):

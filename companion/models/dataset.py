@@ -96,9 +96,9 @@ def mid_series(events: np.ndarray, book: np.ndarray, instrument=None) -> pd.Seri
     Name: mid, dtype: float64
     """
     from companion.book import _time_index
-    from companion.stats import two_sided
+    from companion.stats import mid_price
 
-    mid = np.where(two_sided(book), (book[:, 0] + book[:, 2]) / 2.0, np.nan)
+    mid = mid_price(book)
     return pd.Series(mid, index=_time_index(np.asarray(events["ts"]), instrument), name="mid")
 
 

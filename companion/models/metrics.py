@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from companion.stats import spearman_ic  # noqa: F401  (the package's one IC; re-exported here)
+
 
 def accuracy(y_true, y_pred) -> float:
     """``mean(y_pred == y_true)``.
@@ -102,26 +104,6 @@ def log_loss(y_true, proba, classes, eps: float | None = None) -> float:
     if np.any(np.asarray(classes)[np.minimum(col, len(classes) - 1)] != y):
         raise ValueError("y_true holds a class that is not in classes")
     return float(-np.mean(np.log(np.clip(p[np.arange(y.size), col], eps, 1 - eps))))
-
-
-def spearman_ic(score, realised) -> float:
-    """Information coefficient: Pearson correlation of the mid-ranks of score and realised return
-    (NaN pairs dropped; NaN if either is constant).
-
-    Examples
-    --------
-    >>> spearman_ic([0.1, 0.4, 0.2, 0.9], [1.0, 3.0, 2.0, 4.0])
-    1.0
-    """
-    a, b = np.asarray(score, dtype=np.float64), np.asarray(realised, dtype=np.float64)
-    ok = ~(np.isnan(a) | np.isnan(b))
-    if ok.sum() < 3:
-        return float("nan")
-    ra, rb = rankdata(a[ok]), rankdata(b[ok])
-    ra -= ra.mean()
-    rb -= rb.mean()
-    den = np.sqrt(np.sum(ra * ra) * np.sum(rb * rb))
-    return float(np.sum(ra * rb) / den) if den > 0 else float("nan")
 
 
 def hit_rate(direction, realised) -> float:

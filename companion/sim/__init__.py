@@ -11,12 +11,29 @@ from __future__ import annotations
 
 from companion.sim.fees import Fees
 from companion.sim.impact import SqrtImpact
-from companion.sim.latency import (ConstantLatency, EmpiricalLatency, IntpLatency,
-                                   LognormalLatency)
-from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, CANCELED, EXPIRED,
-                                  FILL_DTYPE, FILLED, FOK, IOC, LIMIT, MAKER, MARKET, NEW,
-                                  ORDER_DTYPE, PARTIAL, PENDING, POST_ONLY, REJECTED, TAKER,
-                                  empty_actions)
+from companion.sim.latency import ConstantLatency, EmpiricalLatency, IntpLatency, LognormalLatency
+from companion.sim.orders import (
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    ACTION_DTYPE,
+    CANCELED,
+    EXPIRED,
+    FILL_DTYPE,
+    FILLED,
+    FOK,
+    IOC,
+    LIMIT,
+    MAKER,
+    MARKET,
+    NEW,
+    ORDER_DTYPE,
+    PARTIAL,
+    PENDING,
+    POST_ONLY,
+    REJECTED,
+    TAKER,
+    empty_actions,
+)
 from companion.sim.queue import FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue
 from companion.sim.risk import RISK_DTYPE, RiskLimits
 from companion.sim.simulator import Context, SimResult, Simulator

@@ -35,21 +35,67 @@ from numba import njit
 from numba.core import types
 from numba.typed import Dict
 
-from companion.events import (ADD, CANCEL, CLEAR, DELETE, DUMMY_ASK, DUMMY_BID, EXEC_HIDDEN,
-                              EXEC_VISIBLE, LEVEL_SET, TRADE)
+from companion.events import (
+    ADD,
+    CANCEL,
+    CLEAR,
+    DELETE,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    LEVEL_SET,
+    TRADE,
+)
 from companion.sim.fees import fee_nb
 from companion.sim.impact import sqrt_impact_price_nb
 from companion.sim.latency import LAT_CONSTANT, latency_draw_nb
-from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, CANCELED, EXPIRED, FILLED, FOK, IOC,
-                                  LIMIT, MAKER, MARKET, NEW, PARTIAL, PENDING, POST_ONLY,
-                                  R_BAD_PRICE, R_BAD_QTY, R_BAD_SIDE, R_BAD_TYPE,
-                                  R_FOK_UNFILLABLE, R_NO_DEPTH, R_NO_LIQUIDITY, R_NONE,
-                                  R_OFF_TICK, R_POST_ONLY_CROSS, R_RISK, REJECTED, RESP_ACK,
-                                  RESP_DONE, RESP_FILL, TAKER)
+from companion.sim.orders import (
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    CANCELED,
+    EXPIRED,
+    FILLED,
+    FOK,
+    IOC,
+    LIMIT,
+    MAKER,
+    MARKET,
+    NEW,
+    PARTIAL,
+    PENDING,
+    POST_ONLY,
+    R_BAD_PRICE,
+    R_BAD_QTY,
+    R_BAD_SIDE,
+    R_BAD_TYPE,
+    R_FOK_UNFILLABLE,
+    R_NO_DEPTH,
+    R_NO_LIQUIDITY,
+    R_NONE,
+    R_OFF_TICK,
+    R_POST_ONLY_CROSS,
+    R_RISK,
+    REJECTED,
+    RESP_ACK,
+    RESP_DONE,
+    RESP_FILL,
+    TAKER,
+)
 from companion.sim.queue import Q_FIFO, Q_RISK_AVERSE, queue_on_decrease_nb, queue_on_trade_nb
-from companion.sim.risk import (ACTION_BLOCK, ACTION_CLOSE, ACTION_HALT, ACTION_NONE,
-                                ACTION_REJECT, L_MAX_POSITION, MINUTE_NS, RULE_MAX_POSITION,
-                                RULE_NONE, risk_check_nb, risk_pretrade_ok_nb)
+from companion.sim.risk import (
+    ACTION_BLOCK,
+    ACTION_CLOSE,
+    ACTION_HALT,
+    ACTION_NONE,
+    ACTION_REJECT,
+    L_MAX_POSITION,
+    MINUTE_NS,
+    RULE_MAX_POSITION,
+    RULE_NONE,
+    risk_check_nb,
+    risk_pretrade_ok_nb,
+)
 
 # return codes of the loop (step_nb, run_strategy_nb, companion.live.venue.paper_step_nb)
 DONE, WAKEUP, ERR_ORDERS_FULL, ERR_FILLS_FULL, ERR_CHANNEL_FULL, ERR_RISKLOG_FULL = 0, 1, 2, 3, 4, 5

@@ -12,8 +12,8 @@ A sketch (``events``, ``book`` and ``my_numba_strategy`` are yours; runnable exa
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,11 +23,26 @@ from companion.sim import exchange as ex
 from companion.sim.fees import Fees
 from companion.sim.impact import SqrtImpact
 from companion.sim.latency import as_latency
-from companion.sim.orders import (ACT_CANCEL, ACT_SUBMIT, ACTION_DTYPE, FILL_DTYPE, LIMIT,
-                                  MARKET, NEW, ORDER_DTYPE, ORDER_TYPE_NAMES, PARTIAL, PENDING,
-                                  REASON_NAMES, REQ_DTYPE, RESP_DTYPE, STATUS_NAMES)
+from companion.sim.orders import (
+    ACT_CANCEL,
+    ACT_SUBMIT,
+    ACTION_DTYPE,
+    FILL_DTYPE,
+    LIMIT,
+    MARKET,
+    NEW,
+    ORDER_DTYPE,
+    ORDER_TYPE_NAMES,
+    PARTIAL,
+    PENDING,
+    REASON_NAMES,
+    REQ_DTYPE,
+    RESP_DTYPE,
+    STATUS_NAMES,
+)
 from companion.sim.queue import Q_FIFO, QUEUE_NAMES, RiskAverseQueue
 from companion.sim.risk import RISK_ACTION_NAMES, RISK_DTYPE, RULE_NAMES, RiskLimits
+from companion.stats import mid_price
 
 
 @dataclass
@@ -52,9 +67,7 @@ class SimResult:
 
     def mid(self) -> np.ndarray:
         """Mid price per event (nan when a side is empty)."""
-        bid = np.where((self.book[:, 3] > 0) & (self.book[:, 2] > -9e9), self.book[:, 2], np.nan)
-        ask = np.where((self.book[:, 1] > 0) & (self.book[:, 0] < 9e9), self.book[:, 0], np.nan)
-        return 0.5 * (bid + ask)
+        return mid_price(self.book)
 
     def equity(self) -> pd.Series:
         """Mark-to-mid equity ``cash + position * mid`` after each event (price units x size)."""
@@ -92,7 +105,7 @@ class Context:
     Act: ``buy`` / ``sell`` / ``submit`` (return the new order id), ``cancel``.
     """
 
-    def __init__(self, sim: "Simulator"):
+    def __init__(self, sim: Simulator):
         self._sim = sim
         self._n = 0
 

@@ -31,9 +31,10 @@ import time
 import unicodedata
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import pytest
@@ -131,7 +132,7 @@ def book_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser(book_server: str) -> Iterator["Tab"]:
+def browser(book_server: str) -> Iterator[Tab]:
     """One headless Chromium tab (flattened CDP session); Chromium is killed at teardown."""
     exe = find_chromium()
     if exe is None:
@@ -207,7 +208,7 @@ _INSPECT_JS = """
       raw: a.getAttribute('href'), href: a.href})),
   };
 })()
-""" % IMAGE_TIMEOUT_MS
+""" % IMAGE_TIMEOUT_MS  # noqa: UP031 (JavaScript braces: %-format keeps them literal)
 
 
 class Tab:
