@@ -754,6 +754,9 @@ def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarra
     :math:`t-1` must give row :math:`t` on every level it determines) on the rows
     :math:`t = \text{stride}, 2\,\text{stride}, \dots` and the last row.
 
+    A reduction (types 2-4) at a price that row :math:`t-1` does not hold fails too, unless the
+    side shows all :math:`L` levels and the price lies beyond the worst of them.
+
     Parameters
     ----------
     kind, side, price, size : numpy.ndarray
@@ -762,9 +765,6 @@ def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarra
         float64 ``(n, 4L)`` orderbook file.
     stride : int
         Row spacing of the check (>= 1).
-
-    A reduction (types 2-4) at a price that row :math:`t-1` does not hold fails too, unless the
-    side shows all :math:`L` levels and the price lies beyond the worst of them.
 
     Returns
     -------

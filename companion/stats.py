@@ -64,7 +64,7 @@ def two_sided(book: np.ndarray) -> np.ndarray:
 
 def mid_price(book: np.ndarray) -> np.ndarray:
     """Level-1 mid ``(P^a_1 + P^b_1) / 2`` per row (price units of ``book``); NaN where a side is
-    empty (:func:`two_sided`).
+    empty (:func:`companion.stats.two_sided`).
 
     Examples
     --------

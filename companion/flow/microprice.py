@@ -250,7 +250,7 @@ class MicroPrice:
         ``"ticks"`` (Stoikov): spreads of exactly 1..n_spread ticks; ``"quantile"``: n_spread
         buckets at the quantiles of the fitted sample's spread (for small-tick stocks whose spread
         spans many ticks); or an explicit array of n_spread + 1 edges in ticks.
-    max_move : float or "auto"
+    max_move : float or str
         Largest mid change kept, in ticks. ``"auto"`` (default): every move of the fitted sample
         (K on the half-tick grid up to the largest move seen: the move set follows the spread
         regime); 1: Stoikov's :math:`K = \{-1, -\tfrac12, \tfrac12, 1\}`, made for 1-2 tick spreads.

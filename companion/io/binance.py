@@ -927,7 +927,7 @@ def read_binance(path: str | Path | Sequence[str | Path], *, symbol: str | None 
 
     Parameters
     ----------
-    path : str, pathlib.Path or sequence of them
+    path : str, pathlib.Path or list
         ``.gz`` or plain text recording, ``<local ns> <json>`` per line; or consecutive daily
         recordings of one symbol, in time order. The book is carried across files: a file after
         the first usually has no snapshot and its first depth diff must continue the previous
@@ -1192,7 +1192,7 @@ def verify_recording(
 
     Parameters
     ----------
-    path : str, pathlib.Path or sequence of them
+    path : str, pathlib.Path or list
         The recording, or consecutive daily recordings in time order.
     top_of_book : callable, optional
         ``top_of_book(events, at) -> (len(at), 4)`` (default :func:`top_of_book_reference`; pass

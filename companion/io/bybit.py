@@ -92,7 +92,7 @@ def read_bybit_ob500(path: str | Path, *, symbol: str | None = None, on_gap: str
         ``.data`` file (optionally gzipped).
     symbol : str, optional
         Expected symbol; default the first line's.
-    on_gap : {"raise", "resync"}
+    on_gap : str
         What to do when a delta's ``u`` is not the previous ``u`` + 1.
     price_scale : int, optional
         A power of ten >= the file's own decimal scale.
@@ -107,7 +107,7 @@ def read_bybit_ob500(path: str | Path, *, symbol: str | None = None, on_gap: str
         Naming file, line and field: invalid JSON, a missing key, ``type`` not snapshot/delta,
         a topic or symbol that differs, a delta before any snapshot, ``u`` / ``ts`` not integers,
         ``b`` / ``a`` not lists of ``[price, size]`` string pairs, non-decimal price or size,
-        a time going backwards, an update-id gap (:class:`SequenceGapError`).
+        a time going backwards, an update-id gap (:class:`companion.errors.SequenceGapError`).
 
     Examples
     --------

@@ -90,7 +90,7 @@ _LEVEL = [(f"{k}_{i:02d}", t) for i in range(10) for k, t in
 MBP10_DTYPE = np.dtype(_HD + [
     ("price", "<i8"), ("size", "<u4"), ("action", "S1"), ("side", "S1"), ("flags", "u1"), ("depth", "u1"),
     ("ts_recv", "<u8"), ("ts_in_delta", "<i4"), ("sequence", "<u4")] + _LEVEL)
-"""The 368-byte DBN MBP-10 record (rtype 10): trigger fields then 10 levels (bid/ask px, sz, ct)."""
+"""The 368-byte DBN MBP-10 record, rtype 10, with the trigger fields then 10 levels (bid/ask px, sz, ct)."""
 _RTYPE = {"mbo": (160, MBO_DTYPE), "mbp-10": (10, MBP10_DTYPE)}
 _ACTIONS = b"ACMRTFN"
 _SIDES = {b"B": BID, b"A": ASK, b"N": 0}
@@ -259,8 +259,10 @@ class DbnMbo:
     last : numpy.ndarray
         bool per event: the event ends a venue event (its record has ``F_LAST``): the book is
         meaningful only after such events.
-    sequence, ts_recv : numpy.ndarray
-        The source record's venue sequence number and ``ts_recv`` per event.
+    sequence : numpy.ndarray
+        The source record's venue sequence number per event.
+    ts_recv : numpy.ndarray
+        The source record's ``ts_recv`` per event.
     stats : dict
         Counts: ``records``, ``unknown_orders`` (cancels / modifies / fills of orders never added),
         ``trades_with_fills_dropped``, ``none_records``, ``snapshot_records``, ``fills_without_cancel``.
@@ -461,8 +463,14 @@ class DbnMbp10:
     trigger : numpy.ndarray
         :data:`~companion.events.EVENT_DTYPE` of the record's own action (kind ADD / CANCEL for
         ``A`` / ``C``, TRADE for ``T``, EXEC_VISIBLE for ``F``, CLEAR for ``R``, 0 for ``M``/``N``).
-    action, sequence, flags, depth : numpy.ndarray
-        Raw per-record fields (``action`` as bytes codes).
+    action : numpy.ndarray
+        Raw per-record action (bytes codes).
+    sequence : numpy.ndarray
+        Raw per-record venue sequence number.
+    flags : numpy.ndarray
+        Raw per-record flags.
+    depth : numpy.ndarray
+        Raw per-record book level of the update.
     instrument : Instrument
 
     Examples

@@ -352,7 +352,7 @@ class _LineError(Exception):
 def time_to_ns(s: str) -> int:
     """A LOBSTER time string (seconds after midnight) as exact integer nanoseconds.
 
-    The pure-Python rule of :func:`parse_int_csv_nb`: up to 9 integer digits and 18 decimals;
+    The pure-Python rule of ``parse_int_csv_nb``: up to 9 integer digits and 18 decimals;
     decimals beyond the 9th must be float noise (the time lies within :data:`NOISE_NS` = 0.02 ns
     of a whole nanosecond) and are rounded to the nearest ns.
 

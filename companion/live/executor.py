@@ -1231,7 +1231,7 @@ class LiveExecutor:
         at once (``STALE_FEED``: cancel every order, flatten with a market order, halt; the paper
         venue fills it only if market data resume) and ends the run. A
         :class:`companion.live.feeds.FeedError` (abrupt close, malformed or oversized frame, a
-        snapshot-shaped stream frame, no snapshot) is fail-safe (:meth:`_fail_safe`): kill switch
+        snapshot-shaped stream frame, no snapshot) is fail-safe (``_fail_safe``): kill switch
         (``FEED_ERROR``), the flatten order executed against the last book, fills journaled,
         checkpoint, then the error is raised again as one line ending ``kill switch tripped:
         position <p>, checkpoint <k>``. Any other feed error propagates after the journal is

@@ -483,7 +483,7 @@ class Journal:
     # --- run binding ------------------------------------------------------------------------------
     @property
     def segment(self) -> int:
-        """The current run segment (0: never bound)."""
+        """The current run segment; 0 when the journal was never bound."""
         return self._segment
 
     @property

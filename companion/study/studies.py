@@ -13,7 +13,7 @@ Studies (defaults in :data:`DEFAULTS`):
 
 ``ofi``
     CKS (2014) regressions per window, :math:`\Delta P_k = \alpha + \beta\,\mathrm{OFI}_k +
-    \epsilon_k` over ``freq`` bins inside ``window`` windows (:func:`companion.flow.impact_regressions`),
+    \epsilon_k` over ``freq`` bins inside ``window`` windows (:func:`companion.flow.kyle.impact_regressions`),
     the pooled regression of the whole day, and the depth law :math:`\beta_i = \hat c / D_i^\lambda`
     fitted over the day's windows. Units: :math:`\beta` ticks per lot (``size_unit`` shares).
 ``features``
@@ -27,7 +27,7 @@ Studies (defaults in :data:`DEFAULTS`):
 ``backtest``
     :class:`companion.backtest.ImbalanceScalper` per ticker-day (market entries, flattened
     ``flat_before_close_s`` before the close); the day's P&L and metrics
-    (:func:`companion.backtest.engine.summarize`).
+    (``companion.backtest.engine.summarize``).
 ``crossimpact``
     Per date, the tickers' returns on own and cross-asset OFI (Cont, Cucuringu & Zhang 2023):
     :math:`r_{i,k} = \alpha_i + \beta_{ii}\,\mathrm{ofi}_{i,k} + \sum_{j \ne i} \beta_{ij}\,
