@@ -1,0 +1,137 @@
+"""Sphinx extension of the course book (loaded through ``sphinx.local_extensions`` in _config.yml).
+
+1. **One repository value.** ``repository.url`` in ``_config.yml`` (Jupyter Book passes it on as
+   ``html_theme_options["repository_url"]``) drives everything that needs the repository: when it
+   is set, the repository and issue buttons and the Binder/Colab launch buttons are switched on,
+   the tag ``repository`` is defined (pages show ``{only} repository`` blocks) and the MyST
+   substitution ``{{ repository_url }}`` holds it. While it is empty all of them stay hidden.
+2. **Downloads.** ``{{ wheel_name }}`` is the file name of the companion wheel that ``make book``
+   builds into ``_build/html/_downloads/`` (name read from pyproject.toml); at the end of an HTML
+   build every executed chapter notebook is copied to ``_downloads/notebooks/`` and the LOBSTER
+   downloader (data_scripts/get_lobster_sample.py) to ``_downloads/``; ``{{ wheel_link }}``,
+   ``{{ notebook_list }}`` and ``{{ lobster_script_link }}`` link to them from pages in book/.
+3. **No duplicated inline scripts.** sphinx-thebe and sphinx-togglebutton add inline scripts
+   (``app.add_js_file(None, body=...)``) after ``Builder.init()`` (config-inited /
+   env-before-read-docs). Sphinx 7.4.7 hands each to the builder at once as
+   ``_JavaScript(None, body=...)`` and, in ``prepare_writing``, re-adds everything in the registry
+   as ``_JavaScript(js_filename or '', ...)``. ``None != ''``, so its de-duplication misses them
+   and every page gets each inline script twice. sphinx-thebe's declares ``const THEBE_JS_URL``,
+   and the second copy throws ``SyntaxError: Identifier 'THEBE_JS_URL' has already been
+   declared`` on every page. Each page's script (and stylesheet) list is de-duplicated here on
+   (file name or '', attributes), keeping the first occurrence.
+"""
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.util import logging
+
+LOG = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[2]
+CHAPTERS = ROOT / "chapters"
+LOBSTER_SCRIPT = ROOT / "data_scripts" / "get_lobster_sample.py"
+#: the served downloads folder as seen from a page in book/ (the wheel is put there by `make book`)
+DOWNLOADS_FROM_BOOK = "../_downloads"
+
+#: Launch services switched on with the repository (sphinx-book-theme launch_buttons keys).
+LAUNCH_SERVICES = {"binderhub_url": "https://mybinder.org",
+                   "colab_url": "https://colab.research.google.com"}
+
+
+def chapter_notebooks() -> list[Path]:
+    """The executed chapter notebooks (chapters/NN_*.ipynb), in order."""
+    return sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _download_link(path: str, text: str | None = None) -> str:
+    """Raw-HTML link, from a page in book/, to ``_downloads/<path>`` of the built book."""
+    return (f'<a class="reference download" href="{DOWNLOADS_FROM_BOOK}/{path}" download>'
+            f'<code>{text or path}</code></a>')
+
+
+def wheel_name() -> str:
+    """``companion-<version>-py3-none-any.whl`` from pyproject.toml (pure-Python wheel)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return f"{project['name'].replace('-', '_')}-{project['version']}-py3-none-any.whl"
+
+
+def repository_url(config: Config) -> str:
+    """The one repository value (``repository.url`` of _config.yml), stripped; '' when unset."""
+    return str((config.html_theme_options or {}).get("repository_url") or "").strip()
+
+
+def _config_inited(app: Sphinx, config: Config) -> None:
+    url = repository_url(config)
+    opts = config.html_theme_options
+    subs = dict(config.myst_substitutions or {})
+    subs.update(repository_url=url, wheel_name=wheel_name(),
+                issues_url=f"{url.rstrip('/')}/issues" if url else "",
+                wheel_link=_download_link(wheel_name()),
+                lobster_script_link=_download_link(LOBSTER_SCRIPT.name),
+                notebook_list="\n".join(f"  - {_download_link('notebooks/' + nb.name, nb.name)}"
+                                         for nb in chapter_notebooks()))
+    config.myst_substitutions = subs
+    if url:
+        app.tags.add("repository")
+        opts["use_repository_button"] = True
+        opts["use_issues_button"] = True
+        launch = dict(opts.get("launch_buttons") or {})
+        for key, value in LAUNCH_SERVICES.items():
+            launch.setdefault(key, value)
+        opts["launch_buttons"] = launch
+    else:
+        app.tags.add("no_repository")
+        opts["use_repository_button"] = False
+        opts["use_issues_button"] = False
+        opts["use_edit_page_button"] = False
+        opts["launch_buttons"] = {k: v for k, v in (opts.get("launch_buttons") or {}).items()
+                                  if k not in (*LAUNCH_SERVICES, "jupyterhub_url", "thebe",
+                                               "jupyterlite_url")}
+
+
+def _asset_key(asset: Any) -> tuple[str, str]:
+    attrs = getattr(asset, "attributes", {}) or {}
+    name = getattr(asset, "filename", asset) or ""
+    return (str(name), repr(sorted((str(k), str(v)) for k, v in attrs.items())))
+
+
+def _dedupe(items: list[Any]) -> list[Any]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in items:
+        key = _asset_key(item)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(item)
+    return out
+
+
+def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                  doctree: Any) -> None:
+    for name in ("script_files", "css_files"):
+        if isinstance(context.get(name), list):
+            context[name] = _dedupe(context[name])
+
+
+def _build_finished(app: Sphinx, exc: Exception | None) -> None:
+    if exc is not None or app.builder.format != "html":
+        return
+    dest = Path(app.outdir) / "_downloads"
+    (dest / "notebooks").mkdir(parents=True, exist_ok=True)
+    for nb in chapter_notebooks():
+        shutil.copy2(nb, dest / "notebooks" / nb.name)
+    shutil.copy2(LOBSTER_SCRIPT, dest / LOBSTER_SCRIPT.name)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("config-inited", _config_inited, priority=900)
+    # after the themes have filled the context (their handlers run at the default 500)
+    app.connect("html-page-context", _page_context, priority=900)
+    app.connect("build-finished", _build_finished)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
