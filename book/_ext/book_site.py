@@ -22,6 +22,8 @@
 """
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -114,14 +116,66 @@ def _dedupe(items: list[Any]) -> list[Any]:
 
 def _page_context(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                   doctree: Any) -> None:
+    if pagename == "search":  # snippets from file:// (see write_search_snippets)
+        app.add_js_file("search_snippets.js", priority=200)
+        app.add_js_file("search_file.js", priority=200)
     for name in ("script_files", "css_files"):
         if isinstance(context.get(name), list):
             context[name] = _dedupe(context[name])
 
 
+#: pages that are not content (no search result points at them)
+_NOT_CONTENT = ("search.html", "genindex.html", "py-modindex.html", "index.html")
+
+
+def page_texts(outdir: Path) -> dict[str, str]:
+    """page (``book/intro.html``) -> a reduced copy of its ``[role=main]`` block for search
+    snippets: only elements that carry an ``id`` are kept (so Sphinx's anchor query
+    ``[role=main] #section-id`` still finds its section), everything else is reduced to its text;
+    scripts, styles, images and header links are dropped."""
+    import bs4
+
+    texts: dict[str, str] = {}
+    for page in sorted(outdir.rglob("*.html")):
+        rel = page.relative_to(outdir).as_posix()
+        if rel.startswith(("_", "reports/")) or rel in _NOT_CONTENT:
+            continue
+        soup = bs4.BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        main = soup.select_one('[role="main"]')
+        if main is None:
+            continue
+        for tag in main.select("script, style, img, svg, noscript, .headerlink, mjx-container, "
+                               "#jb-print-toc, .bd-header-article, .prev-next-area"):
+            tag.decompose()
+        for comment in main.find_all(string=lambda x: isinstance(x, bs4.Comment)):
+            comment.extract()
+        for tag in list(main.find_all(True)):
+            if tag.get("id"):
+                tag.attrs = {"id": tag["id"]}
+            else:
+                tag.insert_before(" ")
+                tag.unwrap()
+        main.attrs = {"role": "main"}
+        texts[rel] = re.sub(r"\s+", " ", str(main))
+    return texts
+
+
+def write_search_snippets(outdir: Path) -> Path:
+    """``_static/search_snippets.js``: the page texts as ``window.BOOK_PAGE_TEXTS``, loaded by
+    search.html only. Sphinx's search fetches each result page for its snippet, and browsers
+    refuse fetch() on file:// URLs (no snippets, a console error per result). search_file.js
+    answers those fetches from this table when the book is opened from disk."""
+    dest = outdir / "_static" / "search_snippets.js"
+    payload = json.dumps(page_texts(outdir), ensure_ascii=False, separators=(",", ":"))
+    dest.write_text("window.BOOK_PAGE_TEXTS = " + payload.replace("</", "<\\/") + ";\n",
+                    encoding="utf-8")
+    return dest
+
+
 def _build_finished(app: Sphinx, exc: Exception | None) -> None:
     if exc is not None or app.builder.format != "html":
         return
+    write_search_snippets(Path(app.outdir))
     dest = Path(app.outdir) / "_downloads"
     (dest / "notebooks").mkdir(parents=True, exist_ok=True)
     for nb in chapter_notebooks():

@@ -456,3 +456,71 @@ def test_math_renders(page: str, browser: Tab, book_server: str,
     assert m.get("mathjax"), f"{page}: MathJax did not start ({m})"
     assert m["containers"] > 0 and m["sized"] == m["containers"], f"{page}: {m}"
     assert m["errors"] == 0 and m["unrendered"] == 0, f"{page}: {m}"
+
+
+SEARCH_QUERY = "imbalance"
+_SEARCH_JS = """
+(async () => {
+  const deadline = Date.now() + %d;
+  const state = () => {
+    // results for API objects show their description (a span) and fetch nothing: only page
+    // results get a text snippet (p.context) cut from the fetched page
+    const items = Array.from(document.querySelectorAll('#search-results ul.search li'))
+      .filter(li => !li.querySelector(':scope > span'));
+    return {
+      status: (document.querySelector('#search-results .search-summary') || {}).textContent || '',
+      results: items.length,
+      snippets: items.filter(li => {
+        const c = li.querySelector('p.context');
+        return c && c.textContent.trim().length > 0;
+      }).length,
+    };
+  };
+  let s = state();
+  while (Date.now() < deadline && !(s.status && s.results > 0 && s.snippets === s.results)) {
+    await new Promise(r => setTimeout(r, 200));
+    s = state();
+  }
+  return s;
+})()
+""" % (IMAGE_TIMEOUT_MS,)
+
+
+def _errors_in(events: list[dict[str, Any]], session: str) -> list[str]:
+    out = []
+    for ev in events:
+        if ev.get("sessionId") != session:
+            continue
+        p = ev.get("params", {})
+        if ev["method"] == "Runtime.exceptionThrown":
+            d = p.get("exceptionDetails", {})
+            out.append("uncaught: " + (d.get("exception", {}).get("description")
+                                       or d.get("text", "?")).splitlines()[0])
+        elif ev["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            out.append("console: " + " ".join(str(a.get("value", a.get("description", "")))
+                                              for a in p.get("args", []))[:300])
+        elif ev["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+            out.append(f"{p['entry'].get('source')}: {p['entry'].get('text', '')[:300]}")
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_search_snippets(scheme: str, browser: Tab, book_server: str) -> None:
+    """The search page lists results *with* their text snippets, over HTTP and when the book is
+    opened from disk (file://, where browsers refuse fetch(): book/_static/search_file.js answers
+    from _static/search_snippets.js), and logs no console error doing so."""
+    base = book_server if scheme == "http" else HTML.as_uri() + "/"
+    browser.conn.drain_events()
+    browser.send("Page.navigate", {"url": f"{base}search.html?q={SEARCH_QUERY}"})
+    events = [browser.conn.wait_event(
+        lambda e: e.get("sessionId") == browser.session and e["method"] == "Page.loadEventFired",
+        timeout=LOAD_TIMEOUT, what="search.html to load")]
+    res = browser.send("Runtime.evaluate", {"expression": _SEARCH_JS, "awaitPromise": True,
+                                            "returnByValue": True},
+                       timeout=IMAGE_TIMEOUT_MS / 1000 + 10)["result"]["value"]
+    events += browser.conn.drain_events()
+    assert res["status"], f"{scheme}: the search did not finish: {res}"
+    assert res["results"] > 0, f"{scheme}: no page results for {SEARCH_QUERY!r}: {res}"
+    assert res["snippets"] == res["results"], f"{scheme}: results without a snippet: {res}"
+    errors = _errors_in(events, browser.session)
+    assert not errors, f"{scheme}: console errors on search.html:\n  " + "\n  ".join(errors)
