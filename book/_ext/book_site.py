@@ -84,7 +84,7 @@ def _config_inited(app: Sphinx, config: Config) -> None:
         opts["use_issues_button"] = True
         launch = dict(opts.get("launch_buttons") or {})
         for key, value in LAUNCH_SERVICES.items():
-            launch.setdefault(key, value)
+            launch[key] = launch.get(key) or value  # Jupyter Book's defaults are ''.
         opts["launch_buttons"] = launch
     else:
         app.tags.add("no_repository")
