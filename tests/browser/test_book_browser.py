@@ -26,6 +26,7 @@ Needs the book built (``jupyter-book build . -W -n --keep-going``) and Chromium
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import http.server
 import os
@@ -34,9 +35,10 @@ import time
 import unicodedata
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import pytest
@@ -110,7 +112,7 @@ PAGES = [LANDING, *TOC_PAGES]
 
 # ----------------------------------------------------------------------------------- fixtures
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -135,7 +137,7 @@ def book_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser(book_server: str) -> Iterator["Tab"]:
+def browser(book_server: str) -> Iterator[Tab]:
     """One headless Chromium tab (flattened CDP session); Chromium is killed at teardown."""
     exe = find_chromium()
     if exe is None:
@@ -153,16 +155,14 @@ def browser(book_server: str) -> Iterator["Tab"]:
         yield tab
     finally:
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # the process group is killed next anyway
                 conn.send("Browser.close", timeout=3)
-            except Exception:  # noqa: BLE001 - the process group is killed next anyway
-                pass
             conn.close()
         chromium.stop()
 
 
 @pytest.fixture(scope="module")
-def reports() -> dict[str, "PageReport"]:
+def reports() -> dict[str, PageReport]:
     """page -> its PageReport: each page is visited once and checked by several tests."""
     return {}
 
@@ -197,9 +197,9 @@ _INSPECT_JS = """
   imgs.forEach(i => { i.loading = 'eager'; });
   const settle = Promise.all(imgs.map(i => (i.complete ? Promise.resolve()
       : new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); }))));
-  await Promise.race([settle, new Promise(r => setTimeout(r, %d))]);
+  await Promise.race([settle, new Promise(r => setTimeout(r, WAIT_MS))]);
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
-    await Promise.race([MathJax.startup.promise, new Promise(r => setTimeout(r, %d))]);
+    await Promise.race([MathJax.startup.promise, new Promise(r => setTimeout(r, WAIT_MS))]);
   }
   if (document.fonts && document.fonts.ready) { await document.fonts.ready; }
   const clean = el => {
@@ -231,7 +231,7 @@ _INSPECT_JS = """
     },
   };
 })()
-""" % (IMAGE_TIMEOUT_MS, IMAGE_TIMEOUT_MS)
+""".replace("WAIT_MS", str(IMAGE_TIMEOUT_MS))
 
 
 class Tab:
@@ -289,8 +289,8 @@ class Tab:
                     (d.get("exception", {}).get("description") or d.get("text", "?")).splitlines()[0])
             elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
                 args = p.get("args", [])
-                rep.console_errors.append("console.%s: %s" % (p["type"], " ".join(
-                    str(a.get("value", a.get("description", ""))) for a in args)[:300]))
+                rep.console_errors.append(f"console.{p['type']}: " + " ".join(
+                    str(a.get("value", a.get("description", ""))) for a in args)[:300])
             elif method == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
                 e = p["entry"]
                 rep.console_errors.append(f"{e.get('source')}: {e.get('text', '')[:300]} "
@@ -461,7 +461,7 @@ def test_math_renders(page: str, browser: Tab, book_server: str,
 SEARCH_QUERY = "imbalance"
 _SEARCH_JS = """
 (async () => {
-  const deadline = Date.now() + %d;
+  const deadline = Date.now() + WAIT_MS;
   const state = () => {
     // results for API objects show their description (a span) and fetch nothing: only page
     // results get a text snippet (p.context) cut from the fetched page
@@ -483,7 +483,7 @@ _SEARCH_JS = """
   }
   return s;
 })()
-""" % (IMAGE_TIMEOUT_MS,)
+""".replace("WAIT_MS", str(IMAGE_TIMEOUT_MS))
 
 
 def _errors_in(events: list[dict[str, Any]], session: str) -> list[str]:

@@ -31,8 +31,8 @@ import sys
 import sysconfig
 import threading
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -47,7 +47,7 @@ PARAMS = ["-p", "MAX_EVENTS", "20000"]
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -99,7 +99,7 @@ def test_page_links_every_download(site: str) -> None:
 def _run(cmd: list[str], env: dict[str, str], timeout: float, cwd: Path) -> str:
     """Run in ``cwd`` (never the repository root: ``python -c`` puts the working directory first
     on sys.path, and the repository's own ``companion/`` folder would shadow the wheel)."""
-    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, check=False, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, (f"{' '.join(map(str, cmd))} -> rc {proc.returncode}\n"
                                   f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc.stdout
@@ -124,8 +124,9 @@ def test_wheel_runs_downloaded_chapter(site: str, tmp_path: Path) -> None:
     _run([str(py), "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--ignore-installed",
           str(tmp_path / wheel)], env, 300, tmp_path)
     _run([str(py), "-m", "pip", "check"], env, 120, tmp_path)
-    where = _run([str(py), "-c", "import companion, companion.stats as s; "
-                  "print(companion.__file__); print(s.reference_table().shape[1])"], env, 120, tmp_path)
+    probe = "import companion, companion.stats as s; print(companion.__file__); " \
+            "print(s.reference_table().shape[1])"
+    where = _run([str(py), "-c", probe], env, 120, tmp_path)
     origin, n_samples = where.split()
     assert Path(origin).is_relative_to(site_dir), f"companion imported from {origin}, not the wheel"
     assert int(n_samples) > 0  # package data (companion/reference/*.json) shipped in the wheel
