@@ -37,13 +37,27 @@ data: $(STAMP)
 chapters: data
 	$(TIMED) chapters $(PY) tools/execute_chapters.py $(CHAPTERS)
 
+# MathJax is vendored (the book works offline) with only what the pages load: the combined
+# tex-chtml.js and its CommonHTML web fonts (about 1.5 MB instead of the package's 24 MB). A TeX
+# command that MathJax autoloads from input/tex/extensions/ would be a failed request, which the
+# browser test reports. The stamp replaces an older full copy.
 MATHJAX := book/_static/mathjax
-$(MATHJAX)/tex-chtml.js: $(STAMP)
-	rm -rf $(MATHJAX) && mkdir -p book/_static
-	cp -r "$$($(PY) -c 'import importlib.util as u, pathlib as p; print(p.Path(u.find_spec("mathjax").submodule_search_locations[0]) / "static/mathjax/es5")')" $(MATHJAX)
+$(MATHJAX)/.minimal: $(STAMP)
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)/output/chtml/fonts
+	src="$$($(PY) -c 'import importlib.util as u, pathlib as p; print(p.Path(u.find_spec("mathjax").submodule_search_locations[0]) / "static/mathjax/es5")')" && \
+	  cp "$$src/tex-chtml.js" $(MATHJAX)/ && cp -r "$$src/output/chtml/fonts/woff-v2" $(MATHJAX)/output/chtml/fonts/
+	touch $@
 
-html: $(STAMP) $(MATHJAX)/tex-chtml.js
+# The book serves what a reader needs to run it (book/get_the_code.md): the chapter notebooks and
+# the LOBSTER downloader (copied by book/_ext/book_site.py) and the companion wheel (built here;
+# setuptools' in-tree build/ folder is removed afterwards).
+DOWNLOADS := _build/html/_downloads
+html: $(STAMP) $(MATHJAX)/.minimal
 	$(TIMED) html $(VENV)/bin/jupyter-book build . -W -n --keep-going --quiet
+	rm -f $(DOWNLOADS)/companion-*.whl
+	$(TIMED) wheel $(PY) -m pip wheel -q --no-deps --no-build-isolation -w $(DOWNLOADS) . 2>&1 | grep -v "is ignored" || true
+	rm -rf build
+	test -f $(DOWNLOADS)/companion-*.whl
 
 book: chapters html
 	@$(TIMED) --report

@@ -16,6 +16,7 @@ other connection goes to a dead proxy on 127.0.0.1:9).
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import shutil
@@ -69,10 +70,8 @@ class CDPConnection:
         self._events: collections.deque[dict[str, Any]] = collections.deque()
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # best effort at teardown
             self._ws.close()
-        except Exception:  # noqa: BLE001 - best effort at teardown
-            pass
 
     def _recv(self, deadline: float, what: str) -> dict[str, Any]:
         remaining = deadline - time.monotonic()
