@@ -210,8 +210,10 @@ class TardisData:
     instrument : Instrument
     book : numpy.ndarray or None
         Snapshot files: float64 ``(n, 4N)`` LOBSTER-layout rows in price units.
-    ts, ts_local : numpy.ndarray or None
-        Snapshot files: per-row times (ns).
+    ts : numpy.ndarray or None
+        Snapshot files: per-row exchange times (ns).
+    ts_local : numpy.ndarray or None
+        Snapshot files: per-row local receive times (ns).
     line : numpy.ndarray
         1-based source line per event (or per snapshot row).
     stats : dict
