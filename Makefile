@@ -54,6 +54,9 @@ $(MATHJAX)/.minimal: $(STAMP)
 DOWNLOADS := _build/html/_downloads
 html: $(STAMP) $(MATHJAX)/.minimal
 	$(TIMED) html $(VENV)/bin/jupyter-book build . -W -n --keep-going --quiet
+	# Jupyter Book writes index.html (a bare redirect) after Sphinx: give it the icon the pages have,
+	# or Chromium asks for /favicon.ico (a 404 in the console)
+	sed -i '1i <link rel="icon" href="_static/favicon.svg" />' _build/html/index.html
 	rm -f $(DOWNLOADS)/companion-*.whl
 	$(TIMED) wheel $(PY) -m pip wheel -q --no-deps --no-build-isolation -w $(DOWNLOADS) . 2>&1 | grep -v "is ignored" || true
 	rm -rf build
