@@ -27,10 +27,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import functools
-import http.server
 import os
-import threading
 import time
 import unicodedata
 import urllib.error
@@ -44,7 +41,7 @@ from urllib.parse import urldefrag, urljoin
 import pytest
 import yaml
 
-from .cdp import ENSURE_HINT, CDPConnection, Chromium, find_chromium
+from .cdp import ENSURE_HINT, CDPConnection, Chromium, find_chromium, serve_directory
 
 pytestmark = pytest.mark.browser
 
@@ -111,29 +108,14 @@ PAGES = [LANDING, *TOC_PAGES]
 
 
 # ----------------------------------------------------------------------------------- fixtures
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def book_server() -> Iterator[str]:
     """Base URL (``http://127.0.0.1:<port>/``) of a thread serving _build/html."""
     if not (HTML / "index.html").is_file():
         pytest.fail(f"{HTML}/index.html not found: run the book build first "
                     "(.venv/bin/jupyter-book build . -W -n --keep-going)", pytrace=False)
-    handler = functools.partial(_QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name="book-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_directory(HTML) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -21,20 +21,19 @@ Needs the book built with the wheel (``make html``: jupyter-book build, then
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
 import sysconfig
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .cdp import serve_directory
 
 pytestmark = pytest.mark.browser
 
@@ -46,27 +45,12 @@ CHAPTER = "01_order_book_data.ipynb"
 PARAMS = ["-p", "MAX_EVENTS", "20000"]
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     if not (HTML / PAGE).is_file():
         pytest.fail(f"{HTML / PAGE} not found: build the book first (make html)", pytrace=False)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(HTML)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_directory(HTML) as url:
+        yield url
 
 
 def _get(url: str) -> bytes:
