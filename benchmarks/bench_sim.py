@@ -25,22 +25,21 @@ from numba import njit
 
 from companion.data import load
 from companion.sim import Simulator
-from companion.sim.exchange import best_price_nb
+from companion.sim.context import best_ask, best_bid
 
 
 @njit
-def noop_nb(t, k, row, position, cash, orders, n_orders, params, user_state, actions):
-    return 0
+def noop_nb(ctx, params, user_state):
+    return
 
 
 @njit
-def quotes_nb(t, k, row, position, cash, orders, n_orders, params, user_state, actions):
-    bid = best_price_nb(row, 1)
-    ask = best_price_nb(row, -1)
+def quotes_nb(ctx, params, user_state):
+    bid = best_bid(ctx)
+    ask = best_ask(ctx)
     if bid == bid and ask == ask:
         user_state[0] += ask - bid
         user_state[1] += 1.0
-    return 0
 
 
 def _quotes_py(t, row, acc) -> int:

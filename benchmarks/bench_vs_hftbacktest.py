@@ -43,8 +43,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _timing import best_of  # noqa: E402  (benchmarks run as scripts from this folder)
 
 from companion.sim import (  # noqa: E402
-    ACT_CANCEL,
-    ACT_SUBMIT,
     CANCELED,
     EXPIRED,
     FILLED,
@@ -56,6 +54,7 @@ from companion.sim import (  # noqa: E402
     PowerProbQueue,
     Simulator,
 )
+from companion.sim.context import cancel, submit  # noqa: E402
 
 DIFFERENCES = [
     "wake-ups: ours wakes the strategy after every event; hftbacktest's wait_next_feed returns "
@@ -80,18 +79,17 @@ DIFFERENCES = [
 # ----------------------------------------------------------------------------------------------
 # our strategies (companion.sim.exchange.run_strategy_nb signature)
 @njit
-def ours_noop(t, k, row, pos, cash, orders, n_orders, params, state, actions):
-    return 0
+def ours_noop(ctx, params, state):
+    return
 
 
 @njit
-def ours_quote(t, k, row, pos, cash, orders, n_orders, params, state, actions):
+def ours_quote(ctx, params, state):
     """state: [bid order id, ask order id, bid cancel sent, ask cancel sent] (-1 = none)."""
     tick, requote = params[0], params[1]
+    row, orders = ctx.book, ctx.orders
     bid_ok = row[3] > 0.0 and row[2] > -9e9
     ask_ok = row[1] > 0.0 and row[0] < 9e9
-    n = 0
-    nid = n_orders
     for s in range(2):
         side = 1 if s == 0 else -1
         ok = bid_ok if s == 0 else ask_ok
@@ -104,23 +102,10 @@ def ours_quote(t, k, row, pos, cash, orders, n_orders, params, state, actions):
                 state[s] = -1.0
                 state[2 + s] = 0.0
             elif (st == NEW or st == PARTIAL) and state[2 + s] == 0.0 and ok:
-                if abs(orders[oid].price - touch) > requote * tick:
-                    a = actions[n]
-                    a.kind = ACT_CANCEL
-                    a.order_id = oid
-                    n += 1
+                if abs(orders[oid].price - touch) > requote * tick and cancel(ctx, oid):
                     state[2 + s] = 1.0
         if oid < 0 and ok:
-            a = actions[n]
-            a.kind = ACT_SUBMIT
-            a.side = side
-            a.otype = POST_ONLY
-            a.price = np.int64(touch)
-            a.qty = 1.0
-            n += 1
-            state[s] = nid
-            nid += 1
-    return n
+            state[s] = submit(ctx, side, 1.0, np.int64(touch), POST_ONLY)
 
 
 # ----------------------------------------------------------------------------------------------

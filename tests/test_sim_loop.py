@@ -16,8 +16,6 @@ from test_sim_helpers import TICK, random_stream, replay_book
 
 from companion.live.venue import NEED_DATA, paper_step_nb
 from companion.sim import (
-    ACT_CANCEL,
-    ACT_SUBMIT,
     EmpiricalLatency,
     Fees,
     FIFOQueue,
@@ -30,15 +28,16 @@ from companion.sim import (
     SqrtImpact,
 )
 from companion.sim import exchange as ex
+from companion.sim.context import cancel, submit
 
 MS = 1_000_000
 
 
 @njit
-def _random_nb(t, k, row, pos, cash, orders, n_orders, params, state, actions):
+def _random_nb(ctx, params, state):
     """Random orders of every type (and invalid ones: type 0, off-tick prices) and random cancels
     (sometimes of ids that do not exist); xorshift state in ``state[0]``."""
-    n = 0
+    row, n_orders = ctx.book, ctx.n_orders
     for rep in range(2):
         x = state[0]
         x ^= (x << 13) & 0x7FFFFFFFFFFFFFFF
@@ -56,19 +55,9 @@ def _random_nb(t, k, row, pos, cash, orders, n_orders, params, state, actions):
             price = np.int64(ref) + np.int64(params[1]) * ((x >> 17) % 7 - 3)
             if (x >> 21) % 25 == 0:
                 price += 37
-            a = actions[n]
-            a.kind = ACT_SUBMIT
-            a.side = side
-            a.otype = (x >> 13) % 6
-            a.price = price
-            a.qty = float(1 + (x >> 25) % 12)
-            n += 1
+            submit(ctx, side, float(1 + (x >> 25) % 12), price, (x >> 13) % 6)
         elif rep == 1 and n_orders > 0 and u < params[2]:
-            a = actions[n]
-            a.kind = ACT_CANCEL
-            a.order_id = (x >> 9) % (n_orders + 2)
-            n += 1
-    return n
+            cancel(ctx, (x >> 9) % (n_orders + 2))
 
 
 QUEUES = [RiskAverseQueue(), PowerProbQueue(2.0), LogProbQueue(), FIFOQueue()]
@@ -108,24 +97,20 @@ def _assert_same(a, b):
 def _run_returning(sim, params, state):
     """The returning loop (``step_nb``) driven from Python with the same jitted strategy."""
     sim._reset()
-    istate, fstate = sim._st[0], sim._st[1]
     n_act = 0
     while True:
         code = ex.step_nb(sim._mkt, sim._cfg, sim._lat, sim._limits, sim._st, sim._out,
                           sim._actions, n_act)
         if code != ex.WAKEUP:
             return sim._result(int(code))
-        k = int(istate[ex.I_WAKE_EV])
-        n_act = _random_nb(istate[ex.I_WAKE_T], k, sim._book[k], fstate[ex.F_LPOS],
-                           fstate[ex.F_LCASH], sim._out[0], istate[ex.I_NORD], params, state,
-                           sim._actions)
+        n_act = ex.wake_strategy_nb(_random_nb, sim._mkt, sim._st, sim._out, sim._actions, params,
+                                    state)
 
 
 def _run_paper(sim, params, state, chunk=37):
     """``paper_step_nb`` with the events revealed chunk by chunk (a chunk always ends at a
     timestamp boundary), then the end of the feed."""
     sim._reset()
-    istate, fstate = sim._st[0], sim._st[1]
     ts = sim._mkt[0]
     n = len(ts)
     n_known, n_act = 0, 0
@@ -143,10 +128,8 @@ def _run_paper(sim, params, state, chunk=37):
             continue
         if code != ex.WAKEUP:
             return sim._result(int(code))
-        k = int(istate[ex.I_WAKE_EV])
-        n_act = _random_nb(istate[ex.I_WAKE_T], k, sim._book[k], fstate[ex.F_LPOS],
-                           fstate[ex.F_LCASH], sim._out[0], istate[ex.I_NORD], params, state,
-                           sim._actions)
+        n_act = ex.wake_strategy_nb(_random_nb, sim._mkt, sim._st, sim._out, sim._actions, params,
+                                    state)
 
 
 @pytest.mark.parametrize("seed", range(24))

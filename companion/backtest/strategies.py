@@ -33,8 +33,8 @@ from numba import njit
 
 from companion import signals as sg
 from companion.events import NS
-from companion.sim.exchange import best_price_nb
-from companion.sim.orders import ACT_CANCEL, ACT_SUBMIT, LIMIT, MARKET, NEW, PARTIAL, PENDING
+from companion.sim.context import best_ask, best_bid, cancel, is_live, submit
+from companion.sim.orders import LIMIT, MARKET, NEW, PARTIAL, PENDING
 
 # params vector
 P_QTY, P_ENTRY_OTYPE, P_MIN_LEVEL, P_HOLD_NS, P_EXIT_LEVEL = 0, 1, 2, 3, 4
@@ -51,11 +51,6 @@ _EPS = 1e-9
 
 
 @njit(cache=True)
-def _is_live(status) -> bool:
-    return status == PENDING or status == NEW or status == PARTIAL
-
-
-@njit(cache=True)
 def _log_decision(dec, oid, k, mid, value, role):
     if oid < dec.shape[0]:
         dec[oid, D_K] = k
@@ -66,44 +61,41 @@ def _log_decision(dec, oid, k, mid, value, role):
 
 
 @njit(cache=True)
-def signal_trader_nb(t, k, row, position, cash, orders, n_orders, params, user_state, actions):
-    """The state machine of the module docstring (``run_strategy_nb`` strategy signature).
+def signal_trader_nb(ctx, params, user_state):
+    """The state machine of the module docstring (a :mod:`companion.sim.context` strategy).
     ``user_state = (state float64[N_STATE], codes int8[n], values float64[n], decisions
     float64[(max orders, N_DEC)])``."""
     state, codes, values, dec = user_state
-    n_act = 0
+    t, k, orders, n_orders = ctx.t, ctx.k, ctx.orders, ctx.n_orders
     # 1. live orders?
     ptr = int(state[S_PTR])
-    while ptr < n_orders and not _is_live(orders[ptr].local_status):
+    while ptr < n_orders and not is_live(orders[ptr].local_status):
         ptr += 1
     state[S_PTR] = ptr
     live = False
     for j in range(ptr, n_orders):
         o = orders[j]
-        if _is_live(o.local_status):
+        if is_live(o.local_status):
             live = True
             if (o.by_risk == 0 and j < dec.shape[0] and dec[j, D_ROLE] == ROLE_ENTRY
                     and dec[j, D_CANCEL_SENT] == 0.0 and t - o.ts_submit >= params[P_ENTRY_TTL_NS]):
-                a = actions[n_act]
-                a.kind = ACT_CANCEL
-                a.order_id = j
-                n_act += 1
+                cancel(ctx, j)
                 dec[j, D_CANCEL_SENT] = 1.0
-    q = position
+    q = ctx.position
     if abs(q) < _EPS:
         state[S_ENTRY_T] = -1.0
     elif state[S_ENTRY_T] < 0.0:
         state[S_ENTRY_T] = t
     if live:
-        return n_act
+        return
     code = codes[k]
-    bid = best_price_nb(row, 1)
-    ask = best_price_nb(row, -1)
-    mid = 0.5 * (bid + ask)
+    bid = best_bid(ctx)
+    ask = best_ask(ctx)
+    m = 0.5 * (bid + ask)
     if abs(q) < _EPS:
         # 2. flat: enter?
         if t < state[S_LAST_EXIT_T] + params[P_COOLDOWN_NS]:
-            return n_act
+            return
         lvl = params[P_MIN_LEVEL]
         side = 0
         if code >= lvl:
@@ -111,22 +103,18 @@ def signal_trader_nb(t, k, row, position, cash, orders, n_orders, params, user_s
         elif code <= -lvl:
             side = -1
         if side == 0:
-            return n_act
+            return
         otype = int(params[P_ENTRY_OTYPE])
         price = 0
         if otype != MARKET:
             base = bid if side > 0 else ask
             if base != base:
-                return n_act
+                return
             price = np.int64(base + side * params[P_OFFSET_TICKS] * params[P_TICK])
-        a = actions[n_act]
-        a.kind = ACT_SUBMIT
-        a.side = side
-        a.otype = otype
-        a.price = price
-        a.qty = params[P_QTY]
-        _log_decision(dec, n_orders, k, mid, values[k], ROLE_ENTRY)
-        return n_act + 1
+        oid = submit(ctx, side, params[P_QTY], price, otype)
+        if oid >= 0:
+            _log_decision(dec, oid, k, m, values[k], ROLE_ENTRY)
+        return
     # 3. in a position: exit?
     d = 1 if q > 0 else -1
     held = t - state[S_ENTRY_T]
@@ -134,22 +122,16 @@ def signal_trader_nb(t, k, row, position, cash, orders, n_orders, params, user_s
     if params[P_EXIT_LEVEL] > 0 and code * d <= -params[P_EXIT_LEVEL]:
         ex = True
     if ex:
-        a = actions[n_act]
-        a.kind = ACT_SUBMIT
-        a.side = -d
-        a.otype = MARKET
-        a.price = 0
-        a.qty = abs(q)
-        _log_decision(dec, n_orders, k, mid, values[k], ROLE_EXIT)
+        oid = submit(ctx, -d, abs(q), 0, MARKET)
+        if oid >= 0:
+            _log_decision(dec, oid, k, m, values[k], ROLE_EXIT)
         state[S_LAST_EXIT_T] = t
-        return n_act + 1
-    return n_act
 
 
 @njit(cache=True)
-def noop_nb(t, k, row, position, cash, orders, n_orders, params, user_state, actions):
+def noop_nb(ctx, params, user_state):
     """Never trades (measures the simulator's own cost)."""
-    return 0
+    return
 
 
 class SignalTraderPython:

@@ -29,8 +29,9 @@ from companion.events import NS
 from companion.execution.measures import impact_bps, shortfall, vwap_slippage_bps
 from companion.execution.schedules import ChildSchedule, ParentOrder
 from companion.sim import Simulator
+from companion.sim.context import best_ask, best_bid, cancel, n_actions, submit
 from companion.sim.exchange import best_price_nb
-from companion.sim.orders import ACT_CANCEL, ACT_SUBMIT, LIMIT, MARKET, NEW, PARTIAL, PENDING, TAKER
+from companion.sim.orders import LIMIT, MARKET, NEW, PARTIAL, PENDING, TAKER
 
 __all__ = ["execute", "ExecutionResult", "exec_strategy_nb", "random_parents", "run_many",
            "MODE_MARKET", "MODE_LIMIT"]
@@ -51,11 +52,11 @@ def _target_nb(times: np.ndarray, cum: np.ndarray, t: int) -> float:
 
 
 @njit(cache=True)
-def exec_strategy_nb(t, k, row, position, cash, orders, n_orders, params, us, actions):
-    """The executor (see module docstring); a strategy for
-    :func:`companion.sim.exchange.run_strategy_nb`."""
+def exec_strategy_nb(ctx, params, us):
+    """The executor (see module docstring); a :mod:`companion.sim.context` strategy."""
+    t, position, orders, n_orders = ctx.t, ctx.position, ctx.orders, ctx.n_orders
     if t < us[U_START]:
-        return 0
+        return
     side = int(params[P_SIDE])
     qty = params[P_QTY]
     mode = int(params[P_MODE])
@@ -86,47 +87,34 @@ def exec_strategy_nb(t, k, row, position, cash, orders, n_orders, params, us, ac
         if ls == PENDING or ls == NEW or ls == PARTIAL:
             n_open += 1
             working += orders[j].qty - orders[j].local_filled
-    na = 0
-    cap = actions.shape[0]
     overdue = due - filled
     if overdue > _EPS:
         if n_open == 0:
             q = overdue if lot <= 0.0 else np.round(overdue / lot) * lot
             if q > _EPS:
-                a = actions[0]
-                a.kind, a.side, a.otype, a.price, a.qty = ACT_SUBMIT, side, MARKET, 0, q
-                na = 1
-            return na
+                submit(ctx, side, q, 0, MARKET)
+            return
         for j in range(first, n_orders):
             ls = orders[j].local_status
             if (ls == PENDING or ls == NEW or ls == PARTIAL) and orders[j].otype == LIMIT \
-                    and us[flags0 + j] == 0 and na < cap:
-                a = actions[na]
-                a.kind, a.order_id = ACT_CANCEL, j
+                    and us[flags0 + j] == 0 and cancel(ctx, j):
                 us[flags0 + j] = 1
-                na += 1
-        return na
+        return
     if mode == MODE_MARKET:
-        return 0
-    touch = best_price_nb(row, side)
+        return
+    touch = best_bid(ctx) if side > 0 else best_ask(ctx)
     if touch != touch:
-        return 0
+        return
     for j in range(first, n_orders):
         ls = orders[j].local_status
         if (ls == PENDING or ls == NEW or ls == PARTIAL) and orders[j].otype == LIMIT \
-                and us[flags0 + j] == 0 and orders[j].price != touch and na < cap:
-            a = actions[na]
-            a.kind, a.order_id = ACT_CANCEL, j
+                and us[flags0 + j] == 0 and orders[j].price != touch and cancel(ctx, j):
             us[flags0 + j] = 1
-            na += 1
     need = tgt - filled - working
     if lot > 0.0:
         need = np.floor(need / lot + 1e-9) * lot
-    if need > _EPS and na < cap and n_orders + 1 < us.shape[0] - flags0:
-        a = actions[na]
-        a.kind, a.side, a.otype, a.price, a.qty = ACT_SUBMIT, side, LIMIT, int(touch), need
-        na += 1
-    return na
+    if need > _EPS and n_actions(ctx) < ctx.actions.shape[0] and n_orders + 1 < us.shape[0] - flags0:
+        submit(ctx, side, need, int(touch), LIMIT)
 
 
 @dataclass

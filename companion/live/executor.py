@@ -87,7 +87,7 @@ from companion.live.config import LiveConfig
 from companion.live.metrics import LatencyRecorder, StatusLine, cycles_nb, ns_per_cycle
 from companion.live.venue import NEED_DATA, append_events_nb, paper_step_nb
 from companion.models.compiled import convert_output_nb, predict_row_flat_into_nb
-from companion.sim.exchange import C_HAS_IDS, F_LCASH, F_LPOS, I_NORD, I_WAKE_EV, I_WAKE_T, WAKEUP, add_index_into_nb
+from companion.sim.exchange import C_HAS_IDS, I_NORD, I_WAKE_EV, I_WAKE_T, WAKEUP, add_index_into_nb, wake_strategy_nb
 from companion.sim.orders import ACT_SUBMIT, ORDER_TYPE_NAMES
 from companion.sim.risk import ACTION_HALT, RISK_ACTION_NAMES, RULE_DAILY_LOSS, RULE_NAMES
 
@@ -783,17 +783,13 @@ def drive_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_p
     ``DONE`` / an error). ``counters[0]`` counts the wake-ups. With ``counters[3] == 1`` (nothing to
     write ahead: no journal) the actions are sent at once, without returning.
     """
-    istate, fstate, rng = st
-    book = mkt[7]
     n_act = n_pending
     while True:
         code = paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_act)
         if code != WAKEUP:
             return code
         counters[0] += 1
-        k = istate[I_WAKE_EV]
-        n_act = signal_trader_nb(istate[I_WAKE_T], k, book[k], fstate[F_LPOS], fstate[F_LCASH], out[0],
-                                 istate[I_NORD], params, user_state, actions)
+        n_act = wake_strategy_nb(signal_trader_nb, mkt, st, out, actions, params, user_state)
         if n_act > 0 and counters[3] == 0:
             counters[1] = n_act
             return WAKE_ACTIONS

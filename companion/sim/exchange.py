@@ -47,6 +47,7 @@ from companion.events import (
     LEVEL_SET,
     TRADE,
 )
+from companion.sim.context import CTX_COUNTERS, CTX_N_ACTIONS, CTX_N_SUBMITS, StrategyContext
 from companion.sim.fees import fee_nb
 from companion.sim.impact import sqrt_impact_price_nb
 from companion.sim.latency import LAT_CONSTANT, latency_draw_nb
@@ -108,7 +109,8 @@ I_EV, I_SEEN, I_SEEN_T, I_NORD, I_NFILL, I_REQ_HEAD, I_REQ_TAIL, I_RESP_HEAD = 0
 I_RESP_TAIL, I_LAST_FEED, I_LAST_ENTRY, I_LAST_RESP, I_WAKE_T, I_WAKE_EV = 8, 9, 10, 11, 12, 13
 I_LAST_WAKE, I_NRISK, I_HALTED, I_FIRST_OPEN, I_POS_OPEN_T, I_BLOCK_RULE = 14, 15, 16, 17, 18, 19
 I_CLOSE_OID, I_BAD_CANCELS, I_ERR, I_TAKEN_EV = 20, 21, 22, 23
-N_ISTATE = 24
+I_CTX = 24  #: istate[I_CTX:I_CTX + CTX_COUNTERS]: the strategy context's counters
+N_ISTATE = I_CTX + CTX_COUNTERS
 # float64 state
 F_POS, F_CASH, F_LPOS, F_LCASH, F_POS_OPEN_EQ = 0, 1, 2, 3, 4
 N_FSTATE = 8
@@ -755,6 +757,24 @@ def _risk_off_nb(limits):
     return True
 
 
+@njit(_nrt=False, forceinline=True)
+def wake_strategy_nb(strategy, mkt, st, out, actions, params, user_state):
+    """Call the jitted ``strategy(ctx, params, user_state)`` at the current wake-up
+    (``st[0][I_WAKE_T]``, book row ``st[0][I_WAKE_EV]``) with a fresh
+    :data:`~companion.sim.context.StrategyContext`; returns how many actions it wrote to
+    ``actions`` (not sent yet). What :func:`loop_nb` does at a wake-up, for drivers that call the
+    strategy themselves (the live executor, tests of the returning loop)."""
+    istate, fstate = st[0], st[1]
+    counters = istate[I_CTX:I_CTX + CTX_COUNTERS]
+    counters[CTX_N_ACTIONS] = 0
+    counters[CTX_N_SUBMITS] = 0
+    k = istate[I_WAKE_EV]
+    ctx = StrategyContext(istate[I_WAKE_T], k, mkt[7][k], fstate[F_LPOS], fstate[F_LCASH], out[0],
+                          istate[I_NORD], actions, counters)
+    strategy(ctx, params, user_state)
+    return counters[CTX_N_ACTIONS]
+
+
 @njit(_nrt=False)
 def loop_nb(mkt, n, final, until, cfg, lat, limits, st, out, actions, n_actions,
             strategy, params, user_state):
@@ -784,8 +804,8 @@ def loop_nb(mkt, n, final, until, cfg, lat, limits, st, out, actions, n_actions,
     no open order (no queue to move).
     """
     istate, fstate, rng = st
-    ts, ts_local, book = mkt[0], mkt[1], mkt[7]
-    orders, reqs, resps = out[0], out[2], out[3]
+    ts, ts_local = mkt[0], mkt[1]
+    reqs, resps = out[2], out[3]
     pos_ser, cash_ser = out[5], out[6]
     code = _send_actions_nb(lat, limits, st, out, actions, n_actions)
     if code != 0:
@@ -858,8 +878,7 @@ def loop_nb(mkt, n, final, until, cfg, lat, limits, st, out, actions, n_actions,
                 continue
             if strategy is None:
                 return WAKEUP
-            n_act = strategy(t_wk, k, book[k], fstate[F_LPOS], fstate[F_LCASH], orders,
-                             istate[I_NORD], params, user_state, actions)
+            n_act = wake_strategy_nb(strategy, mkt, st, out, actions, params, user_state)
             code = _send_actions_nb(lat, limits, st, out, actions, n_act)
             if code != 0:
                 return code
@@ -885,12 +904,11 @@ def run_strategy_nb(strategy, mkt, cfg, lat, limits, st, out, actions, params, u
     """Fast path: run to the end calling the jitted ``strategy`` at every wake-up, inside the loop
     (:func:`loop_nb` with the strategy: no return to a driver per wake-up).
 
-    ``strategy(t, k, book_row, position, cash, orders, n_orders, params, user_state, actions)
-    -> n_actions``: ``t`` local time (ns), ``k`` the book row it sees, ``position`` / ``cash``
-    its delayed local view, ``orders[:n_orders]`` (read ``local_status`` / ``local_filled``: the
-    ``status`` field is exchange truth the strategy could not know yet). It writes up to
-    ``len(actions)`` rows of ``ACTION_DTYPE`` and returns how many. Not cached (it takes a
-    function): the loop is compiled once per strategy.
+    ``strategy(ctx, params, user_state) -> None`` with ``ctx`` a
+    :data:`companion.sim.context.StrategyContext` (local time, book row, delayed position / cash,
+    our orders) that it acts on with :func:`companion.sim.context.submit` /
+    :func:`~companion.sim.context.cancel`. Not cached (it takes a function): the loop is compiled
+    once per strategy.
     """
     return loop_nb(mkt, mkt[0].shape[0], True, _BIG, cfg, lat, limits, st, out, actions, 0,
                    strategy, params, user_state)
