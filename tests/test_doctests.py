@@ -62,6 +62,8 @@ MODULES = [
     "companion.study.runner",
     "companion.study.studies",
     "companion.study.stats",
+    # issue #14: the strategy context
+    "companion.sim.context",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run

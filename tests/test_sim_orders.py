@@ -8,8 +8,6 @@ from test_sim_helpers import TICK, random_stream, replay_book
 
 from companion.events import ADD, EVENT_DTYPE, EXEC_VISIBLE
 from companion.sim import (
-    ACT_CANCEL,
-    ACT_SUBMIT,
     CANCELED,
     EXPIRED,
     FILLED,
@@ -33,6 +31,7 @@ from companion.sim import (
     Simulator,
     SqrtImpact,
 )
+from companion.sim.context import cancel, submit
 from companion.sim.fees import FEE_BPS, FEE_PER_SHARE, fee_nb
 from companion.sim.impact import sqrt_impact_price_nb
 from companion.sim.latency import latency_draw_nb
@@ -289,15 +288,13 @@ def test_risk_closes_on_timeout_and_rejects_over_max_position():
     assert res.position[-1] == 0 and res.local_position == 0
 
 
-@njit
-def _mm_strategy(t, k, row, pos, cash, orders, n_orders, params, state, actions):
-    """Quote one lot at the touch on both sides, re-quote when the touch moves."""
-    bid, ask = row[2], row[0]
-    if row[1] <= 0 or row[3] <= 0:
-        return 0
-    if bid == state[0] and ask == state[1]:
-        return 0
-    n = 0
+def _mm_decide(book, pos, orders, n_orders, params, state):
+    """Quote one lot at the touch on both sides, re-quote when the touch moves: returns
+    (order ids to cancel, (side, price) quotes to submit) -- shared by both paths below."""
+    bid, ask = book[2], book[0]
+    cancels, quotes = [-1][:0], [(0, 0.0)][:0]
+    if book[1] <= 0 or book[3] <= 0 or (bid == state[0] and ask == state[1]):
+        return cancels, quotes
     first = int(state[2])   # orders before this one are all final
     while first < n_orders and orders[first]["local_status"] >= 3:
         first += 1
@@ -305,21 +302,26 @@ def _mm_strategy(t, k, row, pos, cash, orders, n_orders, params, state, actions)
     for j in range(first, n_orders):
         ls = orders[j]["local_status"]
         if ls == 0 or ls == 1 or ls == 2:
-            actions[n]["kind"] = ACT_CANCEL
-            actions[n]["order_id"] = j
-            n += 1
-            if n >= actions.shape[0] - 2:
+            cancels.append(j)
+            if len(cancels) >= 8:
                 break
     for side, px in ((1, bid), (-1, ask)):
         if abs(pos + side * params[0]) <= params[1]:
-            actions[n]["kind"] = ACT_SUBMIT
-            actions[n]["side"] = side
-            actions[n]["otype"] = LIMIT
-            actions[n]["price"] = np.int64(px)
-            actions[n]["qty"] = params[0]
-            n += 1
+            quotes.append((side, px))
     state[0], state[1] = bid, ask
-    return n
+    return cancels, quotes
+
+
+_mm_decide_nb = njit(_nrt=True)(_mm_decide)  # allocates lists: NRT on explicitly
+
+
+@njit(_nrt=True)  # the loop runs without NRT and callees inherit it unless they set it
+def _mm_strategy(ctx, params, state):
+    cancels, quotes = _mm_decide_nb(ctx.book, ctx.position, ctx.orders, ctx.n_orders, params, state)
+    for j in cancels:
+        cancel(ctx, j)
+    for side, px in quotes:
+        submit(ctx, side, params[0], np.int64(px), LIMIT)
 
 
 def test_numba_fast_path_equals_python_path():
@@ -332,10 +334,12 @@ def test_numba_fast_path_equals_python_path():
     state = np.zeros(3)
 
     def cb(ctx):
-        n = _mm_strategy.py_func(ctx.t, ctx.k, ctx.book, ctx.position, ctx.cash,
-                                 ctx._sim._out[0], len(ctx.orders), params, state,
-                                 ctx._sim._actions)
-        ctx._n = n
+        cancels, quotes = _mm_decide(ctx.book, ctx.position, ctx.orders, len(ctx.orders), params,
+                                     state)
+        for j in cancels:
+            ctx.cancel(int(j))
+        for side, px in quotes:
+            ctx.submit(side, float(params[0]), int(np.int64(px)), LIMIT)
     slow = Simulator(ev, book, **kw).run_python(cb)
     assert len(fast.fills) > 5 and (fast.fills["liquidity"] == MAKER).any()
     for name in fast.orders.dtype.names:

@@ -20,6 +20,10 @@ Read (all delayed by the feed / response latencies: this is what the strategy co
 Act: :func:`submit` (returns the id the order will get), :func:`buy` / :func:`sell`,
 :func:`cancel`. :func:`n_actions` is how many actions the strategy wrote at this wake-up.
 
+The loop is compiled without numba's reference counting (``_nrt=False``, for speed) and a
+strategy it calls inherits that flag: a strategy must not allocate (no lists, no ``np.empty``;
+keep scratch arrays in ``user_state``) unless it is declared ``@njit(_nrt=True)``.
+
 Examples
 --------
 >>> import numpy as np
