@@ -47,6 +47,12 @@ cancels, flattens and halts.
 :func:`rolling_volatility` and :func:`rolling_intensity` (trailing windows of past events only)
 unless fixed by the strategy's ``sigma`` / ``A`` / ``k``.
 
+Live (``companion.live.executor.LiveExecutor(strategy=...)``): the executor calls ``build`` on an
+empty day and writes ``user_state[2]`` itself with its front's signal value (the composite
+imbalance, or P(up) for the model configuration). So a market maker runs live with ``sigma``,
+``A`` and ``k`` fixed (e.g. estimated on the previous day; with the empty tables it would keep
+its quotes pulled) and with ``alpha="imbalance"`` or no alpha.
+
 References: Avellaneda & Stoikov (2008), *High-frequency trading in a limit order book*, QF 8(3);
 Guéant, Lehalle & Fernandez-Tapia (2013), Math. Fin. Econ. 7(4); hftbacktest tutorials
 (nkaz001/hftbacktest, "GLFT market making model and grid trading", "Market making with alpha").
@@ -265,8 +271,11 @@ def market_maker_nb(ctx, params, user_state):
     k = ctx.k
     bid = best_bid(ctx)
     ask = best_ask(ctx)
-    value = values[k]
-    bpx, apx = _targets_px(params, model[k, M_SIGMA], model[k, M_A], model[k, M_K], ctx.t, bid, ask, ctx.position, value)
+    value = values[k] if k < values.shape[0] else np.nan
+    sig_e = A_e = k_e = np.nan
+    if k < model.shape[0]:  # the live executor builds on an empty day: no causal tables
+        sig_e, A_e, k_e = model[k, M_SIGMA], model[k, M_A], model[k, M_K]
+    bpx, apx = _targets_px(params, sig_e, A_e, k_e, ctx.t, bid, ask, ctx.position, value)
     m = 0.5 * (bid + ask)
     _manage_side(ctx, params, state, dec, 1, bpx, k, m, value)
     _manage_side(ctx, params, state, dec, -1, apx, k, m, value)
@@ -296,19 +305,20 @@ class MarketMakerPython:
                 return
             ctx.cancel(oid)
         state[s_oid] = -1.0
-        n_sub = sum(1 for j in range(ctx._n) if ctx._sim._actions[j]["kind"] == 1)
-        if len(ctx.orders) + n_sub >= p[P_MAX_ORDERS]:
+        if len(ctx.orders) + self._n_sub >= p[P_MAX_ORDERS]:
             return
         new = ctx.submit(side, float(p[P_QTY]), int(np.int64(target)), int(p[P_OTYPE]))
+        self._n_sub += 1
         state[s_oid] = new
         state[s_px] = target
         _log_quote(self.dec, new, k, m, value)
 
     def __call__(self, ctx) -> None:
         k = ctx.k
-        value = self.values[k]
+        self._n_sub = 0  # our submits at this wake-up (order ids are n_orders + this)
+        value = self.values[k] if k < len(self.values) else np.nan
         bid, ask = ctx.best_bid, ctx.best_ask
-        mr = self.model[k]
+        mr = self.model[k] if k < len(self.model) else np.full(N_MODEL, np.nan)
         bpx, apx = _targets_px(self.p, mr[M_SIGMA], mr[M_A], mr[M_K], ctx.t, bid, ask, ctx.position, value)
         m = 0.5 * (bid + ask)
         self._side(ctx, 1, bpx, k, m, value)
