@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import binance_recordings, lobster_samples
 
 from companion.backtest import GLFT, ExecutionConfig, Grid, ImbalanceScalper, run_backtest
 from companion.backtest.engine import BacktestResult
@@ -13,8 +14,6 @@ from companion.backtest.pnl import decompose, fill_markouts, mm_stats, quote_tim
 from companion.events import NS, Instrument
 from companion.sim import FILL_DTYPE, ORDER_DTYPE, RISK_DTYPE, Fees, SimResult
 from companion.sim.orders import FILLED, LIMIT, MAKER, TAKER
-
-from conftest import binance_recordings, lobster_samples
 
 
 def _hand_result() -> BacktestResult:

@@ -11,8 +11,8 @@
 """
 from __future__ import annotations
 
-from companion.backtest.market_making import GLFT, AvellanedaStoikov, Grid
 from companion.backtest.engine import BacktestResult, ExecutionConfig, round_trips, run_backtest, summarize
+from companion.backtest.market_making import GLFT, AvellanedaStoikov, Grid
 from companion.backtest.plots import performance_figure
 from companion.backtest.strategies import STRATEGIES as _TAKERS
 from companion.backtest.strategies import ImbalanceScalper, ModelStrategy, NoOp
