@@ -598,7 +598,7 @@ class _MarketMaker:
             if v is not None and not (np.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be > 0 (or None: estimated), got {v}")
 
-    def _params(self, instrument, max_orders: int) -> np.ndarray:
+    def _param_vector(self, instrument, max_orders: int) -> np.ndarray:
         self._check()
         p = np.zeros(N_MM_PARAMS)
         p[P_QTY] = self.quote_size
@@ -615,6 +615,10 @@ class _MarketMaker:
         p[P_MAX_ORDERS] = max_orders
         p[P_OTYPE] = POST_ONLY if self.post_only else LIMIT
         return p
+
+    def validate(self, instrument) -> None:
+        """Raise ValueError naming the first invalid parameter for this instrument."""
+        self._param_vector(instrument, 1)
 
     def forecast_values(self, events, book, instrument) -> np.ndarray:
         """The per-event forecast ``f`` (``forecast`` if given, else :func:`alpha_forecast`)."""
@@ -643,7 +647,7 @@ class _MarketMaker:
 
     def build(self, events, book, instrument, max_orders: int) -> tuple[np.ndarray, tuple]:
         """``(params, user_state)`` for :func:`market_maker_nb` on this dataset (see its docstring)."""
-        p = self._params(instrument, max_orders)
+        p = self._param_vector(instrument, max_orders)
         n = len(book)
         state = np.zeros(N_MM_STATE)
         state[S_BID_OID] = state[S_ASK_OID] = -1.0
@@ -679,10 +683,10 @@ class GLFT(_MarketMaker):
     model = MODEL_GLFT
     name = "glft"
 
-    def _params(self, instrument, max_orders):
+    def _param_vector(self, instrument, max_orders):
         if not (np.isfinite(self.gamma) and self.gamma > 0):
             raise ValueError(f"gamma must be > 0, got {self.gamma}")
-        p = super()._params(instrument, max_orders)
+        p = super()._param_vector(instrument, max_orders)
         p[P_GAMMA] = self.gamma
         return p
 
@@ -697,10 +701,10 @@ class AvellanedaStoikov(_MarketMaker):
     model = MODEL_AS
     name = "as"
 
-    def _params(self, instrument, max_orders):
+    def _param_vector(self, instrument, max_orders):
         if not (np.isfinite(self.gamma) and self.gamma > 0):
             raise ValueError(f"gamma must be > 0, got {self.gamma}")
-        p = super()._params(instrument, max_orders)
+        p = super()._param_vector(instrument, max_orders)
         p[P_GAMMA] = self.gamma
         if self.horizon_s is not None:
             if not (np.isfinite(self.horizon_s) and self.horizon_s >= 0):
@@ -723,12 +727,12 @@ class Grid(_MarketMaker):
     model = MODEL_GRID
     name = "grid"
 
-    def _params(self, instrument, max_orders):
+    def _param_vector(self, instrument, max_orders):
         for nm in ("half_spread_ticks", "skew_ticks"):
             v = getattr(self, nm)
             if not (np.isfinite(v) and v >= 0):
                 raise ValueError(f"{nm} must be finite and >= 0, got {v}")
-        p = super()._params(instrument, max_orders)
+        p = super()._param_vector(instrument, max_orders)
         p[P_GRID_HALF] = self.half_spread_ticks
         p[P_GRID_SKEW] = self.skew_ticks
         return p

@@ -177,12 +177,15 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
         sc["p_up"] = df["p_up"].to_numpy(np.float64)
     try:
         strat = cls(**sc)
-        if hasattr(strat, "_check"):
-            strat._params(instrument, 1)  # validates the market maker's parameters
-        elif hasattr(strat, "_params"):
+        if hasattr(strat, "_params"):
             strat._params(float(instrument.tick))  # validates entry / qty
     except (TypeError, ValueError) as exc:
         raise ValueError(f"config: strategy: {exc}") from None
+    if hasattr(strat, "validate"):  # a market maker
+        try:
+            strat.validate(instrument)
+        except ValueError as exc:
+            raise ValueError(f"config: strategy: {exc}") from None
     # --- execution
     ec = _check_keys(cfg.get("execution"), _EXECUTION, "execution")
     fc = _check_keys(ec.get("fees"), _FEES, "execution.fees")
