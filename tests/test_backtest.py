@@ -254,3 +254,57 @@ def test_cli_model_without_predictions_fits_them_out_of_sample(tmp_path, capsys)
     m = json.loads(out[-1])
     assert m["strategy"] == "model" and m["final_position"] == 0
     assert m["net_pnl"] == pytest.approx(m["gross_pnl"] - m["fees"])
+
+
+def test_cli_market_maker_prints_the_decomposition(tmp_path, capsys):
+    from companion.cli import main
+
+    cfg = synth.SynthConfig(session=(34200.0, 34200.0 + 300.0))
+    msg, _ = synth.write_day(tmp_path, seed=5, levels=5, config=cfg)
+    yml = tmp_path / "mm.yaml"
+    yml.write_text("strategy:\n  vol_window_s: 20\n  intensity_window_s: 60\n  gamma: 0.05\n"
+                   "execution:\n  flat_before_close_s: 20\n")
+    assert main(["backtest", "--data", str(msg), "--strategy", "mm", "--alpha", "imbalance",
+                 "--config", str(yml), "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    m = json.loads(out[-1])
+    assert m["strategy"] == "glft" and m["alpha"] == "imbalance" and m["final_position"] == 0
+    assert m["maker_fills"] > 0 and 0 < m["fill_rate"] <= 1
+    assert set(m["adverse_selection"]) == {"100ms", "1s", "10s", "60s"}
+    # the identity, to the cent, on what the CLI printed
+    assert abs(m["spread_capture"] + m["inventory_pnl"] - m["fees"] - m["net"]) < 0.005
+    for h, adv in m["adverse_selection"].items():
+        assert abs(m["spread_capture"] - adv + m["inventory_rest"][h] - m["fees"] - m["net"]) < 0.005
+    assert m["net"] == pytest.approx(m["net_pnl"], abs=0.005)
+    assert any(line.strip().startswith("adverse_selection") for line in out[:-1])
+    # the grid on the teaching path; the default fees are NASDAQ 2012's (rebate for makers)
+    yml.write_text("execution:\n  path: python\n  flat_before_close_s: 20\n")
+    assert main(["backtest", "--data", str(msg), "--strategy", "mm_grid", "--config", str(yml), "--json"]) == 0
+    g = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert g["strategy"] == "grid" and g["path"] == "python" and g["maker_fills"] > 0
+    assert g["fees"] < 0                                   # maker rebates exceed taker fees
+
+
+def test_cli_market_maker_bad_input_exits_2(tmp_path, capsys):
+    from companion.cli import main
+    from companion.commands.backtest import parse_config
+
+    inst = synth.instrument()
+    with pytest.raises(ValueError, match="strategy.gama"):
+        parse_config({"strategy": {"gama": 0.1}}, "mm", inst)
+    with pytest.raises(ValueError, match="strategy.post_only"):
+        parse_config({"strategy": {"post_only": "yes"}}, "mm", inst)
+    with pytest.raises(ValueError, match="strategy.A"):
+        parse_config({"strategy": {"A": -1}}, "mm", inst)
+    with pytest.raises(ValueError, match="alpha must be one of"):
+        parse_config({"strategy": {"alpha": "sentiment"}}, "mm_grid", inst)
+    s, ex, _ = parse_config({"strategy": {"quote_size": 200, "horizon_s": 30}}, "mm_as", inst)
+    assert s.quote_size == 200 and s.horizon_s == 30 and ex.fees.maker == pytest.approx(-20.0)
+    cfg = synth.SynthConfig(session=(34200.0, 34200.0 + 60.0))
+    msg, _ = synth.write_day(tmp_path, seed=5, levels=5, config=cfg)
+    assert main(["backtest", "--data", str(msg), "--strategy", "scalper", "--alpha", "ofi"]) == 2
+    assert "--alpha applies to the market makers" in capsys.readouterr().err
+    yml = tmp_path / "bad.yaml"
+    yml.write_text("strategy:\n  max_sigma: .nan\n")
+    assert main(["backtest", "--data", str(msg), "--strategy", "mm", "--config", str(yml)]) == 2
+    assert "strategy.max_sigma" in capsys.readouterr().err

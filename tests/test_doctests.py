@@ -64,6 +64,9 @@ MODULES = [
     "companion.study.stats",
     # issue #14: the strategy context
     "companion.sim.context",
+    # issue #13: market making
+    "companion.backtest.market_making",
+    "companion.backtest.pnl",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run
