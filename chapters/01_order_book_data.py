@@ -34,7 +34,7 @@ SEED = 7            # seed of the synthetic day (used with DATA synthetic)
 MAX_EVENTS = 0      # 0 keeps the whole day, otherwise only the first MAX_EVENTS messages
 LEVELS = 10         # book depth to reconstruct
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -55,6 +55,24 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} level
 
 # %% [markdown]
 # ## 1.1 Anatomy of a LOBSTER message
+#
+# A limit order book holds the resting buy orders (bids) and sell orders (asks) at each price,
+# and {numref}`fig-order-book` draws one. The orders at one price wait in a queue in time
+# priority. Three kinds of event change the book: an *add* puts a new limit order at the back of
+# its queue, a *cancel* takes an order out from wherever it stands, and an *execute* trades an
+# incoming market order against the front of the best queue on the other side.
+#
+# ```{figure} ../book/images/order_book.svg
+# :name: fig-order-book
+# :alt: A price ladder from 99.97 to 100.04. Ask queues sit above two empty ticks and bid queues below them. Each queue is a row of order boxes. A hatched front of the best ask queue is executed, a dashed box joins the back of a queue, a crossed-out box is cancelled, and our bid has 500 shares ahead of it.
+# :width: 100%
+#
+# A limit order book drawn as a price ladder (prices in dollars, box width = order size in
+# shares). Best ask 100.02, best bid 99.99: the spread is 3 ticks and the mid price 100.005.
+# What the three event kinds do: an **add** joins the back of its queue, a **cancel** leaves
+# from anywhere in its queue, an **execute** (here a market buy of 250 shares) consumes the best
+# ask queue from its front. The 500 shares ahead of our bid are its queue position.
+# ```
 #
 # LOBSTER turns NASDAQ's TotalView-ITCH feed into two files per day. The **message file** has one
 # row per event: time (seconds after midnight, nanosecond decimals), event type, order id, size,
@@ -140,22 +158,17 @@ print(f"snapshots {snap.shape}, {len(trades):,} trades, "
 #
 # The heat map shows the resting size at each price through the day (the last book of every
 # minute); the red line is the mid price. The book is sparse near the quotes: the spread is many
-# ticks wide (Figure 1.2), the occupied prices behind the best are several ticks apart with empty
+# ticks wide ({numref}`fig-spread-messages`), the occupied prices behind the best are several ticks apart with empty
 # ticks between them, and they crowd closer further from the mid.
 
-# %%
+# %% mystnb={"figure": {"caption": "Depth through the day: resting size at each price (colour, log10(1 + shares)) in the last book of each 1-minute bin, top levels only, with the mid price in red. x: time of day (h); y: price (currency).", "name": "fig-depth-heatmap"}, "image": {"alt": "Heat map of resting size by price and time of day, with the mid price as a red line through the brightest band."}}
 fig, ax = plt.subplots(figsize=(9, 4.5))
 mesh = depth_heatmap(ax, rows, events["ts"], inst, bin_s=60)
 fig.colorbar(mesh, ax=ax, label="log10(1 + resting size, shares)")
 ax.set_title(f"{inst.symbol}: depth by price through the day (top {inst.levels} levels)")
 plt.show()
 
-# %% [markdown]
-# **Figure 1.1.** Depth through the day: resting size at each price (colour, log10(1 + shares)) in
-# the last book of each 1-minute bin, top levels only, with the mid price in red. x: time of day
-# (h); y: price (currency).
-
-# %%
+# %% mystnb={"figure": {"caption": "Left: distribution of the quoted spread (ticks) over the two-sided events. Right: messages per minute in 5-minute bins, stacked by event kind.", "name": "fig-spread-messages"}, "image": {"alt": "Left, a histogram of the quoted spread in ticks; right, stacked bars of messages per minute through the day by event kind."}}
 ok = stats.two_sided(rows)
 spread = (rows[ok, 0] - rows[ok, 2]) / inst.tick
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -167,10 +180,6 @@ ax1.set_title("Spread distribution (event-weighted)")
 message_rate(ax2, events, bin_s=300)
 ax2.set_title("Intraday message rate (5-min bins)")
 plt.show()
-
-# %% [markdown]
-# **Figure 1.2.** Left: distribution of the quoted spread (ticks) over the two-sided events. Right:
-# messages per minute in 5-minute bins, stacked by event kind.
 
 # %% [markdown]
 # Activity is U-shaped through the day: busiest after the open and before the close

@@ -40,7 +40,7 @@ WINDOW = "30min"    # regression window (CKS: 30 min)
 SIZE_UNIT = 100     # shares per lot (CKS: round lots of 100 shares)
 LEVELS = 10         # levels for multi-level OFI (capped at the book's depth)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -138,18 +138,13 @@ print(f"{len(bins):,} bins of {BIN} in {summ['n_windows']} windows of {WINDOW}; 
       f"mean R² {summ['r2_mean']:.3f} (min {summ['r2_min']:.3f}, max {summ['r2_max']:.3f})")
 print(f"β significant in {summ['beta_significant_share']:.3f} of windows")
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: mid change (ticks) against OFI (lots) per bin over the whole day, with the OLS line of the linear model (CKS 2014, eq. 7) fitted on all bins at once. Right: $R^2$ of the OFI regression in each window (x: window start).", "name": "fig-ofi-scatter"}, "image": {"alt": "Left, a scatter of mid-price change against OFI per bin with a rising OLS line; right, bars of R squared per half-hour window."}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 plots.ofi_scatter(ax1, bins, label=f"OFI per {BIN} bin (lots of {SIZE_UNIT} shares)")
 ax1.set_title(f"{inst.symbol}: mid change against OFI, all bins")
 plots.window_bars(ax2, win, {"r2": "OFI"})
 ax2.set_title(f"$R^2$ of the OFI regression per {WINDOW} window")
 plt.show()
-
-# %% [markdown]
-# **Figure 2.1.** Left: mid change (ticks) against OFI (lots) per bin over the whole day, with the
-# OLS line of the linear model (CKS 2014, eq. 7) fitted on all bins at once. Right: $R^2$ of the OFI regression in each window (x: window
-# start).
 
 # %% [markdown]
 # The cloud is a sloped band: order-flow imbalance explains a sizeable part of the variance of
@@ -187,7 +182,7 @@ print(f"quadratic term significant in {summ['gamma_significant_share']:.3f} of w
 # where the stylised book predicts $c = 1/2$ and $\lambda = 1$. $D_i$ is the average queue size
 # just before or after a price change, over both sides (`depth="cks"` in `companion.flow.kyle`).
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: price-impact coefficient $\\hat\\beta$ (ticks per lot) against average depth $D$ (lots), one dot per window, log-log axes, with the fitted depth law $\\hat c D^{-\\hat\\lambda}$ (CKS eq. 8) and the stylised book's $1/(2D)$. Right: $\\hat\\beta D$ per window; the stylised book predicts 1/2 (dashed).", "name": "fig-depth-law"}, "image": {"alt": "Left, a log-log scatter of the impact coefficient against average depth per window with the fitted and stylised depth laws; right, bars of beta times depth per window around the dashed value one half."}}
 law = depth_law(win["beta"], win["depth"])
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 plots.depth_law_plot(ax1, win, law)
@@ -201,18 +196,12 @@ print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f
       f"{law['n']} windows")
 
 # %% [markdown]
-# **Figure 2.2.** Left: price-impact coefficient $\hat\beta$ (ticks per lot) against average depth
-# $D$ (lots), one dot per window, log-log axes, with the fitted depth law $\hat c D^{-\hat\lambda}$
-# (CKS eq. 8) and the stylised book's $1/(2D)$. Right: $\hat\beta D$ per window; the stylised book
-# predicts 1/2 (dashed).
-
-# %% [markdown]
 # CKS find $\hat c$ near 0.5 and $\hat\lambda$ near 1 for most stocks, with the depth explaining
 # about three quarters of the variation of $\hat\beta$ across windows. The law rests on the book's
 # geometry: one tick of price per queue depleted. It can only be as good as that premise, so it
 # weakens when the spread is many ticks wide (a depleted queue then moves the quote by several
 # ticks, or by none when the gap is filled first) and when a single day offers few windows.
-# Both apply here, so read the $t$ of $\hat\lambda$ and the $R^2$ printed under Figure 2.2 before
+# Both apply here, so read the $t$ of $\hat\lambda$ and the $R^2$ printed under {numref}`fig-depth-law` before
 # the point estimates: on the synthetic day the depth explains almost none of the variation of
 # $\hat\beta$ across windows, and $\hat\lambda$ is distinguishable neither from 0 nor from 1.
 #
@@ -225,17 +214,13 @@ print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f
 # TI adds little once OFI is in the regression. LOBSTER messages carry the true aggressor side, so
 # TI here is exact.
 
-# %%
+# %% mystnb={"figure": {"caption": "$R^2$ per window of three regressions of the mid change: on OFI, on trade imbalance, on both.", "name": "fig-ofi-vs-ti"}, "image": {"alt": "Grouped bars of R squared per window for OFI, trade imbalance and both together."}}
 fig, ax = plt.subplots(figsize=(10, 3.8))
 plots.window_bars(ax, win, {"r2": "OFI", "r2_ti": "trade imbalance", "r2_joint": "OFI and TI"})
 ax.set_title(f"$R^2$ per {WINDOW} window: OFI, trade imbalance, both")
 plt.show()
 print(f"mean R²: OFI {summ['r2_mean']:.3f}, TI {summ['r2_ti_mean']:.3f}, both {summ['r2_joint_mean']:.3f}")
 print(f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} of windows")
-
-# %% [markdown]
-# **Figure 2.3.** $R^2$ per window of three regressions of the mid change: on OFI, on trade
-# imbalance, on both.
 
 # %% [markdown]
 # ## 2.5 Deeper levels: multi-level and integrated OFI
@@ -254,7 +239,7 @@ print(f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} o
 # integrating the levels raises the adjusted $R^2$ from 71% to 87%. This section needs a book with
 # more than one level.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: adjusted $R^2$ per window of level-1 OFI, multi-level OFI and integrated OFI (PC1 weights from past data). Right: the whole day's PC1 weights per level, as shares of their absolute sum. Drawn only for books with more than one level.", "name": "fig-multilevel-ofi"}, "image": {"alt": "Left, grouped bars of adjusted R squared per window for level-1, multi-level and integrated OFI; right, bars of the first principal component's weight per book level."}}
 ml_cols = [c for c in bins.columns if c.startswith("ofi") and c[3:].isdigit()]
 if len(ml_cols) > 1:
     w1, share = pc1_weights(bins[ml_cols])
@@ -272,11 +257,6 @@ if len(ml_cols) > 1:
           f"PC1 share {summ['pc1_share_mean']:.3f}")
 else:
     print(f"{inst.symbol}: a level-{inst.levels} book; multi-level OFI needs more levels (try lobster:GOOG:10).")
-
-# %% [markdown]
-# **Figure 2.4.** Left: adjusted $R^2$ per window of level-1 OFI, multi-level OFI and integrated OFI
-# (PC1 weights from past data). Right: the whole day's PC1 weights per level, as shares of their
-# absolute sum. Drawn only for books with more than one level.
 
 # %% [markdown]
 # ## 2.6 The micro-price
@@ -303,7 +283,7 @@ else:
 # grid of half ticks up to the largest move seen (the move set follows the spread regime), and
 # reports how many pairs it used.
 
-# %%
+# %% mystnb={"figure": {"caption": "Micro-price adjustment $g(I, S)$ (ticks) against the imbalance $I$ per spread bucket (solid), next to the weighted mid's $(I - 1/2) S$ (dotted); fitted on the first half of the day.", "name": "fig-micro-price"}, "image": {"alt": "Curves of the micro-price adjustment against queue imbalance, one per spread bucket, beside dotted straight lines of the weighted mid."}}
 wide = np.median(spread) > 2
 micro_kw = dict(spread_bins="quantile", n_spread=3) if wide else dict(spread_bins="ticks", n_spread=2)
 scores, micro = score_predictors(rows, ts, tick=inst.tick, t0=t0, t1=t1, **micro_kw)
@@ -316,11 +296,6 @@ plots.micro_price_curve(ax, micro)
 ax.set_title(f"{inst.symbol}: micro-price adjustment g(I, S), first half of the day")
 plt.show()
 scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
-
-# %% [markdown]
-# **Figure 2.5.** Micro-price adjustment $g(I, S)$ (ticks) against the imbalance $I$ per spread
-# bucket (solid), next to the weighted mid's $(I - 1/2) S$ (dotted); fitted on the first half of the
-# day.
 
 # %% [markdown]
 # The table gives the mean squared error (ticks²) of each predictor of the mid $h$ later on the
@@ -400,7 +375,7 @@ for claim, ok in checks.items():
 # does not describe a book with empty ticks inside the spread. A single day also gives only a
 # dozen or so half-hour windows, so $\hat c$ and $\hat\lambda$ are imprecise. At CCZ's 1-minute
 # bin the multi-level rows are higher than at 10 s (integrated $R^2$ 77.3% against 45.8%; $R^2$
-# rises with the bin, exercise 2.2) yet still below CCZ's, and integrating the levels adds more
+# rises with the bin, {numref}`exercise {number} <ex-02-2>`) yet still below CCZ's, and integrating the levels adds more
 # over level 1 here (+28 pp) than in CCZ's sample (+16 pp), as CCZ find for small-tick
 # stocks. The synthetic
 # day is calibrated to the samples' wide-spread regime (chapter 1), not to CKS's one-tick stocks;

@@ -39,7 +39,7 @@ BUCKETS_PER_DAY = 200  # bucket size: volume of the day / BUCKETS_PER_DAY (EHO 2
 N_BUCKETS = 10         # buckets per VPIN window n (EHO 2012: 50)
 BAR = "1min"           # clock bars for bulk volume classification (EHO 2012: 1 min)
 
-# %%
+# %% tags=["hide-input"]
 import json
 from pathlib import Path
 
@@ -102,7 +102,7 @@ print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 # LOBSTER executions carry the true aggressor side, so we can first fill buckets with **exact**
 # signs.
 
-# %%
+# %% mystnb={"figure": {"caption": "Top: duration (min) of each volume bucket against its end time. Bottom: order imbalance $|V^S - V^B| / V$ per bucket from the exact trade signs (a fraction of the bucket volume); shaded: the informed episodes.", "name": "fig-volume-buckets"}, "image": {"alt": "Two stacked panels over the day: the duration of each volume bucket, and each bucket's order imbalance, with shaded informed episodes."}}
 exact = vpin(trades["ts"], trades["price"], trades["size"], trades["aggressor"], V=V, n=N_BUCKETS, mode="exact")
 minutes = (exact["end_ts"] - exact["start_ts"]) / 60e9
 fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
@@ -116,11 +116,6 @@ ax2.set_ylabel(r"$|V^S - V^B| / V$ (fraction)")
 ax2.set_xlabel("time of day (hours, exchange time)")
 ax2.legend(loc="upper left")
 plt.show()
-
-# %% [markdown]
-# **Figure 3.1.** Top: duration (min) of each volume bucket against its end time. Bottom: order
-# imbalance $|V^S - V^B| / V$ per bucket from the exact trade signs (a fraction of the bucket
-# volume); shaded: the informed episodes.
 
 # %% [markdown]
 # Each bar spans its bucket's clock time. Buckets are shorter when trading is busy (typically
@@ -143,7 +138,7 @@ plt.show()
 # change is pure noise, $Z(\cdot)$ is uniform on $(0, 1)$ and the implied imbalance
 # $|2Z - 1|$ averages $1/2$.
 
-# %%
+# %% mystnb={"figure": {"caption": "BVC buyer share $Z(\\Delta P / \\sigma_{\\Delta P})$ against the true buyer-initiated share of each bar's volume, one dot per bar; dashed: perfect classification.", "name": "fig-bvc-accuracy"}, "image": {"alt": "Scatter of the BVC buyer share against the true buyer share per bar around a dashed diagonal."}}
 bars = plots.bvc_bar_check(trades, freq=BAR, t0=t0)
 fig, ax = plt.subplots(figsize=(5.5, 5))
 ax.scatter(bars["true_buy_frac"], bars["buy_frac"], s=8, alpha=0.4)
@@ -157,10 +152,6 @@ print(f"{len(bars)} bars: corr {bars['buy_frac'].corr(bars['true_buy_frac']):.3f
       f"mean |BVC - true| {err.mean():.3f}")
 print(f"mean implied imbalance: BVC {(2 * bars['buy_frac'] - 1).abs().mean():.3f}, "
       f"true {(2 * bars['true_buy_frac'] - 1).abs().mean():.3f}")
-
-# %% [markdown]
-# **Figure 3.2.** BVC buyer share $Z(\Delta P / \sigma_{\Delta P})$ against the true buyer-initiated
-# share of each bar's volume, one dot per bar; dashed: perfect classification.
 
 # %% [markdown]
 # The dashed line is a perfect classifier; the printed correlation measures how far from it BVC
@@ -208,7 +199,7 @@ score_trade_signs(events, rows, bvc_freq=BAR, t0=t0).round(3)
 # We now compute VPIN three ways on the same buckets: with exact signs, with BVC on `BAR` clock
 # bars (EHO's recipe), and with BVC applied to each bucket's own price change.
 
-# %%
+# %% mystnb={"figure": {"caption": "VPIN through the day from exact trade signs, from BVC on time bars and from BVC per bucket; shaded: the informed episodes.", "name": "fig-vpin-day"}, "image": {"alt": "Three VPIN lines through the day, from exact signs, BVC on time bars and BVC per bucket, with shaded informed episodes."}}
 kw = dict(V=V, n=N_BUCKETS, t0=t0)
 series = {
     "exact signs": exact,
@@ -219,10 +210,6 @@ fig, ax = plt.subplots(figsize=(10, 4))
 plots.vpin_timeline(ax, series, episodes)
 ax.set_title(f"{inst.symbol}: VPIN, V = day volume / {BUCKETS_PER_DAY}, n = {N_BUCKETS} buckets")
 plt.show()
-
-# %% [markdown]
-# **Figure 3.3.** VPIN through the day from exact trade signs, from BVC on time bars and from BVC
-# per bucket; shaded: the informed episodes.
 
 # %% [markdown]
 # The BVC series typically sit above the exact one: BVC reads imbalance into every price change,

@@ -38,7 +38,7 @@ GRID = "1s"         # sample grid of the features
 HORIZONS = ["10s", "1min"]  # forward mid-move horizons for the information coefficient
 CUT = "12:00"       # cut time of the no-lookahead demonstration (HH:MM)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -99,18 +99,13 @@ X.iloc[::3600, :8]
 # counts and rates are skewed. Tree models do not care about scale, a logistic regression does
 # (chapter 6 standardises its inputs).
 
-# %%
+# %% mystnb={"figure": {"caption": "Histograms of twelve features on the sampling grid (clipped at the 0.5% and 99.5% quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of samples.", "name": "fig-feature-histograms"}, "image": {"alt": "A grid of twelve histograms, one per feature, of its values on the sampling grid."}}
 show = ["ofi_10s", "ofi_1min", "vol_imb_1", "dw_imb", "microprice_dev_ticks", "spread_ticks",
         "trade_imb_1min", "add_rate_best_10s", "rv_1min", "mom_1min", "vwap_dist_1min", "vpin"]
 fig, axes = plt.subplots(3, 4, figsize=(12, 8), layout="constrained")
 fplots.distributions(axes, X, show)
 fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at the 0.5/99.5% quantiles)")
 plt.show()
-
-# %% [markdown]
-# **Figure 4.1.** Histograms of twelve features on the sampling grid (clipped at the 0.5% and 99.5%
-# quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of
-# samples.
 
 # %% [markdown]
 # ## 4.3 Overlap
@@ -120,7 +115,7 @@ plt.show()
 # blocks. Redundant features do not hurt a tree's predictions, but they split its importance
 # between them (chapter 6).
 
-# %%
+# %% mystnb={"figure": {"caption": "Spearman rank correlation between the features defined on more than half of the samples.", "name": "fig-feature-correlation"}, "image": {"alt": "Heat map of Spearman rank correlations between the features."}}
 defined = X.columns[X.notna().mean() > 0.5]
 defined = [c for c in defined if X[c].nunique() > 1]
 fig, ax = plt.subplots(figsize=(10, 9))
@@ -128,10 +123,6 @@ im = fplots.corr_heatmap(ax, X[defined])
 fig.colorbar(im, ax=ax, shrink=0.7, label="Spearman correlation")
 ax.set_title(f"{inst.symbol}: rank correlation of the {len(defined)} defined features")
 plt.show()
-
-# %% [markdown]
-# **Figure 4.2.** Spearman rank correlation between the features defined on more than half of the
-# samples.
 
 # %% [markdown]
 # ## 4.4 Single-feature predictive power
@@ -142,7 +133,7 @@ plt.show()
 # 0.05 is large in this business: Grinold's fundamental law turns a small IC applied many times a
 # day into a usable edge.
 
-# %%
+# %% mystnb={"figure": {"caption": "Spearman IC with the forward mid move at each horizon, for the 20 features with the largest absolute IC.", "name": "fig-feature-ic"}, "image": {"alt": "Grouped bars of the Spearman IC of the 20 strongest features, one bar per forecast horizon."}}
 mid = mid_series(events, rows, inst)
 moves = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=X.index)["ret"] for h in HORIZONS}
 ic = fplots.information_coefficients(X[defined], moves)
@@ -150,10 +141,6 @@ fig, ax = plt.subplots(figsize=(8, 7))
 fplots.ic_bars(ax, ic, top=20)
 ax.set_title(f"{inst.symbol}: IC of the 20 strongest features")
 plt.show()
-
-# %% [markdown]
-# **Figure 4.3.** Spearman IC with the forward mid move at each horizon, for the 20 features with
-# the largest absolute IC.
 
 # %%
 top = ic.reindex(ic[HORIZONS[0]].abs().sort_values(ascending=False).index).head(10)

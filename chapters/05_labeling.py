@@ -39,7 +39,7 @@ BARRIER = 10.0      # triple-barrier distance (ticks)
 N_SPLITS = 5        # walk-forward folds
 N_ESTIMATORS = 60   # trees of the small model of section 5.5
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -87,7 +87,7 @@ fixed[HORIZONS[0]].head()
 # below); raising $c$ moves small moves into it. `labels.balance_by_threshold` tabulates the three
 # shares.
 
-# %%
+# %% mystnb={"figure": {"caption": "Shares of down, flat and up fixed-horizon labels as the flat threshold $c$ (ticks) grows, one panel per horizon.", "name": "fig-label-shares"}, "image": {"alt": "One panel per horizon: stacked shares of down, flat and up labels as the flat threshold grows."}}
 thr = np.arange(0, 16.5, 0.5)
 fig, axes = plt.subplots(1, len(HORIZONS), figsize=(11, 3.8), sharey=True, squeeze=False)
 axes = axes.ravel()
@@ -96,10 +96,6 @@ for ax, h in zip(axes, HORIZONS):
     ax.set_xlabel("threshold c (ticks)")
 axes[0].legend(loc="lower left", fontsize=8)
 plt.show()
-
-# %% [markdown]
-# **Figure 5.1.** Shares of down, flat and up fixed-horizon labels as the flat threshold $c$ (ticks)
-# grows, one panel per horizon.
 
 # %%
 bal = pd.DataFrame({h: labels.class_balance(fixed[h]["label"]) for h in HORIZONS}).T
@@ -144,7 +140,7 @@ life = (tb["t_end"] - tb.index).dt.total_seconds()
 print(f"barriers +-{BARRIER:.1f} ticks, time limit {h_tb}: median label life {life.median():.1f} s")
 outcome.round(3)
 
-# %%
+# %% mystnb={"figure": {"caption": "Six minutes of the mid (ticks from its first value) with the triple barriers (profit-take, stop-loss, time limit) of a few samples; dots mark the first touch (green profit-take, red stop-loss, grey vertical).", "name": "fig-triple-barrier"}, "image": {"alt": "Six minutes of the mid price with the upper, lower and time barriers of a few samples and dots at each first touch."}}
 w0 = grid[len(grid) // 2]
 window = mid.loc[w0: w0 + pd.Timedelta("6min")]
 picks = tb.loc[w0: w0 + pd.Timedelta("5min")].iloc[::50]
@@ -154,17 +150,12 @@ ax.set_title(f"{inst.symbol}: triple barriers of {len(picks)} samples (dots: fir
 plt.show()
 
 # %% [markdown]
-# **Figure 5.2.** Six minutes of the mid (ticks from its first value) with the triple barriers
-# (profit-take, stop-loss, time limit) of a few samples; dots mark the first touch (green
-# profit-take, red stop-loss, grey vertical).
-
-# %% [markdown]
 # ## 5.4 Overlapping labels
 #
 # Sampling every second with a one-minute horizon, consecutive labels share 59 of their 60
 # seconds of price path. Their intervals $[T, e_T]$ overlap, and so do their outcomes.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time; its mean inverse is the average uniqueness (L\u00f3pez de Prado 2018, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
 lab = fixed[h_tb]
 first = lab.iloc[1800:1830]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1.3, 1]})
@@ -180,11 +171,6 @@ print(f"mean uniqueness 1/concurrency: {np.mean(1 / conc):.3f}")
 print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent outcomes")
 
 # %% [markdown]
-# **Figure 5.3.** Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of
-# concurrency, the number of labels alive at a sample time; its mean inverse is the average
-# uniqueness (López de Prado 2018, §4.4).
-
-# %% [markdown]
 # A sample in the training set whose label interval overlaps the test period shares price moves
 # with test labels: the model is, in part, trained on the answers. **Purging** removes every
 # training sample with $e_i \ge T_0$, where $T_0$ is the first test sample time
@@ -192,7 +178,7 @@ print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent 
 # after a test block see the test period. `PurgedWalkForward` trains strictly before each test
 # block, keeping only samples with $e_i < T_0 - \text{embargo}$.
 
-# %%
+# %% mystnb={"figure": {"caption": "Purged walk-forward folds over the day: train (blue), purged and embargoed (red), test (orange).", "name": "fig-purged-folds"}, "image": {"alt": "Rows of walk-forward folds over the day coloured train, purged and embargoed, and test."}}
 ds = build_training_set(data, horizon=h_tb, grid=GRID, features=flow_feature_names())
 cv = PurgedWalkForward(N_SPLITS, embargo=h_tb)
 fig, ax = plt.subplots(figsize=(11, 3))
@@ -201,10 +187,6 @@ ax.set_title(f"Purged walk-forward: {N_SPLITS} folds, {h_tb} labels, {h_tb} emba
 plt.show()
 roles = mplots.split_roles(cv, ds.t, ds.t_end)
 print("purged + embargoed samples per fold:", (roles == -1).sum(axis=1).tolist())
-
-# %% [markdown]
-# **Figure 5.4.** Purged walk-forward folds over the day: train (blue), purged and embargoed (red),
-# test (orange).
 
 # %% [markdown]
 # The purged band looks thin on a whole day, but it is exactly where the leak would be. How much

@@ -40,7 +40,7 @@ N_SPLITS = 5        # walk-forward test blocks
 N_ESTIMATORS = 200  # trees per model
 N_AUDIT = 3         # shuffled-label repeats of the leakage audit
 
-# %%
+# %% tags=["hide-input"]
 import tempfile
 from pathlib import Path
 
@@ -75,7 +75,7 @@ for h, ds in sets.items():
 # $P(\text{up} \mid x_T)$. We use the scale-free flow features (OFI, imbalances, micro-price
 # deviation, trade imbalance, spread, queue activity): level-like features (depth in shares,
 # cumulative volumes, momentum, time of day) drift through the day, and a tree that learns one
-# morning's levels applies them to a different afternoon (exercise 6.1 measures the cost).
+# morning's levels applies them to a different afternoon ({numref}`exercise {number} <ex-06-1>` measures the cost).
 #
 # The model is LightGBM (Ke et al., 2017, NeurIPS) with shallow, regularised trees, one thread,
 # `deterministic=True`, `force_row_wise=True` and explicit seeds, so a rerun gives bit-identical
@@ -177,7 +177,7 @@ print(f"|move| over {h0}: out-of-sample IC {spearman_ic(p_size, real):.3f}, R² 
 # time. The reliability curve bins the out-of-sample predictions by their value and compares the
 # mean prediction with the observed frequency (error bars: two binomial standard errors).
 
-# %%
+# %% mystnb={"figure": {"caption": "Reliability per horizon, out of sample: observed share of up moves against the mean predicted P(up) in quantile bins (error bars: 2 standard errors), LightGBM and logistic regression; the diagonal is perfect calibration.", "name": "fig-reliability"}, "image": {"alt": "Reliability curves per horizon for LightGBM and logistic regression: observed up share against predicted probability, near the diagonal."}}
 fig, axes = plt.subplots(1, len(HORIZONS), figsize=(11, 4.2), squeeze=False)
 for ax, (h, r) in zip(axes.ravel(), results.items()):
     p = r.predictions
@@ -186,11 +186,6 @@ for ax, (h, r) in zip(axes.ravel(), results.items()):
     mplots.reliability_plot(ax, {"LightGBM": tabs["model"], "logistic": tabs["logistic"]})
     ax.set_title(f"Reliability, horizon {h} (out of sample)")
 plt.show()
-
-# %% [markdown]
-# **Figure 6.1.** Reliability per horizon, out of sample: observed share of up moves against the
-# mean predicted P(up) in quantile bins (error bars: 2 standard errors), LightGBM and logistic
-# regression; the diagonal is perfect calibration.
 
 # %% [markdown]
 # For a weak signal the predictions should stay in a narrow band around the base rate (the error
@@ -211,17 +206,13 @@ plt.show()
 # **Per-prediction contributions** (TreeSHAP, Lundberg et al., 2020, *Nature Machine Intelligence*; LightGBM's
 # `pred_contrib`) split one prediction's log-odds into a part per feature plus a bias.
 
-# %%
+# %% mystnb={"figure": {"caption": "Gain importance of the 15 strongest features, as shares of the total gain averaged over the walk-forward models.", "name": "fig-gain-importance"}, "image": {"alt": "Horizontal bars of the gain importance of the 15 strongest features."}}
 imp = results[h0].importance
 share = imp.div(imp.sum(axis=1), axis=0).mean()
 fig, ax = plt.subplots(figsize=(7, 5))
 mplots.importance_bars(ax, share, top=15)
 ax.set_title(f"Gain importance, horizon {h0} (mean over {len(imp)} walk-forward models)")
 plt.show()
-
-# %% [markdown]
-# **Figure 6.2.** Gain importance of the 15 strongest features, as shares of the total gain averaged
-# over the walk-forward models.
 
 # %%
 last = results[h0].models[-1]

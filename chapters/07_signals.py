@@ -45,7 +45,7 @@ N_SPLITS = 5         # walk-forward folds of the direction model
 N_TREES = 100        # trees of the LightGBM direction model
 P_LONG = 0.55        # model rule: go long above this P(up), short below 1 minus it
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -108,7 +108,7 @@ comp.corr().round(3)
 # dominates the composite (their correlation is the largest in the table). A five-minute window
 # shows the composite next to the mid; section 7.2 measures how much it leads it:
 
-# %%
+# %% mystnb={"figure": {"caption": "Five minutes of the mid (left axis, currency) and of the composite imbalance $S$ (right axis, dimensionless); dashed: the strong thresholds $\\pm\\theta$.", "name": "fig-imbalance-signal"}, "image": {"alt": "Five minutes of the mid price and of the composite imbalance signal on a second axis, with dashed strong thresholds."}}
 s = comp["composite"].to_numpy()
 t_open = inst.session_open_ns or int(ts[0])
 w = (ts >= t_open + 3600 * NS) & (ts < t_open + 3900 * NS)
@@ -123,10 +123,6 @@ for th in (STRONG, -STRONG):
 ax2.set_ylabel("composite S (dimensionless)", color="C0")
 ax2.grid(False)
 plt.show()
-
-# %% [markdown]
-# **Figure 7.1.** Five minutes of the mid (left axis, currency) and of the composite imbalance $S$
-# (right axis, dimensionless); dashed: the strong thresholds $\pm\theta$.
 
 # %% [markdown]
 # ## 7.2 Classes, strength, confidence and edge
@@ -182,7 +178,7 @@ table = sweep[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]].join(after_spread
 print(f"{len(grid):,} samples every {HORIZON_S} s; round-trip cost = median spread {cost:.3f} bps")
 table
 
-# %%
+# %% mystnb={"figure": {"caption": "Threshold sweep on $|S|$: average P&L per trade (bps), mid to mid and after the spread (left), and trades per day (right, log scale); dotted: the weak and strong thresholds.", "name": "fig-threshold-sweep"}, "image": {"alt": "Left, average P&L per trade against the signal threshold, before and after the spread; right, trades per day on a log scale."}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
 ax1.plot(sweep.index, sweep["avg_pnl_bps"], "o-", label="mid to mid")
 ax1.plot(sweep_net.index, sweep_net["avg_pnl_bps"], "o-", label="after the spread")
@@ -194,10 +190,6 @@ ax1.legend()
 ax2.plot(sweep.index, sweep["trades"], "o-", color="C2")
 ax2.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="trades (count)", yscale="log", title="Trades per day")
 plt.show()
-
-# %% [markdown]
-# **Figure 7.2.** Threshold sweep on $|S|$: average P&L per trade (bps), mid to mid and after the
-# spread (left), and trades per day (right, log scale); dotted: the weak and strong thresholds.
 
 # %% [markdown]
 # The shape is the usual one: a higher threshold keeps fewer calls, and on the whole better ones

@@ -50,7 +50,7 @@ N_PARENTS = 20        # random parent orders for the execution algorithms
 PARENT_MIN = 30       # execution window of each parent (minutes)
 PARTICIPATION = 0.05  # parent size as a share of the average market volume in its window
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -208,17 +208,12 @@ fill = pd.DataFrame({name: {"quotes": len(r.orders), "fills": len(r.fills),
                             "markout 5 s (bps)": markout_bps(r)} for name, r in runs.items()}).T
 fill
 
-# %%
+# %% mystnb={"figure": {"caption": "Fill rate (filled / posted quantity) of the same passive quotes under five queue-position models; shaded: the band from the risk-averse model to the most optimistic one; dashed: exact FIFO from order ids.", "name": "fig-queue-models"}, "image": {"alt": "Fill rate of the same passive quotes under five queue-position models, with a shaded band between the extremes and a dashed exact-FIFO line."}}
 fig, ax = plt.subplots(figsize=(8, 4))
 splots.fill_rate_band(ax, fill["fill rate"], lower="risk-averse", upper=["power n=2", "power n=3", "log"],
                       exact="FIFO")
 ax.set_title(f"{inst.symbol}: fill rate of the same quotes under five queue models")
 plt.show()
-
-# %% [markdown]
-# **Figure 8.1.** Fill rate (filled / posted quantity) of the same passive quotes under five
-# queue-position models; shaded: the band from the risk-averse model to the most optimistic one;
-# dashed: exact FIFO from order ids.
 
 # %% [markdown]
 # The risk-averse and probabilistic models bracket the fill rate; the exact FIFO queue shows
@@ -251,6 +246,7 @@ lat_tab = pd.DataFrame({f"{L / 1e6:g} ms": {"fill rate": r.orders["filled"].sum(
 lat_tab
 
 # %% [markdown]
+#
 # %%
 d = lat_tab.iloc[-1] - lat_tab.iloc[0]
 print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, markout {d['markout 5 s (bps)']:+.3f} bps")
@@ -349,17 +345,13 @@ print(f"sigma {sigma_bps:.3f} bps/day, daily volume V {V:,.0f} shares")
 print(f"largest |simulated - documented model| {gap.max():.3f} bps")
 impact
 
-# %%
+# %% mystnb={"figure": {"caption": "Cost of one market buy against the arrival mid (bps) for several sizes, next to the square-root law $Y\\sigma\\sqrt{Q/V}$; log-log axes, x = order size as a share of daily volume.", "name": "fig-market-impact"}, "image": {"alt": "Log-log plot of the cost of a market buy against order size as a share of daily volume, beside the square-root law."}}
 pts = pd.DataFrame({"q_over_v": np.array(sizes) / V,
                     "cost_bps": impact[("with square-root impact", "cost (bps)")].to_numpy()})
 fig, ax = plt.subplots(figsize=(7, 4))
 splots.impact_curve(ax, sigma_bps, 1.0, np.logspace(np.log10(pts["q_over_v"].min() / 2), -1, 50), pts)
 ax.set_title(f"{inst.symbol}: cost of one market buy against the square-root law")
 plt.show()
-
-# %% [markdown]
-# **Figure 8.2.** Cost of one market buy against the arrival mid (bps) for several sizes, next to
-# the square-root law $Y\sigma\sqrt{Q/V}$; log-log axes, x = order size as a share of daily volume.
 
 # %% [markdown]
 # Each size runs in its own simulation, so every order meets the whole book on its own (sent
@@ -416,7 +408,7 @@ algos = {"TWAP": TWAP(30), "VWAP": VWAP(profile, 30), "POV": POV(PARTICIPATION, 
 print(f"{N_PARENTS} parents of {qty:,.0f} shares over {PARENT_MIN} min "
       f"(~{PARTICIPATION:.0%} of the average window volume {win_vol:,.0f})")
 
-# %%
+# %% mystnb={"figure": {"caption": "One parent order: each algorithm's cumulative target (dashed) and cumulative fills (solid), as shares of the parent, against minutes since the parent's start.", "name": "fig-parent-schedules"}, "image": {"alt": "Cumulative targets (dashed) and fills (solid) of each execution algorithm over the minutes of one parent order."}}
 p0 = parents[0]
 fig, ax = plt.subplots(figsize=(9, 4))
 for k, (name, a) in enumerate(algos.items()):
@@ -426,10 +418,6 @@ ax.legend()
 ax.set_title(f"Parent 0 ({'buy' if p0.side > 0 else 'sell'} {p0.qty:,.0f}): targets (dashed) and fills (solid)")
 plt.show()
 
-# %% [markdown]
-# **Figure 8.3.** One parent order: each algorithm's cumulative target (dashed) and cumulative fills
-# (solid), as shares of the parent, against minutes since the parent's start.
-
 # %%
 runs_all = run_many(data, parents, algos, mode="limit", timeout_s=10, sim_kwargs=dict(fees=fees))
 cols = ["is_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps", "completion",
@@ -437,15 +425,11 @@ cols = ["is_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "
 summary = runs_all.groupby("algo", sort=False)[cols].mean()
 summary
 
-# %%
+# %% mystnb={"figure": {"caption": "Mean implementation shortfall per algorithm (bps of the arrival value), split into spread, impact, timing, opportunity and fees; diamonds: the total.", "name": "fig-shortfall-split"}, "image": {"alt": "Stacked bars of mean implementation shortfall per algorithm split into spread, impact, timing, opportunity and fees, with diamonds at the totals."}}
 fig, ax = plt.subplots(figsize=(8, 4))
 eplots.shortfall_bars(ax, summary)
 ax.set_title(f"Mean implementation shortfall and its parts, {N_PARENTS} parents")
 plt.show()
-
-# %% [markdown]
-# **Figure 8.4.** Mean implementation shortfall per algorithm (bps of the arrival value), split into
-# spread, impact, timing, opportunity and fees; diamonds: the total.
 
 # %% [markdown]
 # The timing term is the largest and noisiest part: it is the market's own move during the
@@ -459,16 +443,12 @@ by = {a: g.sort_values("parent") for a, g in runs_all.groupby("algo", sort=False
 paired = pd.DataFrame({a: paired_comparison(by[a], by["TWAP"], "is_bps") for a in algos if a != "TWAP"}).T
 paired[["n", "mean_a", "mean_b", "mean_diff", "se", "t", "n_pos", "n_neg", "sign_p"]].astype(float)
 
-# %%
+# %% mystnb={"figure": {"caption": "Per-parent shortfall of each algorithm minus TWAP's (bps), with the mean and its 95% interval; below zero is cheaper than TWAP.", "name": "fig-shortfall-vs-twap"}, "image": {"alt": "Per-parent shortfall of each algorithm minus TWAP's as dots, with the mean and its 95% interval."}}
 fig, ax = plt.subplots(figsize=(7, 4))
 eplots.paired_differences(ax, {a: by[a]["is_bps"].to_numpy() - by["TWAP"]["is_bps"].to_numpy()
                                for a in algos if a != "TWAP"}, "TWAP")
 ax.set_title("Per-parent shortfall difference against TWAP (mean and 95% interval)")
 plt.show()
-
-# %% [markdown]
-# **Figure 8.5.** Per-parent shortfall of each algorithm minus TWAP's (bps), with the mean and its
-# 95% interval; below zero is cheaper than TWAP.
 
 # %% [markdown]
 # Read the paired table by its `t` and `sign_p` columns. Pairing detects a difference of a

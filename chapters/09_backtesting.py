@@ -46,7 +46,7 @@ HORIZON_S = 10        # label horizon of the direction model (seconds)
 N_SPLITS = 5          # walk-forward folds of the direction model
 N_TREES = 100         # trees of the LightGBM direction model
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -85,7 +85,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
 # The execution settings are those of chapter 8: NASDAQ-like fees, a 100 µs order-entry and
 # response latency, and the exact FIFO queue from order ids for any resting order. There is a
 # fast path (the strategy as a numba kernel) and a teaching path (its Python twin), which give
-# identical runs (exercise 4).
+# identical runs ({numref}`exercise {number} <ex-09-4>`).
 
 # %%
 execution = ExecutionConfig(
@@ -152,7 +152,7 @@ for name, r in runs.items():
 pnl = pd.DataFrame(rows).T
 pnl
 
-# %%
+# %% mystnb={"figure": {"caption": "P&L over the day of the two strategies at three stages: at decision mids (the signal's edge), gross (after the spread) and net (after fees).", "name": "fig-pnl-stages"}, "image": {"alt": "Paired bars of the day's P&L of two strategies at three stages: at decision mids, gross and net."}}
 fig, ax = plt.subplots(figsize=(8, 4))
 steps = ["P&L at decision mids", "gross", "net"]
 x = np.arange(len(steps))
@@ -163,10 +163,6 @@ ax.set_xticks(x, ["at decision mids", "gross (after spread)", "net (after fees)"
 ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})", title=f"{inst.symbol}: from the signal's edge to the net P&L")
 ax.legend()
 plt.show()
-
-# %% [markdown]
-# **Figure 9.1.** P&L over the day of the two strategies at three stages: at decision mids (the
-# signal's edge), gross (after the spread) and net (after fees).
 
 # %% [markdown]
 # This is the chapter's central table. The first column is the signal; every column after it is a
@@ -188,7 +184,7 @@ for name, row in pnl.iterrows():
 # rising with the threshold far more slowly than the spread it has to clear). That is a result
 # about this signal on this book, not a failure of the backtest. The honest next steps are to
 # make the edge larger (a longer horizon, better features), or the cost smaller (enter passively
-# and earn the spread instead of paying it, exercise 1; trade where the spread is one tick).
+# and earn the spread instead of paying it, {numref}`exercise {number} <ex-09-1>`; trade where the spread is one tick).
 #
 # ## 9.4 Metrics
 #
@@ -218,21 +214,13 @@ metrics.astype(float).round(3)
 # Cumulative P&L (net, gross and at decision mids), the distribution of trade P&L, holding time and
 # signal strength against P&L, P&L by hour of entry, and the drawdown:
 
-# %%
+# %% mystnb={"figure": {"caption": "Performance of the imbalance scalper: cumulative P&L, trade P&L, holding time and signal strength against trade P&L, P&L by hour of entry, drawdown (money in the data's currency, time in hours).", "name": "fig-scalper-panels"}, "image": {"alt": "Six panels for the imbalance scalper: cumulative P&L, trade P&L, holding time, signal strength against P&L, P&L by hour and drawdown."}}
 fig = performance_figure(res_scalper, currency=cur)
 plt.show()
 
-# %% [markdown]
-# **Figure 9.2.** Performance of the imbalance scalper: cumulative P&L, trade P&L, holding time and
-# signal strength against trade P&L, P&L by hour of entry, drawdown (money in the data's currency,
-# time in hours).
-
-# %%
+# %% mystnb={"figure": {"caption": "Performance of the model strategy, same panels as {numref}`fig-scalper-panels`.", "name": "fig-model-panels"}, "image": {"alt": "The same six panels for the model strategy."}}
 fig = performance_figure(res_model, currency=cur)
 plt.show()
-
-# %% [markdown]
-# **Figure 9.3.** Performance of the model strategy, same panels as the figure above.
 
 # %% [markdown]
 # The three lines of the first panel tell the story of section 9.3 over the day: the line at

@@ -41,7 +41,7 @@ DELAYS_S = [0, 0.01, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60]  # forecast delays
 N_BOOT = 300        # block-bootstrap replicates for the half-life interval
 BUDGET_EVENTS = 20000  # events timed per stage in the compute budget
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -134,7 +134,7 @@ cols = ["channel", "latency_s", "trades", "fill_rate", "net_pnl", "pnl_mid", "pn
         "adverse_1s", "adverse_10s"]
 sweep[cols].round(3)
 
-# %%
+# %% mystnb={"figure": {"caption": "Net P&L (currency), fill rate (filled / submitted) and adverse selection over 1 s (ticks) against one-way latency $L$ (s, log axis; $L = 0$ drawn at 1 \u00b5s), per latency channel.", "name": "fig-latency-pnl"}, "image": {"alt": "Three panels against one-way latency on a log axis: net P&L, fill rate and adverse selection, one line per latency channel."}}
 x0 = 1e-6  # where L = 0 sits on the log axis
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 for ch, g in sweep.groupby("channel", sort=False):
@@ -153,10 +153,6 @@ for ax, title, ylab in zip(axes, ["net P&L", "fill rate", "adverse selection ove
 axes[2].axhline(0, color="0.5", lw=0.8)
 axes[0].legend(title="channel")
 plt.show()
-
-# %% [markdown]
-# **Figure 10.1.** Net P&L (currency), fill rate (filled / submitted) and adverse selection over 1 s
-# (ticks) against one-way latency $L$ (s, log axis; $L = 0$ drawn at 1 µs), per latency channel.
 
 # %%
 z = sweep[sweep["latency_ns"] == 0].iloc[0]
@@ -225,7 +221,7 @@ decay = {name: lt.signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS
          for name, x in signals.items()}
 pd.DataFrame({name: r.summary() for name, r in decay.items()}).T.astype({"n_samples": int, "n_blocks": int}).round(3)
 
-# %%
+# %% mystnb={"figure": {"caption": "Signal decay: IC of each signal observed with delay $d$ against the forward mid move, with a 90% block-bootstrap band and the fitted exponential decay.", "name": "fig-signal-decay"}, "image": {"alt": "IC of each signal against observation delay with a shaded bootstrap band and a fitted exponential decay."}}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=False)
 for ax, (name, r) in zip(axes, decay.items()):
     t = r.table
@@ -247,10 +243,6 @@ for name, r in decay.items():
     lo, hi = r.half_life_ci
     print(f"{name}: IC0 {r.ic0:.4f}, half-life {r.half_life_s:.3f} s "
           f"(90% block bootstrap {lo:.3f} - {hi:.3f} s, {r.n_blocks} blocks), fit R² {r.r2:.3f}")
-
-# %% [markdown]
-# **Figure 10.2.** Signal decay: IC of each signal observed with delay $d$ against the forward mid
-# move, with a 90% block-bootstrap band and the fitted exponential decay.
 
 # %% [markdown]
 # The composite imbalance is a picture of the book now: its information is about the next moves
@@ -313,7 +305,7 @@ show = budget.assign(p50=budget["p50_ns"].map(lt.format_ns), p99=budget["p99_ns"
                      batch=budget["batch_ns"].map(lt.format_ns), target=budget["target_ns"].map(lt.format_ns))
 show[["stage", "p50", "p99", "batch", "target", "within_target"]]
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"caption": "Compute time per event (\u00b5s, log axis) per pipeline stage on this machine: p50 (bars), p99 (red dots), batch kernel (black ticks); dashed: the 10 \u00b5s signal-path target. Timings vary from run to run.", "name": "fig-compute-time"}, "image": {"alt": "Bars of compute time per event for each pipeline stage on a log axis, with red p99 dots, black batch ticks and a dashed 10 microsecond target."}}
 b = budget.set_index("stage")
 fig, ax = plt.subplots(figsize=(9, 3.6))
 stages = ["book update", "imbalance signal", "features", "model", "decision"]
@@ -332,11 +324,6 @@ plt.show()
 print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 10 us); "
       f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} (target 1 ms); "
       f"timer overhead {lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
-
-# %% [markdown]
-# **Figure 10.3.** Compute time per event (µs, log axis) per pipeline stage on this machine: p50
-# (bars), p99 (red dots), batch kernel (black ticks); dashed: the 10 µs signal-path target. Timings
-# vary from run to run.
 
 # %% [markdown]
 # The numbers vary from run to run and machine to machine (so this notebook's checks ignore

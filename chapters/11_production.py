@@ -39,7 +39,7 @@ MAX_EVENTS = 0        # events replayed through the executor (0: the whole day)
 DEMO_EVENTS = 40000   # events of the kill-switch and crash demos
 CRASH_AFTER = 25000   # the crash demo kills its process after this many events
 
-# %%
+# %% tags=["hide-input"]
 import json
 import os
 import subprocess
@@ -200,7 +200,7 @@ print(f"throughput {summary.events_per_s:,.0f} events/s; p99 target {config.late
       f"{summary.targets_met['signal_us']}")
 lat[["n", "p50_us", "p99_us", "mean_us", "max_us"]]
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"caption": "Distribution of the live loop's latency per chunk (\u00b5s, log axis) by stage, with the p99 target (dashed).", "name": "fig-live-latency"}, "image": {"alt": "Distributions of the live loop's latency per chunk for each stage on a log axis, with the dashed p99 target."}}
 fig, ax = plt.subplots(figsize=(9, 4.5))
 for stage in ("book", "signal", "strategy", "journal", "tick_to_decision"):
     if executor.metrics.count(stage):
@@ -211,10 +211,6 @@ ax.set(xscale="log", xlabel="latency per chunk (µs)", ylabel="share of chunks (
        title="Where the loop spends its time")
 ax.legend()
 plt.show()
-
-# %% [markdown]
-# **Figure 11.1.** Distribution of the live loop's latency per chunk (µs, log axis) by stage, with
-# the p99 target (dashed).
 
 # %% [markdown]
 # Read the histogram from left to right. The book update and the signal cost a few microseconds

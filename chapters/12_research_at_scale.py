@@ -40,7 +40,7 @@ WORKERS = 2                       # LocalCluster worker processes (one thread ea
 WINDOW = "5min"                   # CKS regression window (sessions are short)
 N_TREES = 100                     # LightGBM trees in the walk-forward comparison
 
-# %%
+# %% tags=["hide-input"]
 import logging
 
 import matplotlib.pyplot as plt
@@ -93,7 +93,7 @@ for k in ("r2_day", "beta_day", "c", "lambda"):
     s = ofi.summary[k]
     print(f"{k:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over {s['n']} ticker-days")
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: $R^2$ of the day's pooled regression of 10-s mid changes on OFI, one point per day, for each ticker, with the cross-day mean and its 95% interval. Right: the same for the impact coefficient $\\hat\\beta$ (ticks per lot).", "name": "fig-days-r2"}, "image": {"alt": "Left, the daily R squared of OFI regressions per ticker with the cross-day mean and interval; right, the same for the impact coefficient."}}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 tickers = sorted(ofi.table["ticker"].unique())
 for ax, col, label in ((axes[0], "r2_day", "$R^2$ of the day's regression"),
@@ -113,10 +113,6 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 12.1.** Left: $R^2$ of the day's pooled regression of 10-s mid changes on OFI, one
-# point per day, for each ticker, with the cross-day mean and its 95% interval. Right: the same
-# for the impact coefficient $\hat\beta$ (ticks per lot).
-#
 # The large-tick name (`SYN0`, a \$20 stock with a one-cent tick) has a far smaller $\hat\beta$:
 # its mid moves only when a whole queue of many lots is consumed, so one lot of OFI buys much less
 # than a tick. Its $R^2$ is also lower: most 10-s bins see OFI but no price change. How much a
@@ -148,7 +144,7 @@ for pair, p in train.summary["paired_auc"].items():
     print(f"{pair:>18}: mean AUC difference {p['mean_diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}], "
           f"paired t p = {p['p_t']:.3f}, Wilcoxon p = {p['p_wilcoxon']:.3f}, wins {p['wins']}/{p['n']}")
 
-# %%
+# %% mystnb={"figure": {"caption": "Out-of-sample AUC of P(mid up after 10 s) on each test day, for the three models; the dashed line is chance.", "name": "fig-days-auc"}, "image": {"alt": "Out-of-sample AUC on each test day, one line per model, with a dashed line at chance."}}
 fig, ax = plt.subplots(figsize=(8, 3.6))
 x = np.arange(len(auc))
 for k, m in enumerate(auc.columns):
@@ -162,9 +158,6 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 12.2.** Out-of-sample AUC of P(mid up after 10 s) on each test day, for the three
-# models; the dashed line is chance.
-#
 # Read the paired tests, not the pooled means: the same test day is easy or hard for every model
 # (the large-tick `SYN0` is the easiest, with AUCs around 0.7), so the day-to-day spread of each
 # model's AUC is much wider than the spread of the differences. The pooled intervals of LightGBM
@@ -187,7 +180,7 @@ s = bt.summary
 print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD, 95% CI [{s['net_pnl']['lo']:,.0f}, "
       f"{s['net_pnl']['hi']:,.0f}]; losing ticker-days {s['losing_days']} of {s['days']}")
 
-# %%
+# %% mystnb={"figure": {"caption": "Net P&L (after spread and fees, USD) of the imbalance scalper on each ticker-day.", "name": "fig-days-pnl"}, "image": {"alt": "Net P&L of the imbalance scalper on each day, one line of dots per ticker."}}
 fig, ax = plt.subplots(figsize=(8, 3.4))
 for t in tickers:
     v = bt.table.loc[bt.table["ticker"] == t, "net_pnl"].to_numpy()
@@ -200,9 +193,6 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 12.3.** Net P&L (after spread and fees, USD) of the imbalance scalper on each
-# ticker-day.
-#
 # The sign of the result is the one of {ref}`ch09`: crossing the spread on every entry and exit
 # costs more than the 10-s moves the signal anticipates, on every ticker and every day. The
 # distribution across days says the loss is not bad luck on one day — it is a cost structure.
