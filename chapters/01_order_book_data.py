@@ -18,11 +18,11 @@
 #
 # **What you will learn**
 #
-# - how NASDAQ's limit order book is encoded in LOBSTER message and orderbook files
+# - how NASDAQ's {term}`limit order book <Limit order book>` is encoded in LOBSTER message and orderbook files
 #   {cite:p}`huang2011lobster`, and how `companion` reads them with strict validation;
 # - how to rebuild the book event by event, when that is exact and when it needs the snapshot;
-# - how a crypto feed (Binance depth diffs) is synchronised with its REST snapshot;
-# - what a trading day looks like: spread, depth and activity through the day, and how the
+# - how a crypto feed (Binance {term}`depth diffs <Diff sync>`) is synchronised with its REST snapshot;
+# - what a trading day looks like: {term}`spread <Spread>`, {term}`depth <Depth>` and activity through the day, and how the
 #   course's synthetic market compares with the real samples.
 #
 # Every chapter runs on the seeded synthetic day by default. Change `DATA` in the next cell
@@ -58,9 +58,9 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} level
 #
 # A limit order book holds the resting buy orders (bids) and sell orders (asks) at each price,
 # and {numref}`fig-order-book` draws one. The orders at one price wait in a queue in time
-# priority. Three kinds of event change the book: an *add* puts a new limit order at the back of
+# priority. Three kinds of event change the book: an *add* puts a new {term}`limit order <Limit order>` at the back of
 # its queue, a *cancel* takes an order out from wherever it stands, and an *execute* trades an
-# incoming market order against the front of the best queue on the other side.
+# incoming {term}`market order <Market order>` against the front of the best queue on the other side.
 #
 # ```{figure} ../book/images/order_book.svg
 # :name: fig-order-book
@@ -68,10 +68,10 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} level
 # :width: 100%
 #
 # A limit order book drawn as a price ladder (prices in dollars, box width = order size in
-# shares). Best ask 100.02, best bid 99.99: the spread is 3 ticks and the mid price 100.005.
+# shares). {term}`Best ask <Best bid / best ask>` 100.02, best bid 99.99: the spread is 3 {term}`ticks <Tick>` and the {term}`mid price <Mid price>` 100.005.
 # What the three event kinds do: an **add** joins the back of its queue, a **cancel** leaves
 # from anywhere in its queue, an **execute** (here a market buy of 250 shares) consumes the best
-# ask queue from its front. The 500 shares ahead of our bid are its queue position.
+# ask queue from its front. The 500 shares ahead of our bid are its {term}`queue position <Queue position>`.
 # ```
 #
 # LOBSTER turns NASDAQ's TotalView-ITCH feed into two files per day. The **message file** has one
@@ -86,10 +86,10 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} level
 # | 2 | partial cancellation | removes `size` |
 # | 3 | deletion | removes the order's remaining size |
 # | 4 | visible execution | removes `size`; the *resting* order's side is `direction` |
-# | 5 | hidden execution | none (the order was hidden) |
+# | 5 | {term}`hidden execution <Hidden order>` | none (the order was hidden) |
 # | 6 / 7 | cross trade / halt | none |
 #
-# An execution of a sell limit order (direction −1) is a buyer-initiated trade: the aggressor is
+# An execution of a sell limit order (direction −1) is a buyer-initiated trade: the {term}`aggressor <Aggressor side>` is
 # always the opposite of `direction`. `companion` maps every row to one event dtype that also
 # carries Binance's level updates and trades, so every later stage sees the same array.
 
@@ -131,7 +131,7 @@ except companion.DataFormatError as err:
 # - a **level-N** LOBSTER file only contains the events that touch the visible N levels. When a
 #   visible level empties, the level behind it enters the view — but its size was never in the
 #   messages. The replay must take such *entering* levels from the orderbook file, as a crypto
-#   client takes its REST snapshot. We call this *snapshot-assisted replay* and count how many
+#   client takes its REST snapshot. We call this *{term}`snapshot-assisted replay <Snapshot-assisted replay>`* and count how many
 #   levels it took.
 
 # %%
@@ -316,7 +316,7 @@ print(f"best bid changes {len(change):,} times; median {np.median(gaps_ms):.1f} 
 # | Tardis `incremental_book_L2` | new size of a price level | no | no | (`trades` file: aggressor) | exchange and local µs |
 # | Bybit `ob500` | snapshot + level deltas, 500 levels | no | no | (separate trade stream) | ms, no local clock |
 #
-# Databento's MBO and NASDAQ's ITCH are order-level like LOBSTER, so exact FIFO queue positions
+# Databento's MBO and NASDAQ's ITCH are order-level like LOBSTER, so exact {term}`FIFO` queue positions
 # exist. The level formats show only how much rests at a price, so a cancel and a fill look the
 # same. The round trip below writes the current day as DBN MBO with Databento's official encoder
 # and as ITCH with our own encoder, reads both files back, and compares the replayed book with

@@ -18,15 +18,15 @@
 #
 # **What you will learn**
 #
-# - why, in a stylised book with constant depth $D$, the mid-price change over an interval is the
-#   order-flow imbalance divided by $2D$ {cite:p}`cont2014price`;
+# - why, in a stylised book with constant {term}`depth <Depth>` $D$, the {term}`mid-price <Mid price>` change over an interval is the
+#   {term}`order-flow imbalance <Order-flow imbalance (OFI)>` divided by $2D$ {cite:p}`cont2014price`;
 # - how to compute OFI event by event from book snapshots, and how well it explains 10-second
 #   price changes through the day;
-# - what the depth law $\beta = c / D^{\lambda}$ says, and when it holds;
-# - why trade imbalance explains less than OFI, and what deeper levels add
+# - what the {term}`depth law <Depth law>` $\beta = c / D^{\lambda}$ says, and when it holds;
+# - why {term}`trade imbalance <Trade imbalance>` explains less than OFI, and what deeper levels add
 #   {cite:p}`cont2023cross`;
-# - two other one-number summaries of the book's pressure: the micro-price
-#   {cite:p}`stoikov2018micro` and Kyle's lambda {cite:p}`kyle1985continuous`;
+# - two other one-number summaries of the book's pressure: the {term}`micro-price <Micro-price>`
+#   {cite:p}`stoikov2018micro` and {term}`Kyle's lambda` {cite:p}`kyle1985continuous`;
 # - how the chapter's numbers on the current dataset compare with the published ones.
 #
 # The chapter runs on the seeded synthetic day by default; set `DATA = "lobster:AAPL:1"` (or
@@ -70,9 +70,9 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 #
 # Cont, Kukanov and Stoikov {cite:p}`cont2014price` start from a book in which every price level
 # beyond the best quotes holds the same depth $D$ (in lots). Over an interval, let $L^b$, $C^b$ be
-# the limit buys added and cancelled at the best bid, $M^s$ the market sells, and $L^s$, $C^s$,
+# the limit buys added and cancelled at the {term}`best bid <Best bid / best ask>`, $M^s$ the {term}`market sells <Market order>`, and $L^s$, $C^s$,
 # $M^b$ the mirror quantities at the best ask. Every $D$ lots of net inflow at the bid lifts the bid
-# one tick; every $D$ lots of net outflow lowers it; the ask mirrors this. The mid price is the
+# one {term}`tick <Tick>`; every $D$ lots of net outflow lowers it; the ask mirrors this. The mid price is the
 # average of the two, so (their eq. 3-4)
 #
 # $$
@@ -149,7 +149,7 @@ plt.show()
 # %% [markdown]
 # The cloud is a sloped band: order-flow imbalance explains a sizeable part of the variance of
 # contemporaneous price changes, and its slope $\beta$ is significant in the share of windows
-# printed above. Compare the mean $R^2$ with CKS's 65% (section 2.8): a wide-spread book leaves
+# printed above. Compare the mean $R^2$ with CKS's 65% (section 2.8): a wide-{term}`spread <Spread>` book leaves
 # more of the price change unexplained. The points line up on horizontal stripes because the mid
 # moves in half ticks.
 #
@@ -211,7 +211,7 @@ print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f
 # $\mathrm{TI}_k = $ buyer-initiated minus seller-initiated volume. It sees the market orders
 # $M^b - M^s$ but none of the limit-order and cancellation flow, which in the stylised book moves
 # the price just as much. CKS (eq. 16) find an average $R^2$ of 32% for TI against 65% for OFI, and
-# TI adds little once OFI is in the regression. LOBSTER messages carry the true aggressor side, so
+# TI adds little once OFI is in the regression. LOBSTER messages carry the true {term}`aggressor side <Aggressor side>`, so
 # TI here is exact.
 
 # %% mystnb={"figure": {"caption": "$R^2$ per window of three regressions of the mid change: on OFI, on trade imbalance, on both.", "name": "fig-ofi-vs-ti"}, "image": {"alt": "Grouped bars of R squared per window for OFI, trade imbalance and both together."}}
@@ -228,7 +228,7 @@ print(f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} o
 # The same rule $e_n$ applies at the $m$-th occupied level of each side, giving $\mathrm{OFI}^m_k$.
 # Cont, Cucuringu and Zhang {cite:p}`cont2023cross` normalise each level by the average depth of
 # the first $M$ levels in the interval, $\mathrm{ofi}^m = \mathrm{OFI}^m / Q^M$, and note that the
-# levels are strongly correlated. Their **integrated OFI** is the first principal component,
+# levels are strongly correlated. Their **{term}`integrated OFI <Integrated OFI>`** is the first principal component,
 #
 # $$
 # \mathrm{ofi}^I = \frac{w_1^\top \mathrm{ofi}}{\lVert w_1 \rVert_1},
@@ -262,7 +262,7 @@ else:
 # ## 2.6 The micro-price
 #
 # OFI measures flow over an interval; the book's *state* also carries information. With the
-# imbalance $I = Q^b / (Q^b + Q^a)$ at the best quotes, the **weighted mid**
+# imbalance $I = Q^b / (Q^b + Q^a)$ at the best quotes, the **{term}`weighted mid <Weighted mid>`**
 # $W = I P^a + (1 - I) P^b$ leans towards the side that is about to be depleted. Stoikov
 # {cite:p}`stoikov2018micro` shows that $W$ over-reacts (it jumps when a queue is nearly empty)
 # and defines the **micro-price** as the limit of expected future mids,
@@ -295,6 +295,8 @@ fig, ax = plt.subplots(figsize=(8, 4))
 plots.micro_price_curve(ax, micro)
 ax.set_title(f"{inst.symbol}: micro-price adjustment g(I, S), first half of the day")
 plt.show()
+
+# %%
 scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
 
 # %% [markdown]
@@ -311,7 +313,7 @@ scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
 #
 # ## 2.7 Kyle's lambda
 #
-# In Kyle's model {cite:p}`kyle1985continuous` a market maker who cannot tell informed from noise
+# In Kyle's model {cite:p}`kyle1985continuous` a {term}`market maker <Market making>` who cannot tell informed from noise
 # orders sets the price change in proportion to the net order flow, $\Delta P = \lambda (x + u)$;
 # in continuous time $\lambda = \sigma_v / \sigma_u$, the ratio of the volatility of value to that
 # of noise trading. Empirically, $\lambda$ is the slope of price changes on signed traded volume,

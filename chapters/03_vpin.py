@@ -18,12 +18,12 @@
 #
 # **What you will learn**
 #
-# - what makes order flow *toxic* to market makers, and how VPIN measures it in volume time
+# - what makes order flow *toxic* to {term}`market makers <Market making>`, and how {term}`VPIN` measures it in volume time
 #   {cite:p}`easley2012flow`;
-# - how volume buckets and bulk volume classification (BVC) work, and why BVC needs no trade
+# - how {term}`volume buckets <Volume bucket>` and {term}`bulk volume classification <BVC>` (BVC) work, and why BVC needs no trade
 #   signs;
-# - how accurate BVC, the tick rule, the quote rule and Lee-Ready {cite:p}`lee1991inferring` are
-#   against the true aggressor side that LOBSTER messages carry;
+# - how accurate BVC, the {term}`tick rule <Tick rule>`, the {term}`quote rule <Quote rule>` and {term}`Lee-Ready <Lee–Ready rule>` {cite:p}`lee1991inferring` are
+#   against the true {term}`aggressor side <Aggressor side>` that LOBSTER messages carry;
 # - whether VPIN finds the informed-trading episodes that the synthetic generator plants;
 # - what VPIN does and does not predict, and why its critics find it tracks volume and
 #   volatility {cite:p}`andersen2014vpin`.
@@ -67,10 +67,10 @@ print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 # %% [markdown]
 # ## 3.1 Toxic flow
 #
-# A market maker earns the spread from traders who are uninformed and loses to those who know
+# A market maker earns the {term}`spread <Spread>` from traders who are uninformed and loses to those who know
 # where the price is going. Flow is **toxic** when it adversely selects the liquidity providers:
 # when, over some stretch of trading, one side is consistently better informed. The classical
-# measure, the probability of informed trading (PIN), is estimated by maximum likelihood from
+# measure, the probability of {term}`informed trading <Informed trading>` (PIN), is estimated by maximum likelihood from
 # daily counts of buys and sells. Easley, López de Prado and O'Hara {cite:p}`easley2012flow`
 # replace it with a model-free, high-frequency proxy: the **volume-synchronised probability of
 # informed trading**. Informed traders show up as an imbalance between buying and selling
@@ -119,7 +119,7 @@ plt.show()
 
 # %% [markdown]
 # Each bar spans its bucket's clock time. Buckets are shorter when trading is busy (typically
-# near the open and the close) and longer when it is quiet. The lower panel is the order imbalance of each
+# near the open and the close) and longer when it is quiet. The lower panel is the {term}`order imbalance <Order imbalance>` of each
 # bucket with true signs; shaded spans (synthetic data only) are the generator's informed
 # episodes.
 #
@@ -164,15 +164,15 @@ print(f"mean implied imbalance: BVC {(2 * bars['buy_frac'] - 1).abs().mean():.3f
 # ## 3.4 How accurate is trade classification?
 #
 # Without true signs, trades are classified by rules. The **tick rule** calls a trade a buy if its
-# price is above the previous trade's (and carries the last sign on a zero tick); the **quote
+# price is above the previous trade's (and carries the last sign on a zero {term}`tick <Tick>`); the **quote
 # rule** calls it a buy if it prints above the prevailing mid; **Lee-Ready**
-# {cite:p}`lee1991inferring` uses the quote rule and falls back to the tick rule at the mid.
+# {cite:p}`lee1991inferring` uses the quote rule and falls back to the tick rule at the {term}`mid <Mid price>`.
 # Studies with partial ground truth report, for Lee-Ready, about 85% of trades right on NYSE
-# (Odders-White 2000), 81.1% on Nasdaq (Ellis, Michaely and O'Hara 2000, EMO), 72.8% in Frankfurt
-# (Theissen 2001) and about 93% after exclusions (Lee and Radhakrishna 2000). For the tick rule
-# EMO report 77.7% and for the quote rule 76.4% on Nasdaq; Chakrabarty, Pascual and Shkilko
-# (2015, as quoted by Andersen and Bondarenko) find the tick rule wrong on 9.2% of trades of
-# NASDAQ INET stocks (90.8% right). LOBSTER gives the true side of every execution, so
+# {cite:p}`odderswhite2000occurrence`, 81.1% on Nasdaq ({cite:t}`ellis2000accuracy`, EMO),
+# 72.8% in Frankfurt {cite:p}`theissen2001test` and about 93% after exclusions
+# {cite:p}`lee2000inferring`. For the tick rule EMO report 77.7% and for the quote rule 76.4% on
+# Nasdaq; {cite:t}`chakrabarty2015evaluating` (CPS, as quoted by Andersen and Bondarenko) find the
+# tick rule wrong on 9.2% of trades of NASDAQ INET stocks (90.8% right). LOBSTER gives the true side of every execution, so
 # we can score each rule exactly. Trade-level rules are scored by count and by volume; all rules,
 # BVC included, are also scored in bulk, as the share of each bar's volume put on the right side.
 
@@ -188,7 +188,7 @@ score_trade_signs(events, rows, bvc_freq=BAR, t0=t0).round(3)
 # (TAQ-era data, with the 5-second quote lag of Lee and Ready or none), so stale and misaligned
 # quotes caused most of their errors; LOBSTER gives the exact side of every execution and the
 # book just before it, on the exchange's own clock, so there is no quote lag to get wrong. What
-# the rules still miss are executions that print inside the spread (hidden orders). The tick
+# the rules still miss are executions that print inside the spread ({term}`hidden orders <Hidden order>`). The tick
 # rule errs more often (74.5% here, 86-87% on the real samples, against EMO's 77.7% and CPS's
 # 90.8%), and BVC, which sees only a bar's net price change, errs most. Andersen and Bondarenko
 # {cite:p}`andersen2014vpin` report the same order on E-mini futures (tick rule misclassifying
@@ -218,7 +218,7 @@ plt.show()
 # **Does VPIN see the informed episodes?** On the synthetic day we know when informed traders
 # were active. A VPIN value summarises the buckets of its window, so we label a window *inside*
 # when at least half of its clock time falls in an episode and *outside* when none does, and
-# measure how well VPIN separates the two: the mean VPIN in each group, and the ROC-AUC (the
+# measure how well VPIN separates the two: the mean VPIN in each group, and the ROC-{term}`AUC` (the
 # probability that an inside window has a higher VPIN than an outside one; 0.5 = no
 # information).
 

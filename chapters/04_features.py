@@ -18,13 +18,13 @@
 #
 # **What you will learn**
 #
-# - what the course's feature library holds: order-flow imbalance over several windows
-#   {cite:p}`cont2014price` and levels {cite:p}`cont2023cross`, book imbalances, the micro-price
-#   deviation {cite:p}`stoikov2018micro`, trade flow, queue activity, volatility, VPIN
+# - what the course's feature library holds: {term}`order-flow imbalance <Order-flow imbalance (OFI)>` over several windows
+#   {cite:p}`cont2014price` and levels {cite:p}`cont2023cross`, book imbalances, the {term}`micro-price <Micro-price>`
+#   deviation {cite:p}`stoikov2018micro`, trade flow, queue activity, volatility, {term}`VPIN`
 #   {cite:p}`easley2012flow` and time of day, each with its formula, window, unit and reference;
 # - what the features look like on a day, and how much they overlap;
 # - how much each feature alone says about the next 10 seconds and the next minute
-#   (the information coefficient);
+#   (the {term}`information coefficient <IC>`);
 # - what *causal* means for a feature, and how the package proves it: change the future, and the
 #   past must not move.
 #
@@ -128,9 +128,9 @@ plt.show()
 # ## 4.4 Single-feature predictive power
 #
 # The **information coefficient** (IC) of a feature is the Spearman rank correlation between its
-# value at $T$ and the forward mid move $r_T = (M_{T+h} - M_T)/\delta$, in ticks. The move comes
+# value at $T$ and the forward mid move $r_T = (M_{T+h} - M_T)/\delta$, in {term}`ticks <Tick>`. The move comes
 # from `companion.labels.fixed_horizon_labels`, the one module allowed to look forward. An IC of
-# 0.05 is large in this business: Grinold's fundamental law turns a small IC applied many times a
+# 0.05 is large in this business: Grinold's fundamental law {cite:p}`grinold1989fundamental` turns a small IC applied many times a
 # day into a usable edge.
 
 # %% mystnb={"figure": {"caption": "Spearman IC with the forward mid move at each horizon, for the 20 features with the largest absolute IC.", "name": "fig-feature-ic"}, "image": {"alt": "Grouped bars of the Spearman IC of the 20 strongest features, one bar per forecast horizon."}}
@@ -164,8 +164,8 @@ for h in HORIZONS:
 # ## 4.5 Causality, and how it is proved
 #
 # A feature is **causal** if its value at $T$ is a function of the events with $t \le T$ only.
-# A lookahead bug (a centred window, a `shift(-1)`, a normalisation by the day's mean, a bin
-# labelled by its start instead of its end) makes a feature look predictive in a backtest and
+# A {term}`lookahead <Leakage>` bug (a centred window, a `shift(-1)`, a normalisation by the day's mean, a bin
+# labelled by its start instead of its end) makes a feature look predictive in a {term}`backtest <Backtest>` and
 # useless live. The test is direct: change everything that happens after a cut time $T^*$ and
 # recompute. A causal feature gives bit-identical values at every $T \le T^*$. The package's test
 # suite (`tests/test_features_causal.py`) does this for every feature with many kinds of

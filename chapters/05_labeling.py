@@ -18,13 +18,13 @@
 #
 # **What you will learn**
 #
-# - three ways to say what "the price went up" means: the fixed-horizon move, the smoothed move of
-#   the FI-2010 benchmark, and the triple barrier {cite:p}`lopezdeprado2018advances`;
+# - three ways to say what "the price went up" means: the {term}`fixed-horizon <Fixed-horizon label>` move, the smoothed move of
+#   the FI-2010 benchmark, and the {term}`triple barrier <Triple barrier>` {cite:p}`lopezdeprado2018advances`;
 # - how the threshold that separates "flat" from "up" and "down" sets the class balance;
-# - why labels sampled every second overlap, and why cross-validation must then **purge** and
-#   **embargo** training samples;
+# - why labels sampled every second overlap, and why cross-validation must then **{term}`purge <Purging>`** and
+#   **{term}`embargo <Embargo>`** training samples;
 # - what a leaky split does to an out-of-sample number;
-# - meta-labels: labelling whether a bet on a given side would have paid.
+# - {term}`meta-labels <Meta-label>`: labelling whether a bet on a given side would have paid.
 #
 # The chapter runs on the seeded synthetic day by default; set `DATA = "lobster:AAPL:1"` to run it
 # on a real LOBSTER sample.
@@ -66,7 +66,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples
 # %% [markdown]
 # ## 5.1 Fixed-horizon labels
 #
-# The simplest label of a sample taken at $T$ is the mid move over a fixed horizon $h$, in ticks,
+# The simplest label of a sample taken at $T$ is the {term}`mid <Mid price>` move over a fixed horizon $h$, in {term}`ticks <Tick>`,
 # and its class
 #
 # $$
@@ -82,7 +82,7 @@ fixed = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=grid) fo
 fixed[HORIZONS[0]].head()
 
 # %% [markdown]
-# With $c = 0$ every nonzero move is up or down. On a busy wide-spread book the mid rarely stays
+# With $c = 0$ every nonzero move is up or down. On a busy wide-{term}`spread <Spread>` book the mid rarely stays
 # exactly where it was for 10 seconds, so at $c = 0$ "flat" is a small class (its share is printed
 # below); raising $c$ moves small moves into it. `labels.balance_by_threshold` tabulates the three
 # shares.
@@ -109,7 +109,7 @@ bal.round(3)
 # ## 5.2 Smoothed labels
 #
 # Single mids are noisy: a one-tick flicker of the quote can flip a label. The FI-2010 benchmark
-# (Ntakaris et al., 2018, *J. Forecasting* 37(8)) compares the *mean* of the next $k$ mids with the current mid,
+# {cite:p}`ntakaris2018benchmark` compares the *mean* of the next $k$ mids with the current mid,
 # $l_T = (\bar M^{+}_k - M_T)/M_T$ with $\bar M^{+}_k = \frac1k \sum_{i=1}^k M_{T+i}$ (events),
 # and calls it up above $\alpha = 0.002$. How much clock time $k$ events cover depends on the
 # stock's activity: the line below prints the median span on the current data (several seconds
@@ -153,7 +153,9 @@ plt.show()
 # ## 5.4 Overlapping labels
 #
 # Sampling every second with a one-minute horizon, consecutive labels share 59 of their 60
-# seconds of price path. Their intervals $[T, e_T]$ overlap, and so do their outcomes.
+# seconds of price path. Their intervals $[T, e_T]$ overlap, and so do their outcomes. The
+# {term}`average uniqueness <Average uniqueness>` printed below (the mean of 1 / concurrency)
+# measures how much.
 
 # %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time; its mean inverse is the average uniqueness (L\u00f3pez de Prado 2018, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
 lab = fixed[h_tb]
@@ -192,7 +194,7 @@ print("purged + embargoed samples per fold:", (roles == -1).sum(axis=1).tolist()
 # The purged band looks thin on a whole day, but it is exactly where the leak would be. How much
 # does it matter? Evaluate the same small model four ways on the 1-minute labels: k-fold with
 # shuffled samples (the scikit-learn habit), k-fold on contiguous blocks, purged k-fold, and
-# purged walk-forward. Only the last is a backtest: k-fold trains on the future of each test
+# purged {term}`walk-forward <Walk-forward cross-validation>`. Only the last is a {term}`backtest <Backtest>`: k-fold trains on the future of each test
 # block.
 
 # %%
@@ -208,7 +210,7 @@ pd.DataFrame(rows_).T.astype({"n": int}).round(3)
 
 # %% [markdown]
 # Shuffled k-fold puts the neighbours of every test sample, whose labels share 59 of 60 seconds
-# of price path, in the training set: the model looks up the answer and the AUC is far above
+# of price path, in the training set: the model looks up the answer and the {term}`AUC` is far above
 # anything achievable. Contiguous blocks leak only at their edges (a minute on each side of a
 # block of more than an hour), so on one day the difference between them and the purged splits
 # is within noise; it grows with the horizon and with the number of blocks. The rule does not
@@ -220,7 +222,7 @@ pd.DataFrame(rows_).T.astype({"n": int}).round(3)
 #
 # ## 5.5 Meta-labels
 #
-# Suppose a primary rule already picks a side: go with the 10-second OFI. **Meta-labelling**
+# Suppose a primary rule already picks a side: go with the 10-second {term}`OFI <Order-flow imbalance (OFI)>`. **Meta-labelling**
 # (AFML §3.6) asks a second question: given the side, would the bet have paid? The meta-label is 1
 # when the side's return at the first barrier touch is positive. A secondary model trained on it
 # learns *when* to trust the primary rule, i.e. how much to bet.

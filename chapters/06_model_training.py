@@ -18,15 +18,15 @@
 #
 # **What you will learn**
 #
-# - how to train a gradient-boosted tree model (LightGBM) on the feature library with a purged
-#   walk-forward split and an embargo {cite:p}`lopezdeprado2018advances`, and to report only
+# - how to train a gradient-boosted tree model ({term}`LightGBM`) on the feature library with a {term}`purged <Purging>`
+#   {term}`walk-forward <Walk-forward cross-validation>` split and an {term}`embargo <Embargo>` {cite:p}`lopezdeprado2018advances`, and to report only
 #   out-of-sample numbers;
-# - how it compares with three baselines: the majority class, the sign of order-flow imbalance
+# - how it compares with three baselines: the majority class, the sign of {term}`order-flow imbalance <Order-flow imbalance (OFI)>`
 #   {cite:p}`cont2014price`, and a logistic regression;
 # - P(up) at two horizons, and a regressor for the size of the move;
-# - whether the predicted probabilities mean what they say (calibration);
+# - whether the predicted probabilities mean what they say ({term}`calibration <Calibration>`);
 # - which features the model uses, overall and for one prediction;
-# - how to audit a result for leakage, and how to save, reload and compile a model without pickle.
+# - how to audit a result for {term}`leakage <Leakage>`, and how to save, reload and compile a model without pickle.
 #
 # The chapter runs on the seeded synthetic day by default; set `DATA = "lobster:AAPL:1"` to run it
 # on a real LOBSTER sample.
@@ -72,12 +72,12 @@ for h, ds in sets.items():
 #
 # Each row is a sample on a 1-second grid: the causal features of chapter 4 at $T$, and the label
 # $y_T = \mathbb{1}\{M_{T+h} > M_T\}$ of chapter 5 with its end time $e_T$. The model estimates
-# $P(\text{up} \mid x_T)$. We use the scale-free flow features (OFI, imbalances, micro-price
-# deviation, trade imbalance, spread, queue activity): level-like features (depth in shares,
+# $P(\text{up} \mid x_T)$. We use the scale-free flow features (OFI, imbalances, {term}`micro-price <Micro-price>`
+# deviation, {term}`trade imbalance <Trade imbalance>`, {term}`spread <Spread>`, queue activity): level-like features ({term}`depth <Depth>` in shares,
 # cumulative volumes, momentum, time of day) drift through the day, and a tree that learns one
 # morning's levels applies them to a different afternoon ({numref}`exercise {number} <ex-06-1>` measures the cost).
 #
-# The model is LightGBM (Ke et al., 2017, NeurIPS) with shallow, regularised trees, one thread,
+# The model is LightGBM {cite:p}`ke2017lightgbm` with shallow, regularised trees, one thread,
 # `deterministic=True`, `force_row_wise=True` and explicit seeds, so a rerun gives bit-identical
 # numbers:
 
@@ -109,9 +109,9 @@ table = pd.concat({h: r.metrics.set_index("model")[cols] for h, r in results.ite
 table.round(3)
 
 # %% [markdown]
-# Read the table as a forecaster would. AUC and accuracy of 0.5 are chance; the majority model's
+# Read the table as a forecaster would. {term}`AUC` and accuracy of 0.5 are chance; the majority model's
 # AUC differs from 0.5 only because its constant probability changes from block to block. The
-# IC is the rank correlation of the predicted P(up) with the realised move in ticks. The OFI sign
+# {term}`IC` is the rank correlation of the predicted P(up) with the realised move in {term}`ticks <Tick>`. The OFI sign
 # has no probability, so no log-loss.
 #
 # Compare the LightGBM row with the logistic row: with a weak signal carried by a handful of nearly
@@ -119,7 +119,7 @@ table.round(3)
 # day it is at least as good as the trees. At 10 seconds both models beat chance by a few points of
 # AUC; at one minute the trees are at chance, and the logistic regression's lead of a couple of
 # points does not hold block by block (the table below). That is what the generator implies: its
-# informed traders push the order flow towards a latent value that the mid follows with a lag, so
+# {term}`informed traders <Informed trading>` push the order flow towards a latent value that the {term}`mid <Mid price>` follows with a lag, so
 # the imbalance of the book and of the flow predicts the next seconds a little, and the prediction
 # decays with the horizon as new information arrives. On a real LOBSTER day expect the same order
 # of magnitude: a couple of points of AUC. Anything much larger should be audited (section 6.6)
@@ -201,9 +201,9 @@ plt.show()
 #
 # ## 6.5 What the model uses
 #
-# **Gain importance** is the total loss reduction of the splits on each feature, averaged over the
+# **{term}`Gain importance`** is the total loss reduction of the splits on each feature, averaged over the
 # walk-forward models. It is a global, in-sample summary: correlated features share it.
-# **Per-prediction contributions** (TreeSHAP, Lundberg et al., 2020, *Nature Machine Intelligence*; LightGBM's
+# **Per-prediction contributions** ({term}`TreeSHAP` {cite:p}`lundberg2020local`; LightGBM's
 # `pred_contrib`) split one prediction's log-odds into a part per feature plus a bias.
 
 # %% mystnb={"figure": {"caption": "Gain importance of the 15 strongest features, as shares of the total gain averaged over the walk-forward models.", "name": "fig-gain-importance"}, "image": {"alt": "Horizontal bars of the gain importance of the 15 strongest features."}}

@@ -21,16 +21,16 @@
 # - how three views of the book's pressure (volume, distance-weighted and order-count imbalance)
 #   combine into one composite number in $[-1, 1]$, and how two thresholds turn it into five
 #   classes (strong sell ... strong buy);
-# - how to read a **threshold sweep**: trades, hit rate, average P&L and Sharpe per threshold,
-#   before and after the cost of crossing the spread;
+# - how to read a **threshold sweep**: trades, hit rate, average {term}`P&L` and {term}`Sharpe <Sharpe ratio>` per threshold,
+#   before and after the cost of crossing the {term}`spread <Spread>`;
 # - why a threshold must be **chosen on an earlier period and judged on a later one**, and how the
-#   calibrated threshold compares with the textbook default out of sample;
+#   {term}`calibrated <Calibration>` threshold compares with the textbook default out of sample;
 # - the **model rule**: trade when a classifier's out-of-sample $P(\text{up})$ and the order-flow
 #   imbalance {cite:p}`cont2014price` agree.
 #
-# Everything here is a *paper* evaluation: a call is scored by the mid-price move that follows it,
+# Everything here is a *paper* evaluation: a call is scored by the {term}`mid-price <Mid price>` move that follows it,
 # with an optional flat cost. Chapters 8 and 9 put the same signals through the exchange simulator,
-# where queues, latency and fees decide what is left. The chapter runs on the seeded synthetic day
+# where queues, {term}`latency <Latency>` and fees decide what is left. The chapter runs on the seeded synthetic day
 # by default; set `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
 
 # %% tags=["parameters"]
@@ -72,7 +72,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # ## 7.1 Three imbalances and a composite
 #
 # Write $Q^b_k, Q^a_k$ for the sizes and $P^b_k, P^a_k$ for the prices of the $k$-th bid and ask
-# level, $M$ for the mid and $\delta$ for the tick. Over the first $L$ levels:
+# level, $M$ for the mid and $\delta$ for the {term}`tick <Tick>`. Over the first $L$ levels:
 #
 # $$
 # I_V = \frac{\sum_k Q^b_k - \sum_k Q^a_k}{\sum_k Q^b_k + \sum_k Q^a_k}, \qquad
@@ -81,7 +81,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # $$
 #
 # and $I_N$, the same ratio on the *number* of resting orders (read from the order ids of the
-# message file). $I_V$ is the depth imbalance of Cao, Hansch and Wang; $I_D$ lets depth near the
+# message file). $I_V$ is the {term}`depth imbalance <Order imbalance>` of {cite:t}`cao2009information`; $I_D$ lets {term}`depth <Depth>` near the
 # mid count more; $I_N$ separates one large order from many small ones. The composite weights them
 #
 # $$
@@ -91,7 +91,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # renormalised over the parts that are defined (without order ids $I_N$ drops out). Every value at
 # event $i$ uses the book after event $i$ only: the signal is causal. A positive $S$ says the bid
 # side is heavier, so the next mid move is more likely up: the same reading of the book as the
-# weighted mid and the micro-price of chapter 2 {cite:p}`stoikov2018micro`.
+# {term}`weighted mid <Weighted mid>` and the {term}`micro-price <Micro-price>` of chapter 2 {cite:p}`stoikov2018micro`.
 
 # %%
 signal = sg.ImbalanceSignal(levels=L, weak=WEAK, strong=STRONG, tick=float(inst.tick))
@@ -131,7 +131,7 @@ plt.show()
 # STRONG_BUY for $S \ge s$, BUY for $w \le S < s$, NONE for $|S| < w$, and the mirror images. A
 # class is only useful with two numbers attached, estimated on a **fit period** (here the first
 # `FIT_FRACTION` of the day): its *expected edge*, the mean of direction $\times$ forward mid move
-# over the horizon $h$ (bps), and its *confidence*, the share of its calls with a non-zero move whose
+# over the horizon $h$ ({term}`bps <Basis point>`), and its *confidence*, the share of its calls with a non-zero move whose
 # sign was right. We then look at the same numbers on the later test period.
 
 # %%
@@ -259,10 +259,10 @@ for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
 # \text{short if } P(\text{up}) < 0.45 \text{ and } \mathrm{OFI}_{10\,s} < -\theta_{\mathrm{OFI}},
 # $$
 #
-# with $\mathrm{OFI}_{10\,s}$ the trailing 10-second order-flow imbalance (CKS eq. 10, shares).
+# with $\mathrm{OFI}_{10\,s}$ the trailing 10-second {term}`order-flow imbalance <Order-flow imbalance (OFI)>` (CKS eq. 10, shares).
 # $P(\text{up})$ must be **out of sample** at every time it is used. We compute features every
-# second, label each second by whether the mid is higher $h$ later, and fit a LightGBM
-# classifier with purged walk-forward cross-validation (chapter 6): every prediction comes from a
+# second, label each second by whether the mid is higher $h$ later, and fit a {term}`LightGBM`
+# classifier with {term}`purged <Purging>` {term}`walk-forward <Walk-forward cross-validation>` cross-validation (chapter 6): every prediction comes from a
 # model trained only on earlier data, with the overlapping labels purged.
 
 # %%
@@ -303,7 +303,7 @@ for name, d in calls.items():
 pd.DataFrame(res).T
 
 # %% [markdown]
-# Three readings are worth keeping. First, a model with an AUC a few points above 0.5 is a
+# Three readings are worth keeping. First, a model with an {term}`AUC` a few points above 0.5 is a
 # real but small edge, and the rule keeps only the calls where the model and the flow agree, so it
 # trades less than the raw imbalance. Second, compare the mid-to-mid P&L per trade with the cost
 # line: on a book whose spread is several bps wide, an edge of a fraction of a bp does not survive
@@ -403,7 +403,7 @@ pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
 #
 # ```{exercise}
 # :label: ex-07-4
-# Is the walk-forward model free of leakage? Refit it with the training labels shuffled inside
+# Is the walk-forward model free of {term}`leakage <Leakage>`? Refit it with the training labels shuffled inside
 # each fold (`companion.models.leakage_audit`, one repeat) and check that its out-of-sample AUC
 # falls to about 0.5.
 # ```

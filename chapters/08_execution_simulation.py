@@ -18,15 +18,15 @@
 #
 # **What you will learn**
 #
-# - what happens to each order type (limit, market, IOC, FOK, post-only) when it reaches a
+# - what happens to each order type (limit, market, {term}`IOC`, {term}`FOK`, {term}`post-only <Post-only>`) when it reaches a
 #   replayed book, and why a replay can never show the effect of our own orders;
-# - how a resting order's **queue position** is estimated from market data: the risk-averse model,
-#   the probabilistic models of hftbacktest (power and log), and the exact FIFO queue that
-#   LOBSTER's order ids allow; how far apart their fill rates are on the same quoting strategy;
-# - what **latency**, **fees** and **price impact** (the square-root law {cite:p}`toth2011anomalous`)
+# - how a resting order's **{term}`queue position <Queue position>`** is estimated from market data: the risk-averse model,
+#   the probabilistic models of hftbacktest (power and log), and the exact {term}`FIFO` queue that
+#   LOBSTER's order ids allow; how far apart their {term}`fill rates <Fill rate>` are on the same quoting strategy;
+# - what **{term}`latency <Latency>`**, **fees** and **price impact** (the {term}`square-root law <Square-root law>` {cite:p}`toth2011anomalous`)
 #   do to fills and costs;
-# - how TWAP, VWAP, POV and a signal-adaptive schedule execute a parent order, how their
-#   **implementation shortfall** splits into spread, impact, timing, opportunity and fees, and how
+# - how {term}`TWAP`, {term}`VWAP`, {term}`POV` and a signal-adaptive schedule execute a {term}`parent order <Parent order>`, how their
+#   **{term}`implementation shortfall <Implementation shortfall>`** splits into {term}`spread <Spread>`, impact, timing, opportunity and fees, and how
 #   to compare two algorithms fairly (paired, on the same parent orders)
 #   {cite:p}`almgren2000optimal`.
 #
@@ -97,9 +97,9 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events; slice of {SLICE_MIN} 
 # | `FOK` | fills entirely inside its limit, or not at all | expires untouched |
 # | `POST_ONLY` | rejected if it would take liquidity | rests |
 #
-# One wake-up of a small Python strategy sends one of each (plus a limit off the tick grid) at the
+# One wake-up of a small Python strategy sends one of each (plus a limit off the {term}`tick <Tick>` grid) at the
 # same instant. Within one book row the simulator does not use liquidity twice: the orders below
-# arrive together, so the IOC walks only what the market order left at the ask (compare its fill
+# arrive together, so the IOC walks only what the {term}`market order <Market order>` left at the ask (compare its fill
 # with the ask size printed above). But our orders never change the replayed market data: from
 # the next market event on, the replay's book is the reference again, as if we had never traded,
 # and the market never reacts to us. This is the central limitation of every replay simulator
@@ -136,7 +136,7 @@ orders[["otype", "side", "price", "qty", "status", "reason", "filled", "avg_pric
 # %% [markdown]
 # ## 8.2 Queue position
 #
-# A resting limit order fills only when the quantity ahead of it at its price has gone. Level-2
+# A resting {term}`limit order <Limit order>` fills only when the quantity ahead of it at its price has gone. Level-2
 # data shows the size of the level, not our place in it, so a simulator must model the quantity
 # ahead, `front`. On arrival we join the back: `front` = the visible size at our price. Then:
 #
@@ -158,7 +158,7 @@ orders[["otype", "side", "price", "qty", "status", "reason", "filled", "avg_pric
 #   added before we arrived, and its cancels and executions move us exactly (**FIFO**).
 #
 # A quoting strategy makes the comparison concrete. Every `QUOTE_EVERY_S` seconds it posts `QTY`
-# shares at the best bid and at the best ask, and cancels each quote `QUOTE_TTL_S` seconds later.
+# shares at the {term}`best bid <Best bid / best ask>` and at the best ask, and cancels each quote `QUOTE_TTL_S` seconds later.
 # Its decisions depend on the clock and the book only, never on its fills, so the five runs below
 # send exactly the same orders; only the queue model differs.
 
@@ -221,8 +221,8 @@ plt.show()
 # it is the cancellations *ahead of us* that the models disagree about, so the band is narrow
 # when the queue at the touch is short (compare the median best-bid size printed at the top with
 # `QTY`) and most fills come from market orders that clear the whole level, and wide on a
-# one-tick book with long queues. The markout column is the other half of the story: a negative
-# markout means the price kept moving through the filled quote (*adverse selection*), and the
+# one-tick book with long queues. The {term}`markout <Markout>` column is the other half of the story: a negative
+# markout means the price kept moving through the filled quote (*{term}`adverse selection <Adverse selection>`*), and the
 # extra fills an optimistic model adds tend to have worse markouts than the fills every model
 # agrees on. (On the synthetic day every model's 5-second markout is positive: on average the
 # quoter's fills are not adversely selected, although the generator has informed episodes. Check
@@ -265,9 +265,9 @@ print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, mar
 #
 # ## 8.4 Fees
 #
-# Exchanges charge takers and pay makers: NASDAQ's schedule in the LOBSTER sample's era was about
+# Exchanges charge {term}`takers <Maker / taker>` and pay makers: NASDAQ's schedule in the LOBSTER sample's era was about
 # 0.30 cents per share to take and a rebate of about 0.20 cents to make. Per share, against a
-# price of a few hundred dollars, that is a fraction of a basis point, small next to the spread but
+# price of a few hundred dollars, that is a fraction of a {term}`basis point <Basis point>`, small next to the spread but
 # paid on every fill, so it decides the sign of strategies whose edge is itself a fraction of a
 # basis point. The simulator books the fee of each fill into cash: `cash -= side * price * qty + fee`.
 
@@ -283,7 +283,7 @@ print(f"quoter: {len(fee_run.fills)} maker fills, fees {fee_run.fills['fee'].sum
 # %% [markdown]
 # ## 8.5 Impact: the square-root law
 #
-# A market order larger than the visible depth cannot be filled by a replay: the book beyond the
+# A market order larger than the visible {term}`depth <Depth>` cannot be filled by a replay: the book beyond the
 # last level is unknown, and the liquidity that would replenish it is a reaction to our own order.
 # The empirical regularity for the average cost of an order of $Q$ shares is the square-root law
 # {cite:p}`toth2011anomalous`
@@ -293,7 +293,7 @@ print(f"quoter: {len(fee_run.fills)} maker fills, fees {fee_run.fills['fee'].sum
 # $$
 #
 # with $\sigma$ the daily volatility, $V$ the daily volume and $Y$ of order one. The law is the
-# average cost of the *whole* order, measured from the mid $m_0$ when it arrives. The simulator
+# average cost of the *whole* order, measured from the {term}`mid <Mid price>` $m_0$ when it arrives. The simulator
 # (`SqrtImpact`, documented in `companion.sim.impact`) uses it as one total-cost model for a
 # market order that exhausts the visible levels: it walks the visible levels, and fills the
 # remainder at the single price that makes the cost of the whole order
@@ -305,7 +305,7 @@ print(f"quoter: {len(fee_run.fills)} maker fills, fees {fee_run.fills['fee'].sum
 # with $C_{\text{walk}}$ the cost from $m_0$ of the visible walk with the remainder at the last
 # visible price. So the law replaces the walk when it is dearer (it is not added on top of it),
 # and the remainder never fills better than the last visible level. Without an impact model the
-# remainder expires. $\sigma$ and $V$ are estimated from the day itself here (a backtest should
+# remainder expires. $\sigma$ and $V$ are estimated from the day itself here (a {term}`backtest <Backtest>` should
 # take them from earlier days).
 
 # %%
@@ -377,7 +377,7 @@ plt.show()
 #   cumulative volume share from past days (here the U-shaped intraday profile);
 # - **POV**: $X_j = \min(Q, \rho\, V[t_0, \tau_j))$, a fixed share $\rho$ of the volume printed so far;
 # - **Adaptive**: a base schedule bent by a signal, $X_j = \mathrm{clip}(B_j + d\, Q\, u_j)$, with
-#   urgency $u_j$ from the trailing OFI z-score: buy ahead of schedule when the flow is
+#   urgency $u_j$ from the trailing {term}`OFI <Order-flow imbalance (OFI)>` z-score: buy ahead of schedule when the flow is
 #   positive, on the bet that the price is about to rise (a bet the comparison below tests).
 #
 # The executor works each target passively (limit orders at our touch) and crosses the spread

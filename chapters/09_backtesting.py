@@ -18,17 +18,17 @@
 #
 # **What you will learn**
 #
-# - how an event-driven backtest runs a strategy through the exchange simulator of chapter 8,
-#   event by event, with latency, queues, fees and risk limits;
-# - how to split a strategy's P&L into the edge at the decision mid, the spread and slippage it
+# - how an event-driven {term}`backtest <Backtest>` runs a strategy through the exchange simulator of chapter 8,
+#   event by event, with {term}`latency <Latency>`, queues, fees and risk limits;
+# - how to split a strategy's {term}`P&L` into the edge at the decision mid, the {term}`spread <Spread>` and {term}`slippage <Slippage>` it
 #   paid, and the fees: **gross versus net**;
-# - the standard metrics (Sharpe and Sortino ratios, drawdown, VaR, win rate, profit factor,
-#   slippage, fill rate, signal accuracy, information coefficient) and the standard 2 × 3 figure;
+# - the standard metrics ({term}`Sharpe <Sharpe ratio>` and Sortino ratios, {term}`drawdown <Drawdown>`, VaR, win rate, profit factor,
+#   slippage, {term}`fill rate <Fill rate>`, signal accuracy, {term}`information coefficient <IC>`) and the standard 2 × 3 figure;
 # - how to read a backtest that loses money after costs: as a measurement, not a failure.
 #
 # Two strategies from chapter 7 are tested: the **imbalance scalper** (enter on a STRONG composite
 # imbalance, exit after a holding time or on an opposite signal) and the **model strategy** (the
-# model rule: out-of-sample $P(\text{up})$ confirmed by the order-flow imbalance
+# model rule: out-of-sample $P(\text{up})$ confirmed by the {term}`order-flow imbalance <Order-flow imbalance (OFI)>`
 # {cite:p}`cont2014price`). The chapter runs on the seeded synthetic day by default; set
 # `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
 
@@ -79,11 +79,11 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
 #
 # 1. if an order of ours is live, wait (a limit entry unfilled after 2 s is cancelled);
 # 2. flat: enter `QTY` shares in the signal's direction when it is strong enough;
-# 3. in a position: exit with a market order after `HOLD_S` seconds or when the signal turns
+# 3. in a position: exit with a {term}`market order <Market order>` after `HOLD_S` seconds or when the signal turns
 #    against the position. A risk manager flattens the book one minute before the close.
 #
 # The execution settings are those of chapter 8: NASDAQ-like fees, a 100 µs order-entry and
-# response latency, and the exact FIFO queue from order ids for any resting order. There is a
+# response latency, and the exact {term}`FIFO` queue from order ids for any resting order. There is a
 # fast path (the strategy as a numba kernel) and a teaching path (its Python twin), which give
 # identical runs ({numref}`exercise {number} <ex-09-4>`).
 
@@ -107,7 +107,7 @@ res_scalper.trades.head()
 # \text{net},
 # $$
 #
-# with $s$ the side, $q$ the quantity, $p$ the fill price and $m^{\text{dec}}$ the mid the strategy
+# with $s$ the side, $q$ the quantity, $p$ the fill price and $m^{\text{dec}}$ the {term}`mid <Mid price>` the strategy
 # saw when it decided. The first number is what the signal's calls earned from mid to mid (the
 # paper P&L of chapter 7, now with the real holding times); the difference to gross is what
 # crossing the spread, walking the book and the latency cost; fees come last.
@@ -115,7 +115,7 @@ res_scalper.trades.head()
 # ## 9.2 The model strategy
 #
 # The model strategy needs $P(\text{up})$ at every second, out of sample. As in chapter 7, a
-# LightGBM classifier is fitted with purged walk-forward cross-validation on features sampled every
+# {term}`LightGBM` classifier is fitted with {term}`purged <Purging>` {term}`walk-forward <Walk-forward cross-validation>` cross-validation on features sampled every
 # second, labelled by whether the mid is higher `HORIZON_S` seconds later; each fold's model
 # predicts only the later, unseen block. Before the first prediction the strategy does not trade.
 
@@ -136,7 +136,7 @@ print(f"model strategy: {len(res_model.trades)} round trips, first entry "
 # %% [markdown]
 # ## 9.3 Gross against net
 #
-# The same split for both strategies, in currency and per trade in basis points of the traded
+# The same split for both strategies, in currency and per trade in {term}`basis points <Basis point>` of the traded
 # value:
 
 # %%
@@ -169,7 +169,7 @@ plt.show()
 # cost that the paper evaluation of chapter 7 did not charge, or charged only as a flat number.
 # A market-order strategy pays the full spread per round trip (half at entry, half at exit), plus
 # any move during the latency and any walk beyond the best quote; at `QTY` shares the walk is
-# rare, so impact beyond the book (chapter 8's square-root law) does not arise here.
+# rare, so impact beyond the book (chapter 8's {term}`square-root law <Square-root law>`) does not arise here.
 
 # %%
 for name, row in pnl.iterrows():
@@ -184,7 +184,7 @@ for name, row in pnl.iterrows():
 # rising with the threshold far more slowly than the spread it has to clear). That is a result
 # about this signal on this book, not a failure of the backtest. The honest next steps are to
 # make the edge larger (a longer horizon, better features), or the cost smaller (enter passively
-# and earn the spread instead of paying it, {numref}`exercise {number} <ex-09-1>`; trade where the spread is one tick).
+# and earn the spread instead of paying it, {numref}`exercise {number} <ex-09-1>`; trade where the spread is one {term}`tick <Tick>`).
 #
 # ## 9.4 Metrics
 #
@@ -233,7 +233,7 @@ plt.show()
 #
 # ```{exercise}
 # :label: ex-09-1
-# Enter passively instead: a limit order at our own best quote (`entry="limit"`), cancelled
+# Enter passively instead: a {term}`limit order <Limit order>` at our own best quote (`entry="limit"`), cancelled
 # after 2 s if unfilled, exit still by market order. Run the scalper under the risk-averse and the
 # FIFO queue models. How do the trade count and the net P&L change?
 # ```
@@ -258,7 +258,7 @@ pd.DataFrame(passive).T.astype(float)
 # %% [markdown]
 # A passive entry earns half the spread instead of paying it and collects the rebate, but it is
 # filled mostly when the price comes to it, which is more often when the imbalance was wrong: the
-# adverse selection of chapter 8. Whether the saving beats the selection is, again, a measurement.
+# {term}`adverse selection <Adverse selection>` of chapter 8. Whether the saving beats the selection is, again, a measurement.
 # On the synthetic day the passive entry fills less than a quarter of its attempts, and its net
 # loss per round trip (net P&L / trades) is much smaller than the market entry's but still a loss:
 # the exit still crosses the spread.

@@ -20,14 +20,14 @@
 #
 # - where the time goes between a market event and our order reaching the exchange, and which
 #   orders of magnitude the literature documents (and which it does not);
-# - how to measure what latency costs a strategy: the same strategy replayed through the
-#   simulator with a feed delay or an order delay from 0 to 1 s, with its P&L, fill rate and the
-#   adverse selection of its fills;
-# - how fast a signal goes stale: the information coefficient of a forecast used $d$ late, an
+# - how to measure what {term}`latency <Latency>` costs a strategy: the same strategy replayed through the
+#   simulator with a feed delay or an order delay from 0 to 1 s, with its {term}`P&L`, {term}`fill rate <Fill rate>` and the
+#   {term}`adverse selection <Adverse selection>` of its fills;
+# - how fast a signal goes stale: the {term}`information coefficient <IC>` of a forecast used $d$ late, an
 #   exponential fit and the half-life with a bootstrap interval;
-# - how much compute our own tick-to-trade path spends per event, stage by stage, against the
+# - how much compute our own {term}`tick-to-trade <Tick-to-trade>` path spends per event, stage by stage, against the
 #   design's targets;
-# - what co-location buys and what it cannot.
+# - what {term}`co-location <Co-location>` buys and what it cannot.
 #
 # The chapter runs on the seeded synthetic day by default; set `DATA = "lobster:AAPL:1"` to run it
 # on a real LOBSTER sample.
@@ -80,21 +80,21 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # |---|---|---|---|
 # | light in fibre | about 5 µs per km (200,000 km/s) | network engineering notes | [S] |
 # | Chicago–New Jersey round trip | fibre about 16 → 13 ms (2010); microwave about 8 ms | Spread Networks; industry notes | [S] |
-# | winner's margin in a latency race (LSE, FTSE 350, 2015) | modal 5–10 µs | Aquilina, Budish & O'Neill (QJE 2022) | [P] |
-# | duration of an ES–SPY arbitrage opportunity | median 97 ms (2005) → 7 ms (2011) | Budish, Cramton & Shim (QJE 2015) | [S] |
-# | ES–SPY return correlation (2011) | 0.008 at 1 ms, 0.10 at 10 ms, 0.98 at 1 min | Budish, Cramton & Shim (QJE 2015) | [S] |
-# | SPY / ES reaction to macro news | within 5 ms | Chordia, Green & Kottimukkalur (RFS 2018) | [S] |
-# | OFI before a fill predicts the move after it | over 50–200 ms only | {cite:p}`cont2014price`, section 4.1 | [P] |
-# | share of 5-s predictability in the last 10 ms / 10 trades | about 80% | Aït-Sahalia et al. | [S] |
+# | winner's margin in a latency race (LSE, FTSE 350, 2015) | modal 5–10 µs | {cite:t}`aquilina2022quantifying` | [P] |
+# | duration of an ES–SPY arbitrage opportunity | median 97 ms (2005) → 7 ms (2011) | {cite:t}`budish2015high` | [S] |
+# | ES–SPY return correlation (2011) | 0.008 at 1 ms, 0.10 at 10 ms, 0.98 at 1 min | {cite:t}`budish2015high` | [S] |
+# | SPY / ES reaction to macro news | within 5 ms | {cite:t}`chordia2018rent` | [S] |
+# | {term}`OFI <Order-flow imbalance (OFI)>` before a fill predicts the move after it | over 50–200 ms only | {cite:p}`cont2014price`, section 4.1 | [P] |
+# | share of 5-s predictability in the last 10 ms / 10 trades | about 80% | {cite:t}`aitsahalia2022predictable` | [S] |
 #
 # Two scales stand out. Races between the fastest firms are decided in microseconds, less than
 # the time light needs to cross a few kilometres of fibre; that game is not played in Python. The
 # information in order-book signals, on the other hand, lives for tens to hundreds of
 # milliseconds: that is the scale on which a research stack's latency decides whether a signal is
-# still worth anything when the order arrives. Aquilina, Budish and O'Neill also put a price on
-# the race: a "latency-arbitrage tax" of 0.42 bp of traded volume, about a sixth of the cost of
-# liquidity [P]; Stoikov and Waeber prove that the value of an imbalance-driven execution
-# strategy is non-increasing in latency and measure 0.32 tick of savings at 1 ms against 0.17 at
+# still worth anything when the order arrives. {cite:t}`aquilina2022quantifying` also put a price on
+# the race: a "latency-arbitrage tax" of 0.42 {term}`bp <Basis point>` of traded volume, about a sixth of the cost of
+# liquidity [P]; {cite:t}`stoikov2016waeber` prove that the value of an imbalance-driven execution
+# strategy is non-increasing in latency and measure 0.32 {term}`tick <Tick>` of savings at 1 ms against 0.17 at
 # 1000 ms on US Treasury futures [S].
 #
 # ## 10.2 Latency in the simulator
@@ -117,14 +117,14 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # A_h = -\frac{\sum_f q_f\, s_f \big(M(t_f + h) - M(t_f^-)\big)}{\delta \sum_f q_f},
 # $$
 #
-# with $s_f = +1$ for a buy and $-1$ for a sell, $q_f$ the quantity, $M(t_f^-)$ the mid of the book
+# with $s_f = +1$ for a buy and $-1$ for a sell, $q_f$ the quantity, $M(t_f^-)$ the {term}`mid <Mid price>` of the book
 # the fill met and $\delta$ the tick. $A_h > 0$: the mid moved against us after we traded; a
 # signal that works shows $A_h < 0$ on the fills it chose.
 #
 # ## 10.3 The latency sweep
 #
-# The strategy is the imbalance scalper of the backtesting chapter: it enters on a STRONG
-# composite-imbalance signal (limit order at the best quote, or market order, as `ENTRY` says),
+# The strategy is the imbalance scalper of the {term}`backtesting <Backtest>` chapter: it enters on a STRONG
+# composite-imbalance signal ({term}`limit order <Limit order>` at the best quote, or {term}`market order <Market order>`, as `ENTRY` says),
 # leaves on the opposite signal or after 10 s, with no fees.
 
 # %%
@@ -177,7 +177,7 @@ for ch in ("feed", "order"):
 # monotone (its fills first get slightly *more* favourable) until the longest latency, where both
 # channels' fills are clearly less favourable than at zero. The P&L
 # need not fall monotonically, because the strategy also trades at different moments and a
-# different number of times, and a maker strategy's fill rate can even rise with latency: a late
+# different number of times, and a {term}`maker <Maker / taker>` strategy's fill rate can even rise with latency: a late
 # limit order joins the queue of a book that has already moved towards it. The effect to look for
 # is in the quality of the fills (adverse selection, P&L per trade), not in their number.
 #
@@ -273,7 +273,7 @@ for name, r in decay.items():
 # 2. **imbalance signal**: the scalper's composite imbalance and its class from the new row;
 # 3. **features**: the streaming feature engine (`companion.features.FeatureEngine`) on the
 #    one-event chunk, for the model's features;
-# 4. **model**: a LightGBM classifier compiled to numba (`companion.models.compiled`), one row;
+# 4. **model**: a {term}`LightGBM` classifier compiled to numba (`companion.models.compiled`), one row;
 # 5. **decision**: the model rule (P(up) threshold confirmed by OFI).
 #
 # The *signal path* (book + signal) is the scalper's tick-to-decision compute; *features + model*
@@ -350,7 +350,7 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 #
 # - **fresher signals**: on the decay curve of section 10.4 we move to the left, towards
 #   $\mathrm{IC}_0$;
-# - **better queue position** for passive orders, and the chance to cancel a quote before it is
+# - **better {term}`queue position <Queue position>`** for passive orders, and the chance to cancel a quote before it is
 #   picked off: lower adverse selection, the effect the sweep shows at long latencies (on one
 #   day, not a monotone one);
 # - **a chance in races**, whose winner's margin is 5–10 µs (Aquilina, Budish and O'Neill [P]).
@@ -364,7 +364,7 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 #   at one end does not shorten the path;
 # - **the race itself**: the top six firms win about 82% of the races in the LSE data [P];
 #   being fast is necessary, being the fastest is an arms race with its own economics;
-# - **the spread and the fees**: a strategy that pays the half-spread on every exit pays it at
+# - **the {term}`spread <Spread>` and the fees**: a strategy that pays the half-spread on every exit pays it at
 #   any latency; compare the sweep's net P&L with its mid P&L (`pnl_mid`).
 #
 # ## Exercises
@@ -400,7 +400,7 @@ print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip mea
 # ```{exercise}
 # :label: ex-10-2
 # Run the latency sweep with market-order entries and the `all` channel (feed, entry and response
-# all at $L$). Is the P&L monotone in latency now? Where does the slippage against the decision
+# all at $L$). Is the P&L monotone in latency now? Where does the {term}`slippage <Slippage>` against the decision
 # mid go?
 # ```
 #

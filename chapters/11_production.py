@@ -19,11 +19,11 @@
 # **What you will learn**
 #
 # - how a live trading process is put together: one event loop from market data to orders,
-#   fills and a durable journal, built from the same kernels as the backtester;
+#   fills and a durable {term}`journal <Journal>`, built from the same kernels as the backtester;
 # - why a replay through the live executor must give *exactly* the backtester's orders and fills,
 #   and how that is checked;
-# - how to measure the loop's latency stage by stage, and what the numbers mean;
-# - what a kill switch is, and three ways it trips: a stale feed, a loss limit, a manual stop;
+# - how to measure the loop's {term}`latency <Latency>` stage by stage, and what the numbers mean;
+# - what a {term}`kill switch <Kill switch>` is, and three ways it trips: a stale feed, a loss limit, a manual stop;
 # - how a crashed process recovers its positions and open orders from a write-ahead journal;
 # - what to monitor, and a checklist before any real order is sent.
 #
@@ -75,7 +75,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 # %% [markdown]
 # ## 11.1 The architecture
 #
-# A backtest sees the whole day at once; a live process sees one message at a time and must act
+# A {term}`backtest <Backtest>` sees the whole day at once; a live process sees one message at a time and must act
 # before the next one. The executor (`companion.live.executor`) is one loop, one iteration per
 # **feed chunk** (the events that share one exchange timestamp):
 #
@@ -92,7 +92,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 # | feed | `companion.live.feeds` | `LobsterReplayFeed` (simulated or wall clock), `BinanceWebSocketFeed` |
 # | book | `companion.live.executor.IncrementalBook` | the L2 kernels of chapter 1, state kept across chunks |
 # | features | `FeatureEngine.update_arrays` | the chapter 4 state machines: streaming equals batch |
-# | model | `CompiledModel` | the LightGBM trees of chapter 6 compiled to numba |
+# | model | `CompiledModel` | the {term}`LightGBM` trees of chapter 6 compiled to numba |
 # | signal | `companion.signals` kernels | the composite imbalance and model rule of chapter 7 |
 # | venue | `companion.live.venue.PaperVenue` | the simulator of chapter 8 (matching, queues, latency, risk) |
 # | strategy | `signal_trader_nb` | the backtester's own strategy kernel of chapter 9 |
@@ -110,8 +110,8 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 # ## 11.2 The configuration
 #
 # The executor reads a YAML file (`python -m companion live --config live.yaml`) with the
-# signal's depth and thresholds, order size and position limit, the risk limits (a session max loss,
-# a fill-rate limit, a maximum spread), the latency targets, the stale-feed limit and the kill file.
+# signal's {term}`depth <Depth>` and thresholds, order size and position limit, the risk limits (a session max loss,
+# a fill-rate limit, a maximum {term}`spread <Spread>`), the latency targets, the stale-feed limit and the kill file.
 # Every key is checked: a typo or a wrong type stops the process before it starts, with the key's
 # name in the message.
 
@@ -171,7 +171,7 @@ print(f"identical orders: {same_orders}; identical fills: {same_fills}")
 
 # %% [markdown]
 # This equality is the executor's most important test (`tests/test_live_parity.py` checks it with
-# market and limit entries, random order-entry latencies, a feed latency, the FIFO and
+# market and limit entries, random order-entry latencies, a feed latency, the {term}`FIFO` and
 # probabilistic queue models and the model strategy). It says that everything learned from the
 # backtests of chapter 9 carries over to the live loop, and that any later difference between paper
 # and backtest comes from the market, not from the code. The strategy itself still loses money
@@ -230,12 +230,12 @@ plt.show()
 #
 # ## 11.5 The kill switch
 #
-# A kill switch cancels every open order, flattens the position with a market order and stops the
+# A kill switch cancels every open order, flattens the position with a {term}`market order <Market order>` and stops the
 # strategy. It trips on
 #
 # - a **stale feed**: no market data for `feed.stale_after_s` seconds of the feed clock: a strategy
 #   that trades on an old book trades on a market that no longer exists;
-# - a **loss limit**: the session's P&L (marked at the mid) below `-risk.max_loss`;
+# - a **loss limit**: the session's {term}`P&L` (marked at the {term}`mid <Mid price>`) below `-risk.max_loss`;
 # - a **manual stop**: the kill file appears, or the process receives `SIGUSR1`.
 #
 # Each demo replays the first `DEMO_EVENTS` events. For the stale feed, the data get a 30-second
@@ -374,7 +374,7 @@ print(risk["kind"].value_counts().to_string() if len(risk) else "no risk events"
 #    weeks: the feed, the clock, the recovery and the monitoring are tested on real conditions at
 #    no cost. Compare paper fills with what the backtest of the same days says.
 # 3. **Small size.** The first real orders are the smallest the venue accepts; the paper venue
-#    knows nothing about your own market impact or about queue positions it cannot see.
+#    knows nothing about your own market impact or about {term}`queue positions <Queue position>` it cannot see.
 # 4. **Risk limits** outside the strategy and checked before every order: maximum position and
 #    order size, a session loss limit, an order-rate limit, price collars (no order far from the
 #    mid), a maximum spread, and a kill switch that any operator can trip. The venue's own limits

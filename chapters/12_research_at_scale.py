@@ -18,13 +18,13 @@
 #
 # **What you will learn**
 #
-# - why a one-day number (a CKS $R^2$, a model's AUC, a day's P&L) needs an error bar across
+# - why a one-day number (a CKS $R^2$, a model's {term}`AUC`, a day's {term}`P&L`) needs an error bar across
 #   days, and how to get one;
 # - how the companion runs a study as one task per ticker-day on Dask distributed, with results
 #   equal bit for bit to a serial run;
-# - the walk-forward-by-day model comparison and a paired test across days;
+# - the {term}`walk-forward <Walk-forward cross-validation>`-by-day model comparison and a paired test across days;
 # - the per-day P&L distribution of a strategy;
-# - what own and cross-asset OFI explain on the same day {cite:p}`cont2023cross`, on a synthetic
+# - what own and cross-asset {term}`OFI <Order-flow imbalance (OFI)>` explain on the same day {cite:p}`cont2023cross`, on a synthetic
 #   universe whose true cross-impact is known;
 # - how to point the same code at your own folder of ticker-days or at a cluster.
 #
@@ -64,7 +64,7 @@ print(f"{UNIVERSE}: {len(days)} ticker-days, tickers {sorted(cat['ticker'].uniqu
 # ## 12.1 A ticker-day is the unit of work
 #
 # `discover` turns a SPEC or a folder into a list of ticker-days (source, ticker, date, book
-# depth, files). `run_study` maps one function over them: each task reads its day through the
+# {term}`depth <Depth>`, files). `run_study` maps one function over them: each task reads its day through the
 # Parquet store (built from the source on first use, then reused until the source file or the
 # package changes), runs the stages, writes its own tables and returns a handful of numbers. The
 # client only combines those small results, so memory per worker does not grow with the number of
@@ -81,8 +81,8 @@ print(f"{len(client.scheduler_info()['workers'])} workers, one thread each")
 # ## 12.2 CKS regressions across days
 #
 # The `ofi` study runs the CKS regression of {ref}`ch02` on every ticker-day: 10-second mid
-# changes (ticks) on OFI (lots) inside each window, the same regression pooled over the day, and
-# the depth law $\beta_i = \hat c / D_i^{\lambda}$ over the day's windows. The cross-day mean comes
+# changes ({term}`ticks <Tick>`) on OFI (lots) inside each window, the same regression pooled over the day, and
+# the {term}`depth law <Depth law>` $\beta_i = \hat c / D_i^{\lambda}$ over the day's windows. The cross-day mean comes
 # with a Student-$t$ interval that treats days as independent draws.
 
 # %%
@@ -118,10 +118,10 @@ plt.show()
 # than a tick. Its $R^2$ is also lower: most 10-s bins see OFI but no price change. How much a
 # ticker's $R^2$ moves from day to day depends on the ticker: `SYN1` (the default \$300 name)
 # stays within 0.40-0.42 over the five days, while `SYN0` ranges from 0.05 to 0.22 and `SYN2` from
-# 0.21 to 0.48. A single day's value, as in {ref}`ch02`, is one draw of that spread. The depth-law
+# 0.21 to 0.48. A single day's value, as in {ref}`ch02`, is one draw from that range. The depth-law
 # fit per day uses only six windows, so $\hat c$ and $\hat\lambda$ are noisy here (the interval of
 # the mean $\hat\lambda$ runs from below 0 to above 1.6); over a full session they rest on 13
-# windows, and across days their spread is the error bar that {ref}`ch02`'s single-day values
+# windows, and across days their {term}`spread <Spread>` is the error bar that {ref}`ch02`'s single-day values
 # lack.
 
 # %% [markdown]
@@ -130,8 +130,8 @@ plt.show()
 # The `train` study first writes the features and labels of {ref}`ch06` (1-s grid, label "mid up
 # after 10 s") of every ticker-day to the store, then fits one model per (ticker, test day): train
 # on the ticker's earlier days, test on day $d$. Training samples whose label window reaches the
-# test day (less an embargo of one horizon) are purged; with one session per date none is, but the
-# rule is the one of {ref}`ch06`. Three models: LightGBM (deterministic, one thread), logistic
+# test day (less an {term}`embargo <Embargo>` of one horizon) are {term}`purged <Purging>`; with one session per date none is, but the
+# rule is the one of {ref}`ch06`. Three models: {term}`LightGBM` (deterministic, one thread), logistic
 # regression, and the sign of the 10-s OFI.
 
 # %%
@@ -202,10 +202,10 @@ plt.show()
 #
 # Cont, Cucuringu and Zhang {cite:p}`cont2023cross` ask whether the order flow of *other* stocks
 # moves a stock's price beyond its own OFI. The `crossimpact` study regresses each ticker's 10-s
-# log return (bps) on OFI normalised by depth, per date: on its own OFI, on the others' OFI only,
+# log return ({term}`bps <Basis point>`) on OFI normalised by depth, per date: on its own OFI, on the others' OFI only,
 # and on all of them. The synthetic universe below has a known answer: a ticker's price moves only
 # through its own book, so the structural cross-impact is zero (`companion.universe.true_cross_impact`),
-# but with `factor=RHO` informed flow is shared across tickers, so the others' OFI *correlates* with
+# but with `factor=RHO` {term}`informed flow <Informed trading>` is shared across tickers, so the others' OFI *correlates* with
 # the ticker's price.
 
 # %%
