@@ -104,7 +104,7 @@ counts = pd.Series(events["kind"]).map(KIND_NAMES).value_counts()
 # %% [markdown]
 # The reader validates as it parses: a wrong column count, a non-numeric field, an unknown event
 # type, a decreasing time stamp, a non-positive size, a price off the tick grid, a crossed book
-# or a truncated last line each raise one `DataFormatError` naming the file, the line and the
+# or a truncated last line each raise one {py:exc}`DataFormatError <companion.errors.DataFormatError>` naming the file, the line and the
 # field:
 
 # %%
@@ -122,7 +122,7 @@ except companion.DataFormatError as err:
 # ## 1.2 Rebuilding the book
 #
 # Because every message names a price and a size, the book of aggregated price levels follows
-# from the messages by adding and subtracting sizes. `companion.book.replay` does this in one
+# from the messages by adding and subtracting sizes. {py:func}`companion.book.replay <companion.book.replay>` does this in one
 # numba pass and writes the top `LEVELS` levels after every event in LOBSTER's layout.
 #
 # Two facts decide whether a replay from messages alone is exact:
@@ -218,8 +218,8 @@ table.loc[["messages", "messages_per_min", "execution_share", "cancel_share", "s
 # differences, each carrying the first and last update ids `U`/`u` (and, on futures, the previous
 # `pu`). The book is the snapshot plus every diff from the first one that covers `lastUpdateId`,
 # with each diff chained to the one before it; a broken chain is a gap, and a gap means a resync,
-# never a silently applied diff. `companion.read_binance` returns the same event dtype
-# (`LEVEL_SET` events, trades with the aggressor side), and `verify_recording` checks the rebuilt
+# never a silently applied diff. {py:func}`companion.read_binance <companion.io.binance.read_binance>` returns the same event dtype
+# (`LEVEL_SET` events, trades with the aggressor side), and {py:func}`verify_recording <companion.io.binance.verify_recording>` checks the rebuilt
 # best quotes against Binance's own `bookTicker` stream. The recordings are real data kept outside
 # the repository, so this cell only runs where they are.
 
@@ -304,7 +304,7 @@ print(f"best bid changes {len(change):,} times; median {np.median(gaps_ms):.1f} 
 # ## 1.6 Bring your own data: DBN, Tardis, Bybit and ITCH
 #
 # Order-book data comes in a handful of standard formats, and they do not carry the same
-# information. `companion.io` reads each of them into the one event dtype, with an `Instrument`
+# information. `companion.io` reads each of them into the one event dtype, with an {py:class}`Instrument <companion.events.Instrument>`
 # (tick, lot, price scale) beside it:
 #
 # | format | unit of data | order ids | hidden liquidity | trade side | timestamps |

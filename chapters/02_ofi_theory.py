@@ -125,7 +125,7 @@ pd.DataFrame(toy, columns=["ask_px", "ask_sz", "bid_px", "bid_sz"]).assign(e_n=o
 # \Delta P_{k,i} = \alpha_i + \beta_i\, \mathrm{OFI}_{k,i} + \varepsilon_{k,i}.
 # $$
 #
-# `companion.flow.impact_regressions` computes $e_n$ with a numba kernel, sums it over clock bins
+# {py:func}`companion.flow.impact_regressions <companion.flow.kyle.impact_regressions>` computes $e_n$ with a numba kernel, sums it over clock bins
 # aligned to the session open, and runs the window regressions (plus every variant used below).
 
 # %%
@@ -180,7 +180,7 @@ print(f"quadratic term significant in {summ['gamma_significant_share']:.3f} of w
 # $$
 #
 # where the stylised book predicts $c = 1/2$ and $\lambda = 1$. $D_i$ is the average queue size
-# just before or after a price change, over both sides (`depth="cks"` in `companion.flow.kyle`).
+# just before or after a price change, over both sides (`depth="cks"` in {py:mod}`companion.flow.kyle <companion.flow.kyle>`).
 
 # %% mystnb={"figure": {"caption": "Left: price-impact coefficient $\\hat\\beta$ (ticks per lot) against average depth $D$ (lots), one dot per window, log-log axes, with the fitted depth law $\\hat c D^{-\\hat\\lambda}$ (CKS eq. 8) and the stylised book's $1/(2D)$. Right: $\\hat\\beta D$ per window; the stylised book predicts 1/2 (dashed).", "name": "fig-depth-law"}, "image": {"alt": "Left, a log-log scatter of the impact coefficient against average depth per window with the fitted and stylised depth laws; right, bars of beta times depth per window around the dashed value one half."}}
 law = depth_law(win["beta"], win["depth"])
@@ -279,7 +279,7 @@ else:
 # so there we use spread quantiles instead. His set of mid moves, $K = \{\pm\frac12, \pm 1\}$
 # tick, is made for one- or two-tick spreads too: on a book whose spread is many ticks the mid
 # moves several ticks at a time, and truncating $K$ at one tick would drop most of the pairs in
-# which the mid moved and shrink $g$ towards zero. `MicroPrice` therefore keeps every move, on a
+# which the mid moved and shrink $g$ towards zero. {py:class}`MicroPrice <companion.flow.microprice.MicroPrice>` therefore keeps every move, on a
 # grid of half ticks up to the largest move seen (the move set follows the spread regime), and
 # reports how many pairs it used.
 
@@ -389,7 +389,7 @@ for claim, ok in checks.items():
 # :label: ex-02-1
 # Extend the toy book of section 2.1 with a sixth row in which a market buy consumes the whole
 # ask queue at 10 000 and the best ask becomes 10 100 with 200 shares (the bid unchanged). What is
-# $e_n$? Check with `ofi_events`.
+# $e_n$? Check with {py:func}`ofi_events <companion.flow.ofi.ofi_events>`.
 # ```
 #
 # ```{solution-start} ex-02-1
@@ -412,7 +412,7 @@ print(f"e_n of the new row: {ofi_events(toy6)[-1]:+.0f}")
 # :label: ex-02-2
 # CKS report that the $R^2$ of the OFI regression is stable across time scales. Compute the
 # pooled $R^2$ of $\Delta P_k$ on $\mathrm{OFI}_k$ over the whole day for bins of 1 s, 10 s,
-# 1 min and 5 min (`companion.flow.ofi_bins` and `companion.flow.ols`).
+# 1 min and 5 min ({py:func}`companion.flow.ofi_bins <companion.flow.ofi.ofi_bins>` and {py:func}`companion.flow.ols <companion.flow.kyle.ols>`).
 # ```
 #
 # ```{solution-start} ex-02-2

@@ -246,7 +246,7 @@ else:
 # short-term volatility. Andersen and Bondarenko {cite:p}`andersen2014vpin` find that VPIN built
 # on time bars is mechanically correlated with trading intensity, that its BVC errors are
 # correlated with volatility, and that once volume and volatility are controlled for it has no
-# incremental power to predict future volatility. `vpin_diagnostics` computes their checks for
+# incremental power to predict future volatility. {py:func}`vpin_diagnostics <companion.flow.vpin.vpin_diagnostics>` computes their checks for
 # each series: the correlation of VPIN with trading intensity (volume per second over the window)
 # and with realised volatility (over the same window), its correlation with the next bucket's
 # absolute price change, and the $t$-statistic of VPIN in a regression of that next absolute
@@ -331,7 +331,7 @@ else:
 # ```{exercise}
 # :label: ex-03-3
 # BVC's bulk accuracy depends on the bar. Compute it on 10-second, 1-minute and 5-minute bars
-# (`plots.bvc_bar_check` gives the BVC and true buy shares per bar), next to the accuracy of the
+# ({py:func}`plots.bvc_bar_check <companion.flow.plots.bvc_bar_check>` gives the BVC and true buy shares per bar), next to the accuracy of the
 # trivial estimate "half of every bar is bought". What pulls the accuracy up and down as the bars
 # grow?
 # ```

@@ -62,7 +62,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # ## 4.1 The library
 #
 # A **feature** is a number computed at a sample time $T$ from the events with timestamps
-# $t \le T$. `companion.features.registry()` lists every feature with its formula, trailing window
+# $t \le T$. {py:func}`companion.features.registry <companion.features.registry>` lists every feature with its formula, trailing window
 # $W$ (the events in $(T - W, T]$, or the current book for `instant`), unit and reference; a group
 # is one numba state machine that updates all of its features event by event.
 
@@ -129,7 +129,7 @@ plt.show()
 #
 # The **information coefficient** (IC) of a feature is the Spearman rank correlation between its
 # value at $T$ and the forward mid move $r_T = (M_{T+h} - M_T)/\delta$, in {term}`ticks <Tick>`. The move comes
-# from `companion.labels.fixed_horizon_labels`, the one module allowed to look forward. An IC of
+# from {py:func}`companion.labels.fixed_horizon_labels <companion.labels.fixed_horizon_labels>`, the one module allowed to look forward. An IC of
 # 0.05 is large in this business: Grinold's fundamental law {cite:p}`grinold1989fundamental` turns a small IC applied many times a
 # day into a usable edge.
 
@@ -257,7 +257,7 @@ pd.DataFrame(halves).round(3)
 # ```{exercise}
 # :label: ex-04-3
 # Streaming and batch are the same code. Feed the first hour of the day to a
-# `companion.features.FeatureEngine` in chunks of 5 000 events and check that the rows it emits
+# {py:class}`companion.features.FeatureEngine <companion.features.FeatureEngine>` in chunks of 5 000 events and check that the rows it emits
 # equal those of `compute` on the same hour.
 # ```
 #

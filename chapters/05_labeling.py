@@ -74,7 +74,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples
 # y_T = \begin{cases} +1 & r_T > c \\ -1 & r_T < -c \\ 0 & \text{otherwise.} \end{cases}
 # $$
 #
-# $M_{T+h}$ is the mid as of the first event at or after $T + h$, and `companion.labels` returns
+# $M_{T+h}$ is the mid as of the first event at or after $T + h$, and {py:mod}`companion.labels <companion.labels>` returns
 # that event's time as the label's **end time** $e_T$: the label is known only at $e_T$.
 
 # %%
@@ -84,7 +84,7 @@ fixed[HORIZONS[0]].head()
 # %% [markdown]
 # With $c = 0$ every nonzero move is up or down. On a busy wide-{term}`spread <Spread>` book the mid rarely stays
 # exactly where it was for 10 seconds, so at $c = 0$ "flat" is a small class (its share is printed
-# below); raising $c$ moves small moves into it. `labels.balance_by_threshold` tabulates the three
+# below); raising $c$ moves small moves into it. {py:func}`labels.balance_by_threshold <companion.labels.balance_by_threshold>` tabulates the three
 # shares.
 
 # %% mystnb={"figure": {"caption": "Shares of down, flat and up fixed-horizon labels as the flat threshold $c$ (ticks) grows, one panel per horizon.", "name": "fig-label-shares"}, "image": {"alt": "One panel per horizon: stacked shares of down, flat and up labels as the flat threshold grows."}}
@@ -177,7 +177,7 @@ print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent 
 # with test labels: the model is, in part, trained on the answers. **Purging** removes every
 # training sample with $e_i \ge T_0$, where $T_0$ is the first test sample time
 # (AFML §7.4.1). An **embargo** widens the gap (§7.4.2): features with long windows computed just
-# after a test block see the test period. `PurgedWalkForward` trains strictly before each test
+# after a test block see the test period. {py:class}`PurgedWalkForward <companion.models.cv.PurgedWalkForward>` trains strictly before each test
 # block, keeping only samples with $e_i < T_0 - \text{embargo}$.
 
 # %% mystnb={"figure": {"caption": "Purged walk-forward folds over the day: train (blue), purged and embargoed (red), test (orange).", "name": "fig-purged-folds"}, "image": {"alt": "Rows of walk-forward folds over the day coloured train, purged and embargoed, and test."}}
@@ -268,7 +268,7 @@ b.loc[[best]].round(3)
 #
 # ```{exercise}
 # :label: ex-05-2
-# Volatility-scaled barriers: use `labels.ewm_volatility` sampled on a 1-minute grid as the width,
+# Volatility-scaled barriers: use {py:func}`labels.ewm_volatility <companion.labels.ewm_volatility>` sampled on a 1-minute grid as the width,
 # with `pt = sl = 1`, and compare the barrier outcomes with the fixed barriers of section 5.3.
 # ```
 #

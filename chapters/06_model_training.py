@@ -139,7 +139,7 @@ fm.round(3)
 #
 # ## 6.3 The size of the move
 #
-# Direction is half of a trade; the other half is how far the price goes. A `MoveRegressor`
+# Direction is half of a trade; the other half is how far the price goes. A {py:class}`MoveRegressor <companion.models.train.MoveRegressor>`
 # predicts $|r_T|$ (ticks) on the same walk-forward folds; we score it by the rank correlation of
 # predicted and realised size and by the out-of-sample $R^2$ against the training mean.
 
@@ -258,9 +258,9 @@ print(f"shuffled labels: AUC {', '.join(f'{a:.3f}' for a in audit['roc_auc'])} (
 # ## 6.7 Save, load, compile
 #
 # A model that trades must be stored in a form that can be read, diffed and verified, never as a
-# pickle (which runs code when loaded and breaks between library versions). `save_model` writes
+# pickle (which runs code when loaded and breaks between library versions). {py:func}`save_model <companion.models.io.save_model>` writes
 # LightGBM's text format plus a JSON file with the parameters, the feature names, the label
-# definition and the sha256 of the model and of the training data. `load_model` checks the hash.
+# definition and the sha256 of the model and of the training data. {py:func}`load_model <companion.models.io.load_model>` checks the hash.
 
 # %%
 final = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED, **MODEL_PARAMS).fit(ds.X, ds.y)
@@ -272,7 +272,7 @@ print(f"wrote {txt.name} ({txt.stat().st_size / 1e3:.0f} kB) and {meta_path.name
 {k: loaded.metadata_[k] for k in ("format", "estimator", "classes", "label")}
 
 # %% [markdown]
-# The live executor of chapter 11 cannot afford LightGBM's per-call overhead. `CompiledModel`
+# The live executor of chapter 11 cannot afford LightGBM's per-call overhead. {py:class}`CompiledModel <companion.models.compiled.CompiledModel>`
 # reads the same text file into flat arrays walked by numba kernels, and must give the *same*
 # numbers, not approximately the same:
 

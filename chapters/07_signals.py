@@ -212,7 +212,7 @@ print(f"best mid-to-mid edge {best:.3f} bps per trade (threshold {sweep['avg_pnl
 #
 # Choosing the threshold with the best Sharpe on the whole day and reporting that Sharpe is
 # selection bias: the maximum of a dozen noisy estimates is biased upwards
-# {cite:p}`lopezdeprado2018advances`. `calibrate_threshold` chooses $\theta^\ast$ on the fit
+# {cite:p}`lopezdeprado2018advances`. {py:func}`calibrate_threshold <companion.signals.calibrate_threshold>` chooses $\theta^\ast$ on the fit
 # period (samples whose forward window ends before `fit_end`, so no label straddles the cut) among
 # thresholds with at least 30 fit trades, then reports it on the later test period, next to the
 # default strong threshold.
@@ -404,7 +404,7 @@ pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
 # ```{exercise}
 # :label: ex-07-4
 # Is the walk-forward model free of {term}`leakage <Leakage>`? Refit it with the training labels shuffled inside
-# each fold (`companion.models.leakage_audit`, one repeat) and check that its out-of-sample AUC
+# each fold ({py:func}`companion.models.leakage_audit <companion.models.evaluate.leakage_audit>`, one repeat) and check that its out-of-sample AUC
 # falls to about 0.5.
 # ```
 #

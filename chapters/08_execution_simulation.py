@@ -30,7 +30,7 @@
 #   to compare two algorithms fairly (paired, on the same parent orders)
 #   {cite:p}`almgren2000optimal`.
 #
-# The simulator (`companion.sim`) replays the day's events and book snapshots and merges three
+# The simulator ({py:mod}`companion.sim <companion.sim>`) replays the day's events and book snapshots and merges three
 # clocks: market events, our orders reaching the exchange after the entry latency, and our strategy
 # waking up after the feed latency. The chapter runs on the seeded synthetic day by default; set
 # `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
@@ -259,7 +259,7 @@ print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, mar
 # fast against long queues, latency changes *which* quotes get filled (the markout column): a slow
 # quote is more often still resting at a price the market is about to move through.
 #
-# The latency models are swappable objects: `ConstantLatency`, `LognormalLatency(median, sigma)` (the
+# The latency models are swappable objects: {py:class}`ConstantLatency <companion.sim.latency.ConstantLatency>`, `LognormalLatency(median, sigma)` (the
 # right-skewed shape of measured network latency), `EmpiricalLatency(samples)` and
 # `IntpLatency(times, values)` (hftbacktest's interpolated order latency), all seeded.
 #
@@ -294,7 +294,7 @@ print(f"quoter: {len(fee_run.fills)} maker fills, fees {fee_run.fills['fee'].sum
 #
 # with $\sigma$ the daily volatility, $V$ the daily volume and $Y$ of order one. The law is the
 # average cost of the *whole* order, measured from the {term}`mid <Mid price>` $m_0$ when it arrives. The simulator
-# (`SqrtImpact`, documented in `companion.sim.impact`) uses it as one total-cost model for a
+# ({py:class}`SqrtImpact <companion.sim.impact.SqrtImpact>`, documented in {py:mod}`companion.sim.impact <companion.sim.impact>`) uses it as one total-cost model for a
 # market order that exhausts the visible levels: it walks the visible levels, and fills the
 # remainder at the single price that makes the cost of the whole order
 #
@@ -489,7 +489,7 @@ pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum() for n, r in long.
 # ```{exercise}
 # :label: ex-08-2
 # Replace the constant latency by a log-normal one with a median of 1 ms and $\sigma = 1$
-# (`companion.sim.LognormalLatency`). Is the fill rate closer to the 1 ms or the 10 ms row of
+# ({py:class}`companion.sim.LognormalLatency <companion.sim.latency.LognormalLatency>`). Is the fill rate closer to the 1 ms or the 10 ms row of
 # section 8.3? Does the seed matter?
 # ```
 #

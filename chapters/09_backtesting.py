@@ -73,7 +73,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
 # %% [markdown]
 # ## 9.1 The engine
 #
-# `run_backtest` hands the events and book snapshots to the simulator of chapter 8 and calls the
+# {py:func}`run_backtest <companion.backtest.run_backtest>` hands the events and book snapshots to the simulator of chapter 8 and calls the
 # strategy at every event it sees (after the feed latency). Both strategies here are one state
 # machine driven by a per-event signal code whose value at event $k$ uses data up to $k$ only:
 #
@@ -189,7 +189,7 @@ for name, row in pnl.iterrows():
 # ## 9.4 Metrics
 #
 # `res.metrics()` computes the standard set, each with its formula in
-# `companion.backtest.metrics`. Sharpe and Sortino are of the one-minute equity changes,
+# {py:mod}`companion.backtest.metrics <companion.backtest.metrics>`. Sharpe and Sortino are of the one-minute equity changes,
 # annualised with $252 \times$ bars per session; VaR and win rate are per trade; the maximum
 # drawdown is of the mark-to-mid equity curve; slippage is against the decision mid; the
 # information coefficient `ic` is the Spearman rank correlation of the signed signal at entry
@@ -204,8 +204,8 @@ metrics = pd.DataFrame({name: {k: r.metrics()[k] for k in keys} for name, r in r
 metrics.astype(float).round(3)
 
 # %% [markdown]
-# Note the gap between `signal_accuracy` (the share of trades whose mid moved the right way while
-# held) and `win_rate` (the share of trades that made money net): a call can be right and still
+# Note the gap between {py:func}`signal_accuracy <companion.backtest.metrics.signal_accuracy>` (the share of trades whose mid moved the right way while
+# held) and {py:func}`win_rate <companion.backtest.metrics.win_rate>` (the share of trades that made money net): a call can be right and still
 # lose the spread. An annualised Sharpe ratio from one day is a unit conversion, not an estimate
 # of next year's performance.
 #

@@ -99,7 +99,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 #
 # ## 10.2 Latency in the simulator
 #
-# The simulator (`companion.sim`) follows hftbacktest's split into three channels:
+# The simulator ({py:mod}`companion.sim <companion.sim>`) follows hftbacktest's split into three channels:
 #
 # - **feed**: an exchange event with time $t$ reaches the strategy at $t + \ell_{\text{feed}}$;
 # - **order entry**: an order sent at $t$ reaches the matching engine at $t + \ell_{\text{entry}}$
@@ -107,7 +107,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # - **response**: an acknowledgement or fill reaches the strategy $\ell_{\text{resp}}$ after the
 #   engine produced it; until then the strategy does not know its position.
 #
-# `companion.latency.latency_sweep` runs one strategy once per latency $L$ on a log-spaced grid
+# {py:func}`companion.latency.latency_sweep <companion.latency.latency_sweep>` runs one strategy once per latency $L$ on a log-spaced grid
 # (0, 10 µs, 100 µs, 1 ms, 10 ms, 100 ms, 1 s) and per channel: `feed` sets
 # $\ell_{\text{feed}} = L$; `order` sets $\ell_{\text{entry}} = \ell_{\text{resp}} = L$ (a round
 # trip of $2L$); the other channel stays at 0. Besides P&L and fill rate, it measures the
@@ -199,11 +199,11 @@ for ch in ("feed", "order"):
 # \mathrm{IC}(d) = \mathrm{IC}_0\, e^{-d/\tau}, \qquad t_{1/2} = \tau \ln 2 .
 # $$
 #
-# For a fixed $\tau$ the best $\mathrm{IC}_0$ has a closed form, so `signal_decay` scans $\tau$ on a
+# For a fixed $\tau$ the best $\mathrm{IC}_0$ has a closed form, so {py:func}`signal_decay <companion.latency.signal_decay>` scans $\tau$ on a
 # fine logarithmic grid and refines the minimum. The interval comes from a block bootstrap: the
 # day is cut into 30-minute blocks, blocks are drawn with replacement, the IC curve is recomputed
 # and refitted, and the interval is the 5th to 95th percentile of the refitted half-lives. We
-# study two signals, computed event by event by `companion.signals`: the scalper's composite
+# study two signals, computed event by event by {py:mod}`companion.signals <companion.signals>`: the scalper's composite
 # imbalance (a state of the book) and the trailing 10-second OFI of
 # {cite:p}`cont2014price` (a flow).
 
@@ -266,14 +266,14 @@ for name, r in decay.items():
 #
 # ## 10.5 The compute budget
 #
-# Our own path adds compute. `compute_budget` replays events one at a time and times each stage
+# Our own path adds compute. {py:func}`compute_budget <companion.latency.compute_budget>` replays events one at a time and times each stage
 # with `time.perf_counter_ns` in this process, after warm-up (compiled, caches filled):
 #
 # 1. **book update**: the book engine's hot loop on one event;
 # 2. **imbalance signal**: the scalper's composite imbalance and its class from the new row;
-# 3. **features**: the streaming feature engine (`companion.features.FeatureEngine`) on the
+# 3. **features**: the streaming feature engine ({py:class}`companion.features.FeatureEngine <companion.features.FeatureEngine>`) on the
 #    one-event chunk, for the model's features;
-# 4. **model**: a {term}`LightGBM` classifier compiled to numba (`companion.models.compiled`), one row;
+# 4. **model**: a {term}`LightGBM` classifier compiled to numba ({py:mod}`companion.models.compiled <companion.models.compiled>`), one row;
 # 5. **decision**: the model rule (P(up) threshold confirmed by OFI).
 #
 # The *signal path* (book + signal) is the scalper's tick-to-decision compute; *features + model*

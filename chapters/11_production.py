@@ -76,7 +76,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 # ## 11.1 The architecture
 #
 # A {term}`backtest <Backtest>` sees the whole day at once; a live process sees one message at a time and must act
-# before the next one. The executor (`companion.live.executor`) is one loop, one iteration per
+# before the next one. The executor ({py:mod}`companion.live.executor <companion.live.executor>`) is one loop, one iteration per
 # **feed chunk** (the events that share one exchange timestamp):
 #
 # ```text
@@ -89,17 +89,17 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 #
 # | stage | module | what it reuses |
 # |---|---|---|
-# | feed | `companion.live.feeds` | `LobsterReplayFeed` (simulated or wall clock), `BinanceWebSocketFeed` |
-# | book | `companion.live.executor.IncrementalBook` | the L2 kernels of chapter 1, state kept across chunks |
-# | features | `FeatureEngine.update_arrays` | the chapter 4 state machines: streaming equals batch |
-# | model | `CompiledModel` | the {term}`LightGBM` trees of chapter 6 compiled to numba |
-# | signal | `companion.signals` kernels | the composite imbalance and model rule of chapter 7 |
-# | venue | `companion.live.venue.PaperVenue` | the simulator of chapter 8 (matching, queues, latency, risk) |
+# | feed | {py:mod}`companion.live.feeds <companion.live.feeds>` | {py:class}`LobsterReplayFeed <companion.live.feeds.LobsterReplayFeed>` (simulated or wall clock), {py:class}`BinanceWebSocketFeed <companion.live.feeds.BinanceWebSocketFeed>` |
+# | book | {py:class}`companion.live.executor.IncrementalBook <companion.live.executor.IncrementalBook>` | the L2 kernels of chapter 1, state kept across chunks |
+# | features | {py:meth}`FeatureEngine.update_arrays <companion.features.FeatureEngine.update_arrays>` | the chapter 4 state machines: streaming equals batch |
+# | model | {py:class}`CompiledModel <companion.models.compiled.CompiledModel>` | the {term}`LightGBM` trees of chapter 6 compiled to numba |
+# | signal | {py:mod}`companion.signals <companion.signals>` kernels | the composite imbalance and model rule of chapter 7 |
+# | venue | {py:class}`companion.live.venue.PaperVenue <companion.live.venue.PaperVenue>` | the simulator of chapter 8 (matching, queues, latency, risk) |
 # | strategy | `signal_trader_nb` | the backtester's own strategy kernel of chapter 9 |
-# | journal | `companion.live.journal.Journal` | one transaction per change, idempotent ids |
+# | journal | {py:class}`companion.live.journal.Journal <companion.live.journal.Journal>` | one transaction per change, idempotent ids |
 #
-# The venue is an interface (`VenueAdapter`: `submit`, `cancel`, `next_wakeup`, `reports`,
-# `kill`, with `on_ack` / `on_fill` callbacks). A real connector implements it over FIX or a
+# The venue is an interface ({py:class}`VenueAdapter <companion.live.venue.VenueAdapter>`: {py:meth}`submit <companion.live.venue.VenueAdapter.submit>`, {py:meth}`cancel <companion.live.venue.VenueAdapter.cancel>`, {py:meth}`next_wakeup <companion.live.venue.VenueAdapter.next_wakeup>`, {py:meth}`reports <companion.live.venue.VenueAdapter.reports>`,
+# {py:meth}`kill <companion.live.venue.VenueAdapter.kill>`, with {py:attr}`on_ack <companion.live.venue.VenueAdapter.on_ack>` / {py:attr}`on_fill <companion.live.venue.VenueAdapter.on_fill>` callbacks). A real connector implements it over FIX or a
 # REST + websocket API; the paper venue implements it with the simulator. Its one subtlety is
 # time: the simulator decides what happens first (a market event, an order reaching the matching
 # engine, the strategy waking up), and a chunk carries every event of its timestamp, so the paper
@@ -286,7 +286,7 @@ pd.DataFrame(rows_).T
 # order has a deterministic client id and every fill the venue's trade id, so writing them again
 # is a no-op; every 2000 events a **checkpoint** marks the inputs whose effects are all journaled.
 #
-# On start the executor calls `Journal.recover()`: it rebuilds the positions and open orders from
+# On start the executor calls {py:meth}`Journal.recover <companion.live.journal.Journal.recover>`: it rebuilds the positions and open orders from
 # the journal, verifies every cached position against the raw fills, and returns the checkpoint.
 # With a replay, the executor then re-runs the events up to the checkpoint *without writing* (a
 # catch-up that rebuilds the book, the features and the paper venue's queues), checks that it

@@ -64,7 +64,7 @@ print(f"{UNIVERSE}: {len(days)} ticker-days, tickers {sorted(cat['ticker'].uniqu
 # ## 12.1 A ticker-day is the unit of work
 #
 # `discover` turns a SPEC or a folder into a list of ticker-days (source, ticker, date, book
-# {term}`depth <Depth>`, files). `run_study` maps one function over them: each task reads its day through the
+# {term}`depth <Depth>`, files). {py:func}`run_study <companion.study.run_study>` maps one function over them: each task reads its day through the
 # Parquet store (built from the source on first use, then reused until the source file or the
 # package changes), runs the stages, writes its own tables and returns a handful of numbers. The
 # client only combines those small results, so memory per worker does not grow with the number of
@@ -204,7 +204,7 @@ plt.show()
 # moves a stock's price beyond its own OFI. The `crossimpact` study regresses each ticker's 10-s
 # log return ({term}`bps <Basis point>`) on OFI normalised by depth, per date: on its own OFI, on the others' OFI only,
 # and on all of them. The synthetic universe below has a known answer: a ticker's price moves only
-# through its own book, so the structural cross-impact is zero (`companion.universe.true_cross_impact`),
+# through its own book, so the structural cross-impact is zero ({py:func}`companion.universe.true_cross_impact <companion.universe.true_cross_impact>`),
 # but with `factor=RHO` {term}`informed flow <Informed trading>` is shared across tickers, so the others' OFI *correlates* with
 # the ticker's price.
 
@@ -266,7 +266,7 @@ cluster.close()
 # folder must be reachable from every worker. A malformed ticker-day stops the run with its file
 # and line (exit status 2), or with `--on-error skip` is listed and the others complete (exit
 # status 3). In Python, `run_study(name, discover(folder), scheduler=...)` returns the same
-# `StudyResult`; the features written by the `features` study read back as one Dask DataFrame with
+# {py:class}`StudyResult <companion.study.StudyResult>`; the features written by the `features` study read back as one Dask DataFrame with
 # `Store().dask_frame("features", days, version=result.summary["table_version"])`.
 
 # %% [markdown]
