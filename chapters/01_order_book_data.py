@@ -403,3 +403,19 @@ else:
 # {lobster,parquet,hftbacktest} IN OUT` turns any of these files into input for every chapter,
 # for the studies and for hftbacktest. `python -m companion record --ws URL --snapshot URL --out
 # DIR` records your own Binance-style feed in the layout of the shared recordings.
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - A LOBSTER message file has one row per event. On the synthetic day 47% of the messages are
+#   adds, 44% deletions and only 9% executions (5.2% visible, 3.8% hidden).
+# - Replaying the messages reproduces all 372,344 orderbook rows, but only as a
+#   snapshot-assisted replay: 61,906 levels entered the visible 10 from beyond them and had to
+#   be taken from the orderbook file.
+# - The real samples are wide-spread books (median spread 13-29 ticks); the synthetic day is
+#   calibrated to that regime (14 ticks), not to one-tick stocks.
+# - A Binance depth-diff stream synchronised with its REST snapshot matched every best-quote
+#   check (629 USD-M and 564 spot points, 0 gaps).
+# - Malformed input is rejected with one line that names the file, the line and the field.
+# ```

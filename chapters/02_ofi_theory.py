@@ -486,3 +486,21 @@ print(f"corr(OFI_k, dP_k) = {now:.3f}; corr(OFI_k, dP_k+1) = {nxt:.3f}")
 #
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - OFI explains contemporaneous mid changes: mean $R^2$ 0.338 over 13 half-hour windows of 10-s
+#   bins on the synthetic day, with $\beta$ significant in every window (CKS: 65% on one-tick
+#   stocks).
+# - Trade imbalance explains much less ($R^2$ 0.097) and adds little next to OFI (0.350 with
+#   both).
+# - On a wide-spread book the stylised depth law does not hold: $\hat\lambda$ = 0.60 with $t$
+#   0.7 and $R^2$ 0.044, and the quadratic term is significant in 46% of the windows (concave
+#   impact).
+# - Deeper levels add explanatory power: adjusted $R^2$ 0.337 for level 1 against 0.521 for all
+#   levels at 10 s (0.493 against 0.777 at CCZ's 1-min bins).
+# - OFI describes more than it predicts: its correlation with the same bin's mid change is
+#   0.577, with the next bin's 0.010; the micro-price beats the mid by only 0.7% (MSE) at 1 s.
+# ```

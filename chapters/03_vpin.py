@@ -386,3 +386,17 @@ for rule in ("tick", "lee_ready"):
 # %% [markdown]
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - With exact trade signs VPIN separates the informed episodes well (AUC 0.932); with BVC the
+#   separation falls to 0.718 on 1-min bars and 0.684 per bucket.
+# - BVC badly overstates the imbalance of the synthetic day's bars: mean implied imbalance 0.517
+#   against a true 0.169.
+# - By count, Lee-Ready signs 81.8% of trades right, the quote rule 80.7% and the tick rule
+#   74.5%; all three do worse by volume.
+# - VPIN follows volatility (correlation 0.45-0.86) more than it predicts: controlling for
+#   volatility, no version has a $t$ above 2.
+# ```

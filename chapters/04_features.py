@@ -279,3 +279,16 @@ print(f"{len(streamed):,} streamed rows; identical to batch: {streamed.equals(ba
 # %% [markdown]
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - The feature library registers 63 causal features in 8 groups, all defined on the synthetic
+#   day's 23,401 one-second samples.
+# - Single-feature ICs are small: the strongest is 0.137 (depth-weighted imbalance, 10 s); 19 of
+#   61 features clear two standard errors at 10 s and only 1 at 1 min.
+# - Causality is proved, not assumed: perturbing every event after 12:00 leaves every feature at
+#   every earlier sample identical, while a deliberately peeking feature changes at 11:59:51.
+# - Streaming equals batch: the streaming engine reproduces the batch features row for row.
+# ```

@@ -350,3 +350,17 @@ r3.metrics.set_index("model")[["balanced_accuracy", "roc_auc", "ic"]].round(3)
 # %% [markdown]
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - Under purged walk-forward validation LightGBM reaches an out-of-sample AUC of 0.544 at 10 s
+#   and nothing at 1 min (0.497).
+# - A logistic regression beats it on this day (0.572 at 10 s, 0.522 at 1 min), and all 61
+#   features do worse than the flow features (0.526 against 0.544).
+# - The leakage audit passes: with shuffled labels the AUC is 0.497 on average, against 0.544
+#   with the real labels.
+# - The model compiled to numba reproduces LightGBM exactly on all 23,090 rows (largest
+#   difference 0).
+# ```

@@ -349,3 +349,19 @@ print(f"{len(fast.sim.fills)} fills; identical runs: {same}")
 #
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - Both strategies have an edge at the decision mids and lose after costs: the scalper 0.948
+#   bps per trade against 6.911 bps of costs (net -36,519.80 \$ over 2,038 trades), the model
+#   strategy 0.297 against 6.371 bps (net -24,653.66 \$).
+# - The spread, not the fees, decides: fees are 1,222.80 \$ of the scalper's loss, and removing
+#   fees and latency leaves about -35,400 \$.
+# - Entering passively cuts the scalper's trades to about 460 and its loss to about -1,930 \$,
+#   still a loss.
+# - Holding longer does not close the gap: the edge stays between 0.45 and 0.93 bps per trade
+#   against about 6.3-6.5 bps of costs.
+# - The teaching path and the numba fast path give identical runs.
+# ```

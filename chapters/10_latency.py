@@ -472,3 +472,19 @@ print((gain / 1e3).round(1).rename("µs per event saved by a compiled loop").to_
 #
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - Order-book signals decay in well under a second: the composite imbalance starts at an IC of
+#   0.101 with a half-life of 0.40 s (90% interval 0.34-0.47 s); 10-s OFI has no IC at 1 s.
+# - The latency sweep of the passive scalper is not monotone: net P&L stays between about -1,850
+#   and -1,950 \$ up to 100 ms and falls to -2,890 \$ at 1 s of feed latency.
+# - On the synthetic day the median gap between events is 40.7 ms and only 4% of the gaps are
+#   under 1 ms.
+# - Computing the features dominates the compute path; features and model stay well inside the
+#   1-ms budget.
+# - Lower latency cannot create an edge: the market-order scalper loses between 28,800 and
+#   35,400 \$ at every latency from 0 to 1 s.
+# ```

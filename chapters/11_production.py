@@ -492,3 +492,17 @@ with Journal(work / "crashed_copy.db") as j:
 #
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - The live executor replays the day order for order and fill for fill like the backtester
+#   (3,937 orders, 1,183 fills, net -1,945.61), and its journal reconciles with the venue.
+# - The kill switch trips on a stale feed, on the loss limit and on a kill file, and each time
+#   leaves a flat position.
+# - After a SIGKILL the executor recovers from its journal and checkpoint and ends with the same
+#   orders, fills and P&L as a run that never crashed.
+# - The configuration is validated: a wrong type or an unknown key is refused with one line
+#   naming it.
+# ```

@@ -343,3 +343,16 @@ print(f"cross-only coefficient: factor 0.5 {half.summary['beta_cross_only']['mea
 #
 # ```{solution-end}
 # ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - One day is one draw: the daily $R^2$ of the OFI regression averages 0.269 over 15
+#   ticker-days (95% interval 0.187-0.350), and how much a ticker's daily values vary decides
+#   how many days a claim needs.
+# - Across 12 test days, logistic regression beats LightGBM (mean AUC difference -0.017, paired
+#   $p$ = 0.010) and both beat the OFI sign.
+# - The imbalance scalper lost on all 15 ticker-days (mean -1,134 USD per ticker-day).
+# - The serial and the distributed runs give the same numbers.
+# ```
