@@ -77,14 +77,17 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 #
 # A {term}`backtest <Backtest>` sees the whole day at once; a live process sees one message at a time and must act
 # before the next one. The executor ({py:mod}`companion.live.executor <companion.live.executor>`) is one loop, one iteration per
-# **feed chunk** (the events that share one exchange timestamp):
+# **feed chunk** (the events that share one exchange timestamp), as {numref}`fig-live-loop` draws:
 #
-# ```text
-#  feed chunk ──► book ──► features ──► model ──► signal ──► venue ───────────────────────► reports ──► journal
-#  replay or      incremental  streaming     compiled   class      risk checks, strategy,        acks,       SQLite WAL,
-#  websocket      L2 rebuild   FeatureEngine LightGBM   codes      orders (at each wake-up)      fills       checkpoints
-#                                                                                                   │
-#                        metrics: latency per stage, counters, a one-line live status ◄─────────────┘
+# ```{figure} ../book/images/live_loop.svg
+# :name: fig-live-loop
+# :alt: Eight boxes joined by arrows in two rows. Feed chunk, book, features and model on the first row; signal, venue, reports and journal on the second. A dashed strip below collects the metrics of every stage.
+# :width: 100%
+#
+# The live executor's loop, one iteration per feed chunk: the book is updated incrementally, the
+# features are streamed, the compiled model and the signal kernels classify each event, the venue
+# runs the risk checks and the strategy and sends orders, its acks and fills are reported back,
+# and every change is written to the journal. Each stage reports its latency to the metrics.
 # ```
 #
 # | stage | module | what it reuses |

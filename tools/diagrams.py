@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Draw the book's two explanatory diagrams as SVG files in ``book/images/``.
+"""Draw the book's explanatory diagrams as SVG files in ``book/images/``.
 
 * ``order_book.svg``: a limit order book as a price ladder. Ask levels above, bid levels below,
   each level's queue drawn as individual orders in time priority (the front of the queue next to
@@ -7,6 +7,8 @@
   kinds do: an **add** joins the back of a queue, a **cancel** takes an order out of wherever it
   stands, an **execute** (a market buy here) consumes the best ask queue from its front. One
   order of ours is marked with the size ahead of it (its queue position).
+* ``live_loop.svg``: the live executor's loop of chapter 11 (feed chunk, book, features, model,
+  signal, venue, reports, journal, with the metrics every stage reports).
 * ``pipeline.svg``: the course's pipeline from a data source to orders. Reader, book
   reconstruction, features, model, signal, then either the simulator / backtest or the live
   executor, with the companion module that implements each stage and the chapter that
@@ -15,7 +17,7 @@
 The pictures are data-free (fixed, hand-placed shapes) and the SVG is deterministic (fixed hash
 salt, no date), so re-running the script rewrites byte-identical files::
 
-    python tools/diagrams.py            # writes book/images/order_book.svg, pipeline.svg
+    python tools/diagrams.py            # writes book/images/order_book.svg, pipeline.svg, live_loop.svg
     python tools/diagrams.py --out DIR  # elsewhere (for a look before committing)
 """
 from __future__ import annotations
@@ -245,13 +247,74 @@ def draw_pipeline(path: Path) -> None:
         _save(fig, path)
 
 
+
+# ------------------------------------------------------------------------------ live loop
+LIVE = [
+    # (title, what it is, row, column, face colour)
+    ("Feed chunk", "replay or websocket:\nevents of one\nexchange timestamp", 0, 0, "#eeeeee"),
+    ("Book", "IncrementalBook:\nL2 rebuild, state\nkept across chunks", 0, 1, "#e3eef8"),
+    ("Features", "FeatureEngine:\nstreaming equals\nbatch", 0, 2, "#e7f4ea"),
+    ("Model", "CompiledModel:\nLightGBM trees\ncompiled to numba", 0, 3, "#e7f4ea"),
+    ("Signal", "class codes and\nvalues per event", 1, 0, "#fdf1dc"),
+    ("Venue", "risk checks, strategy\nkernel, orders at\neach wake-up", 1, 1, "#f6e3ec"),
+    ("Reports", "acks and fills\nfrom the venue", 1, 2, "#f6e3ec"),
+    ("Journal", "SQLite WAL: one\ntransaction per\nchange, checkpoints", 1, 3, "#efe7f6"),
+]
+LX, LY = 3.0, 2.55   # column and row spacing
+LW, LH = 2.3, 1.55   # box size
+
+
+def draw_live_loop(path: Path) -> None:
+    with plt.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(10.0, 5.2))
+        ax.set_xlim(-1.35, 3 * LX + 1.35)
+        ax.set_ylim(-LY - 2.05, 1.1)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        pos = {}
+        for title, body, row, col, face in LIVE:
+            x, y = col * LX, -row * LY
+            pos[title] = (x, y)
+            ax.add_patch(FancyBboxPatch((x - LW / 2, y - LH / 2), LW, LH,
+                                        boxstyle="round,pad=0.02,rounding_size=0.12",
+                                        facecolor=face, edgecolor=INK, lw=1.0))
+            ax.text(x, y + LH / 2 - 0.24, title, ha="center", va="center", fontsize=10.5,
+                    weight="bold", color=INK)
+            ax.text(x, y - 0.16, body, ha="center", va="center", fontsize=8.5, color=INK,
+                    linespacing=1.2)
+        for a, b in (("Feed chunk", "Book"), ("Book", "Features"), ("Features", "Model"),
+                     ("Signal", "Venue"), ("Venue", "Reports"), ("Reports", "Journal")):
+            (xa, ya), (xb, yb) = pos[a], pos[b]
+            ax.add_patch(FancyArrowPatch((xa + LW / 2, ya), (xb - LW / 2, yb), arrowstyle="-|>",
+                                         mutation_scale=13, color=INK, lw=1.2, shrinkA=0,
+                                         shrinkB=0))
+        # model -> signal: down, left along the gap, down
+        (xm, ym), (xs, ys) = pos["Model"], pos["Signal"]
+        ymid = (ym - LH / 2 + ys + LH / 2) / 2
+        ax.plot([xm, xm, xs], [ym - LH / 2, ymid, ymid], color=INK, lw=1.2)
+        ax.add_patch(FancyArrowPatch((xs, ymid), (xs, ys + LH / 2), arrowstyle="-|>",
+                                     mutation_scale=13, color=INK, lw=1.2, shrinkA=0, shrinkB=0))
+        # metrics strip under the second row, fed by every stage
+        ytop = -LY - LH / 2 - 0.45
+        ax.add_patch(FancyBboxPatch((-LW / 2, ytop - 0.8), 3 * LX + LW, 0.8,
+                                    boxstyle="round,pad=0.02,rounding_size=0.12",
+                                    facecolor="white", edgecolor=GREY, lw=1.0, ls="--"))
+        ax.text(1.5 * LX, ytop - 0.4, "metrics: latency per stage, counters, a one-line live "
+                "status; the kill switch watches them", ha="center", va="center", fontsize=9,
+                color=INK)
+        ax.text(1.5 * LX, 0.95, "one loop iteration per feed chunk: each stage keeps its state "
+                "between chunks", ha="center", va="center", fontsize=9.5, color=INK,
+                style="italic")
+        _save(fig, path)
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=OUT, help="output folder (default book/images)")
     args = ap.parse_args(argv)
     draw_order_book(args.out / "order_book.svg")
     draw_pipeline(args.out / "pipeline.svg")
-    for name in ("order_book.svg", "pipeline.svg"):
+    draw_live_loop(args.out / "live_loop.svg")
+    for name in ("order_book.svg", "pipeline.svg", "live_loop.svg"):
         p = args.out / name
         print(f"{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}: {p.stat().st_size:,} bytes")
     return 0
