@@ -157,7 +157,7 @@ plt.show()
 # {term}`average uniqueness <Average uniqueness>` printed below (the mean of 1 / concurrency)
 # measures how much.
 
-# %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time; its mean inverse is the average uniqueness (L\u00f3pez de Prado 2018, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
+# %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time; its mean inverse is the average uniqueness ({cite:t}`lopezdeprado2018advances`, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
 lab = fixed[h_tb]
 first = lab.iloc[1800:1830]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1.3, 1]})
