@@ -6,7 +6,9 @@ Chromium over the Chrome DevTools Protocol (:mod:`tests.browser.cdp`) and reads 
 DOM. For each chapter ``chapters/NN_name``:
 
 * every figure has a caption numbered ``Figure NN.1``, ``Figure NN.2``, ... in page order, a
-  ``name`` (an HTML id to link to) and an image whose ``alt`` text describes it;
+  ``name`` (an HTML id to link to) and an image whose ``alt`` text describes it, and every image
+  a code cell draws is such a figure (the cell header carries
+  ``mystnb={"figure": {"caption": ..., "name": ...}, "image": {"alt": ...}}``);
 * every exercise is titled ``Exercise NN.1``, ``Exercise NN.2``, ... in page order and has an id;
 * every figure / exercise reference in the text (``{numref}``: "Figure 2.2", "exercise 6.1")
   is a link whose target element exists on the target page, and the link's number is the
@@ -63,6 +65,9 @@ _INSPECT_JS = r"""
             alt: img ? (img.getAttribute('alt') || '') : null,
             src: img ? img.getAttribute('src') : null};
   });
+  // an image drawn by a code cell must be a numbered figure (cell metadata mystnb.figure)
+  const bare = Array.from(main.querySelectorAll('.cell_output img')).filter(
+      i => !i.closest('figure')).map(i => i.getAttribute('alt') || i.getAttribute('src'));
   const exercises = Array.from(main.querySelectorAll('div.exercise')).map(e => ({
     id: e.id, number: num(e)}));
   const refs = Array.from(main.querySelectorAll('a.reference.internal')).filter(
@@ -80,7 +85,7 @@ _INSPECT_JS = r"""
       a => (a.querySelector('.admonition-title') || {textContent: ''}).textContent.trim());
   const glossary = Array.from(main.querySelectorAll('dl.glossary dt[id]')).map(
       dt => ({id: dt.id, term: dt.textContent.replace(/[¶#]/g, '').trim()}));
-  return {url: location.href, figures, exercises, refs, terms, prose, ids, admonitions, glossary};
+  return {url: location.href, figures, bare, exercises, refs, terms, prose, ids, admonitions, glossary};
 })()
 """
 
@@ -167,6 +172,8 @@ def test_numbering_and_references(page: str, browser: Browser, site: str) -> Non
     d = browser.page(url)
     prefix = f"{_chapter_number(page)}." if page.startswith("chapters/") else ""
     problems = _numbers(d["figures"], "Figure", prefix) + _numbers(d["exercises"], "Exercise", prefix)
+    problems += [f"a code cell draws an image that is not a numbered figure (add "
+                 f"mystnb={{\"figure\": ...}} to its cell header): {b}" for b in d["bare"]]
     for f in d["figures"]:
         if f["alt"] is None:
             problems.append(f"figure {f['number']} has no image")
