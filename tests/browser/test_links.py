@@ -44,7 +44,7 @@ HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html")).resolve()
 CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("[0-9][0-9]_*.py"))
 GLOSSARY = "book/glossary"
 #: pages outside chapters/ whose figures are numbered 1, 2, ... (no chapter prefix)
-OTHER_PAGES = ("book/intro",)
+OTHER_PAGES = ("book/intro", "book/how_to_use")
 LOAD_TIMEOUT = 30.0
 MIN_ALT = 20  # characters: an alt text that describes the figure, not a file name
 
