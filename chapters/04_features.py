@@ -18,13 +18,13 @@
 #
 # **What you will learn**
 #
-# - what the course's feature library holds: order-flow imbalance over several windows
-#   {cite:p}`cont2014price` and levels {cite:p}`cont2023cross`, book imbalances, the micro-price
-#   deviation {cite:p}`stoikov2018micro`, trade flow, queue activity, volatility, VPIN
+# - what the course's feature library holds: {term}`order-flow imbalance <Order-flow imbalance (OFI)>` over several windows
+#   {cite:p}`cont2014price` and levels {cite:p}`cont2023cross`, book imbalances, the {term}`micro-price <Micro-price>`
+#   deviation {cite:p}`stoikov2018micro`, trade flow, queue activity, volatility, {term}`VPIN`
 #   {cite:p}`easley2012flow` and time of day, each with its formula, window, unit and reference;
 # - what the features look like on a day, and how much they overlap;
 # - how much each feature alone says about the next 10 seconds and the next minute
-#   (the information coefficient);
+#   (the {term}`information coefficient <IC>`);
 # - what *causal* means for a feature, and how the package proves it: change the future, and the
 #   past must not move.
 #
@@ -38,7 +38,7 @@ GRID = "1s"         # sample grid of the features
 HORIZONS = ["10s", "1min"]  # forward mid-move horizons for the information coefficient
 CUT = "12:00"       # cut time of the no-lookahead demonstration (HH:MM)
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -62,7 +62,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # ## 4.1 The library
 #
 # A **feature** is a number computed at a sample time $T$ from the events with timestamps
-# $t \le T$. `companion.features.registry()` lists every feature with its formula, trailing window
+# $t \le T$. {py:func}`companion.features.registry <companion.features.registry>` lists every feature with its formula, trailing window
 # $W$ (the events in $(T - W, T]$, or the current book for `instant`), unit and reference; a group
 # is one numba state machine that updates all of its features event by event.
 
@@ -99,18 +99,13 @@ X.iloc[::3600, :8]
 # counts and rates are skewed. Tree models do not care about scale, a logistic regression does
 # (chapter 6 standardises its inputs).
 
-# %%
+# %% mystnb={"figure": {"caption": "Histograms of twelve features on the sampling grid (clipped at the 0.5% and 99.5% quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of samples.", "name": "fig-feature-histograms"}, "image": {"alt": "A grid of twelve histograms, one per feature, of its values on the sampling grid."}}
 show = ["ofi_10s", "ofi_1min", "vol_imb_1", "dw_imb", "microprice_dev_ticks", "spread_ticks",
         "trade_imb_1min", "add_rate_best_10s", "rv_1min", "mom_1min", "vwap_dist_1min", "vpin"]
 fig, axes = plt.subplots(3, 4, figsize=(12, 8), layout="constrained")
 fplots.distributions(axes, X, show)
 fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at the 0.5/99.5% quantiles)")
 plt.show()
-
-# %% [markdown]
-# **Figure 4.1.** Histograms of twelve features on the sampling grid (clipped at the 0.5% and 99.5%
-# quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of
-# samples.
 
 # %% [markdown]
 # ## 4.3 Overlap
@@ -120,7 +115,7 @@ plt.show()
 # blocks. Redundant features do not hurt a tree's predictions, but they split its importance
 # between them (chapter 6).
 
-# %%
+# %% mystnb={"figure": {"caption": "Spearman rank correlation between the features defined on more than half of the samples.", "name": "fig-feature-correlation"}, "image": {"alt": "Heat map of Spearman rank correlations between the features."}}
 defined = X.columns[X.notna().mean() > 0.5]
 defined = [c for c in defined if X[c].nunique() > 1]
 fig, ax = plt.subplots(figsize=(10, 9))
@@ -130,19 +125,15 @@ ax.set_title(f"{inst.symbol}: rank correlation of the {len(defined)} defined fea
 plt.show()
 
 # %% [markdown]
-# **Figure 4.2.** Spearman rank correlation between the features defined on more than half of the
-# samples.
-
-# %% [markdown]
 # ## 4.4 Single-feature predictive power
 #
 # The **information coefficient** (IC) of a feature is the Spearman rank correlation between its
-# value at $T$ and the forward mid move $r_T = (M_{T+h} - M_T)/\delta$, in ticks. The move comes
-# from `companion.labels.fixed_horizon_labels`, the one module allowed to look forward. An IC of
-# 0.05 is large in this business: Grinold's fundamental law turns a small IC applied many times a
+# value at $T$ and the forward mid move $r_T = (M_{T+h} - M_T)/\delta$, in {term}`ticks <Tick>`. The move comes
+# from {py:func}`companion.labels.fixed_horizon_labels <companion.labels.fixed_horizon_labels>`, the one module allowed to look forward. An IC of
+# 0.05 is large in this business: Grinold's fundamental law {cite:p}`grinold1989fundamental` turns a small IC applied many times a
 # day into a usable edge.
 
-# %%
+# %% mystnb={"figure": {"caption": "Spearman IC with the forward mid move at each horizon, for the 20 features with the largest absolute IC.", "name": "fig-feature-ic"}, "image": {"alt": "Grouped bars of the Spearman IC of the 20 strongest features, one bar per forecast horizon."}}
 mid = mid_series(events, rows, inst)
 moves = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=X.index)["ret"] for h in HORIZONS}
 ic = fplots.information_coefficients(X[defined], moves)
@@ -150,10 +141,6 @@ fig, ax = plt.subplots(figsize=(8, 7))
 fplots.ic_bars(ax, ic, top=20)
 ax.set_title(f"{inst.symbol}: IC of the 20 strongest features")
 plt.show()
-
-# %% [markdown]
-# **Figure 4.3.** Spearman IC with the forward mid move at each horizon, for the 20 features with
-# the largest absolute IC.
 
 # %%
 top = ic.reindex(ic[HORIZONS[0]].abs().sort_values(ascending=False).index).head(10)
@@ -177,8 +164,8 @@ for h in HORIZONS:
 # ## 4.5 Causality, and how it is proved
 #
 # A feature is **causal** if its value at $T$ is a function of the events with $t \le T$ only.
-# A lookahead bug (a centred window, a `shift(-1)`, a normalisation by the day's mean, a bin
-# labelled by its start instead of its end) makes a feature look predictive in a backtest and
+# A {term}`lookahead <Leakage>` bug (a centred window, a `shift(-1)`, a normalisation by the day's mean, a bin
+# labelled by its start instead of its end) makes a feature look predictive in a {term}`backtest <Backtest>` and
 # useless live. The test is direct: change everything that happens after a cut time $T^*$ and
 # recompute. A causal feature gives bit-identical values at every $T \le T^*$. The package's test
 # suite (`tests/test_features_causal.py`) does this for every feature with many kinds of
@@ -270,7 +257,7 @@ pd.DataFrame(halves).round(3)
 # ```{exercise}
 # :label: ex-04-3
 # Streaming and batch are the same code. Feed the first hour of the day to a
-# `companion.features.FeatureEngine` in chunks of 5 000 events and check that the rows it emits
+# {py:class}`companion.features.FeatureEngine <companion.features.FeatureEngine>` in chunks of 5 000 events and check that the rows it emits
 # equal those of `compute` on the same hour.
 # ```
 #
@@ -291,4 +278,17 @@ print(f"{len(streamed):,} streamed rows; identical to batch: {streamed.equals(ba
 
 # %% [markdown]
 # ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - The feature library registers 63 causal features in 8 groups, all defined on the synthetic
+#   day's 23,401 one-second samples.
+# - Single-feature ICs are small: the strongest is 0.137 (depth-weighted imbalance, 10 s); 19 of
+#   61 features clear two standard errors at 10 s and only 1 at 1 min.
+# - Causality is proved, not assumed: perturbing every event after 12:00 leaves every feature at
+#   every earlier sample identical, while a deliberately peeking feature changes at 11:59:51.
+# - Streaming equals batch: the streaming engine reproduces the batch features row for row.
 # ```

@@ -18,13 +18,13 @@
 #
 # **What you will learn**
 #
-# - three ways to say what "the price went up" means: the fixed-horizon move, the smoothed move of
-#   the FI-2010 benchmark, and the triple barrier {cite:p}`lopezdeprado2018advances`;
+# - three ways to say what "the price went up" means: the {term}`fixed-horizon <Fixed-horizon label>` move, the smoothed move of
+#   the FI-2010 benchmark, and the {term}`triple barrier <Triple barrier>` {cite:p}`lopezdeprado2018advances`;
 # - how the threshold that separates "flat" from "up" and "down" sets the class balance;
-# - why labels sampled every second overlap, and why cross-validation must then **purge** and
-#   **embargo** training samples;
+# - why labels sampled every second overlap, and why cross-validation must then **{term}`purge <Purging>`** and
+#   **{term}`embargo <Embargo>`** training samples;
 # - what a leaky split does to an out-of-sample number;
-# - meta-labels: labelling whether a bet on a given side would have paid.
+# - {term}`meta-labels <Meta-label>`: labelling whether a bet on a given side would have paid.
 #
 # The chapter runs on the seeded synthetic day by default; set `DATA = "lobster:AAPL:1"` to run it
 # on a real LOBSTER sample.
@@ -39,7 +39,7 @@ BARRIER = 10.0      # triple-barrier distance (ticks)
 N_SPLITS = 5        # walk-forward folds
 N_ESTIMATORS = 60   # trees of the small model of section 5.5
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -66,7 +66,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples
 # %% [markdown]
 # ## 5.1 Fixed-horizon labels
 #
-# The simplest label of a sample taken at $T$ is the mid move over a fixed horizon $h$, in ticks,
+# The simplest label of a sample taken at $T$ is the {term}`mid <Mid price>` move over a fixed horizon $h$, in {term}`ticks <Tick>`,
 # and its class
 #
 # $$
@@ -74,7 +74,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples
 # y_T = \begin{cases} +1 & r_T > c \\ -1 & r_T < -c \\ 0 & \text{otherwise.} \end{cases}
 # $$
 #
-# $M_{T+h}$ is the mid as of the first event at or after $T + h$, and `companion.labels` returns
+# $M_{T+h}$ is the mid as of the first event at or after $T + h$, and {py:mod}`companion.labels <companion.labels>` returns
 # that event's time as the label's **end time** $e_T$: the label is known only at $e_T$.
 
 # %%
@@ -82,12 +82,12 @@ fixed = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=grid) fo
 fixed[HORIZONS[0]].head()
 
 # %% [markdown]
-# With $c = 0$ every nonzero move is up or down. On a busy wide-spread book the mid rarely stays
+# With $c = 0$ every nonzero move is up or down. On a busy wide-{term}`spread <Spread>` book the mid rarely stays
 # exactly where it was for 10 seconds, so at $c = 0$ "flat" is a small class (its share is printed
-# below); raising $c$ moves small moves into it. `labels.balance_by_threshold` tabulates the three
+# below); raising $c$ moves small moves into it. {py:func}`labels.balance_by_threshold <companion.labels.balance_by_threshold>` tabulates the three
 # shares.
 
-# %%
+# %% mystnb={"figure": {"caption": "Shares of down, flat and up fixed-horizon labels as the flat threshold $c$ (ticks) grows, one panel per horizon.", "name": "fig-label-shares"}, "image": {"alt": "One panel per horizon: stacked shares of down, flat and up labels as the flat threshold grows."}}
 thr = np.arange(0, 16.5, 0.5)
 fig, axes = plt.subplots(1, len(HORIZONS), figsize=(11, 3.8), sharey=True, squeeze=False)
 axes = axes.ravel()
@@ -96,10 +96,6 @@ for ax, h in zip(axes, HORIZONS):
     ax.set_xlabel("threshold c (ticks)")
 axes[0].legend(loc="lower left", fontsize=8)
 plt.show()
-
-# %% [markdown]
-# **Figure 5.1.** Shares of down, flat and up fixed-horizon labels as the flat threshold $c$ (ticks)
-# grows, one panel per horizon.
 
 # %%
 bal = pd.DataFrame({h: labels.class_balance(fixed[h]["label"]) for h in HORIZONS}).T
@@ -113,7 +109,7 @@ bal.round(3)
 # ## 5.2 Smoothed labels
 #
 # Single mids are noisy: a one-tick flicker of the quote can flip a label. The FI-2010 benchmark
-# (Ntakaris et al., 2018, *J. Forecasting* 37(8)) compares the *mean* of the next $k$ mids with the current mid,
+# {cite:p}`ntakaris2018benchmark` compares the *mean* of the next $k$ mids with the current mid,
 # $l_T = (\bar M^{+}_k - M_T)/M_T$ with $\bar M^{+}_k = \frac1k \sum_{i=1}^k M_{T+i}$ (events),
 # and calls it up above $\alpha = 0.002$. How much clock time $k$ events cover depends on the
 # stock's activity: the line below prints the median span on the current data (several seconds
@@ -144,7 +140,7 @@ life = (tb["t_end"] - tb.index).dt.total_seconds()
 print(f"barriers +-{BARRIER:.1f} ticks, time limit {h_tb}: median label life {life.median():.1f} s")
 outcome.round(3)
 
-# %%
+# %% mystnb={"figure": {"caption": "Six minutes of the mid (ticks from its first value) with the triple barriers (profit-take, stop-loss, time limit) of a few samples; dots mark the first touch (green profit-take, red stop-loss, grey vertical).", "name": "fig-triple-barrier"}, "image": {"alt": "Six minutes of the mid price with the upper, lower and time barriers of a few samples and dots at each first touch."}}
 w0 = grid[len(grid) // 2]
 window = mid.loc[w0: w0 + pd.Timedelta("6min")]
 picks = tb.loc[w0: w0 + pd.Timedelta("5min")].iloc[::50]
@@ -154,17 +150,14 @@ ax.set_title(f"{inst.symbol}: triple barriers of {len(picks)} samples (dots: fir
 plt.show()
 
 # %% [markdown]
-# **Figure 5.2.** Six minutes of the mid (ticks from its first value) with the triple barriers
-# (profit-take, stop-loss, time limit) of a few samples; dots mark the first touch (green
-# profit-take, red stop-loss, grey vertical).
-
-# %% [markdown]
 # ## 5.4 Overlapping labels
 #
 # Sampling every second with a one-minute horizon, consecutive labels share 59 of their 60
-# seconds of price path. Their intervals $[T, e_T]$ overlap, and so do their outcomes.
+# seconds of price path. Their intervals $[T, e_T]$ overlap, and so do their outcomes. The
+# {term}`average uniqueness <Average uniqueness>` printed below (the mean of 1 / concurrency)
+# measures how much.
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time; its mean inverse is the average uniqueness ({cite:t}`lopezdeprado2018advances`, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
 lab = fixed[h_tb]
 first = lab.iloc[1800:1830]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1.3, 1]})
@@ -180,19 +173,14 @@ print(f"mean uniqueness 1/concurrency: {np.mean(1 / conc):.3f}")
 print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent outcomes")
 
 # %% [markdown]
-# **Figure 5.3.** Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of
-# concurrency, the number of labels alive at a sample time; its mean inverse is the average
-# uniqueness (López de Prado 2018, §4.4).
-
-# %% [markdown]
 # A sample in the training set whose label interval overlaps the test period shares price moves
 # with test labels: the model is, in part, trained on the answers. **Purging** removes every
 # training sample with $e_i \ge T_0$, where $T_0$ is the first test sample time
 # (AFML §7.4.1). An **embargo** widens the gap (§7.4.2): features with long windows computed just
-# after a test block see the test period. `PurgedWalkForward` trains strictly before each test
+# after a test block see the test period. {py:class}`PurgedWalkForward <companion.models.cv.PurgedWalkForward>` trains strictly before each test
 # block, keeping only samples with $e_i < T_0 - \text{embargo}$.
 
-# %%
+# %% mystnb={"figure": {"caption": "Purged walk-forward folds over the day: train (blue), purged and embargoed (red), test (orange).", "name": "fig-purged-folds"}, "image": {"alt": "Rows of walk-forward folds over the day coloured train, purged and embargoed, and test."}}
 ds = build_training_set(data, horizon=h_tb, grid=GRID, features=flow_feature_names())
 cv = PurgedWalkForward(N_SPLITS, embargo=h_tb)
 fig, ax = plt.subplots(figsize=(11, 3))
@@ -203,14 +191,10 @@ roles = mplots.split_roles(cv, ds.t, ds.t_end)
 print("purged + embargoed samples per fold:", (roles == -1).sum(axis=1).tolist())
 
 # %% [markdown]
-# **Figure 5.4.** Purged walk-forward folds over the day: train (blue), purged and embargoed (red),
-# test (orange).
-
-# %% [markdown]
 # The purged band looks thin on a whole day, but it is exactly where the leak would be. How much
 # does it matter? Evaluate the same small model four ways on the 1-minute labels: k-fold with
 # shuffled samples (the scikit-learn habit), k-fold on contiguous blocks, purged k-fold, and
-# purged walk-forward. Only the last is a backtest: k-fold trains on the future of each test
+# purged {term}`walk-forward <Walk-forward cross-validation>`. Only the last is a {term}`backtest <Backtest>`: k-fold trains on the future of each test
 # block.
 
 # %%
@@ -226,7 +210,7 @@ pd.DataFrame(rows_).T.astype({"n": int}).round(3)
 
 # %% [markdown]
 # Shuffled k-fold puts the neighbours of every test sample, whose labels share 59 of 60 seconds
-# of price path, in the training set: the model looks up the answer and the AUC is far above
+# of price path, in the training set: the model looks up the answer and the {term}`AUC` is far above
 # anything achievable. Contiguous blocks leak only at their edges (a minute on each side of a
 # block of more than an hour), so on one day the difference between them and the purged splits
 # is within noise; it grows with the horizon and with the number of blocks. The rule does not
@@ -238,7 +222,7 @@ pd.DataFrame(rows_).T.astype({"n": int}).round(3)
 #
 # ## 5.5 Meta-labels
 #
-# Suppose a primary rule already picks a side: go with the 10-second OFI. **Meta-labelling**
+# Suppose a primary rule already picks a side: go with the 10-second {term}`OFI <Order-flow imbalance (OFI)>`. **Meta-labelling**
 # (AFML §3.6) asks a second question: given the side, would the bet have paid? The meta-label is 1
 # when the side's return at the first barrier touch is positive. A secondary model trained on it
 # learns *when* to trust the primary rule, i.e. how much to bet.
@@ -284,7 +268,7 @@ b.loc[[best]].round(3)
 #
 # ```{exercise}
 # :label: ex-05-2
-# Volatility-scaled barriers: use `labels.ewm_volatility` sampled on a 1-minute grid as the width,
+# Volatility-scaled barriers: use {py:func}`labels.ewm_volatility <companion.labels.ewm_volatility>` sampled on a 1-minute grid as the width,
 # with `pt = sl = 1`, and compare the barrier outcomes with the fixed barriers of section 5.3.
 # ```
 #
@@ -326,4 +310,20 @@ print(f"{h_tb} labels: gap {rows_['k-fold, shuffled']['roc_auc'] - rows_['purged
 
 # %% [markdown]
 # ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - The flat threshold sets the class balance: at 10 s a third of the labels is flat only from 3
+#   ticks on, and at $c = 0$ only 3.8% are flat.
+# - Label definitions disagree: smoothed (FI-2010) and fixed-horizon labels agree on 0.719 of
+#   the samples.
+# - Labels sampled every second overlap heavily: mean uniqueness 0.017, so 23,339 labels carry
+#   about 386 independent outcomes.
+# - Shuffled k-fold makes a useless model look good (AUC 0.661); contiguous, purged and
+#   walk-forward splits give 0.490-0.497.
+# - Meta-labels show that the raw OFI-sign bet paid in 49.5% of 22,994 cases, and stronger OFI
+#   did not pay more.
 # ```

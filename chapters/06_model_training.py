@@ -18,15 +18,15 @@
 #
 # **What you will learn**
 #
-# - how to train a gradient-boosted tree model (LightGBM) on the feature library with a purged
-#   walk-forward split and an embargo {cite:p}`lopezdeprado2018advances`, and to report only
+# - how to train a gradient-boosted tree model ({term}`LightGBM`) on the feature library with a {term}`purged <Purging>`
+#   {term}`walk-forward <Walk-forward cross-validation>` split and an {term}`embargo <Embargo>` {cite:p}`lopezdeprado2018advances`, and to report only
 #   out-of-sample numbers;
-# - how it compares with three baselines: the majority class, the sign of order-flow imbalance
+# - how it compares with three baselines: the majority class, the sign of {term}`order-flow imbalance <Order-flow imbalance (OFI)>`
 #   {cite:p}`cont2014price`, and a logistic regression;
 # - P(up) at two horizons, and a regressor for the size of the move;
-# - whether the predicted probabilities mean what they say (calibration);
+# - whether the predicted probabilities mean what they say ({term}`calibration <Calibration>`);
 # - which features the model uses, overall and for one prediction;
-# - how to audit a result for leakage, and how to save, reload and compile a model without pickle.
+# - how to audit a result for {term}`leakage <Leakage>`, and how to save, reload and compile a model without pickle.
 #
 # The chapter runs on the seeded synthetic day by default; set `DATA = "lobster:AAPL:1"` to run it
 # on a real LOBSTER sample.
@@ -40,7 +40,7 @@ N_SPLITS = 5        # walk-forward test blocks
 N_ESTIMATORS = 200  # trees per model
 N_AUDIT = 3         # shuffled-label repeats of the leakage audit
 
-# %%
+# %% tags=["hide-input"]
 import tempfile
 from pathlib import Path
 
@@ -72,12 +72,12 @@ for h, ds in sets.items():
 #
 # Each row is a sample on a 1-second grid: the causal features of chapter 4 at $T$, and the label
 # $y_T = \mathbb{1}\{M_{T+h} > M_T\}$ of chapter 5 with its end time $e_T$. The model estimates
-# $P(\text{up} \mid x_T)$. We use the scale-free flow features (OFI, imbalances, micro-price
-# deviation, trade imbalance, spread, queue activity): level-like features (depth in shares,
+# $P(\text{up} \mid x_T)$. We use the scale-free flow features (OFI, imbalances, {term}`micro-price <Micro-price>`
+# deviation, {term}`trade imbalance <Trade imbalance>`, {term}`spread <Spread>`, queue activity): level-like features ({term}`depth <Depth>` in shares,
 # cumulative volumes, momentum, time of day) drift through the day, and a tree that learns one
-# morning's levels applies them to a different afternoon (exercise 6.1 measures the cost).
+# morning's levels applies them to a different afternoon ({numref}`exercise {number} <ex-06-1>` measures the cost).
 #
-# The model is LightGBM (Ke et al., 2017, NeurIPS) with shallow, regularised trees, one thread,
+# The model is LightGBM {cite:p}`ke2017lightgbm` with shallow, regularised trees, one thread,
 # `deterministic=True`, `force_row_wise=True` and explicit seeds, so a rerun gives bit-identical
 # numbers:
 
@@ -109,9 +109,9 @@ table = pd.concat({h: r.metrics.set_index("model")[cols] for h, r in results.ite
 table.round(3)
 
 # %% [markdown]
-# Read the table as a forecaster would. AUC and accuracy of 0.5 are chance; the majority model's
+# Read the table as a forecaster would. {term}`AUC` and accuracy of 0.5 are chance; the majority model's
 # AUC differs from 0.5 only because its constant probability changes from block to block. The
-# IC is the rank correlation of the predicted P(up) with the realised move in ticks. The OFI sign
+# {term}`IC` is the rank correlation of the predicted P(up) with the realised move in {term}`ticks <Tick>`. The OFI sign
 # has no probability, so no log-loss.
 #
 # Compare the LightGBM row with the logistic row: with a weak signal carried by a handful of nearly
@@ -119,7 +119,7 @@ table.round(3)
 # day it is at least as good as the trees. At 10 seconds both models beat chance by a few points of
 # AUC; at one minute the trees are at chance, and the logistic regression's lead of a couple of
 # points does not hold block by block (the table below). That is what the generator implies: its
-# informed traders push the order flow towards a latent value that the mid follows with a lag, so
+# {term}`informed traders <Informed trading>` push the order flow towards a latent value that the {term}`mid <Mid price>` follows with a lag, so
 # the imbalance of the book and of the flow predicts the next seconds a little, and the prediction
 # decays with the horizon as new information arrives. On a real LOBSTER day expect the same order
 # of magnitude: a couple of points of AUC. Anything much larger should be audited (section 6.6)
@@ -139,7 +139,7 @@ fm.round(3)
 #
 # ## 6.3 The size of the move
 #
-# Direction is half of a trade; the other half is how far the price goes. A `MoveRegressor`
+# Direction is half of a trade; the other half is how far the price goes. A {py:class}`MoveRegressor <companion.models.train.MoveRegressor>`
 # predicts $|r_T|$ (ticks) on the same walk-forward folds; we score it by the rank correlation of
 # predicted and realised size and by the out-of-sample $R^2$ against the training mean.
 
@@ -177,7 +177,7 @@ print(f"|move| over {h0}: out-of-sample IC {spearman_ic(p_size, real):.3f}, R² 
 # time. The reliability curve bins the out-of-sample predictions by their value and compares the
 # mean prediction with the observed frequency (error bars: two binomial standard errors).
 
-# %%
+# %% mystnb={"figure": {"caption": "Reliability per horizon, out of sample: observed share of up moves against the mean predicted P(up) in quantile bins (error bars: 2 standard errors), LightGBM and logistic regression; the diagonal is perfect calibration.", "name": "fig-reliability"}, "image": {"alt": "Reliability curves per horizon for LightGBM and logistic regression: observed up share against predicted probability, near the diagonal."}}
 fig, axes = plt.subplots(1, len(HORIZONS), figsize=(11, 4.2), squeeze=False)
 for ax, (h, r) in zip(axes.ravel(), results.items()):
     p = r.predictions
@@ -186,11 +186,6 @@ for ax, (h, r) in zip(axes.ravel(), results.items()):
     mplots.reliability_plot(ax, {"LightGBM": tabs["model"], "logistic": tabs["logistic"]})
     ax.set_title(f"Reliability, horizon {h} (out of sample)")
 plt.show()
-
-# %% [markdown]
-# **Figure 6.1.** Reliability per horizon, out of sample: observed share of up moves against the
-# mean predicted P(up) in quantile bins (error bars: 2 standard errors), LightGBM and logistic
-# regression; the diagonal is perfect calibration.
 
 # %% [markdown]
 # For a weak signal the predictions should stay in a narrow band around the base rate (the error
@@ -206,22 +201,18 @@ plt.show()
 #
 # ## 6.5 What the model uses
 #
-# **Gain importance** is the total loss reduction of the splits on each feature, averaged over the
+# **{term}`Gain importance`** is the total loss reduction of the splits on each feature, averaged over the
 # walk-forward models. It is a global, in-sample summary: correlated features share it.
-# **Per-prediction contributions** (TreeSHAP, Lundberg et al., 2020, *Nature Machine Intelligence*; LightGBM's
+# **Per-prediction contributions** ({term}`TreeSHAP` {cite:p}`lundberg2020local`; LightGBM's
 # `pred_contrib`) split one prediction's log-odds into a part per feature plus a bias.
 
-# %%
+# %% mystnb={"figure": {"caption": "Gain importance of the 15 strongest features, as shares of the total gain averaged over the walk-forward models.", "name": "fig-gain-importance"}, "image": {"alt": "Horizontal bars of the gain importance of the 15 strongest features."}}
 imp = results[h0].importance
 share = imp.div(imp.sum(axis=1), axis=0).mean()
 fig, ax = plt.subplots(figsize=(7, 5))
 mplots.importance_bars(ax, share, top=15)
 ax.set_title(f"Gain importance, horizon {h0} (mean over {len(imp)} walk-forward models)")
 plt.show()
-
-# %% [markdown]
-# **Figure 6.2.** Gain importance of the 15 strongest features, as shares of the total gain averaged
-# over the walk-forward models.
 
 # %%
 last = results[h0].models[-1]
@@ -267,9 +258,9 @@ print(f"shuffled labels: AUC {', '.join(f'{a:.3f}' for a in audit['roc_auc'])} (
 # ## 6.7 Save, load, compile
 #
 # A model that trades must be stored in a form that can be read, diffed and verified, never as a
-# pickle (which runs code when loaded and breaks between library versions). `save_model` writes
+# pickle (which runs code when loaded and breaks between library versions). {py:func}`save_model <companion.models.io.save_model>` writes
 # LightGBM's text format plus a JSON file with the parameters, the feature names, the label
-# definition and the sha256 of the model and of the training data. `load_model` checks the hash.
+# definition and the sha256 of the model and of the training data. {py:func}`load_model <companion.models.io.load_model>` checks the hash.
 
 # %%
 final = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED, **MODEL_PARAMS).fit(ds.X, ds.y)
@@ -281,7 +272,7 @@ print(f"wrote {txt.name} ({txt.stat().st_size / 1e3:.0f} kB) and {meta_path.name
 {k: loaded.metadata_[k] for k in ("format", "estimator", "classes", "label")}
 
 # %% [markdown]
-# The live executor of chapter 11 cannot afford LightGBM's per-call overhead. `CompiledModel`
+# The live executor of chapter 11 cannot afford LightGBM's per-call overhead. {py:class}`CompiledModel <companion.models.compiled.CompiledModel>`
 # reads the same text file into flat arrays walked by numba kernels, and must give the *same*
 # numbers, not approximately the same:
 
@@ -358,4 +349,18 @@ r3.metrics.set_index("model")[["balanced_accuracy", "roc_auc", "ic"]].round(3)
 
 # %% [markdown]
 # ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - Under purged walk-forward validation LightGBM reaches an out-of-sample AUC of 0.544 at 10 s
+#   and nothing at 1 min (0.497).
+# - A logistic regression beats it on this day (0.572 at 10 s, 0.522 at 1 min), and all 61
+#   features do worse than the flow features (0.526 against 0.544).
+# - The leakage audit passes: with shuffled labels the AUC is 0.497 on average, against 0.544
+#   with the real labels.
+# - The model compiled to numba reproduces LightGBM exactly on all 23,090 rows (largest
+#   difference 0).
 # ```

@@ -21,16 +21,16 @@
 # - how three views of the book's pressure (volume, distance-weighted and order-count imbalance)
 #   combine into one composite number in $[-1, 1]$, and how two thresholds turn it into five
 #   classes (strong sell ... strong buy);
-# - how to read a **threshold sweep**: trades, hit rate, average P&L and Sharpe per threshold,
-#   before and after the cost of crossing the spread;
+# - how to read a **threshold sweep**: trades, hit rate, average {term}`P&L` and {term}`Sharpe <Sharpe ratio>` per threshold,
+#   before and after the cost of crossing the {term}`spread <Spread>`;
 # - why a threshold must be **chosen on an earlier period and judged on a later one**, and how the
-#   calibrated threshold compares with the textbook default out of sample;
+#   {term}`calibrated <Calibration>` threshold compares with the textbook default out of sample;
 # - the **model rule**: trade when a classifier's out-of-sample $P(\text{up})$ and the order-flow
 #   imbalance {cite:p}`cont2014price` agree.
 #
-# Everything here is a *paper* evaluation: a call is scored by the mid-price move that follows it,
+# Everything here is a *paper* evaluation: a call is scored by the {term}`mid-price <Mid price>` move that follows it,
 # with an optional flat cost. Chapters 8 and 9 put the same signals through the exchange simulator,
-# where queues, latency and fees decide what is left. The chapter runs on the seeded synthetic day
+# where queues, {term}`latency <Latency>` and fees decide what is left. The chapter runs on the seeded synthetic day
 # by default; set `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
 
 # %% tags=["parameters"]
@@ -45,7 +45,7 @@ N_SPLITS = 5         # walk-forward folds of the direction model
 N_TREES = 100        # trees of the LightGBM direction model
 P_LONG = 0.55        # model rule: go long above this P(up), short below 1 minus it
 
-# %%
+# %% tags=["hide-input"]
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -72,7 +72,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # ## 7.1 Three imbalances and a composite
 #
 # Write $Q^b_k, Q^a_k$ for the sizes and $P^b_k, P^a_k$ for the prices of the $k$-th bid and ask
-# level, $M$ for the mid and $\delta$ for the tick. Over the first $L$ levels:
+# level, $M$ for the mid and $\delta$ for the {term}`tick <Tick>`. Over the first $L$ levels:
 #
 # $$
 # I_V = \frac{\sum_k Q^b_k - \sum_k Q^a_k}{\sum_k Q^b_k + \sum_k Q^a_k}, \qquad
@@ -81,7 +81,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # $$
 #
 # and $I_N$, the same ratio on the *number* of resting orders (read from the order ids of the
-# message file). $I_V$ is the depth imbalance of Cao, Hansch and Wang; $I_D$ lets depth near the
+# message file). $I_V$ is the {term}`depth imbalance <Order imbalance>` of {cite:t}`cao2009information`; $I_D$ lets {term}`depth <Depth>` near the
 # mid count more; $I_N$ separates one large order from many small ones. The composite weights them
 #
 # $$
@@ -91,7 +91,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # renormalised over the parts that are defined (without order ids $I_N$ drops out). Every value at
 # event $i$ uses the book after event $i$ only: the signal is causal. A positive $S$ says the bid
 # side is heavier, so the next mid move is more likely up: the same reading of the book as the
-# weighted mid and the micro-price of chapter 2 {cite:p}`stoikov2018micro`.
+# {term}`weighted mid <Weighted mid>` and the {term}`micro-price <Micro-price>` of chapter 2 {cite:p}`stoikov2018micro`.
 
 # %%
 signal = sg.ImbalanceSignal(levels=L, weak=WEAK, strong=STRONG, tick=float(inst.tick))
@@ -108,7 +108,7 @@ comp.corr().round(3)
 # dominates the composite (their correlation is the largest in the table). A five-minute window
 # shows the composite next to the mid; section 7.2 measures how much it leads it:
 
-# %%
+# %% mystnb={"figure": {"caption": "Five minutes of the mid (left axis, currency) and of the composite imbalance $S$ (right axis, dimensionless); dashed: the strong thresholds $\\pm\\theta$.", "name": "fig-imbalance-signal"}, "image": {"alt": "Five minutes of the mid price and of the composite imbalance signal on a second axis, with dashed strong thresholds."}}
 s = comp["composite"].to_numpy()
 t_open = inst.session_open_ns or int(ts[0])
 w = (ts >= t_open + 3600 * NS) & (ts < t_open + 3900 * NS)
@@ -125,17 +125,13 @@ ax2.grid(False)
 plt.show()
 
 # %% [markdown]
-# **Figure 7.1.** Five minutes of the mid (left axis, currency) and of the composite imbalance $S$
-# (right axis, dimensionless); dashed: the strong thresholds $\pm\theta$.
-
-# %% [markdown]
 # ## 7.2 Classes, strength, confidence and edge
 #
 # Two thresholds $w < s$ (weak, strong; textbook defaults 0.15 and 0.35) cut $S$ into five classes:
 # STRONG_BUY for $S \ge s$, BUY for $w \le S < s$, NONE for $|S| < w$, and the mirror images. A
 # class is only useful with two numbers attached, estimated on a **fit period** (here the first
 # `FIT_FRACTION` of the day): its *expected edge*, the mean of direction $\times$ forward mid move
-# over the horizon $h$ (bps), and its *confidence*, the share of its calls with a non-zero move whose
+# over the horizon $h$ ({term}`bps <Basis point>`), and its *confidence*, the share of its calls with a non-zero move whose
 # sign was right. We then look at the same numbers on the later test period.
 
 # %%
@@ -182,7 +178,7 @@ table = sweep[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]].join(after_spread
 print(f"{len(grid):,} samples every {HORIZON_S} s; round-trip cost = median spread {cost:.3f} bps")
 table
 
-# %%
+# %% mystnb={"figure": {"caption": "Threshold sweep on $|S|$: average P&L per trade (bps), mid to mid and after the spread (left), and trades per day (right, log scale); dotted: the weak and strong thresholds.", "name": "fig-threshold-sweep"}, "image": {"alt": "Left, average P&L per trade against the signal threshold, before and after the spread; right, trades per day on a log scale."}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
 ax1.plot(sweep.index, sweep["avg_pnl_bps"], "o-", label="mid to mid")
 ax1.plot(sweep_net.index, sweep_net["avg_pnl_bps"], "o-", label="after the spread")
@@ -194,10 +190,6 @@ ax1.legend()
 ax2.plot(sweep.index, sweep["trades"], "o-", color="C2")
 ax2.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="trades (count)", yscale="log", title="Trades per day")
 plt.show()
-
-# %% [markdown]
-# **Figure 7.2.** Threshold sweep on $|S|$: average P&L per trade (bps), mid to mid and after the
-# spread (left), and trades per day (right, log scale); dotted: the weak and strong thresholds.
 
 # %% [markdown]
 # The shape is the usual one: a higher threshold keeps fewer calls, and on the whole better ones
@@ -220,7 +212,7 @@ print(f"best mid-to-mid edge {best:.3f} bps per trade (threshold {sweep['avg_pnl
 #
 # Choosing the threshold with the best Sharpe on the whole day and reporting that Sharpe is
 # selection bias: the maximum of a dozen noisy estimates is biased upwards
-# {cite:p}`lopezdeprado2018advances`. `calibrate_threshold` chooses $\theta^\ast$ on the fit
+# {cite:p}`lopezdeprado2018advances`. {py:func}`calibrate_threshold <companion.signals.calibrate_threshold>` chooses $\theta^\ast$ on the fit
 # period (samples whose forward window ends before `fit_end`, so no label straddles the cut) among
 # thresholds with at least 30 fit trades, then reports it on the later test period, next to the
 # default strong threshold.
@@ -267,10 +259,10 @@ for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
 # \text{short if } P(\text{up}) < 0.45 \text{ and } \mathrm{OFI}_{10\,s} < -\theta_{\mathrm{OFI}},
 # $$
 #
-# with $\mathrm{OFI}_{10\,s}$ the trailing 10-second order-flow imbalance (CKS eq. 10, shares).
+# with $\mathrm{OFI}_{10\,s}$ the trailing 10-second {term}`order-flow imbalance <Order-flow imbalance (OFI)>` (CKS eq. 10, shares).
 # $P(\text{up})$ must be **out of sample** at every time it is used. We compute features every
-# second, label each second by whether the mid is higher $h$ later, and fit a LightGBM
-# classifier with purged walk-forward cross-validation (chapter 6): every prediction comes from a
+# second, label each second by whether the mid is higher $h$ later, and fit a {term}`LightGBM`
+# classifier with {term}`purged <Purging>` {term}`walk-forward <Walk-forward cross-validation>` cross-validation (chapter 6): every prediction comes from a
 # model trained only on earlier data, with the overlapping labels purged.
 
 # %%
@@ -311,7 +303,7 @@ for name, d in calls.items():
 pd.DataFrame(res).T
 
 # %% [markdown]
-# Three readings are worth keeping. First, a model with an AUC a few points above 0.5 is a
+# Three readings are worth keeping. First, a model with an {term}`AUC` a few points above 0.5 is a
 # real but small edge, and the rule keeps only the calls where the model and the flow agree, so it
 # trades less than the raw imbalance. Second, compare the mid-to-mid P&L per trade with the cost
 # line: on a book whose spread is several bps wide, an edge of a fraction of a bp does not survive
@@ -411,8 +403,8 @@ pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
 #
 # ```{exercise}
 # :label: ex-07-4
-# Is the walk-forward model free of leakage? Refit it with the training labels shuffled inside
-# each fold (`companion.models.leakage_audit`, one repeat) and check that its out-of-sample AUC
+# Is the walk-forward model free of {term}`leakage <Leakage>`? Refit it with the training labels shuffled inside
+# each fold ({py:func}`companion.models.leakage_audit <companion.models.evaluate.leakage_audit>`, one repeat) and check that its out-of-sample AUC
 # falls to about 0.5.
 # ```
 #
@@ -433,4 +425,17 @@ print(f"shuffled-label AUC {audit['roc_auc'].iloc[0]:.3f} (real labels: "
 # the test labels reaches the model through the features or the split.
 #
 # ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - The composite imbalance is almost the volume imbalance (correlation 0.988).
+# - The signal's mid-to-mid edge grows with the threshold, to 0.689 bps per trade at 0.55, but a
+#   round trip costs the 4.669-bp spread: no threshold is profitable after the spread.
+# - Calibrating the threshold on past data does not change that (test Sharpe per trade after the
+#   spread -1.830).
+# - The model rule is better than chance (AUC 0.554 against 0.505 with shuffled labels) and
+#   still loses 4.366 bps per trade after the spread.
 # ```

@@ -19,11 +19,11 @@
 # **What you will learn**
 #
 # - how a live trading process is put together: one event loop from market data to orders,
-#   fills and a durable journal, built from the same kernels as the backtester;
+#   fills and a durable {term}`journal <Journal>`, built from the same kernels as the backtester;
 # - why a replay through the live executor must give *exactly* the backtester's orders and fills,
 #   and how that is checked;
-# - how to measure the loop's latency stage by stage, and what the numbers mean;
-# - what a kill switch is, and three ways it trips: a stale feed, a loss limit, a manual stop;
+# - how to measure the loop's {term}`latency <Latency>` stage by stage, and what the numbers mean;
+# - what a {term}`kill switch <Kill switch>` is, and three ways it trips: a stale feed, a loss limit, a manual stop;
 # - how a crashed process recovers its positions and open orders from a write-ahead journal;
 # - what to monitor, and a checklist before any real order is sent.
 #
@@ -39,7 +39,7 @@ MAX_EVENTS = 0        # events replayed through the executor (0: the whole day)
 DEMO_EVENTS = 40000   # events of the kill-switch and crash demos
 CRASH_AFTER = 25000   # the crash demo kills its process after this many events
 
-# %%
+# %% tags=["hide-input"]
 import json
 import os
 import subprocess
@@ -75,31 +75,34 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 # %% [markdown]
 # ## 11.1 The architecture
 #
-# A backtest sees the whole day at once; a live process sees one message at a time and must act
-# before the next one. The executor (`companion.live.executor`) is one loop, one iteration per
-# **feed chunk** (the events that share one exchange timestamp):
+# A {term}`backtest <Backtest>` sees the whole day at once; a live process sees one message at a time and must act
+# before the next one. The executor ({py:mod}`companion.live.executor <companion.live.executor>`) is one loop, one iteration per
+# **feed chunk** (the events that share one exchange timestamp), as {numref}`fig-live-loop` draws:
 #
-# ```text
-#  feed chunk ──► book ──► features ──► model ──► signal ──► venue ───────────────────────► reports ──► journal
-#  replay or      incremental  streaming     compiled   class      risk checks, strategy,        acks,       SQLite WAL,
-#  websocket      L2 rebuild   FeatureEngine LightGBM   codes      orders (at each wake-up)      fills       checkpoints
-#                                                                                                   │
-#                        metrics: latency per stage, counters, a one-line live status ◄─────────────┘
+# ```{figure} ../book/images/live_loop.svg
+# :name: fig-live-loop
+# :alt: Eight boxes joined by arrows in two rows. Feed chunk, book, features and model on the first row; signal, venue, reports and journal on the second. A dashed strip below collects the metrics of every stage.
+# :width: 100%
+#
+# The live executor's loop, one iteration per feed chunk: the book is updated incrementally, the
+# features are streamed, the compiled model and the signal kernels classify each event, the venue
+# runs the risk checks and the strategy and sends orders, its acks and fills are reported back,
+# and every change is written to the journal. Each stage reports its latency to the metrics.
 # ```
 #
 # | stage | module | what it reuses |
 # |---|---|---|
-# | feed | `companion.live.feeds` | `LobsterReplayFeed` (simulated or wall clock), `BinanceWebSocketFeed` |
-# | book | `companion.live.executor.IncrementalBook` | the L2 kernels of chapter 1, state kept across chunks |
-# | features | `FeatureEngine.update_arrays` | the chapter 4 state machines: streaming equals batch |
-# | model | `CompiledModel` | the LightGBM trees of chapter 6 compiled to numba |
-# | signal | `companion.signals` kernels | the composite imbalance and model rule of chapter 7 |
-# | venue | `companion.live.venue.PaperVenue` | the simulator of chapter 8 (matching, queues, latency, risk) |
+# | feed | {py:mod}`companion.live.feeds <companion.live.feeds>` | {py:class}`LobsterReplayFeed <companion.live.feeds.LobsterReplayFeed>` (simulated or wall clock), {py:class}`BinanceWebSocketFeed <companion.live.feeds.BinanceWebSocketFeed>` |
+# | book | {py:class}`companion.live.executor.IncrementalBook <companion.live.executor.IncrementalBook>` | the L2 kernels of chapter 1, state kept across chunks |
+# | features | {py:meth}`FeatureEngine.update_arrays <companion.features.FeatureEngine.update_arrays>` | the chapter 4 state machines: streaming equals batch |
+# | model | {py:class}`CompiledModel <companion.models.compiled.CompiledModel>` | the {term}`LightGBM` trees of chapter 6 compiled to numba |
+# | signal | {py:mod}`companion.signals <companion.signals>` kernels | the composite imbalance and model rule of chapter 7 |
+# | venue | {py:class}`companion.live.venue.PaperVenue <companion.live.venue.PaperVenue>` | the simulator of chapter 8 (matching, queues, latency, risk) |
 # | strategy | `signal_trader_nb` | the backtester's own strategy kernel of chapter 9 |
-# | journal | `companion.live.journal.Journal` | one transaction per change, idempotent ids |
+# | journal | {py:class}`companion.live.journal.Journal <companion.live.journal.Journal>` | one transaction per change, idempotent ids |
 #
-# The venue is an interface (`VenueAdapter`: `submit`, `cancel`, `next_wakeup`, `reports`,
-# `kill`, with `on_ack` / `on_fill` callbacks). A real connector implements it over FIX or a
+# The venue is an interface ({py:class}`VenueAdapter <companion.live.venue.VenueAdapter>`: {py:meth}`submit <companion.live.venue.VenueAdapter.submit>`, {py:meth}`cancel <companion.live.venue.VenueAdapter.cancel>`, {py:meth}`next_wakeup <companion.live.venue.VenueAdapter.next_wakeup>`, {py:meth}`reports <companion.live.venue.VenueAdapter.reports>`,
+# {py:meth}`kill <companion.live.venue.VenueAdapter.kill>`, with {py:attr}`on_ack <companion.live.venue.VenueAdapter.on_ack>` / {py:attr}`on_fill <companion.live.venue.VenueAdapter.on_fill>` callbacks). A real connector implements it over FIX or a
 # REST + websocket API; the paper venue implements it with the simulator. Its one subtlety is
 # time: the simulator decides what happens first (a market event, an order reaching the matching
 # engine, the strategy waking up), and a chunk carries every event of its timestamp, so the paper
@@ -110,8 +113,8 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 # ## 11.2 The configuration
 #
 # The executor reads a YAML file (`python -m companion live --config live.yaml`) with the
-# signal's depth and thresholds, order size and position limit, the risk limits (a session max loss,
-# a fill-rate limit, a maximum spread), the latency targets, the stale-feed limit and the kill file.
+# signal's {term}`depth <Depth>` and thresholds, order size and position limit, the risk limits (a session max loss,
+# a fill-rate limit, a maximum {term}`spread <Spread>`), the latency targets, the stale-feed limit and the kill file.
 # Every key is checked: a typo or a wrong type stops the process before it starts, with the key's
 # name in the message.
 
@@ -171,7 +174,7 @@ print(f"identical orders: {same_orders}; identical fills: {same_fills}")
 
 # %% [markdown]
 # This equality is the executor's most important test (`tests/test_live_parity.py` checks it with
-# market and limit entries, random order-entry latencies, a feed latency, the FIFO and
+# market and limit entries, random order-entry latencies, a feed latency, the {term}`FIFO` and
 # probabilistic queue models and the model strategy). It says that everything learned from the
 # backtests of chapter 9 carries over to the live loop, and that any later difference between paper
 # and backtest comes from the market, not from the code. The strategy itself still loses money
@@ -200,7 +203,7 @@ print(f"throughput {summary.events_per_s:,.0f} events/s; p99 target {config.late
       f"{summary.targets_met['signal_us']}")
 lat[["n", "p50_us", "p99_us", "mean_us", "max_us"]]
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["nbval-ignore-output"] mystnb={"figure": {"caption": "Distribution of the live loop's latency per chunk (\u00b5s, log axis) by stage, with the p99 target (dashed).", "name": "fig-live-latency"}, "image": {"alt": "Distributions of the live loop's latency per chunk for each stage on a log axis, with the dashed p99 target."}}
 fig, ax = plt.subplots(figsize=(9, 4.5))
 for stage in ("book", "signal", "strategy", "journal", "tick_to_decision"):
     if executor.metrics.count(stage):
@@ -211,10 +214,6 @@ ax.set(xscale="log", xlabel="latency per chunk (µs)", ylabel="share of chunks (
        title="Where the loop spends its time")
 ax.legend()
 plt.show()
-
-# %% [markdown]
-# **Figure 11.1.** Distribution of the live loop's latency per chunk (µs, log axis) by stage, with
-# the p99 target (dashed).
 
 # %% [markdown]
 # Read the histogram from left to right. The book update and the signal cost a few microseconds
@@ -234,12 +233,12 @@ plt.show()
 #
 # ## 11.5 The kill switch
 #
-# A kill switch cancels every open order, flattens the position with a market order and stops the
+# A kill switch cancels every open order, flattens the position with a {term}`market order <Market order>` and stops the
 # strategy. It trips on
 #
 # - a **stale feed**: no market data for `feed.stale_after_s` seconds of the feed clock: a strategy
 #   that trades on an old book trades on a market that no longer exists;
-# - a **loss limit**: the session's P&L (marked at the mid) below `-risk.max_loss`;
+# - a **loss limit**: the session's {term}`P&L` (marked at the {term}`mid <Mid price>`) below `-risk.max_loss`;
 # - a **manual stop**: the kill file appears, or the process receives `SIGUSR1`.
 #
 # Each demo replays the first `DEMO_EVENTS` events. For the stale feed, the data get a 30-second
@@ -290,7 +289,7 @@ pd.DataFrame(rows_).T
 # order has a deterministic client id and every fill the venue's trade id, so writing them again
 # is a no-op; every 2000 events a **checkpoint** marks the inputs whose effects are all journaled.
 #
-# On start the executor calls `Journal.recover()`: it rebuilds the positions and open orders from
+# On start the executor calls {py:meth}`Journal.recover <companion.live.journal.Journal.recover>`: it rebuilds the positions and open orders from
 # the journal, verifies every cached position against the raw fills, and returns the checkpoint.
 # With a replay, the executor then re-runs the events up to the checkpoint *without writing* (a
 # catch-up that rebuilds the book, the features and the paper venue's queues), checks that it
@@ -378,7 +377,7 @@ print(risk["kind"].value_counts().to_string() if len(risk) else "no risk events"
 #    weeks: the feed, the clock, the recovery and the monitoring are tested on real conditions at
 #    no cost. Compare paper fills with what the backtest of the same days says.
 # 3. **Small size.** The first real orders are the smallest the venue accepts; the paper venue
-#    knows nothing about your own market impact or about queue positions it cannot see.
+#    knows nothing about your own market impact or about {term}`queue positions <Queue position>` it cannot see.
 # 4. **Risk limits** outside the strategy and checked before every order: maximum position and
 #    order size, a session loss limit, an order-rate limit, price collars (no order far from the
 #    mid), a maximum spread, and a kill switch that any operator can trip. The venue's own limits
@@ -495,4 +494,18 @@ with Journal(work / "crashed_copy.db") as j:
 # bounds how much is re-sent.
 #
 # ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - The live executor replays the day order for order and fill for fill like the backtester
+#   (3,937 orders, 1,183 fills, net -1,945.61), and its journal reconciles with the venue.
+# - The kill switch trips on a stale feed, on the loss limit and on a kill file, and each time
+#   leaves a flat position.
+# - After a SIGKILL the executor recovers from its journal and checkpoint and ends with the same
+#   orders, fills and P&L as a run that never crashed.
+# - The configuration is validated: a wrong type or an unknown key is refused with one line
+#   naming it.
 # ```

@@ -18,13 +18,13 @@
 #
 # **What you will learn**
 #
-# - why a one-day number (a CKS $R^2$, a model's AUC, a day's P&L) needs an error bar across
+# - why a one-day number (a CKS $R^2$, a model's {term}`AUC`, a day's {term}`P&L`) needs an error bar across
 #   days, and how to get one;
 # - how the companion runs a study as one task per ticker-day on Dask distributed, with results
 #   equal bit for bit to a serial run;
-# - the walk-forward-by-day model comparison and a paired test across days;
+# - the {term}`walk-forward <Walk-forward cross-validation>`-by-day model comparison and a paired test across days;
 # - the per-day P&L distribution of a strategy;
-# - what own and cross-asset OFI explain on the same day {cite:p}`cont2023cross`, on a synthetic
+# - what own and cross-asset {term}`OFI <Order-flow imbalance (OFI)>` explain on the same day {cite:p}`cont2023cross`, on a synthetic
 #   universe whose true cross-impact is known;
 # - how to point the same code at your own folder of ticker-days or at a cluster.
 #
@@ -40,7 +40,7 @@ WORKERS = 2                       # LocalCluster worker processes (one thread ea
 WINDOW = "5min"                   # CKS regression window (sessions are short)
 N_TREES = 100                     # LightGBM trees in the walk-forward comparison
 
-# %%
+# %% tags=["hide-input"]
 import logging
 
 import matplotlib.pyplot as plt
@@ -64,7 +64,7 @@ print(f"{UNIVERSE}: {len(days)} ticker-days, tickers {sorted(cat['ticker'].uniqu
 # ## 12.1 A ticker-day is the unit of work
 #
 # `discover` turns a SPEC or a folder into a list of ticker-days (source, ticker, date, book
-# depth, files). `run_study` maps one function over them: each task reads its day through the
+# {term}`depth <Depth>`, files). {py:func}`run_study <companion.study.run_study>` maps one function over them: each task reads its day through the
 # Parquet store (built from the source on first use, then reused until the source file or the
 # package changes), runs the stages, writes its own tables and returns a handful of numbers. The
 # client only combines those small results, so memory per worker does not grow with the number of
@@ -81,8 +81,8 @@ print(f"{len(client.scheduler_info()['workers'])} workers, one thread each")
 # ## 12.2 CKS regressions across days
 #
 # The `ofi` study runs the CKS regression of {ref}`ch02` on every ticker-day: 10-second mid
-# changes (ticks) on OFI (lots) inside each window, the same regression pooled over the day, and
-# the depth law $\beta_i = \hat c / D_i^{\lambda}$ over the day's windows. The cross-day mean comes
+# changes ({term}`ticks <Tick>`) on OFI (lots) inside each window, the same regression pooled over the day, and
+# the {term}`depth law <Depth law>` $\beta_i = \hat c / D_i^{\lambda}$ over the day's windows. The cross-day mean comes
 # with a Student-$t$ interval that treats days as independent draws.
 
 # %%
@@ -93,7 +93,7 @@ for k in ("r2_day", "beta_day", "c", "lambda"):
     s = ofi.summary[k]
     print(f"{k:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over {s['n']} ticker-days")
 
-# %%
+# %% mystnb={"figure": {"caption": "Left: $R^2$ of the day's pooled regression of 10-s mid changes on OFI, one point per day, for each ticker, with the cross-day mean and its 95% interval. Right: the same for the impact coefficient $\\hat\\beta$ (ticks per lot).", "name": "fig-days-r2"}, "image": {"alt": "Left, the daily R squared of OFI regressions per ticker with the cross-day mean and interval; right, the same for the impact coefficient."}}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
 tickers = sorted(ofi.table["ticker"].unique())
 for ax, col, label in ((axes[0], "r2_day", "$R^2$ of the day's regression"),
@@ -113,19 +113,15 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 12.1.** Left: $R^2$ of the day's pooled regression of 10-s mid changes on OFI, one
-# point per day, for each ticker, with the cross-day mean and its 95% interval. Right: the same
-# for the impact coefficient $\hat\beta$ (ticks per lot).
-#
 # The large-tick name (`SYN0`, a \$20 stock with a one-cent tick) has a far smaller $\hat\beta$:
 # its mid moves only when a whole queue of many lots is consumed, so one lot of OFI buys much less
 # than a tick. Its $R^2$ is also lower: most 10-s bins see OFI but no price change. How much a
 # ticker's $R^2$ moves from day to day depends on the ticker: `SYN1` (the default \$300 name)
 # stays within 0.40-0.42 over the five days, while `SYN0` ranges from 0.05 to 0.22 and `SYN2` from
-# 0.21 to 0.48. A single day's value, as in {ref}`ch02`, is one draw of that spread. The depth-law
+# 0.21 to 0.48. A single day's value, as in {ref}`ch02`, is one draw from that range. The depth-law
 # fit per day uses only six windows, so $\hat c$ and $\hat\lambda$ are noisy here (the interval of
 # the mean $\hat\lambda$ runs from below 0 to above 1.6); over a full session they rest on 13
-# windows, and across days their spread is the error bar that {ref}`ch02`'s single-day values
+# windows, and across days their {term}`spread <Spread>` is the error bar that {ref}`ch02`'s single-day values
 # lack.
 
 # %% [markdown]
@@ -134,8 +130,8 @@ plt.show()
 # The `train` study first writes the features and labels of {ref}`ch06` (1-s grid, label "mid up
 # after 10 s") of every ticker-day to the store, then fits one model per (ticker, test day): train
 # on the ticker's earlier days, test on day $d$. Training samples whose label window reaches the
-# test day (less an embargo of one horizon) are purged; with one session per date none is, but the
-# rule is the one of {ref}`ch06`. Three models: LightGBM (deterministic, one thread), logistic
+# test day (less an {term}`embargo <Embargo>` of one horizon) are {term}`purged <Purging>`; with one session per date none is, but the
+# rule is the one of {ref}`ch06`. Three models: {term}`LightGBM` (deterministic, one thread), logistic
 # regression, and the sign of the 10-s OFI.
 
 # %%
@@ -148,7 +144,7 @@ for pair, p in train.summary["paired_auc"].items():
     print(f"{pair:>18}: mean AUC difference {p['mean_diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}], "
           f"paired t p = {p['p_t']:.3f}, Wilcoxon p = {p['p_wilcoxon']:.3f}, wins {p['wins']}/{p['n']}")
 
-# %%
+# %% mystnb={"figure": {"caption": "Out-of-sample AUC of P(mid up after 10 s) on each test day, for the three models; the dashed line is chance.", "name": "fig-days-auc"}, "image": {"alt": "Out-of-sample AUC on each test day, one line per model, with a dashed line at chance."}}
 fig, ax = plt.subplots(figsize=(8, 3.6))
 x = np.arange(len(auc))
 for k, m in enumerate(auc.columns):
@@ -162,9 +158,6 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 12.2.** Out-of-sample AUC of P(mid up after 10 s) on each test day, for the three
-# models; the dashed line is chance.
-#
 # Read the paired tests, not the pooled means: the same test day is easy or hard for every model
 # (the large-tick `SYN0` is the easiest, with AUCs around 0.7), so the day-to-day spread of each
 # model's AUC is much wider than the spread of the differences. The pooled intervals of LightGBM
@@ -187,7 +180,7 @@ s = bt.summary
 print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD, 95% CI [{s['net_pnl']['lo']:,.0f}, "
       f"{s['net_pnl']['hi']:,.0f}]; losing ticker-days {s['losing_days']} of {s['days']}")
 
-# %%
+# %% mystnb={"figure": {"caption": "Net P&L (after spread and fees, USD) of the imbalance scalper on each ticker-day.", "name": "fig-days-pnl"}, "image": {"alt": "Net P&L of the imbalance scalper on each day, one line of dots per ticker."}}
 fig, ax = plt.subplots(figsize=(8, 3.4))
 for t in tickers:
     v = bt.table.loc[bt.table["ticker"] == t, "net_pnl"].to_numpy()
@@ -200,9 +193,6 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Figure 12.3.** Net P&L (after spread and fees, USD) of the imbalance scalper on each
-# ticker-day.
-#
 # The sign of the result is the one of {ref}`ch09`: crossing the spread on every entry and exit
 # costs more than the 10-s moves the signal anticipates, on every ticker and every day. The
 # distribution across days says the loss is not bad luck on one day — it is a cost structure.
@@ -212,10 +202,10 @@ plt.show()
 #
 # Cont, Cucuringu and Zhang {cite:p}`cont2023cross` ask whether the order flow of *other* stocks
 # moves a stock's price beyond its own OFI. The `crossimpact` study regresses each ticker's 10-s
-# log return (bps) on OFI normalised by depth, per date: on its own OFI, on the others' OFI only,
+# log return ({term}`bps <Basis point>`) on OFI normalised by depth, per date: on its own OFI, on the others' OFI only,
 # and on all of them. The synthetic universe below has a known answer: a ticker's price moves only
-# through its own book, so the structural cross-impact is zero (`companion.universe.true_cross_impact`),
-# but with `factor=RHO` informed flow is shared across tickers, so the others' OFI *correlates* with
+# through its own book, so the structural cross-impact is zero ({py:func}`companion.universe.true_cross_impact <companion.universe.true_cross_impact>`),
+# but with `factor=RHO` {term}`informed flow <Informed trading>` is shared across tickers, so the others' OFI *correlates* with
 # the ticker's price.
 
 # %%
@@ -276,7 +266,7 @@ cluster.close()
 # folder must be reachable from every worker. A malformed ticker-day stops the run with its file
 # and line (exit status 2), or with `--on-error skip` is listed and the others complete (exit
 # status 3). In Python, `run_study(name, discover(folder), scheduler=...)` returns the same
-# `StudyResult`; the features written by the `features` study read back as one Dask DataFrame with
+# {py:class}`StudyResult <companion.study.StudyResult>`; the features written by the `features` study read back as one Dask DataFrame with
 # `Store().dask_frame("features", days, version=result.summary["table_version"])`.
 
 # %% [markdown]
@@ -352,4 +342,17 @@ print(f"cross-only coefficient: factor 0.5 {half.summary['beta_cross_only']['mea
 # before reading a trend into them: with 15 ticker-days they are wide.
 #
 # ```{solution-end}
+# ```
+
+# %% [markdown]
+# ```{admonition} Key takeaways
+# :class: tip
+#
+# - One day is one draw: the daily $R^2$ of the OFI regression averages 0.269 over 15
+#   ticker-days (95% interval 0.187-0.350), and how much a ticker's daily values vary decides
+#   how many days a claim needs.
+# - Across 12 test days, logistic regression beats LightGBM (mean AUC difference -0.017, paired
+#   $p$ = 0.010) and both beat the OFI sign.
+# - The imbalance scalper lost on all 15 ticker-days (mean -1,134 USD per ticker-day).
+# - The serial and the distributed runs give the same numbers.
 # ```
