@@ -99,6 +99,7 @@ def _check_dataset(d, mm):
     _check_identity(run_backtest(d, taker, execution=ex), maker_expected=False)
 
 
+@pytest.mark.slow
 def test_identity_on_the_synthetic_day():
     from companion.data import load
 
