@@ -33,7 +33,8 @@
 # episodes there, so section 3.5 reports none).
 
 # %% tags=["parameters"]
-DATA = "synthetic"     # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7               # seed of the synthetic day (used when DATA is synthetic)
 BUCKETS_PER_DAY = 200  # bucket size: volume of the day / BUCKETS_PER_DAY (EHO 2012: 50)
 N_BUCKETS = 10         # buckets per VPIN window n (EHO 2012: 50)
@@ -61,7 +62,8 @@ trades = executions(events, rows)
 V = trades["size"].sum() / BUCKETS_PER_DAY
 meta = Path(str(data.message_path).split("_message_")[0] + "_meta.json")
 episodes = json.loads(meta.read_text())["episodes"] if meta.exists() else []
-print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, {trades['size'].sum():,.0f} shares")
+print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, {trades['size'].sum():,.0f} "
+      f"shares")
 print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 
 # %% [markdown]
@@ -103,7 +105,8 @@ print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 # signs.
 
 # %%
-exact = vpin(trades["ts"], trades["price"], trades["size"], trades["aggressor"], V=V, n=N_BUCKETS, mode="exact")
+exact = vpin(trades["ts"], trades["price"], trades["size"], trades["aggressor"], V=V,
+             n=N_BUCKETS, mode="exact")
 minutes = (exact["end_ts"] - exact["start_ts"]) / 60e9
 fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
 x = plots.hours(exact["end_ts"])
@@ -111,7 +114,8 @@ ax1.bar(x, minutes, width=-minutes / 60, align="edge", color="C0")
 ax1.set_ylabel("bucket duration (min)")
 ax1.set_title(f"{len(exact)} volume buckets of {V:,.0f} shares")
 plots.shade_episodes(ax2, episodes)
-ax2.bar(x, exact["oi"], width=-minutes / 60, align="edge", color="C0", label="exact signs")
+ax2.bar(x, exact["oi"], width=-minutes / 60, align="edge", color="C0",
+        label="exact signs")
 ax2.set_ylabel(r"$|V^S - V^B| / V$ (fraction)")
 ax2.set_xlabel("time of day (hours, exchange time)")
 ax2.legend(loc="upper left")
@@ -212,12 +216,15 @@ score_trade_signs(events, rows, bvc_freq=BAR, t0=t0).round(3)
 kw = dict(V=V, n=N_BUCKETS, t0=t0)
 series = {
     "exact signs": exact,
-    f"BVC, {BAR} bars": vpin(trades["ts"], trades["price"], trades["size"], mode="bars", freq=BAR, **kw),
-    "BVC per bucket": vpin(trades["ts"], trades["price"], trades["size"], mode="bucket", **kw),
+    f"BVC, {BAR} bars": vpin(trades["ts"], trades["price"], trades["size"], mode="bars",
+                             freq=BAR, **kw),
+    "BVC per bucket": vpin(trades["ts"], trades["price"], trades["size"], mode="bucket",
+                           **kw),
 }
 fig, ax = plt.subplots(figsize=(10, 4))
 plots.vpin_timeline(ax, series, episodes)
-ax.set_title(f"{inst.symbol}: VPIN, V = day volume / {BUCKETS_PER_DAY}, n = {N_BUCKETS} buckets")
+ax.set_title(f"{inst.symbol}: VPIN, V = day volume / {BUCKETS_PER_DAY}, n = "
+             f"{N_BUCKETS} buckets")
 plt.show()
 
 # %% [markdown]
@@ -272,8 +279,8 @@ else:
 # %%
 diag = pd.DataFrame({name: vpin_diagnostics(b) for name, b in series.items()}).T
 diag.index.name = "VPIN"
-diag[["corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlled", "t_vpin_controlled_ols",
-      "vpin_mean", "n_vpin"]].astype(float).round(3)
+diag[["corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlled",
+      "t_vpin_controlled_ols", "vpin_mean", "n_vpin"]].astype(float).round(3)
 
 # %% [markdown]
 # A VPIN that correlates strongly with intensity or volatility is measuring activity, not
@@ -300,7 +307,8 @@ diag[["corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlle
 
 # %%
 eho = vpin(trades["ts"], trades["price"], trades["size"], mode="bars", freq=BAR, t0=t0)
-print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()} VPIN value(s)")
+print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()} VPIN "
+      f"value(s)")
 
 # %% [markdown]
 # A window of $n$ buckets needs $n$ complete buckets, so a day of 50 buckets gives
@@ -323,7 +331,8 @@ print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()}
 
 # %%
 if episodes:
-    by_n = {f"n = {n}": vpin(trades["ts"], trades["price"], trades["size"], trades["aggressor"], V=V, n=n,
+    by_n = {f"n = {n}": vpin(trades["ts"], trades["price"], trades["size"],
+                             trades["aggressor"], V=V, n=n,
                              mode="exact") for n in (1, 3, 10, 30)}
     display(plots.episode_detection(by_n, episodes).round(3))
 else:
@@ -359,7 +368,8 @@ for freq in ("10s", "1min", "5min"):
     b = plots.bvc_bar_check(trades, freq=freq, t0=t0)
     w = b["volume"] / b["volume"].sum()
     acc[freq] = {"BVC": 1 - (w * (b["buy_frac"] - b["true_buy_frac"]).abs()).sum(),
-                 "always 1/2": 1 - (w * (0.5 - b["true_buy_frac"]).abs()).sum(), "bars": len(b)}
+                 "always 1/2": 1 - (w * (0.5 - b["true_buy_frac"]).abs()).sum(),
+                 "bars": len(b)}
 pd.DataFrame(acc).T.astype({"bars": int}).round(3)
 
 # %% [markdown]
@@ -394,7 +404,8 @@ pd.DataFrame(acc).T.astype({"bars": int}).round(3)
 scores = score_trade_signs(events, rows, bvc_freq=BAR, t0=t0)
 for rule in ("tick", "lee_ready"):
     a = scores.loc[rule, "accuracy_volume"]
-    print(f"{rule:9s}: accuracy by volume {a:.3f} -> attenuation 2a - 1 = {2 * a - 1:.3f}")
+    print(f"{rule:9s}: accuracy by volume {a:.3f} -> attenuation 2a - 1 = "
+          f"{2 * a - 1:.3f}")
 
 # %% [markdown]
 # ```{solution-end}

@@ -32,7 +32,8 @@
 # on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day (used when DATA is synthetic)
 GRID = "1s"         # sample grid of the features
 HORIZONS = ["10s", "1min"]  # forward mid-move horizons for the information coefficient
@@ -56,7 +57,8 @@ pd.set_option("display.max_rows", 80)
 spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
 data = companion.load(spec)
 events, rows, inst = data.events, data.book, data.instrument
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels, tick {inst.tick} price units")
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels, "
+      f"tick {inst.tick} price units")
 
 # %% [markdown]
 # ## 4.1 The library
@@ -69,7 +71,8 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # %%
 table = fplots.registry_table()
 print(f"{len(table)} registered features in {table['group'].nunique()} groups: "
-      + ", ".join(f"{g} {n}" for g, n in table["group"].value_counts(sort=False).items()))
+      + ", ".join(
+          f"{g} {n}" for g, n in table["group"].value_counts(sort=False).items()))
 table
 
 # %% [markdown]
@@ -100,11 +103,13 @@ X.iloc[::3600, :8]
 # (chapter 6 standardises its inputs).
 
 # %%
-show = ["ofi_10s", "ofi_1min", "vol_imb_1", "dw_imb", "microprice_dev_ticks", "spread_ticks",
-        "trade_imb_1min", "add_rate_best_10s", "rv_1min", "mom_1min", "vwap_dist_1min", "vpin"]
+show = ["ofi_10s", "ofi_1min", "vol_imb_1", "dw_imb", "microprice_dev_ticks",
+        "spread_ticks", "trade_imb_1min", "add_rate_best_10s", "rv_1min", "mom_1min",
+        "vwap_dist_1min", "vpin"]
 fig, axes = plt.subplots(3, 4, figsize=(12, 8), layout="constrained")
 fplots.distributions(axes, X, show)
-fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at the 0.5/99.5% quantiles)")
+fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at the "
+             f"0.5/99.5% quantiles)")
 plt.show()
 
 # %% [markdown]
@@ -144,7 +149,8 @@ plt.show()
 
 # %%
 mid = mid_series(events, rows, inst)
-moves = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=X.index)["ret"] for h in HORIZONS}
+moves = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick,
+                                        samples=X.index)["ret"] for h in HORIZONS}
 ic = fplots.information_coefficients(X[defined], moves)
 fig, ax = plt.subplots(figsize=(8, 7))
 fplots.ic_bars(ax, ic, top=20)
@@ -170,8 +176,9 @@ top.assign(group=[registry()[f].group for f in top.index]).round(3)
 for h in HORIZONS:
     n = int(moves[h].notna().sum())
     n_eff = n * pd.Timedelta(GRID) / pd.Timedelta(h)
-    print(f"horizon {h}: n {n:,}, effective n ~ {n_eff:,.0f}, IC standard error ~ {1 / np.sqrt(n_eff):.3f}; "
-          f"|IC| above 2 s.e.: {int((ic[h].abs() > 2 / np.sqrt(n_eff)).sum())} of {len(ic)} features")
+    print(f"horizon {h}: n {n:,}, effective n ~ {n_eff:,.0f}, IC standard error ~ "
+          f"{1 / np.sqrt(n_eff):.3f}; |IC| above 2 s.e.: "
+          f"{int((ic[h].abs() > 2 / np.sqrt(n_eff)).sum())} of {len(ic)} features")
 
 # %% [markdown]
 # ## 4.5 Causality, and how it is proved
@@ -190,17 +197,20 @@ cut_ns = int((cut - pd.Timestamp(inst.date)).value)
 rng = np.random.default_rng(SEED)
 after = events["ts"] > cut_ns
 ev2, rows2 = events.copy(), rows.copy()
-ev2["size"][after] = np.maximum(1.0, np.round(ev2["size"][after] * rng.uniform(0.2, 3.0, after.sum())))
+ev2["size"][after] = np.maximum(
+    1.0, np.round(ev2["size"][after] * rng.uniform(0.2, 3.0, after.sum())))
 size_cols = np.arange(1, rows.shape[1], 2)       # ask_sz_k, bid_sz_k
 sub = rows2[after][:, size_cols]
-rows2[np.ix_(after, size_cols)] = np.where(sub > 0, np.maximum(1.0, np.round(sub * rng.uniform(0.2, 3.0, sub.shape))), 0)
+rows2[np.ix_(after, size_cols)] = np.where(
+    sub > 0, np.maximum(1.0, np.round(sub * rng.uniform(0.2, 3.0, sub.shape))), 0)
 X2 = compute(ev2, rows2, inst, grid=GRID)
 
 # %%
 past, future = X.index <= cut, X.index > cut
 same_past = X[past].equals(X2[past])
 changed = (X[future].fillna(-1e300) != X2[future].fillna(-1e300)).any()
-print(f"{after.sum():,} events after {CUT} perturbed (sizes in the messages and in the book)")
+print(f"{after.sum():,} events after {CUT} perturbed (sizes in the messages and in the "
+      f"book)")
 print(f"every feature at every sample <= {CUT} identical: {same_past}")
 print(f"features that changed after {CUT}: {int(changed.sum())} of {X.shape[1]}")
 
@@ -232,7 +242,8 @@ print(f"peeking feature identical before the cut: {not bad.any()}; first differe
 # ```
 
 # %%
-grp = ic.abs().assign(group=[registry()[f].group for f in ic.index]).groupby("group").max()
+grp = (ic.abs().assign(group=[registry()[f].group for f in ic.index])
+       .groupby("group").max())
 grp.sort_values(HORIZONS[0], ascending=False).round(3)
 
 # %% [markdown]
@@ -253,8 +264,9 @@ grp.sort_values(HORIZONS[0], ascending=False).round(3)
 # %%
 ofis = ["ofi_1s", "ofi_10s", "ofi_1min", "ofi_5min"]
 am = X.index < pd.Timestamp(f"{inst.date} 12:00")
-halves = {"morning": fplots.information_coefficients(X.loc[am, ofis], {"10s": moves[HORIZONS[0]]})["10s"],
-          "afternoon": fplots.information_coefficients(X.loc[~am, ofis], {"10s": moves[HORIZONS[0]]})["10s"]}
+fwd = {"10s": moves[HORIZONS[0]]}
+halves = {"morning": fplots.information_coefficients(X.loc[am, ofis], fwd)["10s"],
+          "afternoon": fplots.information_coefficients(X.loc[~am, ofis], fwd)["10s"]}
 pd.DataFrame(halves).round(3)
 
 # %% [markdown]
@@ -284,7 +296,8 @@ from companion.features import FeatureEngine
 hour = events["ts"] <= inst.session_open_ns + 3600 * 10**9
 ev_h, rows_h = events[hour], rows[hour]
 eng = FeatureEngine(inst, grid=GRID)
-parts = [eng.update(ev_h[i:i + 5000], rows_h[i:i + 5000]) for i in range(0, len(ev_h), 5000)]
+parts = [eng.update(ev_h[i:i + 5000], rows_h[i:i + 5000])
+         for i in range(0, len(ev_h), 5000)]
 streamed = pd.concat([p for p in parts if len(p)])
 batch = compute(ev_h, rows_h, inst, grid=GRID).loc[streamed.index]
 print(f"{len(streamed):,} streamed rows; identical to batch: {streamed.equals(batch)}")

@@ -33,7 +33,8 @@
 # `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"    # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7              # seed of the synthetic day (used when DATA is synthetic)
 QTY = 100             # shares per entry
 HOLD_S = 10           # timeout exit (seconds)
@@ -53,8 +54,8 @@ import pandas as pd
 
 import companion
 from companion import signals as sg
-from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy, performance_figure,
-                                run_backtest)
+from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy,
+                                performance_figure, run_backtest)
 from companion.events import NS
 from companion.plotting import use_course_style
 from companion.sim import Fees, FIFOQueue
@@ -68,7 +69,8 @@ ts = events["ts"]
 mid = sg.mid_price(book)
 cur = "$" if inst.venue == "NASDAQ" else "currency"
 print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
-      f"{np.nanmedian(1e4 * (book[:, 0] - book[:, 2]) / mid):.3f} bps, median mid {np.nanmedian(mid) / inst.price_scale:.2f}")
+      f"{np.nanmedian(1e4 * (book[:, 0] - book[:, 2]) / mid):.3f} bps, median mid "
+      f"{np.nanmedian(mid) / inst.price_scale:.2f}")
 
 # %% [markdown]
 # ## 9.1 The engine
@@ -89,8 +91,10 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
 
 # %%
 execution = ExecutionConfig(
-    fees=Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale, unit="per_share"),
-    entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000, queue=FIFOQueue())
+    fees=Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale,
+              unit="per_share"),
+    entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000,
+                            queue=FIFOQueue())
 scalper = ImbalanceScalper(qty=QTY, entry=ENTRY, hold_s=HOLD_S, strong=STRONG)
 res_scalper = run_backtest(events, book, inst, scalper, execution=execution)
 res_scalper.trades.head()
@@ -121,17 +125,21 @@ res_scalper.trades.head()
 
 # %%
 h = HORIZON_S * NS
-oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS, n_trees=N_TREES, baselines=False)
-p_ts, p_up, theta_ofi = oos.p_ts, oos.p_up, oos.theta_ofi   # theta set before the first prediction
+oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS,
+                                n_trees=N_TREES, baselines=False)
+# theta set before the first prediction
+p_ts, p_up, theta_ofi = oos.p_ts, oos.p_up, oos.theta_ofi
 wf, pred = oos.wf, oos.wf.predictions
-print(f"out-of-sample AUC {wf.metrics['roc_auc'].iloc[0]:.3f} on {len(pred):,} seconds; "
-      f"OFI threshold {theta_ofi:.3f} shares")
+print(f"out-of-sample AUC {wf.metrics['roc_auc'].iloc[0]:.3f} on {len(pred):,} "
+      f"seconds; OFI threshold {theta_ofi:.3f} shares")
 
 # %%
-model = ModelStrategy(qty=QTY, entry=ENTRY, hold_s=HOLD_S, p_up=p_up, p_ts=p_ts, ofi_threshold=theta_ofi)
+model = ModelStrategy(qty=QTY, entry=ENTRY, hold_s=HOLD_S, p_up=p_up, p_ts=p_ts,
+                      ofi_threshold=theta_ofi)
 res_model = run_backtest(events, book, inst, model, execution=execution)
 print(f"model strategy: {len(res_model.trades)} round trips, first entry "
-      f"{(res_model.trades['entry_ts'].min() - p_ts[0]) / NS:.3f} s after the first prediction")
+      f"{(res_model.trades['entry_ts'].min() - p_ts[0]) / NS:.3f} s after the first "
+      f"prediction")
 
 # %% [markdown]
 # ## 9.3 Gross against net
@@ -145,10 +153,12 @@ rows = {}
 for name, r in runs.items():
     p, t = r.pnl(), r.trades
     notional = float((t["entry_price"] * t["qty"]).sum()) / inst.price_scale
-    rows[name] = {"trades": len(t), "P&L at decision mids": p["pnl_mid"], "spread and slippage": -p["spread_cost"],
-                  "gross": p["gross"], "fees": -p["fees"], "net": p["net"],
+    rows[name] = {"trades": len(t), "P&L at decision mids": p["pnl_mid"],
+                  "spread and slippage": -p["spread_cost"], "gross": p["gross"],
+                  "fees": -p["fees"], "net": p["net"],
                   "edge per trade (bps)": 1e4 * p["pnl_mid"] / notional,
-                  "cost per trade (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional}
+                  "cost per trade (bps)": 1e4 * (
+                      p["spread_cost"] + p["fees"]) / notional}
 pnl = pd.DataFrame(rows).T
 pnl
 
@@ -157,10 +167,12 @@ fig, ax = plt.subplots(figsize=(8, 4))
 steps = ["P&L at decision mids", "gross", "net"]
 x = np.arange(len(steps))
 for k, name in enumerate(pnl.index):
-    ax.bar(x + (k - 0.5) * 0.35, pnl.loc[name, steps].to_numpy(float), width=0.35, label=name)
+    ax.bar(x + (k - 0.5) * 0.35, pnl.loc[name, steps].to_numpy(float), width=0.35,
+           label=name)
 ax.axhline(0, color="k", lw=0.8)
 ax.set_xticks(x, ["at decision mids", "gross (after spread)", "net (after fees)"])
-ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})", title=f"{inst.symbol}: from the signal's edge to the net P&L")
+ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})",
+       title=f"{inst.symbol}: from the signal's edge to the net P&L")
 ax.legend()
 plt.show()
 
@@ -178,8 +190,8 @@ plt.show()
 # %%
 for name, row in pnl.iterrows():
     verdict = "makes money" if row["net"] > 0 else "loses money"
-    print(f"{name}: edge {row['edge per trade (bps)']:.3f} bps per trade against costs of "
-          f"{row['cost per trade (bps)']:.3f} bps:")
+    print(f"{name}: edge {row['edge per trade (bps)']:.3f} bps per trade against costs "
+          f"of {row['cost per trade (bps)']:.3f} bps:")
     print(f"  {verdict} after costs (net {row['net']:,.2f} {cur})")
 
 # %% [markdown]
@@ -201,10 +213,11 @@ for name, row in pnl.iterrows():
 # (that move times the trade's side).
 
 # %%
-keys = ["trades", "net_pnl", "gross_pnl", "fees", "win_rate", "profit_factor", "sharpe", "sortino",
-        "sharpe_per_trade", "max_drawdown", "var_95", "avg_holding_s", "avg_pnl_bps", "slippage_bps",
-        "fill_rate", "signal_accuracy", "ic"]
-metrics = pd.DataFrame({name: {k: r.metrics()[k] for k in keys} for name, r in runs.items()})
+keys = ["trades", "net_pnl", "gross_pnl", "fees", "win_rate", "profit_factor", "sharpe",
+        "sortino", "sharpe_per_trade", "max_drawdown", "var_95", "avg_holding_s",
+        "avg_pnl_bps", "slippage_bps", "fill_rate", "signal_accuracy", "ic"]
+metrics = pd.DataFrame(
+    {name: {k: r.metrics()[k] for k in keys} for name, r in runs.items()})
 metrics.astype(float).round(3)
 
 # %% [markdown]
@@ -261,10 +274,13 @@ passive = {}
 for qname, q in (("risk-averse", RiskAverseQueue()), ("FIFO", FIFOQueue())):
     ex = ExecutionConfig(fees=execution.fees, entry_latency=execution.entry_latency,
                          response_latency=execution.response_latency, queue=q)
-    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, entry="limit", hold_s=HOLD_S, strong=STRONG),
+    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, entry="limit",
+                                                          hold_s=HOLD_S, strong=STRONG),
                      execution=ex)
-    passive[f"limit entry, {qname}"] = {k: r.metrics()[k] for k in ("trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
-passive["market entry"] = {k: res_scalper.metrics()[k] for k in ("trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
+    passive[f"limit entry, {qname}"] = {k: r.metrics()[k] for k in (
+        "trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
+passive["market entry"] = {k: res_scalper.metrics()[k] for k in (
+    "trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
 pd.DataFrame(passive).T.astype(float)
 
 # %% [markdown]
@@ -290,11 +306,14 @@ pd.DataFrame(passive).T.astype(float)
 
 # %%
 free = {}
-for name, kw in (("as above", dict(fees=execution.fees, entry_latency=LATENCY_US * 1_000,
+for name, kw in (("as above", dict(fees=execution.fees,
+                                   entry_latency=LATENCY_US * 1_000,
                                    response_latency=LATENCY_US * 1_000)),
-                 ("no fees", dict(entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000)),
+                 ("no fees", dict(entry_latency=LATENCY_US * 1_000,
+                                  response_latency=LATENCY_US * 1_000)),
                  ("no fees, no latency", dict(entry_latency=0, response_latency=0))):
-    r = run_backtest(events, book, inst, scalper, execution=ExecutionConfig(queue=FIFOQueue(), **kw))
+    r = run_backtest(events, book, inst, scalper,
+                     execution=ExecutionConfig(queue=FIFOQueue(), **kw))
     free[name] = r.pnl()
 pd.DataFrame(free).T[["pnl_mid", "spread_cost", "gross", "fees", "net"]]
 
@@ -318,13 +337,15 @@ pd.DataFrame(free).T[["pnl_mid", "spread_cost", "gross", "fees", "net"]]
 # %%
 hold = {}
 for hs in (2, 10, 30, 120):
-    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, hold_s=hs, strong=STRONG, exit_level=0),
+    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, hold_s=hs,
+                                                          strong=STRONG, exit_level=0),
                      execution=execution)
     t = r.trades
     notional = float((t["entry_price"] * t["qty"]).sum()) / inst.price_scale
     p = r.pnl()
     hold[f"{hs} s"] = {"trades": len(t), "edge (bps)": 1e4 * p["pnl_mid"] / notional,
-                       "cost (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional, "net": p["net"]}
+                       "cost (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional,
+                       "net": p["net"]}
 pd.DataFrame(hold).T
 
 # %% [markdown]
@@ -351,8 +372,11 @@ pd.DataFrame(hold).T
 # %%
 hour = ts < (inst.session_open_ns or int(ts[0])) + 900 * NS
 fast = run_backtest(events[hour], book[hour], inst, scalper, execution=execution)
-slow = run_backtest(events[hour], book[hour], inst, scalper, execution=execution, path="python")
-same = np.array_equal(fast.sim.fills, slow.sim.fills) and np.array_equal(fast.sim.position, slow.sim.position)
+slow = run_backtest(events[hour], book[hour], inst, scalper, execution=execution,
+                    path="python")
+same = np.array_equal(fast.sim.fills,
+                      slow.sim.fills) and np.array_equal(fast.sim.position,
+                                                         slow.sim.position)
 print(f"{len(fast.sim.fills)} fills; identical runs: {same}")
 
 # %% [markdown]

@@ -33,11 +33,13 @@
 # on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day (used when DATA is synthetic)
 ENTRY = "limit"     # the scalper's entry orders: limit (join the best quote) or market
 HORIZON_S = 1.0     # forward mid-move horizon of the signal-decay IC (seconds)
-DELAYS_S = [0, 0.01, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60]  # forecast delays d (seconds)
+# forecast delays d (seconds)
+DELAYS_S = [0, 0.01, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60]
 N_BOOT = 300        # block-bootstrap replicates for the half-life interval
 BUDGET_EVENTS = 20000  # events timed per stage in the compute budget
 
@@ -62,7 +64,8 @@ ts = events["ts"]
 gaps = np.diff(ts)
 print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels; "
       f"median gap between events {np.median(gaps) / 1e6:.3f} ms, "
-      f"{np.mean(gaps < 1_000_000):.3f} of the gaps under 1 ms, {np.mean(gaps < 10_000):.3f} under 10 µs")
+      f"{np.mean(gaps < 1_000_000):.3f} of the gaps under 1 ms, "
+      f"{np.mean(gaps < 10_000):.3f} under 10 µs")
 
 # %% [markdown]
 # ## 10.1 Where the time goes
@@ -130,8 +133,8 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # %%
 strategy = ImbalanceScalper(entry=ENTRY)
 sweep = lt.latency_sweep(events, rows, inst, strategy, channels=("feed", "order"))
-cols = ["channel", "latency_s", "trades", "fill_rate", "net_pnl", "pnl_mid", "pnl_per_trade", "slippage_bps",
-        "adverse_1s", "adverse_10s"]
+cols = ["channel", "latency_s", "trades", "fill_rate", "net_pnl", "pnl_mid",
+        "pnl_per_trade", "slippage_bps", "adverse_1s", "adverse_10s"]
 sweep[cols].round(3)
 
 # %%
@@ -144,7 +147,8 @@ for ch, g in sweep.groupby("channel", sort=False):
     axes[2].plot(x, g["adverse_1s"], "o-", label=ch)
 ticks = [x0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]
 for ax, title, ylab in zip(axes, ["net P&L", "fill rate", "adverse selection over 1 s"],
-                           ["net P&L (currency)", "fill rate (filled / submitted)", "adverse selection (ticks)"]):
+                           ["net P&L (currency)", "fill rate (filled / submitted)",
+                            "adverse selection (ticks)"]):
     ax.set_xscale("log")
     ax.set_xticks(ticks, ["0", "10µs", "100µs", "1ms", "10ms", "100ms", "1s"])
     ax.set_xlabel("one-way latency $L$ (s)")
@@ -164,9 +168,11 @@ for ch in ("feed", "order"):
     g = sweep[sweep["channel"] == ch].set_index("latency_ns")
     changed = g.index[(g["trades"] != z["trades"]) | (g["fills"] != z["fills"])]
     first = lt.format_ns(changed.min()) if len(changed) else "never"
-    print(f"{ch:>5}: net P&L {z['net_pnl']:.2f} at 0 -> {g.loc[10_000_000, 'net_pnl']:.2f} at 10 ms -> "
-          f"{g.loc[NS, 'net_pnl']:.2f} at 1 s; adverse selection (1 s) {z['adverse_1s']:.3f} -> "
-          f"{g.loc[NS, 'adverse_1s']:.3f} ticks; first latency that changes the trades: {first}")
+    print(f"{ch:>5}: net P&L {z['net_pnl']:.2f} at 0 -> "
+          f"{g.loc[10_000_000, 'net_pnl']:.2f} at 10 ms -> {g.loc[NS, 'net_pnl']:.2f} "
+          f"at 1 s; adverse selection (1 s) {z['adverse_1s']:.3f} -> "
+          f"{g.loc[NS, 'adverse_1s']:.3f} ticks; first latency that changes the "
+          f"trades: {first}")
 
 # %% [markdown]
 # Read the sweep from the left. A latency far below the gap between two events changes little:
@@ -215,22 +221,26 @@ for ch in ("feed", "order"):
 mid = sg.mid_price(rows)
 L = min(5, rows.shape[1] // 4)
 signals = {
-    "composite imbalance": sg.imbalance_components(rows, events, levels=L, tick=inst.tick)["composite"].to_numpy(),
+    "composite imbalance": sg.imbalance_components(rows, events, levels=L,
+                                                   tick=inst.tick)["composite"].to_numpy(),
     "OFI 10 s": sg.trailing_ofi(rows, ts, 10 * NS, 1),
 }
 delays = (np.array(DELAYS_S) * NS).astype(np.int64)
-decay = {name: lt.signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS), tick=inst.tick,
-                               t0=inst.session_open_ns or None, t1=inst.session_close_ns or None,
-                               n_boot=N_BOOT, seed=SEED)
+decay = {name: lt.signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS),
+                               tick=inst.tick, t0=inst.session_open_ns or None,
+                               t1=inst.session_close_ns or None, n_boot=N_BOOT,
+                               seed=SEED)
          for name, x in signals.items()}
-pd.DataFrame({name: r.summary() for name, r in decay.items()}).T.astype({"n_samples": int, "n_blocks": int}).round(3)
+pd.DataFrame({name: r.summary() for name, r in decay.items()}).T.astype(
+    {"n_samples": int, "n_blocks": int}).round(3)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=False)
 for ax, (name, r) in zip(axes, decay.items()):
     t = r.table
     x = np.maximum(t["delay_s"], 1e-3)
-    ax.fill_between(x, t["ic_lo"], t["ic_hi"], color="C0", alpha=0.2, label="90% bootstrap band")
+    ax.fill_between(x, t["ic_lo"], t["ic_hi"], color="C0", alpha=0.2,
+                    label="90% bootstrap band")
     ax.plot(x, t["ic"], "o", color="C0", label="IC(d)")
     dd = np.geomspace(1e-3, max(DELAYS_S), 200)
     if np.isfinite(r.tau_s):
@@ -246,7 +256,8 @@ plt.show()
 for name, r in decay.items():
     lo, hi = r.half_life_ci
     print(f"{name}: IC0 {r.ic0:.4f}, half-life {r.half_life_s:.3f} s "
-          f"(90% block bootstrap {lo:.3f} - {hi:.3f} s, {r.n_blocks} blocks), fit R² {r.r2:.3f}")
+          f"(90% block bootstrap {lo:.3f} - {hi:.3f} s, {r.n_blocks} blocks), fit R² "
+          f"{r.r2:.3f}")
 
 # %% [markdown]
 # **Figure 10.2.** Signal decay: IC of each signal observed with delay $d$ against the forward mid
@@ -295,32 +306,39 @@ from companion.features import compute as compute_features
 from companion.models.compiled import compile_model
 from companion.models.train import DirectionClassifier
 
-model_features = ["ofi_1s", "ofi_10s", "composite_imb", "vol_imb_1", "dw_imb", "spread_ticks",
-                  "microprice_dev_ticks", "trade_imb_10s"]
+model_features = ["ofi_1s", "ofi_10s", "composite_imb", "vol_imb_1", "dw_imb",
+                  "spread_ticks", "microprice_dev_ticks", "trade_imb_10s"]
 X = compute_features(events, rows, inst, features=model_features)
-t_grid = X.index.to_numpy().astype("datetime64[ns]").astype(np.int64) - pd.Timestamp(inst.date).value
+t_grid = X.index.to_numpy().astype(
+    "datetime64[ns]").astype(np.int64) - pd.Timestamp(inst.date).value
 mid_f = pd.Series(mid).ffill().to_numpy()
 ahead = lt.value_at(ts, mid_f, t_grid + 10 * NS) - lt.value_at(ts, mid_f, t_grid)
-fit_rows = (~np.isnan(ahead)) & (ahead != 0) & X.notna().all(axis=1).to_numpy() & (np.arange(len(X)) < len(X) // 2)
-clf = DirectionClassifier(n_estimators=100, num_leaves=15, max_depth=4, random_state=SEED)
+fit_rows = (~np.isnan(ahead)) & (
+    ahead != 0) & X.notna().all(axis=1).to_numpy() & (np.arange(len(X)) < len(X) // 2)
+clf = DirectionClassifier(n_estimators=100, num_leaves=15, max_depth=4,
+                          random_state=SEED)
 clf.fit(X[fit_rows], (ahead[fit_rows] > 0).astype(int))
 model = compile_model(clf)
 print(f"{int(fit_rows.sum()):,} training samples; {model}")
 
 # %% tags=["nbval-ignore-output"]
-budget = lt.compute_budget(events, rows, inst, model=model, n_events=BUDGET_EVENTS, warmup=2000)
-show = budget.assign(p50=budget["p50_ns"].map(lt.format_ns), p99=budget["p99_ns"].map(lt.format_ns),
-                     batch=budget["batch_ns"].map(lt.format_ns), target=budget["target_ns"].map(lt.format_ns))
+budget = lt.compute_budget(events, rows, inst, model=model, n_events=BUDGET_EVENTS,
+                           warmup=2000)
+show = budget.assign(p50=budget["p50_ns"].map(lt.format_ns),
+                     p99=budget["p99_ns"].map(lt.format_ns),
+                     batch=budget["batch_ns"].map(lt.format_ns),
+                     target=budget["target_ns"].map(lt.format_ns))
 show[["stage", "p50", "p99", "batch", "target", "within_target"]]
 
 # %% tags=["nbval-ignore-output"]
 b = budget.set_index("stage")
 fig, ax = plt.subplots(figsize=(9, 3.6))
 stages = ["book update", "imbalance signal", "features", "model", "decision"]
-ax.barh(stages, b.loc[stages, "p50_ns"] / 1e3, color="C0", label="p50, one call per event")
+ax.barh(stages, b.loc[stages, "p50_ns"] / 1e3, color="C0",
+        label="p50, one call per event")
 ax.scatter(b.loc[stages, "p99_ns"] / 1e3, stages, color="C3", zorder=3, label="p99")
-ax.scatter(b.loc[stages, "batch_ns"] / 1e3, stages, color="k", marker="|", s=200, zorder=3,
-           label="batch (kernel only)")
+ax.scatter(b.loc[stages, "batch_ns"] / 1e3, stages, color="k", marker="|", s=200,
+           zorder=3, label="batch (kernel only)")
 ax.axvline(10, color="C2", ls="--", lw=1, label="signal-path target 10 µs")
 ax.set_xscale("log")
 ax.set_xlabel("compute time per event (µs)")
@@ -330,8 +348,9 @@ ax.legend(fontsize=8, loc="lower right")
 ax.set_title("Compute per event and stage (this machine, this run)")
 plt.show()
 print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 10 us); "
-      f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} (target 1 ms); "
-      f"timer overhead {lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
+      f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} "
+      f"(target 1 ms); timer overhead "
+      f"{lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
 
 # %% [markdown]
 # **Figure 10.3.** Compute time per event (µs, log axis) per pipeline stage on this machine: p50
@@ -398,8 +417,8 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 one_way_ms = 1200 / 200_000 * 1e3
 route_km = 13e-3 / 2 * 200_000
 survives = np.exp(-13e-3 * np.log(2) / 0.5)
-print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip means about {route_km:.0f} km "
-      f"of fibre each way; IC kept after 13 ms: {survives:.3f}")
+print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip means "
+      f"about {route_km:.0f} km of fibre each way; IC kept after 13 ms: {survives:.3f}")
 
 # %% [markdown]
 # A 6 ms one-way straight line against 6.5 ms measured: the 2010 route was nearly straight, and
@@ -422,9 +441,11 @@ print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip mea
 # ```
 
 # %%
-taker = lt.latency_sweep(events, rows, inst, ImbalanceScalper(entry="market"), channels=("all",),
-                         latencies_ns=[0, 1_000_000, 10_000_000, 100_000_000, NS])
-taker[["latency_s", "trades", "net_pnl", "pnl_per_trade", "slippage_bps", "adverse_1s"]].round(3)
+taker = lt.latency_sweep(events, rows, inst, ImbalanceScalper(entry="market"),
+                         channels=("all",), latencies_ns=[0, 1_000_000, 10_000_000,
+                                                          100_000_000, NS])
+taker[["latency_s", "trades", "net_pnl", "pnl_per_trade", "slippage_bps",
+       "adverse_1s"]].round(3)
 
 # %% [markdown]
 # A market order pays the half-spread at once, and with latency it also pays the drift between
@@ -447,8 +468,10 @@ taker[["latency_s", "trades", "net_pnl", "pnl_per_trade", "slippage_bps", "adver
 # ```
 
 # %%
-r10 = lt.signal_decay(ts, signals["composite imbalance"], mid, delays, horizon_ns=10 * NS, tick=inst.tick,
-                      t0=inst.session_open_ns or None, t1=inst.session_close_ns or None, n_boot=N_BOOT, seed=SEED)
+r10 = lt.signal_decay(ts, signals["composite imbalance"], mid, delays,
+                      horizon_ns=10 * NS, tick=inst.tick,
+                      t0=inst.session_open_ns or None, t1=inst.session_close_ns or None,
+                      n_boot=N_BOOT, seed=SEED)
 r1 = decay["composite imbalance"]
 print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s; "
       f"horizon 10 s: IC0 {r10.ic0:.4f}, half-life {r10.half_life_s:.3f} s "
@@ -475,7 +498,9 @@ print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s; "
 # ```
 
 # %% tags=["nbval-ignore-output"]
-gain = (b.loc[stages, "mean_ns"] - b.loc[stages, "batch_ns"]).dropna().sort_values(ascending=False)
+gain = (b.loc[stages, "mean_ns"] - b.loc[stages,
+                                         "batch_ns"]).dropna().sort_values(
+                                             ascending=False)
 print((gain / 1e3).round(1).rename("µs per event saved by a compiled loop").to_string())
 
 # %% [markdown]

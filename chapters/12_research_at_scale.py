@@ -34,8 +34,10 @@
 # sessions and are not comparable one for one with the full-day chapters.
 
 # %% tags=["parameters"]
-UNIVERSE = "universe:7:3x5:30"   # N tickers x D days x MINUTES; or a folder of LOBSTER / Binance days
-FACTOR = 1.0                      # common-factor share of the cross-impact universe (0 = off)
+# N tickers x D days x MINUTES; or a folder of LOBSTER / Binance days
+UNIVERSE = "universe:7:3x5:30"
+# common-factor share of the cross-impact universe (0 = off)
+FACTOR = 1.0
 WORKERS = 2                       # LocalCluster worker processes (one thread each)
 WINDOW = "5min"                   # CKS regression window (sessions are short)
 N_TREES = 100                     # LightGBM trees in the walk-forward comparison
@@ -72,8 +74,8 @@ print(f"{UNIVERSE}: {len(days)} ticker-days, tickers {sorted(cat['ticker'].uniqu
 # them to an existing cluster instead.
 
 # %%
-cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=":0",
-                       silence_logs=logging.ERROR)
+cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
+                       dashboard_address=":0", silence_logs=logging.ERROR)
 client = Client(cluster)
 print(f"{len(client.scheduler_info()['workers'])} workers, one thread each")
 
@@ -91,7 +93,8 @@ cols = ["ticker", "date", "n_events", "n_windows", "r2_day", "beta_day", "c", "l
 print(ofi.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 for k in ("r2_day", "beta_day", "c", "lambda"):
     s = ofi.summary[k]
-    print(f"{k:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over {s['n']} ticker-days")
+    print(f"{k:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over "
+          f"{s['n']} ticker-days")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -103,8 +106,9 @@ for ax, col, label in ((axes[0], "r2_day", "$R^2$ of the day's regression"),
         xs = np.full(v.size, i) + np.linspace(-0.15, 0.15, v.size)
         ax.plot(xs, v, "o", alpha=0.6, label="one day" if i == 0 else None)
         c = mean_ci(v)
-        ax.errorbar(i + 0.3, c["mean"], yerr=[[c["mean"] - c["lo"]], [c["hi"] - c["mean"]]], fmt="s", color="k",
-                    capsize=4, label="mean, 95% CI" if i == 0 else None)
+        ax.errorbar(i + 0.3, c["mean"], yerr=[[c["mean"] - c["lo"]],
+                                              [c["hi"] - c["mean"]]], fmt="s",
+                    color="k", capsize=4, label="mean, 95% CI" if i == 0 else None)
     ax.set_xticks(range(len(tickers)), tickers)
     ax.set_xlabel("ticker")
     ax.set_ylabel(label)
@@ -139,14 +143,17 @@ plt.show()
 # regression, and the sign of the 10-s OFI.
 
 # %%
-train = run_study("train", days, client=client, params={"warmup": "1min", "n_estimators": N_TREES})
+train = run_study("train", days, client=client, params={"warmup": "1min",
+                                                        "n_estimators": N_TREES})
 auc = train.table.pivot(index=["ticker", "date"], columns="model", values="auc")
 print(auc.to_string(float_format=lambda v: f"{v:.3f}"))
 for m, s in train.summary["auc"].items():
-    print(f"AUC {m:>8}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over {s['n']} test days")
+    print(f"AUC {m:>8}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] "
+          f"over {s['n']} test days")
 for pair, p in train.summary["paired_auc"].items():
-    print(f"{pair:>18}: mean AUC difference {p['mean_diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}], "
-          f"paired t p = {p['p_t']:.3f}, Wilcoxon p = {p['p_wilcoxon']:.3f}, wins {p['wins']}/{p['n']}")
+    print(f"{pair:>18}: mean AUC difference {p['mean_diff']:+.3f} [{p['lo']:+.3f}, "
+          f"{p['hi']:+.3f}], paired t p = {p['p_t']:.3f}, Wilcoxon p = "
+          f"{p['p_wilcoxon']:.3f}, wins {p['wins']}/{p['n']}")
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -184,8 +191,9 @@ bt = run_study("backtest", days, client=client)
 print(bt.table[["ticker", "date", "trades", "gross_pnl", "spread_cost", "net_pnl"]]
       .to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
 s = bt.summary
-print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD, 95% CI [{s['net_pnl']['lo']:,.0f}, "
-      f"{s['net_pnl']['hi']:,.0f}]; losing ticker-days {s['losing_days']} of {s['days']}")
+print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD, 95% CI "
+      f"[{s['net_pnl']['lo']:,.0f}, {s['net_pnl']['hi']:,.0f}]; losing ticker-days "
+      f"{s['losing_days']} of {s['days']}")
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.4))
@@ -224,10 +232,14 @@ for f in (0.0, FACTOR):
     spec = UNIVERSE + (f":factor={f:g}" if f else "")
     ci = run_study("crossimpact", discover(spec), client=client)
     s = ci.summary
-    rows.append({"factor": f, "r2_own": s["r2_own"]["mean"], "r2_cross_only": s["r2_cross_only"]["mean"],
-                 "r2_all": s["r2_cross"]["mean"], "beta_cross_only": s["beta_cross_only"]["mean"],
-                 "beta_cross_only_lo": s["beta_cross_only"]["lo"], "beta_cross_only_hi": s["beta_cross_only"]["hi"],
-                 "beta_cross_joint": s["beta_cross_mean"]["mean"], "beta_cross_joint_lo": s["beta_cross_mean"]["lo"],
+    rows.append({"factor": f, "r2_own": s["r2_own"]["mean"],
+                 "r2_cross_only": s["r2_cross_only"]["mean"],
+                 "r2_all": s["r2_cross"]["mean"],
+                 "beta_cross_only": s["beta_cross_only"]["mean"],
+                 "beta_cross_only_lo": s["beta_cross_only"]["lo"],
+                 "beta_cross_only_hi": s["beta_cross_only"]["hi"],
+                 "beta_cross_joint": s["beta_cross_mean"]["mean"],
+                 "beta_cross_joint_lo": s["beta_cross_mean"]["lo"],
                  "beta_cross_joint_hi": s["beta_cross_mean"]["hi"]})
 cross = pd.DataFrame(rows).set_index("factor")
 print(cross.T.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -321,7 +333,8 @@ print(pd.DataFrame({"sd_r2_day": sd.round(3), "days_for_pm_0.01": need}).to_stri
 from scipy import stats
 
 welch = stats.ttest_ind(auc["lightgbm"], auc["logistic"], equal_var=False)
-print(f"Welch p = {welch.pvalue:.3f}; paired p = {train.summary['paired_auc']['lightgbm-logistic']['p_t']:.3f}")
+print(f"Welch p = {welch.pvalue:.3f}; paired p = "
+      f"{train.summary['paired_auc']['lightgbm-logistic']['p_t']:.3f}")
 
 # %% [markdown]
 # The unpaired test treats the day-to-day variation of AUC (some days are easy for every model)
@@ -341,9 +354,11 @@ print(f"Welch p = {welch.pvalue:.3f}; paired p = {train.summary['paired_auc']['l
 # ```
 
 # %%
-half = run_study("crossimpact", discover(UNIVERSE + ":factor=0.5"), workers=WORKERS)   # its own cluster
-print(f"cross-only coefficient: factor 0.5 {half.summary['beta_cross_only']['mean']:.3f}, "
-      f"factor {FACTOR:g} {cross.loc[FACTOR, 'beta_cross_only']:.3f}")
+# its own cluster
+half = run_study("crossimpact", discover(UNIVERSE + ":factor=0.5"), workers=WORKERS)
+print(f"cross-only coefficient: factor 0.5 "
+      f"{half.summary['beta_cross_only']['mean']:.3f}, factor {FACTOR:g} "
+      f"{cross.loc[FACTOR, 'beta_cross_only']:.3f}")
 
 # %% [markdown]
 # Each ticker takes a common episode with probability $\rho$, so the share of common flow between
