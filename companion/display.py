@@ -18,10 +18,65 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["fmt_price", "fmt_time", "table"]
+__all__ = ["fmt_price", "fmt_time", "humanize", "table"]
 
 #: what a missing value (NaN, None) is shown as
 MISSING = "–"
+
+
+#: whole column names -> display names (checked before the word rules of :func:`humanize`)
+NAMES = {
+    "n": "n", "roc_auc": "AUC", "auc": "AUC", "ic": "IC", "log_loss": "log loss",
+    "var_95": "VaR 95%", "n_trades": "trades", "n_fills": "fills", "n_orders": "orders",
+    "is_bps": "shortfall (bps)", "avg_holding_s": "mean holding (s)",
+    "avg_pnl_bps": "mean P&L per trade (bps)", "sharpe_per_trade": "Sharpe per trade",
+}
+#: name endings -> unit in parentheses
+UNITS = {"bps": "bps", "ticks": "ticks", "s": "s", "ms": "ms", "us": "µs", "ns": "ns",
+         "pct": "%", "usd": "$", "shares": "shares"}
+#: words written differently
+WORDS = {"pnl": "P&L", "auc": "AUC", "ic": "IC", "ofi": "OFI", "vpin": "VPIN", "twap": "TWAP",
+         "vwap": "VWAP", "pov": "POV", "avg": "mean", "sd": "s.d.", "qty": "quantity",
+         "sharpe": "Sharpe", "sortino": "Sortino", "r2": "R²", "p99": "p99", "p50": "p50"}
+
+
+def humanize(name: Any) -> Any:
+    """A display name for a code name: ``"avg_pnl_bps"`` -> ``"mean P&L per trade (bps)"``.
+
+    Whole names in :data:`NAMES` first; otherwise underscores become spaces, the words of
+    :data:`WORDS` are rewritten and a unit ending (:data:`UNITS`: ``_bps``, ``_ticks``, ``_s``,
+    ``_ns`` ...) moves into parentheses. Non-strings are returned unchanged.
+
+    Examples
+    --------
+    >>> humanize("net_pnl"), humanize("slippage_bps"), humanize("roc_auc")
+    ('net P&L', 'slippage (bps)', 'AUC')
+    >>> humanize("latency_s"), humanize("fill_rate"), humanize(3)
+    ('latency (s)', 'fill rate', 3)
+    """
+    if not isinstance(name, str):
+        return name
+    if name in NAMES:
+        return NAMES[name]
+    words = name.split("_")
+    unit = None
+    if len(words) > 1 and words[-1] in UNITS:
+        unit = UNITS[words.pop()]
+    text = " ".join(WORDS.get(w, w) for w in words)
+    return f"{text} ({unit})" if unit else text
+
+
+def _auto_spec(col: pd.Series) -> str | None:
+    """``",d"`` for whole-number columns, ``".3f"`` for other floats, None otherwise."""
+    if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
+        return None
+    if pd.api.types.is_integer_dtype(col):
+        return ",d"
+    vals = col.to_numpy(dtype=float)
+    finite = vals[np.isfinite(vals)]
+    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() >= 10:
+        return ",d"
+    return ".3f"
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -37,7 +92,7 @@ def _fmt(value: Any, spec: str) -> str:
         return str(value)
 
 
-def table(df: pd.DataFrame | pd.Series, columns: Mapping[str, str] | None = None, *,
+def table(df: pd.DataFrame | pd.Series, columns: Mapping[str, str] | str | None = None, *,
           formats: Mapping[str, str] | str | None = None, index: str | None = None,
           index_names: Mapping[Any, str] | None = None, transpose: bool = False) -> pd.DataFrame:
     """A display copy of ``df``: chosen columns, human names with units, formatted values.
@@ -46,13 +101,15 @@ def table(df: pd.DataFrame | pd.Series, columns: Mapping[str, str] | None = None
     ----------
     df : DataFrame or Series
         The computed table (a Series becomes a one-column frame named after it).
-    columns : mapping old name -> display name, optional
+    columns : mapping old name -> display name, or ``"auto"``, optional
         Keeps these columns, in this order, under their new names (e.g.
-        ``{"is_bps": "shortfall (bps)"}``). Without it every column is kept as it is.
-    formats : mapping display name -> format spec, or one spec for every column, optional
+        ``{"is_bps": "shortfall (bps)"}``); ``"auto"`` keeps every column under its
+        :func:`humanize` name (the index name too). Without it columns are kept as they are.
+    formats : mapping display name -> format spec, one spec for every column, or ``"auto"``
         A :func:`format` spec per column: ``",d"`` counts (floats are rounded to integers),
         ``".3f"`` fixed decimals, ``".1%"`` percentages, ``",.2f"`` money. Unlisted columns keep
-        their values. NaN / None show as ``–``, booleans as yes / no.
+        their values. NaN / None show as ``–``, booleans as yes / no. ``"auto"``: whole-number
+        columns (at least one value >= 10) as counts ``",d"``, other numbers ``".3f"``.
     index : str, optional
         Name of the index (the first column's header).
     index_names : mapping, optional
@@ -78,6 +135,10 @@ def table(df: pd.DataFrame | pd.Series, columns: Mapping[str, str] | None = None
     algorithm
     TWAP         12            1.23
     POV           3           -0.50
+    >>> print(table(res, "auto", formats="auto").to_string())
+         shortfall (bps) fills
+    TWAP           1.234    12
+    POV           -0.500     3
     >>> print(table(res, formats=".1f", transpose=True, index="measure").to_string())
              TWAP   POV
     measure
@@ -85,13 +146,24 @@ def table(df: pd.DataFrame | pd.Series, columns: Mapping[str, str] | None = None
     n_fills  12.0   3.0
     """
     out = df.to_frame() if isinstance(df, pd.Series) else df.copy()
+    if isinstance(columns, str):
+        if columns != "auto":
+            raise ValueError(f"table: columns must be a mapping or 'auto', got {columns!r}")
+        columns = {c: humanize(c) for c in out.columns}
+        out.index.name = humanize(out.index.name)
     if columns is not None:
         missing = [c for c in columns if c not in out.columns]
         if missing:
             raise KeyError(f"table: no column(s) {missing} in {list(out.columns)}")
         out = out[list(columns)].rename(columns=dict(columns))
     if formats is not None:
-        specs = {c: formats for c in out.columns} if isinstance(formats, str) else dict(formats)
+        if formats == "auto":
+            specs = {c: _auto_spec(out[c]) for c in out.columns}
+            specs = {c: v for c, v in specs.items() if v is not None}
+        elif isinstance(formats, str):
+            specs = {c: formats for c in out.columns}
+        else:
+            specs = dict(formats)
         unknown = [c for c in specs if c not in out.columns]
         if unknown:
             raise KeyError(f"table: formats for unknown column(s) {unknown}")

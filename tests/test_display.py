@@ -41,3 +41,18 @@ def test_fmt_price_and_time():
     assert fmt_time(57_599_999_999_999, digits=9) == "15:59:59.999999999"
     with pytest.raises(ValueError, match="digits"):
         fmt_time(0, digits=10)
+
+
+def test_auto_names_and_formats():
+    from companion.display import humanize
+    df = pd.DataFrame({"n_trades": [3.0, 12.0], "avg_pnl_bps": [0.5, -1.25], "win_rate": [0.5, 1.0],
+                       "label": ["a", "b"]}).rename_axis("latency_s")
+    t = table(df, "auto", formats="auto")
+    assert list(t.columns) == ["trades", "mean P&L per trade (bps)", "win rate", "label"]
+    assert t.index.name == "latency (s)"
+    assert t["trades"].tolist() == ["3", "12"]                      # whole numbers -> counts
+    assert t["win rate"].tolist() == ["0.500", "1.000"]            # small whole numbers stay floats
+    assert t["label"].tolist() == ["a", "b"]
+    assert humanize("sharpe") == "Sharpe" and humanize("mid_range_pct") == "mid range (%)"
+    with pytest.raises(ValueError, match="auto"):
+        table(df, "human")
