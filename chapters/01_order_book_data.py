@@ -43,6 +43,7 @@ import pandas as pd
 
 import companion
 from companion import book, stats
+from companion import display as show
 from companion.events import KIND_NAMES
 from companion.plotting import depth_heatmap, message_rate, use_course_style
 
@@ -80,7 +81,15 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} level
 
 # %%
 frame = data.messages_frame().iloc[: len(events)]
-frame.assign(kind=frame["kind"].map(KIND_NAMES)).head(8)
+head = frame.head(8)
+head = head.set_axis(head.index.strftime("%H:%M:%S.%f"))
+show.table(head.assign(kind=head["kind"].map(KIND_NAMES),
+                       side=head["side"].map({1: "buy", -1: "sell"}),
+                       price=[show.fmt_price(p,
+                                             inst.price_scale) for p in head["price"]]),
+           {"kind": "event", "side": "side", "price": "price ($)",
+            "size": "size (shares)", "order_id": "order id"},
+           formats={"size (shares)": ",d"}, index="time")
 
 # %%
 counts = pd.Series(events["kind"]).map(KIND_NAMES).value_counts()
@@ -101,7 +110,8 @@ bad.write_text("34200.1,1,1,100,1000000,1\n34200.2,1,2,100,1000050,1\n")
 try:
     companion.read_lobster(bad)
 except companion.DataFormatError as err:
-    print(type(err).__name__, "->", str(err).replace(str(bad.parent) + "/", ""))
+    msg = str(err).replace(str(bad.parent) + "/", "")
+    print(type(err).__name__, "->", msg.replace(", field", ",\n  field", 1))
 
 # %% [markdown]
 # ## 1.2 Rebuilding the book
@@ -121,11 +131,17 @@ except companion.DataFormatError as err:
 
 # %%
 check = book.verify_lobster(data.message_path, data.orderbook_path, data=data)
-keys = ["rows", "transitions_checked", "transitions_matched",
-        "transitions_with_entering", "levels_taken_from_snapshot", "rows_reproduced",
-        "all_rows_reproduced", "drift_first_mismatch_time", "replay_exact"]
-pd.Series({k: check.get(k) for k in keys}, name=f"verify {inst.symbol}",
-          dtype=object).to_frame()
+names = {"rows": "orderbook rows",
+         "transitions_checked": "transitions checked (row t-1 -> t)",
+         "transitions_matched": "transitions matched",
+         "transitions_with_entering": "transitions where a level enters the view",
+         "levels_taken_from_snapshot": "levels taken from the orderbook file",
+         "rows_reproduced": "rows reproduced",
+         "all_rows_reproduced": "all rows reproduced",
+         "drift_first_mismatch_time": "row 0 + messages only: first mismatch (time)",
+         "replay_exact": "empty book + messages only: share of rows exact"}
+verified = pd.Series({names[k]: check.get(k) for k in names}, dtype=object)
+verified.rename_axis("check").to_frame(f"verify {inst.symbol}")
 
 # %% [markdown]
 # Every transition matches: message *t* applied to row *t−1* gives row *t* on every level the
@@ -195,9 +211,16 @@ plt.show()
 # this run's column comes first
 table = stats.reference_table().drop(columns=spec, errors="ignore")
 table.insert(0, spec, pd.Series(stats.day_stats(events, rows, inst)))
-table.loc[["messages", "messages_per_min", "execution_share", "cancel_share",
-           "spread_ticks_mean", "spread_ticks_median", "depth_best_mean",
-           "trade_size_mean", "mid_range_pct"]].round(3)
+measures = {"messages": "messages", "messages_per_min": "messages per minute",
+            "execution_share": "execution share", "cancel_share": "cancel share",
+            "spread_ticks_mean": "spread, mean (ticks)",
+            "spread_ticks_median": "spread, median (ticks)",
+            "depth_best_mean": "best-level depth, mean (shares)",
+            "trade_size_mean": "trade size, mean (shares)",
+            "mid_range_pct": "mid range over the day (%)"}
+fmts = {name: ",d" if key == "messages" else ".3f" for key, name in measures.items()}
+show.table(table.T.rename(index=lambda c: c.removeprefix("lobster:")), measures,
+           formats=fmts, transpose=True, index="measure")
 
 # %% [markdown]
 # Read `execution_share` with the same care. The synthetic day's 0.090 against 0.20-0.30 in the

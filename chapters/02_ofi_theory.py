@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import stats
 from companion.flow import (
     impact_regressions, kyle_lambda, ofi_events, pc1_weights, score_predictors,
@@ -115,8 +116,10 @@ toy = np.array([
     [10100, 100, 9900, 400],    # the bid queue is consumed; 400 rest one tick lower
     [10000, 150, 9900, 400],    # a seller improves the ask by one tick with 150 shares
 ], dtype=float)
-pd.DataFrame(toy, columns=["ask_px", "ask_sz", "bid_px",
-                           "bid_sz"]).assign(e_n=ofi_events(toy))
+toy_cols = ["ask price", "ask size", "bid price", "bid size"]
+show.table(pd.DataFrame(toy,
+                        columns=toy_cols).assign(**{"e_n (shares)": ofi_events(toy)}),
+           formats="d", index="event")
 
 # %% [markdown]
 # ## 2.2 OFI explains price changes
@@ -327,7 +330,15 @@ fig, ax = plt.subplots(figsize=(8, 4))
 plots.micro_price_curve(ax, micro)
 ax.set_title(f"{inst.symbol}: micro-price adjustment g(I, S), first half of the day")
 plt.show()
-scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
+show.table(scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]),
+           {"n": "test samples", "mse_mid": "MSE mid (ticks²)",
+            "mse_weighted_mid": "MSE weighted mid (ticks²)",
+            "mse_micro": "MSE micro-price (ticks²)",
+            "micro_vs_mid": "micro_vs_mid (ratio)"},
+           formats={"test samples": ",d", "MSE mid (ticks²)": ".3f",
+                    "MSE weighted mid (ticks²)": ".3f",
+                    "MSE micro-price (ticks²)": ".3f", "micro_vs_mid (ratio)": ".3f"},
+           index="horizon")
 
 # %% [markdown]
 # **Figure 2.5.** Micro-price adjustment $g(I, S)$ (ticks) against the imbalance $I$ per spread
@@ -468,7 +479,9 @@ for freq in ("1s", "10s", "1min", "5min"):
     b = ofi_bins(rows, ts, freq=freq, t0=t0, t1=t1, tick=inst.tick, size_unit=SIZE_UNIT)
     r = ols(b["dp"], b["ofi"])
     scale[freq] = {"bins": r["n"], "r2": r["r2"], "slope (ticks/lot)": r["coef"][1]}
-pd.DataFrame(scale).T.astype({"bins": int}).round(4)
+show.table(pd.DataFrame(scale).T, {"bins": "bins", "r2": "R²",
+                                   "slope (ticks/lot)": "slope (ticks/lot)"},
+           formats={"bins": ",d", "R²": ".3f", "slope (ticks/lot)": ".3f"}, index="bin")
 
 # %% [markdown]
 # Read the `r2` column against CKS's stability: on the synthetic day it is not stable but rises

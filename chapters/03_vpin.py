@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion.flow import executions, plots, score_trade_signs, vpin, vpin_diagnostics
 from companion.plotting import use_course_style
 
@@ -190,7 +191,12 @@ print(f"mean implied imbalance: BVC {(2 * bars['buy_frac'] - 1).abs().mean():.3f
 # BVC included, are also scored in bulk, as the share of each bar's volume put on the right side.
 
 # %%
-score_trade_signs(events, rows, bvc_freq=BAR, t0=t0).round(3)
+acc3 = {"accuracy_count": "accuracy by count", "accuracy_volume": "accuracy by volume",
+        "bulk_accuracy_volume": "bulk accuracy by volume",
+        "coverage": "coverage (share)", "n_trades": "trades"}
+show.table(score_trade_signs(events, rows, bvc_freq=BAR, t0=t0), acc3,
+           formats={**{v: ".3f" for v in acc3.values()}, "trades": ",d"},
+           index_names={"lee_ready": "Lee-Ready", "bvc": "BVC"}, index="rule")
 
 # %% [markdown]
 # On the synthetic day, by count, Lee-Ready (81.8%) lands inside the studies' 73-93% and the
@@ -245,7 +251,12 @@ plt.show()
 # %%
 if episodes:
     detection = plots.episode_detection(series, episodes)
-    display(detection.round(3))
+    det_cols = {"vpin_inside": "mean VPIN inside", "vpin_outside": "mean VPIN outside",
+                "auc": "AUC", "n_inside": "windows inside",
+                "n_outside": "windows outside"}
+    det_fmt = {"mean VPIN inside": ".3f", "mean VPIN outside": ".3f", "AUC": ".3f",
+               "windows inside": ",d", "windows outside": ",d"}
+    display(show.table(detection, det_cols, formats=det_fmt))
     best = detection["auc"].idxmax()
     print(f"highest AUC: {best} ({detection.loc[best, 'auc']:.3f}); "
           f"BVC on {BAR} bars: {detection.loc[f'BVC, {BAR} bars', 'auc']:.3f}")
@@ -273,18 +284,24 @@ else:
 # change on VPIN, intensity and volatility. Consecutive windows share $n - 1$ of their $n$
 # buckets, so the regression's errors are serially correlated and classical standard errors,
 # which assume independent errors, misstate $t$ (typically they overstate it):
-# `t_vpin_controlled` uses Newey-West (HAC) errors with a lag of $n$ buckets, printed beside the
-# classical `t_vpin_controlled_ols` for comparison.
+# the column "t of VPIN, HAC" uses Newey-West (HAC) errors with a lag of $n$ buckets, printed
+# beside the classical "t of VPIN, OLS" for comparison.
 
 # %%
 diag = pd.DataFrame({name: vpin_diagnostics(b) for name, b in series.items()}).T
 diag.index.name = "VPIN"
-diag[["corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlled",
-      "t_vpin_controlled_ols", "vpin_mean", "n_vpin"]].astype(float).round(3)
+diag_cols = {"corr_intensity": "corr. with intensity",
+             "corr_volatility": "corr. with volatility",
+             "corr_next_abs_dp": "corr. with next |ΔP|",
+             "t_vpin_controlled": "t of VPIN, HAC",
+             "t_vpin_controlled_ols": "t of VPIN, OLS", "vpin_mean": "mean VPIN",
+             "n_vpin": "VPIN values"}
+show.table(diag.astype(float), diag_cols,
+           formats={**{v: ".3f" for v in diag_cols.values()}, "VPIN values": ",d"})
 
 # %% [markdown]
 # A VPIN that correlates strongly with intensity or volatility is measuring activity, not
-# information; a small $t$ in the `t_vpin_controlled` column means VPIN adds nothing to volume and
+# information; a small $t$ in the "t of VPIN, HAC" column means VPIN adds nothing to volume and
 # volatility as a predictor of the next bucket's move. On the synthetic day the HAC $t$ is smaller
 # than the classical one for the two BVC series (1.66 and 1.68 against 1.93 and 1.77) and a little
 # larger for exact signs (0.83 against 0.77): HAC errors correct the classical ones in whichever
@@ -334,7 +351,8 @@ if episodes:
     by_n = {f"n = {n}": vpin(trades["ts"], trades["price"], trades["size"],
                              trades["aggressor"], V=V, n=n,
                              mode="exact") for n in (1, 3, 10, 30)}
-    display(plots.episode_detection(by_n, episodes).round(3))
+    display(show.table(plots.episode_detection(by_n, episodes), det_cols,
+                       formats=det_fmt))
 else:
     print("no recorded informed episodes for this dataset")
 
@@ -342,7 +360,7 @@ else:
 # A short window reacts quickly but is noisy (a single bucket's imbalance is mostly chance); a
 # long window averages the noise away but mixes the episode with the quiet trading around it.
 # In the table the AUC rises with the window, from 0.703 at one bucket to 0.932 at ten and 1.000
-# at thirty. Check `n_inside` before reading that last AUC: a window of 30 buckets is longer than
+# at thirty. Check "windows inside" before reading that last AUC: a window of 30 buckets is longer than
 # most episodes, so only 2 windows count as inside (against 19 outside) and a perfect score on
 # two values says little. On this day the evidence favours the longer windows up to 10 buckets
 # (46 inside windows); it does not locate a best window.

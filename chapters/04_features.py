@@ -70,9 +70,9 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 
 # %%
 table = fplots.registry_table()
-print(f"{len(table)} registered features in {table['group'].nunique()} groups: "
-      + ", ".join(
-          f"{g} {n}" for g, n in table["group"].value_counts(sort=False).items()))
+per_group = table["group"].value_counts(sort=False).items()
+print(f"{len(table)} registered features in {table['group'].nunique()} groups:\n  "
+      + ", ".join(f"{g} {n}" for g, n in per_group))
 table
 
 # %% [markdown]
@@ -80,8 +80,11 @@ table
 # over a trailing window:
 
 # %%
+import textwrap
+
 for name in ("ofi_10s", "vol_imb_1", "microprice_dev_ticks", "rv_1min"):
-    print(f"{name}: {registry()[name].formula}\n")
+    print(textwrap.fill(f"{name}: {registry()[name].formula}", 86,
+                        subsequent_indent="    ", break_long_words=False) + "\n")
 
 # %% [markdown]
 # `compute` runs the engine over the day and returns one row per grid point (here every
@@ -177,7 +180,7 @@ for h in HORIZONS:
     n = int(moves[h].notna().sum())
     n_eff = n * pd.Timedelta(GRID) / pd.Timedelta(h)
     print(f"horizon {h}: n {n:,}, effective n ~ {n_eff:,.0f}, IC standard error ~ "
-          f"{1 / np.sqrt(n_eff):.3f}; |IC| above 2 s.e.: "
+          f"{1 / np.sqrt(n_eff):.3f};\n  |IC| above 2 s.e.: "
           f"{int((ic[h].abs() > 2 / np.sqrt(n_eff)).sum())} of {len(ic)} features")
 
 # %% [markdown]

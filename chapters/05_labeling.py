@@ -47,11 +47,12 @@ import pandas as pd
 from sklearn.model_selection import KFold
 
 import companion
+from companion import display as show
 from companion import labels
 from companion.models import PurgedKFold, PurgedWalkForward, walk_forward_evaluate
 from companion.models import plots as mplots
-from companion.models.dataset import (MODEL_PARAMS, build_training_set, flow_feature_names,
-                                      mid_series)
+from companion.models.dataset import (MODEL_PARAMS, build_training_set,
+                                      flow_feature_names, mid_series)
 from companion.models.train import DirectionClassifier
 from companion.plotting import use_course_style
 
@@ -84,7 +85,9 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples
 # %%
 fixed = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick,
                                         samples=grid) for h in HORIZONS}
-fixed[HORIZONS[0]].head()
+show.table(fixed[HORIZONS[0]].head(),
+           {"ret": "mid move (ticks)", "label": "label", "t_end": "horizon end"},
+           formats={"mid move (ticks)": ".1f"}, index="sample time")
 
 # %% [markdown]
 # With $c = 0$ every nonzero move is up or down. On a busy wide-spread book the mid rarely stays
@@ -242,7 +245,10 @@ for name, s in splitters.items():
     r = walk_forward_evaluate(ds.X, ds.y, t_end=ds.t_end, ret=ds.ret,
                               model_factory=model, cv=s, baselines=False)
     rows_[name] = r.metrics.iloc[0][["n", "roc_auc", "accuracy", "ic"]]
-pd.DataFrame(rows_).T.astype({"n": int}).round(3)
+show.table(pd.DataFrame(rows_).T.astype(float),
+           {"n": "test samples", "roc_auc": "AUC", "accuracy": "accuracy", "ic": "IC"},
+           formats={"test samples": ",d", "AUC": ".3f", "accuracy": ".3f", "IC": ".3f"},
+           index="cross-validation")
 
 # %% [markdown]
 # Shuffled k-fold puts the neighbours of every test sample, whose labels share 59 of 60 seconds
@@ -273,7 +279,10 @@ tab = meta.groupby(strength, observed=True).agg(share_paid=("label", "mean"),
                                                 mean_pnl_ticks=("pnl", "mean"),
                                                 n=("label", "size"))
 print(f"{len(meta):,} bets, share that paid {meta['label'].mean():.3f}")
-tab.round(3)
+show.table(tab, {"share_paid": "share that paid", "mean_pnl_ticks": "mean P&L (ticks)",
+                 "n": "bets"},
+           formats={"share that paid": ".3f", "mean P&L (ticks)": ".3f", "bets": ",d"},
+           index="|ofi_10s| quintile")
 
 # %% [markdown]
 # If the share that paid rises with the strength of the imbalance, the strength is a useful input

@@ -52,9 +52,11 @@ import pandas as pd
 import companion
 from companion.models import (PurgedWalkForward, leakage_audit, load_model, save_model,
                               walk_forward_evaluate)
+from companion import display as show
 from companion.models import plots as mplots
 from companion.models.compiled import CompiledModel
-from companion.models.dataset import MODEL_PARAMS, build_training_set, flow_feature_names
+from companion.models.dataset import (MODEL_PARAMS, build_training_set,
+                                      flow_feature_names)
 from companion.models.metrics import spearman_ic
 from companion.models.train import DirectionClassifier, MoveRegressor
 from companion.plotting import use_course_style
@@ -110,13 +112,18 @@ for h, ds in sets.items():
     results[h] = walk_forward_evaluate(ds.X, ds.y, t_end=ds.t_end, ret=ds.ret,
                                        model_factory=model, cv=cv, ofi_column="ofi_10s",
                                        random_state=SEED)
-results[HORIZONS[0]].folds
+clock = {c: "%H:%M:%S" for c in ("train from", "train to", "test from", "test to")}
+show.table(results[HORIZONS[0]].folds.set_index("fold"),
+           {"n_train": "train samples", "n_test": "test samples",
+            "train_start": "train from", "train_end": "train to",
+            "test_start": "test from", "test_end": "test to"},
+           formats={"train samples": ",d", "test samples": ",d", **clock})
 
 # %%
 cols = ["roc_auc", "accuracy", "balanced_accuracy", "log_loss", "ic", "hit_rate"]
 table = pd.concat({h: r.metrics.set_index("model")[cols] for h, r in results.items()},
                   names=["horizon"])
-table.round(3)
+show.table(table, "auto", formats="auto")
 
 # %% [markdown]
 # Read the table as a forecaster would. AUC and accuracy of 0.5 are chance; the majority model's
@@ -170,7 +177,7 @@ p_size, m_size = np.concatenate(pred_size), np.concatenate(mean_size)
 real = absret[te_all]
 r2 = 1 - np.sum((real - p_size) ** 2) / np.sum((real - m_size) ** 2)
 print(f"|move| over {h0}: out-of-sample IC {spearman_ic(p_size, real):.3f}, R² vs "
-      f"training mean {r2:.3f}, mean |move| {real.mean():.2f} ticks")
+      f"training mean {r2:.3f},\nmean |move| {real.mean():.2f} ticks")
 
 # %% [markdown]
 # An $R^2$ below zero means the regressor does worse than the training mean: on a wide-spread
@@ -253,7 +260,8 @@ out = c[list(top_feats) + ["bias"]].assign(log_odds=c.sum(axis=1),
                                            p_up=1 / (1 + np.exp(-c.sum(axis=1))))
 out.index = [f"lowest P(up) {pick[0].time()}", f"median {pick[1].time()}",
              f"highest {pick[2].time()}"]
-out.round(3)
+show.table(out.rename(columns={"log_odds": "total log-odds", "p_up": "P(up)"}),
+           formats=".3f", transpose=True, index="log-odds contribution")
 
 # %% [markdown]
 # Each row sums to the model's log-odds: the lowest and highest predictions of the last block
@@ -277,7 +285,7 @@ n1, n0 = int(yt.sum()), int((1 - yt).sum())
 null_sd = np.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
 inflate = np.sqrt(pd.Timedelta(h0) / pd.Timedelta(GRID))
 print(f"shuffled labels: AUC {', '.join(f'{a:.3f}' for a in audit['roc_auc'])} (mean "
-      f"{audit['roc_auc'].mean():.3f}); null sd {null_sd:.3f} for independent labels, "
+      f"{audit['roc_auc'].mean():.3f});\nnull sd {null_sd:.3f} for independent labels, "
       f"~{null_sd * inflate:.3f} for overlapping ones; real labels: "
       f"{results[h0].metrics.iloc[0]['roc_auc']:.3f}")
 
@@ -359,9 +367,9 @@ r_roll = walk_forward_evaluate(sets[h0].X, sets[h0].y, t_end=sets[h0].t_end,
                                model_factory=model,
                                cv=PurgedWalkForward(N_SPLITS, embargo=h0,
                                                     window="rolling"), baselines=False)
-pd.DataFrame({"expanding": results[h0].metrics.iloc[0][["roc_auc", "log_loss"]],
-              "rolling": r_roll.metrics.iloc[0][["roc_auc",
-                                                 "log_loss"]]}).T.astype(float).round(3)
+windows = {"expanding": results[h0].metrics.iloc[0][["roc_auc", "log_loss"]],
+           "rolling": r_roll.metrics.iloc[0][["roc_auc", "log_loss"]]}
+show.table(pd.DataFrame(windows).T.astype(float), "auto", formats=".3f", index="window")
 
 # %% [markdown]
 # ```{solution-end}
@@ -386,7 +394,8 @@ r3 = walk_forward_evaluate(ds3.X, ds3.y, t_end=ds3.t_end, ret=ds3.ret,
                            cv=PurgedWalkForward(N_SPLITS, embargo=h0), baselines=True)
 print("class shares:",
       ds3.y.value_counts(normalize=True).sort_index().round(3).to_dict())
-r3.metrics.set_index("model")[["balanced_accuracy", "roc_auc", "ic"]].round(3)
+show.table(r3.metrics.set_index("model")[["balanced_accuracy", "roc_auc", "ic"]],
+           "auto", formats=".3f")
 
 # %% [markdown]
 # ```{solution-end}

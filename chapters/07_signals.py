@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import signals as sg
 from companion.events import NS
 from companion.models import DirectionClassifier, PurgedWalkForward
@@ -99,11 +100,15 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # %%
 signal = sg.ImbalanceSignal(levels=L, weak=WEAK, strong=STRONG, tick=float(inst.tick))
 comp = signal.components(book, events)
-comp.describe().loc[["mean", "std", "min", "50%", "max"]]
+parts = {"vol_imb": "volume imbalance", "dw_imb": "depth-weighted imbalance",
+         "count_imb": "order-count imbalance", "composite": "composite"}
+show.table(comp.describe().loc[["mean", "std", "min", "50%", "max"]], parts,
+           formats=".3f", index_names={"std": "s.d.", "50%": "median"},
+           index="per event")
 
 # %%
 print("correlation of the parts (per event):")
-comp.corr().round(3)
+show.table(comp.corr().rename(index=parts), parts, formats=".3f")
 
 # %% [markdown]
 # The three parts are correlated, the volume and distance-weighted imbalances strongly and the
@@ -182,12 +187,14 @@ cost = float(np.nanmedian(grid["spread"]))
 thresholds = np.round(np.arange(0.05, 0.65, 0.05), 2)
 sweep = sg.threshold_sweep(grid["s"], grid["fwd"], thresholds)
 sweep_net = sg.threshold_sweep(grid["s"], grid["fwd"], thresholds, cost_bps=cost)
-after_spread = sweep_net[["hit_rate", "avg_pnl_bps",
-                          "sharpe"]].add_suffix(" (after spread)")
-table = sweep[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]].join(after_spread)
+sweep_cols = {"trades": "trades", "hit_rate": "hit rate",
+              "avg_pnl_bps": "mean P&L per trade (bps)", "sharpe": "Sharpe"}
 print(f"{len(grid):,} samples every {HORIZON_S} s; round-trip cost = median spread "
       f"{cost:.3f} bps")
-table
+print("mid to mid:")
+display(show.table(sweep, sweep_cols, formats="auto", index="threshold"))
+print("after the spread:")
+show.table(sweep_net, sweep_cols, formats="auto", index="threshold")
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -217,9 +224,9 @@ plt.show()
 # %%
 best = sweep["avg_pnl_bps"].max()
 print(f"best mid-to-mid edge {best:.3f} bps per trade (threshold "
-      f"{sweep['avg_pnl_bps'].idxmax():.2f}) against a round-trip spread of {cost:.3f} "
-      f"bps: edge / cost = {best / cost:.3f}; thresholds with positive P&L after the "
-      f"spread: {int((sweep_net['avg_pnl_bps'] > 0).sum())}")
+      f"{sweep['avg_pnl_bps'].idxmax():.2f})\nagainst a round-trip spread of "
+      f"{cost:.3f} bps: edge / cost = {best / cost:.3f}\nthresholds with positive P&L "
+      f"after the spread: {int((sweep_net['avg_pnl_bps'] > 0).sum())}")
 
 # %% [markdown]
 # An edge that is a fraction of the spread cannot be harvested by crossing the spread twice. It
@@ -251,9 +258,9 @@ for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
           f"default {STRONG:.2f}")] = {"fit sharpe": c["fit"].loc[STRONG, "sharpe"],
                                              **c["test"].loc[STRONG, cols]}
 oos = pd.DataFrame(rows).T
-oos.columns = ["fit sharpe", "test trades", "test hit rate", "test avg P&L bps",
-               "test sharpe"]
-oos
+oos.columns = ["fit Sharpe", "test trades", "test hit rate", "test P&L/trade (bps)",
+               "test Sharpe"]
+show.table(oos, formats="auto")
 
 # %% [markdown]
 # Read the test columns only: they are the honest numbers. The fit Sharpe of the calibrated
@@ -266,7 +273,7 @@ oos
 # %%
 for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
     n = int(c["test_row"]["trades"])
-    print(f"{name}: calibrated threshold {c['threshold']:.2f}, test Sharpe "
+    print(f"{name}: calibrated threshold {c['threshold']:.2f},\n  test Sharpe "
           f"{c['test_row']['sharpe']:.3f} ± {1 / np.sqrt(max(n, 1)):.3f} (one s.e., "
           f"{n} trades)")
 
@@ -292,8 +299,8 @@ for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
 oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS,
                                 n_trees=N_TREES)
 Xk, tk, rk, y, wf = oos.X, oos.t, oos.ret, oos.y, oos.wf
-wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic",
-                               "hit_rate"]]
+show.table(wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic",
+                                          "hit_rate"]], "auto", formats="auto")
 
 # %% [markdown]
 # The table scores the pooled out-of-sample predictions against three baselines fitted on the
@@ -303,12 +310,13 @@ wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic",
 # %%
 # theta: set before the first prediction
 pos, p_ts, p_up, theta_ofi = oos.pos, oos.p_ts, oos.p_up, oos.theta_ofi
-ofi10, comp_oos, r_pred = Xk["ofi_10s"].to_numpy()[pos], Xk["composite_imb"].to_numpy()[pos], rk[pos]
+ofi10, comp_oos = Xk["ofi_10s"].to_numpy()[pos], Xk["composite_imb"].to_numpy()[pos]
+r_pred = rk[pos]
 first_pred = p_ts[0]
 rule = sg.model_rule(p_up, ofi10, theta_ofi, P_LONG, 1 - P_LONG)
 print(f"out-of-sample predictions from {(first_pred - t_open) / 3600 / NS:.3f} h after "
-      f"the open; OFI threshold {theta_ofi:.3f} shares; rule: {np.mean(rule == 1):.3f} "
-      f"long, {np.mean(rule == -1):.3f} short")
+      f"the open;\nOFI threshold {theta_ofi:.3f} shares; rule: "
+      f"{np.mean(rule == 1):.3f} long, {np.mean(rule == -1):.3f} short")
 
 # %% [markdown]
 # To compare like with like, score the rule and the imbalance signal on the same non-overlapping
@@ -329,7 +337,7 @@ for name, d in calls.items():
     for label, c in (("mid to mid", 0.0), ("after the spread", cost)):
         tab = sg.threshold_sweep(d, r_oos, [0.5], cost_bps=c).iloc[0]
         res[(name, label)] = tab[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
-pd.DataFrame(res).T
+show.table(pd.DataFrame(res).T.astype(float), "auto", formats="auto")
 
 # %% [markdown]
 # Three readings are worth keeping. First, a model with an AUC a few points above 0.5 is a
@@ -366,7 +374,8 @@ for name, kw in variants.items():
                                  **kw)["composite"].to_numpy()
     g = sg.sample_on_grid(ts, {"s": sv, "fwd": fwd}, h, t0=t_open)
     out[name] = sg.threshold_sweep(g["s"], g["fwd"], [STRONG]).iloc[0]
-pd.DataFrame(out).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
+show.table(pd.DataFrame(out).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]], "auto",
+           formats="auto")
 
 # %% [markdown]
 # The composite and its parts rank the book's pressure in nearly the same order (their correlation
@@ -396,7 +405,7 @@ for hs in (5, 10, 30, 60):
                                fit_end=fit_end, horizon_ns=hs * NS, cost_bps=cost)
     hz[f"{hs} s"] = {"threshold": c["threshold"],
                      **c["test_row"][["trades", "avg_pnl_bps", "sharpe"]]}
-pd.DataFrame(hz).T
+show.table(pd.DataFrame(hz).T, "auto", formats="auto", index="horizon")
 
 # %% [markdown]
 # Longer horizons let a correct call travel further than the spread, but the imbalance's
@@ -425,7 +434,8 @@ for pl in (P_LONG, 0.6, 0.65):
     d = sg.model_rule(p_up, ofi10, theta_ofi, pl, 1 - pl)[step].astype(float)
     tight[f"P(up) > {pl:.2f}"] = sg.threshold_sweep(d, r_oos, [0.5],
                                                     cost_bps=cost).iloc[0]
-pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
+show.table(pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]],
+           "auto", formats="auto")
 
 # %% [markdown]
 # A stricter probability keeps the calls where the model is most sure; with a weak model there

@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import signals as sg
 from companion.book import trades as book_trades
 from companion.events import NS
@@ -88,7 +89,7 @@ fees = Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_sca
             unit="per_share")
 spread_ticks = (book_s[:, 0] - book_s[:, 2]) / inst.tick
 print(f"{inst.symbol} {inst.date}: {len(events):,} events; slice of {SLICE_MIN} min "
-      f"with {len(ev_s):,} events, median spread {np.median(spread_ticks):.1f} ticks, "
+      f"with {len(ev_s):,} events,\nmedian spread {np.median(spread_ticks):.1f} ticks, "
       f"median best-bid size {np.median(book_s[:, 3]):.0f} shares")
 
 # %% [markdown]
@@ -142,7 +143,17 @@ demo = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), entry_latency=
 orders = demo.run_python(once(one_of_each)).orders_frame()
 print(f"book at the decision: bid {book_s[0, 2]:.0f} x {book_s[0, 3]:.0f}, ask "
       f"{book_s[0, 0]:.0f} x {book_s[0, 1]:.0f}")
-orders[["otype", "side", "price", "qty", "status", "reason", "filled", "avg_price"]]
+def dollars(p):
+    return show.fmt_price(p, inst.price_scale) if p > 0 else "–"
+
+
+show.table(orders.assign(side=orders["side"].map({1: "buy", -1: "sell"}),
+                         price=orders["price"].map(dollars),
+                         avg_price=orders["avg_price"].map(dollars)),
+           {"otype": "type", "side": "side", "price": "limit ($)", "qty": "quantity",
+            "status": "status", "reason": "reason", "filled": "filled",
+            "avg_price": "mean fill ($)"},
+           formats={"quantity": ",d", "filled": ",d"}, index="order")
 
 # %% [markdown]
 # ## 8.2 Queue position
@@ -175,7 +186,8 @@ orders[["otype", "side", "price", "qty", "status", "reason", "filled", "avg_pric
 
 # %%
 class Quoter:
-    """Post QTY at the best bid and at the best ask every `every_s`; cancel each quote after `ttl_s`."""
+    """Post QTY at the best bid and at the best ask every `every_s`; cancel each quote
+    after `ttl_s`."""
 
     def __init__(self, every_s: float, ttl_s: float, qty: float):
         self.every, self.ttl, self.qty = int(every_s * NS), int(ttl_s * NS), qty
@@ -183,10 +195,13 @@ class Quoter:
 
     def __call__(self, ctx):
         for j in ctx.open_orders():
-            if j not in self.cancelled and ctx.t - ctx.orders["ts_submit"][j] >= self.ttl:
+            age = ctx.t - ctx.orders["ts_submit"][j]
+            if j not in self.cancelled and age >= self.ttl:
                 ctx.cancel(int(j))
                 self.cancelled.add(int(j))
-        if ctx.t >= self.next_t and ctx.best_bid == ctx.best_bid and ctx.best_ask == ctx.best_ask:
+        # not NaN
+        quoted = ctx.best_bid == ctx.best_bid and ctx.best_ask == ctx.best_ask
+        if ctx.t >= self.next_t and quoted:
             ctx.buy(self.qty, int(ctx.best_bid))
             ctx.sell(self.qty, int(ctx.best_ask))
             self.next_t = ctx.t + self.every
@@ -200,8 +215,8 @@ def quote_run(queue, latency_ns=lat, ttl_s=QUOTE_TTL_S, **kw):
 
 
 def markout_bps(res, horizon_s=5.0):
-    """Mean of side x (mid h after the fill - mid at the fill) / mid over the fills, bps (negative:
-    the price moved against the filled quote, i.e. adverse selection)."""
+    """Mean of side x (mid h after the fill - mid at the fill) / mid over the fills, bps
+    (negative: the price moved against the filled quote, i.e. adverse selection)."""
     f = res.fills
     if len(f) == 0:
         return np.nan
@@ -214,12 +229,13 @@ def markout_bps(res, horizon_s=5.0):
 models = {"risk-averse": RiskAverseQueue(), "power n=2": PowerProbQueue(2),
           "power n=3": PowerProbQueue(3), "log": LogProbQueue(), "FIFO": FIFOQueue()}
 runs = {name: quote_run(q) for name, q in models.items()}
-fill = pd.DataFrame({name: {"quotes": len(r.orders), "fills": len(r.fills),
-                            "fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
-                            "quotes with a fill": np.mean(r.orders["filled"] > 0),
-                            "markout 5 s (bps)": markout_bps(
-                                r)} for name, r in runs.items()}).T
-fill
+fill = pd.DataFrame(
+    {name: {"quotes": len(r.orders), "fills": len(r.fills),
+            "fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
+            "quotes with a fill": np.mean(r.orders["filled"] > 0),
+            "markout 5 s (bps)": markout_bps(r)}
+     for name, r in runs.items()}).T
+show.table(fill, formats="auto", index="queue model")
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
@@ -258,13 +274,13 @@ plt.show()
 lats = [0, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
 lat_runs = {L: quote_run(FIFOQueue(), latency_ns=L) for L in lats}
 lat_tab = pd.DataFrame(
-    {f"{L / 1e6:g} ms": {"fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
-                                            "rejected or expired": np.mean(
-                                                np.isin(r.orders["status"], (
-                                                REJECTED, EXPIRED))),
-                                            "markout 5 s (bps)": markout_bps(r)}
-                        for L, r in lat_runs.items()}).T
-lat_tab
+    {f"{L / 1e6:g} ms": {
+        "fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
+        "rejected or expired": np.mean(np.isin(r.orders["status"],
+                                               (REJECTED, EXPIRED))),
+        "markout 5 s (bps)": markout_bps(r)}
+     for L, r in lat_runs.items()}).T
+show.table(lat_tab, formats=".3f", index="latency")
 
 # %% [markdown]
 # %%
@@ -298,7 +314,7 @@ px = float(np.nanmedian(mid[i0:i1]))
 print(f"taker fee {TAKER_FEE:.4f}/share = "
       f"{1e4 * TAKER_FEE * inst.price_scale / px:.3f} bps, maker rebate "
       f"{-MAKER_FEE:.4f}/share = {-1e4 * MAKER_FEE * inst.price_scale / px:.3f} bps of "
-      f"the price; median spread "
+      f"the price;\nmedian spread "
       f"{1e4 * np.median(book_s[:, 0] - book_s[:, 2]) / px:.3f} bps")
 print(f"quoter: {len(fee_run.fills)} maker fills, fees "
       f"{fee_run.fills['fee'].sum() / inst.price_scale:.3f} (negative = rebate earned, "
@@ -368,11 +384,12 @@ for label, model in (("visible book only", None), ("with square-root impact",
     imp[label] = pd.DataFrame(rows).set_index("qty")
 imp["documented model"] = pd.DataFrame(ref).T.rename_axis("qty")
 impact = pd.concat(imp, axis=1)
-gap = (impact[("with square-root impact",
-               "cost (bps)")] - impact[("documented model", "model (bps)")]).abs()
+gap = (impact[("with square-root impact", "cost (bps)")]
+       - impact[("documented model", "model (bps)")]).abs()
 print(f"sigma {sigma_bps:.3f} bps/day, daily volume V {V:,.0f} shares")
 print(f"largest |simulated - documented model| {gap.max():.3f} bps")
-impact
+show.table(impact.set_axis(impact.index.astype(int)), formats="auto",
+           index="order size (shares)")
 
 # %%
 pts = pd.DataFrame({"q_over_v": np.array(sizes) / V,
@@ -466,7 +483,7 @@ runs_all = run_many(data, parents, algos, mode="limit", timeout_s=10,
 cols = ["is_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps",
         "fees_bps", "completion", "maker_share", "vwap_slippage_bps"]
 summary = runs_all.groupby("algo", sort=False)[cols].mean()
-summary
+show.table(summary, "auto", formats=".3f", transpose=True, index="mean over parents")
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
@@ -487,16 +504,24 @@ plt.show()
 
 # %%
 by = {a: g.sort_values("parent") for a, g in runs_all.groupby("algo", sort=False)}
-paired = pd.DataFrame({a: paired_comparison(by[a], by["TWAP"],
-                                            "is_bps") for a in algos if a != "TWAP"}).T
-paired[["n", "mean_a", "mean_b", "mean_diff", "se", "t", "n_pos", "n_neg",
-        "sign_p"]].astype(float)
+paired = pd.DataFrame({a: paired_comparison(by[a], by["TWAP"], "is_bps")
+                       for a in algos if a != "TWAP"}).T
+show.table(paired.astype(float),
+           {"n": "parents", "mean_a": "mean (bps)", "mean_b": "TWAP mean (bps)",
+            "mean_diff": "difference (bps)", "se": "s.e. (bps)", "t": "t",
+            "n_pos": "parents worse", "n_neg": "parents better",
+            "sign_p": "sign-test p"},
+           formats={"parents": ",d", "mean (bps)": ".3f", "TWAP mean (bps)": ".3f",
+                    "difference (bps)": ".3f", "s.e. (bps)": ".3f", "t": ".3f",
+                    "parents worse": ",d", "parents better": ",d",
+                    "sign-test p": ".3f"},
+           index="algorithm")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
-eplots.paired_differences(ax,
-                          {a: by[a]["is_bps"].to_numpy() - by["TWAP"]["is_bps"].to_numpy()
-                               for a in algos if a != "TWAP"}, "TWAP")
+diffs = {a: by[a]["is_bps"].to_numpy() - by["TWAP"]["is_bps"].to_numpy()
+         for a in algos if a != "TWAP"}
+eplots.paired_differences(ax, diffs, "TWAP")
 ax.set_title("Per-parent shortfall difference against TWAP (mean and 95% interval)")
 plt.show()
 
@@ -505,12 +530,12 @@ plt.show()
 # 95% interval; below zero is cheaper than TWAP.
 
 # %% [markdown]
-# Read the paired table by its `t` and `sign_p` columns. Pairing detects a difference of a
+# Read the paired table by its "t" and "sign-test p" columns. Pairing detects a difference of a
 # fraction of a bp when it is consistent from parent to parent, and misses one of a few bps when
 # it is not. On the synthetic day VWAP is indistinguishable from TWAP (the U-shaped profile barely
 # bends a 30-minute schedule) and POV's differences are large but go both ways, while the
 # adaptive schedule costs *more* than TWAP on most parents: it gains a little timing, but it
-# crosses more often (lower `maker_share`) and pays more spread and impact. A signal that shifts
+# crosses more often (lower maker share) and pays more spread and impact. A signal that shifts
 # timing by a few percent of the parent can only move the shortfall by a fraction of the move it
 # predicts, which is the small edge measured in chapter 7, and here that fraction does not pay
 # for the extra crossing. The schedules differ more in *risk* (the spread of the dots) and in how
@@ -530,9 +555,10 @@ plt.show()
 # ```
 
 # %%
-long = {name: quote_run(models[name],
-                        ttl_s=30) for name in ("risk-averse", "power n=2", "FIFO")}
-pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum() for n, r in long.items()}, name="fill rate (30 s)")
+long = {name: quote_run(models[name], ttl_s=30)
+        for name in ("risk-averse", "power n=2", "FIFO")}
+pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum() for n, r in long.items()},
+          name="fill rate (30 s)")
 
 # %% [markdown]
 # Longer-lived quotes fill more often under every model, and the gap between the models grows
@@ -586,8 +612,9 @@ aggr = aggr.sort_values("parent")
 cmp = paired_comparison(aggr, by["TWAP"], "is_bps")
 print(f"market minus limit TWAP: {cmp['mean_diff']:.3f} bps (t {cmp['t']:.3f}, sign "
       f"test p {cmp['sign_p']:.3f})")
-pd.DataFrame({"TWAP market": aggr[cols].mean(),
-              "TWAP limit": by["TWAP"][cols].mean()}).T
+show.table(pd.DataFrame({"TWAP market": aggr[cols].mean(),
+                        "TWAP limit": by["TWAP"][cols].mean()}).T,
+           "auto", formats=".3f", transpose=True, index="mean over parents")
 
 # %% [markdown]
 # Crossing pays the half spread and the taker fee on every share; working passively earns the

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import signals as sg
 from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy,
                                 performance_figure, run_backtest)
@@ -97,7 +98,24 @@ execution = ExecutionConfig(
                             queue=FIFOQueue())
 scalper = ImbalanceScalper(qty=QTY, entry=ENTRY, hold_s=HOLD_S, strong=STRONG)
 res_scalper = run_backtest(events, book, inst, scalper, execution=execution)
-res_scalper.trades.head()
+fields = {"entry_ts": "entry time", "exit_ts": "exit time", "side": "side",
+          "qty": "shares", "entry_price": f"entry price ({cur})",
+          "exit_price": f"exit price ({cur})", "signal": "signal at entry",
+          "pnl_mid": f"P&L at decision mids ({cur})", "gross": f"gross P&L ({cur})",
+          "fees": f"fees ({cur})", "net": f"net P&L ({cur})",
+          "pnl_bps": "net P&L (bps)", "holding_s": "holding (s)", "n_fills": "fills"}
+first = res_scalper.trades.head()
+first = first.assign(
+    entry_ts=first["entry_ts"].map(show.fmt_time),
+                     exit_ts=first["exit_ts"].map(show.fmt_time),
+    side=first["side"].map({1: "buy", -1: "sell"}),
+    entry_price=[show.fmt_price(p, inst.price_scale) for p in first["entry_price"]],
+    exit_price=[show.fmt_price(p, inst.price_scale) for p in first["exit_price"]])
+money = {fields[k]: ",.2f" for k in ("pnl_mid", "gross", "fees", "net")}
+show.table(first.rename(index=lambda i: f"trade {i}"), fields,
+           formats={"shares": ",d", "signal at entry": ".3f", "net P&L (bps)": ".3f",
+                    "holding (s)": ".3f", "fills": ",d", **money},
+           transpose=True, index="first trades of the scalper")
 
 # %% [markdown]
 # Each row is a round trip: it opens when the position leaves zero and closes when it returns.
@@ -160,7 +178,11 @@ for name, r in runs.items():
                   "cost per trade (bps)": 1e4 * (
                       p["spread_cost"] + p["fees"]) / notional}
 pnl = pd.DataFrame(rows).T
-pnl
+show.table(pnl, formats={"trades": ",d", "P&L at decision mids": ",.2f",
+                         "spread and slippage": ",.2f", "gross": ",.2f", "fees": ",.2f",
+                         "net": ",.2f", "edge per trade (bps)": ".3f",
+                         "cost per trade (bps)": ".3f"},
+           index=f"strategy ({cur} unless bps)")
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
@@ -208,7 +230,7 @@ for name, row in pnl.iterrows():
 # `companion.backtest.metrics`. Sharpe and Sortino are of the one-minute equity changes,
 # annualised with $252 \times$ bars per session; VaR and win rate are per trade; the maximum
 # drawdown is of the mark-to-mid equity curve; slippage is against the decision mid; the
-# information coefficient `ic` is the Spearman rank correlation of the signed signal at entry
+# information coefficient (IC) is the Spearman rank correlation of the signed signal at entry
 # (positive: up) with the raw mid move from entry to exit (bps), not with the move captured
 # (that move times the trade's side).
 
@@ -218,11 +240,15 @@ keys = ["trades", "net_pnl", "gross_pnl", "fees", "win_rate", "profit_factor", "
         "avg_pnl_bps", "slippage_bps", "fill_rate", "signal_accuracy", "ic"]
 metrics = pd.DataFrame(
     {name: {k: r.metrics()[k] for k in keys} for name, r in runs.items()})
-metrics.astype(float).round(3)
+fmts = {show.humanize(k): ".3f" for k in keys}
+fmts.update({show.humanize(k): ",.2f" for k in ("net_pnl", "gross_pnl", "fees",
+                                                "max_drawdown")}, trades=",d")
+show.table(metrics.T.astype(float), "auto", formats=fmts, transpose=True,
+           index="metric")
 
 # %% [markdown]
-# Note the gap between `signal_accuracy` (the share of trades whose mid moved the right way while
-# held) and `win_rate` (the share of trades that made money net): a call can be right and still
+# Note the gap between signal accuracy (the share of trades whose mid moved the right way while
+# held) and win rate (the share of trades that made money net): a call can be right and still
 # lose the spread. An annualised Sharpe ratio from one day is a unit conversion, not an estimate
 # of next year's performance.
 #
@@ -281,7 +307,9 @@ for qname, q in (("risk-averse", RiskAverseQueue()), ("FIFO", FIFOQueue())):
         "trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
 passive["market entry"] = {k: res_scalper.metrics()[k] for k in (
     "trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
-pd.DataFrame(passive).T.astype(float)
+money = {k: ",.2f" for k in ("gross P&L", "fees", "net P&L")}
+show.table(pd.DataFrame(passive).T.astype(float), "auto",
+           formats={"trades": ",d", "fill rate": ".3f", **money}, index="entry")
 
 # %% [markdown]
 # A passive entry earns half the spread instead of paying it and collects the rebate, but it is
@@ -315,7 +343,10 @@ for name, kw in (("as above", dict(fees=execution.fees,
     r = run_backtest(events, book, inst, scalper,
                      execution=ExecutionConfig(queue=FIFOQueue(), **kw))
     free[name] = r.pnl()
-pd.DataFrame(free).T[["pnl_mid", "spread_cost", "gross", "fees", "net"]]
+show.table(pd.DataFrame(free).T,
+           {"pnl_mid": "P&L at decision mids", "spread_cost": "spread and slippage",
+            "gross": "gross", "fees": "fees", "net": "net"}, formats=",.2f",
+           index=f"execution ({cur})")
 
 # %% [markdown]
 # Even with free and instant trading the spread remains: it is the price of immediacy, and a
@@ -346,7 +377,9 @@ for hs in (2, 10, 30, 120):
     hold[f"{hs} s"] = {"trades": len(t), "edge (bps)": 1e4 * p["pnl_mid"] / notional,
                        "cost (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional,
                        "net": p["net"]}
-pd.DataFrame(hold).T
+show.table(pd.DataFrame(hold).T, formats={"trades": ",d", "edge (bps)": ".3f",
+                                          "cost (bps)": ".3f", "net": ",.2f"},
+           index=f"holding (net in {cur})")
 
 # %% [markdown]
 # With the exit on an opposite signal switched off (`exit_level=0`), the hold is exactly the

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import latency as lt
 from companion import signals as sg
 from companion.backtest import ImbalanceScalper
@@ -63,7 +64,7 @@ events, rows, inst = data.events, data.book, data.instrument
 ts = events["ts"]
 gaps = np.diff(ts)
 print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels; "
-      f"median gap between events {np.median(gaps) / 1e6:.3f} ms, "
+      f"\nmedian gap between events {np.median(gaps) / 1e6:.3f} ms, "
       f"{np.mean(gaps < 1_000_000):.3f} of the gaps under 1 ms, "
       f"{np.mean(gaps < 10_000):.3f} under 10 µs")
 
@@ -133,9 +134,24 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # %%
 strategy = ImbalanceScalper(entry=ENTRY)
 sweep = lt.latency_sweep(events, rows, inst, strategy, channels=("feed", "order"))
-cols = ["channel", "latency_s", "trades", "fill_rate", "net_pnl", "pnl_mid",
-        "pnl_per_trade", "slippage_bps", "adverse_1s", "adverse_10s"]
-sweep[cols].round(3)
+measures = {"trades": "trades", "fill_rate": "fill rate", "net_pnl": "net P&L",
+            "pnl_mid": "P&L at mids", "pnl_per_trade": "net P&L per trade",
+            "slippage_bps": "slippage (bps)", "adverse_1s": "adverse sel. 1 s (ticks)",
+            "adverse_10s": "adverse sel. 10 s (ticks)"}
+fmts = {name: ".3f" for name in measures.values()}
+fmts.update({"trades": ",d", "net P&L": ",.2f", "P&L at mids": ",.2f"})
+
+
+def by_latency(g):
+    """One sweep channel with its latencies as labels (0, 10 us, ..., 1 s)."""
+    labels = [lt.format_ns(s * NS) if s > 0 else "0" for s in g["latency_s"]]
+    return g.set_axis(labels)
+
+
+for ch, g in sweep.groupby("channel", sort=False):
+    print(f"latency on the {ch} channel (P&L in currency units):")
+    display(show.table(by_latency(g), measures, formats=fmts, transpose=True,
+                       index="one-way latency"))
 
 # %%
 x0 = 1e-6  # where L = 0 sits on the log axis
@@ -170,9 +186,9 @@ for ch in ("feed", "order"):
     first = lt.format_ns(changed.min()) if len(changed) else "never"
     print(f"{ch:>5}: net P&L {z['net_pnl']:.2f} at 0 -> "
           f"{g.loc[10_000_000, 'net_pnl']:.2f} at 10 ms -> {g.loc[NS, 'net_pnl']:.2f} "
-          f"at 1 s; adverse selection (1 s) {z['adverse_1s']:.3f} -> "
-          f"{g.loc[NS, 'adverse_1s']:.3f} ticks; first latency that changes the "
-          f"trades: {first}")
+          f"at 1 s;\n       adverse selection (1 s) {z['adverse_1s']:.3f} -> "
+          f"{g.loc[NS, 'adverse_1s']:.3f} ticks;\n"
+          f"       first latency that changes the trades: {first}")
 
 # %% [markdown]
 # Read the sweep from the left. A latency far below the gap between two events changes little:
@@ -221,8 +237,8 @@ for ch in ("feed", "order"):
 mid = sg.mid_price(rows)
 L = min(5, rows.shape[1] // 4)
 signals = {
-    "composite imbalance": sg.imbalance_components(rows, events, levels=L,
-                                                   tick=inst.tick)["composite"].to_numpy(),
+    "composite imbalance": sg.imbalance_components(
+        rows, events, levels=L, tick=inst.tick)["composite"].to_numpy(),
     "OFI 10 s": sg.trailing_ofi(rows, ts, 10 * NS, 1),
 }
 delays = (np.array(DELAYS_S) * NS).astype(np.int64)
@@ -231,8 +247,14 @@ decay = {name: lt.signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS
                                t1=inst.session_close_ns or None, n_boot=N_BOOT,
                                seed=SEED)
          for name, x in signals.items()}
-pd.DataFrame({name: r.summary() for name, r in decay.items()}).T.astype(
-    {"n_samples": int, "n_blocks": int}).round(3)
+fit_names = {"ic0": "IC at zero delay", "tau_s": "decay time τ (s)",
+             "half_life_s": "half-life (s)", "half_life_lo_s": "half-life, 90% low (s)",
+             "half_life_hi_s": "half-life, 90% high (s)", "r2": "fit R²",
+             "n_samples": "samples", "n_blocks": "bootstrap blocks"}
+fit_fmts = {name: ".3f" for name in fit_names.values()}
+fit_fmts.update({"samples": ",d", "bootstrap blocks": ",d"})
+show.table(pd.DataFrame({name: r.summary() for name, r in decay.items()}).T, fit_names,
+           formats=fit_fmts, transpose=True, index="decay fit")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=False)
@@ -255,7 +277,7 @@ for ax, (name, r) in zip(axes, decay.items()):
 plt.show()
 for name, r in decay.items():
     lo, hi = r.half_life_ci
-    print(f"{name}: IC0 {r.ic0:.4f}, half-life {r.half_life_s:.3f} s "
+    print(f"{name}: IC0 {r.ic0:.4f}, half-life {r.half_life_s:.3f} s\n  "
           f"(90% block bootstrap {lo:.3f} - {hi:.3f} s, {r.n_blocks} blocks), fit R² "
           f"{r.r2:.3f}")
 
@@ -309,26 +331,32 @@ from companion.models.train import DirectionClassifier
 model_features = ["ofi_1s", "ofi_10s", "composite_imb", "vol_imb_1", "dw_imb",
                   "spread_ticks", "microprice_dev_ticks", "trade_imb_10s"]
 X = compute_features(events, rows, inst, features=model_features)
-t_grid = X.index.to_numpy().astype(
-    "datetime64[ns]").astype(np.int64) - pd.Timestamp(inst.date).value
+t_grid = (X.index.to_numpy().astype("datetime64[ns]").astype(np.int64)
+          - pd.Timestamp(inst.date).value)
 mid_f = pd.Series(mid).ffill().to_numpy()
 ahead = lt.value_at(ts, mid_f, t_grid + 10 * NS) - lt.value_at(ts, mid_f, t_grid)
-fit_rows = (~np.isnan(ahead)) & (
-    ahead != 0) & X.notna().all(axis=1).to_numpy() & (np.arange(len(X)) < len(X) // 2)
+fit_rows = ((~np.isnan(ahead)) & (ahead != 0) & X.notna().all(axis=1).to_numpy()
+            & (np.arange(len(X)) < len(X) // 2))
 clf = DirectionClassifier(n_estimators=100, num_leaves=15, max_depth=4,
                           random_state=SEED)
 clf.fit(X[fit_rows], (ahead[fit_rows] > 0).astype(int))
 model = compile_model(clf)
-print(f"{int(fit_rows.sum()):,} training samples; {model}")
+import textwrap
+
+print(f"{int(fit_rows.sum()):,} training samples;")
+print(textwrap.fill(str(model), 88, subsequent_indent="  "))
 
 # %% tags=["nbval-ignore-output"]
 budget = lt.compute_budget(events, rows, inst, model=model, n_events=BUDGET_EVENTS,
                            warmup=2000)
-show = budget.assign(p50=budget["p50_ns"].map(lt.format_ns),
-                     p99=budget["p99_ns"].map(lt.format_ns),
-                     batch=budget["batch_ns"].map(lt.format_ns),
-                     target=budget["target_ns"].map(lt.format_ns))
-show[["stage", "p50", "p99", "batch", "target", "within_target"]]
+times = budget.assign(p50=budget["p50_ns"].map(lt.format_ns),
+                      p99=budget["p99_ns"].map(lt.format_ns),
+                      batch=budget["batch_ns"].map(lt.format_ns),
+                      target=budget["target_ns"].map(lt.format_ns))
+show.table(times.set_index("stage"),
+           {"p50": "median", "p99": "p99", "batch": "batch (per event)",
+            "target": "target", "within_target": "within target"},
+           formats={"within target": ""})
 
 # %% tags=["nbval-ignore-output"]
 b = budget.set_index("stage")
@@ -347,9 +375,10 @@ ax.invert_yaxis()
 ax.legend(fontsize=8, loc="lower right")
 ax.set_title("Compute per event and stage (this machine, this run)")
 plt.show()
-print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 10 us); "
+print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} "
+      f"(target 10 us);\n"
       f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} "
-      f"(target 1 ms); timer overhead "
+      f"(target 1 ms);\ntimer overhead "
       f"{lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
 
 # %% [markdown]
@@ -397,7 +426,7 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 # - **the race itself**: the top six firms win about 82% of the races in the LSE data [P];
 #   being fast is necessary, being the fastest is an arms race with its own economics;
 # - **the spread and the fees**: a strategy that pays the half-spread on every exit pays it at
-#   any latency; compare the sweep's net P&L with its mid P&L (`pnl_mid`).
+#   any latency; compare the sweep's net P&L with its P&L at mids.
 #
 # ## Exercises
 #
@@ -417,7 +446,7 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 one_way_ms = 1200 / 200_000 * 1e3
 route_km = 13e-3 / 2 * 200_000
 survives = np.exp(-13e-3 * np.log(2) / 0.5)
-print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip means "
+print(f"straight-line fibre one way: {one_way_ms:.1f} ms;\na 13 ms round trip means "
       f"about {route_km:.0f} km of fibre each way; IC kept after 13 ms: {survives:.3f}")
 
 # %% [markdown]
@@ -444,8 +473,8 @@ print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip mea
 taker = lt.latency_sweep(events, rows, inst, ImbalanceScalper(entry="market"),
                          channels=("all",), latencies_ns=[0, 1_000_000, 10_000_000,
                                                           100_000_000, NS])
-taker[["latency_s", "trades", "net_pnl", "pnl_per_trade", "slippage_bps",
-       "adverse_1s"]].round(3)
+show.table(by_latency(taker), measures, formats=fmts, transpose=True,
+           index="one-way latency, market entry")
 
 # %% [markdown]
 # A market order pays the half-spread at once, and with latency it also pays the drift between
@@ -473,7 +502,7 @@ r10 = lt.signal_decay(ts, signals["composite imbalance"], mid, delays,
                       t0=inst.session_open_ns or None, t1=inst.session_close_ns or None,
                       n_boot=N_BOOT, seed=SEED)
 r1 = decay["composite imbalance"]
-print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s; "
+print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s;\n"
       f"horizon 10 s: IC0 {r10.ic0:.4f}, half-life {r10.half_life_s:.3f} s "
       f"(90% interval {r10.half_life_ci[0]:.3f} - {r10.half_life_ci[1]:.3f} s)")
 
@@ -498,9 +527,8 @@ print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s; "
 # ```
 
 # %% tags=["nbval-ignore-output"]
-gain = (b.loc[stages, "mean_ns"] - b.loc[stages,
-                                         "batch_ns"]).dropna().sort_values(
-                                             ascending=False)
+gain = (b.loc[stages, "mean_ns"] - b.loc[stages, "batch_ns"]).dropna()
+gain = gain.sort_values(ascending=False)
 print((gain / 1e3).round(1).rename("µs per event saved by a compiled loop").to_string())
 
 # %% [markdown]

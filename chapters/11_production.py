@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion.backtest import run_backtest
 from companion.live.config import LiveConfig
 from companion.live.executor import STAGES, LiveExecutor
@@ -190,8 +191,15 @@ print(f"identical orders: {same_orders}; identical fills: {same_fills}")
 journal = executor.journal
 orders = pd.DataFrame([o.__dict__ for o in journal.orders()])
 print(orders["status"].value_counts().to_string())
-orders[["client_order_id", "side", "price", "qty", "order_type", "status", "filled_qty",
-        "strategy"]].head()
+first = orders.head()
+show.table(first.assign(side=first["side"].map({1: "buy", -1: "sell"}),
+                        price=[show.fmt_price(p,
+                                              inst.price_scale) if p > 0 else "market"
+                               for p in first["price"]]),
+           {"client_order_id": "client order id", "side": "side", "price": "limit ($)",
+            "qty": "quantity", "order_type": "type", "status": "status",
+            "filled_qty": "filled", "strategy": "strategy"},
+           formats={"quantity": ",d", "filled": ",d"})
 
 # %% [markdown]
 # ## 11.4 Latency, stage by stage
@@ -203,11 +211,15 @@ orders[["client_order_id", "side", "price", "qty", "order_type", "status", "fill
 # committed notebook shows one run on a shared two-core machine).
 
 # %% tags=["nbval-ignore-output"]
-lat = pd.DataFrame(
-    summary.latency).T.loc[[s for s in STAGES if summary.latency[s]["n"]]]
+lat = pd.DataFrame(summary.latency).T
+lat = lat.loc[[s for s in STAGES if summary.latency[s]["n"]]]
 print(f"throughput {summary.events_per_s:,.0f} events/s; p99 target "
       f"{config.latency.signal_us:g} µs met: {summary.targets_met['signal_us']}")
-lat[["n", "p50_us", "p99_us", "mean_us", "max_us"]]
+show.table(lat, {"n": "iterations", "p50_us": "median (µs)", "p99_us": "p99 (µs)",
+                 "mean_us": "mean (µs)", "max_us": "max (µs)"},
+           formats={"iterations": ",d", "median (µs)": ",.2f", "p99 (µs)": ",.2f",
+                    "mean (µs)": ",.2f", "max (µs)": ",.2f"},
+           index_names={"tick_to_decision": "tick to decision"}, index="stage")
 
 # %% tags=["nbval-ignore-output"]
 fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -331,8 +343,8 @@ with sqlite3.connect(
 with Journal(work / "crash.db") as j:
     rec = j.recover()
     pos = rec.positions.get(inst.symbol)
-print(f"recovered: checkpoint after event {rec.checkpoint:,}; {rec.n_orders} orders, "
-      f"{rec.n_fills} fills, {len(rec.open_orders)} open orders, position "
+print(f"recovered: checkpoint after event {rec.checkpoint:,};\n  {rec.n_orders} "
+      f"orders, {rec.n_fills} fills, {len(rec.open_orders)} open orders, position "
       f"{pos.qty if pos else 0:g}, realised P&L "
       f"{(rec.realised_pnl - rec.fees) / inst.price_scale:,.2f}")
 
@@ -363,7 +375,9 @@ with Journal(work / "crash.db") as a, Journal(work / "reference.db") as b:
 # replay it read:
 
 # %% tags=["nbval-ignore-output"]
-print(executor.status_text())
+import textwrap
+
+print(textwrap.fill(executor.status_text(), 88, subsequent_indent="  "))
 
 # %% [markdown]
 # In production the same numbers go to a metrics system and alarms, and the following are worth a
@@ -497,7 +511,7 @@ with Journal(work / "crashed_copy.db") as j:
     late_orders = j.orders()[cp["orders"]:]
     late_fills = j.fills()[cp["fills"]:]
     print(f"checkpoint after event {r.checkpoint:,}: {cp['orders']} orders, "
-          f"{cp['fills']} fills; journaled after it: {len(late_orders)} orders, "
+          f"{cp['fills']} fills;\n  journaled after it: {len(late_orders)} orders, "
           f"{len(late_fills)} fills")
     again_o = [j.record_order(o.client_order_id, o.symbol, o.ts, o.side, o.price, o.qty,
                               o.order_type, o.strategy)

@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from distributed import Client, LocalCluster
 
+from companion import display as show
 from companion.catalog import discover, frame
 from companion.plotting import use_course_style
 from companion.study import mean_ci, run_study
@@ -89,12 +90,15 @@ print(f"{len(client.scheduler_info()['workers'])} workers, one thread each")
 
 # %%
 ofi = run_study("ofi", days, client=client, params={"window": WINDOW})
-cols = ["ticker", "date", "n_events", "n_windows", "r2_day", "beta_day", "c", "lambda"]
-print(ofi.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+cols = {"ticker": "ticker", "date": "date", "n_events": "events",
+        "n_windows": "windows", "r2_day": "R² (day)", "beta_day": "β (day)", "c": "c",
+        "lambda": "λ"}
+print(ofi.table[list(cols)].rename(columns=cols)
+      .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 for k in ("r2_day", "beta_day", "c", "lambda"):
     s = ofi.summary[k]
-    print(f"{k:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over "
-          f"{s['n']} ticker-days")
+    print(f"{cols[k]:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] "
+          f"over {s['n']} ticker-days")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -152,7 +156,7 @@ for m, s in train.summary["auc"].items():
           f"over {s['n']} test days")
 for pair, p in train.summary["paired_auc"].items():
     print(f"{pair:>18}: mean AUC difference {p['mean_diff']:+.3f} [{p['lo']:+.3f}, "
-          f"{p['hi']:+.3f}], paired t p = {p['p_t']:.3f}, Wilcoxon p = "
+          f"{p['hi']:+.3f}],\n{'':>20}paired t p = {p['p_t']:.3f}, Wilcoxon p = "
           f"{p['p_wilcoxon']:.3f}, wins {p['wins']}/{p['n']}")
 
 # %%
@@ -189,9 +193,10 @@ plt.show()
 # %%
 bt = run_study("backtest", days, client=client)
 print(bt.table[["ticker", "date", "trades", "gross_pnl", "spread_cost", "net_pnl"]]
+      .rename(columns=lambda c: show.humanize(c) + (" (USD)" if "_" in c else ""))
       .to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
 s = bt.summary
-print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD, 95% CI "
+print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD,\n  95% CI "
       f"[{s['net_pnl']['lo']:,.0f}, {s['net_pnl']['hi']:,.0f}]; losing ticker-days "
       f"{s['losing_days']} of {s['days']}")
 
@@ -242,7 +247,9 @@ for f in (0.0, FACTOR):
                  "beta_cross_joint_lo": s["beta_cross_mean"]["lo"],
                  "beta_cross_joint_hi": s["beta_cross_mean"]["hi"]})
 cross = pd.DataFrame(rows).set_index("factor")
-print(cross.T.to_string(float_format=lambda v: f"{v:.3f}"))
+print(cross.T.rename(index=lambda k: show.humanize(k).replace(" lo", ", 95% low")
+                     .replace(" hi", ", 95% high").replace("beta", "β"))
+      .to_string(float_format=lambda v: f"{v:.3f}"))
 
 # %% [markdown]
 # Without the factor the tickers are independent and both cross coefficients are zero within
@@ -307,7 +314,8 @@ cluster.close()
 # %%
 sd = ofi.table.groupby("ticker")["r2_day"].std(ddof=1)
 need = np.ceil((1.96 * sd / 0.01) ** 2).astype(int)
-print(pd.DataFrame({"sd_r2_day": sd.round(3), "days_for_pm_0.01": need}).to_string())
+print(pd.DataFrame({"s.d. of R² (day)": sd.round(3),
+                    "days for ±0.01": need}).to_string())
 
 # %% [markdown]
 # The half-width is $t \cdot s / \sqrt{n} \approx 1.96\, s/\sqrt{n}$, so $n \approx (1.96\,s/0.01)^2$
