@@ -557,8 +557,8 @@ plt.show()
 # %%
 long = {name: quote_run(models[name], ttl_s=30)
         for name in ("risk-averse", "power n=2", "FIFO")}
-pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum() for n, r in long.items()},
-          name="fill rate (30 s)")
+pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum()
+           for n, r in long.items()}, name="fill rate (30 s)")
 
 # %% [markdown]
 # Longer-lived quotes fill more often under every model, and the gap between the models grows

@@ -68,8 +68,8 @@ data = companion.load(spec)
 events, book, inst = data.events, data.book, data.instrument
 n_run = len(events) if MAX_EVENTS <= 0 else min(MAX_EVENTS, len(events))
 levels = book.shape[1] // 4
-# a synthetic day is full depth: the executor rebuilds its book from the messages; a LOBSTER
-# level-N file is not, so its orderbook rows stand in for an L2 snapshot feed
+# a synthetic day is full depth: the executor rebuilds its book from the messages; a
+# LOBSTER level-N file is not, so its orderbook rows stand in for an L2 snapshot feed
 book_rows = None if DATA == "synthetic" else book
 work = Path(tempfile.mkdtemp(prefix="ch11_"))
 print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; replaying "
