@@ -476,12 +476,14 @@ from companion.flow import ofi_bins, ols
 
 scale = {}
 for freq in ("1s", "10s", "1min", "5min"):
-    b = ofi_bins(rows, ts, freq=freq, t0=t0, t1=t1, tick=inst.tick, size_unit=SIZE_UNIT)
+    b = ofi_bins(rows, ts, freq=freq, t0=t0, t1=t1, tick=inst.tick,
+                 size_unit=SIZE_UNIT)
     r = ols(b["dp"], b["ofi"])
     scale[freq] = {"bins": r["n"], "r2": r["r2"], "slope (ticks/lot)": r["coef"][1]}
 show.table(pd.DataFrame(scale).T, {"bins": "bins", "r2": "R²",
                                    "slope (ticks/lot)": "slope (ticks/lot)"},
-           formats={"bins": ",d", "R²": ".3f", "slope (ticks/lot)": ".3f"}, index="bin")
+           formats={"bins": ",d", "R²": ".3f", "slope (ticks/lot)": ".3f"},
+           index="bin")
 
 # %% [markdown]
 # Read the `r2` column against CKS's stability: on the synthetic day it is not stable but rises
@@ -506,8 +508,8 @@ res_mean = impact_regressions(rows, ts, None, tick=inst.tick, size_unit=SIZE_UNI
                               freq=BIN, window=WINDOW, t0=t0, t1=t1, levels=1,
                               depth="mean")
 for name, s in (("cks", summ), ("mean", res_mean.summary)):
-    print(f"depth={name:4s}: mean D {s['depth_mean']:.3f} lots, c {s['c']:.3f}, lambda "
-          f"{s['lambda']:.3f}, R² {s['depth_law_r2']:.3f}")
+    print(f"depth={name:4s}: mean D {s['depth_mean']:.3f} lots, c {s['c']:.3f}, "
+          f"lambda {s['lambda']:.3f}, R² {s['depth_law_r2']:.3f}")
 print(f"c(mean) / c(cks) = {res_mean.summary['c'] / summ['c']:.3f}")
 
 # %% [markdown]

@@ -323,9 +323,10 @@ show.table(diag.astype(float), diag_cols,
 # ```
 
 # %%
-eho = vpin(trades["ts"], trades["price"], trades["size"], mode="bars", freq=BAR, t0=t0)
-print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()} VPIN "
-      f"value(s)")
+eho = vpin(trades["ts"], trades["price"], trades["size"], mode="bars", freq=BAR,
+           t0=t0)
+print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()} "
+      f"VPIN value(s)")
 
 # %% [markdown]
 # A window of $n$ buckets needs $n$ complete buckets, so a day of 50 buckets gives

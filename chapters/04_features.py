@@ -303,7 +303,8 @@ parts = [eng.update(ev_h[i:i + 5000], rows_h[i:i + 5000])
          for i in range(0, len(ev_h), 5000)]
 streamed = pd.concat([p for p in parts if len(p)])
 batch = compute(ev_h, rows_h, inst, grid=GRID).loc[streamed.index]
-print(f"{len(streamed):,} streamed rows; identical to batch: {streamed.equals(batch)}")
+print(f"{len(streamed):,} streamed rows; identical to batch: "
+      f"{streamed.equals(batch)}")
 
 # %% [markdown]
 # ```{solution-end}

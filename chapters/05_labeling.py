@@ -361,7 +361,8 @@ for name, s in cvs:
 print(f"{HORIZONS[0]} labels: AUC shuffled k-fold {gap['k-fold, shuffled']:.3f}, "
       f"walk-forward {gap['purged walk-forward']:.3f}, gap "
       f"{gap['k-fold, shuffled'] - gap['purged walk-forward']:+.3f}")
-tb_gap = rows_["k-fold, shuffled"]["roc_auc"] - rows_["purged walk-forward"]["roc_auc"]
+auc_of = {name: r["roc_auc"] for name, r in rows_.items()}
+tb_gap = auc_of["k-fold, shuffled"] - auc_of["purged walk-forward"]
 print(f"{h_tb} labels: gap {tb_gap:+.3f}")
 
 # %% [markdown]

@@ -366,10 +366,12 @@ imp_all.sort_values(ascending=False).head(8).round(3)
 r_roll = walk_forward_evaluate(sets[h0].X, sets[h0].y, t_end=sets[h0].t_end,
                                model_factory=model,
                                cv=PurgedWalkForward(N_SPLITS, embargo=h0,
-                                                    window="rolling"), baselines=False)
+                                                    window="rolling"),
+                               baselines=False)
 windows = {"expanding": results[h0].metrics.iloc[0][["roc_auc", "log_loss"]],
            "rolling": r_roll.metrics.iloc[0][["roc_auc", "log_loss"]]}
-show.table(pd.DataFrame(windows).T.astype(float), "auto", formats=".3f", index="window")
+show.table(pd.DataFrame(windows).T.astype(float), "auto", formats=".3f",
+           index="window")
 
 # %% [markdown]
 # ```{solution-end}

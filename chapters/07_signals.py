@@ -374,8 +374,8 @@ for name, kw in variants.items():
                                  **kw)["composite"].to_numpy()
     g = sg.sample_on_grid(ts, {"s": sv, "fwd": fwd}, h, t0=t_open)
     out[name] = sg.threshold_sweep(g["s"], g["fwd"], [STRONG]).iloc[0]
-show.table(pd.DataFrame(out).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]], "auto",
-           formats="auto")
+show.table(pd.DataFrame(out).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]],
+           "auto", formats="auto")
 
 # %% [markdown]
 # The composite and its parts rank the book's pressure in nearly the same order (their correlation

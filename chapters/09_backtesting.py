@@ -301,7 +301,8 @@ for qname, q in (("risk-averse", RiskAverseQueue()), ("FIFO", FIFOQueue())):
     ex = ExecutionConfig(fees=execution.fees, entry_latency=execution.entry_latency,
                          response_latency=execution.response_latency, queue=q)
     r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, entry="limit",
-                                                          hold_s=HOLD_S, strong=STRONG),
+                                                          hold_s=HOLD_S,
+                                                          strong=STRONG),
                      execution=ex)
     passive[f"limit entry, {qname}"] = {k: r.metrics()[k] for k in (
         "trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
@@ -369,7 +370,8 @@ show.table(pd.DataFrame(free).T,
 hold = {}
 for hs in (2, 10, 30, 120):
     r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, hold_s=hs,
-                                                          strong=STRONG, exit_level=0),
+                                                          strong=STRONG,
+                                                          exit_level=0),
                      execution=execution)
     t = r.trades
     notional = float((t["entry_price"] * t["qty"]).sum()) / inst.price_scale

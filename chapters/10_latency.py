@@ -447,7 +447,8 @@ one_way_ms = 1200 / 200_000 * 1e3
 route_km = 13e-3 / 2 * 200_000
 survives = np.exp(-13e-3 * np.log(2) / 0.5)
 print(f"straight-line fibre one way: {one_way_ms:.1f} ms;\na 13 ms round trip means "
-      f"about {route_km:.0f} km of fibre each way; IC kept after 13 ms: {survives:.3f}")
+      f"about {route_km:.0f} km of fibre each way; IC kept after 13 ms: "
+      f"{survives:.3f}")
 
 # %% [markdown]
 # A 6 ms one-way straight line against 6.5 ms measured: the 2010 route was nearly straight, and
@@ -499,8 +500,8 @@ show.table(by_latency(taker), measures, formats=fmts, transpose=True,
 # %%
 r10 = lt.signal_decay(ts, signals["composite imbalance"], mid, delays,
                       horizon_ns=10 * NS, tick=inst.tick,
-                      t0=inst.session_open_ns or None, t1=inst.session_close_ns or None,
-                      n_boot=N_BOOT, seed=SEED)
+                      t0=inst.session_open_ns or None,
+                      t1=inst.session_close_ns or None, n_boot=N_BOOT, seed=SEED)
 r1 = decay["composite imbalance"]
 print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s;\n"
       f"horizon 10 s: IC0 {r10.ic0:.4f}, half-life {r10.half_life_s:.3f} s "
@@ -529,7 +530,8 @@ print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s;\n"
 # %% tags=["nbval-ignore-output"]
 gain = (b.loc[stages, "mean_ns"] - b.loc[stages, "batch_ns"]).dropna()
 gain = gain.sort_values(ascending=False)
-print((gain / 1e3).round(1).rename("µs per event saved by a compiled loop").to_string())
+saved = (gain / 1e3).round(1).rename("µs per event saved by a compiled loop")
+print(saved.to_string())
 
 # %% [markdown]
 # The feature engine: it pays the Python layer once per group per event, tens of microseconds,

@@ -513,11 +513,11 @@ with Journal(work / "crashed_copy.db") as j:
     print(f"checkpoint after event {r.checkpoint:,}: {cp['orders']} orders, "
           f"{cp['fills']} fills;\n  journaled after it: {len(late_orders)} orders, "
           f"{len(late_fills)} fills")
-    again_o = [j.record_order(o.client_order_id, o.symbol, o.ts, o.side, o.price, o.qty,
-                              o.order_type, o.strategy)
+    again_o = [j.record_order(o.client_order_id, o.symbol, o.ts, o.side, o.price,
+                              o.qty, o.order_type, o.strategy)
                for o in late_orders]
-    again_f = [j.record_fill(f.fill_id, f.client_order_id, f.ts, f.price, f.qty, f.side,
-                             f.liquidity, f.fee)
+    again_f = [j.record_fill(f.fill_id, f.client_order_id, f.ts, f.price, f.qty,
+                             f.side, f.liquidity, f.fee)
                for f in late_fills]
     print(f"re-journaled: {sum(again_o)} orders and {sum(again_f)} fills changed the "
           f"journal; position still {j.position(inst.symbol).qty:g}")

@@ -101,18 +101,18 @@ def table(df: pd.DataFrame | pd.Series, columns: Mapping[str, str] | str | None 
     ----------
     df : DataFrame or Series
         The computed table (a Series becomes a one-column frame named after it).
-    columns : mapping old name -> display name, or ``"auto"``, optional
-        Keeps these columns, in this order, under their new names (e.g.
+    columns : dict or str, optional
+        Old name -> display name: keeps these columns, in this order, under their new names (e.g.
         ``{"is_bps": "shortfall (bps)"}``); ``"auto"`` keeps every column under its
         :func:`humanize` name (the index name too). Without it columns are kept as they are.
-    formats : mapping display name -> format spec, one spec for every column, or ``"auto"``
-        A :func:`format` spec per column: ``",d"`` counts (floats are rounded to integers),
+    formats : dict or str, optional
+        Display name -> a ``format()`` spec, or one spec for every column, or ``"auto"``: ``",d"`` counts (floats are rounded to integers),
         ``".3f"`` fixed decimals, ``".1%"`` percentages, ``",.2f"`` money. Unlisted columns keep
         their values. NaN / None show as ``–``, booleans as yes / no. ``"auto"``: whole-number
         columns (at least one value >= 10) as counts ``",d"``, other numbers ``".3f"``.
     index : str, optional
         Name of the index (the first column's header).
-    index_names : mapping, optional
+    index_names : dict, optional
         Renames index labels (e.g. ``{"lee_ready": "Lee-Ready"}``).
     transpose : bool
         Swap rows and columns after formatting (a wide table of few rows reads better
