@@ -62,6 +62,8 @@ MODULES = [
     "companion.study.runner",
     "companion.study.studies",
     "companion.study.stats",
+    # issue #15: presentation helpers of the chapters
+    "companion.display",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run
