@@ -143,8 +143,8 @@ demo = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), entry_latency=
 orders = demo.run_python(once(one_of_each)).orders_frame()
 print(f"book at the decision: bid {book_s[0, 2]:.0f} x {book_s[0, 3]:.0f}, ask "
       f"{book_s[0, 0]:.0f} x {book_s[0, 1]:.0f}")
-def dollars(p):
-    return show.fmt_price(p, inst.price_scale) if p > 0 else "–"
+def dollars(p):  # three decimals: an off-tick price shows
+    return show.fmt_price(p, inst.price_scale, decimals=3) if p > 0 else "–"
 
 
 show.table(orders.assign(side=orders["side"].map({1: "buy", -1: "sell"}),

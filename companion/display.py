@@ -173,6 +173,7 @@ def table(df: pd.DataFrame | pd.Series, columns: Mapping[str, str] | str | None 
         out = out.rename(index=dict(index_names))
     if transpose:
         out = out.T
+        out.columns.name = None   # the old index name would stand as a second header row
     if index is not None:
         out.index.name = index
     return out
