@@ -354,7 +354,7 @@ times = budget.assign(p50=budget["p50_ns"].map(lt.format_ns),
                       batch=budget["batch_ns"].map(lt.format_ns),
                       target=budget["target_ns"].map(lt.format_ns))
 show.table(times.set_index("stage"),
-           {"p50": "median", "p99": "p99", "batch": "batch (per event)",
+           {"p50": "median", "p99": "p99", "batch": "batch",
             "target": "target", "within_target": "within target"},
            formats={"within target": ""})
 
