@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as dsp
 from companion import labels
 from companion.features import compute, registry
 from companion.features import plots as fplots
@@ -166,7 +167,10 @@ plt.show()
 
 # %%
 top = ic.reindex(ic[HORIZONS[0]].abs().sort_values(ascending=False).index).head(10)
-top.assign(group=[registry()[f].group for f in top.index]).round(3)
+ic_cols = {h: f"IC, {h} ahead" for h in HORIZONS}
+dsp.table(top.assign(group=[registry()[f].group for f in top.index]),
+          {**ic_cols, "group": "group"}, formats={c: ".3f" for c in ic_cols.values()},
+          index="feature")
 
 # %% [markdown]
 # Two cautions before reading more into these numbers. First, the samples overlap: with a
@@ -247,7 +251,9 @@ print(f"peeking feature identical before the cut: {not bad.any()}; first differe
 # %%
 grp = (ic.abs().assign(group=[registry()[f].group for f in ic.index])
        .groupby("group").max())
-grp.sort_values(HORIZONS[0], ascending=False).round(3)
+dsp.table(grp.sort_values(HORIZONS[0], ascending=False), ic_cols,
+          formats={c: ".3f" for c in ic_cols.values()},
+          index="largest |IC| in group")
 
 # %% [markdown]
 # ```{solution-end}
@@ -270,7 +276,7 @@ am = X.index < pd.Timestamp(f"{inst.date} 12:00")
 fwd = {"10s": moves[HORIZONS[0]]}
 halves = {"morning": fplots.information_coefficients(X.loc[am, ofis], fwd)["10s"],
           "afternoon": fplots.information_coefficients(X.loc[~am, ofis], fwd)["10s"]}
-pd.DataFrame(halves).round(3)
+dsp.table(pd.DataFrame(halves), formats=".3f", index="IC, 10s ahead")
 
 # %% [markdown]
 # Measure the ICs against their noise first. Half a day at a 10-second horizon holds about 1 200

@@ -85,9 +85,11 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples
 # %%
 fixed = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick,
                                         samples=grid) for h in HORIZONS}
-show.table(fixed[HORIZONS[0]].head(),
+first = fixed[HORIZONS[0]].head()
+show.table(first.set_axis(first.index.strftime("%H:%M:%S")),
            {"ret": "mid move (ticks)", "label": "label", "t_end": "horizon end"},
-           formats={"mid move (ticks)": ".1f"}, index="sample time")
+           formats={"mid move (ticks)": ".1f", "horizon end": "%H:%M:%S.%f"},
+           index="sample time")
 
 # %% [markdown]
 # With $c = 0$ every nonzero move is up or down. On a busy wide-spread book the mid rarely stays
@@ -139,7 +141,9 @@ both = fixed[HORIZONS[0]][["label"]].join(
 span = (smooth["t_end"] - smooth.index).dt.total_seconds()
 print(f"k {SMOOTH_K} events spans a median {span.median():.2f} s; labels agree on "
       f"{(both['label'] == both['label_smooth']).mean():.3f} of samples")
-pd.crosstab(both["label"], both["label_smooth"], normalize=True).round(3)
+agree = pd.crosstab(both["label"], both["label_smooth"], normalize=True)
+show.table(agree.rename_axis(index="fixed-horizon label", columns="smoothed label"),
+           formats=".3f")
 
 # %% [markdown]
 # ## 5.3 Triple-barrier labels
