@@ -29,9 +29,11 @@
 # (e.g. `"lobster:AAPL:1"`) to run the same analysis on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day (used with DATA synthetic)
-MAX_EVENTS = 0      # 0 keeps the whole day, otherwise only the first MAX_EVENTS messages
+# 0 keeps the whole day, otherwise only the first MAX_EVENTS messages
+MAX_EVENTS = 0
 LEVELS = 10         # book depth to reconstruct
 
 # %% tags=["hide-input"]
@@ -41,6 +43,7 @@ import pandas as pd
 
 import companion
 from companion import book, stats
+from companion import display as show
 from companion.events import KIND_NAMES
 from companion.plotting import depth_heatmap, message_rate, use_course_style
 
@@ -51,7 +54,8 @@ data = companion.load(spec)
 events, rows, inst = data.events, data.book, data.instrument
 if MAX_EVENTS:
     events, rows = events[:MAX_EVENTS], rows[:MAX_EVENTS]
-print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} levels in the orderbook file")
+print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} levels in "
+      f"the orderbook file")
 
 # %% [markdown]
 # ## 1.1 Anatomy of a LOBSTER message
@@ -95,7 +99,15 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} messages, {inst.levels} level
 
 # %%
 frame = data.messages_frame().iloc[: len(events)]
-frame.assign(kind=frame["kind"].map(KIND_NAMES)).head(8)
+head = frame.head(8)
+head = head.set_axis(head.index.strftime("%H:%M:%S.%f"))
+show.table(head.assign(kind=head["kind"].map(KIND_NAMES),
+                       side=head["side"].map({1: "buy", -1: "sell"}),
+                       price=[show.fmt_price(p,
+                                             inst.price_scale) for p in head["price"]]),
+           {"kind": "event", "side": "side", "price": "price ($)",
+            "size": "size (shares)", "order_id": "order id"},
+           formats={"size (shares)": ",d"}, index="time")
 
 # %%
 counts = pd.Series(events["kind"]).map(KIND_NAMES).value_counts()
@@ -116,7 +128,8 @@ bad.write_text("34200.1,1,1,100,1000000,1\n34200.2,1,2,100,1000050,1\n")
 try:
     companion.read_lobster(bad)
 except companion.DataFormatError as err:
-    print(type(err).__name__, "->", str(err).replace(str(bad.parent) + "/", ""))
+    msg = str(err).replace(str(bad.parent) + "/", "")
+    print(type(err).__name__, "->", msg.replace(", field", ",\n  field", 1))
 
 # %% [markdown]
 # ## 1.2 Rebuilding the book
@@ -136,10 +149,17 @@ except companion.DataFormatError as err:
 
 # %%
 check = book.verify_lobster(data.message_path, data.orderbook_path, data=data)
-keys = ["rows", "transitions_checked", "transitions_matched", "transitions_with_entering",
-        "levels_taken_from_snapshot", "rows_reproduced", "all_rows_reproduced",
-        "drift_first_mismatch_time", "replay_exact"]
-pd.Series({k: check.get(k) for k in keys}, name=f"verify {inst.symbol}", dtype=object).to_frame()
+names = {"rows": "orderbook rows",
+         "transitions_checked": "transitions checked (row t-1 -> t)",
+         "transitions_matched": "transitions matched",
+         "transitions_with_entering": "transitions where a level enters the view",
+         "levels_taken_from_snapshot": "levels taken from the orderbook file",
+         "rows_reproduced": "rows reproduced",
+         "all_rows_reproduced": "all rows reproduced",
+         "drift_first_mismatch_time": "row 0 + messages only: first mismatch (time)",
+         "replay_exact": "empty book + messages only: share of rows exact"}
+verified = pd.Series({names[k]: check.get(k) for k in names}, dtype=object)
+verified.rename_axis("check").to_frame(f"verify {inst.symbol}")
 
 # %% [markdown]
 # Every transition matches: message *t* applied to row *t−1* gives row *t* on every level the
@@ -165,7 +185,8 @@ print(f"snapshots {snap.shape}, {len(trades):,} trades, "
 fig, ax = plt.subplots(figsize=(9, 4.5))
 mesh = depth_heatmap(ax, rows, events["ts"], inst, bin_s=60)
 fig.colorbar(mesh, ax=ax, label="log10(1 + resting size, shares)")
-ax.set_title(f"{inst.symbol}: depth by price through the day (top {inst.levels} levels)")
+ax.set_title(f"{inst.symbol}: depth by price through the day (top {inst.levels} "
+             f"levels)")
 plt.show()
 
 # %% mystnb={"figure": {"caption": "Left: distribution of the quoted spread (ticks) over the two-sided events. Right: messages per minute in 5-minute bins, stacked by event kind.", "name": "fig-spread-messages"}, "image": {"alt": "Left, a histogram of the quoted spread in ticks; right, stacked bars of messages per minute through the day by event kind."}}
@@ -173,7 +194,8 @@ ok = stats.two_sided(rows)
 spread = (rows[ok, 0] - rows[ok, 2]) / inst.tick
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
 top = int(np.percentile(spread, 99)) + 1
-ax1.hist(spread[spread <= top], bins=np.arange(0.5, top + 1.5), density=True, color="C0")
+ax1.hist(spread[spread <= top], bins=np.arange(0.5, top + 1.5), density=True,
+         color="C0")
 ax1.set_xlabel("spread (ticks)")
 ax1.set_ylabel("share of events (fraction)")
 ax1.set_title("Spread distribution (event-weighted)")
@@ -195,10 +217,19 @@ plt.show()
 # quotes, so compare `messages` with care.
 
 # %%
-table = stats.reference_table().drop(columns=spec, errors="ignore")  # this run's column comes first
+# this run's column comes first
+table = stats.reference_table().drop(columns=spec, errors="ignore")
 table.insert(0, spec, pd.Series(stats.day_stats(events, rows, inst)))
-table.loc[["messages", "messages_per_min", "execution_share", "cancel_share", "spread_ticks_mean",
-           "spread_ticks_median", "depth_best_mean", "trade_size_mean", "mid_range_pct"]].round(3)
+measures = {"messages": "messages", "messages_per_min": "messages per minute",
+            "execution_share": "execution share", "cancel_share": "cancel share",
+            "spread_ticks_mean": "spread, mean (ticks)",
+            "spread_ticks_median": "spread, median (ticks)",
+            "depth_best_mean": "best-level depth, mean (shares)",
+            "trade_size_mean": "trade size, mean (shares)",
+            "mid_range_pct": "mid range over the day (%)"}
+fmts = {name: ",d" if key == "messages" else ".3f" for key, name in measures.items()}
+show.table(table.T.rename(index=lambda c: c.removeprefix("lobster:")), measures,
+           formats=fmts, transpose=True, index="measure")
 
 # %% [markdown]
 # Read `execution_share` with the same care. The synthetic day's 0.090 against 0.20-0.30 in the
@@ -228,13 +259,16 @@ from companion.data import shared_data_dir
 from companion.io.binance import verify_recording
 
 rec_dir = shared_data_dir()
-if rec_dir is not None and (rec_dir / "crypto/hftbacktest/usdm/btcusdt_20240808.gz").exists():
+hbt = None if rec_dir is None else rec_dir / "crypto/hftbacktest"
+if hbt is not None and (hbt / "usdm/btcusdt_20240808.gz").exists():
     for market in ("usdm", "spot"):
-        res = verify_recording(rec_dir / f"crypto/hftbacktest/{market}/btcusdt_20240808.gz")
-        print(f"{market:5s} diffs applied {res['diffs_applied']:,}, bookTicker points compared "
-              f"{res['compared']:,}, matched {res['matched']:,}, gaps {res['gaps']}")
+        res = verify_recording(hbt / f"{market}/btcusdt_20240808.gz")
+        print(f"{market:5s} diffs applied {res['diffs_applied']:,}, bookTicker points "
+              f"compared {res['compared']:,}, matched {res['matched']:,}, gaps "
+              f"{res['gaps']}")
 else:
-    print("Binance recordings not found (see README: real data); skipping this section.")
+    print("Binance recordings not found (see README: real data); skipping this "
+          "section.")
 
 # %% [markdown]
 # ## Exercises
@@ -252,7 +286,8 @@ else:
 # %%
 ex = events[(events["kind"] == 4) | (events["kind"] == 5)]
 buy = -ex["side"] > 0
-print(f"buyer-initiated: {buy.mean():.3f} by count, {ex['size'][buy].sum() / ex['size'].sum():.3f} by volume")
+print(f"buyer-initiated: {buy.mean():.3f} by count, "
+      f"{ex['size'][buy].sum() / ex['size'].sum():.3f} by volume")
 
 # %% [markdown]
 # ```{solution-end}
@@ -332,12 +367,14 @@ tmp = Path(tempfile.mkdtemp())
 L = min(LEVELS, max(inst.levels, 1))
 lob_kinds = (events["kind"] >= 1) & (events["kind"] <= 5)
 ref = book.replay(events[lob_kinds], L)
-mbo = read_dbn_mbo(write_dbn_mbo(tmp / "day.mbo.dbn", events, inst), price_scale=inst.price_scale)
+mbo = read_dbn_mbo(write_dbn_mbo(tmp / "day.mbo.dbn", events, inst),
+                   price_scale=inst.price_scale)
 itch = read_itch(write_itch(tmp / "day.itch", events, inst), date=inst.date)
 same_dbn = np.array_equal(book.replay(mbo.events, L)[mbo.last], ref)
 same_itch = np.array_equal(book.replay(itch.events, L), ref)
-print(f"{int(lob_kinds.sum()):,} LOBSTER events -> DBN {mbo.stats['records']:,} records "
-      f"({(tmp / 'day.mbo.dbn').stat().st_size / 1e6:.1f} MB), ITCH {itch.stats['messages']:,} messages "
+print(f"{int(lob_kinds.sum()):,} LOBSTER events -> DBN {mbo.stats['records']:,} "
+      f"records ({(tmp / 'day.mbo.dbn').stat().st_size / 1e6:.1f} MB), ITCH "
+      f"{itch.stats['messages']:,} messages "
       f"({(tmp / 'day.itch').stat().st_size / 1e6:.1f} MB)")
 print(f"same book on every row: DBN {same_dbn}, ITCH {same_itch}; "
       f"DBN Trades carried by Fills: {mbo.stats['trades_with_fills_dropped']:,}")
@@ -357,7 +394,8 @@ print(f"same book on every row: DBN {same_dbn}, ITCH {same_itch}; "
 # %% tags=["nbval-ignore-output"]
 from companion.io.bybit import read_bybit_ob500
 from companion.io.dbn import read_dbn_mbp10, verify_dbn
-from companion.io.tardis import read_tardis_incremental, read_tardis_snapshots, read_tardis_trades
+from companion.io.tardis import (read_tardis_incremental, read_tardis_snapshots,
+                                  read_tardis_trades)
 
 root = shared_data_dir()
 db = None if root is None else root / "databento"
@@ -366,23 +404,31 @@ if db is not None and db.is_dir() and nt.is_dir():
     m = read_dbn_mbo(db / "test_data.mbo.v3.dbn")
     v = verify_dbn(db / "test_data.mbo.v3.dbn", db / "test_data.mbp-10.v3.dbn.zst")
     p10 = read_dbn_mbp10(db / "test_data.mbp-10.v3.dbn.zst")
-    print(f"DBN MBO {m.instrument.symbol} ({m.instrument.venue}): {m.stats['records']} records, tick "
-          f"{m.instrument.tick / m.instrument.price_scale}, orders never seen: {m.stats['unknown_orders']}")
-    print(f"DBN MBP-10: best ask {p10.book[0, 0] / 100:.2f} x {p10.book[0, 1]:.0f}, best bid "
-          f"{p10.book[0, 2] / 100:.2f} x {p10.book[0, 3]:.0f}; verify dbn ok: {v['ok']}")
-    ti = read_tardis_incremental(nt / "tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv")
+    print(f"DBN MBO {m.instrument.symbol} ({m.instrument.venue}): {m.stats['records']} "
+          f"records, tick {m.instrument.tick / m.instrument.price_scale}, orders never "
+          f"seen: {m.stats['unknown_orders']}")
+    print(f"DBN MBP-10: best ask {p10.book[0, 0] / 100:.2f} x {p10.book[0, 1]:.0f}, "
+          f"best bid {p10.book[0, 2] / 100:.2f} x {p10.book[0, 3]:.0f}; verify dbn ok: "
+          f"{v['ok']}")
+    ti = read_tardis_incremental(
+        nt / "tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv")
     tt = read_tardis_trades(nt / "tardis/bitmex_trades_XBTUSD.csv")
-    ts = read_tardis_snapshots(nt / "tardis/binance-futures_book_snapshot_25_BTCUSDT.csv")
-    print(f"Tardis L2 {ti.instrument.venue} {ti.instrument.symbol}: {ti.stats['rows']} rows, "
-          f"{ti.stats['snapshots']} snapshot run; book_snapshot_25: {ts.book.shape[0]} rows")
-    print(f"Tardis trades {tt.instrument.venue} {tt.instrument.symbol}: {len(tt.events)}, "
-          f"buyer-initiated {int((tt.events['side'] > 0).sum())}")
+    ts = read_tardis_snapshots(
+        nt / "tardis/binance-futures_book_snapshot_25_BTCUSDT.csv")
+    print(f"Tardis L2 {ti.instrument.venue} {ti.instrument.symbol}: {ti.stats['rows']} "
+          f"rows, {ti.stats['snapshots']} snapshot run; book_snapshot_25: "
+          f"{ts.book.shape[0]} rows")
+    print(f"Tardis trades {tt.instrument.venue} {tt.instrument.symbol}: "
+          f"{len(tt.events)}, buyer-initiated {int((tt.events['side'] > 0).sum())}")
     bb = read_bybit_ob500(nt / "bybit/2024-12-01_XRPUSDT_ob500.data")
     top = book.replay(bb.events, 1)[-1]
-    print(f"Bybit ob500 {bb.instrument.symbol}: {bb.stats['snapshots']} snapshot + {bb.stats['deltas']} deltas, "
-          f"last best ask {top[0] / bb.instrument.price_scale} / bid {top[2] / bb.instrument.price_scale}")
+    print(f"Bybit ob500 {bb.instrument.symbol}: {bb.stats['snapshots']} snapshot + "
+          f"{bb.stats['deltas']} deltas, last best ask "
+          f"{top[0] / bb.instrument.price_scale} / bid "
+          f"{top[2] / bb.instrument.price_scale}")
 else:
-    print("shared format fixtures not found (see README: real data); skipping this cell.")
+    print("shared format fixtures not found (see README: real data); skipping this "
+          "cell.")
 
 # %% [markdown]
 # The two DBN MBO records in Databento's official test file cancel orders that the file never

@@ -33,7 +33,8 @@
 # `"lobster:GOOG:10"` for the multi-level section) to run it on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day (used when DATA is synthetic)
 BIN = "10s"         # OFI / price-change bin (CKS: 10 s)
 WINDOW = "30min"    # regression window (CKS: 30 min)
@@ -46,9 +47,11 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import stats
 from companion.flow import (
-    impact_regressions, kyle_lambda, ofi_events, pc1_weights, score_predictors, signed_volume_events,
+    impact_regressions, kyle_lambda, ofi_events, pc1_weights, score_predictors,
+    signed_volume_events,
 )
 from companion.flow import plots
 from companion.flow.kyle import depth_law
@@ -113,7 +116,10 @@ toy = np.array([
     [10100, 100, 9900, 400],    # the bid queue is consumed; 400 rest one tick lower
     [10000, 150, 9900, 400],    # a seller improves the ask by one tick with 150 shares
 ], dtype=float)
-pd.DataFrame(toy, columns=["ask_px", "ask_sz", "bid_px", "bid_sz"]).assign(e_n=ofi_events(toy))
+toy_cols = ["ask price", "ask size", "bid price", "bid size"]
+show.table(pd.DataFrame(toy,
+                        columns=toy_cols).assign(**{"e_n (shares)": ofi_events(toy)}),
+           formats="d", index="event")
 
 # %% [markdown]
 # ## 2.2 OFI explains price changes
@@ -131,11 +137,12 @@ pd.DataFrame(toy, columns=["ask_px", "ask_sz", "bid_px", "bid_sz"]).assign(e_n=o
 # %%
 signed_volume = signed_volume_events(events)
 L = min(LEVELS, rows.shape[1] // 4)
-res = impact_regressions(rows, ts, signed_volume, tick=inst.tick, size_unit=SIZE_UNIT, freq=BIN,
-                         window=WINDOW, t0=t0, t1=t1, levels=L)
+res = impact_regressions(rows, ts, signed_volume, tick=inst.tick, size_unit=SIZE_UNIT,
+                         freq=BIN, window=WINDOW, t0=t0, t1=t1, levels=L)
 bins, win, summ = res.bins, res.windows, res.summary
 print(f"{len(bins):,} bins of {BIN} in {summ['n_windows']} windows of {WINDOW}; "
-      f"mean R² {summ['r2_mean']:.3f} (min {summ['r2_min']:.3f}, max {summ['r2_max']:.3f})")
+      f"mean R² {summ['r2_mean']:.3f} (min {summ['r2_min']:.3f}, max "
+      f"{summ['r2_max']:.3f})")
 print(f"β significant in {summ['beta_significant_share']:.3f} of windows")
 
 # %% mystnb={"figure": {"caption": "Left: mid change (ticks) against OFI (lots) per bin over the whole day, with the OLS line of the linear model (CKS 2014, eq. 7) fitted on all bins at once. Right: $R^2$ of the OFI regression in each window (x: window start).", "name": "fig-ofi-scatter"}, "image": {"alt": "Left, a scatter of mid-price change against OFI per bin with a rising OLS line; right, bars of R squared per half-hour window."}}
@@ -160,8 +167,8 @@ plt.show()
 # proportionally. Compare the share printed below with their 17%.
 
 # %%
-print(f"quadratic term significant in {summ['gamma_significant_share']:.3f} of windows, "
-      f"mean t {summ['t_gamma_mean']:.3f}")
+print(f"quadratic term significant in {summ['gamma_significant_share']:.3f} of "
+      f"windows, mean t {summ['t_gamma_mean']:.3f}")
 
 # %% [markdown]
 # If the share printed above is well above 17% with a negative mean $t$, as on the synthetic day,
@@ -187,13 +194,13 @@ law = depth_law(win["beta"], win["depth"])
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
 plots.depth_law_plot(ax1, win, law)
 ax1.set_title("Depth law across windows (log-log)")
-plots.window_bars(ax2, win.assign(beta_x_depth=win["beta"] * win["depth"]), {"beta_x_depth": r"$\hat\beta D$"},
-                  ylabel=r"$\hat\beta \times D$")
+plots.window_bars(ax2, win.assign(beta_x_depth=win["beta"] * win["depth"]),
+                  {"beta_x_depth": r"$\hat\beta D$"}, ylabel=r"$\hat\beta \times D$")
 ax2.axhline(0.5, color="0.3", ls="--", lw=1)
 ax2.set_title(r"$\hat\beta D$ per window (stylised book: 1/2)")
 plt.show()
-print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f}), R² {law['r2']:.3f}, "
-      f"{law['n']} windows")
+print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f}), R² "
+      f"{law['r2']:.3f}, {law['n']} windows")
 
 # %% [markdown]
 # CKS find $\hat c$ near 0.5 and $\hat\lambda$ near 1 for most stocks, with the depth explaining
@@ -216,11 +223,14 @@ print(f"c = {law['c']:.3f}, lambda = {law['lambda']:.3f} (t {law['t_lambda']:.3f
 
 # %% mystnb={"figure": {"caption": "$R^2$ per window of three regressions of the mid change: on OFI, on trade imbalance, on both.", "name": "fig-ofi-vs-ti"}, "image": {"alt": "Grouped bars of R squared per window for OFI, trade imbalance and both together."}}
 fig, ax = plt.subplots(figsize=(10, 3.8))
-plots.window_bars(ax, win, {"r2": "OFI", "r2_ti": "trade imbalance", "r2_joint": "OFI and TI"})
+plots.window_bars(ax, win, {"r2": "OFI", "r2_ti": "trade imbalance",
+                            "r2_joint": "OFI and TI"})
 ax.set_title(f"$R^2$ per {WINDOW} window: OFI, trade imbalance, both")
 plt.show()
-print(f"mean R²: OFI {summ['r2_mean']:.3f}, TI {summ['r2_ti_mean']:.3f}, both {summ['r2_joint_mean']:.3f}")
-print(f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} of windows")
+print(f"mean R²: OFI {summ['r2_mean']:.3f}, TI {summ['r2_ti_mean']:.3f}, both "
+      f"{summ['r2_joint_mean']:.3f}")
+print(f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} of "
+      f"windows")
 
 # %% [markdown]
 # ## 2.5 Deeper levels: multi-level and integrated OFI
@@ -243,9 +253,12 @@ print(f"TI significant next to OFI in {summ['ti_joint_significant_share']:.3f} o
 ml_cols = [c for c in bins.columns if c.startswith("ofi") and c[3:].isdigit()]
 if len(ml_cols) > 1:
     w1, share = pc1_weights(bins[ml_cols])
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
-    plots.window_bars(ax1, win, {"adj_r2_ofi1n": "level 1", "adj_r2_ml": f"levels 1-{L}",
-                                 "r2_int": "integrated (past PC1)"}, ylabel="adjusted $R^2$")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4),
+                                   gridspec_kw={"width_ratios": [2, 1]})
+    plots.window_bars(ax1, win, {"adj_r2_ofi1n": "level 1",
+                                 "adj_r2_ml": f"levels 1-{L}",
+                                 "r2_int": "integrated (past PC1)"},
+                      ylabel="adjusted $R^2$")
     ax1.set_title("Price impact of multi-level OFI, per window")
     ax2.bar(np.arange(1, len(w1) + 1), w1 / np.abs(w1).sum(), color="C0")
     ax2.set_xlabel("level $m$")
@@ -256,7 +269,8 @@ if len(ml_cols) > 1:
           f"{summ['adj_r2_ml_mean']:.3f}; integrated {summ['r2_int_mean']:.3f}; "
           f"PC1 share {summ['pc1_share_mean']:.3f}")
 else:
-    print(f"{inst.symbol}: a level-{inst.levels} book; multi-level OFI needs more levels (try lobster:GOOG:10).")
+    print(f"{inst.symbol}: a level-{inst.levels} book; multi-level OFI needs more "
+          f"levels (try lobster:GOOG:10).")
 
 # %% [markdown]
 # ## 2.6 The micro-price
@@ -285,11 +299,12 @@ else:
 
 # %% mystnb={"figure": {"caption": "Micro-price adjustment $g(I, S)$ (ticks) against the imbalance $I$ per spread bucket (solid), next to the weighted mid's $(I - 1/2) S$ (dotted); fitted on the first half of the day.", "name": "fig-micro-price"}, "image": {"alt": "Curves of the micro-price adjustment against queue imbalance, one per spread bucket, beside dotted straight lines of the weighted mid."}}
 wide = np.median(spread) > 2
-micro_kw = dict(spread_bins="quantile", n_spread=3) if wide else dict(spread_bins="ticks", n_spread=2)
+micro_kw = (dict(spread_bins="quantile", n_spread=3) if wide
+            else dict(spread_bins="ticks", n_spread=2))
 scores, micro = score_predictors(rows, ts, tick=inst.tick, t0=t0, t1=t1, **micro_kw)
 ms = micro.summary()
-print(f"pairs used {ms['pairs_used']:,} of {ms['pairs_total']:,} (dropped {ms['pairs_dropped']:,}); "
-      f"moves up to ±{ms['max_move_ticks']:g} ticks")
+print(f"pairs used {ms['pairs_used']:,} of {ms['pairs_total']:,} (dropped "
+      f"{ms['pairs_dropped']:,}); moves up to ±{ms['max_move_ticks']:g} ticks")
 print(f"g(I, S) from {ms['g_min_ticks']:.2f} to {ms['g_max_ticks']:.2f} ticks")
 fig, ax = plt.subplots(figsize=(8, 4))
 plots.micro_price_curve(ax, micro)
@@ -297,7 +312,15 @@ ax.set_title(f"{inst.symbol}: micro-price adjustment g(I, S), first half of the 
 plt.show()
 
 # %%
-scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
+show.table(scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]),
+           {"n": "test samples", "mse_mid": "MSE mid (ticks²)",
+            "mse_weighted_mid": "MSE weighted mid (ticks²)",
+            "mse_micro": "MSE micro-price (ticks²)",
+            "micro_vs_mid": "micro_vs_mid (ratio)"},
+           formats={"test samples": ",d", "MSE mid (ticks²)": ".3f",
+                    "MSE weighted mid (ticks²)": ".3f",
+                    "MSE micro-price (ticks²)": ".3f", "micro_vs_mid (ratio)": ".3f"},
+           index="horizon")
 
 # %% [markdown]
 # The table gives the mean squared error (ticks²) of each predictor of the mid $h$ later on the
@@ -325,8 +348,10 @@ scores.assign(micro_vs_mid=scores["mse_micro"] / scores["mse_mid"]).round(3)
 # the moderate $R^2$ of section 2.2 the ratio printed below exceeds $\hat\beta$ by roughly $1/r$.
 
 # %%
-kl = kyle_lambda(rows, ts, signed_volume, tick=inst.tick, size_unit=SIZE_UNIT, freq="5min", t0=t0, t1=t1)
-print(f"Kyle's lambda (5-min signed volume): {kl['lambda']:.4f} ticks/lot, t {kl['t']:.3f}, R² {kl['r2']:.3f}")
+kl = kyle_lambda(rows, ts, signed_volume, tick=inst.tick, size_unit=SIZE_UNIT,
+                 freq="5min", t0=t0, t1=t1)
+print(f"Kyle's lambda (5-min signed volume): {kl['lambda']:.4f} ticks/lot, t "
+      f"{kl['t']:.3f}, R² {kl['r2']:.3f}")
 print(f"OFI slope beta (mean over windows): {summ['beta_mean']:.4f} ticks/lot; "
       f"mean sd(dP)/sd(OFI): {(win['sd_dp'] / win['sd_ofi']).mean():.4f}")
 
@@ -347,24 +372,28 @@ print(f"OFI slope beta (mean over windows): {summ['beta_mean']:.4f} ticks/lot; "
 # %%
 table_summ = dict(summ)
 if len(ml_cols) > 1:
-    ccz = impact_regressions(rows, ts, None, tick=inst.tick, size_unit=SIZE_UNIT, freq="1min",
-                             window=WINDOW, t0=t0, t1=t1, levels=L).summary
+    ccz = impact_regressions(rows, ts, None, tick=inst.tick, size_unit=SIZE_UNIT,
+                             freq="1min", window=WINDOW, t0=t0, t1=t1, levels=L).summary
     for k in ("pc1_share_mean", "adj_r2_ofi1n_mean", "adj_r2_ml_mean", "r2_int_mean"):
         table_summ[k] = ccz[k]
-    print(f"1-min bins (CCZ): adj. R² level 1 {ccz['adj_r2_ofi1n_mean']:.3f}, all levels "
-          f"{ccz['adj_r2_ml_mean']:.3f}; integrated {ccz['r2_int_mean']:.3f}")
+    print(f"1-min bins (CCZ): adj. R² level 1 {ccz['adj_r2_ofi1n_mean']:.3f}, all "
+          f"levels {ccz['adj_r2_ml_mean']:.3f}; integrated {ccz['r2_int_mean']:.3f}")
 plots.impact_comparison(table_summ, spec)
 
 # %%
 checks = {
     "R² inside CKS's cross-stock range (35-79%)": 0.35 <= summ["r2_mean"] <= 0.79,
-    "beta significant in at least 90% of windows": summ["beta_significant_share"] >= 0.9,
-    "quadratic term significant in at most 25% of windows (linear impact)": summ["gamma_significant_share"] <= 0.25,
+    "beta significant in at least 90% of windows":
+        summ["beta_significant_share"] >= 0.9,
+    "quadratic term significant in at most 25% of windows (linear impact)":
+        summ["gamma_significant_share"] <= 0.25,
     "depth law: lambda within 0.3 of 1": abs(summ["lambda"] - 1) <= 0.3,
-    "depth law explains at least half of the variation of beta": summ["depth_law_r2"] >= 0.5,
+    "depth law explains at least half of the variation of beta":
+        summ["depth_law_r2"] >= 0.5,
     "OFI explains more than trade imbalance": summ["r2_mean"] > summ["r2_ti_mean"],
 }
-print(f"{spec} (median spread {np.median(spread):.1f} ticks, {summ['n_windows']} windows):")
+print(f"{spec} (median spread {np.median(spread):.1f} ticks, {summ['n_windows']} "
+      f"windows):")
 for claim, ok in checks.items():
     print(f"  [{'agrees' if ok else 'differs'}] {claim}")
 
@@ -424,10 +453,14 @@ from companion.flow import ofi_bins, ols
 
 scale = {}
 for freq in ("1s", "10s", "1min", "5min"):
-    b = ofi_bins(rows, ts, freq=freq, t0=t0, t1=t1, tick=inst.tick, size_unit=SIZE_UNIT)
+    b = ofi_bins(rows, ts, freq=freq, t0=t0, t1=t1, tick=inst.tick,
+                 size_unit=SIZE_UNIT)
     r = ols(b["dp"], b["ofi"])
     scale[freq] = {"bins": r["n"], "r2": r["r2"], "slope (ticks/lot)": r["coef"][1]}
-pd.DataFrame(scale).T.astype({"bins": int}).round(4)
+show.table(pd.DataFrame(scale).T, {"bins": "bins", "r2": "R²",
+                                   "slope (ticks/lot)": "slope (ticks/lot)"},
+           formats={"bins": ",d", "R²": ".3f", "slope (ticks/lot)": ".3f"},
+           index="bin")
 
 # %% [markdown]
 # Read the `r2` column against CKS's stability: on the synthetic day it is not stable but rises
@@ -448,11 +481,12 @@ pd.DataFrame(scale).T.astype({"bins": int}).round(4)
 # ```
 
 # %%
-res_mean = impact_regressions(rows, ts, None, tick=inst.tick, size_unit=SIZE_UNIT, freq=BIN, window=WINDOW,
-                              t0=t0, t1=t1, levels=1, depth="mean")
+res_mean = impact_regressions(rows, ts, None, tick=inst.tick, size_unit=SIZE_UNIT,
+                              freq=BIN, window=WINDOW, t0=t0, t1=t1, levels=1,
+                              depth="mean")
 for name, s in (("cks", summ), ("mean", res_mean.summary)):
-    print(f"depth={name:4s}: mean D {s['depth_mean']:.3f} lots, c {s['c']:.3f}, lambda {s['lambda']:.3f}, "
-          f"R² {s['depth_law_r2']:.3f}")
+    print(f"depth={name:4s}: mean D {s['depth_mean']:.3f} lots, c {s['c']:.3f}, "
+          f"lambda {s['lambda']:.3f}, R² {s['depth_law_r2']:.3f}")
 print(f"c(mean) / c(cks) = {res_mean.summary['c'] / summ['c']:.3f}")
 
 # %% [markdown]

@@ -33,7 +33,8 @@
 # episodes there, so section 3.5 reports none).
 
 # %% tags=["parameters"]
-DATA = "synthetic"     # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7               # seed of the synthetic day (used when DATA is synthetic)
 BUCKETS_PER_DAY = 200  # bucket size: volume of the day / BUCKETS_PER_DAY (EHO 2012: 50)
 N_BUCKETS = 10         # buckets per VPIN window n (EHO 2012: 50)
@@ -48,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion.flow import executions, plots, score_trade_signs, vpin, vpin_diagnostics
 from companion.plotting import use_course_style
 
@@ -61,7 +63,8 @@ trades = executions(events, rows)
 V = trades["size"].sum() / BUCKETS_PER_DAY
 meta = Path(str(data.message_path).split("_message_")[0] + "_meta.json")
 episodes = json.loads(meta.read_text())["episodes"] if meta.exists() else []
-print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, {trades['size'].sum():,.0f} shares")
+print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, {trades['size'].sum():,.0f} "
+      f"shares")
 print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 
 # %% [markdown]
@@ -103,7 +106,8 @@ print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 # signs.
 
 # %% mystnb={"figure": {"caption": "Top: duration (min) of each volume bucket against its end time. Bottom: order imbalance $|V^S - V^B| / V$ per bucket from the exact trade signs (a fraction of the bucket volume); shaded: the informed episodes.", "name": "fig-volume-buckets"}, "image": {"alt": "Two stacked panels over the day: the duration of each volume bucket, and each bucket's order imbalance, with shaded informed episodes."}}
-exact = vpin(trades["ts"], trades["price"], trades["size"], trades["aggressor"], V=V, n=N_BUCKETS, mode="exact")
+exact = vpin(trades["ts"], trades["price"], trades["size"], trades["aggressor"], V=V,
+             n=N_BUCKETS, mode="exact")
 minutes = (exact["end_ts"] - exact["start_ts"]) / 60e9
 fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
 x = plots.hours(exact["end_ts"])
@@ -111,7 +115,8 @@ ax1.bar(x, minutes, width=-minutes / 60, align="edge", color="C0")
 ax1.set_ylabel("bucket duration (min)")
 ax1.set_title(f"{len(exact)} volume buckets of {V:,.0f} shares")
 plots.shade_episodes(ax2, episodes)
-ax2.bar(x, exact["oi"], width=-minutes / 60, align="edge", color="C0", label="exact signs")
+ax2.bar(x, exact["oi"], width=-minutes / 60, align="edge", color="C0",
+        label="exact signs")
 ax2.set_ylabel(r"$|V^S - V^B| / V$ (fraction)")
 ax2.set_xlabel("time of day (hours, exchange time)")
 ax2.legend(loc="upper left")
@@ -177,7 +182,12 @@ print(f"mean implied imbalance: BVC {(2 * bars['buy_frac'] - 1).abs().mean():.3f
 # BVC included, are also scored in bulk, as the share of each bar's volume put on the right side.
 
 # %%
-score_trade_signs(events, rows, bvc_freq=BAR, t0=t0).round(3)
+acc3 = {"accuracy_count": "accuracy by count", "accuracy_volume": "accuracy by volume",
+        "bulk_accuracy_volume": "bulk accuracy by volume",
+        "coverage": "coverage (share)", "n_trades": "trades"}
+show.table(score_trade_signs(events, rows, bvc_freq=BAR, t0=t0), acc3,
+           formats={**{v: ".3f" for v in acc3.values()}, "trades": ",d"},
+           index_names={"lee_ready": "Lee-Ready", "bvc": "BVC"}, index="rule")
 
 # %% [markdown]
 # On the synthetic day, by count, Lee-Ready (81.8%) lands inside the studies' 73-93% and the
@@ -203,12 +213,15 @@ score_trade_signs(events, rows, bvc_freq=BAR, t0=t0).round(3)
 kw = dict(V=V, n=N_BUCKETS, t0=t0)
 series = {
     "exact signs": exact,
-    f"BVC, {BAR} bars": vpin(trades["ts"], trades["price"], trades["size"], mode="bars", freq=BAR, **kw),
-    "BVC per bucket": vpin(trades["ts"], trades["price"], trades["size"], mode="bucket", **kw),
+    f"BVC, {BAR} bars": vpin(trades["ts"], trades["price"], trades["size"], mode="bars",
+                             freq=BAR, **kw),
+    "BVC per bucket": vpin(trades["ts"], trades["price"], trades["size"], mode="bucket",
+                           **kw),
 }
 fig, ax = plt.subplots(figsize=(10, 4))
 plots.vpin_timeline(ax, series, episodes)
-ax.set_title(f"{inst.symbol}: VPIN, V = day volume / {BUCKETS_PER_DAY}, n = {N_BUCKETS} buckets")
+ax.set_title(f"{inst.symbol}: VPIN, V = day volume / {BUCKETS_PER_DAY}, n = "
+             f"{N_BUCKETS} buckets")
 plt.show()
 
 # %% [markdown]
@@ -225,7 +238,12 @@ plt.show()
 # %%
 if episodes:
     detection = plots.episode_detection(series, episodes)
-    display(detection.round(3))
+    det_cols = {"vpin_inside": "mean VPIN inside", "vpin_outside": "mean VPIN outside",
+                "auc": "AUC", "n_inside": "windows inside",
+                "n_outside": "windows outside"}
+    det_fmt = {"mean VPIN inside": ".3f", "mean VPIN outside": ".3f", "AUC": ".3f",
+               "windows inside": ",d", "windows outside": ",d"}
+    display(show.table(detection, det_cols, formats=det_fmt))
     best = detection["auc"].idxmax()
     print(f"highest AUC: {best} ({detection.loc[best, 'auc']:.3f}); "
           f"BVC on {BAR} bars: {detection.loc[f'BVC, {BAR} bars', 'auc']:.3f}")
@@ -253,18 +271,24 @@ else:
 # change on VPIN, intensity and volatility. Consecutive windows share $n - 1$ of their $n$
 # buckets, so the regression's errors are serially correlated and classical standard errors,
 # which assume independent errors, misstate $t$ (typically they overstate it):
-# `t_vpin_controlled` uses Newey-West (HAC) errors with a lag of $n$ buckets, printed beside the
-# classical `t_vpin_controlled_ols` for comparison.
+# the column "t of VPIN, HAC" uses Newey-West (HAC) errors with a lag of $n$ buckets, printed
+# beside the classical "t of VPIN, OLS" for comparison.
 
 # %%
 diag = pd.DataFrame({name: vpin_diagnostics(b) for name, b in series.items()}).T
 diag.index.name = "VPIN"
-diag[["corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlled", "t_vpin_controlled_ols",
-      "vpin_mean", "n_vpin"]].astype(float).round(3)
+diag_cols = {"corr_intensity": "corr. with intensity",
+             "corr_volatility": "corr. with volatility",
+             "corr_next_abs_dp": "corr. with next |ΔP|",
+             "t_vpin_controlled": "t of VPIN, HAC",
+             "t_vpin_controlled_ols": "t of VPIN, OLS", "vpin_mean": "mean VPIN",
+             "n_vpin": "VPIN values"}
+show.table(diag.astype(float), diag_cols,
+           formats={**{v: ".3f" for v in diag_cols.values()}, "VPIN values": ",d"})
 
 # %% [markdown]
 # A VPIN that correlates strongly with intensity or volatility is measuring activity, not
-# information; a small $t$ in the `t_vpin_controlled` column means VPIN adds nothing to volume and
+# information; a small $t$ in the "t of VPIN, HAC" column means VPIN adds nothing to volume and
 # volatility as a predictor of the next bucket's move. On the synthetic day the HAC $t$ is smaller
 # than the classical one for the two BVC series (1.66 and 1.68 against 1.93 and 1.77) and a little
 # larger for exact signs (0.83 against 0.77): HAC errors correct the classical ones in whichever
@@ -286,8 +310,10 @@ diag[["corr_intensity", "corr_volatility", "corr_next_abs_dp", "t_vpin_controlle
 # ```
 
 # %%
-eho = vpin(trades["ts"], trades["price"], trades["size"], mode="bars", freq=BAR, t0=t0)
-print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()} VPIN value(s)")
+eho = vpin(trades["ts"], trades["price"], trades["size"], mode="bars", freq=BAR,
+           t0=t0)
+print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()} "
+      f"VPIN value(s)")
 
 # %% [markdown]
 # A window of $n$ buckets needs $n$ complete buckets, so a day of 50 buckets gives
@@ -310,9 +336,11 @@ print(f"V = volume / 50, n = 50: {len(eho)} buckets, {eho['vpin'].notna().sum()}
 
 # %%
 if episodes:
-    by_n = {f"n = {n}": vpin(trades["ts"], trades["price"], trades["size"], trades["aggressor"], V=V, n=n,
+    by_n = {f"n = {n}": vpin(trades["ts"], trades["price"], trades["size"],
+                             trades["aggressor"], V=V, n=n,
                              mode="exact") for n in (1, 3, 10, 30)}
-    display(plots.episode_detection(by_n, episodes).round(3))
+    display(show.table(plots.episode_detection(by_n, episodes), det_cols,
+                       formats=det_fmt))
 else:
     print("no recorded informed episodes for this dataset")
 
@@ -320,7 +348,7 @@ else:
 # A short window reacts quickly but is noisy (a single bucket's imbalance is mostly chance); a
 # long window averages the noise away but mixes the episode with the quiet trading around it.
 # In the table the AUC rises with the window, from 0.703 at one bucket to 0.932 at ten and 1.000
-# at thirty. Check `n_inside` before reading that last AUC: a window of 30 buckets is longer than
+# at thirty. Check "windows inside" before reading that last AUC: a window of 30 buckets is longer than
 # most episodes, so only 2 windows count as inside (against 19 outside) and a perfect score on
 # two values says little. On this day the evidence favours the longer windows up to 10 buckets
 # (46 inside windows); it does not locate a best window.
@@ -346,7 +374,8 @@ for freq in ("10s", "1min", "5min"):
     b = plots.bvc_bar_check(trades, freq=freq, t0=t0)
     w = b["volume"] / b["volume"].sum()
     acc[freq] = {"BVC": 1 - (w * (b["buy_frac"] - b["true_buy_frac"]).abs()).sum(),
-                 "always 1/2": 1 - (w * (0.5 - b["true_buy_frac"]).abs()).sum(), "bars": len(b)}
+                 "always 1/2": 1 - (w * (0.5 - b["true_buy_frac"]).abs()).sum(),
+                 "bars": len(b)}
 pd.DataFrame(acc).T.astype({"bars": int}).round(3)
 
 # %% [markdown]
@@ -381,7 +410,8 @@ pd.DataFrame(acc).T.astype({"bars": int}).round(3)
 scores = score_trade_signs(events, rows, bvc_freq=BAR, t0=t0)
 for rule in ("tick", "lee_ready"):
     a = scores.loc[rule, "accuracy_volume"]
-    print(f"{rule:9s}: accuracy by volume {a:.3f} -> attenuation 2a - 1 = {2 * a - 1:.3f}")
+    print(f"{rule:9s}: accuracy by volume {a:.3f} -> attenuation 2a - 1 = "
+          f"{2 * a - 1:.3f}")
 
 # %% [markdown]
 # ```{solution-end}

@@ -32,7 +32,8 @@
 # on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day (used when DATA is synthetic)
 GRID = "1s"         # sample grid of the features
 HORIZONS = ["10s", "1min"]  # forward mid-move horizons for the information coefficient
@@ -44,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as dsp
 from companion import labels
 from companion.features import compute, registry
 from companion.features import plots as fplots
@@ -56,7 +58,8 @@ pd.set_option("display.max_rows", 80)
 spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
 data = companion.load(spec)
 events, rows, inst = data.events, data.book, data.instrument
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels, tick {inst.tick} price units")
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels, "
+      f"tick {inst.tick} price units")
 
 # %% [markdown]
 # ## 4.1 The library
@@ -68,8 +71,9 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 
 # %%
 table = fplots.registry_table()
-print(f"{len(table)} registered features in {table['group'].nunique()} groups: "
-      + ", ".join(f"{g} {n}" for g, n in table["group"].value_counts(sort=False).items()))
+per_group = table["group"].value_counts(sort=False).items()
+print(f"{len(table)} registered features in {table['group'].nunique()} groups:\n  "
+      + ", ".join(f"{g} {n}" for g, n in per_group))
 table
 
 # %% [markdown]
@@ -77,8 +81,11 @@ table
 # over a trailing window:
 
 # %%
+import textwrap
+
 for name in ("ofi_10s", "vol_imb_1", "microprice_dev_ticks", "rv_1min"):
-    print(f"{name}: {registry()[name].formula}\n")
+    print(textwrap.fill(f"{name}: {registry()[name].formula}", 86,
+                        subsequent_indent="    ", break_long_words=False) + "\n")
 
 # %% [markdown]
 # `compute` runs the engine over the day and returns one row per grid point (here every
@@ -100,11 +107,13 @@ X.iloc[::3600, :8]
 # (chapter 6 standardises its inputs).
 
 # %% mystnb={"figure": {"caption": "Histograms of twelve features on the sampling grid (clipped at the 0.5% and 99.5% quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of samples.", "name": "fig-feature-histograms"}, "image": {"alt": "A grid of twelve histograms, one per feature, of its values on the sampling grid."}}
-show = ["ofi_10s", "ofi_1min", "vol_imb_1", "dw_imb", "microprice_dev_ticks", "spread_ticks",
-        "trade_imb_1min", "add_rate_best_10s", "rv_1min", "mom_1min", "vwap_dist_1min", "vpin"]
+show = ["ofi_10s", "ofi_1min", "vol_imb_1", "dw_imb", "microprice_dev_ticks",
+        "spread_ticks", "trade_imb_1min", "add_rate_best_10s", "rv_1min", "mom_1min",
+        "vwap_dist_1min", "vpin"]
 fig, axes = plt.subplots(3, 4, figsize=(12, 8), layout="constrained")
 fplots.distributions(axes, X, show)
-fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at the 0.5/99.5% quantiles)")
+fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at the "
+             f"0.5/99.5% quantiles)")
 plt.show()
 
 # %% [markdown]
@@ -135,7 +144,8 @@ plt.show()
 
 # %% mystnb={"figure": {"caption": "Spearman IC with the forward mid move at each horizon, for the 20 features with the largest absolute IC.", "name": "fig-feature-ic"}, "image": {"alt": "Grouped bars of the Spearman IC of the 20 strongest features, one bar per forecast horizon."}}
 mid = mid_series(events, rows, inst)
-moves = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=X.index)["ret"] for h in HORIZONS}
+moves = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick,
+                                        samples=X.index)["ret"] for h in HORIZONS}
 ic = fplots.information_coefficients(X[defined], moves)
 fig, ax = plt.subplots(figsize=(8, 7))
 fplots.ic_bars(ax, ic, top=20)
@@ -144,7 +154,10 @@ plt.show()
 
 # %%
 top = ic.reindex(ic[HORIZONS[0]].abs().sort_values(ascending=False).index).head(10)
-top.assign(group=[registry()[f].group for f in top.index]).round(3)
+ic_cols = {h: f"IC, {h} ahead" for h in HORIZONS}
+dsp.table(top.assign(group=[registry()[f].group for f in top.index]),
+          {**ic_cols, "group": "group"}, formats={c: ".3f" for c in ic_cols.values()},
+          index="feature")
 
 # %% [markdown]
 # Two cautions before reading more into these numbers. First, the samples overlap: with a
@@ -157,8 +170,9 @@ top.assign(group=[registry()[f].group for f in top.index]).round(3)
 for h in HORIZONS:
     n = int(moves[h].notna().sum())
     n_eff = n * pd.Timedelta(GRID) / pd.Timedelta(h)
-    print(f"horizon {h}: n {n:,}, effective n ~ {n_eff:,.0f}, IC standard error ~ {1 / np.sqrt(n_eff):.3f}; "
-          f"|IC| above 2 s.e.: {int((ic[h].abs() > 2 / np.sqrt(n_eff)).sum())} of {len(ic)} features")
+    print(f"horizon {h}: n {n:,}, effective n ~ {n_eff:,.0f}, IC standard error ~ "
+          f"{1 / np.sqrt(n_eff):.3f};\n  |IC| above 2 s.e.: "
+          f"{int((ic[h].abs() > 2 / np.sqrt(n_eff)).sum())} of {len(ic)} features")
 
 # %% [markdown]
 # ## 4.5 Causality, and how it is proved
@@ -177,17 +191,20 @@ cut_ns = int((cut - pd.Timestamp(inst.date)).value)
 rng = np.random.default_rng(SEED)
 after = events["ts"] > cut_ns
 ev2, rows2 = events.copy(), rows.copy()
-ev2["size"][after] = np.maximum(1.0, np.round(ev2["size"][after] * rng.uniform(0.2, 3.0, after.sum())))
+ev2["size"][after] = np.maximum(
+    1.0, np.round(ev2["size"][after] * rng.uniform(0.2, 3.0, after.sum())))
 size_cols = np.arange(1, rows.shape[1], 2)       # ask_sz_k, bid_sz_k
 sub = rows2[after][:, size_cols]
-rows2[np.ix_(after, size_cols)] = np.where(sub > 0, np.maximum(1.0, np.round(sub * rng.uniform(0.2, 3.0, sub.shape))), 0)
+rows2[np.ix_(after, size_cols)] = np.where(
+    sub > 0, np.maximum(1.0, np.round(sub * rng.uniform(0.2, 3.0, sub.shape))), 0)
 X2 = compute(ev2, rows2, inst, grid=GRID)
 
 # %%
 past, future = X.index <= cut, X.index > cut
 same_past = X[past].equals(X2[past])
 changed = (X[future].fillna(-1e300) != X2[future].fillna(-1e300)).any()
-print(f"{after.sum():,} events after {CUT} perturbed (sizes in the messages and in the book)")
+print(f"{after.sum():,} events after {CUT} perturbed (sizes in the messages and in the "
+      f"book)")
 print(f"every feature at every sample <= {CUT} identical: {same_past}")
 print(f"features that changed after {CUT}: {int(changed.sum())} of {X.shape[1]}")
 
@@ -219,8 +236,11 @@ print(f"peeking feature identical before the cut: {not bad.any()}; first differe
 # ```
 
 # %%
-grp = ic.abs().assign(group=[registry()[f].group for f in ic.index]).groupby("group").max()
-grp.sort_values(HORIZONS[0], ascending=False).round(3)
+grp = (ic.abs().assign(group=[registry()[f].group for f in ic.index])
+       .groupby("group").max())
+dsp.table(grp.sort_values(HORIZONS[0], ascending=False), ic_cols,
+          formats={c: ".3f" for c in ic_cols.values()},
+          index="largest |IC| in group")
 
 # %% [markdown]
 # ```{solution-end}
@@ -240,9 +260,10 @@ grp.sort_values(HORIZONS[0], ascending=False).round(3)
 # %%
 ofis = ["ofi_1s", "ofi_10s", "ofi_1min", "ofi_5min"]
 am = X.index < pd.Timestamp(f"{inst.date} 12:00")
-halves = {"morning": fplots.information_coefficients(X.loc[am, ofis], {"10s": moves[HORIZONS[0]]})["10s"],
-          "afternoon": fplots.information_coefficients(X.loc[~am, ofis], {"10s": moves[HORIZONS[0]]})["10s"]}
-pd.DataFrame(halves).round(3)
+fwd = {"10s": moves[HORIZONS[0]]}
+halves = {"morning": fplots.information_coefficients(X.loc[am, ofis], fwd)["10s"],
+          "afternoon": fplots.information_coefficients(X.loc[~am, ofis], fwd)["10s"]}
+dsp.table(pd.DataFrame(halves), formats=".3f", index="IC, 10s ahead")
 
 # %% [markdown]
 # Measure the ICs against their noise first. Half a day at a 10-second horizon holds about 1 200
@@ -271,10 +292,12 @@ from companion.features import FeatureEngine
 hour = events["ts"] <= inst.session_open_ns + 3600 * 10**9
 ev_h, rows_h = events[hour], rows[hour]
 eng = FeatureEngine(inst, grid=GRID)
-parts = [eng.update(ev_h[i:i + 5000], rows_h[i:i + 5000]) for i in range(0, len(ev_h), 5000)]
+parts = [eng.update(ev_h[i:i + 5000], rows_h[i:i + 5000])
+         for i in range(0, len(ev_h), 5000)]
 streamed = pd.concat([p for p in parts if len(p)])
 batch = compute(ev_h, rows_h, inst, grid=GRID).loc[streamed.index]
-print(f"{len(streamed):,} streamed rows; identical to batch: {streamed.equals(batch)}")
+print(f"{len(streamed):,} streamed rows; identical to batch: "
+      f"{streamed.equals(batch)}")
 
 # %% [markdown]
 # ```{solution-end}

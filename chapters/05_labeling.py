@@ -30,7 +30,8 @@
 # on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day (used when DATA is synthetic)
 GRID = "1s"         # sample grid
 HORIZONS = ["10s", "1min"]  # fixed horizons
@@ -46,10 +47,12 @@ import pandas as pd
 from sklearn.model_selection import KFold
 
 import companion
+from companion import display as show
 from companion import labels
 from companion.models import PurgedKFold, PurgedWalkForward, walk_forward_evaluate
 from companion.models import plots as mplots
-from companion.models.dataset import MODEL_PARAMS, build_training_set, flow_feature_names, mid_series
+from companion.models.dataset import (MODEL_PARAMS, build_training_set,
+                                      flow_feature_names, mid_series)
 from companion.models.train import DirectionClassifier
 from companion.plotting import use_course_style
 
@@ -59,9 +62,11 @@ spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
 data = companion.load(spec)
 events, rows, inst = data.events, data.book, data.instrument
 mid = mid_series(events, rows, inst)
-grid = pd.date_range(pd.Timestamp(inst.date) + pd.Timedelta(inst.session_open_ns, "ns"),
-                     pd.Timestamp(inst.date) + pd.Timedelta(inst.session_close_ns, "ns"), freq=GRID)
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples on a {GRID} grid")
+day0 = pd.Timestamp(inst.date)
+grid = pd.date_range(day0 + pd.Timedelta(inst.session_open_ns, "ns"),
+                     day0 + pd.Timedelta(inst.session_close_ns, "ns"), freq=GRID)
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples on a "
+      f"{GRID} grid")
 
 # %% [markdown]
 # ## 5.1 Fixed-horizon labels
@@ -78,8 +83,13 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples
 # that event's time as the label's **end time** $e_T$: the label is known only at $e_T$.
 
 # %%
-fixed = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick, samples=grid) for h in HORIZONS}
-fixed[HORIZONS[0]].head()
+fixed = {h: labels.fixed_horizon_labels(mid, h, tick=inst.tick,
+                                        samples=grid) for h in HORIZONS}
+first = fixed[HORIZONS[0]].head()
+show.table(first.set_axis(first.index.strftime("%H:%M:%S")),
+           {"ret": "mid move (ticks)", "label": "label", "t_end": "horizon end"},
+           formats={"mid move (ticks)": ".1f", "horizon end": "%H:%M:%S.%f"},
+           index="sample time")
 
 # %% [markdown]
 # With $c = 0$ every nonzero move is up or down. On a busy wide-{term}`spread <Spread>` book the mid rarely stays
@@ -89,17 +99,20 @@ fixed[HORIZONS[0]].head()
 
 # %% mystnb={"figure": {"caption": "Shares of down, flat and up fixed-horizon labels as the flat threshold $c$ (ticks) grows, one panel per horizon.", "name": "fig-label-shares"}, "image": {"alt": "One panel per horizon: stacked shares of down, flat and up labels as the flat threshold grows."}}
 thr = np.arange(0, 16.5, 0.5)
-fig, axes = plt.subplots(1, len(HORIZONS), figsize=(11, 3.8), sharey=True, squeeze=False)
+fig, axes = plt.subplots(1, len(HORIZONS), figsize=(11, 3.8), sharey=True,
+                         squeeze=False)
 axes = axes.ravel()
 for ax, h in zip(axes, HORIZONS):
-    mplots.class_balance_plot(ax, labels.balance_by_threshold(fixed[h]["ret"], thr), title=f"horizon {h}")
+    mplots.class_balance_plot(ax, labels.balance_by_threshold(fixed[h]["ret"], thr),
+                              title=f"horizon {h}")
     ax.set_xlabel("threshold c (ticks)")
 axes[0].legend(loc="lower left", fontsize=8)
 plt.show()
 
 # %%
 bal = pd.DataFrame({h: labels.class_balance(fixed[h]["label"]) for h in HORIZONS}).T
-bal.columns = ["down", "flat", "up"][: bal.shape[1]] if bal.shape[1] == 3 else bal.columns
+bal.columns = (["down", "flat", "up"][: bal.shape[1]] if bal.shape[1] == 3
+               else bal.columns)
 for h in HORIZONS:
     c = labels.threshold_for_flat_share(fixed[h]["ret"], 1 / 3)
     print(f"horizon {h}: threshold for one third flat {c:.3f} ticks")
@@ -117,12 +130,16 @@ bal.round(3)
 # the fixed-horizon one?
 
 # %%
-smooth = labels.smoothed_labels(mid, SMOOTH_K, alpha=0.0, unit="ticks", tick=inst.tick, samples=grid)
-both = fixed[HORIZONS[0]][["label"]].join(smooth[["label"]].rename(columns={"label": "label_smooth"}), how="inner")
+smooth = labels.smoothed_labels(mid, SMOOTH_K, alpha=0.0, unit="ticks", tick=inst.tick,
+                                samples=grid)
+both = fixed[HORIZONS[0]][["label"]].join(
+    smooth[["label"]].rename(columns={"label": "label_smooth"}), how="inner")
 span = (smooth["t_end"] - smooth.index).dt.total_seconds()
 print(f"k {SMOOTH_K} events spans a median {span.median():.2f} s; labels agree on "
       f"{(both['label'] == both['label_smooth']).mean():.3f} of samples")
-pd.crosstab(both["label"], both["label_smooth"], normalize=True).round(3)
+agree = pd.crosstab(both["label"], both["label_smooth"], normalize=True)
+show.table(agree.rename_axis(index="fixed-horizon label", columns="smoothed label"),
+           formats=".3f")
 
 # %% [markdown]
 # ## 5.3 Triple-barrier labels
@@ -134,10 +151,13 @@ pd.crosstab(both["label"], both["label_smooth"], normalize=True).round(3)
 
 # %%
 h_tb = HORIZONS[-1]
-tb = labels.triple_barrier_labels(mid, pt=BARRIER, sl=BARRIER, horizon=h_tb, tick=inst.tick, samples=grid)
-outcome = tb["barrier"].map({1: "profit-take", -1: "stop-loss", 0: "vertical"}).value_counts(normalize=True)
+tb = labels.triple_barrier_labels(mid, pt=BARRIER, sl=BARRIER, horizon=h_tb,
+                                  tick=inst.tick, samples=grid)
+outcome = tb["barrier"].map({1: "profit-take", -1: "stop-loss",
+                             0: "vertical"}).value_counts(normalize=True)
 life = (tb["t_end"] - tb.index).dt.total_seconds()
-print(f"barriers +-{BARRIER:.1f} ticks, time limit {h_tb}: median label life {life.median():.1f} s")
+print(f"barriers +-{BARRIER:.1f} ticks, time limit {h_tb}: median label life "
+      f"{life.median():.1f} s")
 outcome.round(3)
 
 # %% mystnb={"figure": {"caption": "Six minutes of the mid (ticks from its first value) with the triple barriers (profit-take, stop-loss, time limit) of a few samples; dots mark the first touch (green profit-take, red stop-loss, grey vertical).", "name": "fig-triple-barrier"}, "image": {"alt": "Six minutes of the mid price with the upper, lower and time barriers of a few samples and dots at each first touch."}}
@@ -145,8 +165,10 @@ w0 = grid[len(grid) // 2]
 window = mid.loc[w0: w0 + pd.Timedelta("6min")]
 picks = tb.loc[w0: w0 + pd.Timedelta("5min")].iloc[::50]
 fig, ax = plt.subplots(figsize=(11, 4))
-mplots.barrier_path(ax, window, picks, pt=BARRIER, sl=BARRIER, horizon=h_tb, tick=inst.tick)
-ax.set_title(f"{inst.symbol}: triple barriers of {len(picks)} samples (dots: first touch)")
+mplots.barrier_path(ax, window, picks, pt=BARRIER, sl=BARRIER, horizon=h_tb,
+                    tick=inst.tick)
+ax.set_title(f"{inst.symbol}: triple barriers of {len(picks)} samples (dots: first "
+             f"touch)")
 plt.show()
 
 # %% [markdown]
@@ -160,7 +182,8 @@ plt.show()
 # %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time; its mean inverse is the average uniqueness ({cite:t}`lopezdeprado2018advances`, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
 lab = fixed[h_tb]
 first = lab.iloc[1800:1830]
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1.3, 1]})
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4),
+                               gridspec_kw={"width_ratios": [1.3, 1]})
 mplots.label_intervals(ax1, first.index, first["t_end"], first["label"].to_numpy())
 ax1.set_title(f"30 consecutive {h_tb} labels (green up, red down, grey flat)")
 conc = mplots.concurrency(lab.index, lab["t_end"])
@@ -170,7 +193,8 @@ ax2.set_ylabel("sample times (count)")
 ax2.set_title(f"concurrency, mean {conc.mean():.1f}")
 plt.show()
 print(f"mean uniqueness 1/concurrency: {np.mean(1 / conc):.3f}")
-print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent outcomes")
+print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent "
+      f"outcomes")
 
 # %% [markdown]
 # A sample in the training set whose label interval overlaps the test period shares price moves
@@ -198,15 +222,21 @@ print("purged + embargoed samples per fold:", (roles == -1).sum(axis=1).tolist()
 # block.
 
 # %%
-model = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED, **MODEL_PARAMS)
+model = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED,
+                            **MODEL_PARAMS)
 splitters = {"k-fold, shuffled": KFold(N_SPLITS, shuffle=True, random_state=SEED),
-             "k-fold, contiguous": KFold(N_SPLITS), "purged k-fold": PurgedKFold(N_SPLITS, embargo=h_tb),
+             "k-fold, contiguous": KFold(N_SPLITS),
+             "purged k-fold": PurgedKFold(N_SPLITS, embargo=h_tb),
              "purged walk-forward": cv}
 rows_ = {}
 for name, s in splitters.items():
-    r = walk_forward_evaluate(ds.X, ds.y, t_end=ds.t_end, ret=ds.ret, model_factory=model, cv=s, baselines=False)
+    r = walk_forward_evaluate(ds.X, ds.y, t_end=ds.t_end, ret=ds.ret,
+                              model_factory=model, cv=s, baselines=False)
     rows_[name] = r.metrics.iloc[0][["n", "roc_auc", "accuracy", "ic"]]
-pd.DataFrame(rows_).T.astype({"n": int}).round(3)
+show.table(pd.DataFrame(rows_).T.astype(float),
+           {"n": "test samples", "roc_auc": "AUC", "accuracy": "accuracy", "ic": "IC"},
+           formats={"test samples": ",d", "AUC": ".3f", "accuracy": ".3f", "IC": ".3f"},
+           index="cross-validation")
 
 # %% [markdown]
 # Shuffled k-fold puts the neighbours of every test sample, whose labels share 59 of 60 seconds
@@ -229,12 +259,18 @@ pd.DataFrame(rows_).T.astype({"n": int}).round(3)
 
 # %%
 side = np.sign(ds.X["ofi_10s"]).replace(0, np.nan)
-meta = labels.meta_labels(mid, side, pt=BARRIER, sl=BARRIER, horizon=h_tb, tick=inst.tick, samples=side.index)
-strength = pd.qcut(ds.X["ofi_10s"].abs().reindex(meta.index), 5, labels=["q1 (weak)", "q2", "q3", "q4", "q5 (strong)"])
-tab = meta.groupby(strength, observed=True).agg(share_paid=("label", "mean"), mean_pnl_ticks=("pnl", "mean"),
+meta = labels.meta_labels(mid, side, pt=BARRIER, sl=BARRIER, horizon=h_tb,
+                          tick=inst.tick, samples=side.index)
+strength = pd.qcut(ds.X["ofi_10s"].abs().reindex(meta.index), 5,
+                   labels=["q1 (weak)", "q2", "q3", "q4", "q5 (strong)"])
+tab = meta.groupby(strength, observed=True).agg(share_paid=("label", "mean"),
+                                                mean_pnl_ticks=("pnl", "mean"),
                                                 n=("label", "size"))
 print(f"{len(meta):,} bets, share that paid {meta['label'].mean():.3f}")
-tab.round(3)
+show.table(tab, {"share_paid": "share that paid", "mean_pnl_ticks": "mean P&L (ticks)",
+                 "n": "bets"},
+           formats={"share that paid": ".3f", "mean P&L (ticks)": ".3f", "bets": ",d"},
+           index="|ofi_10s| quintile")
 
 # %% [markdown]
 # If the share that paid rises with the strength of the imbalance, the strength is a useful input
@@ -279,9 +315,11 @@ b.loc[[best]].round(3)
 # %%
 g1 = grid[::60]
 vol = labels.ewm_volatility(mid, span=30, tick=inst.tick, samples=g1)
-tbv = labels.triple_barrier_labels(mid, pt=1.0, sl=1.0, width=vol, horizon=h_tb, tick=inst.tick, samples=g1)
+tbv = labels.triple_barrier_labels(mid, pt=1.0, sl=1.0, width=vol, horizon=h_tb,
+                                   tick=inst.tick, samples=g1)
 print(f"median 1-min volatility {vol.median():.2f} ticks")
-tbv["barrier"].map({1: "profit-take", -1: "stop-loss", 0: "vertical"}).value_counts(normalize=True).round(3)
+tbv["barrier"].map({1: "profit-take", -1: "stop-loss",
+                    0: "vertical"}).value_counts(normalize=True).round(3)
 
 # %% [markdown]
 # ```{solution-end}
@@ -299,14 +337,21 @@ tbv["barrier"].map({1: "profit-take", -1: "stop-loss", 0: "vertical"}).value_cou
 # ```
 
 # %%
-ds10 = build_training_set(data, horizon=HORIZONS[0], grid=GRID, features=flow_feature_names())
+ds10 = build_training_set(data, horizon=HORIZONS[0], grid=GRID,
+                          features=flow_feature_names())
 gap = {}
-for name, s in (("k-fold, shuffled", KFold(N_SPLITS, shuffle=True, random_state=SEED)), ("purged walk-forward", PurgedWalkForward(N_SPLITS, embargo=HORIZONS[0]))):
-    r = walk_forward_evaluate(ds10.X, ds10.y, t_end=ds10.t_end, model_factory=model, cv=s, baselines=False)
+cvs = (("k-fold, shuffled", KFold(N_SPLITS, shuffle=True, random_state=SEED)),
+       ("purged walk-forward", PurgedWalkForward(N_SPLITS, embargo=HORIZONS[0])))
+for name, s in cvs:
+    r = walk_forward_evaluate(ds10.X, ds10.y, t_end=ds10.t_end, model_factory=model,
+                              cv=s, baselines=False)
     gap[name] = r.metrics.iloc[0]["roc_auc"]
-print(f"{HORIZONS[0]} labels: AUC shuffled k-fold {gap['k-fold, shuffled']:.3f}, walk-forward "
-      f"{gap['purged walk-forward']:.3f}, gap {gap['k-fold, shuffled'] - gap['purged walk-forward']:+.3f}")
-print(f"{h_tb} labels: gap {rows_['k-fold, shuffled']['roc_auc'] - rows_['purged walk-forward']['roc_auc']:+.3f}")
+print(f"{HORIZONS[0]} labels: AUC shuffled k-fold {gap['k-fold, shuffled']:.3f}, "
+      f"walk-forward {gap['purged walk-forward']:.3f}, gap "
+      f"{gap['k-fold, shuffled'] - gap['purged walk-forward']:+.3f}")
+auc_of = {name: r["roc_auc"] for name, r in rows_.items()}
+tb_gap = auc_of["k-fold, shuffled"] - auc_of["purged walk-forward"]
+print(f"{h_tb} labels: gap {tb_gap:+.3f}")
 
 # %% [markdown]
 # ```{solution-end}

@@ -32,7 +32,8 @@
 # on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day and of the models
 GRID = "1s"         # feature sample grid
 HORIZONS = ["10s", "1min"]  # label horizons of P(up)
@@ -49,10 +50,13 @@ import numpy as np
 import pandas as pd
 
 import companion
-from companion.models import PurgedWalkForward, leakage_audit, load_model, save_model, walk_forward_evaluate
+from companion.models import (PurgedWalkForward, leakage_audit, load_model, save_model,
+                              walk_forward_evaluate)
+from companion import display as show
 from companion.models import plots as mplots
 from companion.models.compiled import CompiledModel
-from companion.models.dataset import MODEL_PARAMS, build_training_set, flow_feature_names
+from companion.models.dataset import (MODEL_PARAMS, build_training_set,
+                                      flow_feature_names)
 from companion.models.metrics import spearman_ic
 from companion.models.train import DirectionClassifier, MoveRegressor
 from companion.plotting import use_course_style
@@ -62,10 +66,11 @@ pd.set_option("display.precision", 3)
 spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
 data = companion.load(spec)
 inst = data.instrument
-sets = {h: build_training_set(data, horizon=h, grid=GRID, features=flow_feature_names()) for h in HORIZONS}
+sets = {h: build_training_set(data, horizon=h, grid=GRID,
+                              features=flow_feature_names()) for h in HORIZONS}
 for h, ds in sets.items():
-    print(f"{inst.symbol} {inst.date}, horizon {h}: {len(ds):,} samples, {ds.X.shape[1]} features, "
-          f"share up {ds.y.mean():.3f}")
+    print(f"{inst.symbol} {inst.date}, horizon {h}: {len(ds):,} samples, "
+          f"{ds.X.shape[1]} features, share up {ds.y.mean():.3f}")
 
 # %% [markdown]
 # ## 6.1 The set-up
@@ -82,10 +87,15 @@ for h, ds in sets.items():
 # numbers:
 
 # %%
-model = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED, **MODEL_PARAMS)
-{k: v for k, v in model.lgb_params().items() if k in ("learning_rate", "num_leaves", "max_depth",
-                                                       "min_data_in_leaf", "feature_fraction", "deterministic",
-                                                       "force_row_wise", "num_threads", "seed")}
+model = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED,
+                            **MODEL_PARAMS)
+{k: v for k, v in model.lgb_params().items() if k in ("learning_rate", "num_leaves",
+                                                      "max_depth",
+                                                       "min_data_in_leaf",
+                                                      "feature_fraction",
+                                                      "deterministic",
+                                                       "force_row_wise", "num_threads",
+                                                      "seed")}
 
 # %% [markdown]
 # ## 6.2 Walk-forward with purging and an embargo
@@ -99,14 +109,21 @@ model = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED, **MODE
 results = {}
 for h, ds in sets.items():
     cv = PurgedWalkForward(N_SPLITS, embargo=h)
-    results[h] = walk_forward_evaluate(ds.X, ds.y, t_end=ds.t_end, ret=ds.ret, model_factory=model, cv=cv,
-                                       ofi_column="ofi_10s", random_state=SEED)
-results[HORIZONS[0]].folds
+    results[h] = walk_forward_evaluate(ds.X, ds.y, t_end=ds.t_end, ret=ds.ret,
+                                       model_factory=model, cv=cv, ofi_column="ofi_10s",
+                                       random_state=SEED)
+clock = {c: "%H:%M:%S" for c in ("train from", "train to", "test from", "test to")}
+show.table(results[HORIZONS[0]].folds.set_index("fold"),
+           {"n_train": "train samples", "n_test": "test samples",
+            "train_start": "train from", "train_end": "train to",
+            "test_start": "test from", "test_end": "test to"},
+           formats={"train samples": ",d", "test samples": ",d", **clock})
 
 # %%
 cols = ["roc_auc", "accuracy", "balanced_accuracy", "log_loss", "ic", "hit_rate"]
-table = pd.concat({h: r.metrics.set_index("model")[cols] for h, r in results.items()}, names=["horizon"])
-table.round(3)
+table = pd.concat({h: r.metrics.set_index("model")[cols] for h, r in results.items()},
+                  names=["horizon"])
+show.table(table, "auto", formats="auto")
 
 # %% [markdown]
 # Read the table as a forecaster would. {term}`AUC` and accuracy of 0.5 are chance; the majority model's
@@ -128,7 +145,8 @@ table.round(3)
 # How stable is the edge? One AUC per test block:
 
 # %%
-fm = pd.concat({h: r.fold_metrics.pivot(index="fold", columns="model", values="roc_auc") for h, r in results.items()},
+fm = pd.concat({h: r.fold_metrics.pivot(index="fold", columns="model",
+                                        values="roc_auc") for h, r in results.items()},
                names=["horizon"])
 fm.round(3)
 
@@ -155,10 +173,11 @@ for tr, te in PurgedWalkForward(N_SPLITS, embargo=h0).split(ds.t, ds.t_end):
     mean_size.append(np.full(te.size, absret[tr].mean()))
     test_rows.append(te)
 te_all = np.concatenate(test_rows)
-p_size, m_size, real = np.concatenate(pred_size), np.concatenate(mean_size), absret[te_all]
+p_size, m_size = np.concatenate(pred_size), np.concatenate(mean_size)
+real = absret[te_all]
 r2 = 1 - np.sum((real - p_size) ** 2) / np.sum((real - m_size) ** 2)
-print(f"|move| over {h0}: out-of-sample IC {spearman_ic(p_size, real):.3f}, R² vs training mean {r2:.3f}, "
-      f"mean |move| {real.mean():.2f} ticks")
+print(f"|move| over {h0}: out-of-sample IC {spearman_ic(p_size, real):.3f}, R² vs "
+      f"training mean {r2:.3f},\nmean |move| {real.mean():.2f} ticks")
 
 # %% [markdown]
 # An $R^2$ below zero means the regressor does worse than the training mean: on a wide-spread
@@ -168,7 +187,9 @@ print(f"|move| over {h0}: out-of-sample IC {spearman_ic(p_size, real):.3f}, R² 
 # walk-forward model):
 
 # %%
-(fitted.feature_importance("gain") / fitted.feature_importance("gain").sum()).sort_values(ascending=False).head(5).round(3)
+gain = fitted.feature_importance("gain")
+share = (gain / gain.sum()).sort_values(ascending=False).head(5).round(3)
+share.rename_axis("feature").to_frame("share of the total gain")
 
 # %% [markdown]
 # ## 6.4 Calibration
@@ -181,9 +202,11 @@ print(f"|move| over {h0}: out-of-sample IC {spearman_ic(p_size, real):.3f}, R² 
 fig, axes = plt.subplots(1, len(HORIZONS), figsize=(11, 4.2), squeeze=False)
 for ax, (h, r) in zip(axes.ravel(), results.items()):
     p = r.predictions
-    tabs = {m: mplots.reliability_table(p.loc[p["model"] == m, "y"], p.loc[p["model"] == m, "p_1"], n_bins=10)
+    tabs = {m: mplots.reliability_table(p.loc[p["model"] == m, "y"],
+                                        p.loc[p["model"] == m, "p_1"], n_bins=10)
             for m in ("model", "logistic")}
-    mplots.reliability_plot(ax, {"LightGBM": tabs["model"], "logistic": tabs["logistic"]})
+    mplots.reliability_plot(ax, {"LightGBM": tabs["model"],
+                                 "logistic": tabs["logistic"]})
     ax.set_title(f"Reliability, horizon {h} (out of sample)")
 plt.show()
 
@@ -211,20 +234,25 @@ imp = results[h0].importance
 share = imp.div(imp.sum(axis=1), axis=0).mean()
 fig, ax = plt.subplots(figsize=(7, 5))
 mplots.importance_bars(ax, share, top=15)
-ax.set_title(f"Gain importance, horizon {h0} (mean over {len(imp)} walk-forward models)")
+ax.set_title(f"Gain importance, horizon {h0} (mean over {len(imp)} walk-forward "
+             f"models)")
 plt.show()
 
 # %%
 last = results[h0].models[-1]
-test_idx = results[h0].predictions.query("model == 'model' and fold == @N_SPLITS - 1").index
+last_fold = "model == 'model' and fold == @N_SPLITS - 1"
+test_idx = results[h0].predictions.query(last_fold).index
 Xs = sets[h0].X.loc[test_idx]
 contrib = last.contributions(Xs)
 pick = Xs.index[np.argsort(last.predict_proba(Xs)[:, 1])[[0, len(Xs) // 2, -1]]]
 c = contrib.loc[pick]
 top_feats = c.drop(columns="bias").abs().max().sort_values(ascending=False).index[:6]
-out = c[list(top_feats) + ["bias"]].assign(log_odds=c.sum(axis=1), p_up=1 / (1 + np.exp(-c.sum(axis=1))))
-out.index = [f"lowest P(up) {pick[0].time()}", f"median {pick[1].time()}", f"highest {pick[2].time()}"]
-out.round(3)
+out = c[list(top_feats) + ["bias"]].assign(log_odds=c.sum(axis=1),
+                                           p_up=1 / (1 + np.exp(-c.sum(axis=1))))
+out.index = [f"lowest P(up) {pick[0].time()}", f"median {pick[1].time()}",
+             f"highest {pick[2].time()}"]
+show.table(out.rename(columns={"log_odds": "total log-odds", "p_up": "P(up)"}),
+           formats=".3f", transpose=True, index="log-odds contribution")
 
 # %% [markdown]
 # Each row sums to the model's log-odds: the lowest and highest predictions of the last block
@@ -240,15 +268,17 @@ out.round(3)
 # standard deviation $\sqrt{(n_1 + n_0 + 1)/(12 n_1 n_0)}$ (inflated by the overlap of labels).
 
 # %%
-audit = leakage_audit(sets[h0].X, sets[h0].y, t_end=sets[h0].t_end, ret=sets[h0].ret, model_factory=model,
-                      cv=PurgedWalkForward(N_SPLITS, embargo=h0), n_repeats=N_AUDIT, random_state=SEED)
+audit = leakage_audit(sets[h0].X, sets[h0].y, t_end=sets[h0].t_end, ret=sets[h0].ret,
+                      model_factory=model, cv=PurgedWalkForward(N_SPLITS, embargo=h0),
+                      n_repeats=N_AUDIT, random_state=SEED)
 yt = results[h0].predictions.query("model == 'model'")["y"]
 n1, n0 = int(yt.sum()), int((1 - yt).sum())
 null_sd = np.sqrt((n1 + n0 + 1) / (12 * n1 * n0))
 inflate = np.sqrt(pd.Timedelta(h0) / pd.Timedelta(GRID))
-print(f"shuffled labels: AUC {', '.join(f'{a:.3f}' for a in audit['roc_auc'])} (mean {audit['roc_auc'].mean():.3f}); "
-      f"null sd {null_sd:.3f} for independent labels, ~{null_sd * inflate:.3f} for overlapping ones; "
-      f"real labels: {results[h0].metrics.iloc[0]['roc_auc']:.3f}")
+print(f"shuffled labels: AUC {', '.join(f'{a:.3f}' for a in audit['roc_auc'])} (mean "
+      f"{audit['roc_auc'].mean():.3f});\nnull sd {null_sd:.3f} for independent labels, "
+      f"~{null_sd * inflate:.3f} for overlapping ones; real labels: "
+      f"{results[h0].metrics.iloc[0]['roc_auc']:.3f}")
 
 # %% [markdown]
 # If the shuffled-label models score at chance (within a few null standard deviations) while the
@@ -263,12 +293,14 @@ print(f"shuffled labels: AUC {', '.join(f'{a:.3f}' for a in audit['roc_auc'])} (
 # definition and the sha256 of the model and of the training data. {py:func}`load_model <companion.models.io.load_model>` checks the hash.
 
 # %%
-final = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED, **MODEL_PARAMS).fit(ds.X, ds.y)
+final = DirectionClassifier(n_estimators=N_ESTIMATORS, random_state=SEED,
+                            **MODEL_PARAMS).fit(ds.X, ds.y)
 tmp = Path(tempfile.mkdtemp())
 txt, meta_path = save_model(final, tmp / "p_up_10s", label=ds.label, X=ds.X, y=ds.y)
 loaded = load_model(tmp / "p_up_10s")
 same = np.array_equal(final.predict_proba(ds.X), loaded.predict_proba(ds.X))
-print(f"wrote {txt.name} ({txt.stat().st_size / 1e3:.0f} kB) and {meta_path.name}; reloaded predictions identical: {same}")
+print(f"wrote {txt.name} ({txt.stat().st_size / 1e3:.0f} kB) and {meta_path.name}; "
+      f"reloaded predictions identical: {same}")
 {k: loaded.metadata_[k] for k in ("format", "estimator", "classes", "label")}
 
 # %% [markdown]
@@ -279,8 +311,8 @@ print(f"wrote {txt.name} ({txt.stat().st_size / 1e3:.0f} kB) and {meta_path.name
 # %%
 compiled = CompiledModel.from_file(tmp / "p_up_10s")
 pc, pl = compiled.predict_proba(ds.X), final.predict_proba(ds.X)
-print(f"{compiled.n_trees} trees; compiled == LightGBM on all {len(ds.X):,} rows: {np.array_equal(pc, pl)} "
-      f"(max abs difference {np.max(np.abs(pc - pl)):.1e})")
+print(f"{compiled.n_trees} trees; compiled == LightGBM on all {len(ds.X):,} rows: "
+      f"{np.array_equal(pc, pl)} (max abs difference {np.max(np.abs(pc - pl)):.1e})")
 
 # %% [markdown]
 # ## Exercises
@@ -297,8 +329,10 @@ print(f"{compiled.n_trees} trees; compiled == LightGBM on all {len(ds.X):,} rows
 
 # %%
 ds_all = build_training_set(data, horizon=h0, grid=GRID)
-r_all = walk_forward_evaluate(ds_all.X, ds_all.y, t_end=ds_all.t_end, ret=ds_all.ret, model_factory=model,
-                              cv=PurgedWalkForward(N_SPLITS, embargo=h0), baselines=False)
+r_all = walk_forward_evaluate(ds_all.X, ds_all.y, t_end=ds_all.t_end, ret=ds_all.ret,
+                              model_factory=model,
+                              cv=PurgedWalkForward(N_SPLITS, embargo=h0),
+                              baselines=False)
 print(f"{ds_all.X.shape[1]} features: AUC {r_all.metrics.iloc[0]['roc_auc']:.3f} "
       f"(flow features: {results[h0].metrics.iloc[0]['roc_auc']:.3f})")
 imp_all = r_all.importance.div(r_all.importance.sum(axis=1), axis=0).mean()
@@ -320,10 +354,15 @@ imp_all.sort_values(ascending=False).head(8).round(3)
 # ```
 
 # %%
-r_roll = walk_forward_evaluate(sets[h0].X, sets[h0].y, t_end=sets[h0].t_end, model_factory=model,
-                               cv=PurgedWalkForward(N_SPLITS, embargo=h0, window="rolling"), baselines=False)
-pd.DataFrame({"expanding": results[h0].metrics.iloc[0][["roc_auc", "log_loss"]],
-              "rolling": r_roll.metrics.iloc[0][["roc_auc", "log_loss"]]}).T.astype(float).round(3)
+r_roll = walk_forward_evaluate(sets[h0].X, sets[h0].y, t_end=sets[h0].t_end,
+                               model_factory=model,
+                               cv=PurgedWalkForward(N_SPLITS, embargo=h0,
+                                                    window="rolling"),
+                               baselines=False)
+windows = {"expanding": results[h0].metrics.iloc[0][["roc_auc", "log_loss"]],
+           "rolling": r_roll.metrics.iloc[0][["roc_auc", "log_loss"]]}
+show.table(pd.DataFrame(windows).T.astype(float), "auto", formats=".3f",
+           index="window")
 
 # %% [markdown]
 # ```{solution-end}
@@ -341,11 +380,15 @@ pd.DataFrame({"expanding": results[h0].metrics.iloc[0][["roc_auc", "log_loss"]],
 # ```
 
 # %%
-ds3 = build_training_set(data, horizon=h0, grid=GRID, features=flow_feature_names(), target="sign", threshold=1.0)
-r3 = walk_forward_evaluate(ds3.X, ds3.y, t_end=ds3.t_end, ret=ds3.ret, model_factory=model,
+ds3 = build_training_set(data, horizon=h0, grid=GRID, features=flow_feature_names(),
+                         target="sign", threshold=1.0)
+r3 = walk_forward_evaluate(ds3.X, ds3.y, t_end=ds3.t_end, ret=ds3.ret,
+                           model_factory=model,
                            cv=PurgedWalkForward(N_SPLITS, embargo=h0), baselines=True)
-print("class shares:", ds3.y.value_counts(normalize=True).sort_index().round(3).to_dict())
-r3.metrics.set_index("model")[["balanced_accuracy", "roc_auc", "ic"]].round(3)
+print("class shares:",
+      ds3.y.value_counts(normalize=True).sort_index().round(3).to_dict())
+show.table(r3.metrics.set_index("model")[["balanced_accuracy", "roc_auc", "ic"]],
+           "auto", formats=".3f")
 
 # %% [markdown]
 # ```{solution-end}

@@ -34,13 +34,16 @@
 # by default; set `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"   # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7             # seed of the synthetic day (used when DATA is synthetic)
-LEVELS = 5           # book levels in the composite imbalance (capped at the book's depth)
+# book levels in the composite imbalance (capped at the book's depth)
+LEVELS = 5
 WEAK = 0.15          # weak threshold of the composite (textbook default)
 STRONG = 0.35        # strong threshold of the composite (textbook default)
 HORIZON_S = 10       # forward horizon of a call (seconds)
-FIT_FRACTION = 0.5   # share of the day used to choose thresholds (the rest is the test period)
+# share of the day used to choose thresholds (the rest is the test period)
+FIT_FRACTION = 0.5
 N_SPLITS = 5         # walk-forward folds of the direction model
 N_TREES = 100        # trees of the LightGBM direction model
 P_LONG = 0.55        # model rule: go long above this P(up), short below 1 minus it
@@ -51,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import signals as sg
 from companion.events import NS
 from companion.models import DirectionClassifier, PurgedWalkForward
@@ -65,8 +69,8 @@ ts = events["ts"]
 mid = sg.mid_price(book)
 L = min(LEVELS, book.shape[1] // 4)
 spread_bps = 1e4 * (book[:, 0] - book[:, 2]) / mid
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels (using {L}), "
-      f"median spread {np.nanmedian(spread_bps):.3f} bps")
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels "
+      f"(using {L}), median spread {np.nanmedian(spread_bps):.3f} bps")
 
 # %% [markdown]
 # ## 7.1 Three imbalances and a composite
@@ -96,11 +100,15 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # %%
 signal = sg.ImbalanceSignal(levels=L, weak=WEAK, strong=STRONG, tick=float(inst.tick))
 comp = signal.components(book, events)
-comp.describe().loc[["mean", "std", "min", "50%", "max"]]
+parts = {"vol_imb": "volume imbalance", "dw_imb": "depth-weighted imbalance",
+         "count_imb": "order-count imbalance", "composite": "composite"}
+show.table(comp.describe().loc[["mean", "std", "min", "50%", "max"]], parts,
+           formats=".3f", index_names={"std": "s.d.", "50%": "median"},
+           index="per event")
 
 # %%
 print("correlation of the parts (per event):")
-comp.corr().round(3)
+show.table(comp.corr().rename(index=parts), parts, formats=".3f")
 
 # %% [markdown]
 # The three parts are correlated, the volume and distance-weighted imbalances strongly and the
@@ -115,7 +123,8 @@ w = (ts >= t_open + 3600 * NS) & (ts < t_open + 3900 * NS)
 fig, ax1 = plt.subplots(figsize=(10, 3.8))
 minutes = (ts[w] - ts[w][0]) / NS / 60
 ax1.plot(minutes, mid[w] / inst.price_scale, color="0.2", lw=1)
-ax1.set(xlabel="time since the window start (min)", ylabel="mid (currency)", title=f"{inst.symbol}: composite imbalance and mid, 5 minutes")
+ax1.set(xlabel="time since the window start (min)", ylabel="mid (currency)",
+        title=f"{inst.symbol}: composite imbalance and mid, 5 minutes")
 ax2 = ax1.twinx()
 ax2.plot(minutes, s[w], color="C0", lw=0.6, alpha=0.7)
 for th in (STRONG, -STRONG):
@@ -141,7 +150,8 @@ fit_end = int(np.quantile(ts, FIT_FRACTION))
 in_fit = ts <= fit_end - h       # purged: the forward window ends inside the fit period
 in_test = ts > fit_end
 signal.fit(s[in_fit], fwd[in_fit])
-after = sg.ImbalanceSignal(levels=L, weak=WEAK, strong=STRONG).fit(s[in_test], fwd[in_test])
+after = sg.ImbalanceSignal(levels=L, weak=WEAK,
+                           strong=STRONG).fit(s[in_test], fwd[in_test])
 codes = list(sg.CODES)
 pd.DataFrame({
     "events (fit)": [signal.support_[c] for c in codes],
@@ -173,10 +183,14 @@ cost = float(np.nanmedian(grid["spread"]))
 thresholds = np.round(np.arange(0.05, 0.65, 0.05), 2)
 sweep = sg.threshold_sweep(grid["s"], grid["fwd"], thresholds)
 sweep_net = sg.threshold_sweep(grid["s"], grid["fwd"], thresholds, cost_bps=cost)
-after_spread = sweep_net[["hit_rate", "avg_pnl_bps", "sharpe"]].add_suffix(" (after spread)")
-table = sweep[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]].join(after_spread)
-print(f"{len(grid):,} samples every {HORIZON_S} s; round-trip cost = median spread {cost:.3f} bps")
-table
+sweep_cols = {"trades": "trades", "hit_rate": "hit rate",
+              "avg_pnl_bps": "mean P&L per trade (bps)", "sharpe": "Sharpe"}
+print(f"{len(grid):,} samples every {HORIZON_S} s; round-trip cost = median spread "
+      f"{cost:.3f} bps")
+print("mid to mid:")
+display(show.table(sweep, sweep_cols, formats="auto", index="threshold"))
+print("after the spread:")
+show.table(sweep_net, sweep_cols, formats="auto", index="threshold")
 
 # %% mystnb={"figure": {"caption": "Threshold sweep on $|S|$: average P&L per trade (bps), mid to mid and after the spread (left), and trades per day (right, log scale); dotted: the weak and strong thresholds.", "name": "fig-threshold-sweep"}, "image": {"alt": "Left, average P&L per trade against the signal threshold, before and after the spread; right, trades per day on a log scale."}}
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -185,10 +199,12 @@ ax1.plot(sweep_net.index, sweep_net["avg_pnl_bps"], "o-", label="after the sprea
 ax1.axhline(0, color="k", lw=0.8)
 for th in (WEAK, STRONG):
     ax1.axvline(th, color="0.5", ls=":", lw=1)
-ax1.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="average P&L per trade (bps)", title="Edge per trade")
+ax1.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)",
+        ylabel="average P&L per trade (bps)", title="Edge per trade")
 ax1.legend()
 ax2.plot(sweep.index, sweep["trades"], "o-", color="C2")
-ax2.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="trades (count)", yscale="log", title="Trades per day")
+ax2.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="trades (count)",
+        yscale="log", title="Trades per day")
 plt.show()
 
 # %% [markdown]
@@ -199,9 +215,10 @@ plt.show()
 #
 # %%
 best = sweep["avg_pnl_bps"].max()
-print(f"best mid-to-mid edge {best:.3f} bps per trade (threshold {sweep['avg_pnl_bps'].idxmax():.2f}) "
-      f"against a round-trip spread of {cost:.3f} bps: edge / cost = {best / cost:.3f}; "
-      f"thresholds with positive P&L after the spread: {int((sweep_net['avg_pnl_bps'] > 0).sum())}")
+print(f"best mid-to-mid edge {best:.3f} bps per trade (threshold "
+      f"{sweep['avg_pnl_bps'].idxmax():.2f})\nagainst a round-trip spread of "
+      f"{cost:.3f} bps: edge / cost = {best / cost:.3f}\nthresholds with positive P&L "
+      f"after the spread: {int((sweep_net['avg_pnl_bps'] > 0).sum())}")
 
 # %% [markdown]
 # An edge that is a fraction of the spread cannot be harvested by crossing the spread twice. It
@@ -218,20 +235,24 @@ print(f"best mid-to-mid edge {best:.3f} bps per trade (threshold {sweep['avg_pnl
 # default strong threshold.
 
 # %%
-cal = sg.calibrate_threshold(grid["s"], grid["fwd"], grid.index.to_numpy(), thresholds, fit_end=fit_end,
-                             horizon_ns=h, objective="sharpe")
-cal_net = sg.calibrate_threshold(grid["s"], grid["fwd"], grid.index.to_numpy(), thresholds, fit_end=fit_end,
-                                 horizon_ns=h, cost_bps=cost, objective="sharpe")
+cal = sg.calibrate_threshold(grid["s"], grid["fwd"], grid.index.to_numpy(), thresholds,
+                             fit_end=fit_end, horizon_ns=h, objective="sharpe")
+cal_net = sg.calibrate_threshold(grid["s"], grid["fwd"], grid.index.to_numpy(),
+                                 thresholds, fit_end=fit_end, horizon_ns=h,
+                                 cost_bps=cost, objective="sharpe")
 cols = ["trades", "hit_rate", "avg_pnl_bps", "sharpe"]
 rows = {}
 for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
     th = c["threshold"]
-    rows[(name, f"calibrated {th:.2f}")] = {"fit sharpe": c["fit"].loc[th, "sharpe"], **c["test"].loc[th, cols]}
-    rows[(name, f"default {STRONG:.2f}")] = {"fit sharpe": c["fit"].loc[STRONG, "sharpe"],
+    rows[(name, f"calibrated {th:.2f}")] = {"fit sharpe": c["fit"].loc[th, "sharpe"],
+                                            **c["test"].loc[th, cols]}
+    rows[(name,
+          f"default {STRONG:.2f}")] = {"fit sharpe": c["fit"].loc[STRONG, "sharpe"],
                                              **c["test"].loc[STRONG, cols]}
 oos = pd.DataFrame(rows).T
-oos.columns = ["fit sharpe", "test trades", "test hit rate", "test avg P&L bps", "test sharpe"]
-oos
+oos.columns = ["fit Sharpe", "test trades", "test hit rate", "test P&L/trade (bps)",
+               "test Sharpe"]
+show.table(oos, formats="auto")
 
 # %% [markdown]
 # Read the test columns only: they are the honest numbers. The fit Sharpe of the calibrated
@@ -244,8 +265,9 @@ oos
 # %%
 for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
     n = int(c["test_row"]["trades"])
-    print(f"{name}: calibrated threshold {c['threshold']:.2f}, test Sharpe {c['test_row']['sharpe']:.3f} "
-          f"± {1 / np.sqrt(max(n, 1)):.3f} (one s.e., {n} trades)")
+    print(f"{name}: calibrated threshold {c['threshold']:.2f},\n  test Sharpe "
+          f"{c['test_row']['sharpe']:.3f} ± {1 / np.sqrt(max(n, 1)):.3f} (one s.e., "
+          f"{n} trades)")
 
 # %% [markdown]
 # ## 7.5 The model rule
@@ -266,9 +288,11 @@ for name, c in (("mid to mid", cal), ("after the spread", cal_net)):
 # model trained only on earlier data, with the overlapping labels purged.
 
 # %%
-oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS, n_trees=N_TREES)
+oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS,
+                                n_trees=N_TREES)
 Xk, tk, rk, y, wf = oos.X, oos.t, oos.ret, oos.y, oos.wf
-wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic", "hit_rate"]]
+show.table(wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic",
+                                          "hit_rate"]], "auto", formats="auto")
 
 # %% [markdown]
 # The table scores the pooled out-of-sample predictions against three baselines fitted on the
@@ -276,23 +300,28 @@ wf.metrics.set_index("model")[["n", "accuracy", "roc_auc", "log_loss", "ic", "hi
 # median $|\mathrm{OFI}_{10\,s}|$ of the first fold's training period.
 
 # %%
-pos, p_ts, p_up, theta_ofi = oos.pos, oos.p_ts, oos.p_up, oos.theta_ofi   # theta: set before the first prediction
-ofi10, comp_oos, r_pred = Xk["ofi_10s"].to_numpy()[pos], Xk["composite_imb"].to_numpy()[pos], rk[pos]
+# theta: set before the first prediction
+pos, p_ts, p_up, theta_ofi = oos.pos, oos.p_ts, oos.p_up, oos.theta_ofi
+ofi10, comp_oos = Xk["ofi_10s"].to_numpy()[pos], Xk["composite_imb"].to_numpy()[pos]
+r_pred = rk[pos]
 first_pred = p_ts[0]
 rule = sg.model_rule(p_up, ofi10, theta_ofi, P_LONG, 1 - P_LONG)
-print(f"out-of-sample predictions from {(first_pred - t_open) / 3600 / NS:.3f} h after the open; "
-      f"OFI threshold {theta_ofi:.3f} shares; rule: {np.mean(rule == 1):.3f} long, {np.mean(rule == -1):.3f} short")
+print(f"out-of-sample predictions from {(first_pred - t_open) / 3600 / NS:.3f} h after "
+      f"the open;\nOFI threshold {theta_ofi:.3f} shares; rule: "
+      f"{np.mean(rule == 1):.3f} long, {np.mean(rule == -1):.3f} short")
 
 # %% [markdown]
 # To compare like with like, score the rule and the imbalance signal on the same non-overlapping
 # grid of the out-of-sample period, with the same round-trip cost.
 
 # %%
-step = np.arange(0, len(p_ts), HORIZON_S)        # one sample per horizon: no overlapping calls
+# one sample per horizon: no overlapping calls
+step = np.arange(0, len(p_ts), HORIZON_S)
 r_oos = r_pred[step]
 calls = {
     "model rule": rule[step].astype(float),
-    f"imbalance |S| >= {STRONG:.2f}": np.where(np.abs(comp_oos[step]) >= STRONG, np.sign(comp_oos[step]), 0.0),
+    f"imbalance |S| >= {STRONG:.2f}": np.where(np.abs(comp_oos[step]) >= STRONG,
+                                               np.sign(comp_oos[step]), 0.0),
     "OFI sign": np.sign(ofi10[step]),
 }
 res = {}
@@ -300,7 +329,7 @@ for name, d in calls.items():
     for label, c in (("mid to mid", 0.0), ("after the spread", cost)):
         tab = sg.threshold_sweep(d, r_oos, [0.5], cost_bps=c).iloc[0]
         res[(name, label)] = tab[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
-pd.DataFrame(res).T
+show.table(pd.DataFrame(res).T.astype(float), "auto", formats="auto")
 
 # %% [markdown]
 # Three readings are worth keeping. First, a model with an {term}`AUC` a few points above 0.5 is a
@@ -328,14 +357,17 @@ pd.DataFrame(res).T
 # ```
 
 # %%
-variants = {"composite": dict(levels=L), "volume only": dict(levels=L, weights=(1.0, 0.0, 0.0)),
+variants = {"composite": dict(levels=L),
+            "volume only": dict(levels=L, weights=(1.0, 0.0, 0.0)),
             "level 1 only": dict(levels=1)}
 out = {}
 for name, kw in variants.items():
-    sv = sg.imbalance_components(book, events, tick=inst.tick, **kw)["composite"].to_numpy()
+    sv = sg.imbalance_components(book, events, tick=inst.tick,
+                                 **kw)["composite"].to_numpy()
     g = sg.sample_on_grid(ts, {"s": sv, "fwd": fwd}, h, t0=t_open)
     out[name] = sg.threshold_sweep(g["s"], g["fwd"], [STRONG]).iloc[0]
-pd.DataFrame(out).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
+show.table(pd.DataFrame(out).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]],
+           "auto", formats="auto")
 
 # %% [markdown]
 # The composite and its parts rank the book's pressure in nearly the same order (their correlation
@@ -361,10 +393,11 @@ hz = {}
 for hs in (5, 10, 30, 60):
     f_h = sg.forward_mid_move_bps(ts, mid, hs * NS)
     g = sg.sample_on_grid(ts, {"s": s, "fwd": f_h}, hs * NS, t0=t_open)
-    c = sg.calibrate_threshold(g["s"], g["fwd"], g.index.to_numpy(), thresholds, fit_end=fit_end,
-                               horizon_ns=hs * NS, cost_bps=cost)
-    hz[f"{hs} s"] = {"threshold": c["threshold"], **c["test_row"][["trades", "avg_pnl_bps", "sharpe"]]}
-pd.DataFrame(hz).T
+    c = sg.calibrate_threshold(g["s"], g["fwd"], g.index.to_numpy(), thresholds,
+                               fit_end=fit_end, horizon_ns=hs * NS, cost_bps=cost)
+    hz[f"{hs} s"] = {"threshold": c["threshold"],
+                     **c["test_row"][["trades", "avg_pnl_bps", "sharpe"]]}
+show.table(pd.DataFrame(hz).T, "auto", formats="auto", index="horizon")
 
 # %% [markdown]
 # Longer horizons let a correct call travel further than the spread, but the imbalance's
@@ -391,8 +424,10 @@ pd.DataFrame(hz).T
 tight = {}
 for pl in (P_LONG, 0.6, 0.65):
     d = sg.model_rule(p_up, ofi10, theta_ofi, pl, 1 - pl)[step].astype(float)
-    tight[f"P(up) > {pl:.2f}"] = sg.threshold_sweep(d, r_oos, [0.5], cost_bps=cost).iloc[0]
-pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
+    tight[f"P(up) > {pl:.2f}"] = sg.threshold_sweep(d, r_oos, [0.5],
+                                                    cost_bps=cost).iloc[0]
+show.table(pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]],
+           "auto", formats="auto")
 
 # %% [markdown]
 # A stricter probability keeps the calls where the model is most sure; with a weak model there
@@ -415,7 +450,8 @@ pd.DataFrame(tight).T[["trades", "hit_rate", "avg_pnl_bps", "sharpe"]]
 # %%
 from companion.models import leakage_audit
 
-audit = leakage_audit(Xk, y, t=tk, t_end=tk + h, model_factory=DirectionClassifier(n_estimators=N_TREES),
+audit = leakage_audit(Xk, y, t=tk, t_end=tk + h,
+                      model_factory=DirectionClassifier(n_estimators=N_TREES),
                       cv=PurgedWalkForward(N_SPLITS), ret=rk, n_repeats=1)
 print(f"shuffled-label AUC {audit['roc_auc'].iloc[0]:.3f} (real labels: "
       f"{wf.metrics.set_index('model').loc['model', 'roc_auc']:.3f})")

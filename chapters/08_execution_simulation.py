@@ -36,7 +36,8 @@
 # `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"    # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7              # seed of the synthetic day and of the random parent orders
 SLICE_START_MIN = 60  # quoting experiments: start of the slice (minutes after the open)
 SLICE_MIN = 60        # quoting experiments: length of the slice (minutes)
@@ -48,7 +49,8 @@ MAKER_FEE = -0.002    # currency per share (negative: a rebate)
 TAKER_FEE = 0.003     # currency per share
 N_PARENTS = 20        # random parent orders for the execution algorithms
 PARENT_MIN = 30       # execution window of each parent (minutes)
-PARTICIPATION = 0.05  # parent size as a share of the average market volume in its window
+# parent size as a share of the average market volume in its window
+PARTICIPATION = 0.05
 
 # %% tags=["hide-input"]
 import matplotlib.pyplot as plt
@@ -56,15 +58,18 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import signals as sg
 from companion.book import trades as book_trades
 from companion.events import NS
-from companion.execution import (POV, TWAP, VWAP, Adaptive, VolumeProfile, execute, ofi_signal,
-                                 paired_comparison, random_parents, run_many)
+from companion.execution import (POV, TWAP, VWAP, Adaptive, VolumeProfile, execute,
+                                 ofi_signal, paired_comparison, random_parents,
+                                 run_many)
 from companion.execution import plots as eplots
 from companion.plotting import use_course_style
-from companion.sim import (EXPIRED, FOK, IOC, LIMIT, MARKET, POST_ONLY, REJECTED, Fees, FIFOQueue,
-                           LogProbQueue, PowerProbQueue, RiskAverseQueue, Simulator, SqrtImpact)
+from companion.sim import (EXPIRED, FOK, IOC, LIMIT, MARKET, POST_ONLY, REJECTED, Fees,
+                           FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue,
+                           Simulator, SqrtImpact)
 from companion.sim import plots as splots
 
 use_course_style()
@@ -76,13 +81,16 @@ ts = events["ts"]
 mid = sg.mid_price(book)
 t_open = inst.session_open_ns or int(ts[0])
 t_close = inst.session_close_ns or int(ts[-1])
-i0, i1 = np.searchsorted(ts, [t_open + SLICE_START_MIN * 60 * NS, t_open + (SLICE_START_MIN + SLICE_MIN) * 60 * NS])
+i0, i1 = np.searchsorted(ts, [t_open + SLICE_START_MIN * 60 * NS,
+                              t_open + (SLICE_START_MIN + SLICE_MIN) * 60 * NS])
 ev_s, book_s = events[i0:i1], book[i0:i1]
 lat = LATENCY_US * 1_000
-fees = Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale, unit="per_share")
+fees = Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale,
+            unit="per_share")
 spread_ticks = (book_s[:, 0] - book_s[:, 2]) / inst.tick
-print(f"{inst.symbol} {inst.date}: {len(events):,} events; slice of {SLICE_MIN} min with {len(ev_s):,} events, "
-      f"median spread {np.median(spread_ticks):.1f} ticks, median best-bid size {np.median(book_s[:, 3]):.0f} shares")
+print(f"{inst.symbol} {inst.date}: {len(events):,} events; slice of {SLICE_MIN} min "
+      f"with {len(ev_s):,} events,\nmedian spread {np.median(spread_ticks):.1f} ticks, "
+      f"median best-bid size {np.median(book_s[:, 3]):.0f} shares")
 
 # %% [markdown]
 # ## 8.1 Order types
@@ -122,16 +130,30 @@ def one_of_each(ctx):
     bid, ask, ask_size = int(ctx.best_bid), int(ctx.best_ask), float(ctx.book[1])
     ctx.submit(1, QTY, bid, LIMIT)                  # joins the best bid
     ctx.submit(1, QTY, 0, MARKET)                   # takes the best ask
-    ctx.submit(1, 3 * ask_size, ask, IOC)           # takes what the best ask shows, the rest expires
-    ctx.submit(1, 3 * ask_size, ask, FOK)           # cannot fill entirely at the ask: expires
+    # takes what the best ask shows, the rest expires
+    ctx.submit(1, 3 * ask_size, ask, IOC)
+    # cannot fill entirely at the ask: expires
+    ctx.submit(1, 3 * ask_size, ask, FOK)
     ctx.submit(1, QTY, ask, POST_ONLY)              # would cross: rejected
     ctx.submit(1, QTY, bid + inst.tick // 2, LIMIT)  # off the tick grid: rejected
 
 
-demo = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), entry_latency=lat, response_latency=lat)
+demo = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), entry_latency=lat,
+                 response_latency=lat)
 orders = demo.run_python(once(one_of_each)).orders_frame()
-print(f"book at the decision: bid {book_s[0, 2]:.0f} x {book_s[0, 3]:.0f}, ask {book_s[0, 0]:.0f} x {book_s[0, 1]:.0f}")
-orders[["otype", "side", "price", "qty", "status", "reason", "filled", "avg_price"]]
+print(f"book at the decision: bid {book_s[0, 2]:.0f} x {book_s[0, 3]:.0f}, ask "
+      f"{book_s[0, 0]:.0f} x {book_s[0, 1]:.0f}")
+def dollars(p):  # three decimals: an off-tick price shows
+    return show.fmt_price(p, inst.price_scale, decimals=3) if p > 0 else "–"
+
+
+show.table(orders.assign(side=orders["side"].map({1: "buy", -1: "sell"}),
+                         price=orders["price"].map(dollars),
+                         avg_price=orders["avg_price"].map(dollars)),
+           {"otype": "type", "side": "side", "price": "limit ($)", "qty": "quantity",
+            "status": "status", "reason": "reason", "filled": "filled",
+            "avg_price": "mean fill ($)"},
+           formats={"quantity": ",d", "filled": ",d"}, index="order")
 
 # %% [markdown]
 # ## 8.2 Queue position
@@ -164,7 +186,8 @@ orders[["otype", "side", "price", "qty", "status", "reason", "filled", "avg_pric
 
 # %%
 class Quoter:
-    """Post QTY at the best bid and at the best ask every `every_s`; cancel each quote after `ttl_s`."""
+    """Post QTY at the best bid and at the best ask every `every_s`; cancel each quote
+    after `ttl_s`."""
 
     def __init__(self, every_s: float, ttl_s: float, qty: float):
         self.every, self.ttl, self.qty = int(every_s * NS), int(ttl_s * NS), qty
@@ -172,24 +195,28 @@ class Quoter:
 
     def __call__(self, ctx):
         for j in ctx.open_orders():
-            if j not in self.cancelled and ctx.t - ctx.orders["ts_submit"][j] >= self.ttl:
+            age = ctx.t - ctx.orders["ts_submit"][j]
+            if j not in self.cancelled and age >= self.ttl:
                 ctx.cancel(int(j))
                 self.cancelled.add(int(j))
-        if ctx.t >= self.next_t and ctx.best_bid == ctx.best_bid and ctx.best_ask == ctx.best_ask:
+        # not NaN
+        quoted = ctx.best_bid == ctx.best_bid and ctx.best_ask == ctx.best_ask
+        if ctx.t >= self.next_t and quoted:
             ctx.buy(self.qty, int(ctx.best_bid))
             ctx.sell(self.qty, int(ctx.best_ask))
             self.next_t = ctx.t + self.every
 
 
 def quote_run(queue, latency_ns=lat, ttl_s=QUOTE_TTL_S, **kw):
-    sim = Simulator(ev_s, book_s, tick=int(inst.tick), queue=queue, entry_latency=latency_ns,
-                    response_latency=latency_ns, wake_interval_ns=50_000_000, **kw)
+    sim = Simulator(ev_s, book_s, tick=int(inst.tick), queue=queue,
+                    entry_latency=latency_ns, response_latency=latency_ns,
+                    wake_interval_ns=50_000_000, **kw)
     return sim.run_python(Quoter(QUOTE_EVERY_S, ttl_s, QTY))
 
 
 def markout_bps(res, horizon_s=5.0):
-    """Mean of side x (mid h after the fill - mid at the fill) / mid over the fills, bps (negative:
-    the price moved against the filled quote, i.e. adverse selection)."""
+    """Mean of side x (mid h after the fill - mid at the fill) / mid over the fills, bps
+    (negative: the price moved against the filled quote, i.e. adverse selection)."""
     f = res.fills
     if len(f) == 0:
         return np.nan
@@ -199,19 +226,21 @@ def markout_bps(res, horizon_s=5.0):
     return float(np.mean(f["side"] * (m[j1] - m[j0]) / m[j0] * 1e4))
 
 
-models = {"risk-averse": RiskAverseQueue(), "power n=2": PowerProbQueue(2), "power n=3": PowerProbQueue(3),
-          "log": LogProbQueue(), "FIFO": FIFOQueue()}
+models = {"risk-averse": RiskAverseQueue(), "power n=2": PowerProbQueue(2),
+          "power n=3": PowerProbQueue(3), "log": LogProbQueue(), "FIFO": FIFOQueue()}
 runs = {name: quote_run(q) for name, q in models.items()}
-fill = pd.DataFrame({name: {"quotes": len(r.orders), "fills": len(r.fills),
-                            "fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
-                            "quotes with a fill": np.mean(r.orders["filled"] > 0),
-                            "markout 5 s (bps)": markout_bps(r)} for name, r in runs.items()}).T
-fill
+fill = pd.DataFrame(
+    {name: {"quotes": len(r.orders), "fills": len(r.fills),
+            "fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
+            "quotes with a fill": np.mean(r.orders["filled"] > 0),
+            "markout 5 s (bps)": markout_bps(r)}
+     for name, r in runs.items()}).T
+show.table(fill, formats="auto", index="queue model")
 
 # %% mystnb={"figure": {"caption": "Fill rate (filled / posted quantity) of the same passive quotes under five queue-position models; shaded: the band from the risk-averse model to the most optimistic one; dashed: exact FIFO from order ids.", "name": "fig-queue-models"}, "image": {"alt": "Fill rate of the same passive quotes under five queue-position models, with a shaded band between the extremes and a dashed exact-FIFO line."}}
 fig, ax = plt.subplots(figsize=(8, 4))
-splots.fill_rate_band(ax, fill["fill rate"], lower="risk-averse", upper=["power n=2", "power n=3", "log"],
-                      exact="FIFO")
+splots.fill_rate_band(ax, fill["fill rate"], lower="risk-averse",
+                      upper=["power n=2", "power n=3", "log"], exact="FIFO")
 ax.set_title(f"{inst.symbol}: fill rate of the same quotes under five queue models")
 plt.show()
 
@@ -239,17 +268,21 @@ plt.show()
 # %%
 lats = [0, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000]
 lat_runs = {L: quote_run(FIFOQueue(), latency_ns=L) for L in lats}
-lat_tab = pd.DataFrame({f"{L / 1e6:g} ms": {"fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
-                                            "rejected or expired": np.mean(np.isin(r.orders["status"], (REJECTED, EXPIRED))),
-                                            "markout 5 s (bps)": markout_bps(r)}
-                        for L, r in lat_runs.items()}).T
-lat_tab
+lat_tab = pd.DataFrame(
+    {f"{L / 1e6:g} ms": {
+        "fill rate": r.orders["filled"].sum() / r.orders["qty"].sum(),
+        "rejected or expired": np.mean(np.isin(r.orders["status"],
+                                               (REJECTED, EXPIRED))),
+        "markout 5 s (bps)": markout_bps(r)}
+     for L, r in lat_runs.items()}).T
+show.table(lat_tab, formats=".3f", index="latency")
 
 # %% [markdown]
 #
 # %%
 d = lat_tab.iloc[-1] - lat_tab.iloc[0]
-print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, markout {d['markout 5 s (bps)']:+.3f} bps")
+print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, markout "
+      f"{d['markout 5 s (bps)']:+.3f} bps")
 
 # %% [markdown]
 # How much latency costs a quoter depends on how fast the touch moves against it and on how long
@@ -274,11 +307,14 @@ print(f"from 0 ms to {lats[-1] / 1e6:g} ms: fill rate {d['fill rate']:+.3f}, mar
 # %%
 fee_run = quote_run(FIFOQueue(), fees=fees)
 px = float(np.nanmedian(mid[i0:i1]))
-print(f"taker fee {TAKER_FEE:.4f}/share = {1e4 * TAKER_FEE * inst.price_scale / px:.3f} bps, maker rebate "
-      f"{-MAKER_FEE:.4f}/share = {-1e4 * MAKER_FEE * inst.price_scale / px:.3f} bps of the price; "
-      f"median spread {1e4 * np.median(book_s[:, 0] - book_s[:, 2]) / px:.3f} bps")
-print(f"quoter: {len(fee_run.fills)} maker fills, fees {fee_run.fills['fee'].sum() / inst.price_scale:.3f} "
-      f"(negative = rebate earned, currency)")
+print(f"taker fee {TAKER_FEE:.4f}/share = "
+      f"{1e4 * TAKER_FEE * inst.price_scale / px:.3f} bps, maker rebate "
+      f"{-MAKER_FEE:.4f}/share = {-1e4 * MAKER_FEE * inst.price_scale / px:.3f} bps of "
+      f"the price;\nmedian spread "
+      f"{1e4 * np.median(book_s[:, 0] - book_s[:, 2]) / px:.3f} bps")
+print(f"quoter: {len(fee_run.fills)} maker fills, fees "
+      f"{fee_run.fills['fee'].sum() / inst.price_scale:.3f} (negative = rebate earned, "
+      f"currency)")
 
 # %% [markdown]
 # ## 8.5 Impact: the square-root law
@@ -312,7 +348,8 @@ print(f"quoter: {len(fee_run.fills)} maker fills, fees {fee_run.fills['fee'].sum
 tape = book_trades(events)
 V = float(tape["size"].sum())
 m1 = pd.Series(mid, index=pd.to_timedelta(ts)).ffill().resample("1min").last().dropna()
-sigma_px = float(m1.diff().std() * np.sqrt(len(m1)))       # daily volatility, price units
+# daily volatility, price units
+sigma_px = float(m1.diff().std() * np.sqrt(len(m1)))
 sigma_bps = 1e4 * sigma_px / float(np.nanmedian(mid))
 sizes = [100, 500, 2_000, 10_000, 50_000]
 law_model = SqrtImpact(sigma_px, V, 1.0)
@@ -323,15 +360,18 @@ def market_buy(q):
 
 
 imp, ref = {}, {}
-for label, model in (("visible book only", None), ("with square-root impact", law_model)):
+for label, model in (("visible book only", None), ("with square-root impact",
+                                                   law_model)):
     rows = []
     for q in sizes:  # one run per size: each order meets the whole book on its own
-        o = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick), impact=model).run_python(market_buy(q)).orders
+        o = Simulator(ev_s[:2000], book_s[:2000], tick=int(inst.tick),
+                      impact=model).run_python(market_buy(q)).orders
         row = book_s[o["arr_event"][0] - 1]                 # the book row the order met
         m0 = 0.5 * (row[0] + row[2])                        # arrival mid
         rows.append({"qty": o["qty"][0], "filled": o["filled"][0],
                      "cost (bps)": 1e4 * (o["avg_price"][0] - m0) / m0})
-        if model is None:   # the documented model: the walk, or max(walk, law) beyond the depth
+        # the documented model: the walk, or max(walk, law) beyond the depth
+        if model is None:
             asks, f = row[0::4][row[1::4] > 0], o["filled"][0]
             walk = (f * (o["avg_price"][0] - m0) + (q - f) * (asks[-1] - m0)) / q
             law = law_model.cost(q)
@@ -340,16 +380,20 @@ for label, model in (("visible book only", None), ("with square-root impact", la
     imp[label] = pd.DataFrame(rows).set_index("qty")
 imp["documented model"] = pd.DataFrame(ref).T.rename_axis("qty")
 impact = pd.concat(imp, axis=1)
-gap = (impact[("with square-root impact", "cost (bps)")] - impact[("documented model", "model (bps)")]).abs()
+gap = (impact[("with square-root impact", "cost (bps)")]
+       - impact[("documented model", "model (bps)")]).abs()
 print(f"sigma {sigma_bps:.3f} bps/day, daily volume V {V:,.0f} shares")
 print(f"largest |simulated - documented model| {gap.max():.3f} bps")
-impact
+show.table(impact.set_axis(impact.index.astype(int)), formats="auto",
+           index="order size (shares)")
 
 # %% mystnb={"figure": {"caption": "Cost of one market buy against the arrival mid (bps) for several sizes, next to the square-root law $Y\\sigma\\sqrt{Q/V}$; log-log axes, x = order size as a share of daily volume.", "name": "fig-market-impact"}, "image": {"alt": "Log-log plot of the cost of a market buy against order size as a share of daily volume, beside the square-root law."}}
 pts = pd.DataFrame({"q_over_v": np.array(sizes) / V,
-                    "cost_bps": impact[("with square-root impact", "cost (bps)")].to_numpy()})
+                    "cost_bps": impact[("with square-root impact",
+                                        "cost (bps)")].to_numpy()})
 fig, ax = plt.subplots(figsize=(7, 4))
-splots.impact_curve(ax, sigma_bps, 1.0, np.logspace(np.log10(pts["q_over_v"].min() / 2), -1, 50), pts)
+splots.impact_curve(ax, sigma_bps, 1.0, np.logspace(np.log10(pts["q_over_v"].min() / 2),
+                                                    -1, 50), pts)
 ax.set_title(f"{inst.symbol}: cost of one market buy against the square-root law")
 plt.show()
 
@@ -404,7 +448,8 @@ parents = random_parents(data, N_PARENTS, qty, duration_s=PARENT_MIN * 60, seed=
 profile = VolumeProfile.u_shape(t_open, t_close, daily_volume=V)
 ofi_z = ofi_signal(events, book, window_s=10, step_s=1)
 algos = {"TWAP": TWAP(30), "VWAP": VWAP(profile, 30), "POV": POV(PARTICIPATION, 10),
-         "Adaptive": Adaptive(TWAP(30), ofi_z, kind="score", max_dev=0.1, max_step=0.02)}
+         "Adaptive": Adaptive(TWAP(30), ofi_z, kind="score", max_dev=0.1,
+                              max_step=0.02)}
 print(f"{N_PARENTS} parents of {qty:,.0f} shares over {PARENT_MIN} min "
       f"(~{PARTICIPATION:.0%} of the average window volume {win_vol:,.0f})")
 
@@ -412,18 +457,21 @@ print(f"{N_PARENTS} parents of {qty:,.0f} shares over {PARENT_MIN} min "
 p0 = parents[0]
 fig, ax = plt.subplots(figsize=(9, 4))
 for k, (name, a) in enumerate(algos.items()):
-    eplots.schedule_plot(ax, execute(data, p0, a, mode="limit", timeout_s=10, sim_kwargs=dict(fees=fees)),
+    eplots.schedule_plot(ax, execute(data, p0, a, mode="limit", timeout_s=10,
+                                     sim_kwargs=dict(fees=fees)),
                          color=f"C{k}", label=name)
 ax.legend()
-ax.set_title(f"Parent 0 ({'buy' if p0.side > 0 else 'sell'} {p0.qty:,.0f}): targets (dashed) and fills (solid)")
+ax.set_title(f"Parent 0 ({'buy' if p0.side > 0 else 'sell'} {p0.qty:,.0f}): targets "
+             f"(dashed) and fills (solid)")
 plt.show()
 
 # %%
-runs_all = run_many(data, parents, algos, mode="limit", timeout_s=10, sim_kwargs=dict(fees=fees))
-cols = ["is_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps", "fees_bps", "completion",
-        "maker_share", "vwap_slippage_bps"]
+runs_all = run_many(data, parents, algos, mode="limit", timeout_s=10,
+                    sim_kwargs=dict(fees=fees))
+cols = ["is_bps", "spread_bps", "impact_bps", "timing_bps", "opportunity_bps",
+        "fees_bps", "completion", "maker_share", "vwap_slippage_bps"]
 summary = runs_all.groupby("algo", sort=False)[cols].mean()
-summary
+show.table(summary, "auto", formats=".3f", transpose=True, index="mean over parents")
 
 # %% mystnb={"figure": {"caption": "Mean implementation shortfall per algorithm (bps of the arrival value), split into spread, impact, timing, opportunity and fees; diamonds: the total.", "name": "fig-shortfall-split"}, "image": {"alt": "Stacked bars of mean implementation shortfall per algorithm split into spread, impact, timing, opportunity and fees, with diamonds at the totals."}}
 fig, ax = plt.subplots(figsize=(8, 4))
@@ -440,23 +488,34 @@ plt.show()
 
 # %%
 by = {a: g.sort_values("parent") for a, g in runs_all.groupby("algo", sort=False)}
-paired = pd.DataFrame({a: paired_comparison(by[a], by["TWAP"], "is_bps") for a in algos if a != "TWAP"}).T
-paired[["n", "mean_a", "mean_b", "mean_diff", "se", "t", "n_pos", "n_neg", "sign_p"]].astype(float)
+paired = pd.DataFrame({a: paired_comparison(by[a], by["TWAP"], "is_bps")
+                       for a in algos if a != "TWAP"}).T
+show.table(paired.astype(float),
+           {"n": "parents", "mean_a": "mean (bps)", "mean_b": "TWAP mean (bps)",
+            "mean_diff": "difference (bps)", "se": "s.e. (bps)", "t": "t",
+            "n_pos": "parents worse", "n_neg": "parents better",
+            "sign_p": "sign-test p"},
+           formats={"parents": ",d", "mean (bps)": ".3f", "TWAP mean (bps)": ".3f",
+                    "difference (bps)": ".3f", "s.e. (bps)": ".3f", "t": ".3f",
+                    "parents worse": ",d", "parents better": ",d",
+                    "sign-test p": ".3f"},
+           index="algorithm")
 
 # %% mystnb={"figure": {"caption": "Per-parent shortfall of each algorithm minus TWAP's (bps), with the mean and its 95% interval; below zero is cheaper than TWAP.", "name": "fig-shortfall-vs-twap"}, "image": {"alt": "Per-parent shortfall of each algorithm minus TWAP's as dots, with the mean and its 95% interval."}}
 fig, ax = plt.subplots(figsize=(7, 4))
-eplots.paired_differences(ax, {a: by[a]["is_bps"].to_numpy() - by["TWAP"]["is_bps"].to_numpy()
-                               for a in algos if a != "TWAP"}, "TWAP")
+diffs = {a: by[a]["is_bps"].to_numpy() - by["TWAP"]["is_bps"].to_numpy()
+         for a in algos if a != "TWAP"}
+eplots.paired_differences(ax, diffs, "TWAP")
 ax.set_title("Per-parent shortfall difference against TWAP (mean and 95% interval)")
 plt.show()
 
 # %% [markdown]
-# Read the paired table by its `t` and `sign_p` columns. Pairing detects a difference of a
+# Read the paired table by its "t" and "sign-test p" columns. Pairing detects a difference of a
 # fraction of a bp when it is consistent from parent to parent, and misses one of a few bps when
 # it is not. On the synthetic day VWAP is indistinguishable from TWAP (the U-shaped profile barely
 # bends a 30-minute schedule) and POV's differences are large but go both ways, while the
 # adaptive schedule costs *more* than TWAP on most parents: it gains a little timing, but it
-# crosses more often (lower `maker_share`) and pays more spread and impact. A signal that shifts
+# crosses more often (lower maker share) and pays more spread and impact. A signal that shifts
 # timing by a few percent of the parent can only move the shortfall by a fraction of the move it
 # predicts, which is the small edge measured in chapter 7, and here that fraction does not pay
 # for the extra crossing. The schedules differ more in *risk* (the spread of the dots) and in how
@@ -476,8 +535,10 @@ plt.show()
 # ```
 
 # %%
-long = {name: quote_run(models[name], ttl_s=30) for name in ("risk-averse", "power n=2", "FIFO")}
-pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum() for n, r in long.items()}, name="fill rate (30 s)")
+long = {name: quote_run(models[name], ttl_s=30)
+        for name in ("risk-averse", "power n=2", "FIFO")}
+pd.Series({n: r.orders["filled"].sum() / r.orders["qty"].sum()
+           for n, r in long.items()}, name="fill rate (30 s)")
 
 # %% [markdown]
 # Longer-lived quotes fill more often under every model, and the gap between the models grows
@@ -502,7 +563,8 @@ from companion.sim import LognormalLatency
 
 for seed in (0, 1):
     r = quote_run(FIFOQueue(), latency_ns=LognormalLatency(1_000_000, 1.0), seed=seed)
-    print(f"seed {seed}: fill rate {r.orders['filled'].sum() / r.orders['qty'].sum():.3f}")
+    print(f"seed {seed}: fill rate "
+          f"{r.orders['filled'].sum() / r.orders['qty'].sum():.3f}")
 
 # %% [markdown]
 # The median is 1 ms but the tail is long (the mean of a log-normal with $\sigma = 1$ is 1.6 times
@@ -524,11 +586,15 @@ for seed in (0, 1):
 # ```
 
 # %%
-aggr = run_many(data, parents, {"TWAP market": TWAP(30)}, mode="market", sim_kwargs=dict(fees=fees))
+aggr = run_many(data, parents, {"TWAP market": TWAP(30)}, mode="market",
+                sim_kwargs=dict(fees=fees))
 aggr = aggr.sort_values("parent")
 cmp = paired_comparison(aggr, by["TWAP"], "is_bps")
-print(f"market minus limit TWAP: {cmp['mean_diff']:.3f} bps (t {cmp['t']:.3f}, sign test p {cmp['sign_p']:.3f})")
-pd.DataFrame({"TWAP market": aggr[cols].mean(), "TWAP limit": by["TWAP"][cols].mean()}).T
+print(f"market minus limit TWAP: {cmp['mean_diff']:.3f} bps (t {cmp['t']:.3f}, sign "
+      f"test p {cmp['sign_p']:.3f})")
+show.table(pd.DataFrame({"TWAP market": aggr[cols].mean(),
+                        "TWAP limit": by["TWAP"][cols].mean()}).T,
+           "auto", formats=".3f", transpose=True, index="mean over parents")
 
 # %% [markdown]
 # Crossing pays the half spread and the taker fee on every share; working passively earns the

@@ -33,7 +33,8 @@
 # `DATA = "lobster:AAPL:1"` to run it on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"    # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7              # seed of the synthetic day (used when DATA is synthetic)
 QTY = 100             # shares per entry
 HOLD_S = 10           # timeout exit (seconds)
@@ -52,9 +53,10 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import signals as sg
-from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy, performance_figure,
-                                run_backtest)
+from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy,
+                                performance_figure, run_backtest)
 from companion.events import NS
 from companion.plotting import use_course_style
 from companion.sim import Fees, FIFOQueue
@@ -68,7 +70,8 @@ ts = events["ts"]
 mid = sg.mid_price(book)
 cur = "$" if inst.venue == "NASDAQ" else "currency"
 print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
-      f"{np.nanmedian(1e4 * (book[:, 0] - book[:, 2]) / mid):.3f} bps, median mid {np.nanmedian(mid) / inst.price_scale:.2f}")
+      f"{np.nanmedian(1e4 * (book[:, 0] - book[:, 2]) / mid):.3f} bps, median mid "
+      f"{np.nanmedian(mid) / inst.price_scale:.2f}")
 
 # %% [markdown]
 # ## 9.1 The engine
@@ -89,11 +92,30 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, median spread "
 
 # %%
 execution = ExecutionConfig(
-    fees=Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale, unit="per_share"),
-    entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000, queue=FIFOQueue())
+    fees=Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_scale,
+              unit="per_share"),
+    entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000,
+                            queue=FIFOQueue())
 scalper = ImbalanceScalper(qty=QTY, entry=ENTRY, hold_s=HOLD_S, strong=STRONG)
 res_scalper = run_backtest(events, book, inst, scalper, execution=execution)
-res_scalper.trades.head()
+fields = {"entry_ts": "entry time", "exit_ts": "exit time", "side": "side",
+          "qty": "shares", "entry_price": f"entry price ({cur})",
+          "exit_price": f"exit price ({cur})", "signal": "signal at entry",
+          "pnl_mid": f"P&L at decision mids ({cur})", "gross": f"gross P&L ({cur})",
+          "fees": f"fees ({cur})", "net": f"net P&L ({cur})",
+          "pnl_bps": "net P&L (bps)", "holding_s": "holding (s)", "n_fills": "fills"}
+first = res_scalper.trades.head()
+first = first.assign(
+    entry_ts=first["entry_ts"].map(show.fmt_time),
+                     exit_ts=first["exit_ts"].map(show.fmt_time),
+    side=first["side"].map({1: "buy", -1: "sell"}),
+    entry_price=[show.fmt_price(p, inst.price_scale) for p in first["entry_price"]],
+    exit_price=[show.fmt_price(p, inst.price_scale) for p in first["exit_price"]])
+money = {fields[k]: ",.2f" for k in ("pnl_mid", "gross", "fees", "net")}
+show.table(first.rename(index=lambda i: f"trade {i}"), fields,
+           formats={"shares": ",d", "signal at entry": ".3f", "net P&L (bps)": ".3f",
+                    "holding (s)": ".3f", "fills": ",d", **money},
+           transpose=True, index="first trades of the scalper")
 
 # %% [markdown]
 # Each row is a round trip: it opens when the position leaves zero and closes when it returns.
@@ -121,17 +143,21 @@ res_scalper.trades.head()
 
 # %%
 h = HORIZON_S * NS
-oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS, n_trees=N_TREES, baselines=False)
-p_ts, p_up, theta_ofi = oos.p_ts, oos.p_up, oos.theta_ofi   # theta set before the first prediction
+oos = sg.walk_forward_direction(events, book, inst, h, n_splits=N_SPLITS,
+                                n_trees=N_TREES, baselines=False)
+# theta set before the first prediction
+p_ts, p_up, theta_ofi = oos.p_ts, oos.p_up, oos.theta_ofi
 wf, pred = oos.wf, oos.wf.predictions
-print(f"out-of-sample AUC {wf.metrics['roc_auc'].iloc[0]:.3f} on {len(pred):,} seconds; "
-      f"OFI threshold {theta_ofi:.3f} shares")
+print(f"out-of-sample AUC {wf.metrics['roc_auc'].iloc[0]:.3f} on {len(pred):,} "
+      f"seconds; OFI threshold {theta_ofi:.3f} shares")
 
 # %%
-model = ModelStrategy(qty=QTY, entry=ENTRY, hold_s=HOLD_S, p_up=p_up, p_ts=p_ts, ofi_threshold=theta_ofi)
+model = ModelStrategy(qty=QTY, entry=ENTRY, hold_s=HOLD_S, p_up=p_up, p_ts=p_ts,
+                      ofi_threshold=theta_ofi)
 res_model = run_backtest(events, book, inst, model, execution=execution)
 print(f"model strategy: {len(res_model.trades)} round trips, first entry "
-      f"{(res_model.trades['entry_ts'].min() - p_ts[0]) / NS:.3f} s after the first prediction")
+      f"{(res_model.trades['entry_ts'].min() - p_ts[0]) / NS:.3f} s after the first "
+      f"prediction")
 
 # %% [markdown]
 # ## 9.3 Gross against net
@@ -145,22 +171,30 @@ rows = {}
 for name, r in runs.items():
     p, t = r.pnl(), r.trades
     notional = float((t["entry_price"] * t["qty"]).sum()) / inst.price_scale
-    rows[name] = {"trades": len(t), "P&L at decision mids": p["pnl_mid"], "spread and slippage": -p["spread_cost"],
-                  "gross": p["gross"], "fees": -p["fees"], "net": p["net"],
+    rows[name] = {"trades": len(t), "P&L at decision mids": p["pnl_mid"],
+                  "spread and slippage": -p["spread_cost"], "gross": p["gross"],
+                  "fees": -p["fees"], "net": p["net"],
                   "edge per trade (bps)": 1e4 * p["pnl_mid"] / notional,
-                  "cost per trade (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional}
+                  "cost per trade (bps)": 1e4 * (
+                      p["spread_cost"] + p["fees"]) / notional}
 pnl = pd.DataFrame(rows).T
-pnl
+show.table(pnl, formats={"trades": ",d", "P&L at decision mids": ",.2f",
+                         "spread and slippage": ",.2f", "gross": ",.2f", "fees": ",.2f",
+                         "net": ",.2f", "edge per trade (bps)": ".3f",
+                         "cost per trade (bps)": ".3f"},
+           index=f"strategy ({cur} unless bps)")
 
 # %% mystnb={"figure": {"caption": "P&L over the day of the two strategies at three stages: at decision mids (the signal's edge), gross (after the spread) and net (after fees).", "name": "fig-pnl-stages"}, "image": {"alt": "Paired bars of the day's P&L of two strategies at three stages: at decision mids, gross and net."}}
 fig, ax = plt.subplots(figsize=(8, 4))
 steps = ["P&L at decision mids", "gross", "net"]
 x = np.arange(len(steps))
 for k, name in enumerate(pnl.index):
-    ax.bar(x + (k - 0.5) * 0.35, pnl.loc[name, steps].to_numpy(float), width=0.35, label=name)
+    ax.bar(x + (k - 0.5) * 0.35, pnl.loc[name, steps].to_numpy(float), width=0.35,
+           label=name)
 ax.axhline(0, color="k", lw=0.8)
 ax.set_xticks(x, ["at decision mids", "gross (after spread)", "net (after fees)"])
-ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})", title=f"{inst.symbol}: from the signal's edge to the net P&L")
+ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})",
+       title=f"{inst.symbol}: from the signal's edge to the net P&L")
 ax.legend()
 plt.show()
 
@@ -174,8 +208,8 @@ plt.show()
 # %%
 for name, row in pnl.iterrows():
     verdict = "makes money" if row["net"] > 0 else "loses money"
-    print(f"{name}: edge {row['edge per trade (bps)']:.3f} bps per trade against costs of "
-          f"{row['cost per trade (bps)']:.3f} bps:")
+    print(f"{name}: edge {row['edge per trade (bps)']:.3f} bps per trade against costs "
+          f"of {row['cost per trade (bps)']:.3f} bps:")
     print(f"  {verdict} after costs (net {row['net']:,.2f} {cur})")
 
 # %% [markdown]
@@ -192,16 +226,21 @@ for name, row in pnl.iterrows():
 # {py:mod}`companion.backtest.metrics <companion.backtest.metrics>`. Sharpe and Sortino are of the one-minute equity changes,
 # annualised with $252 \times$ bars per session; VaR and win rate are per trade; the maximum
 # drawdown is of the mark-to-mid equity curve; slippage is against the decision mid; the
-# information coefficient `ic` is the Spearman rank correlation of the signed signal at entry
+# information coefficient (IC) is the Spearman rank correlation of the signed signal at entry
 # (positive: up) with the raw mid move from entry to exit (bps), not with the move captured
 # (that move times the trade's side).
 
 # %%
-keys = ["trades", "net_pnl", "gross_pnl", "fees", "win_rate", "profit_factor", "sharpe", "sortino",
-        "sharpe_per_trade", "max_drawdown", "var_95", "avg_holding_s", "avg_pnl_bps", "slippage_bps",
-        "fill_rate", "signal_accuracy", "ic"]
-metrics = pd.DataFrame({name: {k: r.metrics()[k] for k in keys} for name, r in runs.items()})
-metrics.astype(float).round(3)
+keys = ["trades", "net_pnl", "gross_pnl", "fees", "win_rate", "profit_factor", "sharpe",
+        "sortino", "sharpe_per_trade", "max_drawdown", "var_95", "avg_holding_s",
+        "avg_pnl_bps", "slippage_bps", "fill_rate", "signal_accuracy", "ic"]
+metrics = pd.DataFrame(
+    {name: {k: r.metrics()[k] for k in keys} for name, r in runs.items()})
+fmts = {show.humanize(k): ".3f" for k in keys}
+fmts.update({show.humanize(k): ",.2f" for k in ("net_pnl", "gross_pnl", "fees",
+                                                "max_drawdown")}, trades=",d")
+show.table(metrics.T.astype(float), "auto", formats=fmts, transpose=True,
+           index="metric")
 
 # %% [markdown]
 # Note the gap between {py:func}`signal_accuracy <companion.backtest.metrics.signal_accuracy>` (the share of trades whose mid moved the right way while
@@ -249,11 +288,17 @@ passive = {}
 for qname, q in (("risk-averse", RiskAverseQueue()), ("FIFO", FIFOQueue())):
     ex = ExecutionConfig(fees=execution.fees, entry_latency=execution.entry_latency,
                          response_latency=execution.response_latency, queue=q)
-    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, entry="limit", hold_s=HOLD_S, strong=STRONG),
+    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, entry="limit",
+                                                          hold_s=HOLD_S,
+                                                          strong=STRONG),
                      execution=ex)
-    passive[f"limit entry, {qname}"] = {k: r.metrics()[k] for k in ("trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
-passive["market entry"] = {k: res_scalper.metrics()[k] for k in ("trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
-pd.DataFrame(passive).T.astype(float)
+    passive[f"limit entry, {qname}"] = {k: r.metrics()[k] for k in (
+        "trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
+passive["market entry"] = {k: res_scalper.metrics()[k] for k in (
+    "trades", "fill_rate", "gross_pnl", "fees", "net_pnl")}
+money = {k: ",.2f" for k in ("gross P&L", "fees", "net P&L")}
+show.table(pd.DataFrame(passive).T.astype(float), "auto",
+           formats={"trades": ",d", "fill rate": ".3f", **money}, index="entry")
 
 # %% [markdown]
 # A passive entry earns half the spread instead of paying it and collects the rebate, but it is
@@ -278,13 +323,19 @@ pd.DataFrame(passive).T.astype(float)
 
 # %%
 free = {}
-for name, kw in (("as above", dict(fees=execution.fees, entry_latency=LATENCY_US * 1_000,
+for name, kw in (("as above", dict(fees=execution.fees,
+                                   entry_latency=LATENCY_US * 1_000,
                                    response_latency=LATENCY_US * 1_000)),
-                 ("no fees", dict(entry_latency=LATENCY_US * 1_000, response_latency=LATENCY_US * 1_000)),
+                 ("no fees", dict(entry_latency=LATENCY_US * 1_000,
+                                  response_latency=LATENCY_US * 1_000)),
                  ("no fees, no latency", dict(entry_latency=0, response_latency=0))):
-    r = run_backtest(events, book, inst, scalper, execution=ExecutionConfig(queue=FIFOQueue(), **kw))
+    r = run_backtest(events, book, inst, scalper,
+                     execution=ExecutionConfig(queue=FIFOQueue(), **kw))
     free[name] = r.pnl()
-pd.DataFrame(free).T[["pnl_mid", "spread_cost", "gross", "fees", "net"]]
+show.table(pd.DataFrame(free).T,
+           {"pnl_mid": "P&L at decision mids", "spread_cost": "spread and slippage",
+            "gross": "gross", "fees": "fees", "net": "net"}, formats=",.2f",
+           index=f"execution ({cur})")
 
 # %% [markdown]
 # Even with free and instant trading the spread remains: it is the price of immediacy, and a
@@ -306,14 +357,19 @@ pd.DataFrame(free).T[["pnl_mid", "spread_cost", "gross", "fees", "net"]]
 # %%
 hold = {}
 for hs in (2, 10, 30, 120):
-    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, hold_s=hs, strong=STRONG, exit_level=0),
+    r = run_backtest(events, book, inst, ImbalanceScalper(qty=QTY, hold_s=hs,
+                                                          strong=STRONG,
+                                                          exit_level=0),
                      execution=execution)
     t = r.trades
     notional = float((t["entry_price"] * t["qty"]).sum()) / inst.price_scale
     p = r.pnl()
     hold[f"{hs} s"] = {"trades": len(t), "edge (bps)": 1e4 * p["pnl_mid"] / notional,
-                       "cost (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional, "net": p["net"]}
-pd.DataFrame(hold).T
+                       "cost (bps)": 1e4 * (p["spread_cost"] + p["fees"]) / notional,
+                       "net": p["net"]}
+show.table(pd.DataFrame(hold).T, formats={"trades": ",d", "edge (bps)": ".3f",
+                                          "cost (bps)": ".3f", "net": ",.2f"},
+           index=f"holding (net in {cur})")
 
 # %% [markdown]
 # With the exit on an opposite signal switched off (`exit_level=0`), the hold is exactly the
@@ -339,8 +395,11 @@ pd.DataFrame(hold).T
 # %%
 hour = ts < (inst.session_open_ns or int(ts[0])) + 900 * NS
 fast = run_backtest(events[hour], book[hour], inst, scalper, execution=execution)
-slow = run_backtest(events[hour], book[hour], inst, scalper, execution=execution, path="python")
-same = np.array_equal(fast.sim.fills, slow.sim.fills) and np.array_equal(fast.sim.position, slow.sim.position)
+slow = run_backtest(events[hour], book[hour], inst, scalper, execution=execution,
+                    path="python")
+same = np.array_equal(fast.sim.fills,
+                      slow.sim.fills) and np.array_equal(fast.sim.position,
+                                                         slow.sim.position)
 print(f"{len(fast.sim.fills)} fills; identical runs: {same}")
 
 # %% [markdown]

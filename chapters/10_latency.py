@@ -33,11 +33,13 @@
 # on a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"  # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7            # seed of the synthetic day (used when DATA is synthetic)
 ENTRY = "limit"     # the scalper's entry orders: limit (join the best quote) or market
 HORIZON_S = 1.0     # forward mid-move horizon of the signal-decay IC (seconds)
-DELAYS_S = [0, 0.01, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60]  # forecast delays d (seconds)
+# forecast delays d (seconds)
+DELAYS_S = [0, 0.01, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60]
 N_BOOT = 300        # block-bootstrap replicates for the half-life interval
 BUDGET_EVENTS = 20000  # events timed per stage in the compute budget
 
@@ -47,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion import latency as lt
 from companion import signals as sg
 from companion.backtest import ImbalanceScalper
@@ -61,8 +64,9 @@ events, rows, inst = data.events, data.book, data.instrument
 ts = events["ts"]
 gaps = np.diff(ts)
 print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels; "
-      f"median gap between events {np.median(gaps) / 1e6:.3f} ms, "
-      f"{np.mean(gaps < 1_000_000):.3f} of the gaps under 1 ms, {np.mean(gaps < 10_000):.3f} under 10 µs")
+      f"\nmedian gap between events {np.median(gaps) / 1e6:.3f} ms, "
+      f"{np.mean(gaps < 1_000_000):.3f} of the gaps under 1 ms, "
+      f"{np.mean(gaps < 10_000):.3f} under 10 µs")
 
 # %% [markdown]
 # ## 10.1 Where the time goes
@@ -130,9 +134,24 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book le
 # %%
 strategy = ImbalanceScalper(entry=ENTRY)
 sweep = lt.latency_sweep(events, rows, inst, strategy, channels=("feed", "order"))
-cols = ["channel", "latency_s", "trades", "fill_rate", "net_pnl", "pnl_mid", "pnl_per_trade", "slippage_bps",
-        "adverse_1s", "adverse_10s"]
-sweep[cols].round(3)
+measures = {"trades": "trades", "fill_rate": "fill rate", "net_pnl": "net P&L",
+            "pnl_mid": "P&L at mids", "pnl_per_trade": "net P&L per trade",
+            "slippage_bps": "slippage (bps)", "adverse_1s": "adverse sel. 1 s (ticks)",
+            "adverse_10s": "adverse sel. 10 s (ticks)"}
+fmts = {name: ".3f" for name in measures.values()}
+fmts.update({"trades": ",d", "net P&L": ",.2f", "P&L at mids": ",.2f"})
+
+
+def by_latency(g):
+    """One sweep channel with its latencies as labels (0, 10 us, ..., 1 s)."""
+    labels = [lt.format_ns(s * NS) if s > 0 else "0" for s in g["latency_s"]]
+    return g.set_axis(labels)
+
+
+for ch, g in sweep.groupby("channel", sort=False):
+    print(f"latency on the {ch} channel (P&L in currency units):")
+    display(show.table(by_latency(g), measures, formats=fmts, transpose=True,
+                       index="one-way latency"))
 
 # %% mystnb={"figure": {"caption": "Net P&L (currency), fill rate (filled / submitted) and adverse selection over 1 s (ticks) against one-way latency $L$ (s, log axis; $L = 0$ drawn at 1 \u00b5s), per latency channel.", "name": "fig-latency-pnl"}, "image": {"alt": "Three panels against one-way latency on a log axis: net P&L, fill rate and adverse selection, one line per latency channel."}}
 x0 = 1e-6  # where L = 0 sits on the log axis
@@ -144,7 +163,8 @@ for ch, g in sweep.groupby("channel", sort=False):
     axes[2].plot(x, g["adverse_1s"], "o-", label=ch)
 ticks = [x0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1]
 for ax, title, ylab in zip(axes, ["net P&L", "fill rate", "adverse selection over 1 s"],
-                           ["net P&L (currency)", "fill rate (filled / submitted)", "adverse selection (ticks)"]):
+                           ["net P&L (currency)", "fill rate (filled / submitted)",
+                            "adverse selection (ticks)"]):
     ax.set_xscale("log")
     ax.set_xticks(ticks, ["0", "10µs", "100µs", "1ms", "10ms", "100ms", "1s"])
     ax.set_xlabel("one-way latency $L$ (s)")
@@ -160,9 +180,11 @@ for ch in ("feed", "order"):
     g = sweep[sweep["channel"] == ch].set_index("latency_ns")
     changed = g.index[(g["trades"] != z["trades"]) | (g["fills"] != z["fills"])]
     first = lt.format_ns(changed.min()) if len(changed) else "never"
-    print(f"{ch:>5}: net P&L {z['net_pnl']:.2f} at 0 -> {g.loc[10_000_000, 'net_pnl']:.2f} at 10 ms -> "
-          f"{g.loc[NS, 'net_pnl']:.2f} at 1 s; adverse selection (1 s) {z['adverse_1s']:.3f} -> "
-          f"{g.loc[NS, 'adverse_1s']:.3f} ticks; first latency that changes the trades: {first}")
+    print(f"{ch:>5}: net P&L {z['net_pnl']:.2f} at 0 -> "
+          f"{g.loc[10_000_000, 'net_pnl']:.2f} at 10 ms -> {g.loc[NS, 'net_pnl']:.2f} "
+          f"at 1 s;\n       adverse selection (1 s) {z['adverse_1s']:.3f} -> "
+          f"{g.loc[NS, 'adverse_1s']:.3f} ticks;\n"
+          f"       first latency that changes the trades: {first}")
 
 # %% [markdown]
 # Read the sweep from the left. A latency far below the gap between two events changes little:
@@ -211,22 +233,32 @@ for ch in ("feed", "order"):
 mid = sg.mid_price(rows)
 L = min(5, rows.shape[1] // 4)
 signals = {
-    "composite imbalance": sg.imbalance_components(rows, events, levels=L, tick=inst.tick)["composite"].to_numpy(),
+    "composite imbalance": sg.imbalance_components(
+        rows, events, levels=L, tick=inst.tick)["composite"].to_numpy(),
     "OFI 10 s": sg.trailing_ofi(rows, ts, 10 * NS, 1),
 }
 delays = (np.array(DELAYS_S) * NS).astype(np.int64)
-decay = {name: lt.signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS), tick=inst.tick,
-                               t0=inst.session_open_ns or None, t1=inst.session_close_ns or None,
-                               n_boot=N_BOOT, seed=SEED)
+decay = {name: lt.signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS),
+                               tick=inst.tick, t0=inst.session_open_ns or None,
+                               t1=inst.session_close_ns or None, n_boot=N_BOOT,
+                               seed=SEED)
          for name, x in signals.items()}
-pd.DataFrame({name: r.summary() for name, r in decay.items()}).T.astype({"n_samples": int, "n_blocks": int}).round(3)
+fit_names = {"ic0": "IC at zero delay", "tau_s": "decay time τ (s)",
+             "half_life_s": "half-life (s)", "half_life_lo_s": "half-life, 90% low (s)",
+             "half_life_hi_s": "half-life, 90% high (s)", "r2": "fit R²",
+             "n_samples": "samples", "n_blocks": "bootstrap blocks"}
+fit_fmts = {name: ".3f" for name in fit_names.values()}
+fit_fmts.update({"samples": ",d", "bootstrap blocks": ",d"})
+show.table(pd.DataFrame({name: r.summary() for name, r in decay.items()}).T, fit_names,
+           formats=fit_fmts, transpose=True, index="decay fit")
 
 # %% mystnb={"figure": {"caption": "Signal decay: IC of each signal observed with delay $d$ against the forward mid move, with a 90% block-bootstrap band and the fitted exponential decay.", "name": "fig-signal-decay"}, "image": {"alt": "IC of each signal against observation delay with a shaded bootstrap band and a fitted exponential decay."}}
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=False)
 for ax, (name, r) in zip(axes, decay.items()):
     t = r.table
     x = np.maximum(t["delay_s"], 1e-3)
-    ax.fill_between(x, t["ic_lo"], t["ic_hi"], color="C0", alpha=0.2, label="90% bootstrap band")
+    ax.fill_between(x, t["ic_lo"], t["ic_hi"], color="C0", alpha=0.2,
+                    label="90% bootstrap band")
     ax.plot(x, t["ic"], "o", color="C0", label="IC(d)")
     dd = np.geomspace(1e-3, max(DELAYS_S), 200)
     if np.isfinite(r.tau_s):
@@ -241,8 +273,9 @@ for ax, (name, r) in zip(axes, decay.items()):
 plt.show()
 for name, r in decay.items():
     lo, hi = r.half_life_ci
-    print(f"{name}: IC0 {r.ic0:.4f}, half-life {r.half_life_s:.3f} s "
-          f"(90% block bootstrap {lo:.3f} - {hi:.3f} s, {r.n_blocks} blocks), fit R² {r.r2:.3f}")
+    print(f"{name}: IC0 {r.ic0:.4f}, half-life {r.half_life_s:.3f} s\n  "
+          f"(90% block bootstrap {lo:.3f} - {hi:.3f} s, {r.n_blocks} blocks), fit R² "
+          f"{r.r2:.3f}")
 
 # %% [markdown]
 # The composite imbalance is a picture of the book now: its information is about the next moves
@@ -287,32 +320,45 @@ from companion.features import compute as compute_features
 from companion.models.compiled import compile_model
 from companion.models.train import DirectionClassifier
 
-model_features = ["ofi_1s", "ofi_10s", "composite_imb", "vol_imb_1", "dw_imb", "spread_ticks",
-                  "microprice_dev_ticks", "trade_imb_10s"]
+model_features = ["ofi_1s", "ofi_10s", "composite_imb", "vol_imb_1", "dw_imb",
+                  "spread_ticks", "microprice_dev_ticks", "trade_imb_10s"]
 X = compute_features(events, rows, inst, features=model_features)
-t_grid = X.index.to_numpy().astype("datetime64[ns]").astype(np.int64) - pd.Timestamp(inst.date).value
+t_grid = (X.index.to_numpy().astype("datetime64[ns]").astype(np.int64)
+          - pd.Timestamp(inst.date).value)
 mid_f = pd.Series(mid).ffill().to_numpy()
 ahead = lt.value_at(ts, mid_f, t_grid + 10 * NS) - lt.value_at(ts, mid_f, t_grid)
-fit_rows = (~np.isnan(ahead)) & (ahead != 0) & X.notna().all(axis=1).to_numpy() & (np.arange(len(X)) < len(X) // 2)
-clf = DirectionClassifier(n_estimators=100, num_leaves=15, max_depth=4, random_state=SEED)
+fit_rows = ((~np.isnan(ahead)) & (ahead != 0) & X.notna().all(axis=1).to_numpy()
+            & (np.arange(len(X)) < len(X) // 2))
+clf = DirectionClassifier(n_estimators=100, num_leaves=15, max_depth=4,
+                          random_state=SEED)
 clf.fit(X[fit_rows], (ahead[fit_rows] > 0).astype(int))
 model = compile_model(clf)
-print(f"{int(fit_rows.sum()):,} training samples; {model}")
+import textwrap
+
+print(f"{int(fit_rows.sum()):,} training samples;")
+print(textwrap.fill(str(model), 88, subsequent_indent="  "))
 
 # %% tags=["nbval-ignore-output"]
-budget = lt.compute_budget(events, rows, inst, model=model, n_events=BUDGET_EVENTS, warmup=2000)
-show = budget.assign(p50=budget["p50_ns"].map(lt.format_ns), p99=budget["p99_ns"].map(lt.format_ns),
-                     batch=budget["batch_ns"].map(lt.format_ns), target=budget["target_ns"].map(lt.format_ns))
-show[["stage", "p50", "p99", "batch", "target", "within_target"]]
+budget = lt.compute_budget(events, rows, inst, model=model, n_events=BUDGET_EVENTS,
+                           warmup=2000)
+times = budget.assign(p50=budget["p50_ns"].map(lt.format_ns),
+                      p99=budget["p99_ns"].map(lt.format_ns),
+                      batch=budget["batch_ns"].map(lt.format_ns),
+                      target=budget["target_ns"].map(lt.format_ns))
+show.table(times.set_index("stage"),
+           {"p50": "median", "p99": "p99", "batch": "batch",
+            "target": "target", "within_target": "within target"},
+           formats={"within target": ""})
 
 # %% tags=["nbval-ignore-output"] mystnb={"figure": {"caption": "Compute time per event (\u00b5s, log axis) per pipeline stage on this machine: p50 (bars), p99 (red dots), batch kernel (black ticks); dashed: the 10 \u00b5s signal-path target. Timings vary from run to run.", "name": "fig-compute-time"}, "image": {"alt": "Bars of compute time per event for each pipeline stage on a log axis, with red p99 dots, black batch ticks and a dashed 10 microsecond target."}}
 b = budget.set_index("stage")
 fig, ax = plt.subplots(figsize=(9, 3.6))
 stages = ["book update", "imbalance signal", "features", "model", "decision"]
-ax.barh(stages, b.loc[stages, "p50_ns"] / 1e3, color="C0", label="p50, one call per event")
+ax.barh(stages, b.loc[stages, "p50_ns"] / 1e3, color="C0",
+        label="p50, one call per event")
 ax.scatter(b.loc[stages, "p99_ns"] / 1e3, stages, color="C3", zorder=3, label="p99")
-ax.scatter(b.loc[stages, "batch_ns"] / 1e3, stages, color="k", marker="|", s=200, zorder=3,
-           label="batch (kernel only)")
+ax.scatter(b.loc[stages, "batch_ns"] / 1e3, stages, color="k", marker="|", s=200,
+           zorder=3, label="batch (kernel only)")
 ax.axvline(10, color="C2", ls="--", lw=1, label="signal-path target 10 µs")
 ax.set_xscale("log")
 ax.set_xlabel("compute time per event (µs)")
@@ -321,9 +367,11 @@ ax.invert_yaxis()
 ax.legend(fontsize=8, loc="lower right")
 ax.set_title("Compute per event and stage (this machine, this run)")
 plt.show()
-print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 10 us); "
-      f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} (target 1 ms); "
-      f"timer overhead {lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
+print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} "
+      f"(target 10 us);\n"
+      f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} "
+      f"(target 1 ms);\ntimer overhead "
+      f"{lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
 
 # %% [markdown]
 # The numbers vary from run to run and machine to machine (so this notebook's checks ignore
@@ -365,7 +413,7 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 # - **the race itself**: the top six firms win about 82% of the races in the LSE data [P];
 #   being fast is necessary, being the fastest is an arms race with its own economics;
 # - **the {term}`spread <Spread>` and the fees**: a strategy that pays the half-spread on every exit pays it at
-#   any latency; compare the sweep's net P&L with its mid P&L (`pnl_mid`).
+#   any latency; compare the sweep's net P&L with its P&L at mids.
 #
 # ## Exercises
 #
@@ -385,8 +433,9 @@ print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} (target 1
 one_way_ms = 1200 / 200_000 * 1e3
 route_km = 13e-3 / 2 * 200_000
 survives = np.exp(-13e-3 * np.log(2) / 0.5)
-print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip means about {route_km:.0f} km "
-      f"of fibre each way; IC kept after 13 ms: {survives:.3f}")
+print(f"straight-line fibre one way: {one_way_ms:.1f} ms;\na 13 ms round trip means "
+      f"about {route_km:.0f} km of fibre each way; IC kept after 13 ms: "
+      f"{survives:.3f}")
 
 # %% [markdown]
 # A 6 ms one-way straight line against 6.5 ms measured: the 2010 route was nearly straight, and
@@ -409,9 +458,11 @@ print(f"straight-line fibre one way: {one_way_ms:.1f} ms; a 13 ms round trip mea
 # ```
 
 # %%
-taker = lt.latency_sweep(events, rows, inst, ImbalanceScalper(entry="market"), channels=("all",),
-                         latencies_ns=[0, 1_000_000, 10_000_000, 100_000_000, NS])
-taker[["latency_s", "trades", "net_pnl", "pnl_per_trade", "slippage_bps", "adverse_1s"]].round(3)
+taker = lt.latency_sweep(events, rows, inst, ImbalanceScalper(entry="market"),
+                         channels=("all",), latencies_ns=[0, 1_000_000, 10_000_000,
+                                                          100_000_000, NS])
+show.table(by_latency(taker), measures, formats=fmts, transpose=True,
+           index="one-way latency, market entry")
 
 # %% [markdown]
 # A market order pays the half-spread at once, and with latency it also pays the drift between
@@ -434,10 +485,12 @@ taker[["latency_s", "trades", "net_pnl", "pnl_per_trade", "slippage_bps", "adver
 # ```
 
 # %%
-r10 = lt.signal_decay(ts, signals["composite imbalance"], mid, delays, horizon_ns=10 * NS, tick=inst.tick,
-                      t0=inst.session_open_ns or None, t1=inst.session_close_ns or None, n_boot=N_BOOT, seed=SEED)
+r10 = lt.signal_decay(ts, signals["composite imbalance"], mid, delays,
+                      horizon_ns=10 * NS, tick=inst.tick,
+                      t0=inst.session_open_ns or None,
+                      t1=inst.session_close_ns or None, n_boot=N_BOOT, seed=SEED)
 r1 = decay["composite imbalance"]
-print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s; "
+print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s;\n"
       f"horizon 10 s: IC0 {r10.ic0:.4f}, half-life {r10.half_life_s:.3f} s "
       f"(90% interval {r10.half_life_ci[0]:.3f} - {r10.half_life_ci[1]:.3f} s)")
 
@@ -462,8 +515,10 @@ print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s; "
 # ```
 
 # %% tags=["nbval-ignore-output"]
-gain = (b.loc[stages, "mean_ns"] - b.loc[stages, "batch_ns"]).dropna().sort_values(ascending=False)
-print((gain / 1e3).round(1).rename("µs per event saved by a compiled loop").to_string())
+gain = (b.loc[stages, "mean_ns"] - b.loc[stages, "batch_ns"]).dropna()
+gain = gain.sort_values(ascending=False)
+saved = (gain / 1e3).round(1).rename("µs per event saved by a compiled loop")
+print(saved.to_string())
 
 # %% [markdown]
 # The feature engine: it pays the Python layer once per group per event, tens of microseconds,

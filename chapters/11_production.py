@@ -32,7 +32,8 @@
 # synthetic day by default; set `DATA = "lobster:AAPL:1"` to replay a real LOBSTER sample.
 
 # %% tags=["parameters"]
-DATA = "synthetic"    # dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+# dataset SPEC: synthetic[:SEED], lobster:TICKER:LEVEL, or a message-file path
+DATA = "synthetic"
 SEED = 7              # seed of the synthetic day (used when DATA is synthetic)
 SPEED = 1.0           # replay speed x exchange time, on a simulated clock (no sleeping)
 MAX_EVENTS = 0        # events replayed through the executor (0: the whole day)
@@ -52,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 import companion
+from companion import display as show
 from companion.backtest import run_backtest
 from companion.live.config import LiveConfig
 from companion.live.executor import STAGES, LiveExecutor
@@ -66,11 +68,12 @@ data = companion.load(spec)
 events, book, inst = data.events, data.book, data.instrument
 n_run = len(events) if MAX_EVENTS <= 0 else min(MAX_EVENTS, len(events))
 levels = book.shape[1] // 4
-# a synthetic day is full depth: the executor rebuilds its book from the messages; a LOBSTER
-# level-N file is not, so its orderbook rows stand in for an L2 snapshot feed
+# a synthetic day is full depth: the executor rebuilds its book from the messages; a
+# LOBSTER level-N file is not, so its orderbook rows stand in for an L2 snapshot feed
 book_rows = None if DATA == "synthetic" else book
 work = Path(tempfile.mkdtemp(prefix="ch11_"))
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; replaying {n_run:,}")
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; replaying "
+      f"{n_run:,}")
 
 # %% [markdown]
 # ## 11.1 The architecture
@@ -120,7 +123,8 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 
 # %%
 config = LiveConfig.from_dict({
-    "signal": {"depth": min(5, levels), "weak": 0.15, "strong": 0.35},  # a level-1 file has 1
+    # a level-1 file has 1
+    "signal": {"depth": min(5, levels), "weak": 0.15, "strong": 0.35},
     "execution": {"size": 100, "max_position": 500, "timeout_s": 10, "entry": "limit"},
     "risk": {"max_loss": 5000, "max_trades_per_minute": 60, "max_spread": 50},
     "latency": {"signal_us": 20, "features_model_us": 50},
@@ -152,10 +156,12 @@ def replay_feed(ev, speed=SPEED):
 
 executor = LiveExecutor(config, inst, levels=levels, journal=work / "day.db")
 summary = executor.run(replay_feed(events[:n_run]), book_rows=book_rows)
-print(f"events {summary.events:,}, chunks {summary.chunks:,}, wake-ups {summary.wakeups:,}")
-print(f"orders {summary.orders:,}, fills {summary.fills:,}, final position {summary.position:g}")
-print(f"P&L {summary.pnl:,.2f} (fees {summary.fees:,.2f}); kill switch: {summary.killed}; "
-      f"journal reconciled with the venue: {summary.reconciled}")
+print(f"events {summary.events:,}, chunks {summary.chunks:,}, wake-ups "
+      f"{summary.wakeups:,}")
+print(f"orders {summary.orders:,}, fills {summary.fills:,}, final position "
+      f"{summary.position:g}")
+print(f"P&L {summary.pnl:,.2f} (fees {summary.fees:,.2f}); kill switch: "
+      f"{summary.killed}; journal reconciled with the venue: {summary.reconciled}")
 
 # %% [markdown]
 # The configuration also gives the backtester's twin of this run (`config.strategy_object()` and
@@ -163,13 +169,15 @@ print(f"P&L {summary.pnl:,.2f} (fees {summary.fees:,.2f}); kill switch: {summary
 # The two must agree on every field of every order and fill:
 
 # %%
-bt = run_backtest(events[:n_run], executor.venue.result().book, inst, config.strategy_object(),
-                  execution=config.execution_config(inst))
+bt = run_backtest(events[:n_run], executor.venue.result().book, inst,
+                  config.strategy_object(), execution=config.execution_config(inst))
 live = executor.venue.result()
-same_orders = all(np.array_equal(live.orders[f], bt.sim.orders[f], equal_nan=live.orders[f].dtype.kind == "f")
+same_orders = all(np.array_equal(live.orders[f], bt.sim.orders[f],
+                                 equal_nan=live.orders[f].dtype.kind == "f")
                   for f in bt.sim.orders.dtype.names)
 same_fills = np.array_equal(live.fills, bt.sim.fills)
-print(f"backtest: {len(bt.sim.orders):,} orders, {len(bt.sim.fills):,} fills, net P&L {bt.pnl()['net']:,.2f}")
+print(f"backtest: {len(bt.sim.orders):,} orders, {len(bt.sim.fills):,} fills, net P&L "
+      f"{bt.pnl()['net']:,.2f}")
 print(f"identical orders: {same_orders}; identical fills: {same_fills}")
 
 # %% [markdown]
@@ -186,7 +194,15 @@ print(f"identical orders: {same_orders}; identical fills: {same_fills}")
 journal = executor.journal
 orders = pd.DataFrame([o.__dict__ for o in journal.orders()])
 print(orders["status"].value_counts().to_string())
-orders[["client_order_id", "side", "price", "qty", "order_type", "status", "filled_qty", "strategy"]].head()
+first = orders.head()
+show.table(first.assign(side=first["side"].map({1: "buy", -1: "sell"}),
+                        price=[show.fmt_price(p,
+                                              inst.price_scale) if p > 0 else "market"
+                               for p in first["price"]]),
+           {"client_order_id": "client order id", "side": "side", "price": "limit ($)",
+            "qty": "quantity", "order_type": "type", "status": "status",
+            "filled_qty": "filled", "strategy": "strategy"},
+           formats={"quantity": ",d", "filled": ",d"})
 
 # %% [markdown]
 # ## 11.4 Latency, stage by stage
@@ -198,20 +214,26 @@ orders[["client_order_id", "side", "price", "qty", "order_type", "status", "fill
 # committed notebook shows one run on a shared two-core machine).
 
 # %% tags=["nbval-ignore-output"]
-lat = pd.DataFrame(summary.latency).T.loc[[s for s in STAGES if summary.latency[s]["n"]]]
-print(f"throughput {summary.events_per_s:,.0f} events/s; p99 target {config.latency.signal_us:g} µs met: "
-      f"{summary.targets_met['signal_us']}")
-lat[["n", "p50_us", "p99_us", "mean_us", "max_us"]]
+lat = pd.DataFrame(summary.latency).T
+lat = lat.loc[[s for s in STAGES if summary.latency[s]["n"]]]
+print(f"throughput {summary.events_per_s:,.0f} events/s; p99 target "
+      f"{config.latency.signal_us:g} µs met: {summary.targets_met['signal_us']}")
+show.table(lat, {"n": "iterations", "p50_us": "median (µs)", "p99_us": "p99 (µs)",
+                 "mean_us": "mean (µs)", "max_us": "max (µs)"},
+           formats={"iterations": ",d", "median (µs)": ",.2f", "p99 (µs)": ",.2f",
+                    "mean (µs)": ",.2f", "max (µs)": ",.2f"},
+           index_names={"tick_to_decision": "tick to decision"}, index="stage")
 
 # %% tags=["nbval-ignore-output"] mystnb={"figure": {"caption": "Distribution of the live loop's latency per chunk (\u00b5s, log axis) by stage, with the p99 target (dashed).", "name": "fig-live-latency"}, "image": {"alt": "Distributions of the live loop's latency per chunk for each stage on a log axis, with the dashed p99 target."}}
 fig, ax = plt.subplots(figsize=(9, 4.5))
 for stage in ("book", "signal", "strategy", "journal", "tick_to_decision"):
     if executor.metrics.count(stage):
         counts, edges = executor.metrics.histogram(stage, lo_ns=300, hi_ns=3e6)
-        ax.stairs(counts / counts.sum(), edges / 1e3, label=stage, lw=1.6 if stage == "tick_to_decision" else 1.0)
+        ax.stairs(counts / counts.sum(), edges / 1e3, label=stage,
+                  lw=1.6 if stage == "tick_to_decision" else 1.0)
 ax.axvline(config.latency.signal_us, color="k", ls="--", lw=0.8, label="target p99")
-ax.set(xscale="log", xlabel="latency per chunk (µs)", ylabel="share of chunks (fraction)",
-       title="Where the loop spends its time")
+ax.set(xscale="log", xlabel="latency per chunk (µs)",
+       ylabel="share of chunks (fraction)", title="Where the loop spends its time")
 ax.legend()
 plt.show()
 
@@ -257,8 +279,8 @@ base = config.replace(risk={"max_loss": 5000}, kill_switch={"file": str(work / "
 def kill_demo(cfg, ev, on_chunk=None):
     ex = LiveExecutor(cfg, inst, levels=levels, on_chunk=on_chunk)
     s = ex.run(replay_feed(ev), book_rows=demo_rows)
-    return {"tripped by": s.killed, "events seen": s.events, "orders": s.orders, "fills": s.fills,
-            "final position": s.position, "P&L": round(s.pnl, 2)}
+    return {"tripped by": s.killed, "events seen": s.events, "orders": s.orders,
+            "fills": s.fills, "final position": s.position, "P&L": round(s.pnl, 2)}
 
 
 def touch_kill_file(ex, n):
@@ -304,22 +326,26 @@ pd.DataFrame(rows_).T
 # %%
 crash_cfg = config.replace(kill_switch={"file": None})
 (work / "live.yaml").write_text(json.dumps(crash_cfg.to_dict()))  # JSON is YAML
-cli = [sys.executable, "-m", "companion", "live", "--replay", spec, "--speed", "inf", "--max-events",
-       str(DEMO_EVENTS), "--config", "live.yaml", "--journal", "crash.db", "--json"]
+cli = [sys.executable, "-m", "companion", "live", "--replay", spec, "--speed", "inf",
+       "--max-events", str(DEMO_EVENTS), "--config", "live.yaml", "--journal",
+       "crash.db", "--json"]
 env = {**os.environ, "TQDM_DISABLE": "1"}
-crashed = subprocess.run(cli + ["--crash-after-events", str(CRASH_AFTER)], cwd=work, capture_output=True,
-                         text=True, env=env)
-print(f"exit code {crashed.returncode} (-9 = killed by SIGKILL); stdout {crashed.stdout!r}")
+crashed = subprocess.run(cli + ["--crash-after-events", str(CRASH_AFTER)], cwd=work,
+                         capture_output=True, text=True, env=env)
+print(f"exit code {crashed.returncode} (-9 = killed by SIGKILL); stdout "
+      f"{crashed.stdout!r}")
 import sqlite3
 
-with sqlite3.connect(work / "crash.db") as src, sqlite3.connect(work / "crashed_copy.db") as dst:
+with sqlite3.connect(
+    work / "crash.db") as src, sqlite3.connect(work / "crashed_copy.db") as dst:
     src.backup(dst)  # keep the crashed journal as it was, for exercise 3
 with Journal(work / "crash.db") as j:
     rec = j.recover()
     pos = rec.positions.get(inst.symbol)
-print(f"recovered: checkpoint after event {rec.checkpoint:,}; {rec.n_orders} orders, {rec.n_fills} fills, "
-      f"{len(rec.open_orders)} open orders, position {pos.qty if pos else 0:g}, "
-      f"realised P&L {(rec.realised_pnl - rec.fees) / inst.price_scale:,.2f}")
+print(f"recovered: checkpoint after event {rec.checkpoint:,};\n  {rec.n_orders} "
+      f"orders, {rec.n_fills} fills, {len(rec.open_orders)} open orders, position "
+      f"{pos.qty if pos else 0:g}, realised P&L "
+      f"{(rec.realised_pnl - rec.fees) / inst.price_scale:,.2f}")
 
 # %% [markdown]
 # The restart is the same command. It resumes after the checkpoint and finishes the replay; the
@@ -337,8 +363,9 @@ keys = ["events", "orders", "fills", "position", "pnl", "resumed_from", "reconci
 print(pd.DataFrame({"restarted after the crash": {k: resumed[k] for k in keys},
                     "never crashed": {k: reference[k] for k in keys}}).to_string())
 with Journal(work / "crash.db") as a, Journal(work / "reference.db") as b:
-    print(f"journals identical: orders {a.orders() == b.orders()}, fills {a.fills() == b.fills()}, "
-          f"risk events {[e.kind for e in a.risk_events()] == [e.kind for e in b.risk_events()]}")
+    print(f"journals identical: orders {a.orders() == b.orders()}, fills "
+          f"{a.fills() == b.fills()}, risk events "
+          f"{[e.kind for e in a.risk_events()] == [e.kind for e in b.risk_events()]}")
 
 # %% [markdown]
 # ## 11.7 Monitoring
@@ -347,7 +374,9 @@ with Journal(work / "crash.db") as a, Journal(work / "reference.db") as b:
 # replay it read:
 
 # %% tags=["nbval-ignore-output"]
-print(executor.status_text())
+import textwrap
+
+print(textwrap.fill(executor.status_text(), 88, subsequent_indent="  "))
 
 # %% [markdown]
 # In production the same numbers go to a metrics system and alarms, and the following are worth a
@@ -365,7 +394,8 @@ print(executor.status_text())
 # The journal itself answers most questions after the fact: every risk event of the main run,
 
 # %%
-risk = pd.DataFrame([{"ts": e.ts, "kind": e.kind, **e.detail} for e in journal.risk_events()])
+risk = pd.DataFrame([{"ts": e.ts, "kind": e.kind,
+                      **e.detail} for e in journal.risk_events()])
 print(risk["kind"].value_counts().to_string() if len(risk) else "no risk events")
 
 # %% [markdown]
@@ -411,11 +441,13 @@ print(risk["kind"].value_counts().to_string() if len(risk) else "no risk events"
 slow = {}
 for us in (100, 20000):
     cfg = base.replace(venue={"entry_latency_ns": us * 1000})
-    s = LiveExecutor(cfg, inst, levels=levels).run(replay_feed(demo), book_rows=demo_rows)
-    twin = run_backtest(demo, executor.venue.result().book[:len(demo)], inst, cfg.strategy_object(),
-                        execution=cfg.execution_config(inst))
+    s = LiveExecutor(cfg, inst, levels=levels).run(replay_feed(demo),
+                                                   book_rows=demo_rows)
+    twin = run_backtest(demo, executor.venue.result().book[:len(demo)], inst,
+                        cfg.strategy_object(), execution=cfg.execution_config(inst))
     slow[f"{us} µs"] = {"orders": s.orders, "fills": s.fills, "P&L": round(s.pnl, 2),
-                       "twin fills": len(twin.sim.fills), "twin net P&L": round(twin.pnl()["net"], 2)}
+                       "twin fills": len(twin.sim.fills),
+                        "twin net P&L": round(twin.pnl()["net"], 2)}
 pd.DataFrame(slow).T.astype({"orders": int, "fills": int, "twin fills": int})
 
 # %% [markdown]
@@ -445,8 +477,10 @@ g = int(np.argmax(gaps))
 print(f"longest silence: {gaps[g] / 1e9:.3f} s after event {g:,}")
 around = events[max(0, g - 2000): g + 2000]
 for limit in (0.5 * gaps[g] / 1e9, 2 * gaps[g] / 1e9):
-    s = LiveExecutor(config.replace(feed={"stale_after_s": round(limit, 3)}), inst, levels=levels).run(
-        replay_feed(around), book_rows=None if book_rows is None else book_rows[max(0, g - 2000): g + 2000])
+    s = LiveExecutor(config.replace(feed={"stale_after_s": round(limit, 3)}), inst,
+                     levels=levels).run(
+        replay_feed(around), book_rows=None if book_rows is None else book_rows[max(
+            0, g - 2000): g + 2000])
     print(f"stale_after_s = {limit:.3f}: kill switch {s.killed}")
 
 # %% [markdown]
@@ -475,14 +509,17 @@ with Journal(work / "crashed_copy.db") as j:
     cp = r.checkpoint_state
     late_orders = j.orders()[cp["orders"]:]
     late_fills = j.fills()[cp["fills"]:]
-    print(f"checkpoint after event {r.checkpoint:,}: {cp['orders']} orders, {cp['fills']} fills; journaled after it: "
-          f"{len(late_orders)} orders, {len(late_fills)} fills")
-    again_o = [j.record_order(o.client_order_id, o.symbol, o.ts, o.side, o.price, o.qty, o.order_type, o.strategy)
+    print(f"checkpoint after event {r.checkpoint:,}: {cp['orders']} orders, "
+          f"{cp['fills']} fills;\n  journaled after it: {len(late_orders)} orders, "
+          f"{len(late_fills)} fills")
+    again_o = [j.record_order(o.client_order_id, o.symbol, o.ts, o.side, o.price,
+                              o.qty, o.order_type, o.strategy)
                for o in late_orders]
-    again_f = [j.record_fill(f.fill_id, f.client_order_id, f.ts, f.price, f.qty, f.side, f.liquidity, f.fee)
+    again_f = [j.record_fill(f.fill_id, f.client_order_id, f.ts, f.price, f.qty,
+                             f.side, f.liquidity, f.fee)
                for f in late_fills]
-    print(f"re-journaled: {sum(again_o)} orders and {sum(again_f)} fills changed the journal; "
-          f"position still {j.position(inst.symbol).qty:g}")
+    print(f"re-journaled: {sum(again_o)} orders and {sum(again_f)} fills changed the "
+          f"journal; position still {j.position(inst.symbol).qty:g}")
 
 # %% [markdown]
 # Every write returns `False`: an order is identified by its client id and a fill by the venue's

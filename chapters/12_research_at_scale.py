@@ -34,8 +34,10 @@
 # sessions and are not comparable one for one with the full-day chapters.
 
 # %% tags=["parameters"]
-UNIVERSE = "universe:7:3x5:30"   # N tickers x D days x MINUTES; or a folder of LOBSTER / Binance days
-FACTOR = 1.0                      # common-factor share of the cross-impact universe (0 = off)
+# N tickers x D days x MINUTES; or a folder of LOBSTER / Binance days
+UNIVERSE = "universe:7:3x5:30"
+# common-factor share of the cross-impact universe (0 = off)
+FACTOR = 1.0
 WORKERS = 2                       # LocalCluster worker processes (one thread each)
 WINDOW = "5min"                   # CKS regression window (sessions are short)
 N_TREES = 100                     # LightGBM trees in the walk-forward comparison
@@ -48,6 +50,7 @@ import numpy as np
 import pandas as pd
 from distributed import Client, LocalCluster
 
+from companion import display as show
 from companion.catalog import discover, frame
 from companion.plotting import use_course_style
 from companion.study import mean_ci, run_study
@@ -72,8 +75,8 @@ print(f"{UNIVERSE}: {len(days)} ticker-days, tickers {sorted(cat['ticker'].uniqu
 # them to an existing cluster instead.
 
 # %%
-cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=":0",
-                       silence_logs=logging.ERROR)
+cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
+                       dashboard_address=":0", silence_logs=logging.ERROR)
 client = Client(cluster)
 print(f"{len(client.scheduler_info()['workers'])} workers, one thread each")
 
@@ -87,11 +90,15 @@ print(f"{len(client.scheduler_info()['workers'])} workers, one thread each")
 
 # %%
 ofi = run_study("ofi", days, client=client, params={"window": WINDOW})
-cols = ["ticker", "date", "n_events", "n_windows", "r2_day", "beta_day", "c", "lambda"]
-print(ofi.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+cols = {"ticker": "ticker", "date": "date", "n_events": "events",
+        "n_windows": "windows", "r2_day": "R² (day)", "beta_day": "β (day)", "c": "c",
+        "lambda": "λ"}
+print(ofi.table[list(cols)].rename(columns=cols)
+      .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 for k in ("r2_day", "beta_day", "c", "lambda"):
     s = ofi.summary[k]
-    print(f"{k:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over {s['n']} ticker-days")
+    print(f"{cols[k]:>9}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] "
+          f"over {s['n']} ticker-days")
 
 # %% mystnb={"figure": {"caption": "Left: $R^2$ of the day's pooled regression of 10-s mid changes on OFI, one point per day, for each ticker, with the cross-day mean and its 95% interval. Right: the same for the impact coefficient $\\hat\\beta$ (ticks per lot).", "name": "fig-days-r2"}, "image": {"alt": "Left, the daily R squared of OFI regressions per ticker with the cross-day mean and interval; right, the same for the impact coefficient."}}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -103,8 +110,9 @@ for ax, col, label in ((axes[0], "r2_day", "$R^2$ of the day's regression"),
         xs = np.full(v.size, i) + np.linspace(-0.15, 0.15, v.size)
         ax.plot(xs, v, "o", alpha=0.6, label="one day" if i == 0 else None)
         c = mean_ci(v)
-        ax.errorbar(i + 0.3, c["mean"], yerr=[[c["mean"] - c["lo"]], [c["hi"] - c["mean"]]], fmt="s", color="k",
-                    capsize=4, label="mean, 95% CI" if i == 0 else None)
+        ax.errorbar(i + 0.3, c["mean"], yerr=[[c["mean"] - c["lo"]],
+                                              [c["hi"] - c["mean"]]], fmt="s",
+                    color="k", capsize=4, label="mean, 95% CI" if i == 0 else None)
     ax.set_xticks(range(len(tickers)), tickers)
     ax.set_xlabel("ticker")
     ax.set_ylabel(label)
@@ -135,14 +143,17 @@ plt.show()
 # regression, and the sign of the 10-s OFI.
 
 # %%
-train = run_study("train", days, client=client, params={"warmup": "1min", "n_estimators": N_TREES})
+train = run_study("train", days, client=client, params={"warmup": "1min",
+                                                        "n_estimators": N_TREES})
 auc = train.table.pivot(index=["ticker", "date"], columns="model", values="auc")
 print(auc.to_string(float_format=lambda v: f"{v:.3f}"))
 for m, s in train.summary["auc"].items():
-    print(f"AUC {m:>8}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] over {s['n']} test days")
+    print(f"AUC {m:>8}: mean {s['mean']:.3f}, 95% CI [{s['lo']:.3f}, {s['hi']:.3f}] "
+          f"over {s['n']} test days")
 for pair, p in train.summary["paired_auc"].items():
-    print(f"{pair:>18}: mean AUC difference {p['mean_diff']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}], "
-          f"paired t p = {p['p_t']:.3f}, Wilcoxon p = {p['p_wilcoxon']:.3f}, wins {p['wins']}/{p['n']}")
+    print(f"{pair:>18}: mean AUC difference {p['mean_diff']:+.3f} [{p['lo']:+.3f}, "
+          f"{p['hi']:+.3f}],\n{'':>20}paired t p = {p['p_t']:.3f}, Wilcoxon p = "
+          f"{p['p_wilcoxon']:.3f}, wins {p['wins']}/{p['n']}")
 
 # %% mystnb={"figure": {"caption": "Out-of-sample AUC of P(mid up after 10 s) on each test day, for the three models; the dashed line is chance.", "name": "fig-days-auc"}, "image": {"alt": "Out-of-sample AUC on each test day, one line per model, with a dashed line at chance."}}
 fig, ax = plt.subplots(figsize=(8, 3.6))
@@ -175,10 +186,12 @@ plt.show()
 # %%
 bt = run_study("backtest", days, client=client)
 print(bt.table[["ticker", "date", "trades", "gross_pnl", "spread_cost", "net_pnl"]]
+      .rename(columns=lambda c: show.humanize(c) + (" (USD)" if "_" in c else ""))
       .to_string(index=False, float_format=lambda v: f"{v:,.0f}"))
 s = bt.summary
-print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD, 95% CI [{s['net_pnl']['lo']:,.0f}, "
-      f"{s['net_pnl']['hi']:,.0f}]; losing ticker-days {s['losing_days']} of {s['days']}")
+print(f"net P&L per ticker-day: mean {s['net_pnl']['mean']:,.0f} USD,\n  95% CI "
+      f"[{s['net_pnl']['lo']:,.0f}, {s['net_pnl']['hi']:,.0f}]; losing ticker-days "
+      f"{s['losing_days']} of {s['days']}")
 
 # %% mystnb={"figure": {"caption": "Net P&L (after spread and fees, USD) of the imbalance scalper on each ticker-day.", "name": "fig-days-pnl"}, "image": {"alt": "Net P&L of the imbalance scalper on each day, one line of dots per ticker."}}
 fig, ax = plt.subplots(figsize=(8, 3.4))
@@ -214,13 +227,19 @@ for f in (0.0, FACTOR):
     spec = UNIVERSE + (f":factor={f:g}" if f else "")
     ci = run_study("crossimpact", discover(spec), client=client)
     s = ci.summary
-    rows.append({"factor": f, "r2_own": s["r2_own"]["mean"], "r2_cross_only": s["r2_cross_only"]["mean"],
-                 "r2_all": s["r2_cross"]["mean"], "beta_cross_only": s["beta_cross_only"]["mean"],
-                 "beta_cross_only_lo": s["beta_cross_only"]["lo"], "beta_cross_only_hi": s["beta_cross_only"]["hi"],
-                 "beta_cross_joint": s["beta_cross_mean"]["mean"], "beta_cross_joint_lo": s["beta_cross_mean"]["lo"],
+    rows.append({"factor": f, "r2_own": s["r2_own"]["mean"],
+                 "r2_cross_only": s["r2_cross_only"]["mean"],
+                 "r2_all": s["r2_cross"]["mean"],
+                 "beta_cross_only": s["beta_cross_only"]["mean"],
+                 "beta_cross_only_lo": s["beta_cross_only"]["lo"],
+                 "beta_cross_only_hi": s["beta_cross_only"]["hi"],
+                 "beta_cross_joint": s["beta_cross_mean"]["mean"],
+                 "beta_cross_joint_lo": s["beta_cross_mean"]["lo"],
                  "beta_cross_joint_hi": s["beta_cross_mean"]["hi"]})
 cross = pd.DataFrame(rows).set_index("factor")
-print(cross.T.to_string(float_format=lambda v: f"{v:.3f}"))
+print(cross.T.rename(index=lambda k: show.humanize(k).replace(" lo", ", 95% low")
+                     .replace(" hi", ", 95% high").replace("beta", "β"))
+      .to_string(float_format=lambda v: f"{v:.3f}"))
 
 # %% [markdown]
 # Without the factor the tickers are independent and both cross coefficients are zero within
@@ -285,7 +304,8 @@ cluster.close()
 # %%
 sd = ofi.table.groupby("ticker")["r2_day"].std(ddof=1)
 need = np.ceil((1.96 * sd / 0.01) ** 2).astype(int)
-print(pd.DataFrame({"sd_r2_day": sd.round(3), "days_for_pm_0.01": need}).to_string())
+print(pd.DataFrame({"s.d. of R² (day)": sd.round(3),
+                    "days for ±0.01": need}).to_string())
 
 # %% [markdown]
 # The half-width is $t \cdot s / \sqrt{n} \approx 1.96\, s/\sqrt{n}$, so $n \approx (1.96\,s/0.01)^2$
@@ -311,7 +331,8 @@ print(pd.DataFrame({"sd_r2_day": sd.round(3), "days_for_pm_0.01": need}).to_stri
 from scipy import stats
 
 welch = stats.ttest_ind(auc["lightgbm"], auc["logistic"], equal_var=False)
-print(f"Welch p = {welch.pvalue:.3f}; paired p = {train.summary['paired_auc']['lightgbm-logistic']['p_t']:.3f}")
+print(f"Welch p = {welch.pvalue:.3f}; paired p = "
+      f"{train.summary['paired_auc']['lightgbm-logistic']['p_t']:.3f}")
 
 # %% [markdown]
 # The unpaired test treats the day-to-day variation of AUC (some days are easy for every model)
@@ -331,9 +352,11 @@ print(f"Welch p = {welch.pvalue:.3f}; paired p = {train.summary['paired_auc']['l
 # ```
 
 # %%
-half = run_study("crossimpact", discover(UNIVERSE + ":factor=0.5"), workers=WORKERS)   # its own cluster
-print(f"cross-only coefficient: factor 0.5 {half.summary['beta_cross_only']['mean']:.3f}, "
-      f"factor {FACTOR:g} {cross.loc[FACTOR, 'beta_cross_only']:.3f}")
+# its own cluster
+half = run_study("crossimpact", discover(UNIVERSE + ":factor=0.5"), workers=WORKERS)
+print(f"cross-only coefficient: factor 0.5 "
+      f"{half.summary['beta_cross_only']['mean']:.3f}, factor {FACTOR:g} "
+      f"{cross.loc[FACTOR, 'beta_cross_only']:.3f}")
 
 # %% [markdown]
 # Each ticker takes a common episode with probability $\rho$, so the share of common flow between

@@ -67,6 +67,8 @@ MODULES = [
     # issue #13: market making
     "companion.backtest.market_making",
     "companion.backtest.pnl",
+    # issue #15: presentation helpers of the chapters
+    "companion.display",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run
