@@ -215,27 +215,44 @@ metrics.astype(float).round(3)
 #
 # ## 9.5 The standard figure
 #
-# Cumulative P&L (net, gross and at decision mids), the distribution of trade P&L, holding time and
-# signal strength against P&L, P&L by hour of entry, and the drawdown:
+# Cumulative P&L (net, gross and at decision mids) and the drawdown over the day, then the
+# distribution of trade P&L, holding time and signal strength against P&L, and P&L by hour of
+# entry, for each strategy (`performance_figure(result, panels="time" | "trades")`;
+# `panels="all"` draws the six panels as one page for a report):
 
 # %%
-fig = performance_figure(res_scalper, currency=cur)
+fig = performance_figure(res_scalper, currency=cur, panels="time")
 plt.show()
 
 # %% [markdown]
-# **Figure 9.2.** Performance of the imbalance scalper: cumulative P&L, trade P&L, holding time and
-# signal strength against trade P&L, P&L by hour of entry, drawdown (money in the data's currency,
-# time in hours).
+# **Figure 9.2.** The imbalance scalper over the day: cumulative P&L at three stages and the
+# drawdown of the net equity (money in the data's currency, time in hours).
 
 # %%
-fig = performance_figure(res_model, currency=cur)
+fig = performance_figure(res_model, currency=cur, panels="time")
 plt.show()
 
 # %% [markdown]
-# **Figure 9.3.** Performance of the model strategy, same panels as the figure above.
+# **Figure 9.3.** The model strategy over the day, same panels as Figure 9.2.
+
+# %%
+fig = performance_figure(res_scalper, currency=cur, panels="trades")
+plt.show()
 
 # %% [markdown]
-# The three lines of the first panel tell the story of section 9.3 over the day: the line at
+# **Figure 9.4.** The imbalance scalper trade by trade: the distribution of trade P&L, holding time
+# and signal strength at entry against trade P&L (green: a winning trade, red: a losing one), and
+# the net P&L by hour of entry.
+
+# %%
+fig = performance_figure(res_model, currency=cur, panels="trades")
+plt.show()
+
+# %% [markdown]
+# **Figure 9.5.** The model strategy trade by trade, same panels as Figure 9.4.
+
+# %% [markdown]
+# The three lines of the cumulative panels tell the story of section 9.3 over the day: the line at
 # decision mids is the signal, the gap down to the gross line is the spread, the gap to the net
 # equity is the fees. When the costs dominate, the trade histogram centres near minus one spread
 # times `QTY`, and the drawdown panel shows a steady bleed rather than a crash: the signature of
