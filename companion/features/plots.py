@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from companion.stats import spearman_ic
+from companion.plotting import legend_outside
 
 __all__ = ["registry_table", "spearman_ic", "information_coefficients", "distributions", "corr_heatmap",
            "top_correlations", "corr_pairs_bars", "ic_bars"]
@@ -192,5 +193,5 @@ def ic_bars(ax, ic: pd.DataFrame, top: int = 20):
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_xlabel("Spearman IC with the forward mid move (dimensionless)")
     ax.set_ylabel("feature")
-    ax.legend(loc="lower right", fontsize=8)
+    legend_outside(ax, "below", fontsize=9)
     return ax
