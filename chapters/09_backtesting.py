@@ -56,7 +56,7 @@ from companion import signals as sg
 from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy, performance_figure,
                                 run_backtest)
 from companion.events import NS
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 from companion.sim import Fees, FIFOQueue
 
 use_course_style()
@@ -161,7 +161,7 @@ for k, name in enumerate(pnl.index):
 ax.axhline(0, color="k", lw=0.8)
 ax.set_xticks(x, ["at decision mids", "gross (after spread)", "net (after fees)"])
 ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})", title=f"{inst.symbol}: from the signal's edge to the net P&L")
-ax.legend()
+legend_outside(ax, "right")
 plt.show()
 
 # %% [markdown]

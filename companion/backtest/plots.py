@@ -7,7 +7,6 @@ import numpy as np
 from companion.backtest.metrics import drawdown
 from companion.events import NS
 
-
 #: the panels of :func:`performance_figure`, by group: ``"time"`` (the day as it unfolds),
 #: ``"trades"`` (one point or bar per trade or hour), ``"all"`` (the 2 x 3 overview)
 PANEL_GROUPS = {"time": ("cumulative", "drawdown"),

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from companion.stats import spearman_ic
 from companion.plotting import legend_outside
+from companion.stats import spearman_ic
 
 __all__ = ["registry_table", "spearman_ic", "information_coefficients", "distributions", "corr_heatmap",
            "top_correlations", "corr_pairs_bars", "ic_bars"]

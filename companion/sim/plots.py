@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
 from companion.plotting import legend_outside
 
 __all__ = ["fill_rate_band", "latency_curve", "impact_curve"]
