@@ -182,7 +182,8 @@ print(f"the {len(lab):,} labels carry about {np.sum(1 / conc):,.0f} independent 
 
 # %% [markdown]
 # **Figure 5.3.** Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of
-# concurrency, the number of labels alive at a sample time; its mean inverse is the average
+# concurrency, the number of labels alive at a sample time (one bar per value, log scale: the
+# low values occur only while the day's first labels open); its mean inverse is the average
 # uniqueness (López de Prado 2018, §4.4).
 
 # %% [markdown]
