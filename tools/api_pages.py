@@ -116,11 +116,12 @@ def home(modname: str, name: str) -> str:
 
 
 def page(stem: str, title: str, summary: str, modules: list[str]) -> str:
-    lines = [f"(api-{stem})=", f"# {title}", "", summary, "",
-             "Each module's user layer (functions and classes over pandas objects and arrays) comes "
-             "first; the numba kernels (`..._nb`, plain functions over arrays) of the page are listed "
-             "together in {ref}`the last section <api-" + stem + "-kernels>`.", ""]
     ks = {m: kernels(m) for m in modules}
+    lines = [f"(api-{stem})=", f"# {title}", "", summary, ""]
+    if any(ks.values()):
+        lines += ["Each module's user layer (functions and classes over pandas objects and arrays) comes "
+                  "first; the numba kernels (`..._nb`, plain functions over arrays) of the page are listed "
+                  "together in {ref}`the last section <api-" + stem + "-kernels>`.", ""]
     for m in modules:
         lines += [f"## `{m}`", "", "```{eval-rst}"]
         if m in RAW:

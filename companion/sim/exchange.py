@@ -109,7 +109,7 @@ I_EV, I_SEEN, I_SEEN_T, I_NORD, I_NFILL, I_REQ_HEAD, I_REQ_TAIL, I_RESP_HEAD = 0
 I_RESP_TAIL, I_LAST_FEED, I_LAST_ENTRY, I_LAST_RESP, I_WAKE_T, I_WAKE_EV = 8, 9, 10, 11, 12, 13
 I_LAST_WAKE, I_NRISK, I_HALTED, I_FIRST_OPEN, I_POS_OPEN_T, I_BLOCK_RULE = 14, 15, 16, 17, 18, 19
 I_CLOSE_OID, I_BAD_CANCELS, I_ERR, I_TAKEN_EV = 20, 21, 22, 23
-I_CTX = 24  #: istate[I_CTX:I_CTX + CTX_COUNTERS]: the strategy context's counters
+I_CTX = 24  #: first of the ``CTX_COUNTERS`` slots of ``istate`` that hold the strategy context's counters
 N_ISTATE = I_CTX + CTX_COUNTERS
 # float64 state
 F_POS, F_CASH, F_LPOS, F_LCASH, F_POS_OPEN_EQ = 0, 1, 2, 3, 4
