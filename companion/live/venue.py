@@ -177,6 +177,33 @@ class Report:
     value). ``t_local``: delivery time (ns); ``t_exchange``: when it happened at the venue. Fills carry
     ``fill_id`` (the venue's trade number), ``price`` (price units), ``qty``, ``fee`` (price units x
     size), ``liquidity`` ``"MAKER"`` / ``"TAKER"``.
+
+    Attributes
+    ----------
+    kind : str
+        ``"ack"``, ``"fill"`` or ``"done"``.
+    order_id : int
+        The venue's order id (its row number: 0, 1, 2, ...).
+    t_local : int
+        Delivery time to the executor (ns).
+    t_exchange : int
+        When it happened at the venue (ns).
+    status : str
+        Final state of a ``"done"``: ``"CANCELED"``, ``"REJECTED"`` or ``"EXPIRED"``.
+    reason : str
+        Reason code of a ``"done"`` (a :data:`companion.sim.orders.REASON_NAMES` value).
+    fill_id : int
+        The venue's trade number of a fill (-1 otherwise).
+    side : int
+        +1 buy, -1 sell.
+    price : float
+        Fill price (price units).
+    qty : float
+        Filled quantity.
+    fee : float
+        Fee of the fill (price units x size; negative = rebate).
+    liquidity : str
+        ``"MAKER"`` or ``"TAKER"`` for a fill.
     """
 
     kind: str
