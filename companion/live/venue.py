@@ -227,23 +227,31 @@ class VenueAdapter(Protocol):
     on_fill: Callable[[Report], None] | None
     on_done: Callable[[Report], None] | None
 
-    def on_market(self, events: np.ndarray, rows: np.ndarray) -> None: ...
+    def on_market(self, events: np.ndarray, rows: np.ndarray) -> None:
+        """Market data as the executor received it (events and their book rows)."""
 
-    def next_wakeup(self, until_ns: int) -> tuple[int, int] | None: ...
+    def next_wakeup(self, until_ns: int) -> tuple[int, int] | None:
+        """The next ``(t_ns, k)`` at or before ``until_ns`` when the strategy may act (None: none)."""
 
-    def submit(self, side: int, qty: float, price: int, otype: int) -> int: ...
+    def submit(self, side: int, qty: float, price: int, otype: int) -> int:
+        """Send a new order at the current wake-up time; returns the venue's order id."""
 
-    def cancel(self, order_id: int) -> None: ...
+    def cancel(self, order_id: int) -> None:
+        """Send a cancel of ``order_id`` at the current wake-up time."""
 
-    def reports(self) -> list[Report]: ...
+    def reports(self) -> list[Report]:
+        """The answers delivered since the last call, in delivery order."""
 
-    def kill(self) -> int: ...
+    def kill(self) -> int:
+        """Cancel every live order, flatten the position and stop waking the strategy."""
 
     @property
-    def position(self) -> float: ...
+    def position(self) -> float:
+        """The account's position as the strategy knows it (delayed by the response latency)."""
 
     @property
-    def cash(self) -> float: ...
+    def cash(self) -> float:
+        """The account's cash as the strategy knows it (price units x size)."""
 
 
 _STATUS = {CANCELED: "CANCELED", REJECTED: "REJECTED", EXPIRED: "EXPIRED"}
@@ -425,14 +433,17 @@ class PaperVenue:
     # ---- state
     @property
     def actions(self) -> np.ndarray:
+        """The action buffer a strategy fills at a wake-up (:data:`~companion.sim.orders.ACTION_DTYPE`)."""
         return self._actions
 
     @property
     def n_orders(self) -> int:
+        """Orders submitted so far."""
         return int(self._st[0][I_NORD])
 
     @property
     def n_fills(self) -> int:
+        """Fills so far."""
         return int(self._st[0][I_NFILL])
 
     @property
@@ -447,6 +458,7 @@ class PaperVenue:
 
     @property
     def risk_events(self) -> np.ndarray:
+        """Risk-check rejections and halts so far (:data:`~companion.sim.risk.RISK_DTYPE`, a view)."""
         return self._out[4][: int(self._st[0][I_NRISK])]
 
     def rejected_by_risk(self, order_id: int) -> bool:
@@ -466,10 +478,12 @@ class PaperVenue:
 
     @property
     def true_position(self) -> float:
+        """The exchange-truth position (not delayed)."""
         return float(self._st[1][F_POS])
 
     @property
     def halted(self) -> bool:
+        """True once the risk manager or the kill switch has halted trading."""
         return bool(self._st[0][I_HALTED])
 
     def book_row(self, k: int) -> np.ndarray:
