@@ -230,7 +230,10 @@ def undescribed_members(cls) -> list[str]:
         if n.startswith("_") or re.fullmatch(r"set_\w+_request", n) or n in named or (cls.__qualname__, n) in comments:
             continue
         obj = vars(cls).get(n)
-        if callable(obj) or isinstance(obj, (property, classmethod, staticmethod)):
+        if type(obj).__name__ == "_tuplegetter":    # a namedtuple field: its own __doc__
+            if (obj.__doc__ or "").strip() and not obj.__doc__.startswith("Alias for field number"):
+                continue
+        elif callable(obj) or isinstance(obj, (property, classmethod, staticmethod)):
             d = _own_doc(obj) or _inherited_doc(cls, n)
             if d and not d.startswith("Alias for field number"):
                 continue

@@ -153,6 +153,8 @@ class Context:
         return np.flatnonzero((ls == PENDING) | (ls == NEW) | (ls == PARTIAL))
 
     def submit(self, side: int, qty: float, price: int = 0, otype: int = LIMIT) -> int:
+        """Send a new order (``side`` +1 / -1, ``price`` price units, ``otype`` an order-type
+        code) at this wake-up; returns the id the order will get."""
         acts = self._sim._actions
         if self._n >= acts.shape[0]:
             raise RuntimeError(f"more than {acts.shape[0]} actions in one wake-up")
@@ -164,14 +166,17 @@ class Context:
         return oid
 
     def buy(self, qty: float, price: int | None = None, otype: int = LIMIT) -> int:
+        """Buy ``qty``: a market order without ``price``, else an ``otype`` order at ``price``."""
         return self.submit(1, qty, 0 if price is None else int(price),
                            MARKET if price is None else otype)
 
     def sell(self, qty: float, price: int | None = None, otype: int = LIMIT) -> int:
+        """Sell ``qty``: a market order without ``price``, else an ``otype`` order at ``price``."""
         return self.submit(-1, qty, 0 if price is None else int(price),
                            MARKET if price is None else otype)
 
     def cancel(self, order_id: int) -> None:
+        """Send a cancel of ``order_id`` at this wake-up."""
         acts = self._sim._actions
         if self._n >= acts.shape[0]:
             raise RuntimeError(f"more than {acts.shape[0]} actions in one wake-up")
