@@ -819,6 +819,7 @@ class Journal:
         return [Order(*r) for r in rows]
 
     def order(self, client_order_id: str) -> Order:
+        """The order ``client_order_id`` as journaled (raises :class:`JournalError` when unknown)."""
         return self._order_row(self._con, client_order_id)
 
     def fills(self) -> list[Fill]:
@@ -826,6 +827,7 @@ class Journal:
         return [Fill(*r) for r in self._con.execute(f"SELECT {_FILL_COLS} FROM fills ORDER BY id")]
 
     def risk_events(self) -> list[RiskEvent]:
+        """Every risk event, in processing order."""
         rows = self._con.execute("SELECT ts, kind, detail, seq FROM risk_events ORDER BY id")
         return [RiskEvent(ts, kind, json.loads(detail), seq) for ts, kind, detail, seq in rows]
 

@@ -223,8 +223,11 @@ class Report:
 class VenueAdapter(Protocol):
     """What the executor needs from a venue (see the module docstring)."""
 
+    #: called with each ``"ack"`` report as :meth:`reports` delivers it (None: not called)
     on_ack: Callable[[Report], None] | None
+    #: called with each ``"fill"`` report (None: not called)
     on_fill: Callable[[Report], None] | None
+    #: called with each ``"done"`` report: cancelled, rejected or expired (None: not called)
     on_done: Callable[[Report], None] | None
 
     def on_market(self, events: np.ndarray, rows: np.ndarray) -> None:
@@ -487,9 +490,11 @@ class PaperVenue:
         return bool(self._st[0][I_HALTED])
 
     def book_row(self, k: int) -> np.ndarray:
+        """The book row after market event ``k``."""
         return self._mkt[7][k]
 
     def has_live_orders(self) -> bool:
+        """Whether any order is live in the strategy's view (pending, new or partly filled)."""
         ls = self.orders["local_status"]
         return bool(((ls == PENDING) | (ls == NEW) | (ls == PARTIAL)).any())
 
