@@ -161,7 +161,7 @@ def test_api_pages_layout():
     assert "file: book/api/index" in toc
     assert not (ROOT / "book" / "api.md").exists()
     assert len(pages.GROUPS) >= 10
-    for stem, title, _, modules in pages.GROUPS:
+    for stem, _title, _, modules in pages.GROUPS:
         assert f"file: book/api/{stem}\n" in toc, stem
         text = (API_DIR / f"{stem}.md").read_text(encoding="utf-8")
         user, _, kern = text.partition("\n## Kernels\n")
