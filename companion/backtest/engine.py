@@ -51,10 +51,10 @@ class ExecutionConfig:
     ----------
     fees : companion.sim.fees.Fees
         Maker / taker fees in the simulator's units.
-    feed_latency, entry_latency, response_latency : int or latency model
+    feed_latency, entry_latency, response_latency : int or object
         Market data to strategy, strategy to exchange, exchange to strategy (ns, or a model of
         :mod:`companion.sim.latency`).
-    queue : queue model
+    queue : object
         Queue-position model of resting orders (:mod:`companion.sim.queue`).
     risk : companion.sim.risk.RiskLimits
         Pre-trade and position limits.
@@ -124,7 +124,7 @@ class BacktestResult:
 
     @property
     def orders(self) -> pd.DataFrame:
-        """The simulator's orders as a DataFrame (:meth:`companion.sim.SimResult.orders_frame`)."""
+        """The simulator's orders as a DataFrame (:meth:`companion.sim.simulator.SimResult.orders_frame`)."""
         return self.sim.orders_frame()
 
     @property

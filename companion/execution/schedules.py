@@ -165,7 +165,7 @@ class VolumeProfile:
 
     @property
     def edges(self) -> np.ndarray:
-        """Bin edges (int64 ns): ``len(weights) + 1`` times from the open to the close."""
+        """The ``len(weights) + 1`` bin edges from the open to the close (int64 ns)."""
         n = len(self.weights)
         return self.open_ns + np.round(np.linspace(0, self.session_ns, n + 1)).astype(np.int64)
 
@@ -372,8 +372,8 @@ class Adaptive:
 
     Attributes
     ----------
-    base : schedule
-        The schedule that is bent (e.g. :class:`TWAP`).
+    base : object
+        The schedule that is bent (e.g. a :class:`TWAP`).
     signal : pandas.Series
         The forecast, indexed by int64 ns (when each value became known).
     kind : str

@@ -417,10 +417,10 @@ class RecoveredState:
 
     Attributes
     ----------
-    open_orders : dict of str to Order
-        Orders not in a terminal state, by client order id.
-    positions : dict of str to Position
-        Position per symbol, recomputed from the fills.
+    open_orders : dict
+        Orders not in a terminal state (:class:`Order`), by client order id.
+    positions : dict
+        :class:`Position` per symbol, recomputed from the fills.
     checkpoint : int or None
         The last input sequence whose effects are all journaled (None: never checkpointed).
     checkpoint_state : Any

@@ -63,7 +63,7 @@ StrategyContext.__doc__ = """A wake-up as the strategy sees it (see the module d
 for _name, _doc in (
         ("t", "Local time of the wake-up (ns)."),
         ("k", "Index of the book row (market event) the strategy sees."),
-        ("book", "That book row (LOBSTER layout: ask price, ask size, bid price, bid size per level)."),
+        ("book", "The book row it sees, in LOBSTER layout (ask price, ask size, bid price, bid size per level)."),
         ("position", "The strategy's local view of its position (fills it has been told of)."),
         ("cash", "The strategy's local view of its cash (price units x size)."),
         ("orders", "Our orders (ORDER_DTYPE); the first ``n_orders`` are real."),
