@@ -51,7 +51,7 @@ import pandas as pd
 import companion
 from companion import display as show
 from companion.flow import executions, plots, score_trade_signs, vpin, vpin_diagnostics
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 
 use_course_style()
 pd.set_option("display.precision", 3)
@@ -119,7 +119,7 @@ ax2.bar(x, exact["oi"], width=-minutes / 60, align="edge", color="C0",
         label="exact signs")
 ax2.set_ylabel(r"$|V^S - V^B| / V$ (fraction)")
 ax2.set_xlabel("time of day (hours, exchange time)")
-ax2.legend(loc="upper left")
+legend_outside(ax2, "below")
 plt.show()
 
 # %% [markdown]

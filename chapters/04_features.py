@@ -104,33 +104,37 @@ X.iloc[::3600, :8]
 #
 # Most flow features are heavy-tailed and centred on zero; the imbalances live in $[-1, 1]$;
 # counts and rates are skewed. Tree models do not care about scale, a logistic regression does
-# (chapter 6 standardises its inputs).
+# (chapter 6 standardises its inputs). VPIN is not drawn: it needs 50 complete volume buckets
+# before its first value and changes only when a bucket completes, so on a one-day grid it is
+# mostly NaN and its histogram is a handful of spikes (chapter 3 plots it over time instead).
 
-# %% mystnb={"figure": {"caption": "Histograms of twelve features on the sampling grid (clipped at the 0.5% and 99.5% quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of samples.", "name": "fig-feature-histograms"}, "image": {"alt": "A grid of twelve histograms, one per feature, of its values on the sampling grid."}}
-show = ["ofi_10s", "ofi_1min", "vol_imb_1", "dw_imb", "microprice_dev_ticks",
-        "spread_ticks", "trade_imb_1min", "add_rate_best_10s", "rv_1min", "mom_1min",
-        "vwap_dist_1min", "vpin"]
-fig, axes = plt.subplots(3, 4, figsize=(12, 8), layout="constrained")
+# %% mystnb={"figure": {"caption": "Histograms of nine features on the sampling grid (clipped at the 0.5% and 99.5% quantiles; the share of NaN in each title). x: the feature's value in its unit; y: number of samples.", "name": "fig-feature-histograms"}, "image": {"alt": "A grid of nine histograms, one per feature, of its values on the sampling grid."}}
+print(f"vpin: NaN on {X['vpin'].isna().mean():.0%} of the samples, "
+      f"{X['vpin'].nunique()} distinct values")
+show = ["ofi_10s", "vol_imb_1", "dw_imb", "microprice_dev_ticks", "spread_ticks",
+        "trade_imb_1min", "add_rate_best_10s", "rv_1min", "vwap_dist_1min"]
+fig, axes = plt.subplots(3, 3, figsize=(9, 8), layout="constrained")
 fplots.distributions(axes, X, show)
-fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid (clipped at the "
-             f"0.5/99.5% quantiles)")
+fig.suptitle(f"{inst.symbol}: feature distributions on a {GRID} grid\n"
+             "(clipped at the 0.5% and 99.5% quantiles)")
 plt.show()
 
 # %% [markdown]
 # ## 4.3 Overlap
 #
 # Many features measure nearly the same thing: OFI over 10 s and 1 min, the volume imbalance
-# through 1, 2, ... levels, the buy and sell volumes. The rank-correlation matrix shows the
+# through 1, 2, ... levels, the buy and sell volumes. The rank correlations show the
 # blocks. Redundant features do not hurt a tree's predictions, but they split its importance
-# between them (chapter 6).
+# between them (chapter 6). The figure shows the most correlated pairs, the top of those blocks.
 
-# %% mystnb={"figure": {"caption": "Spearman rank correlation between the features defined on more than half of the samples.", "name": "fig-feature-correlation"}, "image": {"alt": "Heat map of Spearman rank correlations between the features."}}
+# %% mystnb={"figure": {"caption": "The 25 pairs of features with the largest absolute Spearman rank correlation, among the features defined on more than half of the samples (red: positive, blue: negative).", "name": "fig-feature-correlation"}, "image": {"alt": "Horizontal bars of the 25 largest absolute Spearman rank correlations between pairs of features, red for positive and blue for negative."}}
 defined = X.columns[X.notna().mean() > 0.5]
 defined = [c for c in defined if X[c].nunique() > 1]
-fig, ax = plt.subplots(figsize=(10, 9))
-im = fplots.corr_heatmap(ax, X[defined])
-fig.colorbar(im, ax=ax, shrink=0.7, label="Spearman correlation")
-ax.set_title(f"{inst.symbol}: rank correlation of the {len(defined)} defined features")
+pairs = fplots.top_correlations(X[defined], top=25)
+fig, ax = plt.subplots(figsize=(8, 8))
+fplots.corr_pairs_bars(ax, pairs)
+ax.set_title(f"{inst.symbol}: the 25 most correlated of the {len(defined) * (len(defined) - 1) // 2:,} "
+             f"pairs\nof the {len(defined)} defined features")
 plt.show()
 
 # %% [markdown]

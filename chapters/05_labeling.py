@@ -54,7 +54,7 @@ from companion.models import plots as mplots
 from companion.models.dataset import (MODEL_PARAMS, build_training_set,
                                       flow_feature_names, mid_series)
 from companion.models.train import DirectionClassifier
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 
 use_course_style()
 pd.set_option("display.precision", 3)
@@ -106,7 +106,7 @@ for ax, h in zip(axes, HORIZONS):
     mplots.class_balance_plot(ax, labels.balance_by_threshold(fixed[h]["ret"], thr),
                               title=f"horizon {h}")
     ax.set_xlabel("threshold c (ticks)")
-axes[0].legend(loc="lower left", fontsize=8)
+legend_outside(axes[-1], "right", handles=axes[0].get_legend_handles_labels()[0], title="label")
 plt.show()
 
 # %%
@@ -179,7 +179,7 @@ plt.show()
 # {term}`average uniqueness <Average uniqueness>` printed below (the mean of 1 / concurrency)
 # measures how much.
 
-# %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time; its mean inverse is the average uniqueness ({cite:t}`lopezdeprado2018advances`, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
+# %% mystnb={"figure": {"caption": "Left: the intervals $[T, e_T]$ of 30 consecutive labels. Right: histogram of concurrency, the number of labels alive at a sample time (one bar per value, log scale: the low values occur only while the day's first labels open); its mean inverse is the average uniqueness ({cite:t}`lopezdeprado2018advances`, \u00a74.4).", "name": "fig-label-concurrency"}, "image": {"alt": "Left, horizontal bars of the intervals of 30 consecutive labels; right, a histogram of how many labels are alive at a sample time."}}
 lab = fixed[h_tb]
 first = lab.iloc[1800:1830]
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4),
@@ -187,9 +187,10 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4),
 mplots.label_intervals(ax1, first.index, first["t_end"], first["label"].to_numpy())
 ax1.set_title(f"30 consecutive {h_tb} labels (green up, red down, grey flat)")
 conc = mplots.concurrency(lab.index, lab["t_end"])
-ax2.hist(conc, bins=40, color="C0")
+# one bar per integer value, log scale: the rare low values (the start of the day) stay visible
+ax2.hist(conc, bins=np.arange(conc.min() - 0.5, conc.max() + 1.5), color="C0", log=True)
 ax2.set_xlabel("labels alive at a sample time (count)")
-ax2.set_ylabel("sample times (count)")
+ax2.set_ylabel("sample times (count, log scale)")
 ax2.set_title(f"concurrency, mean {conc.mean():.1f}")
 plt.show()
 print(f"mean uniqueness 1/concurrency: {np.mean(1 / conc):.3f}")

@@ -58,7 +58,7 @@ from companion import display as show
 from companion import signals as sg
 from companion.events import NS
 from companion.models import DirectionClassifier, PurgedWalkForward
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 
 use_course_style()
 pd.set_option("display.precision", 3)
@@ -201,7 +201,7 @@ for th in (WEAK, STRONG):
     ax1.axvline(th, color="0.5", ls=":", lw=1)
 ax1.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)",
         ylabel="average P&L per trade (bps)", title="Edge per trade")
-ax1.legend()
+legend_outside(ax1, "below")
 ax2.plot(sweep.index, sweep["trades"], "o-", color="C2")
 ax2.set(xlabel=r"threshold $\theta$ on |S| (dimensionless)", ylabel="trades (count)",
         yscale="log", title="Trades per day")

@@ -66,7 +66,7 @@ from companion.execution import (POV, TWAP, VWAP, Adaptive, VolumeProfile, execu
                                  ofi_signal, paired_comparison, random_parents,
                                  run_many)
 from companion.execution import plots as eplots
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 from companion.sim import (EXPIRED, FOK, IOC, LIMIT, MARKET, POST_ONLY, REJECTED, Fees,
                            FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue,
                            Simulator, SqrtImpact)
@@ -460,7 +460,7 @@ for k, (name, a) in enumerate(algos.items()):
     eplots.schedule_plot(ax, execute(data, p0, a, mode="limit", timeout_s=10,
                                      sim_kwargs=dict(fees=fees)),
                          color=f"C{k}", label=name)
-ax.legend()
+legend_outside(ax, "right")
 ax.set_title(f"Parent 0 ({'buy' if p0.side > 0 else 'sell'} {p0.qty:,.0f}): targets "
              f"(dashed) and fills (solid)")
 plt.show()

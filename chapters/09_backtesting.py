@@ -58,7 +58,7 @@ from companion import signals as sg
 from companion.backtest import (ExecutionConfig, ImbalanceScalper, ModelStrategy,
                                 performance_figure, run_backtest)
 from companion.events import NS
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 from companion.sim import Fees, FIFOQueue
 
 use_course_style()
@@ -195,7 +195,7 @@ ax.axhline(0, color="k", lw=0.8)
 ax.set_xticks(x, ["at decision mids", "gross (after spread)", "net (after fees)"])
 ax.set(xlabel="P&L stage", ylabel=f"P&L over the day ({cur})",
        title=f"{inst.symbol}: from the signal's edge to the net P&L")
-ax.legend()
+legend_outside(ax, "right")
 plt.show()
 
 # %% [markdown]
@@ -250,19 +250,29 @@ show.table(metrics.T.astype(float), "auto", formats=fmts, transpose=True,
 #
 # ## 9.5 The standard figure
 #
-# Cumulative P&L (net, gross and at decision mids), the distribution of trade P&L, holding time and
-# signal strength against P&L, P&L by hour of entry, and the drawdown:
+# Cumulative P&L (net, gross and at decision mids) and the drawdown over the day, then the
+# distribution of trade P&L, holding time and signal strength against P&L, and P&L by hour of
+# entry, for each strategy (`performance_figure(result, panels="time" | "trades")`;
+# `panels="all"` draws the six panels as one page for a report):
 
-# %% mystnb={"figure": {"caption": "Performance of the imbalance scalper: cumulative P&L, trade P&L, holding time and signal strength against trade P&L, P&L by hour of entry, drawdown (money in the data's currency, time in hours).", "name": "fig-scalper-panels"}, "image": {"alt": "Six panels for the imbalance scalper: cumulative P&L, trade P&L, holding time, signal strength against P&L, P&L by hour and drawdown."}}
-fig = performance_figure(res_scalper, currency=cur)
+# %% mystnb={"figure": {"caption": "The imbalance scalper over the day: cumulative P&L at three stages and the drawdown of the net equity (money in the data's currency, time in hours).", "name": "fig-scalper-time"}, "image": {"alt": "The imbalance scalper's cumulative P&L at three stages and the drawdown of its net equity over the day."}}
+fig = performance_figure(res_scalper, currency=cur, panels="time")
 plt.show()
 
-# %% mystnb={"figure": {"caption": "Performance of the model strategy, same panels as {numref}`fig-scalper-panels`.", "name": "fig-model-panels"}, "image": {"alt": "The same six panels for the model strategy."}}
-fig = performance_figure(res_model, currency=cur)
+# %% mystnb={"figure": {"caption": "The model strategy over the day, same panels as {numref}`fig-scalper-time`.", "name": "fig-model-time"}, "image": {"alt": "The model strategy's cumulative P&L at three stages and the drawdown of its net equity over the day."}}
+fig = performance_figure(res_model, currency=cur, panels="time")
+plt.show()
+
+# %% mystnb={"figure": {"caption": "The imbalance scalper trade by trade: the distribution of trade P&L, holding time and signal strength at entry against trade P&L (green: a winning trade, red: a losing one), and the net P&L by hour of entry.", "name": "fig-scalper-trades"}, "image": {"alt": "Four panels for the imbalance scalper: trade P&L distribution, holding time, signal strength against trade P&L, net P&L by hour of entry."}}
+fig = performance_figure(res_scalper, currency=cur, panels="trades")
+plt.show()
+
+# %% mystnb={"figure": {"caption": "The model strategy trade by trade, same panels as {numref}`fig-scalper-trades`.", "name": "fig-model-trades"}, "image": {"alt": "The same four trade-by-trade panels for the model strategy."}}
+fig = performance_figure(res_model, currency=cur, panels="trades")
 plt.show()
 
 # %% [markdown]
-# The three lines of the first panel tell the story of section 9.3 over the day: the line at
+# The three lines of the cumulative panels tell the story of section 9.3 over the day: the line at
 # decision mids is the signal, the gap down to the gross line is the spread, the gap to the net
 # equity is the fees. When the costs dominate, the trade histogram centres near minus one spread
 # times `QTY`, and the drawdown panel shows a steady bleed rather than a crash: the signature of

@@ -54,7 +54,7 @@ from companion import latency as lt
 from companion import signals as sg
 from companion.backtest import ImbalanceScalper
 from companion.events import NS
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 
 use_course_style()
 pd.set_option("display.precision", 3)
@@ -155,7 +155,7 @@ for ch, g in sweep.groupby("channel", sort=False):
 
 # %% mystnb={"figure": {"caption": "Net P&L (currency), fill rate (filled / submitted) and adverse selection over 1 s (ticks) against one-way latency $L$ (s, log axis; $L = 0$ drawn at 1 \u00b5s), per latency channel.", "name": "fig-latency-pnl"}, "image": {"alt": "Three panels against one-way latency on a log axis: net P&L, fill rate and adverse selection, one line per latency channel."}}
 x0 = 1e-6  # where L = 0 sits on the log axis
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+fig, axes = plt.subplots(3, 1, figsize=(8, 8.5), sharex=True, layout="constrained")
 for ch, g in sweep.groupby("channel", sort=False):
     x = np.maximum(g["latency_s"], x0)
     axes[0].plot(x, g["net_pnl"], "o-", label=ch)
@@ -167,11 +167,11 @@ for ax, title, ylab in zip(axes, ["net P&L", "fill rate", "adverse selection ove
                             "adverse selection (ticks)"]):
     ax.set_xscale("log")
     ax.set_xticks(ticks, ["0", "10µs", "100µs", "1ms", "10ms", "100ms", "1s"])
-    ax.set_xlabel("one-way latency $L$ (s)")
     ax.set_ylabel(ylab)
     ax.set_title(f"{inst.symbol}: {title}")
+axes[-1].set_xlabel("one-way latency $L$ (s)")
 axes[2].axhline(0, color="0.5", lw=0.8)
-axes[0].legend(title="channel")
+legend_outside(axes[0], "right", title="channel")
 plt.show()
 
 # %%
@@ -253,7 +253,7 @@ show.table(pd.DataFrame({name: r.summary() for name, r in decay.items()}).T, fit
            formats=fit_fmts, transpose=True, index="decay fit")
 
 # %% mystnb={"figure": {"caption": "Signal decay: IC of each signal observed with delay $d$ against the forward mid move, with a 90% block-bootstrap band and the fitted exponential decay.", "name": "fig-signal-decay"}, "image": {"alt": "IC of each signal against observation delay with a shaded bootstrap band and a fitted exponential decay."}}
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=False)
+fig, axes = plt.subplots(2, 1, figsize=(8, 7), sharex=True, layout="constrained")
 for ax, (name, r) in zip(axes, decay.items()):
     t = r.table
     x = np.maximum(t["delay_s"], 1e-3)
@@ -266,10 +266,10 @@ for ax, (name, r) in zip(axes, decay.items()):
                 label=f"fit: half-life {r.half_life_s:.2f} s")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("delay $d$ (s; 0 drawn at 1 ms)")
-    ax.set_ylabel(f"IC with the {HORIZON_S:g} s move (dimensionless)")
+    ax.set_ylabel(f"IC with the {HORIZON_S:g} s move\n(dimensionless)")
     ax.set_title(f"{inst.symbol}: {name}")
-    ax.legend(fontsize=8)
+    legend_outside(ax, "right", fontsize=9)
+axes[-1].set_xlabel("delay $d$ (s; 0 drawn at 1 ms)")
 plt.show()
 for name, r in decay.items():
     lo, hi = r.half_life_ci
@@ -364,7 +364,7 @@ ax.set_xscale("log")
 ax.set_xlabel("compute time per event (µs)")
 ax.set_ylabel("pipeline stage")
 ax.invert_yaxis()
-ax.legend(fontsize=8, loc="lower right")
+legend_outside(ax, "right", fontsize=9)
 ax.set_title("Compute per event and stage (this machine, this run)")
 plt.show()
 print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} "

@@ -52,7 +52,7 @@ from distributed import Client, LocalCluster
 
 from companion import display as show
 from companion.catalog import discover, frame
-from companion.plotting import use_course_style
+from companion.plotting import legend_outside, use_course_style
 from companion.study import mean_ci, run_study
 
 use_course_style()
@@ -116,7 +116,7 @@ for ax, col, label in ((axes[0], "r2_day", "$R^2$ of the day's regression"),
     ax.set_xticks(range(len(tickers)), tickers)
     ax.set_xlabel("ticker")
     ax.set_ylabel(label)
-axes[0].legend(loc="best")
+legend_outside(axes[-1], "right", handles=axes[0].get_legend_handles_labels()[0])
 fig.tight_layout()
 plt.show()
 
@@ -164,7 +164,7 @@ ax.axhline(0.5, color="grey", lw=0.8, ls="--")
 ax.set_xticks(x, [f"{t} {d[5:]}" for t, d in auc.index], rotation=60, fontsize=8)
 ax.set_xlabel("test day (ticker, month-day)")
 ax.set_ylabel("out-of-sample AUC")
-ax.legend(loc="best")
+legend_outside(ax, "right")
 fig.tight_layout()
 plt.show()
 
@@ -199,9 +199,10 @@ for t in tickers:
     v = bt.table.loc[bt.table["ticker"] == t, "net_pnl"].to_numpy()
     ax.plot(np.arange(v.size), v, "o-", label=t)
 ax.axhline(0, color="grey", lw=0.8)
-ax.set_xlabel("day of the universe")
+ax.set_xticks(np.arange(v.size), [str(k + 1) for k in range(v.size)])  # whole days, not 0.5
+ax.set_xlabel("day of the universe (1 = first)")
 ax.set_ylabel("net P&L of the day (USD)")
-ax.legend(loc="best")
+legend_outside(ax, "right", title="ticker")
 fig.tight_layout()
 plt.show()
 

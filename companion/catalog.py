@@ -104,6 +104,17 @@ class DayData:
     >>> dd = DayData(empty_events(2), None, Instrument("X", tick=1, price_scale=1), None)
     >>> len(dd)
     2
+
+    Attributes
+    ----------
+    events : numpy.ndarray
+        The day's events (:data:`~companion.events.EVENT_DTYPE`).
+    book : numpy.ndarray or None
+        The book after each event, float64 ``(n, 4 * levels)`` LOBSTER layout (None: no book).
+    instrument : companion.events.Instrument
+        Tick, price scale, session of the day.
+    day : TickerDay or None
+        The catalog entry it was read from.
     """
 
     events: np.ndarray

@@ -254,4 +254,5 @@ class Instrument:
         return q + 0.0 * p
 
     def to_dict(self) -> dict:
+        """The metadata as a plain dict (JSON-ready; the ``instrument`` of a ``_meta.json``)."""
         return asdict(self)

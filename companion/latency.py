@@ -405,6 +405,33 @@ class DecayFit:
     bootstrap percentile interval of the half-life (s; ``inf`` bounds when replicates show no
     decay). n_samples, n_blocks, n_boot, level: the design. boot_half_life: every replicate's.
 
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per delay: ``delay_ns``, ``delay_s``, ``ic``, ``ic_lo``, ``ic_hi`` (bootstrap
+        percentile band) and ``ic_fit`` (the fitted curve).
+    ic0 : float
+        Fitted IC at zero delay (dimensionless).
+    tau_s : float
+        Fitted decay time of ``IC(d) = ic0 exp(-d / tau)`` (s).
+    half_life_s : float
+        ``tau ln 2`` (s).
+    r2 : float
+        R^2 of the fit over the delays.
+    half_life_ci : tuple of float
+        Bootstrap percentile interval of the half-life (s; ``inf`` bounds when replicates show
+        no decay).
+    n_samples : int
+        Sample times used.
+    n_blocks : int
+        Time blocks of the block bootstrap.
+    n_boot : int
+        Bootstrap replicates.
+    level : float
+        Coverage of the intervals (e.g. 0.9).
+    boot_half_life : numpy.ndarray
+        The half-life of every bootstrap replicate (s).
+
     Examples
     --------
     >>> import numpy as np
@@ -430,6 +457,7 @@ class DecayFit:
     boot_half_life: np.ndarray = field(repr=False)
 
     def summary(self) -> dict:
+        """The fit as a flat dict: ic0, tau_s, half_life_s (with its interval), r2 and the design."""
         return {"ic0": self.ic0, "tau_s": self.tau_s, "half_life_s": self.half_life_s,
                 "half_life_lo_s": self.half_life_ci[0], "half_life_hi_s": self.half_life_ci[1],
                 "r2": self.r2, "n_samples": self.n_samples, "n_blocks": self.n_blocks}

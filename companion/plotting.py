@@ -29,6 +29,37 @@ import numpy as np  # noqa: E402
 from companion.events import KIND_NAMES, NS, Instrument  # noqa: E402
 
 
+def legend_outside(ax, side: str = "right", pad_pt: float = 38.0, **kwargs):
+    """Draw the legend of ``ax`` outside the axes, so it never covers data: ``side="right"``
+    (top-aligned, one column) or ``side="below"`` (centred under the x label, in as many columns as
+    entries up to 4; ``pad_pt`` points below the axes, enough for one line of tick labels and the
+    x label). ``kwargs`` go to :meth:`matplotlib.axes.Axes.legend` (``handles``, ``title``,
+    ``ncol``, ``fontsize`` ...). The saved figure grows to include it (``savefig.bbox: tight``).
+    Returns the legend.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> _ = ax.plot([0, 1], [0, 1], label="a line")
+    >>> leg = legend_outside(ax, "below")
+    >>> [t.get_text() for t in leg.get_texts()], bool(leg.get_bbox_to_anchor().y1 < ax.bbox.y0)
+    (['a line'], True)
+    """
+    from matplotlib.transforms import offset_copy
+
+    if side == "right":
+        kw = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    elif side == "below":
+        n = len(kwargs.get("handles") or ax.get_legend_handles_labels()[0])
+        kw = dict(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=max(1, min(n, 4)), borderaxespad=0.0,
+                  bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, y=-pad_pt, units="points"))
+    else:
+        raise ValueError(f"side must be 'right' or 'below', got {side!r}")
+    kw.update(kwargs)
+    return ax.legend(**kw)
+
+
 def _clock_hours(ts: np.ndarray) -> np.ndarray:
     """ns since midnight -> hours since midnight (float), for intraday x-axes."""
     return np.asarray(ts, dtype=np.float64) / NS / 3600.0
@@ -98,7 +129,7 @@ def depth_heatmap(ax, book: np.ndarray, ts: np.ndarray, instrument: Instrument, 
     ax.plot(x[ok] + bin_s / 7200, instrument.to_price(mid[ok]), color="crimson", lw=0.7, label="mid price")
     ax.set_xlabel("time of day (hours, exchange time)")
     ax.set_ylabel(f"price ({'USD' if instrument.price_scale == 10000 else 'quote ccy'})")
-    ax.legend(loc="upper left")
+    legend_outside(ax, "below")
     return mesh
 
 

@@ -382,6 +382,24 @@ class ImbalanceSignal:
     >>> out = sig.predict(comp[6:])                        # per event: code, signal, strength, confidence, edge
     >>> out.columns.tolist()
     ['code', 'signal', 'strength', 'confidence', 'expected_edge_bps']
+
+    Attributes
+    ----------
+    levels : int
+        Book levels of the imbalances.
+    weak, strong : float
+        Class thresholds on ``|S|``: BUY / SELL from ``weak``, STRONG_BUY / STRONG_SELL from
+        ``strong``.
+    tick : float
+        Tick size in price units (distances in the distance-weighted imbalance).
+    weights : tuple of float
+        Weights of the volume, distance-weighted and order-count imbalances in the composite.
+    edge_bps_ : dict
+        Mean forward move in the class's direction per class code (bps), set by :meth:`fit`.
+    confidence_ : dict
+        Share of nonzero forward moves in the class's direction per class code, set by :meth:`fit`.
+    support_ : dict
+        Fit samples per class code, set by :meth:`fit`.
     """
 
     levels: int = 5
@@ -394,6 +412,7 @@ class ImbalanceSignal:
     support_: dict = field(default_factory=dict, repr=False)
 
     def components(self, book, events=None) -> pd.DataFrame:
+        """The three imbalances and the composite per event (:func:`imbalance_components`)."""
         return imbalance_components(book, events, levels=self.levels, tick=self.tick,
                                     weights=self.weights)
 
@@ -560,6 +579,23 @@ class OutOfSampleDirection:
     with a model prediction, ``p_ts`` / ``p_up`` their times and ``P(up)``, ``theta_ofi`` the OFI
     threshold set before the first prediction (median ``|ofi_10s|`` of the samples before it,
     shares).
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Features of the grid samples whose label is defined (index = sample time).
+    t : numpy.ndarray
+        Their times (ns, the events' time base).
+    ret : numpy.ndarray
+        The label's forward mid move (bps; looks ahead).
+    wf : companion.models.evaluate.WalkForwardResult
+        The walk-forward fit.
+    pos : numpy.ndarray
+        Rows of ``X`` with a model prediction.
+    p_ts, p_up : numpy.ndarray
+        Times (ns) and ``P(up)`` of those predictions.
+    theta_ofi : float
+        The OFI threshold set before the first prediction (shares).
     """
 
     X: pd.DataFrame

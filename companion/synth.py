@@ -149,6 +149,84 @@ class SynthConfig:
 
     ``session`` is in seconds after midnight; a shorter session (e.g. ``(34200, 36000)``) gives
     a quick day for tests. See the module docstring for the model.
+
+    Attributes
+    ----------
+    session : tuple of float
+        Start and end of the trading day (s after midnight; default 09:30-16:00).
+    symbol, date : str
+        Ticker and trading date (``YYYY-MM-DD``) written to the files and the instrument.
+    price0 : float
+        Opening mid and initial fundamental value (dollars).
+    tick, price_scale : int
+        Price units per tick (100 = $0.01) and per dollar (10000, as LOBSTER).
+    order_id0 : int
+        First order id; ids increase by one per new order.
+    lam_limit : float
+        Limit-order arrivals per side per second (at seasonal factor 1).
+    placement_fleeting, placement_patient : tuple of float
+        Gamma ``(shape k, scale in ticks)`` of the placement distance ``i`` from the opposite
+        best quote, ``P(i) ~ i^(k-1) exp(-i/scale)``, for fleeting and patient orders.
+    placement_max_ticks : int
+        Largest placement distance (ticks from the opposite best).
+    p_join : float
+        Probability that a limit order joins the same-side best queue instead of being placed.
+    limit_sizes, limit_size_probs : tuple
+        Limit-order sizes (shares; 0 = an odd lot uniform on 1..99) and their probabilities.
+    theta_fleeting, theta_patient : float
+        Cancellation rate per resting order (1/s) of a fleeting and of a patient order.
+    p_fleeting : float
+        Share of limit orders that are fleeting (the rest are patient).
+    cancel_free_ticks, cancel_slope : float
+        Cancellation factor ``1 + cancel_slope * max(0, d - cancel_free_ticks)`` for an order
+        ``d`` ticks behind the same-side best (stale orders are purged).
+    cancel_cap : float
+        Thinning cap of the cancellation factor (a factor above it is cut to it).
+    p_partial_cancel : float
+        Probability that a cancellation of a multi-share order is partial (message type 2).
+    mu_market : float
+        Uninformed market orders per second, both sides together.
+    eta_hidden : float
+        Hidden executions (type 5) per second.
+    market_sizes, market_size_probs : tuple
+        Market-order sizes (shares; 0 = an odd lot) and their probabilities.
+    p_sweep : float
+        Probability that a market order takes the whole best queue (sometimes walking further).
+    max_walk_levels : int
+        Most price levels a sweeping market order walks through.
+    sigma_v : float
+        Volatility of the fundamental value ``V`` (ticks per square-root second).
+    jump_rate, jump_sd : float
+        Jumps of ``V``: rate (1/s) and standard deviation (ticks).
+    tilt_scale_ticks : float
+        ``g0`` of the tilt ``tau = tanh((V - mid) / g0)`` (ticks).
+    tilt_market : float
+        ``a_mo``: a market order buys with probability ``(1 + a_mo tau) / 2``.
+    tilt_limit : float
+        ``a_lim``: limit arrivals per side scale by ``1 +- a_lim tau``.
+    tilt_aggressive : float
+        ``a_agg``: share ``a_agg |tau|`` of the favoured side's orders improve the quote.
+    tilt_cancel : float
+        ``a_cancel``: cancellations near the best of the side the price moves through scale by
+        ``1 + a_cancel |tau|``.
+    tilt_near_ticks : float
+        "Near the best" for ``tilt_cancel``: at most this many ticks behind the same-side best.
+    arb_rate : float
+        Arbitrage market orders per second per tick that ``V`` lies beyond a quote.
+    episodes_per_hour : float
+        Mean number of informed episodes per hour (Poisson; at least one per day).
+    episode_minutes, episode_move_ticks : tuple of float
+        Uniform ranges of an episode's duration (min) and of its total drift of ``V`` (ticks).
+    episode_mu : float
+        Informed market orders per second during an episode, in its direction.
+    season_a, season_b : float
+        Seasonality ``s(x) = a + b x^2`` (``x`` = -1 at the open, +1 at the close).
+    seed_levels : int
+        Price levels per side of the initial book (every seeded order is an add at the open).
+    seed_orders : float
+        Mean extra orders per seeded level (1 + Poisson, at most 16).
+    seed_gap_ticks : int
+        Ticks between seeded levels (and from the opening mid).
     """
 
     session: tuple[float, float] = (34200.0, 57600.0)
@@ -206,6 +284,7 @@ class SynthConfig:
     seed_gap_ticks: int = 5         # ticks between seeded levels (and from the opening mid)
 
     def to_dict(self) -> dict:
+        """The parameters as a plain dict (JSON-ready; the ``config`` of a ``_meta.json``)."""
         return asdict(self)
 
     @classmethod
@@ -217,7 +296,30 @@ class SynthConfig:
 @dataclass
 class SynthDay:
     """A generated day: messages (:data:`MESSAGE_DTYPE`), orderbook (float64 ``(n, 4L)``),
-    fundamental value per message (price units), informed episodes, config, seed, levels."""
+    fundamental value per message (price units), informed episodes, config, seed, levels.
+
+    Attributes
+    ----------
+    messages : numpy.ndarray
+        LOBSTER messages, :data:`MESSAGE_DTYPE`, one row per event.
+    orderbook : numpy.ndarray
+        The top-``levels`` book after every message, float64 ``(n, 4 levels)`` in LOBSTER
+        column order (ask price, ask size, bid price, bid size per level; prices in price units).
+    fundamental : numpy.ndarray
+        The latent fundamental value ``V`` after every message (price units).
+    episodes : list of dict
+        The informed episodes: ``start`` and ``end`` (s after midnight), ``direction`` (+1 / -1)
+        and ``move_ticks`` (the drift of ``V`` over the episode).
+    config : SynthConfig
+        The parameters the day was generated with.
+    seed : int
+        The seed of ``numpy.random.default_rng`` (same seed, byte-identical day).
+    levels : int
+        Book levels recorded in ``orderbook``.
+    meta : dict
+        The ``_meta.json`` content (seed, config, episodes, stats, file hashes) once the day has
+        been written by :func:`write_day`; empty before.
+    """
 
     messages: np.ndarray
     orderbook: np.ndarray

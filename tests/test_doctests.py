@@ -44,6 +44,7 @@ MODULES = [
     "companion.synth",
     "companion.sim",
     "companion.sim.exchange",
+    "companion.sim.context",   # the strategy context (on the API page since "sim: strategy context")
     "companion.live.venue",
     "companion.live.feeds",
     "companion.live.metrics",

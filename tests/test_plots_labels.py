@@ -159,6 +159,18 @@ def test_feature_helpers():
     ic = fplots.information_coefficients(X, {"10s": pd.Series(rng.normal(size=50), index=X.index)})
     fplots.ic_bars(axes[4], ic)
     assert unlabelled(fig) == []
+    pairs = fplots.top_correlations(X, top=2)
+    assert len(pairs) == 2 and pairs["corr"].abs().is_monotonic_decreasing
+    ax = Figure().subplots()
+    fplots.corr_pairs_bars(ax, pairs)
+    assert unlabelled(ax.figure) == []
+    # a legend drawn outside lies entirely outside the axes, right of or below it
+    for side in ("right", "below"):
+        ax = Figure().subplots()
+        ax.plot([0, 1], [0, 1], label="line")
+        leg = plotting.legend_outside(ax, side)
+        box, frame = leg.get_window_extent(), ax.get_window_extent()
+        assert box.x0 >= frame.x1 if side == "right" else box.y1 <= frame.y0
     assert "(" in axes[0].get_xlabel()             # the feature's unit from the registry
 
 
@@ -206,7 +218,7 @@ def test_every_axes_helper_is_exercised(mod):
                "vpin_timeline", "shade_episodes", "label_intervals", "cv_splits", "class_balance_plot",
                "barrier_path", "reliability_plot", "importance_bars", "distributions", "corr_heatmap", "ic_bars",
                "schedule_plot", "shortfall_bars", "paired_differences", "fill_rate_band", "latency_curve",
-               "impact_curve"}
+               "impact_curve", "corr_pairs_bars", "legend_outside"}
     drawers = {n for n, f in vars(mod).items() if inspect.isfunction(f) and not n.startswith("_")
                and f.__module__ == mod.__name__ and list(inspect.signature(f).parameters)[:1] in (["ax"], ["axes"])}
     assert drawers <= covered, sorted(drawers - covered)

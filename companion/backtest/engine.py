@@ -46,6 +46,28 @@ class ExecutionConfig:
     manager flattens and halts at ``session_close - margin`` (None: off). ``risk``: other limits.
     ``impact``: a :class:`~companion.sim.impact.SqrtImpact` pricing aggressive size beyond the visible
     book (None: the unfilled remainder of a market order expires).
+
+    Attributes
+    ----------
+    fees : companion.sim.fees.Fees
+        Maker / taker fees in the simulator's units.
+    feed_latency, entry_latency, response_latency : int or object
+        Market data to strategy, strategy to exchange, exchange to strategy (ns, or a model of
+        :mod:`companion.sim.latency`).
+    queue : object
+        Queue-position model of resting orders (:mod:`companion.sim.queue`).
+    risk : companion.sim.risk.RiskLimits
+        Pre-trade and position limits.
+    flat_before_close_s : float or None
+        Flatten and halt this many seconds before the session close (None: off).
+    seed : int
+        Seed of the simulator's random draws (latency, queue).
+    wake_interval_ns : int
+        Wake the strategy at most once per interval (0 = on every event it sees).
+    max_orders : int
+        Size of the order buffer (a run that overflows raises).
+    impact : companion.sim.impact.SqrtImpact or None
+        Prices aggressive size beyond the visible book (None: the remainder expires).
     """
 
     fees: Fees = Fees()
@@ -61,6 +83,7 @@ class ExecutionConfig:
     impact: object = None
 
     def risk_limits(self, instrument: Instrument) -> RiskLimits:
+        """``risk`` with ``flat_at_ns`` set from ``flat_before_close_s`` and the session close."""
         r = self.risk
         if self.flat_before_close_s is not None and instrument.session_close_ns:
             flat = int(instrument.session_close_ns - self.flat_before_close_s * NS)
@@ -71,7 +94,21 @@ class ExecutionConfig:
 
 @dataclass
 class BacktestResult:
-    """A run: the simulator's arrays plus the strategy's decision log, and their frames."""
+    """A run: the simulator's arrays plus the strategy's decision log, and their frames.
+
+    Attributes
+    ----------
+    sim : companion.sim.SimResult
+        The simulator's arrays (orders, fills, risk events, position and cash per event).
+    instrument : companion.events.Instrument
+        The instrument traded.
+    strategy : str
+        The strategy's name.
+    path : str
+        ``"numba"`` (the jitted kernel path) or ``"python"`` (the Python callback path).
+    decisions : numpy.ndarray or None
+        The strategy's decision log (one row per decision), when it keeps one.
+    """
 
     sim: object  # companion.sim.SimResult
     instrument: Instrument
@@ -82,10 +119,12 @@ class BacktestResult:
 
     @property
     def scale(self) -> float:
+        """Price units per currency unit (money in the frames is divided by it)."""
         return float(self.instrument.price_scale)
 
     @property
     def orders(self) -> pd.DataFrame:
+        """The simulator's orders as a DataFrame (:meth:`companion.sim.simulator.SimResult.orders_frame`)."""
         return self.sim.orders_frame()
 
     @property

@@ -679,8 +679,11 @@ class GLFT(_MarketMaker):
     (True, 0.0)
     """
 
+    #: risk aversion per tick of inventory (1 / (ticks x quote units))
     gamma: float = 0.1
+    #: quoting model code read by the kernel (``MODEL_GLFT``)
     model = MODEL_GLFT
+    #: registry name (``backtest --strategy mm``)
     name = "glft"
 
     def _param_vector(self, instrument, max_orders):
@@ -696,9 +699,13 @@ class AvellanedaStoikov(_MarketMaker):
     """Avellaneda–Stoikov (2008) quotes (module docstring); ``gamma`` per tick; ``horizon_s``:
     constant ``T - t`` (s), or None for ``T`` = the session close."""
 
+    #: risk aversion per tick of inventory (1 / (ticks x quote units))
     gamma: float = 0.1
+    #: constant time to the horizon ``T - t`` (s); None: ``T`` is the session close
     horizon_s: float | None = None
+    #: quoting model code read by the kernel (``MODEL_AS``)
     model = MODEL_AS
+    #: registry name (``backtest --strategy mm_as``)
     name = "as"
 
     def _param_vector(self, instrument, max_orders):
@@ -722,9 +729,13 @@ class Grid(_MarketMaker):
     """Fixed-offset quotes for large-tick names: one quote per side at ``half_spread_ticks``
     from ``r = mid - skew_ticks * q + alpha_scale * f`` (rounded outwards, never crossing)."""
 
+    #: distance of each quote from the reservation price (ticks)
     half_spread_ticks: float = 0.5
+    #: reservation-price shift per quote unit of inventory (ticks)
     skew_ticks: float = 0.5
+    #: quoting model code read by the kernel (``MODEL_GRID``)
     model = MODEL_GRID
+    #: registry name (``backtest --strategy mm_grid``)
     name = "grid"
 
     def _param_vector(self, instrument, max_orders):

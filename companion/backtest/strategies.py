@@ -261,7 +261,21 @@ class _SignalTrader:
 class ImbalanceScalper(_SignalTrader):
     """Enter on STRONG composite-imbalance signals (:class:`companion.signals.ImbalanceSignal`),
     exit on timeout / opposite signal (``exit_level``: 1 = any opposite signal, 2 = opposite STRONG)
-    / risk."""
+    / risk.
+
+    Attributes
+    ----------
+    levels : int
+        Book levels of the composite imbalance.
+    weak, strong : float
+        Class thresholds on ``|S|`` (BUY / SELL from ``weak``, STRONG from ``strong``).
+    weights : tuple of float
+        Weights of the volume, distance-weighted and order-count imbalances.
+    min_level : int
+        Smallest ``|code|`` that enters: STRONG signals only.
+    name : str
+        ``"scalper"``.
+    """
 
     levels: int = 5
     weak: float = 0.15
@@ -271,10 +285,12 @@ class ImbalanceScalper(_SignalTrader):
     name = "scalper"
 
     def signal(self, instrument) -> sg.ImbalanceSignal:
+        """The :class:`companion.signals.ImbalanceSignal` with this strategy's parameters."""
         return sg.ImbalanceSignal(levels=self.levels, weak=self.weak, strong=self.strong,
                                   tick=float(instrument.tick), weights=tuple(self.weights))
 
     def codes(self, events, book, instrument):
+        """Signal class code (int8) and composite ``S`` per event (causal)."""
         L = min(self.levels, book.shape[1] // 4)
         sig = sg.ImbalanceSignal(levels=L, weak=self.weak, strong=self.strong,
                                  tick=float(instrument.tick), weights=tuple(self.weights))
@@ -290,6 +306,25 @@ class ModelStrategy(_SignalTrader):
     with ``p_ts``, a series stamped at times ``p_ts`` (e.g. one per second) aligned causally by
     :func:`companion.signals.align_predictions`. OFI: trailing ``ofi_window_s`` level-1..
     ``ofi_levels`` OFI (shares), threshold ``ofi_threshold``. The signal value logged is P(up).
+
+    Attributes
+    ----------
+    p_up : numpy.ndarray or None
+        P(up) per event, or per ``p_ts`` time.
+    p_ts : numpy.ndarray or None
+        Times (ns) of ``p_up`` when it is not per event.
+    p_long, p_short : float
+        Long when P(up) >= ``p_long``, short when P(up) <= ``p_short`` (with the OFI agreeing).
+    ofi_threshold : float
+        Size the OFI must exceed in the trade's direction (shares).
+    ofi_window_s : float
+        Window of the trailing OFI (s).
+    ofi_levels : int
+        Book levels of the OFI.
+    min_level : int
+        Smallest ``|code|`` that enters (1: any signal of the rule).
+    name : str
+        ``"model"``.
     """
 
     p_up: np.ndarray | None = None
@@ -303,6 +338,7 @@ class ModelStrategy(_SignalTrader):
     name = "model"
 
     def codes(self, events, book, instrument):
+        """Model-rule code per event and the P(up) aligned on the events."""
         if self.p_up is None:
             raise ValueError("ModelStrategy needs p_up (per-event, or with p_ts)")
         ts = events["ts"]
@@ -318,16 +354,24 @@ class ModelStrategy(_SignalTrader):
 
 @dataclass
 class NoOp:
-    """Never trades."""
+    """Never trades.
+
+    Attributes
+    ----------
+    name : str
+        ``"noop"``.
+    """
 
     name = "noop"
     kernel = staticmethod(noop_nb)
 
     def build(self, events, book, instrument, max_orders: int):
+        """Empty ``(params, user_state)``: nothing to prepare."""
         return np.zeros(1), np.zeros(1)
 
     @staticmethod
     def python_callback(params, user_state):
+        """The Python path's strategy: does nothing."""
         return None
 
 

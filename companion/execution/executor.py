@@ -121,7 +121,23 @@ def exec_strategy_nb(ctx, params, us):
 class ExecutionResult:
     """One parent order's execution: the parent, the schedule, the fills (with the mid and best
     opposite quote of the book each met), the measures (bps, see
-    ``companion.execution.measures``) and the simulator's result."""
+    ``companion.execution.measures``) and the simulator's result.
+
+    Attributes
+    ----------
+    parent : ParentOrder
+        The parent order.
+    schedule : ChildSchedule
+        The release schedule the algorithm produced.
+    fills : pandas.DataFrame
+        The child fills, with the mid and best opposite quote of the book each met.
+    measures : dict
+        Implementation shortfall and its parts, participation, fill counts (bps where a cost).
+    sim : companion.sim.SimResult or None
+        The simulator's result of the run.
+    name : str
+        The algorithm's name.
+    """
 
     parent: ParentOrder
     schedule: ChildSchedule
@@ -131,6 +147,7 @@ class ExecutionResult:
     name: str = ""
 
     def to_dict(self) -> dict:
+        """One flat row: algorithm, side, quantity, window and every measure."""
         return {"algo": self.name, "side": self.parent.side, "qty": self.parent.qty,
                 "start_ns": self.parent.start_ns, "end_ns": self.parent.end_ns, **self.measures}
 

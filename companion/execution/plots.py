@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from companion.events import NS
+from companion.plotting import legend_outside
 
 __all__ = ["IS_PARTS", "schedule_plot", "shortfall_bars", "paired_differences"]
 
@@ -81,7 +82,7 @@ def shortfall_bars(ax, table: pd.DataFrame, total: str = "is_bps"):
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(x, table.index)
     ax.set(xlabel="algorithm", ylabel="mean cost (bps of the arrival value)")
-    ax.legend(fontsize=8, ncol=2)
+    legend_outside(ax, "right", fontsize=8)
     return ax
 
 

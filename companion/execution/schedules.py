@@ -38,7 +38,17 @@ __all__ = ["ParentOrder", "ChildSchedule", "VolumeProfile", "TWAP", "VWAP", "POV
 @dataclass(frozen=True)
 class ParentOrder:
     """A parent order: ``side`` +1 buy / -1 sell, ``qty`` (a multiple of the lot), the execution
-    window ``[start_ns, end_ns)`` in the data's time base."""
+    window ``[start_ns, end_ns)`` in the data's time base.
+
+    Attributes
+    ----------
+    side : int
+        +1 buy, -1 sell.
+    qty : float
+        Quantity to execute (> 0, a multiple of the lot).
+    start_ns, end_ns : int
+        The execution window ``[start_ns, end_ns)`` (ns, the data's time base).
+    """
 
     side: int
     qty: float
@@ -57,7 +67,17 @@ class ParentOrder:
 @dataclass
 class ChildSchedule:
     """Release times (int64 ns, increasing, in ``[start, end]``) and cumulative targets
-    (non-decreasing, last = parent quantity)."""
+    (non-decreasing, last = parent quantity).
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Release times (int64 ns, strictly increasing).
+    cum_qty : numpy.ndarray
+        Cumulative target quantity at each release (non-decreasing; last = parent quantity).
+    name : str
+        The schedule's name (the algorithm that made it).
+    """
 
     times: np.ndarray
     cum_qty: np.ndarray
@@ -84,6 +104,7 @@ class ChildSchedule:
         return np.where(j >= 0, self.cum_qty[np.maximum(j, 0)], 0.0)
 
     def frame(self) -> pd.DataFrame:
+        """``child_qty`` and ``cum_qty`` per release, indexed by ``release_ns``."""
         return pd.DataFrame({"child_qty": self.child_qty, "cum_qty": self.cum_qty},
                             index=pd.Index(self.times, name="release_ns"))
 
@@ -118,6 +139,21 @@ class VolumeProfile:
     ``weights[b]``: expected share of the day's volume in bin ``b`` (sums to 1) of a session
     ``session_ns`` long starting at ``open_ns``; ``daily_volume``: expected shares per day (0 when
     unknown). ``F(t)`` = :meth:`cum_share` interpolates the cumulative share linearly inside a bin.
+
+    Attributes
+    ----------
+    weights : numpy.ndarray
+        Expected share of the day's volume per bin (sums to 1).
+    open_ns : int
+        Session open (ns, the data's time base).
+    session_ns : int
+        Session length (ns); the bins split it equally.
+    daily_volume : float
+        Expected volume per day (shares; 0 when unknown).
+    n_days : int
+        Days the profile was estimated from (0 for a parametric shape).
+    meta : dict
+        Free-form provenance (e.g. the U-shape's parameters).
     """
 
     weights: np.ndarray
@@ -129,6 +165,7 @@ class VolumeProfile:
 
     @property
     def edges(self) -> np.ndarray:
+        """The ``len(weights) + 1`` bin edges from the open to the close (int64 ns)."""
         n = len(self.weights)
         return self.open_ns + np.round(np.linspace(0, self.session_ns, n + 1)).astype(np.int64)
 
@@ -211,6 +248,15 @@ class TWAP:
     >>> s = TWAP(interval_s=30).schedule(p)
     >>> (s.times // NS).tolist(), s.child_qty.tolist()
     ([0, 30, 60, 90], [250.0, 250.0, 250.0, 250.0])
+
+    Attributes
+    ----------
+    interval_s : float
+        Time between releases (s).
+    lot : float
+        Round every target down to a multiple of this (0: no rounding).
+    name : str
+        The name on the schedule and in tables.
     """
 
     interval_s: float = 30.0
@@ -218,6 +264,7 @@ class TWAP:
     name: str = "TWAP"
 
     def schedule(self, parent: ParentOrder, trades: np.ndarray | None = None) -> ChildSchedule:
+        """The child schedule of ``parent`` (``trades``: the replayed tape, where the rule needs it)."""
         t = _grid(parent, int(round(self.interval_s * NS)))
         x = parent.qty * np.arange(1, len(t) + 1) / len(t)
         return ChildSchedule(t, _lots(x, parent.qty, self.lot), self.name)
@@ -226,7 +273,19 @@ class TWAP:
 @dataclass(frozen=True)
 class VWAP:
     """Slices proportional to the expected volume of the next interval under ``profile``
-    (a :class:`VolumeProfile` from past days / the U-shape). The day's own trades are ignored."""
+    (a :class:`VolumeProfile` from past days / the U-shape). The day's own trades are ignored.
+
+    Attributes
+    ----------
+    profile : VolumeProfile
+        The expected intraday volume curve.
+    interval_s : float
+        Time between releases (s).
+    lot : float
+        Round every target down to a multiple of this (0: no rounding).
+    name : str
+        The name on the schedule and in tables.
+    """
 
     profile: VolumeProfile
     interval_s: float = 30.0
@@ -234,6 +293,7 @@ class VWAP:
     name: str = "VWAP"
 
     def schedule(self, parent: ParentOrder, trades: np.ndarray | None = None) -> ChildSchedule:
+        """The child schedule of ``parent`` (``trades``: the replayed tape, where the rule needs it)."""
         t = _grid(parent, int(round(self.interval_s * NS)))
         nxt = np.append(t[1:], parent.end_ns)
         f0, f1 = self.profile.cum_share([parent.start_ns, parent.end_ns])
@@ -251,7 +311,21 @@ class POV:
     volume printed in ``[start, tau_j)`` (trades strictly before the release: causal), capped at
     the parent quantity. If the window's volume does not suffice, a clean-up release at ``end``
     asks for the rest (``finish=True``; the executor crosses it). Market volume is the replayed
-    tape, which does not contain our own fills."""
+    tape, which does not contain our own fills.
+
+    Attributes
+    ----------
+    rate : float
+        Target share of the market volume, in (0, 1].
+    interval_s : float
+        Time between releases (s).
+    lot : float
+        Round every target down to a multiple of this (0: no rounding).
+    finish : bool
+        Add a clean-up release at ``end`` for what the volume did not allow.
+    name : str
+        The name on the schedule and in tables.
+    """
 
     rate: float = 0.1
     interval_s: float = 10.0
@@ -260,6 +334,7 @@ class POV:
     name: str = "POV"
 
     def schedule(self, parent: ParentOrder, trades: np.ndarray) -> ChildSchedule:
+        """The child schedule of ``parent`` (``trades``: the replayed tape, where the rule needs it)."""
         if not 0 < self.rate <= 1:
             raise ValueError(f"rate must be in (0, 1], got {self.rate}")
         t = _grid(parent, int(round(self.interval_s * NS)))
@@ -294,6 +369,27 @@ class Adaptive:
     deviation ``D_j`` moving towards ``max_dev Q u_j`` by at most ``max_step Q`` per release
     (``None``: jump at once; a jump of ``max_dev Q`` in one child walks the book):
     ``|X_j - B_j| <= max_dev Q`` (plus one lot).
+
+    Attributes
+    ----------
+    base : object
+        The schedule that is bent (e.g. a :class:`TWAP`).
+    signal : pandas.Series
+        The forecast, indexed by int64 ns (when each value became known).
+    kind : str
+        ``"prob"`` (P(up), ``g = 2p - 1``) or ``"score"`` (``g = tanh(x / scale)``).
+    max_dev : float
+        Largest deviation from the base, as a share of the parent quantity (in [0, 1]).
+    scale : float
+        Scale of a ``"score"`` signal.
+    lag_ns : int
+        Use only values known ``lag_ns`` before each release (ns).
+    max_step : float or None
+        Largest change of the deviation per release, share of the parent (None: at once).
+    lot : float
+        Round every target down to a multiple of this (0: no rounding).
+    name : str
+        The name on the schedule and in tables.
     """
 
     base: object
@@ -307,6 +403,7 @@ class Adaptive:
     name: str = "Adaptive"
 
     def schedule(self, parent: ParentOrder, trades: np.ndarray | None = None) -> ChildSchedule:
+        """The child schedule of ``parent`` (``trades``: the replayed tape, where the rule needs it)."""
         if not 0 <= self.max_dev <= 1:
             raise ValueError("max_dev must be in [0, 1]")
         b = self.base.schedule(parent, trades)

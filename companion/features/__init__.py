@@ -88,6 +88,20 @@ class FeatureConfig:
         large. vpin_bucket_volume: VPIN bucket volume V (take the previous day's volume / 50;
         default 50,000 ~ the synthetic day's volume / 50). vpin_buckets: n. tick: tick in price
         units (default: the instrument's, else 1).
+
+    Attributes
+    ----------
+    bin : str or int or None
+        Base bin of the trailing windows and of the realised-volatility returns (a pandas
+        duration or ns; None: 1 s or ``gcd(step, 1 s)``).
+    large_trade_size : float
+        Size (shares) from which a trade is large.
+    vpin_bucket_volume : float
+        VPIN bucket volume ``V`` (shares; fixed before the day, e.g. the previous day's / 50).
+    vpin_buckets : int
+        VPIN window ``n`` (buckets).
+    tick : float or None
+        Tick in price units (None: the instrument's, else 1).
     """
 
     bin: str | int | None = None
@@ -230,6 +244,7 @@ class FeatureEngine:
 
     @property
     def columns(self) -> list[str]:
+        """The feature names, in output column order."""
         return list(self.features)
 
     def update_arrays(self, events: np.ndarray, book: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,9 +10,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from companion.plotting import legend_outside
 from companion.stats import spearman_ic
 
-__all__ = ["registry_table", "spearman_ic", "information_coefficients", "distributions", "corr_heatmap", "ic_bars"]
+__all__ = ["registry_table", "spearman_ic", "information_coefficients", "distributions", "corr_heatmap",
+           "top_correlations", "corr_pairs_bars", "ic_bars"]
 
 
 def registry_table(short_reference: bool = True) -> pd.DataFrame:
@@ -80,11 +82,11 @@ def distributions(axes, X: pd.DataFrame, names, bins: int = 60, clip=(0.005, 0.9
             if hi > lo:
                 ok = np.clip(ok, lo, hi)
             ax.hist(ok, bins=bins, color="C0", alpha=0.85)
-        ax.set_title(f"{name} (NaN {np.mean(np.isnan(v)):.0%})", fontsize=9)
-        ax.set_xlabel(f"value ({units.get(name, 'feature units')})", fontsize=7)
-        ax.set_ylabel("count (samples)", fontsize=7)
+        ax.set_title(f"{name} (NaN {np.mean(np.isnan(v)):.0%})", fontsize=10)
+        ax.set_xlabel(f"value ({units.get(name, 'feature units')})", fontsize=9)
+        ax.set_ylabel("count (samples)", fontsize=9)
         ax.set_yticks([])
-        ax.tick_params(axis="x", labelsize=7)
+        ax.tick_params(axis="x", labelsize=9)
     return axes
 
 
@@ -112,6 +114,61 @@ def corr_heatmap(ax, X: pd.DataFrame, method: str = "spearman"):
     return im
 
 
+def top_correlations(X: pd.DataFrame, top: int = 20, method: str = "spearman") -> pd.DataFrame:
+    """The ``top`` feature pairs with the largest absolute correlation (each pair once, no
+    diagonal), strongest first: columns ``feature_a``, ``feature_b``, ``corr`` (dimensionless,
+    in [-1, 1]). Constant columns give NaN correlations and are left out.
+
+    A readable summary of a large correlation matrix: with 60 features the matrix has 1,770
+    pairs, and the redundant blocks are exactly the pairs at the top of this table.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"a": [1.0, 2, 3, 4], "b": [2.0, 4, 6, 9], "c": [4.0, 1, 3, 2]})
+    >>> top_correlations(X, top=2)
+      feature_a feature_b  corr
+    0         a         b   1.0
+    1         a         c  -0.4
+    """
+    c = X.corr(method=method)
+    cols = list(c.columns)
+    iu, ju = np.triu_indices(len(cols), k=1)
+    vals = c.to_numpy()[iu, ju]
+    ok = ~np.isnan(vals)
+    iu, ju, vals = iu[ok], ju[ok], vals[ok]
+    order = np.argsort(-np.abs(vals), kind="stable")[:top]
+    return pd.DataFrame({"feature_a": [cols[i] for i in iu[order]], "feature_b": [cols[j] for j in ju[order]],
+                         "corr": vals[order]})
+
+
+def corr_pairs_bars(ax, pairs: pd.DataFrame):
+    """Horizontal bars of the correlation of each feature pair of ``pairs`` (a
+    :func:`top_correlations` table), strongest at the top, labelled ``"a ~ b"``; positive
+    correlations in red, negative in blue (the colours of :func:`corr_heatmap`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> X = pd.DataFrame({"a": [1.0, 2, 3, 4], "b": [2.0, 4, 6, 9], "c": [4.0, 1, 3, 2]})
+    >>> ax = corr_pairs_bars(Figure().subplots(), top_correlations(X, top=2))
+    >>> ax.get_xlabel(), [t.get_text() for t in ax.get_yticklabels()]
+    ('Spearman correlation (dimensionless)', ['a ~ c', 'a ~ b'])
+    """
+    sub = pairs.iloc[::-1]
+    y = np.arange(len(sub))
+    r = sub["corr"].to_numpy(np.float64)
+    ax.barh(y, r, color=np.where(r >= 0, "#b2182b", "#2166ac"), height=0.7)
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{a} ~ {b}" for a, b in zip(sub["feature_a"], sub["feature_b"])], fontsize=9)
+    ax.axvline(0, color="0.3", lw=0.8)
+    ax.set_xlim(-1.0 if (r < 0).any() else 0.0, 1.0)
+    ax.set_xlabel("Spearman correlation (dimensionless)")
+    ax.set_ylabel("feature pair")
+    return ax
+
+
 def ic_bars(ax, ic: pd.DataFrame, top: int = 20):
     """Horizontal bars of the IC per horizon for the ``top`` features by largest absolute IC.
 
@@ -136,5 +193,5 @@ def ic_bars(ax, ic: pd.DataFrame, top: int = 20):
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_xlabel("Spearman IC with the forward mid move (dimensionless)")
     ax.set_ylabel("feature")
-    ax.legend(loc="lower right", fontsize=8)
+    legend_outside(ax, "below", fontsize=9)
     return ax

@@ -25,6 +25,15 @@ _NO_END = np.iinfo(np.int64).max
 class Grid:
     """``kind`` = ``"clock"`` (``step_ns``) or ``"events"`` (``every``).
 
+    Attributes
+    ----------
+    kind : str
+        ``"clock"`` or ``"events"``.
+    step_ns : int
+        Step of a clock grid (ns; 0 for an event grid).
+    every : int
+        Sample every this many events (0 for a clock grid).
+
     Examples
     --------
     >>> Grid("clock", step_ns=10**9), Grid("events", every=100)

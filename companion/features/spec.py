@@ -30,6 +30,21 @@ class FeatureSpec:
     name: column name. formula: plain-text / LaTeX-ish definition. window: trailing window
     (``"10s"``, ``"5min"``) or ``"instant"`` for a function of the current state. unit: unit of the
     value. reference: paper or construction. group: the kernel (state machine) that computes it.
+
+    Attributes
+    ----------
+    name : str
+        Column name.
+    formula : str
+        Plain-text / LaTeX-ish definition.
+    window : str
+        Trailing window (``"10s"``, ``"5min"``) or ``"instant"``.
+    unit : str
+        Unit of the value.
+    reference : str
+        Paper or construction.
+    group : str
+        The kernel (state machine) that computes it.
     """
 
     name: str

@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter
 
 from companion.events import NS
 from companion.flow.kyle import ols
+from companion.plotting import legend_outside
 
 __all__ = [
     "CKS_2014", "CCZ_2023", "hours", "hhmm", "ofi_scatter", "window_bars", "depth_law_plot", "micro_price_curve",
@@ -110,7 +111,8 @@ def ofi_scatter(ax, bins: pd.DataFrame, x: str = "ofi", y: str = "dp", max_point
     ax.set_xlim(lo, hi)
     ax.set_xlabel(label)
     ax.set_ylabel("mid change (ticks)")
-    ax.legend(loc="upper left")
+    # the empty corner of a scatter around a rising (falling) line is the lower right (upper right)
+    ax.legend(loc="lower right" if r["coef"][1] >= 0 else "upper right")
     return r
 
 
@@ -172,7 +174,7 @@ def depth_law_plot(ax, windows: pd.DataFrame, law: Mapping[str, float]):
         axis.set_minor_formatter(plain)
     ax.set_xlabel("depth $D$ (lots)")
     ax.set_ylabel(r"$\hat\beta$ (ticks per lot)")
-    ax.legend(loc="best")
+    legend_outside(ax, "below", ncol=1)
     return ax
 
 
@@ -315,8 +317,8 @@ def vpin_timeline(ax, series: Mapping[str, pd.DataFrame], episodes: Sequence[Map
     ax.set_xlabel("time of day (hours, exchange time)")
     ax.set_ylabel("VPIN (share of bucket volume)")
     top = np.nanmax([np.nanmax(b["vpin"].to_numpy(np.float64)) for b in series.values()] + [0.0])
-    ax.set_ylim(0, 1.3 * top if top > 0 else 1.0)
-    ax.legend(loc="upper left", ncol=len(series) + (1 if len(episodes) else 0))
+    ax.set_ylim(0, 1.05 * top if top > 0 else 1.0)
+    legend_outside(ax, "below")
     return ax
 
 

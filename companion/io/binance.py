@@ -205,24 +205,54 @@ class BinanceData:
     """A read recording (one file or consecutive daily files as one stream): events, per-diff
     index, tickers, instrument and sync counters.
 
-    Counters: ``diffs_applied``; ``diffs_dropped`` = ``diffs_stale`` (older than the snapshot,
-    dropped before sync) + ``diffs_unanchored`` (buffered with no snapshot following);
-    ``gaps`` (sequence gaps resynced; always 0 with ``on_gap="raise"``); ``snapshots``;
-    ``messages_ignored`` (payload types not read); ``boundary_resyncs`` (a file whose first diff
-    did not continue the previous file's ids, re-synced by a snapshot later in that file);
-    ``local_ts_backwards`` (lines whose local receive time is below the previous line's, over
-    all files; ``local_ts_backwards_first`` names the first as ``"<file>, line <n>"``).
-
-    ``files`` has one dict per file read, in order: ``path``, ``lines``, ``events``, ``diffs``
-    (applied while reading it), ``diffs_stale``, ``trades``, ``tickers``, ``snapshots``,
-    ``first_update_id`` / ``last_update_id`` (``U`` of its first and ``u`` of its last applied
-    diff, None without one), ``boundary`` (how it joined the stream: ``"first"``,
-    ``"continued"`` -- its first diff continued the previous file's ids --, ``"snapshot"`` -- it
-    starts with a snapshot --, ``"resynced"``, ``"gap"`` (``on_gap="resync"`` only),
-    ``"waiting"`` (``on_gap="resync"``, still waiting for a snapshot) or ``"no diffs"``),
-    ``local_ts_backwards``, and the index ranges ``event_start`` / ``event_stop``,
-    ``diff_start`` / ``diff_stop``, ``ticker_start`` / ``ticker_stop`` of its rows in
-    ``events``, ``diffs`` and ``tickers``.
+    Attributes
+    ----------
+    events : numpy.ndarray
+        The event stream, :data:`companion.events.EVENT_DTYPE`.
+    diffs : numpy.ndarray
+        One row per applied depth diff (``DIFF_DTYPE``: exchange and local time, update ids).
+    tickers : numpy.ndarray
+        Best bid/ask ticker messages (``TICKER_DTYPE``), when the recording has them.
+    instrument : companion.events.Instrument
+        Tick, price scale, contract size of the symbol.
+    market : str
+        ``"spot"``, ``"usdm"`` or ``"coinm"`` (the diff-sync rules differ).
+    path : str
+        The file read (the first one for consecutive daily files).
+    diffs_applied : int
+        Depth diffs applied to the book.
+    diffs_dropped : int
+        ``diffs_stale + diffs_unanchored``.
+    diffs_stale : int
+        Diffs older than the snapshot, dropped before sync.
+    diffs_unanchored : int
+        Diffs buffered with no snapshot following them, dropped.
+    gaps : int
+        Sequence gaps resynced (always 0 with ``on_gap="raise"``).
+    snapshots : int
+        Depth snapshots read.
+    messages_ignored : int
+        Messages of payload types the reader does not read.
+    trades : int
+        Trade messages read.
+    files : tuple of dict
+        One dict per file read, in order: ``path``, ``lines``, ``events``, ``diffs``
+        (applied while reading it), ``diffs_stale``, ``trades``, ``tickers``, ``snapshots``,
+        ``first_update_id`` / ``last_update_id`` (``U`` of its first and ``u`` of its last applied
+        diff, None without one), ``boundary`` (how it joined the stream: ``"first"``,
+        ``"continued"`` -- its first diff continued the previous file's ids --, ``"snapshot"`` -- it
+        starts with a snapshot --, ``"resynced"``, ``"gap"`` (``on_gap="resync"`` only),
+        ``"waiting"`` (``on_gap="resync"``, still waiting for a snapshot) or ``"no diffs"``),
+        ``local_ts_backwards``, and the index ranges ``event_start`` / ``event_stop``,
+        ``diff_start`` / ``diff_stop``, ``ticker_start`` / ``ticker_stop`` of its rows in
+        ``events``, ``diffs`` and ``tickers``.
+    boundary_resyncs : int
+        Files whose first diff did not continue the previous file's ids, re-synced by a snapshot
+        later in that file.
+    local_ts_backwards : int
+        Lines whose local receive time is below the previous line's, over all files.
+    local_ts_backwards_first : str or None
+        The first such line, as ``"<file>, line <n>"``.
     """
 
     events: np.ndarray

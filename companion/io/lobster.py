@@ -695,6 +695,10 @@ class LobsterData:
         float64 ``(n, 4 * levels)`` in LOBSTER layout (row *i* = book after event *i*).
     instrument : companion.events.Instrument
         Symbol, tick 100, price scale 10000, date, session window (ns since midnight), levels.
+    message_path : pathlib.Path
+        The message file read.
+    orderbook_path : pathlib.Path or None
+        The orderbook file read (None: messages only).
     full_depth : bool
         The messages carry the full book (see :func:`read_lobster`): order anomalies are errors.
     anomalies : dict

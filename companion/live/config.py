@@ -152,13 +152,24 @@ def _section(cls, where: str, d: Any):
 # --------------------------------------------------------------------------------------------- sections
 @dataclass(frozen=True)
 class SignalConfig:
-    """Composite-imbalance signal (:mod:`companion.signals`): depth and class thresholds."""
+    """Composite-imbalance signal (:mod:`companion.signals`): depth and class thresholds.
+
+    Attributes
+    ----------
+    depth : int
+        Book levels of the imbalance (1 .. the book's levels).
+    weak : float
+        ``|S| >= weak``: BUY / SELL.
+    strong : float
+        ``|S| >= strong``: STRONG_BUY / STRONG_SELL (entries); ``weak <= strong``.
+    """
 
     depth: int = 5
     weak: float = 0.15
     strong: float = 0.35
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _num(f"{w}.depth", self.depth, integer=True, lo=1, hi=100)
         _num(f"{w}.weak", self.weak, lo=0.0, hi=1.0)
         _num(f"{w}.strong", self.strong, lo=0.0, hi=1.0)
@@ -168,7 +179,21 @@ class SignalConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Model rule (:func:`companion.signals.model_rule`) on a compiled LightGBM P(up)."""
+    """Model rule (:func:`companion.signals.model_rule`) on a compiled LightGBM P(up).
+
+    Attributes
+    ----------
+    path : str or None
+        The model: a :func:`companion.models.io.save_model` stem or a LightGBM text file.
+    p_long, p_short : float
+        Go long when P(up) >= ``p_long``, short when P(up) <= ``p_short``.
+    ofi_threshold : float
+        The OFI must agree in sign and exceed this size (shares).
+    ofi_window_s : float
+        Window of the OFI (s).
+    ofi_levels : int
+        Book levels of the OFI (1 .. 10).
+    """
 
     path: str | None = None
     p_long: float = 0.55
@@ -178,6 +203,7 @@ class ModelConfig:
     ofi_levels: int = 1
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _str(f"{w}.path", self.path, allow_none=True)
         _num(f"{w}.p_long", self.p_long, lo=0.0, hi=1.0)
         _num(f"{w}.p_short", self.p_short, lo=0.0, hi=1.0)
@@ -190,7 +216,23 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ExecConfig:
-    """Order size, position limit and the strategy's exits (seconds)."""
+    """Order size, position limit and the strategy's exits (seconds).
+
+    Attributes
+    ----------
+    size : float
+        Shares / contracts per entry.
+    max_position : float
+        ``|position|`` limit (pre-trade check and close).
+    timeout_s : float or None
+        Exit a position held this long (None: never).
+    entry : str
+        ``"market"`` or ``"limit"`` (join our best quote).
+    exit_level : int
+        Exit on an opposite signal of this strength (0: never).
+    entry_ttl_s : float or None
+        Cancel an unfilled limit entry after this long.
+    """
 
     size: float = 100.0
     max_position: float = 500.0
@@ -200,6 +242,7 @@ class ExecConfig:
     entry_ttl_s: float | None = 2.0
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _num(f"{w}.size", self.size, lo=0.0, lo_open=True)
         _num(f"{w}.max_position", self.max_position, lo=0.0, lo_open=True, allow_inf=True)
         if self.size > self.max_position:
@@ -212,13 +255,24 @@ class ExecConfig:
 
 @dataclass(frozen=True)
 class RiskConfig:
-    """Session max loss (currency, kill switch), fill-rate and spread (ticks) blocks; None = off."""
+    """Session max loss (currency, kill switch), fill-rate and spread (ticks) blocks; None = off.
+
+    Attributes
+    ----------
+    max_loss : float or None
+        Session loss (currency) that trips the kill switch (flatten and halt).
+    max_trades_per_minute : int or None
+        Fills in the last 60 s that block new orders.
+    max_spread : float or None
+        Spreads wider than this (ticks) block new orders.
+    """
 
     max_loss: float | None = 1000.0
     max_trades_per_minute: int | None = 60
     max_spread: float | None = 50.0
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _num(f"{w}.max_loss", self.max_loss, lo=0.0, lo_open=True, allow_none=True)
         _num(f"{w}.max_trades_per_minute", self.max_trades_per_minute, integer=True, lo=1, allow_none=True)
         _num(f"{w}.max_spread", self.max_spread, lo=0.0, lo_open=True, allow_none=True)
@@ -226,39 +280,78 @@ class RiskConfig:
 
 @dataclass(frozen=True)
 class LatencyConfig:
-    """In-process latency targets (µs, p99), reported against the measured histograms."""
+    """In-process latency targets (µs, p99), reported against the measured histograms.
+
+    Attributes
+    ----------
+    signal_us : float
+        Tick to signal decision, p99 (µs).
+    features_model_us : float
+        Streaming features plus model, p99 (µs).
+    """
 
     signal_us: float = 20.0
     features_model_us: float = 50.0
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _num(f"{w}.signal_us", self.signal_us, lo=0.0, lo_open=True)
         _num(f"{w}.features_model_us", self.features_model_us, lo=0.0, lo_open=True)
 
 
 @dataclass(frozen=True)
 class FeedConfig:
-    """Stale-feed kill switch: no chunk for ``stale_after_s`` seconds of the feed clock."""
+    """Stale-feed kill switch: no chunk for ``stale_after_s`` seconds of the feed clock.
+
+    Attributes
+    ----------
+    stale_after_s : float or None
+        No market data for this long (feed clock, s) trips the kill switch (None: off).
+    """
 
     stale_after_s: float | None = 5.0
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _num(f"{w}.stale_after_s", self.stale_after_s, lo=0.0, lo_open=True, allow_none=True)
 
 
 @dataclass(frozen=True)
 class KillSwitchConfig:
-    """Manual kill switch: a file whose existence stops trading (SIGUSR1 does the same)."""
+    """Manual kill switch: a file whose existence stops trading (SIGUSR1 does the same).
+
+    Attributes
+    ----------
+    file : str or None
+        Trading stops when this file exists (relative to the working directory; None: off).
+    """
 
     file: str | None = "KILL"
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _str(f"{w}.file", self.file, allow_none=True)
 
 
 @dataclass(frozen=True)
 class VenueConfig:
-    """The paper venue (:class:`companion.live.venue.PaperVenue`): latency, fees, queue, seed."""
+    """The paper venue (:class:`companion.live.venue.PaperVenue`): latency, fees, queue, seed.
+
+    Attributes
+    ----------
+    feed_latency_ns, entry_latency_ns, response_latency_ns : int
+        Constant latencies of the three channels (ns).
+    fees : dict
+        ``{maker, taker, unit}`` of :class:`companion.sim.fees.Fees` (empty: no fees).
+    queue : str
+        Queue model: ``risk_averse``, ``power_prob``, ``log_prob`` or ``fifo``.
+    queue_n : float
+        Exponent ``n`` of the power / log probability queue models (> 0).
+    flat_before_close_s : float or None
+        Flatten and halt this long before the session close (None: off).
+    seed : int
+        Seed of the simulator's random draws.
+    """
 
     feed_latency_ns: int = 0
     entry_latency_ns: int = 100_000
@@ -270,6 +363,7 @@ class VenueConfig:
     seed: int = 0
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         for k in ("feed_latency_ns", "entry_latency_ns", "response_latency_ns"):
             _num(f"{w}.{k}", getattr(self, k), integer=True, lo=0, hi=MAX_LATENCY_NS)
         if not isinstance(self.fees, dict):
@@ -289,12 +383,21 @@ class VenueConfig:
 
 @dataclass(frozen=True)
 class JournalConfig:
-    """SQLite journal durability and checkpoint spacing (events)."""
+    """SQLite journal durability and checkpoint spacing (events).
+
+    Attributes
+    ----------
+    synchronous : str
+        SQLite ``synchronous``: ``FULL`` survives power loss, ``NORMAL`` process crashes.
+    checkpoint_every : int
+        Events between checkpoints.
+    """
 
     synchronous: str = "NORMAL"
     checkpoint_every: int = 2000
 
     def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
         _choice(f"{w}.synchronous", self.synchronous, ("FULL", "NORMAL", "EXTRA"))
         _num(f"{w}.checkpoint_every", self.checkpoint_every, integer=True, lo=1)
 
@@ -306,7 +409,31 @@ _SECTIONS = {"signal": SignalConfig, "model": ModelConfig, "execution": ExecConf
 
 @dataclass(frozen=True)
 class LiveConfig:
-    """The whole config (see the module docstring); build it with :func:`load_config` or :meth:`from_dict`."""
+    """The whole config (see the module docstring); build it with :func:`load_config` or :meth:`from_dict`.
+
+    Attributes
+    ----------
+    strategy : str
+        ``"scalper"`` (composite book imbalance) or ``"model"`` (compiled LightGBM and OFI).
+    signal : SignalConfig
+        The imbalance signal.
+    model : ModelConfig
+        The model rule (strategy ``model`` only).
+    execution : ExecConfig
+        Size, position limit and exits.
+    risk : RiskConfig
+        Loss, trade-rate and spread limits.
+    latency : LatencyConfig
+        Latency targets (reported, never enforced).
+    feed : FeedConfig
+        The stale-feed kill switch.
+    kill_switch : KillSwitchConfig
+        The manual kill switch.
+    venue : VenueConfig
+        The paper venue.
+    journal : JournalConfig
+        Journal durability and checkpoints.
+    """
 
     strategy: str = "scalper"
     signal: SignalConfig = SignalConfig()
@@ -345,6 +472,7 @@ class LiveConfig:
         return LiveConfig.from_dict(d)
 
     def to_dict(self) -> dict:
+        """The config as nested plain dicts (the YAML layout; :meth:`from_dict` reads it back)."""
         out: dict = {"strategy": self.strategy}
         for name in _SECTIONS:
             sec = getattr(self, name)

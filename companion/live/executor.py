@@ -872,7 +872,49 @@ def _entry_point(dispatcher, args: tuple):
 # ============================================================================ summary
 @dataclass
 class LiveSummary:
-    """What a run did. Money in currency; latency in µs per stage (``{n, p50_us, p99_us, mean_us, max_us}``)."""
+    """What a run did. Money in currency; latency in µs per stage (``{n, p50_us, p99_us, mean_us, max_us}``).
+
+    Attributes
+    ----------
+    events, chunks : int
+        Market events and feed chunks processed.
+    wakeups : int
+        Strategy wake-ups (calls of the strategy kernel).
+    orders, fills : int
+        Orders submitted and fills received on the venue.
+    risk_events : int
+        Risk-check rejections and halts recorded.
+    position : float
+        Final position (instrument size units).
+    cash : float
+        Final cash of the run (currency).
+    pnl : float
+        Cash plus the position marked at the last mid (currency).
+    fees : float
+        Fees paid (currency).
+    killed : str or None
+        The kill-switch reason (``"MAX_LOSS"``, ``"FEED_ERROR"``, ...) when the run was killed.
+    stopped_early : bool
+        True when the loop ended before the feed did (stop requested, kill, error).
+    resumed_from : int or None
+        The journal checkpoint (event sequence number) a recovered run resumed after.
+    checkpoint : int or None
+        The last journal checkpoint written (event sequence number).
+    reconciled : bool or None
+        Whether the journal's position and cash match the venue's at the end (None without a
+        journal).
+    elapsed_s : float
+        Wall time of the run (s).
+    events_per_s : float
+        Events per second of wall time, warm-up excluded.
+    warmup_chunks : int
+        Chunks counted as warm-up (see ``warmup_s``).
+    latency : dict
+        Per-stage latency summary, ``{stage: {n, p50_us, p99_us, mean_us, max_us}}``.
+    targets_met : dict
+        ``{"signal_us": bool, "features_model_us": bool or None}``: whether the p99 latencies
+        met the configured targets (None: not applicable, e.g. no model).
+    """
 
     events: int = 0
     chunks: int = 0
@@ -900,6 +942,7 @@ class LiveSummary:
     targets_met: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """The summary as a plain dict (JSON-ready)."""
         return asdict(self)
 
 

@@ -113,11 +113,14 @@ _NO_DIFFS = np.zeros(0, dtype=DIFF_DTYPE)
 class Clock(Protocol):
     """What a paced feed needs from a clock: the time and a way to wait for a time (ns)."""
 
-    def now_ns(self) -> int: ...
+    def now_ns(self) -> int:
+        """The current time (ns)."""
 
-    def sleep_until(self, t_ns: int) -> None: ...
+    def sleep_until(self, t_ns: int) -> None:
+        """Return once the clock reads ``t_ns`` or later."""
 
-    async def asleep_until(self, t_ns: int) -> None: ...
+    async def asleep_until(self, t_ns: int) -> None:
+        """:meth:`sleep_until` for an event loop."""
 
 
 class SimulatedClock:
@@ -131,6 +134,7 @@ class SimulatedClock:
         self._t = int(start_ns)
 
     def now_ns(self) -> int:
+        """The simulated time (ns)."""
         return self._t
 
     def advance(self, dt_ns: int) -> None:
@@ -140,9 +144,11 @@ class SimulatedClock:
         self._t += int(dt_ns)
 
     def sleep_until(self, t_ns: int) -> None:
+        """Jump to ``t_ns`` at once (never backwards)."""
         self._t = max(self._t, int(t_ns))
 
     async def asleep_until(self, t_ns: int) -> None:
+        """Jump to ``t_ns`` and yield to the event loop once."""
         self.sleep_until(t_ns)
         await asyncio.sleep(0)  # still a scheduling point, as a real sleep would be
 
@@ -154,14 +160,17 @@ class WallClock:
         self._source = source
 
     def now_ns(self) -> int:
+        """The machine's time (ns since the epoch, from ``source``)."""
         return self._source()
 
     def sleep_until(self, t_ns: int) -> None:
+        """Sleep until the machine's clock reads ``t_ns``."""
         dt = t_ns - self._source()
         if dt > 0:
             time.sleep(dt / 1e9)
 
     async def asleep_until(self, t_ns: int) -> None:
+        """Sleep until ``t_ns`` without blocking the event loop."""
         dt = t_ns - self._source()
         if dt > 0:
             await asyncio.sleep(dt / 1e9)
@@ -175,6 +184,17 @@ class FeedChunk:
     Unpacks as the pair ``now_ns, events = chunk``. A Binance chunk also carries the
     ``tickers`` (:data:`~companion.io.binance.TICKER_DTYPE`) received in it and the applied
     ``diffs`` (:data:`~companion.io.binance.DIFF_DTYPE`, ``start``/``stop`` index ``events``).
+
+    Attributes
+    ----------
+    now_ns : int
+        The feed clock when the chunk was released (ns).
+    events : numpy.ndarray
+        The chunk's events (:data:`~companion.events.EVENT_DTYPE`).
+    tickers : numpy.ndarray
+        Binance ticker messages received in the chunk (empty otherwise).
+    diffs : numpy.ndarray
+        Binance depth diffs applied in the chunk (empty otherwise).
     """
 
     now_ns: int
@@ -362,6 +382,7 @@ class BinanceStreamDecoder:
     # ---------------------------------------------------------------- state
     @property
     def gaps(self) -> int:
+        """Sequence gaps seen (each drops the sync until the next snapshot)."""
         return self._r.n_gaps
 
     @property
@@ -371,9 +392,11 @@ class BinanceStreamDecoder:
 
     @property
     def waiting_for_snapshot(self) -> bool:
+        """True while no snapshot anchors the book (the opposite of :attr:`synced`)."""
         return self._r.state == _WAIT
 
     def counters(self) -> dict:
+        """Messages, snapshots, gaps, stale and buffered diffs, trades and ignored messages."""
         r = self._r
         return {"messages": self.messages, "snapshots": r.n_snapshots, "gaps": r.n_gaps,
                 "diffs_stale": r.n_stale, "diffs_buffered": len(r.buffer), "trades": r.n_trades,
@@ -627,6 +650,7 @@ class BinanceWebSocketFeed:
     # ---------------------------------------------------------------- state
     @property
     def synced(self) -> bool:
+        """True once a snapshot anchored the book and no gap has dropped it since."""
         return self.decoder.synced
 
     @property

@@ -246,7 +246,39 @@ class JournalMismatchError(JournalError):
 
 @dataclass(frozen=True)
 class Order:
-    """One row of ``orders`` (see the module docstring for units)."""
+    """One row of ``orders`` (see the module docstring for units).
+
+    Attributes
+    ----------
+    client_order_id : str
+        Our id (deterministic: re-submission is idempotent).
+    venue_order_id : str or None
+        The venue's id, set on ACK.
+    symbol : str
+        The instrument.
+    ts : int
+        Creation time (ns).
+    side : int
+        +1 buy, -1 sell.
+    price : int
+        Limit price (price units).
+    qty : float
+        Ordered quantity (> 0).
+    order_type : str
+        LIMIT, MARKET, IOC, FOK or POST_ONLY.
+    status : str
+        NEW, ACK, PARTIAL, FILLED, CANCELLED or REJECTED.
+    reason : str
+        Reject / cancel reason code (``"EXPIRED"`` for an IOC remainder).
+    strategy : str
+        Tag of the strategy that sent it.
+    filled_qty : float
+        Quantity filled so far (a cache of the order's fills, verified on recovery).
+    updated_ts : int
+        Time of the last change (ns).
+    last_seq : int or None
+        Highest input sequence applied to this order (the replay guard).
+    """
 
     client_order_id: str
     venue_order_id: str | None
@@ -265,12 +297,35 @@ class Order:
 
     @property
     def remaining(self) -> float:
+        """Quantity still open, ``qty - filled_qty``."""
         return self.qty - self.filled_qty
 
 
 @dataclass(frozen=True)
 class Fill:
-    """One row of ``fills``."""
+    """One row of ``fills``.
+
+    Attributes
+    ----------
+    fill_id : str
+        The venue's trade id (a fill recorded twice is a no-op).
+    client_order_id : str
+        The order it fills.
+    ts : int
+        Fill time (ns).
+    price : int
+        Fill price (price units).
+    qty : float
+        Filled quantity (> 0).
+    side : int
+        +1 buy, -1 sell (the order's side).
+    liquidity : str
+        MAKER or TAKER.
+    fee : float
+        Fee (price units x quantity; negative = rebate).
+    seq : int or None
+        Input sequence that brought the fill.
+    """
 
     fill_id: str
     client_order_id: str
@@ -285,6 +340,20 @@ class Fill:
 
 @dataclass(frozen=True)
 class RiskEvent:
+    """One row of ``risk_events``: a kill-switch trip, a limit breach or a pre-trade reject.
+
+    Attributes
+    ----------
+    ts : int
+        Time (ns).
+    kind : str
+        What happened (e.g. the kill-switch reason or the reject code).
+    detail : dict
+        Its details (stored as JSON).
+    seq : int or None
+        Input sequence that caused it (a replayed event is a no-op).
+    """
+
     ts: int
     kind: str
     detail: dict
@@ -293,7 +362,23 @@ class RiskEvent:
 
 @dataclass
 class Position:
-    """Average-cost position of one symbol (money in price units x quantity)."""
+    """Average-cost position of one symbol (money in price units x quantity).
+
+    Attributes
+    ----------
+    qty : float
+        Signed position (+ long, - short).
+    avg_price : float
+        Average entry price of the open position (price units; 0 when flat).
+    cash : float
+        Cash from fills and fees (price units x quantity).
+    realised_pnl : float
+        P&L realised by reducing fills, gross of fees.
+    fees : float
+        Fees paid (negative = rebates earned).
+    n_fills : int
+        Fills folded in.
+    """
 
     qty: float = 0.0
     avg_price: float = 0.0
@@ -328,7 +413,23 @@ class Position:
 
 @dataclass
 class RecoveredState:
-    """What :meth:`Journal.recover` returns: enough to restart the executor."""
+    """What :meth:`Journal.recover` returns: enough to restart the executor.
+
+    Attributes
+    ----------
+    open_orders : dict
+        Orders not in a terminal state (:class:`Order`), by client order id.
+    positions : dict
+        :class:`Position` per symbol, recomputed from the fills.
+    checkpoint : int or None
+        The last input sequence whose effects are all journaled (None: never checkpointed).
+    checkpoint_state : Any
+        The JSON state saved with the checkpoint (e.g. the strategy's), or None.
+    n_orders, n_fills, n_risk_events : int
+        Rows in ``orders``, ``fills`` and ``risk_events``.
+    fill_ids : frozenset of str
+        Every recorded venue trade id (to drop a replayed fill).
+    """
 
     open_orders: dict[str, Order]
     positions: dict[str, Position]
@@ -346,6 +447,7 @@ class RecoveredState:
 
     @property
     def fees(self) -> float:
+        """Fees over all symbols (price units x quantity)."""
         return sum(p.fees for p in self.positions.values())
 
     @property
@@ -717,6 +819,7 @@ class Journal:
         return [Order(*r) for r in rows]
 
     def order(self, client_order_id: str) -> Order:
+        """The order ``client_order_id`` as journaled (raises :class:`JournalError` when unknown)."""
         return self._order_row(self._con, client_order_id)
 
     def fills(self) -> list[Fill]:
@@ -724,6 +827,7 @@ class Journal:
         return [Fill(*r) for r in self._con.execute(f"SELECT {_FILL_COLS} FROM fills ORDER BY id")]
 
     def risk_events(self) -> list[RiskEvent]:
+        """Every risk event, in processing order."""
         rows = self._con.execute("SELECT ts, kind, detail, seq FROM risk_events ORDER BY id")
         return [RiskEvent(ts, kind, json.loads(detail), seq) for ts, kind, detail, seq in rows]
 

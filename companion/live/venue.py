@@ -177,6 +177,33 @@ class Report:
     value). ``t_local``: delivery time (ns); ``t_exchange``: when it happened at the venue. Fills carry
     ``fill_id`` (the venue's trade number), ``price`` (price units), ``qty``, ``fee`` (price units x
     size), ``liquidity`` ``"MAKER"`` / ``"TAKER"``.
+
+    Attributes
+    ----------
+    kind : str
+        ``"ack"``, ``"fill"`` or ``"done"``.
+    order_id : int
+        The venue's order id (its row number: 0, 1, 2, ...).
+    t_local : int
+        Delivery time to the executor (ns).
+    t_exchange : int
+        When it happened at the venue (ns).
+    status : str
+        Final state of a ``"done"``: ``"CANCELED"``, ``"REJECTED"`` or ``"EXPIRED"``.
+    reason : str
+        Reason code of a ``"done"`` (a :data:`companion.sim.orders.REASON_NAMES` value).
+    fill_id : int
+        The venue's trade number of a fill (-1 otherwise).
+    side : int
+        +1 buy, -1 sell.
+    price : float
+        Fill price (price units).
+    qty : float
+        Filled quantity.
+    fee : float
+        Fee of the fill (price units x size; negative = rebate).
+    liquidity : str
+        ``"MAKER"`` or ``"TAKER"`` for a fill.
     """
 
     kind: str
@@ -196,27 +223,38 @@ class Report:
 class VenueAdapter(Protocol):
     """What the executor needs from a venue (see the module docstring)."""
 
+    #: called with each ``"ack"`` report as :meth:`reports` delivers it (None: not called)
     on_ack: Callable[[Report], None] | None
+    #: called with each ``"fill"`` report (None: not called)
     on_fill: Callable[[Report], None] | None
+    #: called with each ``"done"`` report: cancelled, rejected or expired (None: not called)
     on_done: Callable[[Report], None] | None
 
-    def on_market(self, events: np.ndarray, rows: np.ndarray) -> None: ...
+    def on_market(self, events: np.ndarray, rows: np.ndarray) -> None:
+        """Market data as the executor received it (events and their book rows)."""
 
-    def next_wakeup(self, until_ns: int) -> tuple[int, int] | None: ...
+    def next_wakeup(self, until_ns: int) -> tuple[int, int] | None:
+        """The next ``(t_ns, k)`` at or before ``until_ns`` when the strategy may act (None: none)."""
 
-    def submit(self, side: int, qty: float, price: int, otype: int) -> int: ...
+    def submit(self, side: int, qty: float, price: int, otype: int) -> int:
+        """Send a new order at the current wake-up time; returns the venue's order id."""
 
-    def cancel(self, order_id: int) -> None: ...
+    def cancel(self, order_id: int) -> None:
+        """Send a cancel of ``order_id`` at the current wake-up time."""
 
-    def reports(self) -> list[Report]: ...
+    def reports(self) -> list[Report]:
+        """The answers delivered since the last call, in delivery order."""
 
-    def kill(self) -> int: ...
+    def kill(self) -> int:
+        """Cancel every live order, flatten the position and stop waking the strategy."""
 
     @property
-    def position(self) -> float: ...
+    def position(self) -> float:
+        """The account's position as the strategy knows it (delayed by the response latency)."""
 
     @property
-    def cash(self) -> float: ...
+    def cash(self) -> float:
+        """The account's cash as the strategy knows it (price units x size)."""
 
 
 _STATUS = {CANCELED: "CANCELED", REJECTED: "REJECTED", EXPIRED: "EXPIRED"}
@@ -398,14 +436,17 @@ class PaperVenue:
     # ---- state
     @property
     def actions(self) -> np.ndarray:
+        """The action buffer a strategy fills at a wake-up (:data:`~companion.sim.orders.ACTION_DTYPE`)."""
         return self._actions
 
     @property
     def n_orders(self) -> int:
+        """Orders submitted so far."""
         return int(self._st[0][I_NORD])
 
     @property
     def n_fills(self) -> int:
+        """Fills so far."""
         return int(self._st[0][I_NFILL])
 
     @property
@@ -420,6 +461,7 @@ class PaperVenue:
 
     @property
     def risk_events(self) -> np.ndarray:
+        """Risk-check rejections and halts so far (:data:`~companion.sim.risk.RISK_DTYPE`, a view)."""
         return self._out[4][: int(self._st[0][I_NRISK])]
 
     def rejected_by_risk(self, order_id: int) -> bool:
@@ -439,16 +481,20 @@ class PaperVenue:
 
     @property
     def true_position(self) -> float:
+        """The exchange-truth position (not delayed)."""
         return float(self._st[1][F_POS])
 
     @property
     def halted(self) -> bool:
+        """True once the risk manager or the kill switch has halted trading."""
         return bool(self._st[0][I_HALTED])
 
     def book_row(self, k: int) -> np.ndarray:
+        """The book row after market event ``k``."""
         return self._mkt[7][k]
 
     def has_live_orders(self) -> bool:
+        """Whether any order is live in the strategy's view (pending, new or partly filled)."""
         ls = self.orders["local_status"]
         return bool(((ls == PENDING) | (ls == NEW) | (ls == PARTIAL)).any())
 

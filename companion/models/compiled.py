@@ -494,6 +494,40 @@ class CompiledModel:
     index ``>= 0``, or ``~leaf`` ``< 0`` for leaf ``leaf``); ``leaf_value[l]`` (float64);
     ``roots[t]`` (int32): tree ``t``'s root node, or ``~leaf`` for a one-leaf tree. Tree ``t``
     adds to class ``t % num_class``.
+
+    Attributes
+    ----------
+    roots : numpy.ndarray
+        int32, one per tree: its root node index, or ``~leaf`` for a one-leaf tree.
+    feature : numpy.ndarray
+        int32, per split node: the column of ``X`` it tests.
+    threshold : numpy.ndarray
+        float64, per split node: go left iff ``x <= threshold``.
+    decision_type : numpy.ndarray
+        int8, per split node: LightGBM's bits (2 = default left; bits 2-3 = missing type).
+    left, right : numpy.ndarray
+        int32, per split node: the child node index ``>= 0``, or ``~leaf < 0``.
+    leaf_value : numpy.ndarray
+        float64, per leaf: its output (raw score).
+    num_class : int
+        Number of model outputs (1 for binary and regression); tree ``t`` adds to output
+        ``t % num_class``.
+    n_features : int
+        Number of columns the model expects.
+    objective : str
+        LightGBM's objective string (e.g. ``"binary sigmoid:1"``); sets the output conversion.
+    average_output : bool
+        True for a random forest: the raw sum is divided by the number of iterations.
+    feature_names : list of str or None
+        Column names of the training data, when known.
+    classes : numpy.ndarray or None
+        Class labels of a classifier, in output order (default ``0..num_class-1``).
+    is_classifier : bool or None
+        Whether outputs are probabilities (derived from the objective when None).
+    out_kind : int
+        Output conversion code derived from ``objective`` (identity, sigmoid, softmax, ...).
+    sigmoid : float
+        The sigmoid slope of a binary / one-vs-all objective (1.0 otherwise).
     """
 
     roots: np.ndarray
@@ -687,6 +721,7 @@ class CompiledModel:
 
     @property
     def n_trees(self) -> int:
+        """Number of trees (all classes together)."""
         return int(self.roots.shape[0])
 
     @property

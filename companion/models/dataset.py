@@ -35,7 +35,25 @@ LABELS = ("fixed", "triple_barrier")
 class TrainingSet:
     """``X`` features (rows = samples in time order, index = sample time); ``y`` targets;
     ``t_end`` label end times (aligned with ``X``); ``ret`` the realised move (``unit``);
-    ``label`` the label definition (JSON-able); ``dropped`` feature columns left out, with why."""
+    ``label`` the label definition (JSON-able); ``dropped`` feature columns left out, with why.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Features, one row per sample in time order (index = sample time, ns).
+    y : pandas.Series
+        Targets, aligned with ``X``.
+    t_end : pandas.Series
+        Time each label ends (ns; purging and embargo use it).
+    ret : pandas.Series
+        The realised move behind each label (in the label's unit).
+    label : dict
+        The label definition (JSON-able: kind, horizon, threshold, ...).
+    instrument : companion.events.Instrument or None
+        The instrument of the data.
+    dropped : dict
+        Feature columns left out, ``{name: why}``.
+    """
 
     X: pd.DataFrame
     y: pd.Series

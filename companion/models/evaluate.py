@@ -31,7 +31,23 @@ class WalkForwardResult:
     """``metrics``: one row per model (pooled out-of-sample); ``fold_metrics``: one row per
     (model, fold); ``predictions``: tidy out-of-sample rows (sample time, model, fold, y, ret,
     pred, score, ``p_<class>``); ``folds``: sizes and periods; ``importance``: gain per fold
-    (rows) and feature (columns) of the main model; ``models``: the fitted main model per fold."""
+    (rows) and feature (columns) of the main model; ``models``: the fitted main model per fold.
+
+    Attributes
+    ----------
+    metrics : pandas.DataFrame
+        One row per model: pooled out-of-sample metrics.
+    fold_metrics : pandas.DataFrame
+        One row per (model, fold).
+    predictions : pandas.DataFrame
+        Tidy out-of-sample rows: sample time, model, fold, y, ret, pred, score, ``p_<class>``.
+    folds : pandas.DataFrame
+        Sizes and periods of each fold (train, purged, test).
+    importance : pandas.DataFrame
+        Gain of the main model per fold (rows) and feature (columns).
+    models : list
+        The fitted main model of each fold.
+    """
 
     metrics: pd.DataFrame
     fold_metrics: pd.DataFrame

@@ -244,7 +244,7 @@ def reliability_plot(ax, tables: dict[str, pd.DataFrame]):
         ax.errorbar(t["p_mean"], t["freq"], yerr=2 * t["se"], fmt="o-", ms=4, color=f"C{j}", label=name, capsize=2)
     ax.set_xlabel("mean predicted P(up) in the bin (probability)")
     ax.set_ylabel("observed share of up moves (fraction)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left")  # above the diagonal at low p: empty for a sane model
     return ax
 
 

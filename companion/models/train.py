@@ -139,6 +139,7 @@ class DirectionClassifier(ClassifierMixin, _LightGBMEstimator):
     """
 
     def fit(self, X, y, sample_weight=None):
+        """Fit on features ``X`` and class labels ``y`` (optional ``sample_weight``); returns self."""
         y = np.asarray(y)
         if y.ndim != 1 or pd.isna(y).any():
             raise ValueError("y must be a 1-d array without missing labels")
@@ -156,6 +157,7 @@ class DirectionClassifier(ClassifierMixin, _LightGBMEstimator):
         return np.column_stack([1.0 - p, p]) if p.ndim == 1 else p
 
     def predict(self, X) -> np.ndarray:
+        """The most probable class per row."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
@@ -188,10 +190,12 @@ class MoveRegressor(RegressorMixin, _LightGBMEstimator):
         self.objective = objective
 
     def fit(self, X, y, sample_weight=None):
+        """Fit on features ``X`` and the move ``y`` (optional ``sample_weight``); returns self."""
         y = np.asarray(y, dtype=np.float64)
         if y.ndim != 1 or np.isnan(y).any():
             raise ValueError("y must be a 1-d array without NaN")
         return self._train(X, y, {"objective": self.objective}, sample_weight)
 
     def predict(self, X) -> np.ndarray:
+        """The predicted move per row (the target's unit)."""
         return self._raw(X)

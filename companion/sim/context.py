@@ -63,6 +63,20 @@ StrategyContext.__doc__ = """A wake-up as the strategy sees it (see the module d
 
 ``counters``: int64[CTX_COUNTERS] scratch owned by the loop (reset at each wake-up)."""
 
+# what each field holds (shown by ``help`` and the API reference)
+for _name, _doc in (
+        ("t", "Local time of the wake-up (ns)."),
+        ("k", "Index of the book row (market event) the strategy sees."),
+        ("book", "The book row it sees, in LOBSTER layout (ask price, ask size, bid price, bid size per level)."),
+        ("position", "The strategy's local view of its position (fills it has been told of)."),
+        ("cash", "The strategy's local view of its cash (price units x size)."),
+        ("orders", "Our orders (ORDER_DTYPE); the first ``n_orders`` are real."),
+        ("n_orders", "Number of orders so far."),
+        ("actions", "The action buffer :func:`submit` and :func:`cancel` write (ACTION_DTYPE)."),
+        ("counters", "int64[CTX_COUNTERS] scratch owned by the loop (reset at each wake-up).")):
+    getattr(StrategyContext, _name).__doc__ = _doc
+del _name, _doc
+
 
 @njit(cache=True)
 def new_context(t, k, book, position, cash, orders, n_orders, actions, counters):

@@ -62,7 +62,17 @@ def fee_nb(unit: int, rate: float, price: float, qty: float) -> float:
 
 @dataclass(frozen=True)
 class Fees:
-    """Maker and taker rates (``unit`` = ``"bps"`` or ``"per_share"``); negative = rebate."""
+    """Maker and taker rates (``unit`` = ``"bps"`` or ``"per_share"``); negative = rebate.
+
+    Attributes
+    ----------
+    maker : float
+        Rate on passive (maker) fills, in ``unit``; negative = rebate.
+    taker : float
+        Rate on aggressive (taker) fills, in ``unit``.
+    unit : str
+        ``"bps"`` of the notional or ``"per_share"`` (price units per share).
+    """
 
     maker: float = 0.0
     taker: float = 0.0
@@ -96,6 +106,7 @@ class Fees:
 
     @property
     def unit_code(self) -> int:
+        """The unit's code for the simulator kernels (raises ValueError on an unknown unit)."""
         if self.unit not in ("bps", "per_share"):
             raise ValueError(f"fee unit must be 'bps' or 'per_share', not {self.unit!r}")
         return FEE_BPS if self.unit == "bps" else FEE_PER_SHARE

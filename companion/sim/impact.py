@@ -109,6 +109,15 @@ class SqrtImpact:
     (module docstring). ``sigma``: daily price volatility in price units; ``daily_volume``: shares
     per day; ``y``: the prefactor Y (order one; Toth et al. 2011).
 
+    Attributes
+    ----------
+    sigma : float
+        Daily price volatility (price units).
+    daily_volume : float
+        Volume per day (shares).
+    y : float
+        The prefactor Y (order one).
+
     Examples
     --------
     >>> SqrtImpact(sigma=30.0, daily_volume=100.0).cost(400.0)

@@ -89,11 +89,18 @@ _EMPTY_TABLE = np.zeros((1, 2), dtype=np.int64)
 
 @dataclass(frozen=True)
 class ConstantLatency:
-    """Fixed latency ``ns`` (hftbacktest ``ConstantLatency``)."""
+    """Fixed latency ``ns`` (hftbacktest ``ConstantLatency``).
+
+    Attributes
+    ----------
+    ns : int
+        The latency (ns, >= 0).
+    """
 
     ns: int = 0
 
     def spec(self) -> tuple[list[float], np.ndarray]:
+        """``([kind code, p1, p2], table)`` for the latency kernels; raises ValueError on bad values."""
         if self.ns < 0:
             raise ValueError("latency must be >= 0 ns")
         return [LAT_CONSTANT, float(self.ns), 0.0], _EMPTY_TABLE
@@ -101,11 +108,18 @@ class ConstantLatency:
 
 @dataclass(frozen=True)
 class EmpiricalLatency:
-    """Bootstrap i.i.d. from recorded latencies ``samples_ns`` (e.g. measured round trips / 2)."""
+    """Bootstrap i.i.d. from recorded latencies ``samples_ns`` (e.g. measured round trips / 2).
+
+    Attributes
+    ----------
+    samples_ns : tuple or numpy.ndarray
+        The recorded latencies (ns, >= 0), drawn with replacement.
+    """
 
     samples_ns: tuple | np.ndarray
 
     def spec(self):
+        """``([kind code, p1, p2], table)`` for the latency kernels; raises ValueError on bad values."""
         s = np.asarray(self.samples_ns, dtype=np.int64)
         if s.size == 0 or (s < 0).any():
             raise ValueError("samples_ns must be a non-empty array of latencies >= 0")
@@ -116,12 +130,21 @@ class EmpiricalLatency:
 
 @dataclass(frozen=True)
 class LognormalLatency:
-    """``median_ns * exp(sigma * Z)``: the right-skewed shape of measured network latencies."""
+    """``median_ns * exp(sigma * Z)``: the right-skewed shape of measured network latencies.
+
+    Attributes
+    ----------
+    median_ns : float
+        The median latency (ns).
+    sigma : float
+        Standard deviation of the log latency.
+    """
 
     median_ns: float
     sigma: float = 0.5
 
     def spec(self):
+        """``([kind code, p1, p2], table)`` for the latency kernels; raises ValueError on bad values."""
         if self.median_ns < 0 or self.sigma < 0:
             raise ValueError("median_ns and sigma must be >= 0")
         return [LAT_LOGNORMAL, float(self.median_ns), float(self.sigma)], _EMPTY_TABLE
@@ -132,12 +155,20 @@ class IntpLatency:
     """Latency interpolated in time from a recorded table (hftbacktest ``IntpOrderLatency``).
 
     ``times_ns`` increasing send times, ``latencies_ns`` the latency measured at each.
+
+    Attributes
+    ----------
+    times_ns : tuple or numpy.ndarray
+        Increasing send times (ns).
+    latencies_ns : tuple or numpy.ndarray
+        The latency measured at each (ns, >= 0).
     """
 
     times_ns: tuple | np.ndarray
     latencies_ns: tuple | np.ndarray
 
     def spec(self):
+        """``([kind code, p1, p2], table)`` for the latency kernels; raises ValueError on bad values."""
         t = np.asarray(self.times_ns, dtype=np.int64)
         v = np.asarray(self.latencies_ns, dtype=np.int64)
         if t.size == 0 or t.shape != v.shape or (np.diff(t) <= 0).any() or (v < 0).any():

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from companion.plotting import legend_outside
+
 __all__ = ["fill_rate_band", "latency_curve", "impact_curve"]
 
 
@@ -44,8 +46,8 @@ def fill_rate_band(ax, rates: Mapping[str, float] | pd.Series, *, lower: str, up
     for xi, v in zip(x, r.to_numpy()):
         ax.text(xi, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, r.index, rotation=15)
-    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, max(hi, r.max()) * 1.2 if r.max() > 0 else 1))
-    ax.legend(loc="upper left")
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, max(hi, r.max()) * 1.12 if r.max() > 0 else 1))
+    legend_outside(ax, "right")
     return ax
 
 
@@ -87,5 +89,5 @@ def impact_curve(ax, sigma_bps: float, y: float = 1.0, q_over_v=None, points: pd
         ax.plot(points["q_over_v"], points["cost_bps"], "o", color="C3", label="simulated market orders")
     ax.set(xscale="log", yscale="log", xlabel="order size / daily volume Q/V (fraction)",
            ylabel="cost against the arrival mid (bps)")
-    ax.legend()
+    ax.legend(loc="upper left")  # a rising curve on log-log axes leaves the upper left empty
     return ax

@@ -93,7 +93,15 @@ def queue_on_decrease_nb(model: int, n: float, front: float, prev_qty: float, ne
 
 @dataclass(frozen=True)
 class RiskAverseQueue:
-    """Advance only on trades at our price (the conservative fill bound)."""
+    """Advance only on trades at our price (the conservative fill bound).
+
+    Attributes
+    ----------
+    code : int
+        The model's code for the simulator kernels.
+    n : float
+        Unused (0).
+    """
 
     code: int = Q_RISK_AVERSE
     n: float = 0.0
@@ -101,7 +109,15 @@ class RiskAverseQueue:
 
 @dataclass(frozen=True)
 class PowerProbQueue:
-    """hftbacktest ``ProbQueueModel(PowerProbQueueFunc(n))``: f(x) = x**n (n = 2 or 3 typical)."""
+    """hftbacktest ``ProbQueueModel(PowerProbQueueFunc(n))``: f(x) = x**n (n = 2 or 3 typical).
+
+    Attributes
+    ----------
+    code : int
+        The model's code for the simulator kernels.
+    n : float
+        The exponent of ``f(x) = x**n``.
+    """
 
     n: float = 2.0
     code: int = Q_POWER
@@ -109,7 +125,15 @@ class PowerProbQueue:
 
 @dataclass(frozen=True)
 class LogProbQueue:
-    """hftbacktest ``ProbQueueModel(LogProbQueueFunc)``: f(x) = log(1 + x)."""
+    """hftbacktest ``ProbQueueModel(LogProbQueueFunc)``: f(x) = log(1 + x).
+
+    Attributes
+    ----------
+    code : int
+        The model's code for the simulator kernels.
+    n : float
+        Unused (0).
+    """
 
     code: int = Q_LOG
     n: float = 0.0
@@ -117,7 +141,15 @@ class LogProbQueue:
 
 @dataclass(frozen=True)
 class FIFOQueue:
-    """Exact FIFO from order ids (L3 data); risk-averse fallback on events without ids."""
+    """Exact FIFO from order ids (L3 data); risk-averse fallback on events without ids.
+
+    Attributes
+    ----------
+    code : int
+        The model's code for the simulator kernels.
+    n : float
+        Unused (0).
+    """
 
     code: int = Q_FIFO
     n: float = 0.0

@@ -59,7 +59,26 @@ MINUTE_NS = 60_000_000_000
 
 @dataclass(frozen=True)
 class RiskLimits:
-    """Risk limits (``None`` = off). Money in price units x size, times in ns."""
+    """Risk limits (``None`` = off). Money in price units x size, times in ns.
+
+    Attributes
+    ----------
+    max_position : float or None
+        ``|position|`` limit: an order whose worst case exceeds it is rejected, a position
+        beyond it is closed.
+    max_loss : float or None
+        Loss of the open position (from its opening equity) that flattens it.
+    position_timeout_ns : int or None
+        A position held this long is flattened (ns).
+    max_spread : float or None
+        Spreads wider than this (price units) block new orders.
+    max_trades_per_min : int or None
+        Fills in the last minute that block new orders.
+    flat_at_ns : int or None
+        Flatten and halt at this time (ns; the end of day).
+    daily_loss : float or None
+        Session loss that flattens and halts.
+    """
 
     max_position: float | None = None
     max_loss: float | None = None
@@ -70,6 +89,7 @@ class RiskLimits:
     daily_loss: float | None = None
 
     def to_array(self) -> np.ndarray:
+        """The limits as the float64 array the kernels read (``inf`` = off); raises on a negative limit."""
         v = [self.max_position, self.max_loss, self.position_timeout_ns, self.max_spread,
              self.max_trades_per_min, self.flat_at_ns, self.daily_loss]
         out = np.array([np.inf if x is None else float(x) for x in v], dtype=np.float64)

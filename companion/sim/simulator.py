@@ -52,6 +52,27 @@ class SimResult:
     ``position[i]`` / ``cash[i]``: exchange-truth position and cash after event ``i`` (every fill
     with ``fill.event_idx <= i`` included). ``local_position`` / ``local_cash``: the strategy's
     view at the end (all responses delivered, so equal to the truth).
+
+    Attributes
+    ----------
+    orders : numpy.ndarray
+        Every order of the run (:data:`companion.sim.orders.ORDER_DTYPE`), by order id.
+    fills : numpy.ndarray
+        Every fill (:data:`companion.sim.orders.FILL_DTYPE`), in time order.
+    risk_events : numpy.ndarray
+        Every risk-check rejection or halt (:data:`companion.sim.risk.RISK_DTYPE`).
+    position : numpy.ndarray
+        Exchange-truth position after each market event (size units).
+    cash : numpy.ndarray
+        Exchange-truth cash after each market event (price units x size).
+    ts : numpy.ndarray
+        Time of each market event (ns).
+    book : numpy.ndarray
+        The book rows the run replayed (one per market event).
+    local_position, local_cash : float
+        The strategy's view of position and cash at the end.
+    bad_cancels : int
+        Cancels the strategy sent for order ids that do not exist (ignored).
     """
 
     orders: np.ndarray
@@ -76,6 +97,7 @@ class SimResult:
         return pd.Series(eq, index=pd.Index(self.ts, name="ts"), name="equity")
 
     def orders_frame(self) -> pd.DataFrame:
+        """The orders as a DataFrame indexed by order id, codes as names (status, reason, type)."""
         df = pd.DataFrame(self.orders)
         df["status"] = df["status"].map(STATUS_NAMES)
         df["local_status"] = df["local_status"].map(STATUS_NAMES)
@@ -84,12 +106,14 @@ class SimResult:
         return df.set_index("order_id")
 
     def fills_frame(self) -> pd.DataFrame:
+        """The fills as a DataFrame indexed by time, liquidity and queue model as names."""
         df = pd.DataFrame(self.fills)
         df["liquidity"] = df["liquidity"].map({1: "maker", 2: "taker"})
         df["queue_model"] = df["queue_model"].map(QUEUE_NAMES)
         return df.set_index("ts")
 
     def risk_frame(self) -> pd.DataFrame:
+        """The risk events as a DataFrame indexed by time, rule and action as names."""
         df = pd.DataFrame(self.risk_events)
         df["rule"] = df["rule"].map(RULE_NAMES)
         df["action"] = df["action"].map(RISK_ACTION_NAMES)
@@ -129,6 +153,8 @@ class Context:
         return np.flatnonzero((ls == PENDING) | (ls == NEW) | (ls == PARTIAL))
 
     def submit(self, side: int, qty: float, price: int = 0, otype: int = LIMIT) -> int:
+        """Send a new order (``side`` +1 / -1, ``price`` price units, ``otype`` an order-type
+        code) at this wake-up; returns the id the order will get."""
         acts = self._sim._actions
         if self._n >= acts.shape[0]:
             raise RuntimeError(f"more than {acts.shape[0]} actions in one wake-up")
@@ -140,14 +166,17 @@ class Context:
         return oid
 
     def buy(self, qty: float, price: int | None = None, otype: int = LIMIT) -> int:
+        """Buy ``qty``: a market order without ``price``, else an ``otype`` order at ``price``."""
         return self.submit(1, qty, 0 if price is None else int(price),
                            MARKET if price is None else otype)
 
     def sell(self, qty: float, price: int | None = None, otype: int = LIMIT) -> int:
+        """Sell ``qty``: a market order without ``price``, else an ``otype`` order at ``price``."""
         return self.submit(-1, qty, 0 if price is None else int(price),
                            MARKET if price is None else otype)
 
     def cancel(self, order_id: int) -> None:
+        """Send a cancel of ``order_id`` at this wake-up."""
         acts = self._sim._actions
         if self._n >= acts.shape[0]:
             raise RuntimeError(f"more than {acts.shape[0]} actions in one wake-up")
