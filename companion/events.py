@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from numba import njit
 
 ADD = 1
 CANCEL = 2
@@ -54,7 +55,9 @@ LOBSTER_KINDS = (ADD, CANCEL, DELETE, EXEC_VISIBLE, EXEC_HIDDEN, CROSS, HALT)
 BID = 1   #: side code of a bid / buy order / buyer-initiated trade
 ASK = -1  #: side code of an ask / sell order / seller-initiated trade
 
-#: LOBSTER's dummy prices for an empty level (ask side, bid side), in price units.
+#: LOBSTER's dummy prices for an empty level (ask side, bid side), in price units: the package's
+#: one placeholder for an empty book level (every module imports these two names; the one rule
+#: that reads them is :func:`level_ok_nb`).
 DUMMY_ASK = 9999999999
 DUMMY_BID = -9999999999
 
@@ -255,3 +258,145 @@ class Instrument:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------
+# the one empty-level rule and the one level-1 mid (kernels; numpy forms in companion.stats)
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def price_ok_nb(px: float) -> bool:
+    """True when ``px`` is a real price, strictly between the dummies :data:`DUMMY_BID` and
+    :data:`DUMMY_ASK` (False for the dummies, +-inf and NaN): the price half of
+    :func:`level_ok_nb`, for a tracked best price that has no size beside it.
+
+    Examples
+    --------
+    >>> price_ok_nb(10100.0), price_ok_nb(float(DUMMY_BID)), price_ok_nb(float("inf"))
+    (True, False, False)
+    """
+    return px > DUMMY_BID and px < DUMMY_ASK
+
+
+@njit(cache=True)
+def level_ok_nb(px: float, sz: float) -> bool:
+    """The package's one empty-level rule: a book level is occupied iff its size is positive and
+    its price lies strictly between the dummies :data:`DUMMY_BID` and :data:`DUMMY_ASK`.
+
+    Parameters
+    ----------
+    px : float
+        Level price (price units); an empty level holds ``DUMMY_ASK`` / ``DUMMY_BID``.
+    sz : float
+        Level size (size units).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> level_ok_nb(10100.0, 3.0), level_ok_nb(float(DUMMY_ASK), 0.0), level_ok_nb(10100.0, 0.0)
+    (True, False, False)
+    """
+    return sz > 0.0 and price_ok_nb(px)
+
+
+@njit(cache=True)
+def level_size_nb(px: float, sz: float) -> float:
+    """Size of a book level, 0 when the level is empty (:func:`level_ok_nb`).
+
+    Examples
+    --------
+    >>> level_size_nb(10100.0, 3.0), level_size_nb(float(DUMMY_BID), 7.0)
+    (3.0, 0.0)
+    """
+    return sz if level_ok_nb(px, sz) else 0.0
+
+
+@njit(cache=True)
+def row_mid_nb(row: np.ndarray) -> float:
+    """Level-1 mid :math:`(P^a_1 + P^b_1)/2` of one LOBSTER-layout book row (price units); NaN
+    when either best level is empty (:func:`level_ok_nb`). The one mid of the package's kernels
+    (:func:`companion.stats.mid_price` is its vectorised form).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_mid_nb(np.array([10100., 3, 10000, 5])), row_mid_nb(np.array([float(DUMMY_ASK), 0, 10000, 5]))
+    (10050.0, nan)
+    """
+    if level_ok_nb(row[0], row[1]) and level_ok_nb(row[2], row[3]):
+        return 0.5 * (row[0] + row[2])
+    return np.nan
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """The one dataset type: a day's ``events`` (:data:`EVENT_DTYPE`), its ``book`` (float64
+    ``(n, 4 * levels)`` LOBSTER layout, row ``i`` = book after event ``i``; None when not built)
+    and its ``instrument``. :func:`companion.data.load` returns one (a
+    :class:`companion.io.lobster.LobsterData` or :class:`companion.catalog.DayData`, both
+    subclasses); ``Simulator``, :func:`companion.execution.execute`, the features API and the
+    studies take it where they take ``(events, book, instrument)``.
+
+    Examples
+    --------
+    >>> d = Dataset(empty_events(2), np.zeros((2, 4)), Instrument("X", tick=100, price_scale=10_000))
+    >>> len(d), d.tick
+    (2, 100)
+    >>> events, book, instrument = d.triple()
+    """
+
+    events: np.ndarray
+    book: np.ndarray | None
+    instrument: Instrument
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def tick(self) -> int:
+        """The instrument's tick (price units) as a Python int."""
+        return int(self.instrument.tick)
+
+    def triple(self) -> tuple:
+        """``(events, book, instrument)``."""
+        return self.events, self.book, self.instrument
+
+
+def as_dataset(data, book=None, instrument=None) -> Dataset:
+    """A :class:`Dataset` from either a dataset-like object (``events``, ``book``, ``instrument``
+    attributes) or the ``(events, book, instrument)`` form.
+
+    Parameters
+    ----------
+    data : Dataset or numpy.ndarray
+        A dataset (returned as is when it is a :class:`Dataset`), or the events.
+    book, instrument : optional
+        With events: the book and the instrument.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    TypeError
+        When ``data`` is neither a dataset nor an event array.
+
+    Examples
+    --------
+    >>> ins = Instrument("X", tick=100, price_scale=10_000)
+    >>> as_dataset(empty_events(3), np.zeros((3, 4)), ins).tick
+    100
+    >>> d = Dataset(empty_events(1), None, ins)
+    >>> as_dataset(d) is d
+    True
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, np.ndarray):
+        return Dataset(data, book, instrument)
+    if hasattr(data, "events") and hasattr(data, "instrument"):
+        return Dataset(data.events, getattr(data, "book", None), data.instrument)
+    raise TypeError(f"expected a Dataset (events, book, instrument) or an event array, got {type(data).__name__}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from companion.events import ADD, CANCEL, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
+from companion.events import ADD, CANCEL, DELETE, DUMMY_ASK, DUMMY_BID, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
 
 
 def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -39,8 +39,9 @@ def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 def two_sided(book: np.ndarray) -> np.ndarray:
     """Mask of rows whose best bid and best ask are both occupied: the package's empty-level rule
-    for the level-1 quotes, a level is occupied iff ``|price| < 9e9`` (not LOBSTER's dummy
-    ``±9999999999``) and ``size > 0``.
+    for the level-1 quotes (:func:`companion.events.level_ok_nb`, vectorised): a level is occupied
+    iff ``size > 0`` and its price lies strictly between LOBSTER's dummies ``DUMMY_BID`` and
+    ``DUMMY_ASK`` (``∓9999999999``).
 
     Parameters
     ----------
@@ -59,7 +60,8 @@ def two_sided(book: np.ndarray) -> np.ndarray:
     [True, False]
     """
     ap, asz, bp, bsz = best_quotes(book)
-    return (asz > 0) & (bsz > 0) & (np.abs(ap) < 9e9) & (np.abs(bp) < 9e9)
+    return ((asz > 0) & (bsz > 0) & (ap > DUMMY_BID) & (ap < DUMMY_ASK)
+            & (bp > DUMMY_BID) & (bp < DUMMY_ASK))
 
 
 def mid_price(book: np.ndarray) -> np.ndarray:

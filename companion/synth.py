@@ -87,6 +87,8 @@ from companion.events import (
     NS,
     Instrument,
 )
+from companion.flow.ofi import ofi_events_nb
+from companion.stats import two_sided
 from companion.synth_kernels import (
     N_PARAMS,
     P_A_AGG,
@@ -125,7 +127,7 @@ from companion.synth_kernels import (
 
 __all__ = [
     "SynthConfig", "SynthDay", "MESSAGE_DTYPE", "simulate", "generate_day", "write_day",
-    "ensure_day", "day_dir", "GENERATOR_VERSION", "day_stats", "stats_of", "to_events", "file_stem", "instrument",
+    "ensure_day", "day_dir", "GENERATOR_VERSION", "calibration_stats", "stats_of", "to_events", "file_stem", "instrument",
 ]
 
 GENERATOR_VERSION = 3
@@ -499,25 +501,18 @@ def to_events(messages: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # statistics (calibration against the LOBSTER samples)
 # ---------------------------------------------------------------------------------------------
-def _ofi_level1(ob: np.ndarray) -> np.ndarray:
-    """Per-event level-1 order-flow imbalance e_n (Cont, Kukanov & Stoikov 2014, eq. 2)."""
-    pa, qa, pb, qb = ob[:, 0], ob[:, 1], ob[:, 2], ob[:, 3]
-    e = np.zeros(len(ob))
-    e[1:] = ((pb[1:] >= pb[:-1]) * qb[1:] - (pb[1:] <= pb[:-1]) * qb[:-1]
-             - (pa[1:] <= pa[:-1]) * qa[1:] + (pa[1:] >= pa[:-1]) * qa[:-1])
-    return e
-
-
 def _r2(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1] ** 2)
 
 
-def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, tick: int = 100,
-              session: tuple[float, float] = (34200.0, 57600.0), sizes: np.ndarray | None = None,
-              bucket_s: float = 10.0) -> dict:
-    """Calibration statistics of a LOBSTER day (synthetic or real).
+def calibration_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, tick: int = 100,
+                      session: tuple[float, float] = (34200.0, 57600.0), sizes: np.ndarray | None = None,
+                      bucket_s: float = 10.0) -> dict:
+    """Calibration statistics of a LOBSTER day (synthetic or real): the generator's own
+    time-weighted targets (the package's event-weighted descriptive statistics are
+    :func:`companion.stats.day_stats`).
 
     Time-weighted (each book state weighted by its duration): mean/median spread in ticks, share
     of time at 1 tick and <= 3 ticks, depth at the best ask/bid (shares). Message counts by type,
@@ -562,14 +557,14 @@ def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, ti
     Two book states: a 2-tick spread for 1 s, then a 4-tick spread for the remaining 3 s.
 
     >>> ob = np.array([[10200.0, 100, 10000, 200], [10300.0, 100, 9900, 300]])
-    >>> st = day_stats([0, 1 * 10**9], [1, 1], ob, tick=100, session=(0.0, 4.0), bucket_s=1.0)
+    >>> st = calibration_stats([0, 1 * 10**9], [1, 1], ob, tick=100, session=(0.0, 4.0), bucket_s=1.0)
     >>> st["spread_ticks_mean"], st["spread_ticks_median"], st["depth_best_bid_mean"], st["counts_by_type"][1]
     (3.5, 4.0, 275.0, 2)
     """
     t = np.asarray(times_ns, dtype=np.int64) / NS
     typ = np.asarray(types)
     ob = np.asarray(orderbook, dtype=np.float64)
-    both = (ob[:, 0] < DUMMY_ASK) & (ob[:, 2] > DUMMY_BID)
+    both = two_sided(ob)
     dt = np.diff(np.r_[t, session[1]])
     w = dt * both
     wsum = w.sum()
@@ -585,7 +580,7 @@ def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, ti
     edges = np.arange(session[0], session[1] + 1e-9, bucket_s)
     idx = np.searchsorted(t, edges, side="right") - 1
     ok = idx >= 0
-    e = _ofi_level1(ob)
+    e = ofi_events_nb(ob)
     ce = np.r_[0.0, np.cumsum(e)]
     ofi = np.diff(ce[np.maximum(idx, -1) + 1])
     m_at = mid[np.maximum(idx, 0)]
@@ -643,7 +638,7 @@ def _episode_moves(day: SynthDay) -> list[dict]:
 
 
 def stats_of(day: SynthDay) -> dict:
-    """:func:`day_stats` of a generated day (its tick, session and sizes).
+    """:func:`calibration_stats` of a generated day (its tick, session and sizes).
 
     Parameters
     ----------
@@ -653,7 +648,7 @@ def stats_of(day: SynthDay) -> dict:
     Returns
     -------
     dict
-        See :func:`day_stats` (spreads in ticks, depths in shares).
+        See :func:`calibration_stats` (spreads in ticks, depths in shares).
 
     Examples
     --------
@@ -662,7 +657,7 @@ def stats_of(day: SynthDay) -> dict:
     >>> st["messages"] == len(day.messages), st["spread_ticks_mean"] > 1
     (True, True)
     """
-    return day_stats(day.messages["time_ns"], day.messages["type"], day.orderbook,
+    return calibration_stats(day.messages["time_ns"], day.messages["type"], day.orderbook,
                      tick=day.config.tick, session=day.config.session, sizes=day.messages["size"])
 
 

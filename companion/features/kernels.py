@@ -45,8 +45,20 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE
-from companion.flow.ofi import DUMMY_ABS, cks_e_nb
+from companion.events import (
+    ADD,
+    CANCEL,
+    CLEAR,
+    DELETE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    TRADE,
+    level_ok_nb,
+    level_size_nb,
+    price_ok_nb,
+    row_mid_nb,
+)
+from companion.flow.ofi import cks_e_nb
 
 SQRT_4LN2 = 2.0 * math.sqrt(math.log(2.0))  # Parkinson (1980): sigma = ln(H/L) / sqrt(4 ln 2)
 BPS = 1.0e4
@@ -98,18 +110,10 @@ def advance_bins_nb(t: int, t0: int, b: int, si: np.ndarray) -> int:
     return prev
 
 
-@njit(cache=True)
-def clean_size_nb(px: float, sz: float) -> float:
-    """Size of a level, 0 when the level is empty (LOBSTER dummy price)."""
-    return sz if abs(px) < DUMMY_ABS else 0.0
-
-
-@njit(cache=True)
-def mid_of_nb(row: np.ndarray) -> float:
-    """Level-1 mid (price units) of a LOBSTER row; NaN when a side is empty."""
-    if abs(row[0]) >= DUMMY_ABS or abs(row[2]) >= DUMMY_ABS:
-        return np.nan
-    return 0.5 * (row[0] + row[2])
+#: Size of a level, 0 when empty: the package's one rule, :func:`companion.events.level_size_nb`.
+clean_size_nb = level_size_nb
+#: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.events.row_mid_nb`.
+mid_of_nb = row_mid_nb
 
 
 @njit(cache=True)
@@ -276,9 +280,9 @@ def _imb_emit_nb(sf, si, counts, tick, out, j):
         for k in range(L):
             pa = row[4 * k]
             pb = row[4 * k + 2]
-            if abs(pa) < DUMMY_ABS:
+            if level_ok_nb(pa, row[4 * k + 1]):
                 wa += row[4 * k + 1] / (1.0 + abs(pa - mid) / tick)
-            if abs(pb) < DUMMY_ABS:
+            if level_ok_nb(pb, row[4 * k + 3]):
                 wb += row[4 * k + 3] / (1.0 + abs(mid - pb) / tick)
         if wa + wb > 0:
             out[j, 10] = (wb - wa) / (wa + wb)
@@ -288,9 +292,9 @@ def _imb_emit_nb(sf, si, counts, tick, out, j):
     for k in range(L if L < 5 else 5):
         pa = row[4 * k]
         pb = row[4 * k + 2]
-        if abs(pa) < DUMMY_ABS:
+        if level_ok_nb(pa, row[4 * k + 1]):
             na += counts.get(2 * np.int64(pa), 0)
-        if abs(pb) < DUMMY_ABS:
+        if level_ok_nb(pb, row[4 * k + 3]):
             nb += counts.get(2 * np.int64(pb) + 1, 0)
         if k == 0 and na + nb > 0:
             out[j, 11] = (nb - na) / (na + nb)
@@ -394,10 +398,10 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
     for k in range(L):
         pa = row[4 * k]
         pb = row[4 * k + 2]
-        if abs(pa) < DUMMY_ABS:
+        if level_ok_nb(pa, row[4 * k + 1]):
             da += row[4 * k + 1]
             lasta = pa
-        if abs(pb) < DUMMY_ABS:
+        if level_ok_nb(pb, row[4 * k + 3]):
             db += row[4 * k + 3]
             lastb = pb
         if k == 0:
@@ -437,7 +441,7 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
             roll_closes_nb(ring, prev, si[1], sf[40:41])
         for c in range(4 * L):
             sf[c] = book[i, c]
-        if abs(book[i, 0]) < DUMMY_ABS and abs(book[i, 2]) < DUMMY_ABS:
+        if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
             sf[40] = (book[i, 0] - book[i, 2]) / tick
         else:
             sf[40] = np.nan
@@ -607,7 +611,7 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
         k = kind[i]
         p = float(price[i])
         best = sf[4] if side[i] > 0 else sf[3]
-        empty = abs(best) >= DUMMY_ABS
+        empty = not price_ok_nb(best)
         if k == ADD:
             if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
                 sf[0] += 1.0

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from companion.events import level_ok_nb
 from companion.flow.ofi import (
     _as_book,
     _ns,
@@ -172,13 +173,13 @@ def depth_at_price_changes_nb(book: np.ndarray, bounds: np.ndarray) -> tuple[np.
             pb0, pb = book[i - 1, 2], book[i, 2]
             if pb != pb0:
                 r = i if pb < pb0 else i - 1
-                if abs(book[r, 2]) < 9.0e9:
+                if level_ok_nb(book[r, 2], book[r, 3]):
                     tot[k] += book[r, 3]
                     cnt[k] += 1
             pa0, pa = book[i - 1, 0], book[i, 0]
             if pa != pa0:
                 r = i if pa > pa0 else i - 1
-                if abs(book[r, 0]) < 9.0e9:
+                if level_ok_nb(book[r, 0], book[r, 1]):
                     tot[k] += book[r, 1]
                     cnt[k] += 1
     return tot, cnt

@@ -44,7 +44,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.flow.ofi import DUMMY_ABS, _as_book, _ns, bin_bounds_nb
+from companion.events import level_ok_nb
+from companion.flow.ofi import _as_book, _ns, bin_bounds_nb
+from companion.stats import two_sided
 
 __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_counts_nb",
            "weighted_mid", "MicroPrice", "score_predictors"]
@@ -76,7 +78,7 @@ def imbalance_nb(book: np.ndarray) -> np.ndarray:
     for i in range(n):
         qa = book[i, 1]
         qb = book[i, 3]
-        if abs(book[i, 0]) >= DUMMY_ABS or abs(book[i, 2]) >= DUMMY_ABS or qa + qb <= 0:
+        if not (level_ok_nb(book[i, 0], qa) and level_ok_nb(book[i, 2], qb)):
             out[i] = np.nan
         else:
             out[i] = qb / (qa + qb)
@@ -319,7 +321,7 @@ class MicroPrice:
         if isinstance(self.spread_bins, str) and self.spread_bins == "ticks":
             return np.arange(self.n_spread + 1) + 0.5
         if isinstance(self.spread_bins, str) and self.spread_bins == "quantile":
-            ok = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
+            ok = two_sided(sb)
             s = (sb[ok, 0] - sb[ok, 2]) / self.tick
             e = np.unique(np.quantile(s, np.linspace(0, 1, self.n_spread + 1)))
             if len(e) < 2:  # one spread only: one bucket
@@ -531,7 +533,7 @@ def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizon
     sb = b[rows]
     mid = 0.5 * (sb[:, 0] + sb[:, 2])
     preds = {"mid": mid, "weighted_mid": weighted_mid_nb(sb), "micro": model.predict(sb)}
-    ok_now = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
+    ok_now = two_sided(sb)
     out = []
     for h in horizons:
         lag = _ns(h) // step

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from companion.events import DUMMY_ASK, level_size_nb, row_mid_nb
+
 __all__ = [
     "DUMMY_ABS",
     "cks_e_nb", "ofi_events_nb", "ofi_level_events_nb", "ofi_multilevel_events_nb", "clean_sizes_nb",
@@ -46,8 +48,10 @@ __all__ = [
     "multilevel_ofi_bins", "pc1_weights", "integrated_ofi",
 ]
 
-#: Absolute price at or above this marks an empty level (LOBSTER dummy prices are +-9999999999).
-DUMMY_ABS = 9.0e9
+#: Deprecated alias kept for old imports: ``|price| >= DUMMY_ABS`` marks an empty level. The rule
+#: itself is :func:`companion.events.level_ok_nb` (over :data:`companion.events.DUMMY_ASK` /
+#: ``DUMMY_BID``); new code calls it.
+DUMMY_ABS = float(DUMMY_ASK)
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,7 +89,7 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
     ----------
     book : numpy.ndarray
         float64 ``(n, 4L)`` LOBSTER layout (price units, size units). Sizes of empty levels (absolute
-        price at least :data:`DUMMY_ABS`) count as 0.
+        see :func:`companion.events.level_ok_nb`) count as 0.
     level : int
         1-based level :math:`m`.
 
@@ -112,18 +116,14 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
     if n == 0:
         return out
     pa0 = book[0, c]
-    qa0 = book[0, c + 1] if abs(pa0) < DUMMY_ABS else 0.0
+    qa0 = level_size_nb(pa0, book[0, c + 1])
     pb0 = book[0, c + 2]
-    qb0 = book[0, c + 3] if abs(pb0) < DUMMY_ABS else 0.0
+    qb0 = level_size_nb(pb0, book[0, c + 3])
     for i in range(1, n):
         pa = book[i, c]
-        qa = book[i, c + 1]
         pb = book[i, c + 2]
-        qb = book[i, c + 3]
-        if abs(pa) >= DUMMY_ABS:
-            qa = 0.0
-        if abs(pb) >= DUMMY_ABS:
-            qb = 0.0
+        qa = level_size_nb(pa, book[i, c + 1])
+        qb = level_size_nb(pb, book[i, c + 3])
         out[i] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
         pa0 = pa
         qa0 = qa
@@ -175,10 +175,10 @@ def ofi_multilevel_events_nb(book: np.ndarray, levels: int) -> np.ndarray:
             pb0 = book[i - 1, c + 2]
             pa = book[i, c]
             pb = book[i, c + 2]
-            qa0 = book[i - 1, c + 1] if abs(pa0) < DUMMY_ABS else 0.0
-            qb0 = book[i - 1, c + 3] if abs(pb0) < DUMMY_ABS else 0.0
-            qa = book[i, c + 1] if abs(pa) < DUMMY_ABS else 0.0
-            qb = book[i, c + 3] if abs(pb) < DUMMY_ABS else 0.0
+            qa0 = level_size_nb(pa0, book[i - 1, c + 1])
+            qb0 = level_size_nb(pb0, book[i - 1, c + 3])
+            qa = level_size_nb(pa, book[i, c + 1])
+            qb = level_size_nb(pb, book[i, c + 3])
             out[i, m] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
     return out
 
@@ -204,10 +204,8 @@ def clean_sizes_nb(book: np.ndarray, levels: int) -> np.ndarray:
     for i in range(n):
         for m in range(levels):
             c = 4 * m
-            if abs(book[i, c]) < DUMMY_ABS:
-                out[i, 2 * m] = book[i, c + 1]
-            if abs(book[i, c + 2]) < DUMMY_ABS:
-                out[i, 2 * m + 1] = book[i, c + 3]
+            out[i, 2 * m] = level_size_nb(book[i, c], book[i, c + 1])
+            out[i, 2 * m + 1] = level_size_nb(book[i, c + 2], book[i, c + 3])
     return out
 
 
@@ -235,12 +233,7 @@ def mid_nb(book: np.ndarray) -> np.ndarray:
     n = book.shape[0]
     out = np.empty(n)
     for i in range(n):
-        pa = book[i, 0]
-        pb = book[i, 2]
-        if abs(pa) >= DUMMY_ABS or abs(pb) >= DUMMY_ABS:
-            out[i] = np.nan
-        else:
-            out[i] = 0.5 * (pa + pb)
+        out[i] = row_mid_nb(book[i])
     return out
 
 

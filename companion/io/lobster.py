@@ -94,6 +94,7 @@ from companion.events import (
     EXEC_HIDDEN,
     EXEC_VISIBLE,
     HALT,
+    Dataset,
     Instrument,
 )
 
@@ -684,7 +685,7 @@ def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: in
 
 
 @dataclass(frozen=True, eq=False)
-class LobsterData:
+class LobsterData(Dataset):
     """A LOBSTER day: events, optional book snapshots, instrument metadata, source paths.
 
     Attributes
@@ -702,16 +703,10 @@ class LobsterData:
         :data:`companion.book.AUDIT_CLASSES` (all 0 on a full-depth day).
     """
 
-    events: np.ndarray
-    book: np.ndarray | None
-    instrument: Instrument
     message_path: Path
     orderbook_path: Path | None
     full_depth: bool = False
     anomalies: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.events)
 
     def _index(self) -> pd.Index:
         ts = self.events["ts"]
