@@ -260,6 +260,29 @@ class Instrument:
         return asdict(self)
 
 
+def time_index(ts, instrument: Instrument | None = None):
+    """Timestamps (int ns) as a pandas index named ``time``: a DatetimeIndex when they are epoch
+    based (above ~115 days in ns), else midnight of ``instrument.date`` + ts when the date is
+    known, else a TimedeltaIndex since midnight. The one time index of the package's frames.
+
+    Examples
+    --------
+    >>> ins = Instrument("X", tick=100, price_scale=10_000, date="2012-06-21")
+    >>> str(time_index([34_200 * NS], ins)[0]), str(time_index([34_200 * NS])[0])
+    ('2012-06-21 09:30:00', '0 days 09:30:00')
+    >>> str(time_index([1_723_161_600 * NS])[0])
+    '2024-08-09 00:00:00'
+    """
+    import pandas as pd
+
+    ts = np.asarray(ts, dtype=np.int64)
+    if ts.size and ts.max() > 10_000_000 * NS:
+        return pd.DatetimeIndex(ts.astype("datetime64[ns]"), name="time")
+    if instrument is not None and instrument.date:
+        return pd.DatetimeIndex(np.datetime64(instrument.date, "ns") + ts.astype("timedelta64[ns]"), name="time")
+    return pd.TimedeltaIndex(ts.astype("timedelta64[ns]"), name="time")
+
+
 # --------------------------------------------------------------------------------------------
 # the one empty-level rule and the one level-1 mid (kernels; numpy forms in companion.stats)
 # --------------------------------------------------------------------------------------------

@@ -80,13 +80,7 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.events import (
-    DUMMY_ASK,
-    DUMMY_BID,
-    EVENT_DTYPE,
-    NS,
-    Instrument,
-)
+from companion.events import DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, NS, Instrument
 from companion.flow.ofi import ofi_events_nb
 from companion.stats import two_sided
 from companion.synth_kernels import (

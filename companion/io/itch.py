@@ -38,18 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.errors import DataFormatError
-from companion.events import (
-    ADD,
-    ASK,
-    BID,
-    CANCEL,
-    DELETE,
-    EVENT_DTYPE,
-    EXEC_HIDDEN,
-    EXEC_VISIBLE,
-    TRADE,
-    Instrument,
-)
+from companion.events import ADD, ASK, BID, CANCEL, DELETE, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE, Instrument
 
 __all__ = ["ITCH_LENGTHS", "ItchData", "read_itch", "write_itch"]
 

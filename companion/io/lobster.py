@@ -96,6 +96,7 @@ from companion.events import (
     HALT,
     Dataset,
     Instrument,
+    time_index,
 )
 
 __all__ = ["LobsterData", "read_lobster", "parse_lobster_name", "time_to_ns", "MESSAGE_FIELDS", "orderbook_fields"]
@@ -708,13 +709,6 @@ class LobsterData(Dataset):
     full_depth: bool = False
     anomalies: dict = field(default_factory=dict)
 
-    def _index(self) -> pd.Index:
-        ts = self.events["ts"]
-        if self.instrument.date:
-            stamps = np.datetime64(self.instrument.date, "ns") + ts.astype("timedelta64[ns]")
-            return pd.DatetimeIndex(stamps, name="time")
-        return pd.TimedeltaIndex(ts.astype("timedelta64[ns]"), name="time")
-
     def messages_frame(self) -> pd.DataFrame:
         """Events as a DataFrame indexed by exchange time (naive US/Eastern wall clock, exact ns).
 
@@ -729,7 +723,7 @@ class LobsterData(Dataset):
         return pd.DataFrame(
             {"ts": ev["ts"], "kind": ev["kind"], "side": ev["side"], "price": ev["price"],
              "size": ev["size"], "order_id": ev["order_id"]},
-            index=self._index(),
+            index=time_index(self.events["ts"], self.instrument),
         )
 
     def book_frame(self) -> pd.DataFrame:
@@ -743,7 +737,7 @@ class LobsterData(Dataset):
         """
         if self.book is None:
             raise ValueError(f"no orderbook file was read with {self.message_path}")
-        return pd.DataFrame(self.book, columns=list(orderbook_fields(self.book.shape[1] // 4)), index=self._index())
+        return pd.DataFrame(self.book, columns=list(orderbook_fields(self.book.shape[1] // 4)), index=time_index(self.events["ts"], self.instrument))
 
 
 def read_lobster(

@@ -33,17 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.errors import DataFormatError
-from companion.events import (
-    ASK,
-    BID,
-    CLEAR,
-    DUMMY_ASK,
-    DUMMY_BID,
-    EVENT_DTYPE,
-    LEVEL_SET,
-    TRADE,
-    Instrument,
-)
+from companion.events import ASK, BID, CLEAR, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, LEVEL_SET, TRADE, Instrument
 
 __all__ = [
     "TardisData",
