@@ -105,6 +105,28 @@ def empty_events(n: int) -> np.ndarray:
     return np.zeros(n, dtype=EVENT_DTYPE)
 
 
+def duration_ns(x) -> int:
+    """A duration (``'5min'``, ``pd.Timedelta``, ``timedelta64``, int ns) as int nanoseconds;
+    must be >= 0. The one duration parser of the package.
+
+    Raises
+    ------
+    ValueError
+        For a negative duration.
+
+    Examples
+    --------
+    >>> duration_ns("5min"), duration_ns(250), duration_ns("10s") // NS
+    (300000000000, 250, 10)
+    """
+    import pandas as pd
+
+    ns = int(x) if isinstance(x, (int, np.integer)) else int(pd.Timedelta(x).value)
+    if ns < 0:
+        raise ValueError("durations must be >= 0")
+    return ns
+
+
 @dataclass(frozen=True)
 class Instrument:
     r"""Instrument metadata that travels beside an event array.

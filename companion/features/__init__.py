@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from companion.events import NS, Dataset, Instrument, as_dataset, time_index
+from companion.events import NS, Dataset, Instrument, as_dataset, duration_ns, time_index
 from companion.features import kernels as K
 from companion.features.sampling import Grid, Schedule, parse_grid
 from companion.features.spec import GROUPS, SPECS, FeatureSpec
@@ -95,10 +95,6 @@ class FeatureConfig:
     vpin_bucket_volume: float = 50_000.0
     vpin_buckets: int = 50
     tick: float | None = None
-
-
-def _ns(x) -> int:
-    return int(x) if isinstance(x, (int, np.integer)) else int(pd.Timedelta(x).value)
 
 
 class _Group:
@@ -217,7 +213,7 @@ class FeatureEngine:
         self.start_ns = start_ns if start_ns is not None else (self.session[0] if has_session else None)
         self.end_ns = end_ns if end_ns is not None else (self.session[1] if has_session else None)
         step = self.grid.step_ns if self.grid.kind == "clock" else NS
-        self.bin_ns = _ns(self.config.bin) if self.config.bin is not None else math.gcd(step, NS)
+        self.bin_ns = duration_ns(self.config.bin) if self.config.bin is not None else math.gcd(step, NS)
         bad = [w for w, v in WINDOWS_NS.items() if v % self.bin_ns]
         if bad or (self.grid.kind == "clock" and self.grid.step_ns % self.bin_ns):
             raise ValueError(f"bin {self.bin_ns} ns must divide the windows {list(WINDOWS_NS)} and the grid step")

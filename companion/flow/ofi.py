@@ -38,12 +38,12 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.events import DUMMY_ASK, level_size_nb, row_mid_nb
+from companion.events import DUMMY_ASK, duration_ns, level_size_nb, row_mid_nb
 
 __all__ = [
     "DUMMY_ABS",
     "cks_e_nb", "ofi_events_nb", "ofi_level_events_nb", "ofi_multilevel_events_nb", "clean_sizes_nb",
-    "bin_bounds_nb", "segment_sums_nb", "segment_depth_nb", "mid_nb",
+    "bin_bounds_nb", "segment_sums_nb", "segment_depth_nb", "mid_nb", "as_book",
     "ofi_events", "ofi_multilevel_events", "bin_bounds", "ofi_bins", "ofi_event_windows",
     "multilevel_ofi_bins", "pc1_weights", "integrated_ofi",
 ]
@@ -345,18 +345,23 @@ def segment_depth_nb(sizes: np.ndarray, bounds: np.ndarray, levels: int) -> np.n
 # --------------------------------------------------------------------------------------------
 # user layer
 # --------------------------------------------------------------------------------------------
-def _as_book(book) -> np.ndarray:
+def as_book(book) -> np.ndarray:
+    """``book`` as a C-contiguous float64 ``(n, 4L)`` LOBSTER-layout array.
+
+    Raises
+    ------
+    ValueError
+        When the shape is not ``(n, 4L)``.
+
+    Examples
+    --------
+    >>> as_book([[101, 3, 100, 5]]).dtype.name, as_book([[101, 3, 100, 5]]).shape
+    ('float64', (1, 4))
+    """
     b = np.ascontiguousarray(np.asarray(book, dtype=np.float64))
     if b.ndim != 2 or b.shape[1] % 4 != 0 or b.shape[1] == 0:
         raise ValueError(f"book must have shape (n, 4*L) in LOBSTER layout, got {b.shape}")
     return b
-
-
-def _ns(x) -> int:
-    """A duration (``'10s'``, ``pd.Timedelta``, or int ns) as int nanoseconds."""
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    return int(pd.Timedelta(x).value)
 
 
 def ofi_events(book) -> np.ndarray:
@@ -390,7 +395,7 @@ def ofi_events(book) -> np.ndarray:
     >>> ofi_events(book).tolist()
     [0.0, 2.0, -7.0]
     """
-    return ofi_events_nb(_as_book(book))
+    return ofi_events_nb(as_book(book))
 
 
 def ofi_multilevel_events(book, levels: int | None = None) -> np.ndarray:
@@ -425,7 +430,7 @@ def ofi_multilevel_events(book, levels: int | None = None) -> np.ndarray:
     >>> ofi_multilevel_events(book).shape
     (3, 1)
     """
-    b = _as_book(book)
+    b = as_book(book)
     L = b.shape[1] // 4 if levels is None else int(levels)
     if not 1 <= L <= b.shape[1] // 4:
         raise ValueError(f"levels must be in 1..{b.shape[1] // 4}, got {levels}")
@@ -467,7 +472,7 @@ def bin_bounds(ts, freq="10s", t0: int | None = None, t1: int | None = None) -> 
     ([0, 10, 20], [0, 2, 3])
     """
     ts = np.ascontiguousarray(np.asarray(ts, dtype=np.int64))
-    dt = _ns(freq)
+    dt = duration_ns(freq)
     if dt <= 0:
         raise ValueError(f"bin width must be positive, got {freq!r}")
     if t0 is None:
@@ -518,7 +523,7 @@ def ofi_bins(book, ts, freq="10s", t0: int | None = None, t1: int | None = None,
     >>> ofi_bins(book, np.array([0, 5, 15]), freq=10).to_dict("list")
     {'ofi': [2.0, -7.0], 'dp': [0.0, -0.5], 'n_events': [1, 1]}
     """
-    b = _as_book(book)
+    b = as_book(book)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     e = ofi_events_nb(b)
     ofi = segment_sums_nb(e.reshape(-1, 1), bounds)[:, 0] / size_unit
@@ -558,7 +563,7 @@ def ofi_event_windows(book, window: int, tick: float = 1.0, size_unit: float = 1
     >>> ofi_event_windows(book, 1).to_dict("list")
     {'ofi': [2.0, -7.0], 'dp': [0.0, -0.5]}
     """
-    b = _as_book(book)
+    b = as_book(book)
     if window < 1:
         raise ValueError("window must be >= 1 event")
     bounds = np.arange(0, b.shape[0], int(window), dtype=np.int64)
@@ -608,7 +613,7 @@ def multilevel_ofi_bins(book, ts, freq="10s", levels: int | None = None, t0: int
     >>> multilevel_ofi_bins(book, np.array([0, 5, 15]), freq=10, normalise=False)["ofi1"].tolist()
     [2.0, -7.0]
     """
-    b = _as_book(book)
+    b = as_book(book)
     L = b.shape[1] // 4 if levels is None else int(levels)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     E = ofi_multilevel_events_nb(b, L)

@@ -265,7 +265,7 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
     2
     """
     from companion.events import ADD, CANCEL, DELETE, EXEC_VISIBLE
-    from companion.io.tardis import _fmt, _fmt_size
+    from companion.io.tardis import format_size, format_units
 
     path = Path(path)
     sc = instrument.price_scale
@@ -298,7 +298,7 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
                 book[s][p] = new
             else:
                 book[s].pop(p, None)
-            lv = [[_fmt(p, sc), _fmt_size(new)]]
+            lv = [[format_units(p, sc), format_size(new)]]
             msg = {"topic": f"orderbook.500.{sym}", "type": "delta", "ts": tms,
                    "data": {"s": sym, "b": lv if s == BID else [], "a": lv if s == ASK else [], "u": u, "seq": u},
                    "cts": tms}
