@@ -80,7 +80,7 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.events import DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, NS, Instrument
+from companion.events import ADD, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
 from companion.flow.ofi import ofi_events_nb
 from companion.stats import two_sided
 from companion.synth_kernels import (
@@ -593,7 +593,7 @@ def calibration_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.nda
     out = {
         "messages": n,
         "counts_by_type": counts,
-        "execution_share": round((counts[4] + counts[5]) / max(n, 1), 4),
+        "execution_share": round((counts[EXEC_VISIBLE] + counts[EXEC_HIDDEN]) / max(n, 1), 4),
         "spread_ticks_mean": round(float(np.sum(sp * w) / wsum), 3),
         "spread_ticks_median": med,
         "spread_share_1_tick": round(float(np.sum(w * (sp == 1)) / wsum), 3),
@@ -611,8 +611,8 @@ def calibration_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.nda
     }
     if sizes is not None:
         sz = np.asarray(sizes)
-        out["add_size_mean"] = round(float(sz[typ == 1].mean()), 1)
-        out["exec_size_mean"] = round(float(sz[typ == 4].mean()), 1) if counts[4] else float("nan")
+        out["add_size_mean"] = round(float(sz[typ == ADD].mean()), 1)
+        out["exec_size_mean"] = round(float(sz[typ == EXEC_VISIBLE].mean()), 1) if counts[EXEC_VISIBLE] else float("nan")
     return out
 
 

@@ -95,18 +95,32 @@ def close_at_nb(ring: np.ndarray, q: int, j: int, cur_k: int, k_init: int, now: 
     return ring[q, j % ring.shape[1]]
 
 
+#: What :func:`advance_bins_nb` returns on the first event (there is no previous bin).
+FIRST_BIN = -(2 ** 62)
+
+
 @njit(cache=True)
 def advance_bins_nb(t: int, t0: int, b: int, si: np.ndarray) -> int:
-    """Bin bookkeeping at an event: returns the previous bin (``-2**62`` on the first event) and
-    sets ``si[0]`` (initialised), ``si[1]`` (current bin), ``si[2]`` (first bin)."""
+    """Bin bookkeeping at an event: returns the previous bin (:data:`FIRST_BIN` on the first
+    event) and sets ``si[0]`` (initialised), ``si[1]`` (current bin), ``si[2]`` (first bin)."""
     k = bin_of_nb(t, t0, b)
     if si[0] == 0:
         si[0] = 1
         si[1] = k
         si[2] = k
-        return -(2 ** 62)
+        return FIRST_BIN
     prev = si[1]
     si[1] = k
+    return prev
+
+
+@njit(cache=True)
+def step_bins_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, now: np.ndarray) -> int:
+    """:func:`advance_bins_nb`, then, when the event opens a later bin, record ``now`` as the
+    close of the bins it leaves (:func:`roll_closes_nb`). Returns the previous bin."""
+    prev = advance_bins_nb(t, t0, b, si)
+    if prev > FIRST_BIN and si[1] > prev:
+        roll_closes_nb(ring, prev, si[1], now)
     return prev
 
 
@@ -169,9 +183,7 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
         while j < ns and samp_pos[j] == i:
             _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
             j += 1
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[20:25])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
         for m in range(nl):
             c = 4 * m
             pa = book[i, c]
@@ -436,9 +448,7 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
         while j < ns and samp_pos[j] == i:
             _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
             j += 1
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[40:41])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
         for c in range(4 * L):
             sf[c] = book[i, c]
         if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
@@ -535,9 +545,7 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
             if sf[7] >= large:
                 sf[3] += 1.0
             si[3] = 0
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[0:TR_NQ])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[0:TR_NQ])
         if agg != 0:
             q = size[i]
             if agg > 0:
@@ -602,10 +610,8 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
         while j < ns and samp_pos[j] == i:
             _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
             j += 1
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[0:Q_NQ])
-        elif prev == -(2 ** 62):
+        prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
+        if prev == FIRST_BIN:
             sf[3] = np.inf
             sf[4] = -np.inf
         k = kind[i]
@@ -707,7 +713,7 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
             j += 1
         prev = advance_bins_nb(ts[i], t0, b, si)
         k = si[1]
-        if prev == -(2 ** 62):
+        if prev == FIRST_BIN:
             sf[0] = np.nan
             sf[1] = np.nan
             sf[2] = 0.0

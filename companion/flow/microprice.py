@@ -54,17 +54,9 @@ __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_cou
 
 @njit(cache=True)
 def imbalance_nb(book: np.ndarray) -> np.ndarray:
-    """Level-1 imbalance :math:`I = Q^b / (Q^b + Q^a)` per row (Stoikov 2018, eq. 1).
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)`` in [0, 1]; NaN when a best level is empty.
+    """Level-1 imbalance :math:`I = Q^b / (Q^b + Q^a)` (Stoikov 2018, eq. 1) of every row of a
+    float64 ``(n, 4L)`` LOBSTER-layout book: float64 ``(n,)`` in [0, 1], NaN when a best level is
+    empty.
 
     Examples
     --------
@@ -87,18 +79,9 @@ def imbalance_nb(book: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def weighted_mid_nb(book: np.ndarray) -> np.ndarray:
-    """Weighted mid :math:`W = I P^a + (1 - I) P^b` per row (Stoikov 2018, eq. 2).
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)`` in price units; NaN when a best level is empty.
-    """
+    """Weighted mid :math:`W = I P^a + (1 - I) P^b` (Stoikov 2018, eq. 2) of every row of a
+    LOBSTER-layout book, with :math:`I` from :func:`imbalance_nb`: price units, NaN when a best
+    level is empty."""
     imb = imbalance_nb(book)
     n = book.shape[0]
     out = np.empty(n)

@@ -134,18 +134,8 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
 
 @njit(cache=True)
 def ofi_events_nb(book: np.ndarray) -> np.ndarray:
-    """Level-1 :math:`e_n` (CKS 2014 eq. 10) for every row: ``ofi_level_events_nb(book, 1)``.
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)``, size units, ``e[0] = 0``.
-    """
+    """Level-1 :math:`e_n` (CKS 2014 eq. 10) for every row of a float64 ``(n, 4L)`` book:
+    ``ofi_level_events_nb(book, 1)`` (size units, ``e[0] = 0``)."""
     return ofi_level_events_nb(book, 1)
 
 
@@ -166,20 +156,9 @@ def ofi_multilevel_events_nb(book: np.ndarray, levels: int) -> np.ndarray:
     numpy.ndarray
         float64 ``(n, levels)``, size units; row 0 = 0.
     """
-    n = book.shape[0]
-    out = np.zeros((n, levels))
-    for i in range(1, n):
-        for m in range(levels):
-            c = 4 * m
-            pa0 = book[i - 1, c]
-            pb0 = book[i - 1, c + 2]
-            pa = book[i, c]
-            pb = book[i, c + 2]
-            qa0 = level_size_nb(pa0, book[i - 1, c + 1])
-            qb0 = level_size_nb(pb0, book[i - 1, c + 3])
-            qa = level_size_nb(pa, book[i, c + 1])
-            qb = level_size_nb(pb, book[i, c + 3])
-            out[i, m] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
+    out = np.zeros((book.shape[0], levels))
+    for m in range(levels):
+        out[:, m] = ofi_level_events_nb(book, m + 1)
     return out
 
 
@@ -211,17 +190,8 @@ def clean_sizes_nb(book: np.ndarray, levels: int) -> np.ndarray:
 
 @njit(cache=True)
 def mid_nb(book: np.ndarray) -> np.ndarray:
-    """Level-1 mid price :math:`(P^A + P^B)/2` per row.
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)`` in price units; NaN when either best level is empty.
+    """Level-1 mid price :math:`(P^A + P^B)/2` of every row of a float64 ``(n, 4L)`` book (price
+    units; NaN when either best level is empty): :func:`companion.events.row_mid_nb` per row.
 
     Examples
     --------

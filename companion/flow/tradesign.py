@@ -307,19 +307,8 @@ def quote_rule(price, mid) -> np.ndarray:
 def lee_ready(price, mid) -> np.ndarray:
     """Lee-Ready (1991) signs: quote rule, tick rule at the mid.
 
-    Parameters
-    ----------
-    price, mid : array_like
-        Trade price and prevailing mid, same unit.
-
-    Returns
-    -------
-    numpy.ndarray
-        int8 signs.
-
-    References
-    ----------
-    Lee & Ready (1991), Inferring Trade Direction from Intraday Data, J. Finance 46(2).
+    Parameters and result as for :func:`quote_rule` (same reference); only trades exactly at the
+    mid differ: they take the tick-rule sign.
 
     Examples
     --------

@@ -34,6 +34,7 @@ and above.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
@@ -92,32 +93,34 @@ def queue_on_decrease_nb(model: int, n: float, front: float, prev_qty: float, ne
 
 
 @dataclass(frozen=True)
-class RiskAverseQueue:
+class QueueModel:
+    """A queue-position model: its kernel ``code`` (class constant) and parameter ``n``."""
+
+    n: float = 0.0
+    code: ClassVar[int] = Q_RISK_AVERSE
+
+
+class RiskAverseQueue(QueueModel):
     """Advance only on trades at our price (the conservative fill bound)."""
 
-    code: int = Q_RISK_AVERSE
-    n: float = 0.0
+    code = Q_RISK_AVERSE
 
 
 @dataclass(frozen=True)
-class PowerProbQueue:
+class PowerProbQueue(QueueModel):
     """hftbacktest ``ProbQueueModel(PowerProbQueueFunc(n))``: f(x) = x**n (n = 2 or 3 typical)."""
 
     n: float = 2.0
-    code: int = Q_POWER
+    code: ClassVar[int] = Q_POWER
 
 
-@dataclass(frozen=True)
-class LogProbQueue:
+class LogProbQueue(QueueModel):
     """hftbacktest ``ProbQueueModel(LogProbQueueFunc)``: f(x) = log(1 + x)."""
 
-    code: int = Q_LOG
-    n: float = 0.0
+    code = Q_LOG
 
 
-@dataclass(frozen=True)
-class FIFOQueue:
+class FIFOQueue(QueueModel):
     """Exact FIFO from order ids (L3 data); risk-averse fallback on events without ids."""
 
-    code: int = Q_FIFO
-    n: float = 0.0
+    code = Q_FIFO
