@@ -80,9 +80,19 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.events import ADD, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
+from companion.events import (
+    ADD,
+    DUMMY_ASK,
+    DUMMY_BID,
+    EVENT_DTYPE,
+    EXEC_HIDDEN,
+    EXEC_VISIBLE,
+    NS,
+    Instrument,
+    row_mid_nb,
+)
 from companion.flow.ofi import ofi_events_nb
-from companion.stats import two_sided
+from companion.stats import mid_price, two_sided
 from companion.synth_kernels import (
     N_PARAMS,
     P_A_AGG,
@@ -569,7 +579,7 @@ def calibration_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.nda
     med = float(sp[both][order][np.searchsorted(cw, 0.5 * cw[-1])]) if len(cw) else float("nan")
     counts = {int(k): int((typ == k).sum()) for k in range(1, 6)}
     n = len(typ)
-    mid = np.where(both, 0.5 * (ob[:, 0] + ob[:, 2]) / tick, np.nan)
+    mid = mid_price(ob) / tick
     # last state at each bucket edge
     edges = np.arange(session[0], session[1] + 1e-9, bucket_s)
     idx = np.searchsorted(t, edges, side="right") - 1
@@ -625,8 +635,8 @@ def _episode_moves(day: SynthDay) -> list[dict]:
     for e in day.episodes:
         i0 = max(int(np.searchsorted(t, e["start"], side="right")) - 1, 0)
         i1 = max(int(np.searchsorted(t, e["end"], side="right")) - 1, 0)
-        m0 = 0.5 * (ob[i0, 0] + ob[i0, 2]) / tick
-        m1 = 0.5 * (ob[i1, 0] + ob[i1, 2]) / tick
+        m0 = row_mid_nb(ob[i0]) / tick
+        m1 = row_mid_nb(ob[i1]) / tick
         out.append({**e, "mid_move_ticks": round(float(m1 - m0), 1)})
     return out
 

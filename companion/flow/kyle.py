@@ -64,9 +64,31 @@ from companion.flow.ofi import (
 )
 
 __all__ = [
-    "ols", "depth_at_price_changes_nb", "window_depth", "ImpactResult", "impact_regressions",
+    "ols", "design_matrix", "depth_at_price_changes_nb", "window_depth", "ImpactResult", "impact_regressions",
     "depth_law", "kyle_lambda", "summarise_impact",
 ]
+
+
+def design_matrix(y, X, const: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a regression of ``y`` on ``X`` that :func:`ols` fits: float64 ``y`` ``(n,)``
+    and ``X`` ``(n, k)`` (an intercept column first when ``const``), rows with a NaN or inf
+    dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, X = design_matrix([1.0, np.nan, 3.0], [0.0, 1.0, 2.0])
+    >>> y.tolist(), X.tolist()
+    ([1.0, 3.0], [[1.0, 0.0], [1.0, 2.0]])
+    """
+    y = np.asarray(y, dtype=np.float64).ravel()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if const:
+        X = np.column_stack([np.ones(len(y)), X])
+    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
+    return y[ok], X[ok]
 
 
 def ols(y, X, const: bool = True) -> dict:
@@ -107,14 +129,7 @@ def ols(y, X, const: bool = True) -> dict:
     >>> np.round(r["coef"], 3).tolist(), r["n"], r["k"]
     ([0.9, 2.15], 4, 2)
     """
-    y = np.asarray(y, dtype=np.float64).ravel()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X[:, None]
-    if const:
-        X = np.column_stack([np.ones(len(y)), X])
-    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
-    y, X = y[ok], X[ok]
+    y, X = design_matrix(y, X, const)
     n, k = X.shape
     nan = np.full(k, np.nan)
     res = {"coef": nan.copy(), "se": nan.copy(), "t": nan.copy(), "r2": np.nan, "adj_r2": np.nan, "n": int(n), "k": int(k),
@@ -492,10 +507,8 @@ def kyle_lambda(book, ts, signed_volume, trade_price=None, *, tick: float = 1.0,
 
     Parameters
     ----------
-    book : array_like
-        ``(n, 4L)`` LOBSTER layout.
-    ts : array_like
-        int64 ns per row.
+    book, ts : array_like
+        The book rows ``(n, 4L)`` (mid per bin) and their int64 ns times.
     signed_volume : array_like
         Per-row aggressor-signed volume (shares).
     trade_price : array_like, optional

@@ -46,7 +46,7 @@ from numba import njit
 
 from companion.events import duration_ns, level_ok_nb
 from companion.flow.ofi import as_book, bin_bounds_nb
-from companion.stats import two_sided
+from companion.stats import mid_price, two_sided
 
 __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_counts_nb",
            "weighted_mid", "MicroPrice", "score_predictors"]
@@ -205,7 +205,7 @@ def weighted_mid(book) -> np.ndarray:
     Parameters
     ----------
     book : array_like
-        ``(n, 4L)`` LOBSTER layout.
+        Book snapshots ``(n, 4L)``, LOBSTER layout (level 1 is read).
 
     Returns
     -------
@@ -321,10 +321,8 @@ class MicroPrice:
 
         Parameters
         ----------
-        book : array_like
-            ``(n, 4L)`` LOBSTER layout.
-        ts : array_like
-            int64 ns per row.
+        book, ts : array_like
+            Training rows ``(n, 4L)`` in LOBSTER layout and their int64 ns times.
         t0, t1 : int, optional
             Fit window (ns); default the whole sample.
 
@@ -340,7 +338,7 @@ class MicroPrice:
         ns_spread = len(self.spread_edges_) - 1
         ns = self.n_imb * ns_spread
         state = micro_states_nb(sb, float(self.tick), self.n_imb, self.spread_edges_)
-        mid = 0.5 * (sb[:, 0] + sb[:, 2])
+        mid = mid_price(sb)
         both = (state[:-1] >= 0) & (state[1:] >= 0)
         if isinstance(self.max_move, str):
             if self.max_move != "auto":
@@ -413,12 +411,12 @@ class MicroPrice:
         Parameters
         ----------
         book : array_like
-            ``(n, 4L)`` LOBSTER layout.
+            Rows ``(n, 4L)`` in LOBSTER layout, states as in :meth:`fit`.
 
         Returns
         -------
         numpy.ndarray
-            float64 ``(n,)``, ticks.
+            float64 ``(n,)``, ticks; 0 for a row outside the fitted states.
         """
         state = micro_states_nb(as_book(book), float(self.tick), self.n_imb, self.spread_edges_)
         g = self.g_.ravel()
@@ -430,15 +428,15 @@ class MicroPrice:
         Parameters
         ----------
         book : array_like
-            ``(n, 4L)`` LOBSTER layout.
+            LOBSTER-layout rows to price.
 
         Returns
         -------
         numpy.ndarray
-            float64 ``(n,)``, price units.
+            float64 ``(n,)``, price units; NaN where a best level is empty.
         """
         b = as_book(book)
-        return 0.5 * (b[:, 0] + b[:, 2]) + self.adjustment(b) * self.tick
+        return mid_price(b) + self.adjustment(b) * self.tick
 
     def table(self) -> pd.DataFrame:
         """:math:`g(I, S)` in ticks as a table.
@@ -464,10 +462,8 @@ def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizon
 
     Parameters
     ----------
-    book : array_like
-        ``(n, 4L)`` LOBSTER layout.
-    ts : array_like
-        int64 ns per row.
+    book, ts : array_like
+        Book rows (LOBSTER layout) and int64 ns times: fitted on the first ``split``, scored on the rest.
     tick : float
         Tick size in price units.
     split : float
@@ -514,7 +510,7 @@ def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizon
     n = (t1 - ts_split) // step
     rows = bin_bounds_nb(ts, ts_split, step, n)
     sb = b[rows]
-    mid = 0.5 * (sb[:, 0] + sb[:, 2])
+    mid = mid_price(sb)
     preds = {"mid": mid, "weighted_mid": weighted_mid_nb(sb), "micro": model.predict(sb)}
     ok_now = two_sided(sb)
     out = []

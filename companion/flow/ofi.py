@@ -556,10 +556,8 @@ def multilevel_ofi_bins(book, ts, freq="10s", levels: int | None = None, t0: int
 
     Parameters
     ----------
-    book : array_like
-        ``(n, 4L)`` LOBSTER layout.
-    ts : array_like
-        int64 ns per row.
+    book, ts : array_like
+        LOBSTER-layout rows ``(n, 4L)`` and their times (int64 ns), binned on the clock.
     freq, t0, t1
         See :func:`bin_bounds`.
     levels : int, optional

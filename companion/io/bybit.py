@@ -247,13 +247,14 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
     events : numpy.ndarray
         :data:`~companion.events.EVENT_DTYPE` (LOBSTER kinds, LEVEL_SET, CLEAR).
     instrument : Instrument
-        Symbol and price scale (a power of ten).
+        Its symbol names the topic; its price scale (a power of ten) sets the decimals written.
     ts_base_ns : int
         Added to every time.
 
     Returns
     -------
     pathlib.Path
+        ``path``: one JSON message (snapshot or delta) per line.
 
     Examples
     --------

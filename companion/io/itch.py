@@ -279,6 +279,7 @@ def write_itch(path: str | Path, events: np.ndarray, instrument: Instrument, *, 
     Returns
     -------
     pathlib.Path
+        ``path``: length-prefixed ITCH 5.0 messages.
 
     Examples
     --------

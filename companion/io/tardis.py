@@ -236,6 +236,8 @@ def read_tardis_incremental(path: str | Path, *, price_scale: int | None = None)
     Returns
     -------
     TardisData
+        ``events`` (a CLEAR before each snapshot run, a LEVEL_SET per row), ``instrument``,
+        ``line``, ``stats``.
 
     Raises
     ------
@@ -389,14 +391,13 @@ def read_tardis_trades(path: str | Path, *, price_scale: int | None = None) -> T
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        ``.csv`` or ``.csv.gz``.
-    price_scale : int, optional
-        As for :func:`read_tardis_incremental`.
+    path, price_scale
+        As for :func:`read_tardis_incremental` (here a ``trades`` file).
 
     Returns
     -------
     TardisData
+        ``events`` (one TRADE per line), ``instrument``, ``line``, ``stats``.
 
     Raises
     ------
@@ -573,6 +574,7 @@ def write_tardis_incremental(path: str | Path, events: np.ndarray, instrument: I
     Returns
     -------
     pathlib.Path
+        ``path``: a header line, then a row per changed level.
 
     Examples
     --------
@@ -637,6 +639,7 @@ def write_tardis_snapshots(path: str | Path, book: np.ndarray, ts: np.ndarray, i
     Returns
     -------
     pathlib.Path
+        ``path``: a header line, then a row per book row.
 
     Examples
     --------
