@@ -51,7 +51,7 @@ def two_sided(book: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        bool ``(n,)``.
+        bool ``(n,)``, True where the row is two-sided.
 
     Examples
     --------

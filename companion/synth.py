@@ -782,7 +782,7 @@ def day_dir(seed: int = 7, config: SynthConfig | None = None) -> Path:
     Returns
     -------
     pathlib.Path
-        The folder (it may not exist yet).
+        ``data_dir()/synthetic/seed_<seed>``, created or not.
 
     Examples
     --------
@@ -817,7 +817,7 @@ def ensure_day(seed: int = 7, levels: int = 10, config: SynthConfig | None = Non
     Parameters
     ----------
     seed, levels, config
-        As for :func:`simulate`.
+        The day to find or generate (as for :func:`simulate`; the files' names carry all three).
 
     Returns
     -------

@@ -351,7 +351,7 @@ class Decimals:
         return mant, nd, qty
 
 
-class BinanceReader:
+class Reader:
     """One pass over the lines of one or more files; all state of the diff-sync lives here.
 
     Lines are numbered globally over the files read (file *k*'s line *n* is ``offset_k + n``);
@@ -747,7 +747,7 @@ class BinanceReader:
             cols = [(cat(p + "mant", np.int64), cat(p + "nd", np.int64), cat(p + "line", np.int64),
                      cat(p + "field", np.int8)) for p in ("", "tk_", "un_")]
             self._check_grid(cols, tick_s, market, symbol)
-            dec = decimals_of(tick_s)
+            dec = decimal_places(tick_s)
             units = [_to_units(m, n, dec, self.path) for m, n in ((ev_mant, ev_nd), (tk_mant, tk_nd))]
         else:
             # exact rescale of every price mantissa to 10**dec units, dec = max significant decimals
@@ -799,7 +799,7 @@ class BinanceReader:
 
     def _check_grid(self, cols: list, tick_s: str, market: str, symbol: str) -> None:
         """Raise for the earliest price (by line) with more decimals than ``tick_s`` or off its grid."""
-        dec = decimals_of(tick_s)
+        dec = decimal_places(tick_s)
         tick = exact_units(tick_s, dec)
         worst: tuple | None = None
         for mant, nd, line, fcode in cols:
@@ -842,12 +842,13 @@ def _to_units(mant: np.ndarray, nd: np.ndarray, dec: int, path: Path) -> np.ndar
     return out
 
 
-def decimals_of(s: str) -> int:
+def decimal_places(s: str) -> int:
     """Significant decimals of a decimal string ("0.10" -> 1)."""
     return len(s.partition(".")[2].rstrip("0"))
 
 
 def exact_units(s: str, dec: int) -> int:
+    """A decimal string as exact integer units with ``dec`` decimals ("0.10", 2 -> 10)."""
     ip, _, fp = s.partition(".")
     fp = fp.rstrip("0")
     return int(ip + fp.ljust(dec, "0"))
@@ -888,7 +889,7 @@ def _open_lines(p: Path):
     return gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb")
 
 
-def _read_file(reader: BinanceReader, p: Path, offset: int) -> int:
+def _read_file(reader: Reader, p: Path, offset: int) -> int:
     """Feed every line of ``p`` (global numbers ``offset + n``) to ``reader``; returns its line count."""
     reader.begin_file(p, offset)
     n = 0
@@ -986,7 +987,7 @@ def read_binance(path: str | Path | Sequence[str | Path], *, symbol: str | None 
             raise DataFormatError(p, "is a directory, not a recording")
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no such recording")
-    reader = BinanceReader(paths[0], symbol, market, on_gap)
+    reader = Reader(paths[0], symbol, market, on_gap)
     offset = 0
     try:
         for p in paths:
@@ -1259,5 +1260,6 @@ def verify_recording(
     return out
 
 
-# old private names, kept until companion.live.feeds imports the public ones above
-_WAIT, _Decimals, _decimals, _exact_units, _Reader, _shift = WAIT, Decimals, decimals_of, exact_units, BinanceReader, shift_exact
+# old private names, kept until companion.live.feeds imports the public ones (the protocol branch
+# already does: WAIT, Reader, Decimals, decimal_places, exact_units, shift_exact)
+_WAIT, _Decimals, _decimals, _exact_units, _Reader, _shift = WAIT, Decimals, decimal_places, exact_units, Reader, shift_exact
