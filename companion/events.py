@@ -32,7 +32,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from numba import njit
 
 ADD = 1
 CANCEL = 2
@@ -57,7 +56,7 @@ ASK = -1  #: side code of an ask / sell order / seller-initiated trade
 
 #: LOBSTER's dummy prices for an empty level (ask side, bid side), in price units: the package's
 #: one placeholder for an empty book level (every module imports these two names; the one rule
-#: that reads them is :func:`level_ok_nb`).
+#: that reads them is :func:`companion.stats.level_ok_nb`).
 DUMMY_ASK = 9999999999
 DUMMY_BID = -9999999999
 
@@ -303,76 +302,6 @@ def time_index(ts, instrument: Instrument | None = None):
     if instrument is not None and instrument.date:
         return pd.DatetimeIndex(np.datetime64(instrument.date, "ns") + ts.astype("timedelta64[ns]"), name="time")
     return pd.TimedeltaIndex(ts.astype("timedelta64[ns]"), name="time")
-
-
-# --------------------------------------------------------------------------------------------
-# the one empty-level rule and the one level-1 mid (kernels; numpy forms in companion.stats)
-# --------------------------------------------------------------------------------------------
-@njit(cache=True)
-def price_ok_nb(px: float) -> bool:
-    """True when ``px`` is a real price, strictly between the dummies :data:`DUMMY_BID` and
-    :data:`DUMMY_ASK` (False for the dummies, +-inf and NaN): the price half of
-    :func:`level_ok_nb`, for a tracked best price that has no size beside it.
-
-    Examples
-    --------
-    >>> price_ok_nb(10100.0), price_ok_nb(float(DUMMY_BID)), price_ok_nb(float("inf"))
-    (True, False, False)
-    """
-    return px > DUMMY_BID and px < DUMMY_ASK
-
-
-@njit(cache=True)
-def level_ok_nb(px: float, sz: float) -> bool:
-    """The package's one empty-level rule: a book level is occupied iff its size is positive and
-    its price lies strictly between the dummies :data:`DUMMY_BID` and :data:`DUMMY_ASK`.
-
-    Parameters
-    ----------
-    px : float
-        Level price (price units); an empty level holds ``DUMMY_ASK`` / ``DUMMY_BID``.
-    sz : float
-        Level size (size units).
-
-    Returns
-    -------
-    bool
-
-    Examples
-    --------
-    >>> level_ok_nb(10100.0, 3.0), level_ok_nb(float(DUMMY_ASK), 0.0), level_ok_nb(10100.0, 0.0)
-    (True, False, False)
-    """
-    return sz > 0.0 and price_ok_nb(px)
-
-
-@njit(cache=True)
-def level_size_nb(px: float, sz: float) -> float:
-    """Size of a book level, 0 when the level is empty (:func:`level_ok_nb`).
-
-    Examples
-    --------
-    >>> level_size_nb(10100.0, 3.0), level_size_nb(float(DUMMY_BID), 7.0)
-    (3.0, 0.0)
-    """
-    return sz if level_ok_nb(px, sz) else 0.0
-
-
-@njit(cache=True)
-def row_mid_nb(row: np.ndarray) -> float:
-    """Level-1 mid :math:`(P^a_1 + P^b_1)/2` of one LOBSTER-layout book row (price units); NaN
-    when either best level is empty (:func:`level_ok_nb`). The one mid of the package's kernels
-    (:func:`companion.stats.mid_price` is its vectorised form).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> row_mid_nb(np.array([10100., 3, 10000, 5])), row_mid_nb(np.array([float(DUMMY_ASK), 0, 10000, 5]))
-    (10050.0, nan)
-    """
-    if level_ok_nb(row[0], row[1]) and level_ok_nb(row[2], row[3]):
-        return 0.5 * (row[0] + row[2])
-    return np.nan
 
 
 @dataclass(frozen=True, eq=False)

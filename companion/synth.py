@@ -80,19 +80,10 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.events import (
-    ADD,
-    DUMMY_ASK,
-    DUMMY_BID,
-    EVENT_DTYPE,
-    EXEC_HIDDEN,
-    EXEC_VISIBLE,
-    NS,
-    Instrument,
-    row_mid_nb,
-)
+from companion.events import ADD, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
 from companion.flow.ofi import ofi_events_nb
-from companion.stats import mid_price, two_sided
+from companion.paths import data_dir
+from companion.stats import mid_price, row_mid_nb, two_sided
 from companion.synth_kernels import (
     N_PARAMS,
     P_A_AGG,
@@ -791,8 +782,6 @@ def day_dir(seed: int = 7, config: SynthConfig | None = None) -> Path:
     >>> day_dir(7, SynthConfig(session=(34200.0, 34260.0))).name.startswith("seed_7_")
     True
     """
-    from companion.data import data_dir
-
     cfg = config or SynthConfig()
     name = f"seed_{seed}" if cfg == SynthConfig() else f"seed_{seed}_{_config_tag(cfg)}"
     return data_dir() / "synthetic" / name

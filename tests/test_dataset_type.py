@@ -8,17 +8,8 @@ import numpy as np
 import pytest
 
 import companion
-from companion.events import (
-    DUMMY_ASK,
-    DUMMY_BID,
-    NS,
-    Dataset,
-    as_dataset,
-    level_ok_nb,
-    level_size_nb,
-    price_ok_nb,
-    row_mid_nb,
-)
+from companion.events import DUMMY_ASK, DUMMY_BID, NS, Dataset, as_dataset
+from companion.stats import level_ok_nb, level_size_nb, price_ok_nb, row_mid_nb
 from companion.synth import SynthConfig, instrument, simulate, to_events
 
 

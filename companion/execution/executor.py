@@ -25,13 +25,14 @@ import pandas as pd
 from numba import njit
 
 from companion.book import trades as book_trades
-from companion.events import NS, Dataset, as_dataset, row_mid_nb
+from companion.events import NS, Dataset, as_dataset
 from companion.execution.measures import impact_bps, shortfall, vwap_slippage_bps
 from companion.execution.schedules import ChildSchedule, ParentOrder
 from companion.sim import Simulator
 from companion.sim.context import best_ask, best_bid, cancel, n_actions, submit
 from companion.sim.exchange import best_price_nb
 from companion.sim.orders import LIMIT, MARKET, NEW, PARTIAL, PENDING, TAKER
+from companion.stats import row_mid_nb
 
 __all__ = ["execute", "ExecutionResult", "exec_strategy_nb", "random_parents", "run_many",
            "MODE_MARKET", "MODE_LIMIT"]

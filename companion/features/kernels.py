@@ -45,20 +45,9 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from companion.events import (
-    ADD,
-    CANCEL,
-    CLEAR,
-    DELETE,
-    EXEC_HIDDEN,
-    EXEC_VISIBLE,
-    TRADE,
-    level_ok_nb,
-    level_size_nb,
-    price_ok_nb,
-    row_mid_nb,
-)
+from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE
 from companion.flow.ofi import cks_e_nb
+from companion.stats import level_ok_nb, level_size_nb, price_ok_nb, row_mid_nb
 
 SQRT_4LN2 = 2.0 * math.sqrt(math.log(2.0))  # Parkinson (1980): sigma = ln(H/L) / sqrt(4 ln 2)
 BPS = 1.0e4
@@ -124,9 +113,9 @@ def step_bins_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, now:
     return prev
 
 
-#: Size of a level, 0 when empty: the package's one rule, :func:`companion.events.level_size_nb`.
+#: Size of a level, 0 when empty: the package's one rule, :func:`companion.stats.level_size_nb`.
 clean_size_nb = level_size_nb
-#: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.events.row_mid_nb`.
+#: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.stats.row_mid_nb`.
 mid_of_nb = row_mid_nb
 
 

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.events import duration_ns, level_ok_nb
+from companion.events import duration_ns
 from companion.flow.ofi import (
     as_book,
     bin_bounds,
@@ -62,6 +62,7 @@ from companion.flow.ofi import (
     segment_depth_nb,
     segment_sums_nb,
 )
+from companion.stats import level_ok_nb
 
 __all__ = [
     "ols", "design_matrix", "depth_at_price_changes_nb", "window_depth", "ImpactResult", "impact_regressions",

@@ -44,9 +44,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.events import duration_ns, level_ok_nb
+from companion.events import duration_ns
 from companion.flow.ofi import as_book, bin_bounds_nb
-from companion.stats import mid_price, two_sided
+from companion.stats import level_ok_nb, mid_price, two_sided
 
 __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_counts_nb",
            "weighted_mid", "MicroPrice", "score_predictors"]

@@ -38,7 +38,8 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.events import DUMMY_ASK, duration_ns, level_size_nb, row_mid_nb
+from companion.events import DUMMY_ASK, duration_ns
+from companion.stats import level_size_nb, row_mid_nb
 
 __all__ = [
     "DUMMY_ABS",
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 #: Deprecated alias kept for old imports: ``|price| >= DUMMY_ABS`` marks an empty level. The rule
-#: itself is :func:`companion.events.level_ok_nb` (over :data:`companion.events.DUMMY_ASK` /
+#: itself is :func:`companion.stats.level_ok_nb` (over :data:`companion.events.DUMMY_ASK` /
 #: ``DUMMY_BID``); new code calls it.
 DUMMY_ABS = float(DUMMY_ASK)
 
@@ -89,7 +90,7 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
     ----------
     book : numpy.ndarray
         float64 ``(n, 4L)`` LOBSTER layout (price units, size units). Sizes of empty levels (absolute
-        see :func:`companion.events.level_ok_nb`) count as 0.
+        see :func:`companion.stats.level_ok_nb`) count as 0.
     level : int
         1-based level :math:`m`.
 
@@ -191,7 +192,7 @@ def clean_sizes_nb(book: np.ndarray, levels: int) -> np.ndarray:
 @njit(cache=True)
 def mid_nb(book: np.ndarray) -> np.ndarray:
     """Level-1 mid price :math:`(P^A + P^B)/2` of every row of a float64 ``(n, 4L)`` book (price
-    units; NaN when either best level is empty): :func:`companion.events.row_mid_nb` per row.
+    units; NaN when either best level is empty): :func:`companion.stats.row_mid_nb` per row.
 
     Examples
     --------
