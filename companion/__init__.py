@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 #: the subpackages and modules of ``companion`` (imported on first attribute access)
 _SUBMODULES = (
     # data and events
-    "events", "errors", "data", "io", "store", "catalog", "synth", "synth_kernels", "universe",
+    "events", "errors", "paths", "data", "io", "store", "catalog", "synth", "synth_kernels", "universe",
     # the book and the flow measures
     "book", "book_kernels", "flow", "stats", "labels",
     # features, models and signals
@@ -38,7 +38,7 @@ _SUBMODULES = (
     # simulation, execution and backtests
     "sim", "execution", "backtest",
     # research at scale, live trading, plots, command line
-    "study", "live", "plotting", "cli", "commands",
+    "study", "live", "plotting", "display", "cli", "commands",
 )
 
 _LAZY = {

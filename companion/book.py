@@ -43,6 +43,7 @@ from companion.events import (
     EXEC_VISIBLE,
     LEVEL_SET,
     Instrument,
+    time_index,
 )
 
 __all__ = [
@@ -514,17 +515,6 @@ def trades(events: np.ndarray) -> np.ndarray:
     return out
 
 
-def _time_index(ts: np.ndarray, instrument: Instrument | None) -> pd.Index:
-    """Timestamps (ns) as an index: epoch-based when they are (> ~115 days in ns), else midnight of
-    ``instrument.date`` + ts, else a TimedeltaIndex since midnight."""
-    ts = np.asarray(ts, dtype=np.int64)
-    if ts.size and ts.max() > 10_000_000 * 1_000_000_000:
-        return pd.DatetimeIndex(ts.astype("datetime64[ns]"), name="time")
-    if instrument is not None and instrument.date:
-        return pd.DatetimeIndex(np.datetime64(instrument.date, "ns") + ts.astype("timedelta64[ns]"), name="time")
-    return pd.TimedeltaIndex(ts.astype("timedelta64[ns]"), name="time")
-
-
 def trades_frame(events: np.ndarray, instrument: Instrument | None = None) -> pd.DataFrame:
     """:func:`trades` as a DataFrame indexed by time.
 
@@ -556,7 +546,7 @@ def trades_frame(events: np.ndarray, instrument: Instrument | None = None) -> pd
     tr = trades(events)
     scale = instrument.price_scale if instrument is not None else 1
     return pd.DataFrame({"price": tr["price"] / scale, "size": tr["size"], "side": tr["side"]},
-                        index=_time_index(tr["ts"], instrument))
+                        index=time_index(tr["ts"], instrument))
 
 
 # --------------------------------------------------------------------------------------------
@@ -624,4 +614,4 @@ def book_frame(snapshots: np.ndarray, instrument: Instrument, ts: np.ndarray) ->
     px /= instrument.price_scale
     px[empty] = np.nan
     vals[:, 0::2] = px
-    return pd.DataFrame(vals, columns=book_columns(snap.shape[1] // 4), index=_time_index(ts, instrument))
+    return pd.DataFrame(vals, columns=book_columns(snap.shape[1] // 4), index=time_index(ts, instrument))

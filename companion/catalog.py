@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.errors import DataFormatError
-from companion.events import CLEAR, EVENT_DTYPE, LEVEL_SET
+from companion.events import CLEAR, EVENT_DTYPE, LEVEL_SET, Dataset
 
 __all__ = ["DayData", "TickerDay", "binance_name", "discover", "frame", "load_day"]
 
@@ -94,7 +94,7 @@ class TickerDay:
 
 
 @dataclass(frozen=True, eq=False)
-class DayData:
+class DayData(Dataset):
     """A day's data as the store returns it: ``events`` (:data:`~companion.events.EVENT_DTYPE`),
     ``book`` (float64 ``(n, 4 * levels)`` LOBSTER layout, or None), ``instrument`` and the day.
 
@@ -117,13 +117,7 @@ class DayData:
         The catalog entry it was read from.
     """
 
-    events: np.ndarray
-    book: np.ndarray | None
-    instrument: object
     day: TickerDay | None = None
-
-    def __len__(self) -> int:
-        return len(self.events)
 
 
 def binance_name(path: str | Path) -> tuple[str, str] | None:

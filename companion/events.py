@@ -54,7 +54,9 @@ LOBSTER_KINDS = (ADD, CANCEL, DELETE, EXEC_VISIBLE, EXEC_HIDDEN, CROSS, HALT)
 BID = 1   #: side code of a bid / buy order / buyer-initiated trade
 ASK = -1  #: side code of an ask / sell order / seller-initiated trade
 
-#: LOBSTER's dummy prices for an empty level (ask side, bid side), in price units.
+#: LOBSTER's dummy prices for an empty level (ask side, bid side), in price units: the package's
+#: one placeholder for an empty book level (every module imports these two names; the one rule
+#: that reads them is :func:`companion.stats.level_ok_nb`).
 DUMMY_ASK = 9999999999
 DUMMY_BID = -9999999999
 
@@ -100,6 +102,28 @@ def empty_events(n: int) -> np.ndarray:
     (True, 3, 0)
     """
     return np.zeros(n, dtype=EVENT_DTYPE)
+
+
+def duration_ns(x) -> int:
+    """A duration (``'5min'``, ``pd.Timedelta``, ``timedelta64``, int ns) as int nanoseconds;
+    must be >= 0. The one duration parser of the package.
+
+    Raises
+    ------
+    ValueError
+        For a negative duration.
+
+    Examples
+    --------
+    >>> duration_ns("5min"), duration_ns(250), duration_ns("10s") // NS
+    (300000000000, 250, 10)
+    """
+    import pandas as pd
+
+    ns = int(x) if isinstance(x, (int, np.integer)) else int(pd.Timedelta(x).value)
+    if ns < 0:
+        raise ValueError("durations must be >= 0")
+    return ns
 
 
 @dataclass(frozen=True)
@@ -256,3 +280,101 @@ class Instrument:
     def to_dict(self) -> dict:
         """The metadata as a plain dict (JSON-ready; the ``instrument`` of a ``_meta.json``)."""
         return asdict(self)
+
+
+def time_index(ts, instrument: Instrument | None = None):
+    """Timestamps (int ns) as a pandas index named ``time``: a DatetimeIndex when they are epoch
+    based (above ~115 days in ns), else midnight of ``instrument.date`` + ts when the date is
+    known, else a TimedeltaIndex since midnight. The one time index of the package's frames.
+
+    Examples
+    --------
+    >>> ins = Instrument("X", tick=100, price_scale=10_000, date="2012-06-21")
+    >>> str(time_index([34_200 * NS], ins)[0]), str(time_index([34_200 * NS])[0])
+    ('2012-06-21 09:30:00', '0 days 09:30:00')
+    >>> str(time_index([1_723_161_600 * NS])[0])
+    '2024-08-09 00:00:00'
+    """
+    import pandas as pd
+
+    ts = np.asarray(ts, dtype=np.int64)
+    if ts.size and ts.max() > 10_000_000 * NS:
+        return pd.DatetimeIndex(ts.astype("datetime64[ns]"), name="time")
+    if instrument is not None and instrument.date:
+        return pd.DatetimeIndex(np.datetime64(instrument.date, "ns") + ts.astype("timedelta64[ns]"), name="time")
+    return pd.TimedeltaIndex(ts.astype("timedelta64[ns]"), name="time")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """The one dataset type: a day's ``events`` (:data:`EVENT_DTYPE`), its ``book`` (float64
+    ``(n, 4 * levels)`` LOBSTER layout, row ``i`` = book after event ``i``; None when not built)
+    and its ``instrument``. :func:`companion.data.load` returns one (a
+    :class:`companion.io.lobster.LobsterData` or :class:`companion.catalog.DayData`, both
+    subclasses); ``Simulator``, :func:`companion.execution.execute`, the features API and the
+    studies take it where they take ``(events, book, instrument)``.
+
+    Examples
+    --------
+    >>> d = Dataset(empty_events(2), np.zeros((2, 4)), Instrument("X", tick=100, price_scale=10_000))
+    >>> len(d), d.tick
+    (2, 100)
+    >>> events, book, instrument = d.triple()
+    """
+
+    #: the day's events (:data:`EVENT_DTYPE`), in time order
+    events: np.ndarray
+    #: float64 ``(n, 4 * levels)`` book after each event (LOBSTER layout); None when not built
+    book: np.ndarray | None
+    #: the :class:`Instrument` (tick, price scale, session, venue)
+    instrument: Instrument
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def tick(self) -> int:
+        """The instrument's tick (price units) as a Python int."""
+        return int(self.instrument.tick)
+
+    def triple(self) -> tuple:
+        """``(events, book, instrument)``."""
+        return self.events, self.book, self.instrument
+
+
+def as_dataset(data, book=None, instrument=None) -> Dataset:
+    """A :class:`Dataset` from either a dataset-like object (``events``, ``book``, ``instrument``
+    attributes) or the ``(events, book, instrument)`` form.
+
+    Parameters
+    ----------
+    data : Dataset or numpy.ndarray
+        A dataset (returned as is when it is a :class:`Dataset`), or the events.
+    book, instrument : optional
+        With events: the book and the instrument.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    TypeError
+        When ``data`` is neither a dataset nor an event array.
+
+    Examples
+    --------
+    >>> ins = Instrument("X", tick=100, price_scale=10_000)
+    >>> as_dataset(empty_events(3), np.zeros((3, 4)), ins).tick
+    100
+    >>> d = Dataset(empty_events(1), None, ins)
+    >>> as_dataset(d) is d
+    True
+    """
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, np.ndarray):
+        return Dataset(data, book, instrument)
+    if hasattr(data, "events") and hasattr(data, "instrument"):
+        return Dataset(data.events, getattr(data, "book", None), data.instrument)
+    raise TypeError(f"expected a Dataset (events, book, instrument) or an event array, got {type(data).__name__}")

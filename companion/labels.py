@@ -105,6 +105,28 @@ def event_horizon_end_nb(n: int, pos: np.ndarray, k_events: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def new_labels_nb(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(ret, lab, out_end)`` for ``m`` samples, all undefined: float64 NaN, int8 0, int64 -1."""
+    return np.full(m, np.nan), np.zeros(m, np.int8), np.full(m, -1, np.int64)
+
+
+@njit(cache=True)
+def put_label_nb(ret: np.ndarray, lab: np.ndarray, out_end: np.ndarray, k: int, r: float, end: int,
+                 threshold: float) -> None:
+    """Store sample ``k``'s move ``r`` (ticks / bps / log), its end row and its class ``+1`` if
+    ``r > threshold``, ``-1`` if ``r < -threshold``, else 0; a NaN move leaves the sample
+    undefined (``ret`` NaN, ``lab`` 0, ``out_end`` -1 as initialised)."""
+    if np.isnan(r):
+        return
+    ret[k] = r
+    out_end[k] = end
+    if r > threshold:
+        lab[k] = 1
+    elif r < -threshold:
+        lab[k] = -1
+
+
+@njit(cache=True)
 def fixed_horizon_nb(mid: np.ndarray, pos: np.ndarray, end: np.ndarray, threshold: float,
                      unit: int, tick: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fixed-horizon move ``r = move(mid[pos], mid[end])`` and its class.
@@ -121,22 +143,12 @@ def fixed_horizon_nb(mid: np.ndarray, pos: np.ndarray, end: np.ndarray, threshol
     ([3.0, 1.0], [1, 0], [2, 3])
     """
     m = pos.shape[0]
-    ret = np.full(m, np.nan)
-    lab = np.zeros(m, np.int8)
-    out_end = np.full(m, -1, np.int64)
+    ret, lab, out_end = new_labels_nb(m)
     for k in range(m):
         j = end[k]
         if j < 0:
             continue
-        r = move_nb(mid[pos[k]], mid[j], unit, tick)
-        if np.isnan(r):
-            continue
-        ret[k] = r
-        out_end[k] = j
-        if r > threshold:
-            lab[k] = 1
-        elif r < -threshold:
-            lab[k] = -1
+        put_label_nb(ret, lab, out_end, k, move_nb(mid[pos[k]], mid[j], unit, tick), j, threshold)
     return ret, lab, out_end
 
 
@@ -159,9 +171,7 @@ def smoothed_move_nb(mid: np.ndarray, pos: np.ndarray, k_events: int, threshold:
     """
     n = mid.shape[0]
     m = pos.shape[0]
-    ret = np.full(m, np.nan)
-    lab = np.zeros(m, np.int8)
-    out_end = np.full(m, -1, np.int64)
+    ret, lab, out_end = new_labels_nb(m)
     for q in range(m):
         i = pos[q]
         if i + k_events >= n:
@@ -179,15 +189,7 @@ def smoothed_move_nb(mid: np.ndarray, pos: np.ndarray, k_events: int, threshold:
             ref = s / k_events
         else:
             ref = mid[i]
-        r = move_nb(ref, fut, unit, tick)
-        if np.isnan(r):
-            continue
-        ret[q] = r
-        out_end[q] = i + k_events
-        if r > threshold:
-            lab[q] = 1
-        elif r < -threshold:
-            lab[q] = -1
+        put_label_nb(ret, lab, out_end, q, move_nb(ref, fut, unit, tick), i + k_events, threshold)
     return ret, lab, out_end
 
 
@@ -220,9 +222,7 @@ def triple_barrier_nb(mid: np.ndarray, pos: np.ndarray, vertical_end: np.ndarray
     """
     n = mid.shape[0]
     m = pos.shape[0]
-    ret = np.full(m, np.nan)
-    lab = np.zeros(m, np.int8)
-    out_end = np.full(m, -1, np.int64)
+    ret, lab, out_end = new_labels_nb(m)
     barrier = np.full(m, -2, np.int8)
     for k in range(m):
         i = pos[k]

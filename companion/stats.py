@@ -9,8 +9,79 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
-from companion.events import ADD, CANCEL, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
+from companion.events import ADD, CANCEL, DELETE, DUMMY_ASK, DUMMY_BID, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
+
+
+# --------------------------------------------------------------------------------------------
+# the one empty-level rule and the one level-1 mid: kernels, then their numpy forms
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def price_ok_nb(px: float) -> bool:
+    """True when ``px`` is a real price, strictly between the dummies :data:`DUMMY_BID` and
+    :data:`DUMMY_ASK` (False for the dummies, +-inf and NaN): the price half of
+    :func:`level_ok_nb`, for a tracked best price that has no size beside it.
+
+    Examples
+    --------
+    >>> price_ok_nb(10100.0), price_ok_nb(float(DUMMY_BID)), price_ok_nb(float("inf"))
+    (True, False, False)
+    """
+    return px > DUMMY_BID and px < DUMMY_ASK
+
+
+@njit(cache=True)
+def level_ok_nb(px: float, sz: float) -> bool:
+    """The package's one empty-level rule: a book level is occupied iff its size is positive and
+    its price lies strictly between the dummies :data:`DUMMY_BID` and :data:`DUMMY_ASK`.
+
+    Parameters
+    ----------
+    px : float
+        Level price (price units); an empty level holds ``DUMMY_ASK`` / ``DUMMY_BID``.
+    sz : float
+        Level size (size units).
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> level_ok_nb(10100.0, 3.0), level_ok_nb(float(DUMMY_ASK), 0.0), level_ok_nb(10100.0, 0.0)
+    (True, False, False)
+    """
+    return sz > 0.0 and price_ok_nb(px)
+
+
+@njit(cache=True)
+def level_size_nb(px: float, sz: float) -> float:
+    """Size of a book level, 0 when the level is empty (:func:`level_ok_nb`).
+
+    Examples
+    --------
+    >>> level_size_nb(10100.0, 3.0), level_size_nb(float(DUMMY_BID), 7.0)
+    (3.0, 0.0)
+    """
+    return sz if level_ok_nb(px, sz) else 0.0
+
+
+@njit(cache=True)
+def row_mid_nb(row: np.ndarray) -> float:
+    """Level-1 mid :math:`(P^a_1 + P^b_1)/2` of one LOBSTER-layout book row (price units); NaN
+    when either best level is empty (:func:`level_ok_nb`). The one mid of the package's kernels
+    (:func:`mid_price` is its vectorised form).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_mid_nb(np.array([10100., 3, 10000, 5])), row_mid_nb(np.array([float(DUMMY_ASK), 0, 10000, 5]))
+    (10050.0, nan)
+    """
+    if level_ok_nb(row[0], row[1]) and level_ok_nb(row[2], row[3]):
+        return 0.5 * (row[0] + row[2])
+    return np.nan
 
 
 def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -39,8 +110,9 @@ def best_quotes(book: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 def two_sided(book: np.ndarray) -> np.ndarray:
     """Mask of rows whose best bid and best ask are both occupied: the package's empty-level rule
-    for the level-1 quotes, a level is occupied iff ``|price| < 9e9`` (not LOBSTER's dummy
-    ``±9999999999``) and ``size > 0``.
+    for the level-1 quotes (:func:`level_ok_nb`, vectorised): a level is occupied
+    iff ``size > 0`` and its price lies strictly between LOBSTER's dummies ``DUMMY_BID`` and
+    ``DUMMY_ASK`` (``∓9999999999``).
 
     Parameters
     ----------
@@ -50,7 +122,7 @@ def two_sided(book: np.ndarray) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        bool ``(n,)``.
+        bool ``(n,)``, True where the row is two-sided.
 
     Examples
     --------
@@ -59,7 +131,8 @@ def two_sided(book: np.ndarray) -> np.ndarray:
     [True, False]
     """
     ap, asz, bp, bsz = best_quotes(book)
-    return (asz > 0) & (bsz > 0) & (np.abs(ap) < 9e9) & (np.abs(bp) < 9e9)
+    return ((asz > 0) & (bsz > 0) & (ap > DUMMY_BID) & (ap < DUMMY_ASK)
+            & (bp > DUMMY_BID) & (bp < DUMMY_ASK))
 
 
 def mid_price(book: np.ndarray) -> np.ndarray:

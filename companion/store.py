@@ -363,6 +363,7 @@ class Store:
         Returns
         -------
         pathlib.Path
+            The Parquet file written (its sidecar holds the day's identity and ``version``).
 
         Examples
         --------

@@ -80,13 +80,10 @@ from pathlib import Path
 
 import numpy as np
 
-from companion.events import (
-    DUMMY_ASK,
-    DUMMY_BID,
-    EVENT_DTYPE,
-    NS,
-    Instrument,
-)
+from companion.events import ADD, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, NS, Instrument
+from companion.flow.ofi import ofi_events_nb
+from companion.paths import data_dir
+from companion.stats import mid_price, row_mid_nb, two_sided
 from companion.synth_kernels import (
     N_PARAMS,
     P_A_AGG,
@@ -125,7 +122,7 @@ from companion.synth_kernels import (
 
 __all__ = [
     "SynthConfig", "SynthDay", "MESSAGE_DTYPE", "simulate", "generate_day", "write_day",
-    "ensure_day", "day_dir", "GENERATOR_VERSION", "day_stats", "stats_of", "to_events", "file_stem", "instrument",
+    "ensure_day", "day_dir", "GENERATOR_VERSION", "calibration_stats", "stats_of", "to_events", "file_stem", "instrument",
 ]
 
 GENERATOR_VERSION = 3
@@ -601,25 +598,18 @@ def to_events(messages: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # statistics (calibration against the LOBSTER samples)
 # ---------------------------------------------------------------------------------------------
-def _ofi_level1(ob: np.ndarray) -> np.ndarray:
-    """Per-event level-1 order-flow imbalance e_n (Cont, Kukanov & Stoikov 2014, eq. 2)."""
-    pa, qa, pb, qb = ob[:, 0], ob[:, 1], ob[:, 2], ob[:, 3]
-    e = np.zeros(len(ob))
-    e[1:] = ((pb[1:] >= pb[:-1]) * qb[1:] - (pb[1:] <= pb[:-1]) * qb[:-1]
-             - (pa[1:] <= pa[:-1]) * qa[1:] + (pa[1:] >= pa[:-1]) * qa[:-1])
-    return e
-
-
 def _r2(x: np.ndarray, y: np.ndarray) -> float:
     if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
         return float("nan")
     return float(np.corrcoef(x, y)[0, 1] ** 2)
 
 
-def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, tick: int = 100,
-              session: tuple[float, float] = (34200.0, 57600.0), sizes: np.ndarray | None = None,
-              bucket_s: float = 10.0) -> dict:
-    """Calibration statistics of a LOBSTER day (synthetic or real).
+def calibration_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, tick: int = 100,
+                      session: tuple[float, float] = (34200.0, 57600.0), sizes: np.ndarray | None = None,
+                      bucket_s: float = 10.0) -> dict:
+    """Calibration statistics of a LOBSTER day (synthetic or real): the generator's own
+    time-weighted targets (the package's event-weighted descriptive statistics are
+    :func:`companion.stats.day_stats`).
 
     Time-weighted (each book state weighted by its duration): mean/median spread in ticks, share
     of time at 1 tick and <= 3 ticks, depth at the best ask/bid (shares). Message counts by type,
@@ -664,14 +654,14 @@ def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, ti
     Two book states: a 2-tick spread for 1 s, then a 4-tick spread for the remaining 3 s.
 
     >>> ob = np.array([[10200.0, 100, 10000, 200], [10300.0, 100, 9900, 300]])
-    >>> st = day_stats([0, 1 * 10**9], [1, 1], ob, tick=100, session=(0.0, 4.0), bucket_s=1.0)
+    >>> st = calibration_stats([0, 1 * 10**9], [1, 1], ob, tick=100, session=(0.0, 4.0), bucket_s=1.0)
     >>> st["spread_ticks_mean"], st["spread_ticks_median"], st["depth_best_bid_mean"], st["counts_by_type"][1]
     (3.5, 4.0, 275.0, 2)
     """
     t = np.asarray(times_ns, dtype=np.int64) / NS
     typ = np.asarray(types)
     ob = np.asarray(orderbook, dtype=np.float64)
-    both = (ob[:, 0] < DUMMY_ASK) & (ob[:, 2] > DUMMY_BID)
+    both = two_sided(ob)
     dt = np.diff(np.r_[t, session[1]])
     w = dt * both
     wsum = w.sum()
@@ -682,12 +672,12 @@ def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, ti
     med = float(sp[both][order][np.searchsorted(cw, 0.5 * cw[-1])]) if len(cw) else float("nan")
     counts = {int(k): int((typ == k).sum()) for k in range(1, 6)}
     n = len(typ)
-    mid = np.where(both, 0.5 * (ob[:, 0] + ob[:, 2]) / tick, np.nan)
+    mid = mid_price(ob) / tick
     # last state at each bucket edge
     edges = np.arange(session[0], session[1] + 1e-9, bucket_s)
     idx = np.searchsorted(t, edges, side="right") - 1
     ok = idx >= 0
-    e = _ofi_level1(ob)
+    e = ofi_events_nb(ob)
     ce = np.r_[0.0, np.cumsum(e)]
     ofi = np.diff(ce[np.maximum(idx, -1) + 1])
     m_at = mid[np.maximum(idx, 0)]
@@ -706,7 +696,7 @@ def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, ti
     out = {
         "messages": n,
         "counts_by_type": counts,
-        "execution_share": round((counts[4] + counts[5]) / max(n, 1), 4),
+        "execution_share": round((counts[EXEC_VISIBLE] + counts[EXEC_HIDDEN]) / max(n, 1), 4),
         "spread_ticks_mean": round(float(np.sum(sp * w) / wsum), 3),
         "spread_ticks_median": med,
         "spread_share_1_tick": round(float(np.sum(w * (sp == 1)) / wsum), 3),
@@ -724,8 +714,8 @@ def day_stats(times_ns: np.ndarray, types: np.ndarray, orderbook: np.ndarray, ti
     }
     if sizes is not None:
         sz = np.asarray(sizes)
-        out["add_size_mean"] = round(float(sz[typ == 1].mean()), 1)
-        out["exec_size_mean"] = round(float(sz[typ == 4].mean()), 1) if counts[4] else float("nan")
+        out["add_size_mean"] = round(float(sz[typ == ADD].mean()), 1)
+        out["exec_size_mean"] = round(float(sz[typ == EXEC_VISIBLE].mean()), 1) if counts[EXEC_VISIBLE] else float("nan")
     return out
 
 
@@ -738,14 +728,14 @@ def _episode_moves(day: SynthDay) -> list[dict]:
     for e in day.episodes:
         i0 = max(int(np.searchsorted(t, e["start"], side="right")) - 1, 0)
         i1 = max(int(np.searchsorted(t, e["end"], side="right")) - 1, 0)
-        m0 = 0.5 * (ob[i0, 0] + ob[i0, 2]) / tick
-        m1 = 0.5 * (ob[i1, 0] + ob[i1, 2]) / tick
+        m0 = row_mid_nb(ob[i0]) / tick
+        m1 = row_mid_nb(ob[i1]) / tick
         out.append({**e, "mid_move_ticks": round(float(m1 - m0), 1)})
     return out
 
 
 def stats_of(day: SynthDay) -> dict:
-    """:func:`day_stats` of a generated day (its tick, session and sizes).
+    """:func:`calibration_stats` of a generated day (its tick, session and sizes).
 
     Parameters
     ----------
@@ -755,7 +745,7 @@ def stats_of(day: SynthDay) -> dict:
     Returns
     -------
     dict
-        See :func:`day_stats` (spreads in ticks, depths in shares).
+        See :func:`calibration_stats` (spreads in ticks, depths in shares).
 
     Examples
     --------
@@ -764,7 +754,7 @@ def stats_of(day: SynthDay) -> dict:
     >>> st["messages"] == len(day.messages), st["spread_ticks_mean"] > 1
     (True, True)
     """
-    return day_stats(day.messages["time_ns"], day.messages["type"], day.orderbook,
+    return calibration_stats(day.messages["time_ns"], day.messages["type"], day.orderbook,
                      tick=day.config.tick, session=day.config.session, sizes=day.messages["size"])
 
 
@@ -885,7 +875,7 @@ def day_dir(seed: int = 7, config: SynthConfig | None = None) -> Path:
     Returns
     -------
     pathlib.Path
-        The folder (it may not exist yet).
+        ``data_dir()/synthetic/seed_<seed>``, created or not.
 
     Examples
     --------
@@ -894,8 +884,6 @@ def day_dir(seed: int = 7, config: SynthConfig | None = None) -> Path:
     >>> day_dir(7, SynthConfig(session=(34200.0, 34260.0))).name.startswith("seed_7_")
     True
     """
-    from companion.data import data_dir
-
     cfg = config or SynthConfig()
     name = f"seed_{seed}" if cfg == SynthConfig() else f"seed_{seed}_{_config_tag(cfg)}"
     return data_dir() / "synthetic" / name
@@ -920,7 +908,7 @@ def ensure_day(seed: int = 7, levels: int = 10, config: SynthConfig | None = Non
     Parameters
     ----------
     seed, levels, config
-        As for :func:`simulate`.
+        The day to find or generate (as for :func:`simulate`; the files' names carry all three).
 
     Returns
     -------

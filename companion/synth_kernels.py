@@ -30,6 +30,8 @@ import math
 import numpy as np
 from numba import njit
 
+from companion.events import ADD, CANCEL, DELETE, EXEC_HIDDEN, EXEC_VISIBLE
+
 # ---------------------------------------------------------------------------------------------
 # parameter vector layout (filled by companion.synth._pack_params)
 # ---------------------------------------------------------------------------------------------
@@ -63,13 +65,13 @@ P_ARB = 26           # arbitrage market orders per s per tick the fundamental li
 P_P_JOIN = 27        # prob. a (non-informed) limit order joins the same-side best queue
 N_PARAMS = 28
 
-# message types as int64 scalars (not literal ints: a literal argument makes numba compile a
-# separate specialisation of the callee per value)
-MSG_ADD = np.int64(1)
-MSG_PARTIAL_CANCEL = np.int64(2)
-MSG_DELETE = np.int64(3)
-MSG_EXEC = np.int64(4)
-MSG_HIDDEN_EXEC = np.int64(5)
+# message types: companion.events' codes as int64 scalars (not literal ints: a literal argument
+# makes numba compile a separate specialisation of the callee per value)
+MSG_ADD = np.int64(ADD)
+MSG_PARTIAL_CANCEL = np.int64(CANCEL)
+MSG_DELETE = np.int64(DELETE)
+MSG_EXEC = np.int64(EXEC_VISIBLE)
+MSG_HIDDEN_EXEC = np.int64(EXEC_HIDDEN)
 HIDDEN_ORDER_ID = np.int64(0)
 
 SEED_MAX_ORDERS = 16  # initial book: cap on the orders of one level
@@ -137,6 +139,19 @@ def _scan_best_nb(count, s, p, n_grid) -> int:
     while p < n_grid and count[s, p] == 0:
         p += 1
     return p  # n_grid when empty
+
+
+@njit(cache=True)
+def _add_order_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail, count, depth,
+                  nlev, live, nlive, bb, ba):
+    """Insert order ``o`` (:func:`_insert_nb`) and return the best bid / ask ticks after it."""
+    _insert_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail,
+               count, depth, nlev, live, nlive)
+    if s == BID_IDX and p > bb:
+        bb = p
+    if s == ASK_IDX and p < ba:
+        ba = p
+    return bb, ba
 
 
 @njit(cache=True)
@@ -326,12 +341,8 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
                 c = 0 if rng.random() < p_fast else 1
                 o = n_orders
                 n_orders += 1
-                _insert_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail,
-                           count, depth, nlev, live, nlive)
-                if s == BID_IDX and p > bb:
-                    bb = p
-                if s == ASK_IDX and p < ba:
-                    ba = p
+                bb, ba = _add_order_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail,
+                                       count, depth, nlev, live, nlive, bb, ba)
                 t += 1e-6
                 _emit_nb(msgs, fund, n, int(math.floor(t * 1e9)), MSG_ADD, order_id0 + o, sz, p * tick_units,
                          1 if s == BID_IDX else -1, V)
@@ -421,12 +432,8 @@ def simulate_day_nb(rng, params, t0, t1, p0, n_grid, levels, tick_units, dummy_a
             sz = _draw_size_nb(rng, lim_vals, lim_cdf)
             o = n_orders
             n_orders += 1
-            _insert_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail,
-                       count, depth, nlev, live, nlive)
-            if s == BID_IDX and p > bb:
-                bb = p
-            if s == ASK_IDX and p < ba:
-                ba = p
+            bb, ba = _add_order_nb(o, s, p, sz, c, o_px, o_sz, o_side, o_cls, o_pos, nxt, prv, head, tail,
+                                   count, depth, nlev, live, nlive, bb, ba)
             _emit_nb(msgs, fund, n, tns, MSG_ADD, order_id0 + o, sz, p * tick_units,
                      1 if s == BID_IDX else -1, V)
             _write_row_nb(book[n], count, depth, bb, ba, nlev, n_grid, levels, tick_units,

@@ -193,7 +193,7 @@ def universe_day(spec: str) -> TickerDay:
     Raises
     ------
     ValueError
-        When the ticker or date is not in the universe.
+        For a ticker or a date the universe does not hold.
 
     Examples
     --------

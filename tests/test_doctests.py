@@ -68,6 +68,8 @@ MODULES = [
     # issue #13: market making
     "companion.backtest.market_making",
     "companion.backtest.pnl",
+    # the data folders (breaks the data <-> synth cycle)
+    "companion.paths",
     # issue #15: presentation helpers of the chapters
     "companion.display",
 ]

@@ -23,9 +23,11 @@ def test_weighted_mid_stoikov_counter_example():
 
 
 def test_states_by_hand():
-    book = np.array([[102, 1, 101, 9], [103, 5, 101, 5], [104, 5, 101, 5], [102, 10, 101, 0.0]], float)
+    # the last row's bid holds 0 shares: an empty level (companion.events.level_ok_nb), no state
+    book = np.array([[102, 1, 101, 9], [103, 5, 101, 5], [104, 5, 101, 5], [102, 10, 101, 0.5],
+                     [102, 10, 101, 0.0]], float)
     edges = np.array([0.5, 1.5, 2.5])          # Stoikov: spreads 1 and 2 ticks
-    np.testing.assert_array_equal(micro_states_nb(book, 1.0, 10, edges), [9, 15, -1, 0])
+    np.testing.assert_array_equal(micro_states_nb(book, 1.0, 10, edges), [9, 15, -1, 0, -1])
 
 
 def _ref_counts(state, mid, n_imb, ns, H):

@@ -209,3 +209,17 @@ def test_single_order_matches_reference(model, queue):
         n_checked += 1
         n_filled += bool(got)
     assert n_checked >= 40 and n_filled >= 5
+
+
+# ---------------------------------------------------------------- the model objects (one QueueModel base)
+def test_queue_model_objects():
+    from companion.sim.queue import Q_FIFO, QueueModel
+
+    models = [RiskAverseQueue(), PowerProbQueue(3.0), LogProbQueue(), FIFOQueue()]
+    assert [m.code for m in models] == [Q_RISK_AVERSE, Q_POWER, Q_LOG, Q_FIFO]
+    assert all(isinstance(m, QueueModel) for m in models)
+    assert PowerProbQueue().n == 2.0 and RiskAverseQueue().n == 0.0
+    assert LogProbQueue() != RiskAverseQueue() and FIFOQueue() == FIFOQueue()   # equal only within a class
+    assert repr(PowerProbQueue(3.0)) == "PowerProbQueue(n=3.0)"
+    with pytest.raises(AttributeError):
+        FIFOQueue().n = 1.0                                                      # frozen

@@ -9,7 +9,7 @@ from companion import universe as U
 from companion.catalog import load_day
 from companion.events import DUMMY_ASK, DUMMY_BID
 from companion.store import Store
-from companion.synth import SynthConfig, day_stats, simulate
+from companion.synth import SynthConfig, calibration_stats, simulate
 
 
 def _ofi_bins(dd, bucket_s: float = 10.0) -> np.ndarray:
@@ -79,7 +79,7 @@ def test_large_tick_name_has_mostly_one_tick_spreads():
     for d in U.universe_days("universe:1:3x1:30"):
         dd = U.generate_day(d)
         ins = dd.instrument
-        stats[d.ticker] = day_stats(dd.events["ts"], dd.events["kind"], dd.book, tick=ins.tick,
+        stats[d.ticker] = calibration_stats(dd.events["ts"], dd.events["kind"], dd.book, tick=ins.tick,
                                     session=(ins.session_open_ns / 1e9, ins.session_close_ns / 1e9))
     assert U.day_config(U.universe_days("universe:1:3x1:30")[0])[2]["tick_ratio"] == 15.0
     assert stats["SYN0"]["spread_share_1_tick"] > 0.5            # large tick: $20, one cent

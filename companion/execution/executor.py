@@ -25,13 +25,14 @@ import pandas as pd
 from numba import njit
 
 from companion.book import trades as book_trades
-from companion.events import NS
+from companion.events import NS, Dataset, as_dataset
 from companion.execution.measures import impact_bps, shortfall, vwap_slippage_bps
 from companion.execution.schedules import ChildSchedule, ParentOrder
 from companion.sim import Simulator
 from companion.sim.context import best_ask, best_bid, cancel, n_actions, submit
 from companion.sim.exchange import best_price_nb
 from companion.sim.orders import LIMIT, MARKET, NEW, PARTIAL, PENDING, TAKER
+from companion.stats import row_mid_nb
 
 __all__ = ["execute", "ExecutionResult", "exec_strategy_nb", "random_parents", "run_many",
            "MODE_MARKET", "MODE_LIMIT"]
@@ -152,16 +153,11 @@ class ExecutionResult:
                 "start_ns": self.parent.start_ns, "end_ns": self.parent.end_ns, **self.measures}
 
 
-def _mid_row(row: np.ndarray) -> float:
-    b, a = best_price_nb(row, 1), best_price_nb(row, -1)
-    return 0.5 * (a + b)
-
-
 def _mid_at(ts: np.ndarray, book: np.ndarray, t: int) -> float:
     """Mid of the last book row with ``ts <= t`` (nan before the first / on a one-sided book)."""
     i = int(np.searchsorted(ts, t, side="right")) - 1
     while i >= 0:
-        m = _mid_row(book[i])
+        m = row_mid_nb(book[i])
         if m == m:
             return m
         i -= 1
@@ -172,7 +168,8 @@ def execute(data, parent: ParentOrder, schedule, *, mode: str = "limit", timeout
             post_s: float = 300.0, tail_s: float = 60.0, wake_interval_ms: float = 100.0,
             trades: np.ndarray | None = None, sim_kwargs: dict | None = None,
             max_orders: int = 20_000) -> ExecutionResult:
-    """Execute ``parent`` with ``schedule`` on ``data`` (``.events``, ``.book``, ``.instrument``).
+    """Execute ``parent`` with ``schedule`` on ``data``, a :class:`~companion.events.Dataset`
+    (``companion.data.load``; any object with ``.events``, ``.book``, ``.instrument`` works).
 
     ``schedule``: a schedule object (``.schedule(parent, trades)``) or a ready
     :class:`~companion.execution.ChildSchedule`. ``mode``: ``"market"`` (market orders only) or ``"limit"`` (limit at
@@ -194,12 +191,10 @@ def execute(data, parent: ParentOrder, schedule, *, mode: str = "limit", timeout
     Buy 300 shares over 30 s with a 10 s TWAP, market orders only, then limit orders at the touch
     crossed after 5 s:
 
-    >>> from types import SimpleNamespace
     >>> from companion.synth import SynthConfig, instrument, simulate, to_events
     >>> cfg = SynthConfig(session=(34200.0, 34260.0))                  # a one-minute synthetic day
     >>> day = simulate(seed=1, levels=5, config=cfg)
-    >>> data = SimpleNamespace(events=to_events(day.messages), book=day.orderbook,
-    ...                        instrument=instrument(cfg, levels=5))
+    >>> data = Dataset(to_events(day.messages), day.orderbook, instrument(cfg, levels=5))
     >>> t0 = data.instrument.session_open_ns
     >>> from companion.execution.schedules import TWAP
     >>> p = ParentOrder(side=1, qty=300, start_ns=t0 + 5 * NS, end_ns=t0 + 35 * NS)
@@ -212,6 +207,7 @@ def execute(data, parent: ParentOrder, schedule, *, mode: str = "limit", timeout
     """
     if mode not in ("market", "limit"):
         raise ValueError(f"mode must be 'market' or 'limit', got {mode!r}")
+    data = as_dataset(data)
     ev, book, inst = data.events, data.book, data.instrument
     ts = np.asarray(ev["ts"], dtype=np.int64)
     if trades is None:
@@ -224,7 +220,7 @@ def execute(data, parent: ParentOrder, schedule, *, mode: str = "limit", timeout
     kw = dict(entry_latency=1_000_000, response_latency=1_000_000)
     kw.update(sim_kwargs or {})
     kw.setdefault("wake_interval_ns", int(wake_interval_ms * 1e6))
-    sim = Simulator(ev[i0:i1], book[i0:i1], tick=int(inst.tick), lot=lot, max_orders=max_orders, **kw)
+    sim = Simulator(Dataset(ev[i0:i1], book[i0:i1], inst), lot=lot, max_orders=max_orders, **kw)
     n = len(sched.times)
     params = np.concatenate([[parent.side, parent.qty, MODE_LIMIT if mode == "limit" else MODE_MARKET,
                               lot], sched.cum_qty]).astype(np.float64)
@@ -238,7 +234,7 @@ def execute(data, parent: ParentOrder, schedule, *, mode: str = "limit", timeout
     f = res.fills
     rows = np.maximum(f["event_idx"] - 1, 0)
     sub = book[i0:i1]
-    fmid = np.array([_mid_row(sub[r]) for r in rows])
+    fmid = np.array([row_mid_nb(sub[r]) for r in rows])
     ftouch = np.array([best_price_nb(sub[r], -parent.side) for r in rows])
     taker = f["liquidity"] == TAKER
     m0 = _mid_at(ts, book, parent.start_ns - 1)
@@ -302,12 +298,10 @@ def run_many(data, parents, algos: dict, **kwargs) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from types import SimpleNamespace
     >>> from companion.synth import SynthConfig, instrument, simulate, to_events
     >>> cfg = SynthConfig(session=(34200.0, 34260.0))                  # a one-minute synthetic day
     >>> day = simulate(seed=1, levels=5, config=cfg)
-    >>> data = SimpleNamespace(events=to_events(day.messages), book=day.orderbook,
-    ...                        instrument=instrument(cfg, levels=5))
+    >>> data = Dataset(to_events(day.messages), day.orderbook, instrument(cfg, levels=5))
     >>> t0 = data.instrument.session_open_ns
     >>> from companion.execution.schedules import TWAP
     >>> parents = [ParentOrder(1, 200, t0 + 5 * NS, t0 + 25 * NS), ParentOrder(-1, 200, t0 + 30 * NS, t0 + 50 * NS)]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from companion.events import NS, Instrument
+from companion.events import NS, Dataset, Instrument, as_dataset, duration_ns, time_index
 from companion.features import kernels as K
 from companion.features.sampling import Grid, Schedule, parse_grid
 from companion.features.spec import GROUPS, SPECS, FeatureSpec
@@ -111,10 +111,6 @@ class FeatureConfig:
     tick: float | None = None
 
 
-def _ns(x) -> int:
-    return int(x) if isinstance(x, (int, np.integer)) else int(pd.Timedelta(x).value)
-
-
 class _Group:
     """One feature group: its kernel and its state arrays."""
 
@@ -195,9 +191,10 @@ class FeatureEngine:
 
     Parameters
     ----------
-    instrument : companion.events.Instrument or None
-        Tick and session (open = grid origin, close = last sample); None: tick 1, origin =
-        the first event's time floored to the grid step, no last sample.
+    instrument : companion.events.Instrument, companion.events.Dataset or None
+        Tick and session (open = grid origin, close = last sample; a dataset gives its
+        instrument); None: tick 1, origin = the first event's time floored to the grid step, no
+        last sample.
     grid : str or int
         ``"1s"`` (clock step; any ``pd.Timedelta`` string or int ns) or ``"events[:N]"``.
     features : list[str] or None
@@ -210,6 +207,8 @@ class FeatureEngine:
 
     def __init__(self, instrument: Instrument | None = None, grid="1s", features: list[str] | None = None,
                  config: FeatureConfig | None = None, start_ns: int | None = None, end_ns: int | None = None):
+        if isinstance(instrument, Dataset):
+            instrument = instrument.instrument
         self.instrument = instrument
         self.grid = parse_grid(grid)
         self.config = config or FeatureConfig()
@@ -228,7 +227,7 @@ class FeatureEngine:
         self.start_ns = start_ns if start_ns is not None else (self.session[0] if has_session else None)
         self.end_ns = end_ns if end_ns is not None else (self.session[1] if has_session else None)
         step = self.grid.step_ns if self.grid.kind == "clock" else NS
-        self.bin_ns = _ns(self.config.bin) if self.config.bin is not None else math.gcd(step, NS)
+        self.bin_ns = duration_ns(self.config.bin) if self.config.bin is not None else math.gcd(step, NS)
         bad = [w for w, v in WINDOWS_NS.items() if v % self.bin_ns]
         if bad or (self.grid.kind == "clock" and self.grid.step_ns % self.bin_ns):
             raise ValueError(f"bin {self.bin_ns} ns must divide the windows {list(WINDOWS_NS)} and the grid step")
@@ -285,9 +284,7 @@ class FeatureEngine:
         return st, self._run(empty, np.empty((0, L4)), st, np.zeros(st.size, np.int64))
 
     def _frame(self, st: np.ndarray, vals: np.ndarray) -> pd.DataFrame:
-        from companion.book import _time_index
-
-        return pd.DataFrame(vals, columns=self.features, index=_time_index(st, self.instrument))
+        return pd.DataFrame(vals, columns=self.features, index=time_index(st, self.instrument))
 
     def update(self, events: np.ndarray, book: np.ndarray) -> pd.DataFrame:
         """:meth:`update_arrays` as a DataFrame indexed by sample time."""
@@ -307,7 +304,7 @@ class FeatureEngine:
         return self.flush(max(int(until), self._sched.last_ts or int(until)))
 
 
-def compute(events: np.ndarray, book: np.ndarray, instrument: Instrument | None = None, grid="1s",
+def compute(events, book: np.ndarray | None = None, instrument: Instrument | None = None, grid="1s",
             features: list[str] | None = None, config: FeatureConfig | None = None,
             start_ns: int | None = None, end_ns: int | None = None) -> pd.DataFrame:
     """All (or the named) features of a day on a sample grid -> DataFrame indexed by sample time.
@@ -318,10 +315,11 @@ def compute(events: np.ndarray, book: np.ndarray, instrument: Instrument | None 
 
     Parameters
     ----------
-    events : numpy.ndarray
-        :data:`~companion.events.EVENT_DTYPE`, non-decreasing ``ts`` (ns).
+    events : companion.events.Dataset or numpy.ndarray
+        A dataset (``companion.data.load``: events, book, instrument), or the
+        :data:`~companion.events.EVENT_DTYPE` events, non-decreasing ``ts`` (ns).
     book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout, row ``i`` = the book after event ``i``
+        With events: float64 ``(n, 4L)`` LOBSTER layout, row ``i`` = the book after event ``i``
         (:func:`companion.book.replay`).
     instrument, grid, features, config, start_ns, end_ns
         See :class:`FeatureEngine`.
@@ -351,7 +349,13 @@ def compute(events: np.ndarray, book: np.ndarray, instrument: Instrument | None 
     ((7, 3), '2012-06-21 09:30:00', '2012-06-21 09:31:00')
     >>> bool(X["spread_ticks"].iloc[1:].ge(1).all()), X["tod_frac"].tolist()[::3]
     (True, [0.0, 0.5, 1.0])
+    >>> data = Dataset(synth.to_events(day.messages), day.orderbook, synth.instrument(cfg, 5))
+    >>> compute(data, grid="10s", features=["ofi_10s"]).equals(X[["ofi_10s"]])
+    True
     """
+    if not isinstance(events, np.ndarray):
+        data = as_dataset(events)
+        events, book, instrument = data.events, data.book, (data.instrument if instrument is None else instrument)
     eng = FeatureEngine(instrument, grid=grid, features=features, config=config, start_ns=start_ns, end_ns=end_ns)
     t1, v1 = eng.update_arrays(events, book)
     a = eng.finish()

@@ -46,7 +46,8 @@ from numba import njit, types
 from numba.typed import Dict
 
 from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE
-from companion.flow.ofi import DUMMY_ABS, cks_e_nb
+from companion.flow.ofi import cks_e_nb
+from companion.stats import level_ok_nb, level_size_nb, price_ok_nb, row_mid_nb
 
 SQRT_4LN2 = 2.0 * math.sqrt(math.log(2.0))  # Parkinson (1980): sigma = ln(H/L) / sqrt(4 ln 2)
 BPS = 1.0e4
@@ -83,33 +84,39 @@ def close_at_nb(ring: np.ndarray, q: int, j: int, cur_k: int, k_init: int, now: 
     return ring[q, j % ring.shape[1]]
 
 
+#: What :func:`advance_bins_nb` returns on the first event (there is no previous bin).
+FIRST_BIN = -(2 ** 62)
+
+
 @njit(cache=True)
 def advance_bins_nb(t: int, t0: int, b: int, si: np.ndarray) -> int:
-    """Bin bookkeeping at an event: returns the previous bin (``-2**62`` on the first event) and
-    sets ``si[0]`` (initialised), ``si[1]`` (current bin), ``si[2]`` (first bin)."""
+    """Bin bookkeeping at an event: returns the previous bin (:data:`FIRST_BIN` on the first
+    event) and sets ``si[0]`` (initialised), ``si[1]`` (current bin), ``si[2]`` (first bin)."""
     k = bin_of_nb(t, t0, b)
     if si[0] == 0:
         si[0] = 1
         si[1] = k
         si[2] = k
-        return -(2 ** 62)
+        return FIRST_BIN
     prev = si[1]
     si[1] = k
     return prev
 
 
 @njit(cache=True)
-def clean_size_nb(px: float, sz: float) -> float:
-    """Size of a level, 0 when the level is empty (LOBSTER dummy price)."""
-    return sz if abs(px) < DUMMY_ABS else 0.0
+def step_bins_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, now: np.ndarray) -> int:
+    """:func:`advance_bins_nb`, then, when the event opens a later bin, record ``now`` as the
+    close of the bins it leaves (:func:`roll_closes_nb`). Returns the previous bin."""
+    prev = advance_bins_nb(t, t0, b, si)
+    if prev > FIRST_BIN and si[1] > prev:
+        roll_closes_nb(ring, prev, si[1], now)
+    return prev
 
 
-@njit(cache=True)
-def mid_of_nb(row: np.ndarray) -> float:
-    """Level-1 mid (price units) of a LOBSTER row; NaN when a side is empty."""
-    if abs(row[0]) >= DUMMY_ABS or abs(row[2]) >= DUMMY_ABS:
-        return np.nan
-    return 0.5 * (row[0] + row[2])
+#: Size of a level, 0 when empty: the package's one rule, :func:`companion.stats.level_size_nb`.
+clean_size_nb = level_size_nb
+#: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.stats.row_mid_nb`.
+mid_of_nb = row_mid_nb
 
 
 @njit(cache=True)
@@ -165,9 +172,7 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
         while j < ns and samp_pos[j] == i:
             _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
             j += 1
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[20:25])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
         for m in range(nl):
             c = 4 * m
             pa = book[i, c]
@@ -276,9 +281,9 @@ def _imb_emit_nb(sf, si, counts, tick, out, j):
         for k in range(L):
             pa = row[4 * k]
             pb = row[4 * k + 2]
-            if abs(pa) < DUMMY_ABS:
+            if level_ok_nb(pa, row[4 * k + 1]):
                 wa += row[4 * k + 1] / (1.0 + abs(pa - mid) / tick)
-            if abs(pb) < DUMMY_ABS:
+            if level_ok_nb(pb, row[4 * k + 3]):
                 wb += row[4 * k + 3] / (1.0 + abs(mid - pb) / tick)
         if wa + wb > 0:
             out[j, 10] = (wb - wa) / (wa + wb)
@@ -288,9 +293,9 @@ def _imb_emit_nb(sf, si, counts, tick, out, j):
     for k in range(L if L < 5 else 5):
         pa = row[4 * k]
         pb = row[4 * k + 2]
-        if abs(pa) < DUMMY_ABS:
+        if level_ok_nb(pa, row[4 * k + 1]):
             na += counts.get(2 * np.int64(pa), 0)
-        if abs(pb) < DUMMY_ABS:
+        if level_ok_nb(pb, row[4 * k + 3]):
             nb += counts.get(2 * np.int64(pb) + 1, 0)
         if k == 0 and na + nb > 0:
             out[j, 11] = (nb - na) / (na + nb)
@@ -394,10 +399,10 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
     for k in range(L):
         pa = row[4 * k]
         pb = row[4 * k + 2]
-        if abs(pa) < DUMMY_ABS:
+        if level_ok_nb(pa, row[4 * k + 1]):
             da += row[4 * k + 1]
             lasta = pa
-        if abs(pb) < DUMMY_ABS:
+        if level_ok_nb(pb, row[4 * k + 3]):
             db += row[4 * k + 3]
             lastb = pb
         if k == 0:
@@ -432,12 +437,10 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
         while j < ns and samp_pos[j] == i:
             _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
             j += 1
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[40:41])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
         for c in range(4 * L):
             sf[c] = book[i, c]
-        if abs(book[i, 0]) < DUMMY_ABS and abs(book[i, 2]) < DUMMY_ABS:
+        if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
             sf[40] = (book[i, 0] - book[i, 2]) / tick
         else:
             sf[40] = np.nan
@@ -531,9 +534,7 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
             if sf[7] >= large:
                 sf[3] += 1.0
             si[3] = 0
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[0:TR_NQ])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[0:TR_NQ])
         if agg != 0:
             q = size[i]
             if agg > 0:
@@ -598,16 +599,14 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
         while j < ns and samp_pos[j] == i:
             _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
             j += 1
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        if prev > -(2 ** 62) and si[1] > prev:
-            roll_closes_nb(ring, prev, si[1], sf[0:Q_NQ])
-        elif prev == -(2 ** 62):
+        prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
+        if prev == FIRST_BIN:
             sf[3] = np.inf
             sf[4] = -np.inf
         k = kind[i]
         p = float(price[i])
         best = sf[4] if side[i] > 0 else sf[3]
-        empty = abs(best) >= DUMMY_ABS
+        empty = not price_ok_nb(best)
         if k == ADD:
             if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
                 sf[0] += 1.0
@@ -703,7 +702,7 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
             j += 1
         prev = advance_bins_nb(ts[i], t0, b, si)
         k = si[1]
-        if prev == -(2 ** 62):
+        if prev == FIRST_BIN:
             sf[0] = np.nan
             sf[1] = np.nan
             sf[2] = 0.0

@@ -49,9 +49,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from companion.events import duration_ns
 from companion.flow.ofi import (
-    _as_book,
-    _ns,
+    as_book,
     bin_bounds,
     clean_sizes_nb,
     integrated_ofi,
@@ -62,11 +62,34 @@ from companion.flow.ofi import (
     segment_depth_nb,
     segment_sums_nb,
 )
+from companion.stats import level_ok_nb
 
 __all__ = [
-    "ols", "depth_at_price_changes_nb", "window_depth", "ImpactResult", "impact_regressions",
+    "ols", "design_matrix", "depth_at_price_changes_nb", "window_depth", "ImpactResult", "impact_regressions",
     "depth_law", "kyle_lambda", "summarise_impact",
 ]
+
+
+def design_matrix(y, X, const: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a regression of ``y`` on ``X`` that :func:`ols` fits: float64 ``y`` ``(n,)``
+    and ``X`` ``(n, k)`` (an intercept column first when ``const``), rows with a NaN or inf
+    dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y, X = design_matrix([1.0, np.nan, 3.0], [0.0, 1.0, 2.0])
+    >>> y.tolist(), X.tolist()
+    ([1.0, 3.0], [[1.0, 0.0], [1.0, 2.0]])
+    """
+    y = np.asarray(y, dtype=np.float64).ravel()
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if const:
+        X = np.column_stack([np.ones(len(y)), X])
+    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
+    return y[ok], X[ok]
 
 
 def ols(y, X, const: bool = True) -> dict:
@@ -107,14 +130,7 @@ def ols(y, X, const: bool = True) -> dict:
     >>> np.round(r["coef"], 3).tolist(), r["n"], r["k"]
     ([0.9, 2.15], 4, 2)
     """
-    y = np.asarray(y, dtype=np.float64).ravel()
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim == 1:
-        X = X[:, None]
-    if const:
-        X = np.column_stack([np.ones(len(y)), X])
-    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
-    y, X = y[ok], X[ok]
+    y, X = design_matrix(y, X, const)
     n, k = X.shape
     nan = np.full(k, np.nan)
     res = {"coef": nan.copy(), "se": nan.copy(), "t": nan.copy(), "r2": np.nan, "adj_r2": np.nan, "n": int(n), "k": int(k),
@@ -172,13 +188,13 @@ def depth_at_price_changes_nb(book: np.ndarray, bounds: np.ndarray) -> tuple[np.
             pb0, pb = book[i - 1, 2], book[i, 2]
             if pb != pb0:
                 r = i if pb < pb0 else i - 1
-                if abs(book[r, 2]) < 9.0e9:
+                if level_ok_nb(book[r, 2], book[r, 3]):
                     tot[k] += book[r, 3]
                     cnt[k] += 1
             pa0, pa = book[i - 1, 0], book[i, 0]
             if pa != pa0:
                 r = i if pa > pa0 else i - 1
-                if abs(book[r, 0]) < 9.0e9:
+                if level_ok_nb(book[r, 0], book[r, 1]):
                     tot[k] += book[r, 1]
                     cnt[k] += 1
     return tot, cnt
@@ -227,7 +243,7 @@ def window_depth(book, bounds: np.ndarray, method: str = "cks") -> np.ndarray:
     >>> window_depth(book, np.array([-1, 2])).tolist(), window_depth(book, np.array([-1, 2]), "mean").round(3).tolist()
     ([6.0], [5.167])
     """
-    b = _as_book(book)
+    b = as_book(book)
     mean = segment_depth_nb(clean_sizes_nb(b, 1), bounds, 1)
     if method == "mean":
         return mean
@@ -349,11 +365,11 @@ def impact_regressions(book, ts, signed_volume=None, *, tick: float = 1.0, size_
     >>> res = impact_regressions(d.book, d.events["ts"], sv, tick=100)   # doctest: +SKIP
     >>> res.summary["beta_mean"]                                          # doctest: +SKIP
     """
-    b = _as_book(book)
+    b = as_book(book)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     if len(ts) != b.shape[0]:
         raise ValueError(f"ts has {len(ts)} rows but book has {b.shape[0]}")
-    dt, wdt = _ns(freq), _ns(window)
+    dt, wdt = duration_ns(freq), duration_ns(window)
     if wdt % dt:
         raise ValueError(f"window {window!r} is not a multiple of the bin {freq!r}")
     per = wdt // dt
@@ -492,10 +508,8 @@ def kyle_lambda(book, ts, signed_volume, trade_price=None, *, tick: float = 1.0,
 
     Parameters
     ----------
-    book : array_like
-        ``(n, 4L)`` LOBSTER layout.
-    ts : array_like
-        int64 ns per row.
+    book, ts : array_like
+        The book rows ``(n, 4L)`` (mid per bin) and their int64 ns times.
     signed_volume : array_like
         Per-row aggressor-signed volume (shares).
     trade_price : array_like, optional
@@ -524,7 +538,7 @@ def kyle_lambda(book, ts, signed_volume, trade_price=None, *, tick: float = 1.0,
     --------
     >>> kyle_lambda(d.book, d.events["ts"], sv, tick=100)["lambda"]   # doctest: +SKIP
     """
-    b = _as_book(book)
+    b = as_book(book)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     mid = mid_nb(b)
     sv = np.asarray(signed_volume, dtype=np.float64)

@@ -44,7 +44,9 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.flow.ofi import DUMMY_ABS, _as_book, _ns, bin_bounds_nb
+from companion.events import duration_ns
+from companion.flow.ofi import as_book, bin_bounds_nb
+from companion.stats import level_ok_nb, mid_price, two_sided
 
 __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_counts_nb",
            "weighted_mid", "MicroPrice", "score_predictors"]
@@ -52,17 +54,9 @@ __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_cou
 
 @njit(cache=True)
 def imbalance_nb(book: np.ndarray) -> np.ndarray:
-    """Level-1 imbalance :math:`I = Q^b / (Q^b + Q^a)` per row (Stoikov 2018, eq. 1).
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)`` in [0, 1]; NaN when a best level is empty.
+    """Level-1 imbalance :math:`I = Q^b / (Q^b + Q^a)` (Stoikov 2018, eq. 1) of every row of a
+    float64 ``(n, 4L)`` LOBSTER-layout book: float64 ``(n,)`` in [0, 1], NaN when a best level is
+    empty.
 
     Examples
     --------
@@ -76,7 +70,7 @@ def imbalance_nb(book: np.ndarray) -> np.ndarray:
     for i in range(n):
         qa = book[i, 1]
         qb = book[i, 3]
-        if abs(book[i, 0]) >= DUMMY_ABS or abs(book[i, 2]) >= DUMMY_ABS or qa + qb <= 0:
+        if not (level_ok_nb(book[i, 0], qa) and level_ok_nb(book[i, 2], qb)):
             out[i] = np.nan
         else:
             out[i] = qb / (qa + qb)
@@ -85,18 +79,9 @@ def imbalance_nb(book: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def weighted_mid_nb(book: np.ndarray) -> np.ndarray:
-    """Weighted mid :math:`W = I P^a + (1 - I) P^b` per row (Stoikov 2018, eq. 2).
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)`` in price units; NaN when a best level is empty.
-    """
+    """Weighted mid :math:`W = I P^a + (1 - I) P^b` (Stoikov 2018, eq. 2) of every row of a
+    LOBSTER-layout book, with :math:`I` from :func:`imbalance_nb`: price units, NaN when a best
+    level is empty."""
     imb = imbalance_nb(book)
     n = book.shape[0]
     out = np.empty(n)
@@ -220,7 +205,7 @@ def weighted_mid(book) -> np.ndarray:
     Parameters
     ----------
     book : array_like
-        ``(n, 4L)`` LOBSTER layout.
+        Book snapshots ``(n, 4L)``, LOBSTER layout (level 1 is read).
 
     Returns
     -------
@@ -234,7 +219,7 @@ def weighted_mid(book) -> np.ndarray:
     >>> weighted_mid(book).tolist()
     [100.25]
     """
-    return weighted_mid_nb(_as_book(book))
+    return weighted_mid_nb(as_book(book))
 
 
 class MicroPrice:
@@ -312,14 +297,14 @@ class MicroPrice:
         t1 = int(ts[-1]) if t1 is None else int(t1)
         if self.dt is None:
             return np.flatnonzero((ts >= t0) & (ts <= t1))
-        dt = _ns(self.dt)
+        dt = duration_ns(self.dt)
         return bin_bounds_nb(ts, t0, dt, max((t1 - t0) // dt, 1))
 
     def _edges(self, sb: np.ndarray) -> np.ndarray:
         if isinstance(self.spread_bins, str) and self.spread_bins == "ticks":
             return np.arange(self.n_spread + 1) + 0.5
         if isinstance(self.spread_bins, str) and self.spread_bins == "quantile":
-            ok = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
+            ok = two_sided(sb)
             s = (sb[ok, 0] - sb[ok, 2]) / self.tick
             e = np.unique(np.quantile(s, np.linspace(0, 1, self.n_spread + 1)))
             if len(e) < 2:  # one spread only: one bucket
@@ -336,10 +321,8 @@ class MicroPrice:
 
         Parameters
         ----------
-        book : array_like
-            ``(n, 4L)`` LOBSTER layout.
-        ts : array_like
-            int64 ns per row.
+        book, ts : array_like
+            Training rows ``(n, 4L)`` in LOBSTER layout and their int64 ns times.
         t0, t1 : int, optional
             Fit window (ns); default the whole sample.
 
@@ -348,14 +331,14 @@ class MicroPrice:
         MicroPrice
             ``self``, fitted.
         """
-        b = _as_book(book)
+        b = as_book(book)
         ts = np.ascontiguousarray(ts, dtype=np.int64)
         sb = b[self._rows(ts, t0, t1)]
         self.spread_edges_ = self._edges(sb)
         ns_spread = len(self.spread_edges_) - 1
         ns = self.n_imb * ns_spread
         state = micro_states_nb(sb, float(self.tick), self.n_imb, self.spread_edges_)
-        mid = 0.5 * (sb[:, 0] + sb[:, 2])
+        mid = mid_price(sb)
         both = (state[:-1] >= 0) & (state[1:] >= 0)
         if isinstance(self.max_move, str):
             if self.max_move != "auto":
@@ -428,14 +411,14 @@ class MicroPrice:
         Parameters
         ----------
         book : array_like
-            ``(n, 4L)`` LOBSTER layout.
+            Rows ``(n, 4L)`` in LOBSTER layout, states as in :meth:`fit`.
 
         Returns
         -------
         numpy.ndarray
-            float64 ``(n,)``, ticks.
+            float64 ``(n,)``, ticks; 0 for a row outside the fitted states.
         """
-        state = micro_states_nb(_as_book(book), float(self.tick), self.n_imb, self.spread_edges_)
+        state = micro_states_nb(as_book(book), float(self.tick), self.n_imb, self.spread_edges_)
         g = self.g_.ravel()
         return np.where(state >= 0, g[np.maximum(state, 0)], 0.0)
 
@@ -445,15 +428,15 @@ class MicroPrice:
         Parameters
         ----------
         book : array_like
-            ``(n, 4L)`` LOBSTER layout.
+            LOBSTER-layout rows to price.
 
         Returns
         -------
         numpy.ndarray
-            float64 ``(n,)``, price units.
+            float64 ``(n,)``, price units; NaN where a best level is empty.
         """
-        b = _as_book(book)
-        return 0.5 * (b[:, 0] + b[:, 2]) + self.adjustment(b) * self.tick
+        b = as_book(book)
+        return mid_price(b) + self.adjustment(b) * self.tick
 
     def table(self) -> pd.DataFrame:
         """:math:`g(I, S)` in ticks as a table.
@@ -479,10 +462,8 @@ def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizon
 
     Parameters
     ----------
-    book : array_like
-        ``(n, 4L)`` LOBSTER layout.
-    ts : array_like
-        int64 ns per row.
+    book, ts : array_like
+        Book rows (LOBSTER layout) and int64 ns times: fitted on the first ``split``, scored on the rest.
     tick : float
         Tick size in price units.
     split : float
@@ -519,22 +500,22 @@ def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizon
     >>> bool((table["n"] > 0).all()), isinstance(model, MicroPrice)
     (True, True)
     """
-    b = _as_book(book)
+    b = as_book(book)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     t0 = int(ts[0]) if t0 is None else int(t0)
     t1 = int(ts[-1]) if t1 is None else int(t1)
     ts_split = t0 + int(split * (t1 - t0))
     model = MicroPrice(dt=dt, tick=tick, **model_kw).fit(b, ts, t0, ts_split)
-    step = _ns(dt)
+    step = duration_ns(dt)
     n = (t1 - ts_split) // step
     rows = bin_bounds_nb(ts, ts_split, step, n)
     sb = b[rows]
-    mid = 0.5 * (sb[:, 0] + sb[:, 2])
+    mid = mid_price(sb)
     preds = {"mid": mid, "weighted_mid": weighted_mid_nb(sb), "micro": model.predict(sb)}
-    ok_now = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
+    ok_now = two_sided(sb)
     out = []
     for h in horizons:
-        lag = _ns(h) // step
+        lag = duration_ns(h) // step
         if lag < 1 or lag >= len(rows):
             continue
         fut = mid[lag:]

@@ -38,16 +38,21 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from companion.events import DUMMY_ASK, duration_ns
+from companion.stats import level_size_nb, row_mid_nb
+
 __all__ = [
     "DUMMY_ABS",
     "cks_e_nb", "ofi_events_nb", "ofi_level_events_nb", "ofi_multilevel_events_nb", "clean_sizes_nb",
-    "bin_bounds_nb", "segment_sums_nb", "segment_depth_nb", "mid_nb",
+    "bin_bounds_nb", "segment_sums_nb", "segment_depth_nb", "mid_nb", "as_book",
     "ofi_events", "ofi_multilevel_events", "bin_bounds", "ofi_bins", "ofi_event_windows",
     "multilevel_ofi_bins", "pc1_weights", "integrated_ofi",
 ]
 
-#: Absolute price at or above this marks an empty level (LOBSTER dummy prices are +-9999999999).
-DUMMY_ABS = 9.0e9
+#: Deprecated alias kept for old imports: ``|price| >= DUMMY_ABS`` marks an empty level. The rule
+#: itself is :func:`companion.stats.level_ok_nb` (over :data:`companion.events.DUMMY_ASK` /
+#: ``DUMMY_BID``); new code calls it.
+DUMMY_ABS = float(DUMMY_ASK)
 
 
 # --------------------------------------------------------------------------------------------
@@ -85,7 +90,7 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
     ----------
     book : numpy.ndarray
         float64 ``(n, 4L)`` LOBSTER layout (price units, size units). Sizes of empty levels (absolute
-        price at least :data:`DUMMY_ABS`) count as 0.
+        see :func:`companion.stats.level_ok_nb`) count as 0.
     level : int
         1-based level :math:`m`.
 
@@ -112,18 +117,14 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
     if n == 0:
         return out
     pa0 = book[0, c]
-    qa0 = book[0, c + 1] if abs(pa0) < DUMMY_ABS else 0.0
+    qa0 = level_size_nb(pa0, book[0, c + 1])
     pb0 = book[0, c + 2]
-    qb0 = book[0, c + 3] if abs(pb0) < DUMMY_ABS else 0.0
+    qb0 = level_size_nb(pb0, book[0, c + 3])
     for i in range(1, n):
         pa = book[i, c]
-        qa = book[i, c + 1]
         pb = book[i, c + 2]
-        qb = book[i, c + 3]
-        if abs(pa) >= DUMMY_ABS:
-            qa = 0.0
-        if abs(pb) >= DUMMY_ABS:
-            qb = 0.0
+        qa = level_size_nb(pa, book[i, c + 1])
+        qb = level_size_nb(pb, book[i, c + 3])
         out[i] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
         pa0 = pa
         qa0 = qa
@@ -134,18 +135,8 @@ def ofi_level_events_nb(book: np.ndarray, level: int) -> np.ndarray:
 
 @njit(cache=True)
 def ofi_events_nb(book: np.ndarray) -> np.ndarray:
-    """Level-1 :math:`e_n` (CKS 2014 eq. 10) for every row: ``ofi_level_events_nb(book, 1)``.
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)``, size units, ``e[0] = 0``.
-    """
+    """Level-1 :math:`e_n` (CKS 2014 eq. 10) for every row of a float64 ``(n, 4L)`` book:
+    ``ofi_level_events_nb(book, 1)`` (size units, ``e[0] = 0``)."""
     return ofi_level_events_nb(book, 1)
 
 
@@ -166,20 +157,9 @@ def ofi_multilevel_events_nb(book: np.ndarray, levels: int) -> np.ndarray:
     numpy.ndarray
         float64 ``(n, levels)``, size units; row 0 = 0.
     """
-    n = book.shape[0]
-    out = np.zeros((n, levels))
-    for i in range(1, n):
-        for m in range(levels):
-            c = 4 * m
-            pa0 = book[i - 1, c]
-            pb0 = book[i - 1, c + 2]
-            pa = book[i, c]
-            pb = book[i, c + 2]
-            qa0 = book[i - 1, c + 1] if abs(pa0) < DUMMY_ABS else 0.0
-            qb0 = book[i - 1, c + 3] if abs(pb0) < DUMMY_ABS else 0.0
-            qa = book[i, c + 1] if abs(pa) < DUMMY_ABS else 0.0
-            qb = book[i, c + 3] if abs(pb) < DUMMY_ABS else 0.0
-            out[i, m] = cks_e_nb(pa0, qa0, pb0, qb0, pa, qa, pb, qb)
+    out = np.zeros((book.shape[0], levels))
+    for m in range(levels):
+        out[:, m] = ofi_level_events_nb(book, m + 1)
     return out
 
 
@@ -204,26 +184,15 @@ def clean_sizes_nb(book: np.ndarray, levels: int) -> np.ndarray:
     for i in range(n):
         for m in range(levels):
             c = 4 * m
-            if abs(book[i, c]) < DUMMY_ABS:
-                out[i, 2 * m] = book[i, c + 1]
-            if abs(book[i, c + 2]) < DUMMY_ABS:
-                out[i, 2 * m + 1] = book[i, c + 3]
+            out[i, 2 * m] = level_size_nb(book[i, c], book[i, c + 1])
+            out[i, 2 * m + 1] = level_size_nb(book[i, c + 2], book[i, c + 3])
     return out
 
 
 @njit(cache=True)
 def mid_nb(book: np.ndarray) -> np.ndarray:
-    """Level-1 mid price :math:`(P^A + P^B)/2` per row.
-
-    Parameters
-    ----------
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` LOBSTER layout.
-
-    Returns
-    -------
-    numpy.ndarray
-        float64 ``(n,)`` in price units; NaN when either best level is empty.
+    """Level-1 mid price :math:`(P^A + P^B)/2` of every row of a float64 ``(n, 4L)`` book (price
+    units; NaN when either best level is empty): :func:`companion.stats.row_mid_nb` per row.
 
     Examples
     --------
@@ -235,12 +204,7 @@ def mid_nb(book: np.ndarray) -> np.ndarray:
     n = book.shape[0]
     out = np.empty(n)
     for i in range(n):
-        pa = book[i, 0]
-        pb = book[i, 2]
-        if abs(pa) >= DUMMY_ABS or abs(pb) >= DUMMY_ABS:
-            out[i] = np.nan
-        else:
-            out[i] = 0.5 * (pa + pb)
+        out[i] = row_mid_nb(book[i])
     return out
 
 
@@ -352,18 +316,23 @@ def segment_depth_nb(sizes: np.ndarray, bounds: np.ndarray, levels: int) -> np.n
 # --------------------------------------------------------------------------------------------
 # user layer
 # --------------------------------------------------------------------------------------------
-def _as_book(book) -> np.ndarray:
+def as_book(book) -> np.ndarray:
+    """``book`` as a C-contiguous float64 ``(n, 4L)`` LOBSTER-layout array.
+
+    Raises
+    ------
+    ValueError
+        When the shape is not ``(n, 4L)``.
+
+    Examples
+    --------
+    >>> as_book([[101, 3, 100, 5]]).dtype.name, as_book([[101, 3, 100, 5]]).shape
+    ('float64', (1, 4))
+    """
     b = np.ascontiguousarray(np.asarray(book, dtype=np.float64))
     if b.ndim != 2 or b.shape[1] % 4 != 0 or b.shape[1] == 0:
         raise ValueError(f"book must have shape (n, 4*L) in LOBSTER layout, got {b.shape}")
     return b
-
-
-def _ns(x) -> int:
-    """A duration (``'10s'``, ``pd.Timedelta``, or int ns) as int nanoseconds."""
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    return int(pd.Timedelta(x).value)
 
 
 def ofi_events(book) -> np.ndarray:
@@ -397,7 +366,7 @@ def ofi_events(book) -> np.ndarray:
     >>> ofi_events(book).tolist()
     [0.0, 2.0, -7.0]
     """
-    return ofi_events_nb(_as_book(book))
+    return ofi_events_nb(as_book(book))
 
 
 def ofi_multilevel_events(book, levels: int | None = None) -> np.ndarray:
@@ -432,7 +401,7 @@ def ofi_multilevel_events(book, levels: int | None = None) -> np.ndarray:
     >>> ofi_multilevel_events(book).shape
     (3, 1)
     """
-    b = _as_book(book)
+    b = as_book(book)
     L = b.shape[1] // 4 if levels is None else int(levels)
     if not 1 <= L <= b.shape[1] // 4:
         raise ValueError(f"levels must be in 1..{b.shape[1] // 4}, got {levels}")
@@ -474,7 +443,7 @@ def bin_bounds(ts, freq="10s", t0: int | None = None, t1: int | None = None) -> 
     ([0, 10, 20], [0, 2, 3])
     """
     ts = np.ascontiguousarray(np.asarray(ts, dtype=np.int64))
-    dt = _ns(freq)
+    dt = duration_ns(freq)
     if dt <= 0:
         raise ValueError(f"bin width must be positive, got {freq!r}")
     if t0 is None:
@@ -525,7 +494,7 @@ def ofi_bins(book, ts, freq="10s", t0: int | None = None, t1: int | None = None,
     >>> ofi_bins(book, np.array([0, 5, 15]), freq=10).to_dict("list")
     {'ofi': [2.0, -7.0], 'dp': [0.0, -0.5], 'n_events': [1, 1]}
     """
-    b = _as_book(book)
+    b = as_book(book)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     e = ofi_events_nb(b)
     ofi = segment_sums_nb(e.reshape(-1, 1), bounds)[:, 0] / size_unit
@@ -565,7 +534,7 @@ def ofi_event_windows(book, window: int, tick: float = 1.0, size_unit: float = 1
     >>> ofi_event_windows(book, 1).to_dict("list")
     {'ofi': [2.0, -7.0], 'dp': [0.0, -0.5]}
     """
-    b = _as_book(book)
+    b = as_book(book)
     if window < 1:
         raise ValueError("window must be >= 1 event")
     bounds = np.arange(0, b.shape[0], int(window), dtype=np.int64)
@@ -588,10 +557,8 @@ def multilevel_ofi_bins(book, ts, freq="10s", levels: int | None = None, t0: int
 
     Parameters
     ----------
-    book : array_like
-        ``(n, 4L)`` LOBSTER layout.
-    ts : array_like
-        int64 ns per row.
+    book, ts : array_like
+        LOBSTER-layout rows ``(n, 4L)`` and their times (int64 ns), binned on the clock.
     freq, t0, t1
         See :func:`bin_bounds`.
     levels : int, optional
@@ -615,7 +582,7 @@ def multilevel_ofi_bins(book, ts, freq="10s", levels: int | None = None, t0: int
     >>> multilevel_ofi_bins(book, np.array([0, 5, 15]), freq=10, normalise=False)["ofi1"].tolist()
     [2.0, -7.0]
     """
-    b = _as_book(book)
+    b = as_book(book)
     L = b.shape[1] // 4 if levels is None else int(levels)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     E = ofi_multilevel_events_nb(b, L)

@@ -104,18 +104,8 @@ def quote_rule_nb(price: np.ndarray, mid: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def lee_ready_nb(price: np.ndarray, mid: np.ndarray) -> np.ndarray:
-    """Lee-Ready signs: the quote rule, and the tick rule where the quote rule gives 0 (Lee & Ready 1991).
-
-    Parameters
-    ----------
-    price, mid : numpy.ndarray
-        float64 trade price and prevailing mid (same unit).
-
-    Returns
-    -------
-    numpy.ndarray
-        int8 signs.
-    """
+    """Lee-Ready signs (Lee & Ready 1991) over the arrays of :func:`quote_rule_nb`: its sign, and
+    the tick rule's (:func:`tick_rule_nb`) where it gives 0; int8."""
     q = quote_rule_nb(price, mid)
     t = tick_rule_nb(price)
     for i in range(price.shape[0]):
@@ -307,19 +297,8 @@ def quote_rule(price, mid) -> np.ndarray:
 def lee_ready(price, mid) -> np.ndarray:
     """Lee-Ready (1991) signs: quote rule, tick rule at the mid.
 
-    Parameters
-    ----------
-    price, mid : array_like
-        Trade price and prevailing mid, same unit.
-
-    Returns
-    -------
-    numpy.ndarray
-        int8 signs.
-
-    References
-    ----------
-    Lee & Ready (1991), Inferring Trade Direction from Intraday Data, J. Finance 46(2).
+    Parameters and result as for :func:`quote_rule` (same reference); only trades exactly at the
+    mid differ: they take the tick-rule sign.
 
     Examples
     --------

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.flow.kyle import ols
+from companion.flow.kyle import design_matrix, ols
 from companion.flow.tradesign import bvc_bars, bvc_buy_fraction
 
 __all__ = ["volume_buckets_nb", "rolling_vpin_nb", "volume_buckets", "vpin", "vpin_diagnostics", "empirical_cdf",
@@ -310,14 +310,11 @@ def ols_newey_west(y, X, lag: int, const: bool = True) -> dict:
 
     Parameters
     ----------
-    y : array_like
-        ``(n,)``.
-    X : array_like
-        ``(n,)`` or ``(n, k)`` regressors.
+    y, X, const
+        As for :func:`companion.flow.kyle.ols` (rows with a NaN dropped by the same
+        :func:`~companion.flow.kyle.design_matrix`).
     lag : int
         :math:`L`, the largest autocovariance lag (>= 0).
-    const : bool
-        Add an intercept (first coefficient).
 
     Returns
     -------
@@ -344,14 +341,7 @@ def ols_newey_west(y, X, lag: int, const: bool = True) -> dict:
            "t_ols": r["t"], "n": r["n"], "lag": L}
     if not np.isfinite(r["coef"]).all():
         return out
-    y = np.asarray(y, dtype=np.float64).ravel()
-    Xm = np.asarray(X, dtype=np.float64)
-    if Xm.ndim == 1:
-        Xm = Xm[:, None]
-    if const:
-        Xm = np.column_stack([np.ones(len(y)), Xm])
-    ok = np.isfinite(y) & np.isfinite(Xm).all(axis=1)
-    Xm = Xm[ok]
+    _, Xm = design_matrix(y, X, const)
     u = r["resid"]
     xu = Xm * u[:, None]
     S = xu.T @ xu

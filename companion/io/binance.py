@@ -120,17 +120,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.errors import DataFormatError, SequenceGapError
-from companion.events import (
-    ASK,
-    BID,
-    CLEAR,
-    DUMMY_ASK,
-    DUMMY_BID,
-    EVENT_DTYPE,
-    LEVEL_SET,
-    TRADE,
-    Instrument,
-)
+from companion.events import ASK, BID, CLEAR, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, LEVEL_SET, TRADE, Instrument
 
 __all__ = [
     "DIFF_DTYPE",
@@ -197,7 +187,7 @@ _MS = 1_000_000  # ns per ms
 _MAX_DIGITS = 18  # an int64 mantissa holds any 18-digit decimal
 
 # sync states
-_WAIT, _SYNCING, _SYNCED = 0, 1, 2
+WAIT, SYNCING, SYNCED = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -328,7 +318,7 @@ class _Quoted:
         return _quote(self.v)
 
 
-class _Decimals:
+class Decimals:
     """Decimal strings collected while reading, converted in one vectorised pass at the end.
 
     Each value keeps its line and field code so a bad one is reported where it came from.
@@ -391,7 +381,7 @@ class _Decimals:
         return mant, nd, qty
 
 
-class _Reader:
+class Reader:
     """One pass over the lines of one or more files; all state of the diff-sync lives here.
 
     Lines are numbered globally over the files read (file *k*'s line *n* is ``offset_k + n``);
@@ -409,12 +399,12 @@ class _Reader:
         self.kind: list[int] = []
         self.side: list[int] = []
         self.oid: list[int] = []
-        self.dec = _Decimals()
-        self.unused = _Decimals()   # levels of dropped diffs: validated, never emitted
+        self.dec = Decimals()
+        self.unused = Decimals()   # levels of dropped diffs: validated, never emitted
         self.diff_rows: list[tuple] = []
         self.tk_num: list[tuple] = []  # (ts, ts_local, u)
-        self.tk_dec = _Decimals()      # bid then ask of each ticker, interleaved
-        self.state = _WAIT
+        self.tk_dec = Decimals()      # bid then ask of each ticker, interleaved
+        self.state = WAIT
         self.buffer: list[tuple] = []
         self.last_id = 0
         self.prev_u = 0
@@ -561,10 +551,10 @@ class _Reader:
         self._emit_one(ts, ts_local, CLEAR, 0, last_id, line, "0", "0", _F_NONE)
         self._emit(ts, ts_local, LEVEL_SET, last_id, line, bids, asks, _F_BIDS, _F_ASKS)
         self.last_id = last_id
-        self.state = _SYNCING
+        self.state = SYNCING
         pending, self.buffer = self.buffer, []
         for rec in pending:
-            if self.state == _WAIT:      # a gap while draining: keep buffering
+            if self.state == WAIT:      # a gap while draining: keep buffering
                 self.buffer.append(rec)
             else:
                 self._process(rec, ts_floor=ts_local)
@@ -583,7 +573,7 @@ class _Reader:
             raise self._err(f"U={first} > u={last}", line, "U")
         rec = (line, ts_local, ts, first, last, prev, self._levels(d, "b", line), self._levels(d, "a", line))
         self.last_exch_ts = max(self.last_exch_ts, ts)
-        if self.state == _WAIT:
+        if self.state == WAIT:
             self.buffer.append(rec)
         else:
             self._process(rec, ts_floor=0)
@@ -591,7 +581,7 @@ class _Reader:
             self.at_boundary = False
             f = self.files[-1]
             if f["boundary"] is None:
-                f["boundary"] = "continued" if self.state != _WAIT else "waiting"
+                f["boundary"] = "continued" if self.state != WAIT else "waiting"
 
     def _drop(self, rec: tuple) -> None:
         line, bids, asks = rec[0], rec[6], rec[7]
@@ -601,7 +591,7 @@ class _Reader:
     def _process(self, rec: tuple, ts_floor: int) -> None:
         line, ts_local, ts, first, last, prev, bids, asks = rec
         futures = self.market in _FUTURES
-        if self.state == _SYNCING:
+        if self.state == SYNCING:
             anchor = self.last_id if futures else self.last_id + 1
             if last < anchor:
                 self.n_stale += 1
@@ -615,7 +605,7 @@ class _Reader:
                           f"U={first}, u={last}: the rule {rule} <= u fails, updates "
                           f"{anchor}..{first - 1} are missing")
                 return
-            self.state = _SYNCED
+            self.state = SYNCED
         elif futures:
             if prev != self.prev_u:
                 self._gap(rec, "pu", f"pu={prev} != previous u={self.prev_u}")
@@ -643,7 +633,7 @@ class _Reader:
         else:
             self.n_gaps += 1
         self._emit_one(ts, ts_local, CLEAR, 0, 0, line, "0", "0", _F_NONE)
-        self.state = _WAIT
+        self.state = WAIT
         self.buffer.append(rec)
 
     def _trade(self, line: int, ts_local: int, d: dict, id_key: str) -> None:
@@ -747,7 +737,7 @@ class _Reader:
         })
         self.ev_base += len(self.ts)
         self.ts, self.tsl, self.kind, self.side, self.oid = [], [], [], [], []
-        self.dec, self.tk_dec, self.unused = _Decimals(), _Decimals(), _Decimals()
+        self.dec, self.tk_dec, self.unused = Decimals(), Decimals(), Decimals()
         self.tk_num = []
 
     # ------------------------------------------------------------------ finish
@@ -787,13 +777,13 @@ class _Reader:
             cols = [(cat(p + "mant", np.int64), cat(p + "nd", np.int64), cat(p + "line", np.int64),
                      cat(p + "field", np.int8)) for p in ("", "tk_", "un_")]
             self._check_grid(cols, tick_s, market, symbol)
-            dec = _decimals(tick_s)
+            dec = decimal_places(tick_s)
             units = [_to_units(m, n, dec, self.path) for m, n in ((ev_mant, ev_nd), (tk_mant, tk_nd))]
         else:
             # exact rescale of every price mantissa to 10**dec units, dec = max significant decimals
             mants, nds = [ev_mant, tk_mant], [ev_nd, tk_nd]
             top = max([int(x.max()) for x in nds if len(x)] + [0])
-            units = [_shift(m, top - n, self.path) for m, n in zip(mants, nds)]
+            units = [shift_exact(m, top - n, self.path) for m, n in zip(mants, nds)]
             dec = top - _common_pow10(units, top)
             shift = top - dec
             units = [u // 10**shift if shift >= 0 else u * 10**(-shift) for u in units]
@@ -802,7 +792,7 @@ class _Reader:
             tickers["bid_px"], tickers["ask_px"] = units[1][0::2], units[1][1::2]
 
         scale = 10**dec
-        tick = _exact_units(tick_s, dec) if tick_s else 1
+        tick = exact_units(tick_s, dec) if tick_s else 1
         lot = float(lot_s) if lot_s else _infer_lot(events["size"][events["kind"] != CLEAR])
         first_ts = int(events["ts"][0]) if len(events) else 0
         date = datetime.fromtimestamp(first_ts / 1e9, tz=UTC).strftime("%Y-%m-%d") if first_ts else ""
@@ -839,8 +829,8 @@ class _Reader:
 
     def _check_grid(self, cols: list, tick_s: str, market: str, symbol: str) -> None:
         """Raise for the earliest price (by line) with more decimals than ``tick_s`` or off its grid."""
-        dec = _decimals(tick_s)
-        tick = _exact_units(tick_s, dec)
+        dec = decimal_places(tick_s)
+        tick = exact_units(tick_s, dec)
         worst: tuple | None = None
         for mant, nd, line, fcode in cols:
             if not len(mant):
@@ -850,7 +840,7 @@ class _Reader:
             more = (excess > 0) & (mant % p != 0)
             units = np.where(excess > 0, mant // p, 0)
             up = excess <= 0
-            units[up] = _shift(mant[up], -excess[up], self.path)
+            units[up] = shift_exact(mant[up], -excess[up], self.path)
             off = ~more & (units % tick != 0)
             bad = more | off
             if bad.any():
@@ -877,23 +867,24 @@ def _to_units(mant: np.ndarray, nd: np.ndarray, dec: int, path: Path) -> np.ndar
     up = dec - nd
     out = np.empty(len(mant), dtype=np.int64)
     pos = up >= 0
-    out[pos] = _shift(mant[pos], up[pos], path)
+    out[pos] = shift_exact(mant[pos], up[pos], path)
     out[~pos] = mant[~pos] // 10 ** np.minimum(-up[~pos], 18)
     return out
 
 
-def _decimals(s: str) -> int:
+def decimal_places(s: str) -> int:
     """Significant decimals of a decimal string ("0.10" -> 1)."""
     return len(s.partition(".")[2].rstrip("0"))
 
 
-def _exact_units(s: str, dec: int) -> int:
+def exact_units(s: str, dec: int) -> int:
+    """A decimal string as exact integer units with ``dec`` decimals ("0.10", 2 -> 10)."""
     ip, _, fp = s.partition(".")
     fp = fp.rstrip("0")
     return int(ip + fp.ljust(dec, "0"))
 
 
-def _shift(mant: np.ndarray, up: np.ndarray, path: Path) -> np.ndarray:
+def shift_exact(mant: np.ndarray, up: np.ndarray, path: Path) -> np.ndarray:
     """``mant * 10**up`` exactly in int64, refusing overflow."""
     mant = np.asarray(mant, dtype=np.int64)
     up = np.asarray(up, dtype=np.int64)
@@ -928,7 +919,7 @@ def _open_lines(p: Path):
     return gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb")
 
 
-def _read_file(reader: _Reader, p: Path, offset: int) -> int:
+def _read_file(reader: Reader, p: Path, offset: int) -> int:
     """Feed every line of ``p`` (global numbers ``offset + n``) to ``reader``; returns its line count."""
     reader.begin_file(p, offset)
     n = 0
@@ -1026,7 +1017,7 @@ def read_binance(path: str | Path | Sequence[str | Path], *, symbol: str | None 
             raise DataFormatError(p, "is a directory, not a recording")
         if not p.is_file():
             raise FileNotFoundError(f"{p}: no such recording")
-    reader = _Reader(paths[0], symbol, market, on_gap)
+    reader = Reader(paths[0], symbol, market, on_gap)
     offset = 0
     try:
         for p in paths:
@@ -1297,3 +1288,8 @@ def verify_recording(
         for f in d.files
     ]
     return out
+
+
+# old private names, kept until companion.live.feeds imports the public ones (the protocol branch
+# already does: WAIT, Reader, Decimals, decimal_places, exact_units, shift_exact)
+_WAIT, _Decimals, _decimals, _exact_units, _Reader, _shift = WAIT, Decimals, decimal_places, exact_units, Reader, shift_exact

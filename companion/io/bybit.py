@@ -247,13 +247,14 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
     events : numpy.ndarray
         :data:`~companion.events.EVENT_DTYPE` (LOBSTER kinds, LEVEL_SET, CLEAR).
     instrument : Instrument
-        Symbol and price scale (a power of ten).
+        Its symbol names the topic; its price scale (a power of ten) sets the decimals written.
     ts_base_ns : int
         Added to every time.
 
     Returns
     -------
     pathlib.Path
+        ``path``: one JSON message (snapshot or delta) per line.
 
     Examples
     --------
@@ -265,7 +266,7 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
     2
     """
     from companion.events import ADD, CANCEL, DELETE, EXEC_VISIBLE
-    from companion.io.tardis import _fmt, _fmt_size
+    from companion.io.tardis import format_size, format_units
 
     path = Path(path)
     sc = instrument.price_scale
@@ -298,7 +299,7 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
                 book[s][p] = new
             else:
                 book[s].pop(p, None)
-            lv = [[_fmt(p, sc), _fmt_size(new)]]
+            lv = [[format_units(p, sc), format_size(new)]]
             msg = {"topic": f"orderbook.500.{sym}", "type": "delta", "ts": tms,
                    "data": {"s": sym, "b": lv if s == BID else [], "a": lv if s == ASK else [], "u": u, "seq": u},
                    "cts": tms}

@@ -608,6 +608,7 @@ def write_dbn_mbo(path: str | Path, events: np.ndarray, instrument: Instrument, 
     Returns
     -------
     pathlib.Path
+        ``path``: the DBN metadata header, then an MBO record per event.
 
     Examples
     --------
@@ -684,6 +685,7 @@ def write_dbn_mbp10(path: str | Path, events: np.ndarray, book: np.ndarray, inst
     Returns
     -------
     pathlib.Path
+        ``path``: the DBN metadata header, then an MBP-10 record per book row.
 
     Examples
     --------

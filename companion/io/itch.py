@@ -38,18 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.errors import DataFormatError
-from companion.events import (
-    ADD,
-    ASK,
-    BID,
-    CANCEL,
-    DELETE,
-    EVENT_DTYPE,
-    EXEC_HIDDEN,
-    EXEC_VISIBLE,
-    TRADE,
-    Instrument,
-)
+from companion.events import ADD, ASK, BID, CANCEL, DELETE, EVENT_DTYPE, EXEC_HIDDEN, EXEC_VISIBLE, TRADE, Instrument
 
 __all__ = ["ITCH_LENGTHS", "ItchData", "read_itch", "write_itch"]
 
@@ -290,6 +279,7 @@ def write_itch(path: str | Path, events: np.ndarray, instrument: Instrument, *, 
     Returns
     -------
     pathlib.Path
+        ``path``: length-prefixed ITCH 5.0 messages.
 
     Examples
     --------

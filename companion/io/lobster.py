@@ -94,7 +94,9 @@ from companion.events import (
     EXEC_HIDDEN,
     EXEC_VISIBLE,
     HALT,
+    Dataset,
     Instrument,
+    time_index,
 )
 
 __all__ = ["LobsterData", "read_lobster", "parse_lobster_name", "time_to_ns", "MESSAGE_FIELDS", "orderbook_fields"]
@@ -684,7 +686,7 @@ def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: in
 
 
 @dataclass(frozen=True, eq=False)
-class LobsterData:
+class LobsterData(Dataset):
     """A LOBSTER day: events, optional book snapshots, instrument metadata, source paths.
 
     Attributes
@@ -706,23 +708,10 @@ class LobsterData:
         :data:`companion.book.AUDIT_CLASSES` (all 0 on a full-depth day).
     """
 
-    events: np.ndarray
-    book: np.ndarray | None
-    instrument: Instrument
     message_path: Path
     orderbook_path: Path | None
     full_depth: bool = False
     anomalies: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.events)
-
-    def _index(self) -> pd.Index:
-        ts = self.events["ts"]
-        if self.instrument.date:
-            stamps = np.datetime64(self.instrument.date, "ns") + ts.astype("timedelta64[ns]")
-            return pd.DatetimeIndex(stamps, name="time")
-        return pd.TimedeltaIndex(ts.astype("timedelta64[ns]"), name="time")
 
     def messages_frame(self) -> pd.DataFrame:
         """Events as a DataFrame indexed by exchange time (naive US/Eastern wall clock, exact ns).
@@ -738,7 +727,7 @@ class LobsterData:
         return pd.DataFrame(
             {"ts": ev["ts"], "kind": ev["kind"], "side": ev["side"], "price": ev["price"],
              "size": ev["size"], "order_id": ev["order_id"]},
-            index=self._index(),
+            index=time_index(self.events["ts"], self.instrument),
         )
 
     def book_frame(self) -> pd.DataFrame:
@@ -752,7 +741,7 @@ class LobsterData:
         """
         if self.book is None:
             raise ValueError(f"no orderbook file was read with {self.message_path}")
-        return pd.DataFrame(self.book, columns=list(orderbook_fields(self.book.shape[1] // 4)), index=self._index())
+        return pd.DataFrame(self.book, columns=list(orderbook_fields(self.book.shape[1] // 4)), index=time_index(self.events["ts"], self.instrument))
 
 
 def read_lobster(

@@ -33,17 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from companion.errors import DataFormatError
-from companion.events import (
-    ASK,
-    BID,
-    CLEAR,
-    DUMMY_ASK,
-    DUMMY_BID,
-    EVENT_DTYPE,
-    LEVEL_SET,
-    TRADE,
-    Instrument,
-)
+from companion.events import ASK, BID, CLEAR, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, LEVEL_SET, TRADE, Instrument
 
 __all__ = [
     "TardisData",
@@ -246,6 +236,8 @@ def read_tardis_incremental(path: str | Path, *, price_scale: int | None = None)
     Returns
     -------
     TardisData
+        ``events`` (a CLEAR before each snapshot run, a LEVEL_SET per row), ``instrument``,
+        ``line``, ``stats``.
 
     Raises
     ------
@@ -399,14 +391,13 @@ def read_tardis_trades(path: str | Path, *, price_scale: int | None = None) -> T
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        ``.csv`` or ``.csv.gz``.
-    price_scale : int, optional
-        As for :func:`read_tardis_incremental`.
+    path, price_scale
+        As for :func:`read_tardis_incremental` (here a ``trades`` file).
 
     Returns
     -------
     TardisData
+        ``events`` (one TRADE per line), ``instrument``, ``line``, ``stats``.
 
     Raises
     ------
@@ -532,7 +523,14 @@ def read_tardis_snapshots(path: str | Path, *, price_scale: int | None = None) -
 # --------------------------------------------------------------------------------------------
 # writing (for round trips and the converter) and verification
 # --------------------------------------------------------------------------------------------
-def _fmt(units: int, scale: int) -> str:
+def format_units(units: int, scale: int) -> str:
+    """Exact decimal string of ``units / scale`` (``scale`` a power of ten), trailing zeros cut.
+
+    Examples
+    --------
+    >>> format_units(6168600, 100), format_units(7, 1), format_units(5, 1000)
+    ('61686', '7', '0.005')
+    """
     if scale == 1:
         return str(units)
     d = len(str(scale)) - 1
@@ -540,7 +538,14 @@ def _fmt(units: int, scale: int) -> str:
     return s
 
 
-def _fmt_size(x: float) -> str:
+def format_size(x: float) -> str:
+    """A size as written in CSV: an integer without ``.0``, else Python's shortest repr.
+
+    Examples
+    --------
+    >>> format_size(3.0), format_size(0.125)
+    ('3', '0.125')
+    """
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
@@ -569,6 +574,7 @@ def write_tardis_incremental(path: str | Path, events: np.ndarray, instrument: I
     Returns
     -------
     pathlib.Path
+        ``path``: a header line, then a row per changed level.
 
     Examples
     --------
@@ -609,7 +615,7 @@ def write_tardis_incremental(path: str | Path, events: np.ndarray, instrument: I
         else:
             book[s].pop(p, None)
         out.append(f"{exchange},{instrument.symbol},{(ts + ts_base_ns) // 1000},{(tsl + ts_base_ns) // 1000},"
-                   f"{'true' if in_snap else 'false'},{'bid' if s == BID else 'ask'},{_fmt(p, sc)},{_fmt_size(new)}")
+                   f"{'true' if in_snap else 'false'},{'bid' if s == BID else 'ask'},{format_units(p, sc)},{format_size(new)}")
     path.write_text("\n".join(out) + "\n")
     return path
 
@@ -633,6 +639,7 @@ def write_tardis_snapshots(path: str | Path, book: np.ndarray, ts: np.ndarray, i
     Returns
     -------
     pathlib.Path
+        ``path``: a header line, then a row per book row.
 
     Examples
     --------
@@ -653,7 +660,7 @@ def write_tardis_snapshots(path: str | Path, book: np.ndarray, ts: np.ndarray, i
         cells = [exchange, instrument.symbol, str((t + ts_base_ns) // 1000), str((t + ts_base_ns) // 1000)]
         for j in range(0, 4 * L, 2):
             p, q = r[j], r[j + 1]
-            cells += ["", ""] if q == 0 else [_fmt(int(p), sc), _fmt_size(q)]
+            cells += ["", ""] if q == 0 else [format_units(int(p), sc), format_size(q)]
         out.append(",".join(cells))
     path.write_text("\n".join(out) + "\n")
     return path

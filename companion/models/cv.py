@@ -30,6 +30,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from companion.events import duration_ns
+
 
 def to_ns(x) -> np.ndarray:
     """Timestamps (DatetimeIndex / TimedeltaIndex / Series / datetime64 / int ns) as int64 ns.
@@ -56,20 +58,6 @@ def to_ns(x) -> np.ndarray:
     if not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"times must be datetime, timedelta or integer ns, not {arr.dtype}")
     return arr.astype(np.int64)
-
-
-def duration_ns(x) -> int:
-    """A duration (``'5min'``, Timedelta, timedelta64, int ns) in ns; must be >= 0.
-
-    Examples
-    --------
-    >>> duration_ns("5min"), duration_ns(250)
-    (300000000000, 250)
-    """
-    ns = int(x) if isinstance(x, (int, np.integer)) else int(pd.Timedelta(x).value)
-    if ns < 0:
-        raise ValueError("durations must be >= 0")
-    return ns
 
 
 def _check_intervals(sample_times, label_end_times) -> tuple[np.ndarray, np.ndarray]:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from companion import labels as L
+from companion.events import time_index
 
 TARGETS = ("up", "sign", "updown")
 LABELS = ("fixed", "triple_barrier")
@@ -113,11 +114,10 @@ def mid_series(events: np.ndarray, book: np.ndarray, instrument=None) -> pd.Seri
     2012-06-21 09:30:01          NaN
     Name: mid, dtype: float64
     """
-    from companion.book import _time_index
     from companion.stats import mid_price
 
     mid = mid_price(book)
-    return pd.Series(mid, index=_time_index(np.asarray(events["ts"]), instrument), name="mid")
+    return pd.Series(mid, index=time_index(np.asarray(events["ts"]), instrument), name="mid")
 
 
 def make_target(ret: np.ndarray, label: np.ndarray, target: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:

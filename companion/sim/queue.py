@@ -34,6 +34,7 @@ and above.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numba import njit
@@ -92,7 +93,22 @@ def queue_on_decrease_nb(model: int, n: float, front: float, prev_qty: float, ne
 
 
 @dataclass(frozen=True)
-class RiskAverseQueue:
+class QueueModel:
+    """A queue-position model: its kernel ``code`` (class constant) and parameter ``n``.
+
+    Attributes
+    ----------
+    code : int
+        The model's code for the simulator kernels.
+    n : float
+        The model's parameter (0 when it has none).
+    """
+
+    n: float = 0.0
+    code: ClassVar[int] = Q_RISK_AVERSE
+
+
+class RiskAverseQueue(QueueModel):
     """Advance only on trades at our price (the conservative fill bound).
 
     Attributes
@@ -103,12 +119,11 @@ class RiskAverseQueue:
         Unused (0).
     """
 
-    code: int = Q_RISK_AVERSE
-    n: float = 0.0
+    code = Q_RISK_AVERSE
 
 
 @dataclass(frozen=True)
-class PowerProbQueue:
+class PowerProbQueue(QueueModel):
     """hftbacktest ``ProbQueueModel(PowerProbQueueFunc(n))``: f(x) = x**n (n = 2 or 3 typical).
 
     Attributes
@@ -120,11 +135,10 @@ class PowerProbQueue:
     """
 
     n: float = 2.0
-    code: int = Q_POWER
+    code: ClassVar[int] = Q_POWER
 
 
-@dataclass(frozen=True)
-class LogProbQueue:
+class LogProbQueue(QueueModel):
     """hftbacktest ``ProbQueueModel(LogProbQueueFunc)``: f(x) = log(1 + x).
 
     Attributes
@@ -135,12 +149,10 @@ class LogProbQueue:
         Unused (0).
     """
 
-    code: int = Q_LOG
-    n: float = 0.0
+    code = Q_LOG
 
 
-@dataclass(frozen=True)
-class FIFOQueue:
+class FIFOQueue(QueueModel):
     """Exact FIFO from order ids (L3 data); risk-averse fallback on events without ids.
 
     Attributes
@@ -151,5 +163,4 @@ class FIFOQueue:
         Unused (0).
     """
 
-    code: int = Q_FIFO
-    n: float = 0.0
+    code = Q_FIFO

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from companion.events import EVENT_DTYPE
+from companion.events import EVENT_DTYPE, as_dataset
 from companion.sim import exchange as ex
 from companion.sim.fees import Fees
 from companion.sim.impact import SqrtImpact
@@ -197,12 +197,15 @@ class Simulator:
 
     Parameters
     ----------
-    events : numpy.ndarray
+    events : companion.events.Dataset or numpy.ndarray
+        A dataset (``companion.data.load``: its events, book and instrument tick), or a
         :data:`~companion.events.EVENT_DTYPE` array, ``ts`` non-decreasing.
     book : numpy.ndarray
-        float64 ``(len(events), 4L)`` LOBSTER-layout snapshots, row ``i`` = book after event ``i``.
+        With an event array: float64 ``(len(events), 4L)`` LOBSTER-layout snapshots, row ``i`` =
+        book after event ``i``.
     tick : int
-        Price increment (price units); limit prices off the tick are rejected.
+        Price increment (price units); limit prices off the tick are rejected. Default: the
+        dataset's ``instrument.tick`` (required with an event array).
     lot : float
         Quantity increment (0 = any positive quantity).
     queue : object
@@ -248,12 +251,18 @@ class Simulator:
     ([101.0, 102.0], [3.0, 2.0])
     """
 
-    def __init__(self, events: np.ndarray, book: np.ndarray, *, tick: int, lot: float = 0.0,
+    def __init__(self, events, book: np.ndarray | None = None, *, tick: int | None = None, lot: float = 0.0,
                  queue=RiskAverseQueue(), feed_latency=0, entry_latency=0, response_latency=0,
                  fees: Fees = Fees(), impact: SqrtImpact | None = None,
                  risk: RiskLimits | None = None, seed: int = 0, wake_interval_ns: int = 0,
                  max_orders: int = 100_000, max_fills: int | None = None,
                  max_actions: int = 64, max_risk_events: int = 10_000):
+        if not isinstance(events, np.ndarray):  # a Dataset: its book, and its tick unless given
+            data = as_dataset(events)
+            events, book = data.events, data.book
+            tick = data.tick if tick is None else tick
+        if book is None or tick is None:
+            raise ValueError("Simulator takes a Dataset, or events with book= and tick=")
         missing = set(EVENT_DTYPE.names) - set(events.dtype.names or ())
         if missing:
             raise ValueError(f"events lack fields {sorted(missing)}")

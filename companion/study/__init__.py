@@ -8,14 +8,7 @@
 """
 from __future__ import annotations
 
-from companion.study.runner import (
-    STUDIES,
-    StudyError,
-    StudyResult,
-    day_units,
-    run_study,
-    write_result,
-)
+from companion.study.runner import STUDIES, StudyError, StudyResult, day_units, run_study, write_result
 from companion.study.stats import mean_ci, paired_test
 from companion.study.studies import DEFAULTS
 

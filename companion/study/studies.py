@@ -41,6 +41,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from companion.events import as_dataset
+
 __all__ = ["DEFAULTS", "FEATURE_PARAMS", "date_crossimpact", "day_backtest", "day_features", "day_ofi", "load_dataset", "table_version", "train_fold"]
 
 #: default parameters of each study (``run_study(params=...)`` overrides them)
@@ -116,7 +118,7 @@ def day_ofi(day, store_root, params: dict) -> dict:
     ts = np.asarray(ev["ts"], dtype=np.int64)
     t0 = int(inst.session_open_ns) if inst.session_open_ns else None
     t1 = int(inst.session_close_ns) if inst.session_close_ns else None
-    res = impact_regressions(book, ts, signed_volume_events(ev), tick=float(inst.tick),
+    res = impact_regressions(book, ts, signed_volume_events(ev), tick=float(d.tick),
                              size_unit=float(params["size_unit"]), freq=params["freq"], window=params["window"],
                              t0=t0, t1=t1, levels=1, min_bins=int(params["min_bins"]))
     bins = res.bins
@@ -149,11 +151,11 @@ def feature_table(data, params: dict) -> pd.DataFrame:
     from companion.labels import fixed_horizon_labels
     from companion.models.dataset import flow_feature_names, mid_series
 
-    ev, book, inst = data.events, data.book, data.instrument
-    feats = compute(ev, book, inst, grid=params["grid"], features=flow_feature_names())
+    data = as_dataset(data)
+    feats = compute(data, grid=params["grid"], features=flow_feature_names())
     if len(feats) and params.get("warmup"):
         feats = feats.loc[feats.index >= feats.index[0] + pd.Timedelta(params["warmup"])]
-    lab = fixed_horizon_labels(mid_series(ev, book, inst), params["horizon"], tick=float(inst.tick),
+    lab = fixed_horizon_labels(mid_series(data.events, data.book, data.instrument), params["horizon"], tick=float(data.tick),
                                samples=feats.index)
     X = feats.loc[lab.index].astype(np.float64)
     X["ret"] = lab["ret"].to_numpy(np.float64)
