@@ -59,6 +59,7 @@ __all__ = [
     "volume_imbalance_nb", "distance_weighted_imbalance_nb", "order_count_imbalance_nb",
     "composite_nb", "classify_nb", "imbalance_components", "classify", "ImbalanceSignal",
     "forward_mid_move_bps", "mid_price", "trailing_ofi", "align_predictions", "model_rule",
+    "model_rule_nb", "model_rule_into_nb",
     "threshold_sweep", "calibrate_threshold", "sample_on_grid",
     "MODEL_FEATURES", "OutOfSampleDirection", "walk_forward_direction",
 ]
@@ -346,9 +347,36 @@ def align_predictions(pred_ts, pred, event_ts) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def model_rule_nb(p: float, ofi: float, ofi_threshold: float, p_long: float, p_short: float) -> int:
+    """THE model rule of the package, on one event: +1 when ``p > p_long`` and ``ofi > theta``, -1
+    when ``p < p_short`` and ``ofi < -theta``, else 0 (a NaN compares false: 0). ``p``: P(up),
+    ``ofi``: trailing OFI (shares), ``theta`` = ``ofi_threshold``. :func:`model_rule` (batch),
+    the live front (:mod:`companion.streaming`) and :func:`companion.latency.model_decision_nb` call it.
+
+    Examples
+    --------
+    >>> model_rule_nb(0.6, 5.0, 1.0, 0.55, 0.45), model_rule_nb(0.4, -5.0, 1.0, 0.55, 0.45)
+    (1, -1)
+    """
+    if p > p_long and ofi > ofi_threshold:
+        return 1
+    if p < p_short and ofi < -ofi_threshold:
+        return -1
+    return 0
+
+
+@njit(cache=True)
+def model_rule_into_nb(p: np.ndarray, ofi: np.ndarray, ofi_threshold: float, p_long: float, p_short: float,
+                       out: np.ndarray) -> None:
+    """:func:`model_rule_nb` per element: ``out[i] = rule(p[i], ofi[i])`` (int8 codes)."""
+    for i in range(p.shape[0]):
+        out[i] = model_rule_nb(p[i], ofi[i], ofi_threshold, p_long, p_short)
+
+
 def model_rule(p_up, ofi, ofi_threshold: float, p_long: float = 0.55, p_short: float = 0.45) -> np.ndarray:
     """+1 when ``P(up) > p_long`` and ``OFI > theta``; -1 when ``P(up) < p_short`` and
-    ``OFI < -theta``; else 0 (NaN inputs -> 0). Int8.
+    ``OFI < -theta``; else 0 (NaN inputs -> 0). Int8. (:func:`model_rule_nb` per event.)
 
     Examples
     --------
@@ -357,9 +385,10 @@ def model_rule(p_up, ofi, ofi_threshold: float, p_long: float = 0.55, p_short: f
     """
     p = np.asarray(p_up, dtype=np.float64)
     o = np.asarray(ofi, dtype=np.float64)
+    p, o = np.broadcast_arrays(p, o)
     out = np.zeros(p.shape, dtype=np.int8)
-    out[(p > p_long) & (o > ofi_threshold)] = 1
-    out[(p < p_short) & (o < -ofi_threshold)] = -1
+    model_rule_into_nb(np.ascontiguousarray(p).ravel(), np.ascontiguousarray(o).ravel(), float(ofi_threshold),
+                       float(p_long), float(p_short), out.reshape(-1))
     return out
 
 

@@ -50,8 +50,7 @@ import pandas as pd
 from numba import njit
 
 from companion.flow.ofi import (
-    _as_book,
-    _ns,
+    as_book,
     bin_bounds,
     clean_sizes_nb,
     integrated_ofi,
@@ -61,6 +60,7 @@ from companion.flow.ofi import (
     pc1_weights,
     segment_depth_nb,
     segment_sums_nb,
+    to_ns,
 )
 
 __all__ = [
@@ -227,7 +227,7 @@ def window_depth(book, bounds: np.ndarray, method: str = "cks") -> np.ndarray:
     >>> window_depth(book, np.array([-1, 2])).tolist(), window_depth(book, np.array([-1, 2]), "mean").round(3).tolist()
     ([6.0], [5.167])
     """
-    b = _as_book(book)
+    b = as_book(book)
     mean = segment_depth_nb(clean_sizes_nb(b, 1), bounds, 1)
     if method == "mean":
         return mean
@@ -349,11 +349,11 @@ def impact_regressions(book, ts, signed_volume=None, *, tick: float = 1.0, size_
     >>> res = impact_regressions(d.book, d.events["ts"], sv, tick=100)   # doctest: +SKIP
     >>> res.summary["beta_mean"]                                          # doctest: +SKIP
     """
-    b = _as_book(book)
+    b = as_book(book)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     if len(ts) != b.shape[0]:
         raise ValueError(f"ts has {len(ts)} rows but book has {b.shape[0]}")
-    dt, wdt = _ns(freq), _ns(window)
+    dt, wdt = to_ns(freq), to_ns(window)
     if wdt % dt:
         raise ValueError(f"window {window!r} is not a multiple of the bin {freq!r}")
     per = wdt // dt
@@ -524,7 +524,7 @@ def kyle_lambda(book, ts, signed_volume, trade_price=None, *, tick: float = 1.0,
     --------
     >>> kyle_lambda(d.book, d.events["ts"], sv, tick=100)["lambda"]   # doctest: +SKIP
     """
-    b = _as_book(book)
+    b = as_book(book)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     mid = mid_nb(b)
     sv = np.asarray(signed_volume, dtype=np.float64)

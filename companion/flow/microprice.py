@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.flow.ofi import DUMMY_ABS, _as_book, _ns, bin_bounds_nb
+from companion.flow.ofi import DUMMY_ABS, as_book, bin_bounds_nb, to_ns
 
 __all__ = ["imbalance_nb", "weighted_mid_nb", "micro_states_nb", "transition_counts_nb",
            "weighted_mid", "MicroPrice", "score_predictors"]
@@ -234,7 +234,7 @@ def weighted_mid(book) -> np.ndarray:
     >>> weighted_mid(book).tolist()
     [100.25]
     """
-    return weighted_mid_nb(_as_book(book))
+    return weighted_mid_nb(as_book(book))
 
 
 class MicroPrice:
@@ -312,7 +312,7 @@ class MicroPrice:
         t1 = int(ts[-1]) if t1 is None else int(t1)
         if self.dt is None:
             return np.flatnonzero((ts >= t0) & (ts <= t1))
-        dt = _ns(self.dt)
+        dt = to_ns(self.dt)
         return bin_bounds_nb(ts, t0, dt, max((t1 - t0) // dt, 1))
 
     def _edges(self, sb: np.ndarray) -> np.ndarray:
@@ -348,7 +348,7 @@ class MicroPrice:
         MicroPrice
             ``self``, fitted.
         """
-        b = _as_book(book)
+        b = as_book(book)
         ts = np.ascontiguousarray(ts, dtype=np.int64)
         sb = b[self._rows(ts, t0, t1)]
         self.spread_edges_ = self._edges(sb)
@@ -435,7 +435,7 @@ class MicroPrice:
         numpy.ndarray
             float64 ``(n,)``, ticks.
         """
-        state = micro_states_nb(_as_book(book), float(self.tick), self.n_imb, self.spread_edges_)
+        state = micro_states_nb(as_book(book), float(self.tick), self.n_imb, self.spread_edges_)
         g = self.g_.ravel()
         return np.where(state >= 0, g[np.maximum(state, 0)], 0.0)
 
@@ -452,7 +452,7 @@ class MicroPrice:
         numpy.ndarray
             float64 ``(n,)``, price units.
         """
-        b = _as_book(book)
+        b = as_book(book)
         return 0.5 * (b[:, 0] + b[:, 2]) + self.adjustment(b) * self.tick
 
     def table(self) -> pd.DataFrame:
@@ -519,13 +519,13 @@ def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizon
     >>> bool((table["n"] > 0).all()), isinstance(model, MicroPrice)
     (True, True)
     """
-    b = _as_book(book)
+    b = as_book(book)
     ts = np.ascontiguousarray(ts, dtype=np.int64)
     t0 = int(ts[0]) if t0 is None else int(t0)
     t1 = int(ts[-1]) if t1 is None else int(t1)
     ts_split = t0 + int(split * (t1 - t0))
     model = MicroPrice(dt=dt, tick=tick, **model_kw).fit(b, ts, t0, ts_split)
-    step = _ns(dt)
+    step = to_ns(dt)
     n = (t1 - ts_split) // step
     rows = bin_bounds_nb(ts, ts_split, step, n)
     sb = b[rows]
@@ -534,7 +534,7 @@ def score_predictors(book, ts, *, tick: float = 1.0, split: float = 0.5, horizon
     ok_now = (np.abs(sb[:, 0]) < DUMMY_ABS) & (np.abs(sb[:, 2]) < DUMMY_ABS)
     out = []
     for h in horizons:
-        lag = _ns(h) // step
+        lag = to_ns(h) // step
         if lag < 1 or lag >= len(rows):
             continue
         fut = mid[lag:]

@@ -352,14 +352,21 @@ def segment_depth_nb(sizes: np.ndarray, bounds: np.ndarray, levels: int) -> np.n
 # --------------------------------------------------------------------------------------------
 # user layer
 # --------------------------------------------------------------------------------------------
-def _as_book(book) -> np.ndarray:
+def as_book(book) -> np.ndarray:
+    """``book`` as a C-contiguous float64 ``(n, 4L)`` LOBSTER-layout array (ValueError otherwise).
+
+    Examples
+    --------
+    >>> as_book([[101, 3, 100, 5]]).dtype
+    dtype('float64')
+    """
     b = np.ascontiguousarray(np.asarray(book, dtype=np.float64))
     if b.ndim != 2 or b.shape[1] % 4 != 0 or b.shape[1] == 0:
         raise ValueError(f"book must have shape (n, 4*L) in LOBSTER layout, got {b.shape}")
     return b
 
 
-def _ns(x) -> int:
+def to_ns(x) -> int:
     """A duration (``'10s'``, ``pd.Timedelta``, or int ns) as int nanoseconds."""
     if isinstance(x, (int, np.integer)):
         return int(x)
@@ -397,7 +404,7 @@ def ofi_events(book) -> np.ndarray:
     >>> ofi_events(book).tolist()
     [0.0, 2.0, -7.0]
     """
-    return ofi_events_nb(_as_book(book))
+    return ofi_events_nb(as_book(book))
 
 
 def ofi_multilevel_events(book, levels: int | None = None) -> np.ndarray:
@@ -432,7 +439,7 @@ def ofi_multilevel_events(book, levels: int | None = None) -> np.ndarray:
     >>> ofi_multilevel_events(book).shape
     (3, 1)
     """
-    b = _as_book(book)
+    b = as_book(book)
     L = b.shape[1] // 4 if levels is None else int(levels)
     if not 1 <= L <= b.shape[1] // 4:
         raise ValueError(f"levels must be in 1..{b.shape[1] // 4}, got {levels}")
@@ -474,7 +481,7 @@ def bin_bounds(ts, freq="10s", t0: int | None = None, t1: int | None = None) -> 
     ([0, 10, 20], [0, 2, 3])
     """
     ts = np.ascontiguousarray(np.asarray(ts, dtype=np.int64))
-    dt = _ns(freq)
+    dt = to_ns(freq)
     if dt <= 0:
         raise ValueError(f"bin width must be positive, got {freq!r}")
     if t0 is None:
@@ -525,7 +532,7 @@ def ofi_bins(book, ts, freq="10s", t0: int | None = None, t1: int | None = None,
     >>> ofi_bins(book, np.array([0, 5, 15]), freq=10).to_dict("list")
     {'ofi': [2.0, -7.0], 'dp': [0.0, -0.5], 'n_events': [1, 1]}
     """
-    b = _as_book(book)
+    b = as_book(book)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     e = ofi_events_nb(b)
     ofi = segment_sums_nb(e.reshape(-1, 1), bounds)[:, 0] / size_unit
@@ -565,7 +572,7 @@ def ofi_event_windows(book, window: int, tick: float = 1.0, size_unit: float = 1
     >>> ofi_event_windows(book, 1).to_dict("list")
     {'ofi': [2.0, -7.0], 'dp': [0.0, -0.5]}
     """
-    b = _as_book(book)
+    b = as_book(book)
     if window < 1:
         raise ValueError("window must be >= 1 event")
     bounds = np.arange(0, b.shape[0], int(window), dtype=np.int64)
@@ -615,7 +622,7 @@ def multilevel_ofi_bins(book, ts, freq="10s", levels: int | None = None, t0: int
     >>> multilevel_ofi_bins(book, np.array([0, 5, 15]), freq=10, normalise=False)["ofi1"].tolist()
     [2.0, -7.0]
     """
-    b = _as_book(book)
+    b = as_book(book)
     L = b.shape[1] // 4 if levels is None else int(levels)
     edges, bounds = bin_bounds(ts, freq, t0, t1)
     E = ofi_multilevel_events_nb(b, L)

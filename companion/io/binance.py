@@ -858,6 +858,7 @@ def _decimals(s: str) -> int:
 
 
 def _exact_units(s: str, dec: int) -> int:
+    """A decimal string as exact integer units with ``dec`` decimals ("0.10", 2 -> 10)."""
     ip, _, fp = s.partition(".")
     fp = fp.rstrip("0")
     return int(ip + fp.ljust(dec, "0"))
@@ -1267,3 +1268,14 @@ def verify_recording(
         for f in d.files
     ]
     return out
+
+
+# public names of the recording reader's parts, reused by the live websocket feed
+# (companion.live.feeds): one parser for files and the stream
+#: reader state: waiting for a snapshot (diff-sync not started)
+WAIT = _WAIT
+Reader = _Reader
+Decimals = _Decimals
+decimal_places = _decimals
+exact_units = _exact_units
+shift_exact = _shift

@@ -265,7 +265,8 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
     2
     """
     from companion.events import ADD, CANCEL, DELETE, EXEC_VISIBLE
-    from companion.io.tardis import _fmt, _fmt_size
+    from companion.io.tardis import format_size as _fmt_size
+    from companion.io.tardis import format_units as _fmt
 
     path = Path(path)
     sc = instrument.price_scale

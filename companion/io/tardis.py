@@ -533,6 +533,7 @@ def read_tardis_snapshots(path: str | Path, *, price_scale: int | None = None) -
 # writing (for round trips and the converter) and verification
 # --------------------------------------------------------------------------------------------
 def _fmt(units: int, scale: int) -> str:
+    """Integer price units as the exact decimal string (``scale`` units per currency unit)."""
     if scale == 1:
         return str(units)
     d = len(str(scale)) - 1
@@ -541,6 +542,7 @@ def _fmt(units: int, scale: int) -> str:
 
 
 def _fmt_size(x: float) -> str:
+    """A size as its shortest exact string (an integer without ``.0``)."""
     return str(int(x)) if float(x).is_integer() else repr(float(x))
 
 
@@ -724,3 +726,8 @@ def verify_tardis(incremental_path: str | Path, snapshot_path: str | Path) -> di
             "incremental_rows": inc.stats["rows"], "snapshots": len(snp.book), "depth": L,
             "compared": compared, "matched": matched, "first_mismatch_line": first, "crossed_rows": crossed,
             "ok": bool(matched == compared)}
+
+
+# public names of the writers' number formatting, reused by companion.io.bybit
+format_units = _fmt
+format_size = _fmt_size

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from typing import TextIO
 
 import numpy as np
@@ -25,7 +26,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle"]
+__all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle", "LiveSummary", "le", "sum_p99"]
 
 
 @intrinsic
@@ -169,3 +170,73 @@ class StatusLine:
             s.write("\n")
             s.flush()
             self._shown = False
+
+
+@dataclass
+class LiveSummary:
+    """What a run did. Money in currency; latency in µs per stage (``{n, p50_us, p99_us, mean_us, max_us}``).
+
+    ``events`` / ``chunks`` / ``wakeups`` / ``orders`` / ``fills`` / ``risk_events``: counts;
+    ``position`` (shares), ``cash`` / ``pnl`` (mark to the last mid) / ``fees`` (currency);
+    ``killed``: the kill-switch reason or None; ``stopped_early``: the feed did not end;
+    ``resumed_from`` / ``checkpoint``: the journal checkpoints resumed from and reached;
+    ``reconciled``: the journal's position and cash equal the venue's; ``elapsed_s`` wall time,
+    ``events_per_s`` throughput; ``latency`` per stage; ``targets_met`` against the config's targets.
+
+    Examples
+    --------
+    >>> LiveSummary(events=3, position=1.0).to_dict()["events"]
+    3
+    """
+
+    events: int = 0
+    chunks: int = 0
+    wakeups: int = 0
+    orders: int = 0
+    fills: int = 0
+    risk_events: int = 0
+    position: float = 0.0
+    cash: float = 0.0
+    pnl: float = 0.0
+    fees: float = 0.0
+    killed: str | None = None
+    stopped_early: bool = False
+    resumed_from: int | None = None
+    checkpoint: int | None = None
+    reconciled: bool | None = None
+    elapsed_s: float = 0.0
+    events_per_s: float = 0.0
+    #: wall time of the warm-up chunks (the first chunk of a run and the first through the one-call
+    #: path: numba compiles or loads the kernels there); left out of the latency histograms and of
+    #: ``events_per_s`` (which is events / (elapsed - warm-up))
+    warmup_s: float = 0.0
+    warmup_chunks: int = 0
+    latency: dict = field(default_factory=dict)
+    targets_met: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The summary as a plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def le(x, target) -> bool | None:
+    """``x <= target`` (None when ``x`` is None: not measured).
+
+    Examples
+    --------
+    >>> le(12.0, 20.0), le(None, 20.0)
+    (True, None)
+    """
+    return None if x is None else bool(x <= target)
+
+
+def sum_p99(lat: dict, stages) -> float | None:
+    """Sum of the p99s (us) of ``stages`` in a latency summary (None when one is missing).
+
+    Examples
+    --------
+    >>> sum_p99({"features": {"p99_us": 3.0}, "model": {"p99_us": 1.5}}, ("features", "model"))
+    4.5
+    """
+    vals = [lat[s]["p99_us"] for s in stages]
+    return None if any(x is None for x in vals) else float(sum(vals))

@@ -95,11 +95,11 @@ def mid_series(events: np.ndarray, book: np.ndarray, instrument=None) -> pd.Seri
     2012-06-21 09:30:01          NaN
     Name: mid, dtype: float64
     """
-    from companion.book import _time_index
+    from companion.book import time_index
     from companion.stats import mid_price
 
     mid = mid_price(book)
-    return pd.Series(mid, index=_time_index(np.asarray(events["ts"]), instrument), name="mid")
+    return pd.Series(mid, index=time_index(np.asarray(events["ts"]), instrument), name="mid")
 
 
 def make_target(ret: np.ndarray, label: np.ndarray, target: str, threshold: float) -> tuple[np.ndarray, np.ndarray]:
