@@ -14,6 +14,9 @@ buffers) and step kernels over it:
 The kernels that take the strategy are generic over it (a function-typed argument), so they are
 compiled per strategy in each process (numba cannot cache them):
 :meth:`companion.live.executor.LiveExecutor.warm_up` compiles them before a live feed connects.
+The backtester's signal trader (``companion.backtest.strategies.signal_trader_nb``, the default
+live strategy) also has cached specialisations (:func:`live_chunk_signal_nb`,
+:func:`drive_state_signal_nb`), picked by :func:`chunk_kernels`.
 """
 from __future__ import annotations
 
@@ -21,12 +24,14 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
+from companion.backtest.strategies import signal_trader_nb
 from companion.live.metrics import cycles_nb
 from companion.live.venue import append_events_nb, paper_step_nb
 from companion.sim.exchange import C_HAS_IDS, I_NORD, WAKEUP, add_index_into_nb, wake_strategy_nb
 from companion.streaming import CYC_STRATEGY, CYC_TS, FRONT_OK, front_chunk_nb
 
 __all__ = ["DriveState", "new_drive_state", "drive_nb", "drive_state_nb", "live_chunk_nb", "entry_point",
+           "live_chunk_signal_nb", "drive_state_signal_nb", "chunk_kernels",
            "WAKE_ACTIONS", "K_WAKEUPS", "K_PENDING", "K_ORDERS", "K_SEND_NOW", "N_COUNTERS"]
 
 WAKE_ACTIONS = 10  #: :func:`drive_nb`: the strategy acted; its actions wait in the buffer
@@ -152,6 +157,35 @@ def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
     code = drive_state_nb(strategy, d, n + m, False, s.cyc[CYC_TS], 0)
     s.cyc[CYC_STRATEGY] = cycles_nb()
     return code
+
+
+@njit(cache=True)
+def live_chunk_signal_nb(s, d, ev, rows_in, a, n):
+    """:func:`live_chunk_nb` with the signal trader (``signal_trader_nb``), cached."""
+    return live_chunk_nb(signal_trader_nb, s, d, ev, rows_in, a, n)
+
+
+@njit(cache=True)
+def drive_state_signal_nb(d, n_known, final, until, n_pending):
+    """:func:`drive_state_nb` with the signal trader (``signal_trader_nb``), cached."""
+    return drive_state_nb(signal_trader_nb, d, n_known, final, until, n_pending)
+
+
+def chunk_kernels(kernel) -> tuple:
+    """``(chunk, drive, leading_args)`` for a strategy ``kernel``: call ``chunk(*leading_args, s, d,
+    ev, rows_in, a, n)`` and ``drive(*leading_args, d, n_known, final, until, n_pending)``. The
+    signal trader gets the cached specialisations (no leading argument); any other kernel the
+    generic kernels with the strategy as the leading argument (compiled in this process).
+
+    Examples
+    --------
+    >>> from companion.backtest.strategies import noop_nb
+    >>> chunk_kernels(signal_trader_nb)[2], chunk_kernels(noop_nb)[2] == (noop_nb,)
+    ((), True)
+    """
+    if kernel is signal_trader_nb:
+        return live_chunk_signal_nb, drive_state_signal_nb, ()
+    return live_chunk_nb, drive_state_nb, (kernel,)
 
 
 def entry_point(dispatcher, args: tuple):

@@ -71,7 +71,7 @@ from companion.live.drive import (
     N_COUNTERS,
     WAKE_ACTIONS,
     DriveState,
-    drive_state_nb,
+    chunk_kernels,
     entry_point,
     live_chunk_nb,
     new_drive_state,
@@ -191,6 +191,8 @@ class LiveExecutor:
                                                instrument, self.execution.max_orders)
         self._params = np.asarray(self._params, dtype=np.float64)
         self._kernel = self.strategy.kernel
+        # the compiled chunk / drive kernels for this strategy kernel (cached for the signal trader)
+        self._chunk_nb, self._drive_nb, self._kargs = chunk_kernels(self._kernel)
         self._tag = config.strategy if strategy is None else str(getattr(strategy, "name", "strategy"))
         self._codes = np.zeros(1 << 16, np.int8)
         self._values = np.zeros(1 << 16)
@@ -306,7 +308,7 @@ class LiveExecutor:
                     if not self._kill_at_next_wakeup(until_ns):
                         break
                     continue
-                code = drive_state_nb(self._kernel, d, v.n, v.final, until_ns, pending)
+                code = self._drive_nb(*self._kargs, d, v.n, v.final, until_ns, pending)
                 v.set_actions(0)
                 if cnt[K_ORDERS] > rec.n_orders:
                     rec.new_orders(self._tag)
@@ -528,7 +530,7 @@ class LiveExecutor:
                 ev_dtype = ev.dtype
                 fast = None  # the fused call's compiled entry point, resolved at its first use
                 cnt = self._counters
-                kern = self._kernel
+                chunk_nb, kargs = self._chunk_nb, self._kargs
                 front_cap, v_cap = front.cap, v.capacity  # refreshed after a three-call chunk (buffers grow)
             # ---- tick to decision: book -> features -> model -> signal -> venue -> strategy
             warming = summ.chunks == 0
@@ -543,12 +545,12 @@ class LiveExecutor:
                     and not v.final and self.fused:
                 # one compiled call: front kernel, append to the venue, venue + strategy loop
                 if fast is not None and ev.dtype is ev_dtype and ev.flags.c_contiguous:
-                    code = fast(kern, fst, d, ev, rows_in, a, n_v)
+                    code = fast(*kargs, fst, d, ev, rows_in, a, n_v)
                 else:  # first use, or a chunk of another array type: through the dispatcher
                     warming = fast is None
-                    code = live_chunk_nb(kern, fst, d, ev, rows_in, a, n_v)
+                    code = chunk_nb(*kargs, fst, d, ev, rows_in, a, n_v)
                     if fast is None and ev.dtype is ev_dtype and ev.flags.c_contiguous:
-                        fast = entry_point(live_chunk_nb, (kern, fst, d, ev, rows_in, a, n_v))
+                        fast = entry_point(chunk_nb, (*kargs, fst, d, ev, rows_in, a, n_v))
                 t1 = pc()
                 if code < 0:
                     raise ValueError(FRONT_ERRORS.get(code, f"front kernel error {code}"))
