@@ -205,5 +205,6 @@ def test_any_strategy_object_parity(day):
     ex = LiveExecutor(cfg, inst, strategy=_Quoter())
     s = ex.run(_feed(ev))
     _assert_same_run(ex.venue.result(), bt.sim)
-    assert s.orders == len(bt.sim.orders) > 10 and (bt.sim.orders["otype"] == LIMIT).all()
+    own = bt.sim.orders[bt.sim.orders["by_risk"] == 0]
+    assert s.orders == len(bt.sim.orders) > 10 and (own["otype"] == LIMIT).all() and len(bt.sim.fills) > 0
     assert ex.user_state[0][0] == s.wakeups > 0  # the strategy's own state was driven live

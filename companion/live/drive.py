@@ -31,7 +31,7 @@ from companion.sim.exchange import C_HAS_IDS, I_NORD, WAKEUP, add_index_into_nb,
 from companion.streaming import CYC_STRATEGY, CYC_TS, FRONT_OK, front_chunk_nb
 
 __all__ = ["DriveState", "new_drive_state", "drive_nb", "drive_state_nb", "live_chunk_nb", "entry_point",
-           "live_chunk_signal_nb", "drive_state_signal_nb", "chunk_kernels",
+           "live_chunk_signal_nb", "drive_state_signal_nb", "drive_signal_nb", "front_append_nb", "chunk_kernels",
            "WAKE_ACTIONS", "K_WAKEUPS", "K_PENDING", "K_ORDERS", "K_SEND_NOW", "N_COUNTERS"]
 
 WAKE_ACTIONS = 10  #: :func:`drive_nb`: the strategy acted; its actions wait in the buffer
@@ -130,21 +130,12 @@ def drive_state_nb(strategy, d, n_known, final, until, n_pending):
     return code
 
 
-@njit
-def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
-    """One feed chunk from market data to the orders it causes, in ONE compiled call:
-    :func:`companion.streaming.front_chunk_nb` (book -> features -> model -> signal, codes into
-    ``d.codes`` / ``d.values`` at ``a``), then the chunk appended to the paper venue's buffers at
-    ``n`` (:func:`companion.live.venue.append_events_nb` and, for the FIFO queue model, the
-    streaming ADD index :func:`companion.sim.exchange.add_index_into_nb` -- exactly
-    ``PaperVenue.on_market``), then the venue + ``strategy`` loop up to the chunk's time
-    (:func:`drive_state_nb`, nothing final).
-
-    The caller checks beforehand that no buffer can overflow (venue capacity, code buffers, the
-    front's chunk scratch) and that no kill request is pending, and sets ``venue.n += len(ev)``
-    afterwards. Returns a FRONT_* error code (< 0; nothing appended) or :func:`drive_nb`'s code.
-    ``s.cyc[CYC_STRATEGY]``: cycle stamp at the end (after the strategy).
-    """
+@njit(cache=True)
+def front_append_nb(s, d, ev, rows_in, a, n):
+    """The strategy-independent part of a chunk: :func:`companion.streaming.front_chunk_nb` (codes
+    into ``d.codes`` / ``d.values`` at ``a``), then the chunk appended to the paper venue's buffers
+    at ``n`` (:func:`companion.live.venue.append_events_nb` and, for the FIFO queue model, the
+    streaming ADD index -- exactly ``PaperVenue.on_market``). Returns a FRONT_* code."""
     r = front_chunk_nb(s, ev, rows_in, d.codes, d.values, a)
     if r != FRONT_OK:
         return r
@@ -154,21 +145,64 @@ def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
         if ids and d.cfg[C_HAS_IDS] == 0.0:
             d.cfg[C_HAS_IDS] = 1.0
         add_index_into_nb(d.mkt[2], d.v_oid, n, n + m, d.v_seen, d.mkt[6])
-    code = drive_state_nb(strategy, d, n + m, False, s.cyc[CYC_TS], 0)
+    return FRONT_OK
+
+
+@njit
+def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
+    """One feed chunk from market data to the orders it causes, in ONE compiled call:
+    :func:`front_append_nb` (book -> features -> model -> signal, the chunk appended to the venue),
+    then the venue + ``strategy`` loop up to the chunk's time (:func:`drive_state_nb`, nothing final).
+
+    The caller checks beforehand that no buffer can overflow (venue capacity, code buffers, the
+    front's chunk scratch) and that no kill request is pending, and sets ``venue.n += len(ev)``
+    afterwards. Returns a FRONT_* error code (< 0; nothing appended) or :func:`drive_nb`'s code.
+    ``s.cyc[CYC_STRATEGY]``: cycle stamp at the end (after the strategy).
+    """
+    r = front_append_nb(s, d, ev, rows_in, a, n)
+    if r != FRONT_OK:
+        return r
+    code = drive_state_nb(strategy, d, n + ev.shape[0], False, s.cyc[CYC_TS], 0)
     s.cyc[CYC_STRATEGY] = cycles_nb()
+    return code
+
+
+# ---- the signal trader (the default live strategy): the same loop with the strategy a global, so
+# numba can cache it (a strategy passed down as an argument makes the caller uncachable)
+@njit(cache=True)
+def drive_signal_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending, params,
+                    user_state, counters):
+    """:func:`drive_nb` with ``signal_trader_nb`` (cached)."""
+    n_act = n_pending
+    while True:
+        code = paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_act)
+        if code != WAKEUP:
+            return code
+        counters[K_WAKEUPS] += 1
+        n_act = wake_strategy_nb(signal_trader_nb, mkt, st, out, actions, params, user_state)
+        if n_act > 0 and counters[K_SEND_NOW] == 0:
+            counters[K_PENDING] = n_act
+            return WAKE_ACTIONS
+
+
+@njit(cache=True)
+def drive_state_signal_nb(d, n_known, final, until, n_pending):
+    """:func:`drive_state_nb` with ``signal_trader_nb`` (cached)."""
+    code = drive_signal_nb(d.mkt, n_known, final, until, d.cfg, d.lat, d.limits, d.vst, d.out, d.actions,
+                           n_pending, d.params, d.user_state, d.counters)
+    d.counters[K_ORDERS] = d.vst[0][I_NORD]
     return code
 
 
 @njit(cache=True)
 def live_chunk_signal_nb(s, d, ev, rows_in, a, n):
-    """:func:`live_chunk_nb` with the signal trader (``signal_trader_nb``), cached."""
-    return live_chunk_nb(signal_trader_nb, s, d, ev, rows_in, a, n)
-
-
-@njit(cache=True)
-def drive_state_signal_nb(d, n_known, final, until, n_pending):
-    """:func:`drive_state_nb` with the signal trader (``signal_trader_nb``), cached."""
-    return drive_state_nb(signal_trader_nb, d, n_known, final, until, n_pending)
+    """:func:`live_chunk_nb` with ``signal_trader_nb`` (cached)."""
+    r = front_append_nb(s, d, ev, rows_in, a, n)
+    if r != FRONT_OK:
+        return r
+    code = drive_state_signal_nb(d, n + ev.shape[0], False, s.cyc[CYC_TS], 0)
+    s.cyc[CYC_STRATEGY] = cycles_nb()
+    return code
 
 
 def chunk_kernels(kernel) -> tuple:
