@@ -109,7 +109,7 @@ def new_drive_state(venue, params, user_state, counters, codes, values) -> Drive
     >>> from companion.backtest import ExecutionConfig
     >>> from companion.events import Instrument
     >>> from companion.live.venue import PaperVenue
-    >>> v = PaperVenue(Instrument(symbol="X", tick=1), ExecutionConfig(), levels=1, capacity=8)
+    >>> v = PaperVenue(Instrument("X", 1, 1), ExecutionConfig(), levels=1, capacity=8)
     >>> d = new_drive_state(v, np.zeros(1), np.zeros(1), np.zeros(N_COUNTERS, np.int64),
     ...                     np.zeros(8, np.int8), np.zeros(8))
     >>> type(d).__name__
