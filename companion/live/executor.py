@@ -498,6 +498,7 @@ class LiveExecutor:
         is_model = isinstance(self.stream, ModelStream)
         front = self._front
         cns = self._ns_per_cycle
+        i_bk, i_ft, i_md, i_sg, i_st = CYC_BOOK, CYC_FEATURES, CYC_MODEL, CYC_SIGNAL, CYC_STRATEGY
         n_seen = 0
         last_now = None
         last_poll = -_POLL_NS
@@ -531,6 +532,7 @@ class LiveExecutor:
                 fast = None  # the fused call's compiled entry point, resolved at its first use
                 cnt = self._counters
                 chunk_nb, kargs = self._chunk_nb, self._kargs
+                i_ord = K_ORDERS
                 front_cap, v_cap = front.cap, v.capacity  # refreshed after a three-call chunk (buffers grow)
             # ---- tick to decision: book -> features -> model -> signal -> venue -> strategy
             warming = summ.chunks == 0
@@ -545,7 +547,7 @@ class LiveExecutor:
                     and not v.final and self.fused:
                 # one compiled call: front kernel, append to the venue, venue + strategy loop
                 if fast is not None and ev.dtype is ev_dtype and ev.flags.c_contiguous:
-                    code = fast(*kargs, fst, d, ev, rows_in, a, n_v)
+                    code = fast(kargs[0], fst, d, ev, rows_in, a, n_v) if kargs else fast(fst, d, ev, rows_in, a, n_v)
                 else:  # first use, or a chunk of another array type: through the dispatcher
                     warming = fast is None
                     code = chunk_nb(*kargs, fst, d, ev, rows_in, a, n_v)
@@ -555,15 +557,15 @@ class LiveExecutor:
                 if code < 0:
                     raise ValueError(FRONT_ERRORS.get(code, f"front kernel error {code}"))
                 v.n = n_v + m
-                v.set_actions(0)
-                if cnt[K_ORDERS] > rec.n_orders:
+                v.set_actions(0)  # the strategy's actions were sent inside the call
+                if cnt[i_ord] > rec.n_orders:
                     rec.new_orders(self._tag)
                 if code != NEED_DATA:  # back to Python: journal the strategy's orders, or a venue error
                     self._wakeups(int(cyc[CYC_TS]), code)
                 t5 = pc()
                 t_chunk = int(cyc[CYC_TS])  # the chunk's exchange time, left by the front kernel
                 c = cyc.tolist()  # stage stamps (cycles)
-                c0, c1, c2, c3, c5 = c[CYC_BOOK], c[CYC_FEATURES], c[CYC_MODEL], c[CYC_SIGNAL], c[CYC_STRATEGY]
+                c0, c1, c2, c3, c5 = c[i_bk], c[i_ft], c[i_md], c[i_sg], c[i_st]
                 v_ns = int((c5 - c3) * cns)  # venue append + venue / strategy loop
             else:  # three calls: front kernel, venue.on_market, the wake-up loop (buffers grow, kill switch)
                 rows = front.run(ev, None if book_rows is None else rows_in, self._codes, self._values, a)
@@ -573,7 +575,7 @@ class LiveExecutor:
                 self._wakeups(t_chunk)
                 t5 = pc()
                 c = cyc.tolist()
-                c0, c1, c2, c3 = c[CYC_BOOK], c[CYC_FEATURES], c[CYC_MODEL], c[CYC_SIGNAL]
+                c0, c1, c2, c3 = c[i_bk], c[i_ft], c[i_md], c[i_sg]
                 v_ns = 0
                 front_cap, v_cap = front.cap, v.capacity
             # ---- metrics, reports, journal
