@@ -17,7 +17,7 @@ median p99 over the runs beside it):
 What each number measures (per chunk; ``perf_counter_ns`` unless said otherwise):
 
 - ``tick_to_decision``: from the chunk's arrival in the executor loop (just before the capacity /
-  kill-switch checks and the one compiled call, ``companion.live.executor.live_chunk_nb``) to just
+  kill-switch checks and the one compiled call, ``companion.live.drive.live_chunk_nb``) to just
   after the chunk's last wake-up (the orders it caused are sent, and the Python bookkeeping of them
   is done), minus the journal's write-ahead records -- exactly ``book + features + model + signal +
   strategy``;

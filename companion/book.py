@@ -25,7 +25,9 @@ import pandas as pd
 
 from companion.book_kernels import (
     AUDIT_CLASSES,
+    BookState,
     audit_orders_nb,
+    book_step_nb,
     check_transitions_nb,
     replay_assisted_nb,
     replay_into_nb,
@@ -48,7 +50,7 @@ from companion.events import (
 
 __all__ = [
     "replay", "replay_nb", "replay_py", "top_of_book", "replay_assisted", "verify_lobster", "trades", "trades_frame",
-    "book_frame", "book_columns", "TRADE_DTYPE", "audit_orders", "AUDIT_CLASSES",
+    "book_frame", "book_columns", "TRADE_DTYPE", "audit_orders", "AUDIT_CLASSES", "IncrementalBook", "time_index",
 ]
 
 TRADE_DTYPE = np.dtype([("ts", np.int64), ("price", np.int64), ("size", np.float64), ("side", np.int8)])
@@ -126,6 +128,59 @@ def replay(events: np.ndarray, levels: int = 10, initial: np.ndarray | None = No
     if return_stats:
         return out, {"unknown_reductions": int(st[0]), "max_ask_levels": int(st[1]), "max_bid_levels": int(st[2])}
     return out
+
+
+class IncrementalBook:
+    """The book kept across chunks of events (the live path): :meth:`apply` returns the top-``levels``
+    row after each event of a chunk, exactly the rows :func:`replay` gives over the whole day.
+
+    A handle over the book stage's public state :class:`companion.book_kernels.BookState`
+    (:attr:`state`) and step kernel :func:`companion.book_kernels.book_step_nb`.
+
+    Parameters
+    ----------
+    levels : int
+        Snapshot depth.
+    initial : numpy.ndarray, optional
+        The book before the first event as one LOBSTER row (default empty).
+    chunk_capacity : int
+        Initial size of the reused rows buffer (grows with the chunks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import ADD, EVENT_DTYPE
+    >>> ev = np.zeros(2, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"] = ADD, [1, -1], [100, 101], [5, 3]
+    >>> ib = IncrementalBook(levels=1)
+    >>> ib.apply(ev["kind"][:1], ev["side"][:1], ev["price"][:1], ev["size"][:1]).tolist()
+    [[9999999999.0, 0.0, 100.0, 5.0]]
+    >>> ib.apply(ev["kind"][1:], ev["side"][1:], ev["price"][1:], ev["size"][1:]).tolist()
+    [[101.0, 3.0, 100.0, 5.0]]
+    """
+
+    def __init__(self, levels: int = 10, initial: np.ndarray | None = None, chunk_capacity: int = 1024):
+        if levels < 1:
+            raise ValueError(f"levels must be >= 1, got {levels}")
+        #: snapshot depth
+        self.levels = int(levels)
+        #: the full-depth book (:class:`companion.book_kernels.BookState`)
+        self.state = BookState(initial)
+        self._rows = np.empty((chunk_capacity, 4 * self.levels))
+
+    @property
+    def counters(self) -> np.ndarray:
+        """int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]`` so far."""
+        return self.state.counters
+
+    def apply(self, kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """Apply a chunk (event columns); returns ``(len, 4*levels)`` rows (a reused buffer)."""
+        m = kind.size
+        if m > self._rows.shape[0]:
+            self._rows = np.empty((max(m, 2 * self._rows.shape[0]), 4 * self.levels))
+        out = self._rows[:m]
+        book_step_nb(self.state, kind, side, price, size, out)
+        return out
 
 
 def top_of_book(events: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -31,12 +31,16 @@ Every function here is a plain ``@njit(cache=True)`` kernel over arrays: no pand
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.experimental import structref
 
-ADD, CANCEL, DELETE, EXEC_VISIBLE, EXEC_HIDDEN, CROSS, HALT = 1, 2, 3, 4, 5, 6, 7
-LEVEL_SET, TRADE, CLEAR = 10, 11, 12
-DUMMY_ASK = 9999999999.0
-DUMMY_BID = -9999999999.0
+from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, LEVEL_SET, TRADE
+from companion.events import DUMMY_ASK as _DUMMY_ASK_INT
+from companion.events import DUMMY_BID as _DUMMY_BID_INT
+
+#: the empty-level prices of :mod:`companion.events` as floats (the book rows are float64)
+DUMMY_ASK = float(_DUMMY_ASK_INT)
+DUMMY_BID = float(_DUMMY_BID_INT)
 
 _LINEAR_STEPS = 24   # scan this many levels from the touch before switching to binary search
 _REL_EPS = 1e-9      # a level whose size falls to <= _REL_EPS x its previous size is empty (float sizes)
@@ -78,7 +82,9 @@ def _locate_nb(key: np.ndarray, n: int, k: int) -> int:
 
 
 @njit(cache=True)
-def _grow_nb(key: np.ndarray, qty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def grow_pair_nb(key: np.ndarray, qty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(key, qty)`` copied into arrays of twice the size (int64, float64; the tail uninitialised):
+    how a book side (and any int64 / float64 buffer pair) grows."""
     cap = 2 * key.size
     k2 = np.empty(cap, dtype=np.int64)
     q2 = np.empty(cap, dtype=np.float64)
@@ -221,6 +227,179 @@ def _replay_run_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
     return t, na, nb
 
 
+# --------------------------------------------------------------------------------------------
+# the book stage's public protocol: BookState + book_step_nb (the batch replay is that step
+# kernel run over the whole day; the live executor runs it chunk by chunk)
+# --------------------------------------------------------------------------------------------
+@structref.register
+class BookStateType(types.StructRef):
+    """Numba type of :class:`BookState`."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class BookState(structref.StructRefProxy):
+    """The full-depth aggregated book carried across chunks of events (the state of the book stage).
+
+    Fields (all arrays, shared with compiled code; see the module docstring for the layout):
+    ``akey`` / ``aqty`` asks keyed by ``-price`` with sizes, ``bkey`` / ``bqty`` bids keyed by
+    ``+price``, best level LAST; ``n`` int64 ``[n_ask_levels, n_bid_levels]``; ``counters`` int64
+    ``[unknown_reductions, max_ask_levels, max_bid_levels]`` (the replay statistics so far).
+    Capacity doubles when a side is full (the arrays are then replaced).
+
+    ``BookState(initial=None, capacity=256)``: ``initial`` the book before the first event as one
+    LOBSTER-layout row (any depth; default empty). Step it with :func:`book_step_nb` (one chunk,
+    top-``L`` rows out) or :func:`book_apply_nb` (one event).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> st = BookState(np.array([101.0, 3.0, 100.0, 5.0]))
+    >>> st.n.tolist(), int(level_qty_nb(st, 1, 100))
+    ([1, 1], 5)
+    """
+
+    def __new__(cls, initial=None, capacity: int = 256):
+        init = np.zeros(0) if initial is None else np.ascontiguousarray(initial, dtype=np.float64).ravel()
+        return new_book_state_nb(init, int(capacity))
+
+    @property
+    def akey(self):
+        """Ask keys (``-price``, ascending: best last), capacity-sized (first ``n[0]`` valid)."""
+        return _bs_get_nb(self)[0]
+
+    @property
+    def aqty(self):
+        """Ask sizes matching :attr:`akey`."""
+        return _bs_get_nb(self)[1]
+
+    @property
+    def bkey(self):
+        """Bid keys (``+price``, ascending: best last), capacity-sized (first ``n[1]`` valid)."""
+        return _bs_get_nb(self)[2]
+
+    @property
+    def bqty(self):
+        """Bid sizes matching :attr:`bkey`."""
+        return _bs_get_nb(self)[3]
+
+    @property
+    def n(self):
+        """int64 ``[n_ask_levels, n_bid_levels]`` (the live array)."""
+        return _bs_get_nb(self)[4]
+
+    @property
+    def counters(self):
+        """int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]`` (the live array)."""
+        return _bs_get_nb(self)[5]
+
+
+structref.define_proxy(BookState, BookStateType, ["akey", "aqty", "bkey", "bqty", "n", "counters"])
+
+
+@njit(cache=True)
+def _bs_get_nb(s):
+    return s.akey, s.aqty, s.bkey, s.bqty, s.n, s.counters
+
+
+@njit(cache=True)
+def new_book_state_nb(init: np.ndarray, capacity: int):
+    """A :class:`BookState` seeded from one LOBSTER-layout row ``init`` (may be empty); each side
+    holds ``capacity`` levels before it grows."""
+    akey, aqty, na, bkey, bqty, nb = _seed_nb(init, capacity)
+    n = np.zeros(2, dtype=np.int64)
+    n[0] = na
+    n[1] = nb
+    counters = np.zeros(3, dtype=np.int64)
+    counters[1] = na
+    counters[2] = nb
+    return BookState(akey, aqty, bkey, bqty, n, counters)
+
+
+@njit(cache=True)
+def book_step_nb(s, kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
+                 out: np.ndarray) -> None:
+    """Apply a chunk of events to the :class:`BookState` ``s``; row ``t`` of ``out`` (``(n, 4L)``
+    float64) = the top-``L`` book after event ``t`` of the chunk (LOBSTER layout).
+
+    The hot loop (:func:`_replay_run_nb`) runs on the state's arrays; when a side is full it
+    stops, the side doubles and the loop resumes at that event. ``s.counters`` accumulates the
+    replay statistics. Running it once over a whole day is :func:`replay_into_nb`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> st = new_book_state_nb(np.zeros(0), 256)
+    >>> out = np.empty((2, 4))
+    >>> book_step_nb(st, np.array([1, 1], np.int8), np.array([1, -1], np.int8), np.array([100, 101]),
+    ...              np.array([5.0, 3.0]), out)
+    >>> out.tolist()
+    [[9999999999.0, 0.0, 100.0, 5.0], [101.0, 3.0, 100.0, 5.0]]
+    """
+    n = kind.size
+    bn = s.n
+    na = bn[0]
+    nb = bn[1]
+    akey, aqty, bkey, bqty = s.akey, s.aqty, s.bkey, s.bqty
+    counters = s.counters
+    t = 0
+    while t < n:
+        t, na, nb = _replay_run_nb(kind, side, price, size, t, akey, aqty, na, bkey, bqty, nb, out, counters)
+        if t < n:  # a side is full: double it and resume at event t
+            if na == akey.size:
+                akey, aqty = grow_pair_nb(akey, aqty)
+                s.akey = akey
+                s.aqty = aqty
+            if nb == bkey.size:
+                bkey, bqty = grow_pair_nb(bkey, bqty)
+                s.bkey = bkey
+                s.bqty = bqty
+    bn[0] = na
+    bn[1] = nb
+
+
+@njit(cache=True)
+def book_apply_nb(s, kind: int, side: int, price: int, size: float) -> int:
+    """Apply ONE event to the :class:`BookState` ``s`` (no snapshot written): the update rule of
+    :func:`book_step_nb`. Returns 1 when a reduction hit a price not in the book (ignored), else 0;
+    ``s.counters`` is updated as by :func:`book_step_nb`."""
+    u = 0
+    if kind == ADD or kind == CANCEL or kind == DELETE or kind == EXEC_VISIBLE or kind == LEVEL_SET:
+        q = size
+        setv = kind == LEVEL_SET
+        if not (kind == ADD or setv):
+            q = -q
+        if side > 0:
+            if s.n[1] == s.bkey.size:
+                s.bkey, s.bqty = grow_pair_nb(s.bkey, s.bqty)
+            nb, u, d = _update_side_nb(s.bkey, s.bqty, s.n[1], np.int64(price), q, setv)
+            s.n[1] = nb
+            s.counters[2] = max(s.counters[2], nb)
+        else:
+            if s.n[0] == s.akey.size:
+                s.akey, s.aqty = grow_pair_nb(s.akey, s.aqty)
+            na, u, d = _update_side_nb(s.akey, s.aqty, s.n[0], -np.int64(price), q, setv)
+            s.n[0] = na
+            s.counters[1] = max(s.counters[1], na)
+        s.counters[0] += u
+    elif kind == CLEAR:
+        s.n[0] = 0
+        s.n[1] = 0
+    return u
+
+
+@njit(cache=True)
+def level_qty_nb(s, side: int, price: int) -> float:
+    """Size resting at ``price`` on ``side`` (+1 bid / -1 ask) of the :class:`BookState` ``s``
+    (0.0 when the level is empty)."""
+    if side > 0:
+        pos = _locate_nb(s.bkey, s.n[1], np.int64(price))
+        return s.bqty[pos] if pos >= 0 else 0.0
+    pos = _locate_nb(s.akey, s.n[0], -np.int64(price))
+    return s.aqty[pos] if pos >= 0 else 0.0
+
+
 @njit(cache=True)
 def replay_into_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
                    init: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -258,20 +437,9 @@ def replay_into_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
     >>> out.tolist()
     [[9999999999.0, 0.0, 100.0, 5.0]]
     """
-    n = kind.size
-    akey, aqty, na, bkey, bqty, nb = _seed_nb(init, 256)
-    counters = np.zeros(3, dtype=np.int64)
-    counters[1] = na
-    counters[2] = nb
-    t = 0
-    while t < n:
-        t, na, nb = _replay_run_nb(kind, side, price, size, t, akey, aqty, na, bkey, bqty, nb, out, counters)
-        if t < n:  # a side is full: double it and resume at event t
-            if na == akey.size:
-                akey, aqty = _grow_nb(akey, aqty)
-            if nb == bkey.size:
-                bkey, bqty = _grow_nb(bkey, bqty)
-    return counters
+    s = new_book_state_nb(init, 256)
+    book_step_nb(s, kind, side, price, size, out)
+    return s.counters
 
 
 @njit(cache=True)

@@ -68,7 +68,14 @@ import pandas as pd
 from numba import njit
 
 from companion.events import NS, Instrument
-from companion.signals import classify_nb, composite_nb, distance_weighted_imbalance_nb, mid_price, volume_imbalance_nb
+from companion.signals import (
+    classify_nb,
+    composite_nb,
+    distance_weighted_imbalance_nb,
+    mid_price,
+    model_rule_nb,
+    volume_imbalance_nb,
+)
 from companion.stats import pearson
 
 __all__ = [
@@ -559,12 +566,7 @@ def model_decision_nb(raw: float, ofi: float, ofi_threshold: float, p_long: floa
     >>> model_decision_nb(1.0, 5.0, 1.0, 0.55, 0.45), model_decision_nb(-1.0, -5.0, 1.0, 0.55, 0.45)
     (1, -1)
     """
-    p = 1.0 / (1.0 + math.exp(-raw))
-    if p > p_long and ofi > ofi_threshold:
-        return 1
-    if p < p_short and ofi < -ofi_threshold:
-        return -1
-    return 0
+    return model_rule_nb(1.0 / (1.0 + math.exp(-raw)), ofi, ofi_threshold, p_long, p_short)
 
 
 def _stats(x: np.ndarray) -> dict:
@@ -640,8 +642,7 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     side = np.ascontiguousarray(events["side"], np.int8)
     price = np.ascontiguousarray(events["price"], np.int64)
     size = np.ascontiguousarray(events["size"], np.float64)
-    akey, aqty, na, bkey, bqty, nb = bk._seed_nb(book[s0 - 1].copy(), 1 << 14)
-    counters = np.zeros(3, dtype=np.int64)
+    bst = bk.BookState(book[s0 - 1].copy(), 1 << 14)
     row_out = np.empty((1, 4 * L), dtype=np.float64)
     # the feature engine starts at the grid point before the warm-up: its state needs history,
     # but the per-event cost does not depend on how full its windows are
@@ -660,8 +661,7 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     for i in range(n_tot):
         e = s0 + i
         t_a = clock()
-        _, na, nb = bk._replay_run_nb(kind[e:e + 1], side[e:e + 1], price[e:e + 1], size[e:e + 1], 0,
-                                      akey, aqty, na, bkey, bqty, nb, row_out, counters)
+        bk.book_step_nb(bst, kind[e:e + 1], side[e:e + 1], price[e:e + 1], size[e:e + 1], row_out)
         t_b = clock()
         imbalance_signal_nb(row_out, L, tick, w_v, w_d, 0.15, 0.35)
         t_c = clock()

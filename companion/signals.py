@@ -44,7 +44,7 @@ from numba import njit
 
 from companion.events import NS
 from companion.features.kernels import new_order_maps, order_map_step_nb
-from companion.stats import mid_price  # the one level-1 mid (empty-level rule: stats.two_sided)
+from companion.stats import level_size_nb, mid_price, price_ok_nb  # the one empty-level rule
 
 NONE, BUY, SELL, STRONG_BUY, STRONG_SELL = 0, 1, -1, 2, -2
 SIGNAL_NAMES = {NONE: "NONE", BUY: "BUY", SELL: "SELL", STRONG_BUY: "STRONG_BUY",
@@ -52,13 +52,12 @@ SIGNAL_NAMES = {NONE: "NONE", BUY: "BUY", SELL: "SELL", STRONG_BUY: "STRONG_BUY"
 CODES = (STRONG_SELL, SELL, NONE, BUY, STRONG_BUY)
 DEFAULT_WEIGHTS = (0.7, 0.2, 0.1)
 
-_DUMMY_ABS = 9.0e9
-
 __all__ = [
     "NONE", "BUY", "SELL", "STRONG_BUY", "STRONG_SELL", "SIGNAL_NAMES",
     "volume_imbalance_nb", "distance_weighted_imbalance_nb", "order_count_imbalance_nb",
     "composite_nb", "classify_nb", "imbalance_components", "classify", "ImbalanceSignal",
     "forward_mid_move_bps", "mid_price", "trailing_ofi", "align_predictions", "model_rule",
+    "model_rule_nb", "model_rule_into_nb",
     "threshold_sweep", "calibrate_threshold", "sample_on_grid",
     "MODEL_FEATURES", "OutOfSampleDirection", "walk_forward_direction",
 ]
@@ -67,11 +66,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # kernels
 # --------------------------------------------------------------------------------------------
-@njit(cache=True)
-def _size(px: float, sz: float) -> float:
-    return sz if (abs(px) < _DUMMY_ABS and sz > 0.0) else 0.0
-
-
 @njit(cache=True)
 def volume_imbalance_nb(book: np.ndarray, levels: int) -> np.ndarray:
     """``I_V`` per row over levels ``1..levels`` (NaN when both sides are empty).
@@ -89,8 +83,8 @@ def volume_imbalance_nb(book: np.ndarray, levels: int) -> np.ndarray:
         db = 0.0
         da = 0.0
         for k in range(levels):
-            da += _size(book[i, 4 * k], book[i, 4 * k + 1])
-            db += _size(book[i, 4 * k + 2], book[i, 4 * k + 3])
+            da += level_size_nb(book[i, 4 * k], book[i, 4 * k + 1])
+            db += level_size_nb(book[i, 4 * k + 2], book[i, 4 * k + 3])
         if db + da > 0.0:
             out[i] = (db - da) / (db + da)
     return out
@@ -112,7 +106,7 @@ def distance_weighted_imbalance_nb(book: np.ndarray, levels: int, tick: float) -
     for i in range(n):
         pa1 = book[i, 0]
         pb1 = book[i, 2]
-        if abs(pa1) >= _DUMMY_ABS or abs(pb1) >= _DUMMY_ABS or book[i, 1] <= 0 or book[i, 3] <= 0:
+        if not price_ok_nb(pa1) or not price_ok_nb(pb1) or book[i, 1] <= 0 or book[i, 3] <= 0:
             continue
         mid = 0.5 * (pa1 + pb1)
         wa = 0.0
@@ -120,8 +114,8 @@ def distance_weighted_imbalance_nb(book: np.ndarray, levels: int, tick: float) -
         for k in range(levels):
             pa = book[i, 4 * k]
             pb = book[i, 4 * k + 2]
-            wa += _size(pa, book[i, 4 * k + 1]) / (1.0 + abs(pa - mid) / tick) if abs(pa) < _DUMMY_ABS else 0.0
-            wb += _size(pb, book[i, 4 * k + 3]) / (1.0 + abs(mid - pb) / tick) if abs(pb) < _DUMMY_ABS else 0.0
+            wa += level_size_nb(pa, book[i, 4 * k + 1]) / (1.0 + abs(pa - mid) / tick) if price_ok_nb(pa) else 0.0
+            wb += level_size_nb(pb, book[i, 4 * k + 3]) / (1.0 + abs(mid - pb) / tick) if price_ok_nb(pb) else 0.0
         if wa + wb > 0.0:
             out[i] = (wb - wa) / (wa + wb)
     return out
@@ -152,9 +146,9 @@ def count_imbalance_rows_nb(kind, side, price, size, oid, book, levels, orders, 
         for k in range(levels):
             pa = book[i, 4 * k]
             pb = book[i, 4 * k + 2]
-            if abs(pa) < _DUMMY_ABS and book[i, 4 * k + 1] > 0:
+            if price_ok_nb(pa) and book[i, 4 * k + 1] > 0:
                 na += counts.get(2 * np.int64(pa), 0)
-            if abs(pb) < _DUMMY_ABS and book[i, 4 * k + 3] > 0:
+            if price_ok_nb(pb) and book[i, 4 * k + 3] > 0:
                 nb += counts.get(2 * np.int64(pb) + 1, 0)
         if na + nb > 0.0:
             out[i] = (nb - na) / (na + nb)
@@ -346,9 +340,36 @@ def align_predictions(pred_ts, pred, event_ts) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def model_rule_nb(p: float, ofi: float, ofi_threshold: float, p_long: float, p_short: float) -> int:
+    """THE model rule of the package, on one event: +1 when ``p > p_long`` and ``ofi > theta``, -1
+    when ``p < p_short`` and ``ofi < -theta``, else 0 (a NaN compares false: 0). ``p``: P(up),
+    ``ofi``: trailing OFI (shares), ``theta`` = ``ofi_threshold``. :func:`model_rule` (batch),
+    the live front (:mod:`companion.streaming`) and :func:`companion.latency.model_decision_nb` call it.
+
+    Examples
+    --------
+    >>> model_rule_nb(0.6, 5.0, 1.0, 0.55, 0.45), model_rule_nb(0.4, -5.0, 1.0, 0.55, 0.45)
+    (1, -1)
+    """
+    if p > p_long and ofi > ofi_threshold:
+        return 1
+    if p < p_short and ofi < -ofi_threshold:
+        return -1
+    return 0
+
+
+@njit(cache=True)
+def model_rule_into_nb(p: np.ndarray, ofi: np.ndarray, ofi_threshold: float, p_long: float, p_short: float,
+                       out: np.ndarray) -> None:
+    """:func:`model_rule_nb` per element: ``out[i] = rule(p[i], ofi[i])`` (int8 codes)."""
+    for i in range(p.shape[0]):
+        out[i] = model_rule_nb(p[i], ofi[i], ofi_threshold, p_long, p_short)
+
+
 def model_rule(p_up, ofi, ofi_threshold: float, p_long: float = 0.55, p_short: float = 0.45) -> np.ndarray:
     """+1 when ``P(up) > p_long`` and ``OFI > theta``; -1 when ``P(up) < p_short`` and
-    ``OFI < -theta``; else 0 (NaN inputs -> 0). Int8.
+    ``OFI < -theta``; else 0 (NaN inputs -> 0). Int8. (:func:`model_rule_nb` per event.)
 
     Examples
     --------
@@ -357,9 +378,10 @@ def model_rule(p_up, ofi, ofi_threshold: float, p_long: float = 0.55, p_short: f
     """
     p = np.asarray(p_up, dtype=np.float64)
     o = np.asarray(ofi, dtype=np.float64)
+    p, o = np.broadcast_arrays(p, o)
     out = np.zeros(p.shape, dtype=np.int8)
-    out[(p > p_long) & (o > ofi_threshold)] = 1
-    out[(p < p_short) & (o < -ofi_threshold)] = -1
+    model_rule_into_nb(np.ascontiguousarray(p).ravel(), np.ascontiguousarray(o).ravel(), float(ofi_threshold),
+                       float(p_long), float(p_short), out.reshape(-1))
     return out
 
 

@@ -49,6 +49,10 @@ MODULES = [
     "companion.live.feeds",
     "companion.live.metrics",
     "companion.live.executor",
+    # issue 14: the stage protocols of the live path
+    "companion.streaming",
+    "companion.live.drive",
+    "companion.live.recorder",
     "companion.features",
     "companion.backtest",
     "companion.models.compiled",

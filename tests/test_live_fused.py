@@ -17,10 +17,11 @@ import pytest
 
 from companion import synth
 from companion.live.config import LiveConfig
-from companion.live.executor import LiveExecutor, _sum_levels_nb
+from companion.live.executor import LiveExecutor
 from companion.live.feeds import LobsterReplayFeed, SimulatedClock
 from companion.live.metrics import cycles_nb, ns_per_cycle
 from companion.models.compiled import CompiledModel, flat_layout, predict_raw_flat_nb, predict_raw_nb
+from companion.streaming import sum_levels_nb
 
 
 def _tiled(cm: CompiledModel, k: int) -> CompiledModel:
@@ -98,7 +99,7 @@ def test_level_sum_is_numpys(M):
     rng = np.random.default_rng(M)
     E = rng.standard_normal((4000, M)) * 10.0 ** rng.integers(-3, 6, (4000, M))
     ref = E.sum(axis=1)
-    got = np.array([_sum_levels_nb(np.ascontiguousarray(r), M) for r in E])
+    got = np.array([sum_levels_nb(np.ascontiguousarray(r), M) for r in E])
     np.testing.assert_array_equal(got, ref)
 
 
@@ -160,8 +161,8 @@ def test_streamed_model_codes_equal_batch(day, levels, session):
     t_live, p_live = ex.stream.predictions()
     assert len(t_live) >= len(st) - 1 and np.array_equal(t_live, st[: len(t_live)])
     np.testing.assert_array_equal(p_live, p[: len(p_live)])
-    np.testing.assert_array_equal(ex._values[:n], p_b)
-    np.testing.assert_array_equal(ex._codes[:n], codes_b)
+    np.testing.assert_array_equal(ex.values[:n], p_b)
+    np.testing.assert_array_equal(ex.codes[:n], codes_b)
     assert (codes_b != 0).any()
 
 
@@ -224,7 +225,7 @@ def _run_model(ev, inst, model, fused=True, strided=False, venue_capacity=None):
     if venue_capacity is not None:
         venue = PaperVenue(inst, cfg.execution_config(inst), levels=10, capacity=venue_capacity)
     ex = LiveExecutor(cfg, inst, model=model, venue=venue)
-    ex._fused = fused
+    ex.fused = fused
     feed = LobsterReplayFeed(ev, speed=float("inf"), clock=SimulatedClock(int(ev["ts"][0])))
     if strided:  # non-contiguous chunks: through the dispatcher, not the resolved entry point
         def gen(src):
@@ -251,12 +252,12 @@ def test_one_call_per_chunk_equals_three_calls(day):
     n = len(ev)
     for kw in ({}, {"strided": True}, {"venue_capacity": 256}):
         ex, s = _run_model(ev, inst, model, **kw)
-        np.testing.assert_array_equal(ex._codes[:n], ref._codes[:n])
-        np.testing.assert_array_equal(ex._values[:n], ref._values[:n])
+        np.testing.assert_array_equal(ex.codes[:n], ref.codes[:n])
+        np.testing.assert_array_equal(ex.values[:n], ref.values[:n])
         for a, b in zip(ex.stream.predictions(), ref.stream.predictions()):
             np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(ex.venue.orders, ref.venue.orders)
         np.testing.assert_array_equal(ex.venue.fills, ref.venue.fills)
         assert (s.orders, s.fills, s.wakeups, s.pnl, s.chunks) == (s_ref.orders, s_ref.fills, s_ref.wakeups,
                                                                    s_ref.pnl, s_ref.chunks)
-        assert ex.venue.n == n and ex._msg_seq == ref._msg_seq
+        assert ex.venue.n == n and ex.messages == ref.messages

@@ -12,9 +12,9 @@ import pytest
 
 from companion import synth
 from companion.backtest import ExecutionConfig, run_backtest
-from companion.book import replay
+from companion.book import IncrementalBook, replay
 from companion.live.config import LiveConfig
-from companion.live.executor import IncrementalBook, LiveExecutor
+from companion.live.executor import LiveExecutor
 from companion.live.feeds import LobsterReplayFeed, SimulatedClock
 from companion.live.venue import PaperVenue
 from companion.sim import Fees, FIFOQueue, LognormalLatency, PowerProbQueue, RiskLimits
@@ -77,7 +77,7 @@ def test_scalper_parity_default_config(day, tmp_path):
     assert j.position(inst.symbol).qty == bt.sim.local_position
     assert s.reconciled
     # decisions: the same mids and signal values were logged
-    assert np.array_equal(ex._dec[: len(bt.sim.orders)], bt.decisions[: len(bt.sim.orders)])
+    assert np.array_equal(ex.user_state[3][: len(bt.sim.orders)], bt.decisions[: len(bt.sim.orders)])
 
 
 def test_scalper_parity_with_max_loss_kill(day):
@@ -152,3 +152,59 @@ def test_model_strategy_parity(day):
     assert np.array_equal(t_live, st[: len(t_live)]) and len(t_live) >= len(st) - 1
     assert np.array_equal(p_live, p[: len(p_live)])
     assert s.latency["features"]["n"] > 0 and s.latency["model"]["n"] > 0
+
+
+# ---- ANY strategy object runs live (not only the signal trader): a small quoting strategy
+from numba import njit  # noqa: E402
+
+from companion.sim.context import best_ask, best_bid, cancel, is_live, submit  # noqa: E402
+from companion.sim.orders import LIMIT  # noqa: E402
+
+
+@njit(cache=True)
+def _quote_nb(ctx, params, user_state):
+    """Quote one lot at the best bid when flat, at the best ask when long; re-quote (cancel) when
+    the touch moved away from the resting order. ``user_state[0][0]``: wake-ups seen (a check)."""
+    st = user_state[0]
+    st[0] += 1.0
+    qty = params[0]
+    live = -1
+    for j in range(ctx.n_orders):
+        if is_live(ctx.orders[j].local_status):
+            live = j
+    if ctx.position < qty:
+        side, px = 1, best_bid(ctx)
+    else:
+        side, px = -1, best_ask(ctx)
+    if not (px == px) or abs(px) > 1e9:  # an empty side
+        return
+    if live >= 0:
+        o = ctx.orders[live]
+        if o.side != side or o.price != int(px):
+            cancel(ctx, live)
+        return
+    submit(ctx, side, qty, int(px), LIMIT)
+
+
+class _Quoter:
+    """A strategy object (name, kernel, build) that uses no precomputed signal."""
+
+    name = "quoter"
+    kernel = staticmethod(_quote_nb)
+
+    def build(self, events, book, instrument, max_orders):
+        return np.array([100.0]), (np.zeros(1), np.zeros(0, np.int8), np.zeros(0))
+
+
+def test_any_strategy_object_parity(day):
+    ev, book, inst = day
+    cfg = LiveConfig.from_dict({"kill_switch": {"file": None}, "risk": {"max_loss": None},
+                                "venue": {"flat_before_close_s": 60}})
+    exc = cfg.execution_config(inst)
+    bt = run_backtest(ev, book, inst, _Quoter(), execution=exc)
+    ex = LiveExecutor(cfg, inst, strategy=_Quoter())
+    s = ex.run(_feed(ev))
+    _assert_same_run(ex.venue.result(), bt.sim)
+    own = bt.sim.orders[bt.sim.orders["by_risk"] == 0]
+    assert s.orders == len(bt.sim.orders) > 10 and (own["otype"] == LIMIT).all() and len(bt.sim.fills) > 0
+    assert ex.user_state[0][0] == s.wakeups > 0  # the strategy's own state was driven live

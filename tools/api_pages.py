@@ -44,7 +44,7 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
     ("signals", "Signals and backtest",
      "Signals from imbalance and model predictions, quotes for market making (chapter 7), the "
      "event-driven backtest and its P&L decomposition (chapter 9), and the tables the chapters print.",
-     ["companion.signals", "companion.backtest", "companion.backtest.market_making",
+     ["companion.signals", "companion.streaming", "companion.backtest", "companion.backtest.market_making",
       "companion.backtest.pnl", "companion.backtest.metrics", "companion.display"]),
     ("simulator", "Execution simulator",
      "The event-driven exchange simulator: strategy context, orders, queue models, latency, fees, impact "
@@ -57,8 +57,8 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
      ["companion.execution", "companion.latency"]),
     ("live", "Live trading",
      "Configuration, the journal, venues, feeds and the live executor (chapter 11).",
-     ["companion.live.config", "companion.live.journal", "companion.live.venue", "companion.live.feeds",
-      "companion.live.executor"]),
+     ["companion.live.config", "companion.live.journal", "companion.live.recorder", "companion.live.venue",
+      "companion.live.drive", "companion.live.feeds", "companion.live.metrics", "companion.live.executor"]),
     ("study", "Studies and the catalog",
      "Ticker-day catalogs, synthetic universes and the per-ticker-day studies with their statistics "
      "(chapter 12).",

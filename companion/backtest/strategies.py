@@ -236,6 +236,11 @@ class _SignalTrader:
         p[P_TICK] = tick
         return p
 
+    def params(self, tick: float) -> np.ndarray:
+        """The float64 parameter vector of :func:`signal_trader_nb` (``P_*`` slots) for a
+        ``tick`` (price units); raises ValueError on an invalid ``entry`` or ``qty``."""
+        return self._params(tick)
+
     def codes(self, events, book, instrument) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
 

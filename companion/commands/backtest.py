@@ -177,8 +177,8 @@ def parse_config(cfg: dict | None, strategy: str, instrument) -> tuple:
         sc["p_up"] = df["p_up"].to_numpy(np.float64)
     try:
         strat = cls(**sc)
-        if hasattr(strat, "_params"):
-            strat._params(float(instrument.tick))  # validates entry / qty
+        if hasattr(strat, "params"):
+            strat.params(float(instrument.tick))  # validates entry / qty
     except (TypeError, ValueError) as exc:
         raise ValueError(f"config: strategy: {exc}") from None
     if hasattr(strat, "validate"):  # a market maker

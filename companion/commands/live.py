@@ -167,14 +167,28 @@ def run(args) -> int:
     feed = LobsterReplayFeed(d.events, speed=speed, clock=clock)
     ex = LiveExecutor(cfg, d.instrument, levels=levels, journal=args.journal, model=model,
                       status=not (args.json or args.quiet), dataset=_dataset_identity(args.replay, d),
-                      new_segment=args.new_segment)
+                      new_segment=args.new_segment, on_chunk=_crash_hook(args.crash_after_events))
     try:
-        s = ex.run(feed, book_rows=rows, max_events=args.max_events, crash_after_events=args.crash_after_events,
-                   handle_sigusr1=True)
+        s = ex.run(feed, book_rows=rows, max_events=args.max_events, handle_sigusr1=True)
     finally:
         if ex.journal is not None:
             ex.journal.close()
     return _report(args, s, d.instrument)
+
+
+def _crash_hook(after_events):
+    """The crash demo (hidden ``--crash-after-events``): an ``on_chunk`` that SIGKILLs this process
+    once that many events were processed (kept out of the executor's loop)."""
+    if after_events is None:
+        return None
+    import os
+    import signal
+
+    def hook(_executor, n_seen: int) -> None:
+        if n_seen >= after_events:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
 
 
 def _report(args, s, instrument) -> int:

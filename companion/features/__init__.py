@@ -241,6 +241,28 @@ class FeatureEngine:
         self._groups = [_Group(g, origin, self.bin_ns, self.tick, self.config) for g in self.groups]
         self._levels = None
 
+    # ---- the engine's state, for a compiled driver (the live front, companion.streaming)
+    def start(self, origin: int) -> None:
+        """Start the sample schedule and the groups' state at ``origin`` (ns) if not started yet
+        (:meth:`update_arrays` does it at the first chunk: the first event's time floored to the step)."""
+        if self._sched is None:
+            self._start(int(origin))
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The sample schedule (:class:`companion.features.sampling.Schedule`; None before the start)."""
+        return self._sched
+
+    @property
+    def group_states(self) -> list:
+        """The feature groups' states in run order (each with ``name``, ``nf`` and its state arrays)."""
+        return self._groups
+
+    @property
+    def selection(self) -> np.ndarray:
+        """Index of each requested feature in the concatenated group outputs (int64)."""
+        return self._select
+
     @property
     def columns(self) -> list[str]:
         """The feature names, in output column order."""

@@ -1290,6 +1290,3 @@ def verify_recording(
     return out
 
 
-# old private names, kept until companion.live.feeds imports the public ones (the protocol branch
-# already does: WAIT, Reader, Decimals, decimal_places, exact_units, shift_exact)
-_WAIT, _Decimals, _decimals, _exact_units, _Reader, _shift = WAIT, Decimals, decimal_places, exact_units, Reader, shift_exact

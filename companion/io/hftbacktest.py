@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from companion.book_kernels import _grow_nb, _locate_nb, _seed_nb, _update_side_nb
+from companion.book_kernels import book_apply_nb, level_qty_nb, new_book_state_nb
 from companion.events import (
     ADD,
     CANCEL,
@@ -125,33 +125,15 @@ def level_after_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
     """
     n = kind.size
     out = np.empty(n, dtype=np.float64)
-    akey, aqty, na, bkey, bqty, nb = _seed_nb(init, 256)
+    st = new_book_state_nb(init, 256)
     unknown = 0
     for t in range(n):
         k = kind[t]
         if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE or k == LEVEL_SET:
-            q = size[t]
-            setv = k == LEVEL_SET
-            if not (k == ADD or setv):
-                q = -q
-            if side[t] > 0:
-                if nb == bkey.size:
-                    bkey, bqty = _grow_nb(bkey, bqty)
-                key = np.int64(price[t])
-                nb, u, d = _update_side_nb(bkey, bqty, nb, key, q, setv)
-                pos = _locate_nb(bkey, nb, key)
-                out[t] = bqty[pos] if pos >= 0 else 0.0
-            else:
-                if na == akey.size:
-                    akey, aqty = _grow_nb(akey, aqty)
-                key = -np.int64(price[t])
-                na, u, d = _update_side_nb(akey, aqty, na, key, q, setv)
-                pos = _locate_nb(akey, na, key)
-                out[t] = aqty[pos] if pos >= 0 else 0.0
-            unknown += u
+            unknown += book_apply_nb(st, k, side[t], price[t], size[t])
+            out[t] = level_qty_nb(st, side[t], price[t])
         elif k == CLEAR:
-            na = 0
-            nb = 0
+            book_apply_nb(st, k, side[t], price[t], size[t])
             out[t] = 0.0
         else:
             out[t] = np.nan

@@ -731,3 +731,4 @@ def verify_tardis(incremental_path: str | Path, snapshot_path: str | Path) -> di
             "incremental_rows": inc.stats["rows"], "snapshots": len(snp.book), "depth": L,
             "compared": compared, "matched": matched, "first_mismatch_line": first, "crossed_rows": crossed,
             "ok": bool(matched == compared)}
+

@@ -72,17 +72,17 @@ import numpy as np
 from companion.errors import DataFormatError
 from companion.events import EVENT_DTYPE, Instrument
 from companion.io.binance import (
-    _WAIT,
     DIFF_DTYPE,
     KNOWN_FILTERS,
     MARKETS,
     TICKER_DTYPE,
     VENUES,
-    _Decimals,
-    _decimals,
-    _exact_units,
-    _Reader,
-    _shift,
+    WAIT,
+    Decimals,
+    Reader,
+    decimal_places,
+    exact_units,
+    shift_exact,
 )
 
 __all__ = [
@@ -346,7 +346,7 @@ class SnapshotError(FeedClosed):
 class BinanceStreamDecoder:
     """Incremental Binance decoder: messages in, drained event/ticker/diff chunks out.
 
-    A thin adapter over the recording reader of :mod:`companion.io.binance` (``_Reader``, run with
+    A thin adapter over the recording reader of :mod:`companion.io.binance` (``Reader``, run with
     ``on_gap="resync"``): :meth:`feed` passes one raw message (a combined-stream envelope or a
     REST snapshot JSON) through the reader's diff-sync state machine; :meth:`drain` converts what
     accumulated into arrays at a fixed ``price_scale`` and resets the reader's output lists.
@@ -361,7 +361,7 @@ class BinanceStreamDecoder:
         if price_scale is None:
             if tick_s is None:
                 raise ValueError(f"no known tick for {market} {symbol}: pass price_scale=10**decimals")
-            price_scale = 10 ** _decimals(tick_s)
+            price_scale = 10 ** decimal_places(tick_s)
         dec = round(math.log10(price_scale))
         if price_scale < 1 or 10**dec != price_scale:
             raise ValueError(f"price_scale must be a power of 10, got {price_scale}")
@@ -372,11 +372,11 @@ class BinanceStreamDecoder:
         self.source = source
         self._path = Path(source)
         self.instrument = Instrument(
-            symbol=symbol, tick=_exact_units(tick_s, dec) if tick_s else 1, price_scale=self.price_scale,
+            symbol=symbol, tick=exact_units(tick_s, dec) if tick_s else 1, price_scale=self.price_scale,
             lot=float(lot_s) if lot_s else 0.0, venue=VENUES[market],
             extra={"market": market, "source": source, "tick_source": "known" if tick_s else "unknown"},
         )
-        self._r = _Reader(self._path, symbol, market, "resync")
+        self._r = Reader(self._path, symbol, market, "resync")
         self.messages = 0
 
     # ---------------------------------------------------------------- state
@@ -388,12 +388,12 @@ class BinanceStreamDecoder:
     @property
     def synced(self) -> bool:
         """True once a snapshot anchored the book and no gap has dropped it since."""
-        return self._r.state != _WAIT
+        return self._r.state != WAIT
 
     @property
     def waiting_for_snapshot(self) -> bool:
         """True while no snapshot anchors the book (the opposite of :attr:`synced`)."""
-        return self._r.state == _WAIT
+        return self._r.state == WAIT
 
     def counters(self) -> dict:
         """Messages, snapshots, gaps, stale and buffered diffs, trades and ignored messages."""
@@ -442,7 +442,7 @@ class BinanceStreamDecoder:
         up = self.dec - nd
         out = np.empty(len(mant), dtype=np.int64)
         ok = up >= 0
-        out[ok] = _shift(mant[ok], up[ok], self._path)
+        out[ok] = shift_exact(mant[ok], up[ok], self._path)
         if not ok.all():
             down = 10 ** (-up[~ok])
             m = mant[~ok]
@@ -480,7 +480,7 @@ class BinanceStreamDecoder:
             tk["bid_qty"], tk["ask_qty"] = tqty[0::2], tqty[1::2]
         diffs = np.array(r.diff_rows, dtype=DIFF_DTYPE) if r.diff_rows else _NO_DIFFS
         r.ts, r.tsl, r.kind, r.side, r.oid = [], [], [], [], []
-        r.dec, r.tk_dec, r.unused = _Decimals(), _Decimals(), _Decimals()
+        r.dec, r.tk_dec, r.unused = Decimals(), Decimals(), Decimals()
         r.tk_num, r.diff_rows = [], []
         return ev, tk, diffs
 

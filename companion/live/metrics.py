@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from typing import TextIO
 
 import numpy as np
@@ -25,7 +26,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle"]
+__all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle", "LiveSummary", "le", "sum_p99"]
 
 
 @intrinsic
@@ -111,6 +112,7 @@ class LatencyRecorder:
         return self._buf[stage][: self._n[stage]]
 
     def count(self, stage: str) -> int:
+        """Number of samples recorded for ``stage``."""
         return self._n[stage]
 
     def percentile(self, stage: str, q: float) -> float:
@@ -157,6 +159,7 @@ class StatusLine:
         return self.enabled and time.monotonic() - self._last >= self.interval_s
 
     def show(self, text: str) -> None:
+        """Overwrite the status line with ``text`` (at most 160 characters)."""
         s = self.stream or sys.stderr
         s.write("\r" + text[:160].ljust(100))
         s.flush()
@@ -164,8 +167,113 @@ class StatusLine:
         self._shown = True
 
     def close(self) -> None:
+        """End the status line (a newline, once something was shown)."""
         if self._shown:
             s = self.stream or sys.stderr
             s.write("\n")
             s.flush()
             self._shown = False
+
+
+@dataclass
+class LiveSummary:
+    """What a run did. Money in currency; latency in µs per stage (``{n, p50_us, p99_us, mean_us, max_us}``).
+
+    Attributes
+    ----------
+    events, chunks : int
+        Market events and feed chunks processed.
+    wakeups : int
+        Strategy wake-ups (calls of the strategy kernel).
+    orders, fills : int
+        Orders submitted and fills received on the venue.
+    risk_events : int
+        Risk-check rejections and halts recorded.
+    position : float
+        Final position (instrument size units).
+    cash : float
+        Final cash of the run (currency).
+    pnl : float
+        Cash plus the position marked at the last mid (currency).
+    fees : float
+        Fees paid (currency).
+    killed : str or None
+        The kill-switch reason (``"MAX_LOSS"``, ``"FEED_ERROR"``, ...) when the run was killed.
+    stopped_early : bool
+        True when the loop ended before the feed did (stop requested, kill, error).
+    resumed_from : int or None
+        The journal checkpoint (event sequence number) a recovered run resumed after.
+    checkpoint : int or None
+        The last journal checkpoint written (event sequence number).
+    reconciled : bool or None
+        Whether the journal's position and cash match the venue's at the end (None without a
+        journal).
+    elapsed_s : float
+        Wall time of the run (s).
+    events_per_s : float
+        Events per second of wall time, warm-up excluded.
+    warmup_chunks : int
+        Chunks counted as warm-up (see ``warmup_s``).
+    latency : dict
+        Per-stage latency summary, ``{stage: {n, p50_us, p99_us, mean_us, max_us}}``.
+    targets_met : dict
+        ``{"signal_us": bool, "features_model_us": bool or None}``: whether the p99 latencies
+        met the configured targets (None: not applicable, e.g. no model).
+
+    Examples
+    --------
+    >>> LiveSummary(events=3, position=1.0).to_dict()["events"]
+    3
+    """
+
+    events: int = 0
+    chunks: int = 0
+    wakeups: int = 0
+    orders: int = 0
+    fills: int = 0
+    risk_events: int = 0
+    position: float = 0.0
+    cash: float = 0.0
+    pnl: float = 0.0
+    fees: float = 0.0
+    killed: str | None = None
+    stopped_early: bool = False
+    resumed_from: int | None = None
+    checkpoint: int | None = None
+    reconciled: bool | None = None
+    elapsed_s: float = 0.0
+    events_per_s: float = 0.0
+    #: wall time of the warm-up chunks (the first chunk of a run and the first through the one-call
+    #: path: numba compiles or loads the kernels there); left out of the latency histograms and of
+    #: ``events_per_s`` (which is events / (elapsed - warm-up))
+    warmup_s: float = 0.0
+    warmup_chunks: int = 0
+    latency: dict = field(default_factory=dict)
+    targets_met: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The summary as a plain dict (JSON-ready)."""
+        return asdict(self)
+
+
+def le(x, target) -> bool | None:
+    """``x <= target`` (None when ``x`` is None: not measured).
+
+    Examples
+    --------
+    >>> le(12.0, 20.0), le(None, 20.0)
+    (True, None)
+    """
+    return None if x is None else bool(x <= target)
+
+
+def sum_p99(lat: dict, stages) -> float | None:
+    """Sum of the p99s (us) of ``stages`` in a latency summary (None when one is missing).
+
+    Examples
+    --------
+    >>> sum_p99({"features": {"p99_us": 3.0}, "model": {"p99_us": 1.5}}, ("features", "model"))
+    4.5
+    """
+    vals = [lat[s]["p99_us"] for s in stages]
+    return None if any(x is None for x in vals) else float(sum(vals))

@@ -57,15 +57,13 @@ from numba.typed import Dict
 
 from companion.events import Instrument
 from companion.sim.exchange import (
-    _ERRORS,
     C_HAS_IDS,
     DONE,
+    ERROR_NAMES,
     F_LCASH,
     F_LPOS,
     F_POS,
     I_BAD_CANCELS,
-    I_CLOSE_OID,
-    I_FIRST_OPEN,
     I_HALTED,
     I_NFILL,
     I_NORD,
@@ -75,15 +73,13 @@ from companion.sim.exchange import (
     I_WAKE_T,
     NEED_DATA,
     WAKEUP,
-    _push_req_nb,
-    _submit_nb,
     add_index_into_nb,
+    kill_nb,
     loop_nb,
 )
 from companion.sim.orders import (
     ACT_CANCEL,
     ACT_SUBMIT,
-    ACTION_DTYPE,
     CANCELED,
     EXPIRED,
     MARKET,
@@ -99,9 +95,6 @@ from companion.sim.orders import (
 from companion.sim.queue import Q_FIFO
 
 __all__ = ["Report", "VenueAdapter", "PaperVenue", "paper_step_nb", "kill_nb", "NEED_DATA"]
-
-_EPS = 1e-9
-
 
 # ============================================================================ kernels
 @njit(cache=True)
@@ -144,27 +137,6 @@ def paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions
     """
     return loop_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_actions,
                    None, None, None)
-
-
-@njit(cache=True)
-def kill_nb(lat, st, out, limits) -> int:
-    """The kill switch at the current wake-up: cancel every order the strategy believes live, send a
-    market order for ``-position`` (by the risk manager), stop waking the strategy. Returns the
-    flattening order's id (-1 when already flat)."""
-    istate, fstate, rng = st
-    orders = out[0]
-    t = istate[I_WAKE_T]
-    for m in range(istate[I_FIRST_OPEN], istate[I_NORD]):
-        q = orders[m]
-        if q.local_status == PENDING or q.local_status == NEW or q.local_status == PARTIAL:
-            _push_req_nb(lat, st, out, t, ACT_CANCEL, m)
-    pos = fstate[F_LPOS]
-    oid = -1
-    if abs(pos) > _EPS:
-        oid = _submit_nb(lat, st, out, limits, t, -1 if pos > 0 else 1, MARKET, 0, abs(pos), 1)
-        istate[I_CLOSE_OID] = oid
-    istate[I_HALTED] = 1
-    return oid
 
 
 # ============================================================================ interface
@@ -285,27 +257,16 @@ class PaperVenue:
 
     def __init__(self, instrument: Instrument, execution=None, levels: int = 10, capacity: int = 1 << 16):
         from companion.backtest import ExecutionConfig
-        from companion.events import EVENT_DTYPE
-        from companion.sim import Simulator
+        from companion.sim.simulator import ExchangeState
 
         ex_cfg = execution or ExecutionConfig()
         self.instrument = instrument
         self.execution = ex_cfg
         self.levels = int(levels)
-        # the simulator's own set-up (config vector, latency specs, risk vector, state, buffers)
-        # (configured exactly as companion.backtest.run_backtest configures its Simulator)
-        sim = Simulator(np.zeros(0, EVENT_DTYPE), np.zeros((0, 4 * self.levels)), tick=int(instrument.tick),
-                        queue=ex_cfg.queue,
-                        feed_latency=ex_cfg.feed_latency, entry_latency=ex_cfg.entry_latency,
-                        response_latency=ex_cfg.response_latency, fees=ex_cfg.fees,
-                        risk=ex_cfg.risk_limits(instrument), seed=ex_cfg.seed,
-                        wake_interval_ns=ex_cfg.wake_interval_ns, max_orders=ex_cfg.max_orders)
-        sim._reset()
-        self._cfg = sim._cfg.copy()
+        # the exchange stage's state, configured exactly as companion.backtest.run_backtest configures
+        # its Simulator (ExchangeState.from_execution); the ADD index is read by the FIFO model only
+        self.exchange = ExchangeState.from_execution(ex_cfg, instrument, int(capacity), self.levels)
         self._fifo = ex_cfg.queue.code == Q_FIFO
-        self._lat, self._limits, self._st = sim._lat, sim._limits, sim._st
-        self._bufs = list(sim._out)
-        self._actions = np.zeros(64, dtype=ACTION_DTYPE)
         self._n_act = 0
         self._seen_ids = Dict.empty(key_type=types.int64, value_type=types.int64)
         self.n = 0
@@ -323,18 +284,77 @@ class PaperVenue:
         new = (np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int8), np.zeros(cap, np.int8),
                np.zeros(cap, np.int64), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
                np.zeros((cap, L4), np.float64))
-        pos, cash = np.zeros(cap), np.zeros(cap)
         if self.n:
             for a, b in zip(new, self._mkt):
                 a[: self.n] = b[: self.n]
-            pos[: self.n] = self._bufs[5][: self.n]
-            cash[: self.n] = self._bufs[6][: self.n]
         self._mkt = new
         self._oid = np.zeros(cap, np.int64) if not self.n else np.concatenate([self._oid[: self.n],
                                                                                  np.zeros(cap - self.n, np.int64)])
-        self._bufs[5], self._bufs[6] = pos, cash
-        self._out = tuple(self._bufs)
+        if self.exchange.out[5].shape[0] != cap:
+            self.exchange.resize_series(cap, self.n)
+        self._out = self.exchange.out
         self.capacity = cap
+
+    # ---- the buffers and state, for a compiled driver (companion.live.drive)
+    @property
+    def mkt(self) -> tuple:
+        """The market buffers ``(ts, ts_local, kind, side, price, size, add_index, book)`` (capacity-sized;
+        the first :attr:`n` rows are the events received). Replaced when the capacity grows."""
+        return self._mkt
+
+    @property
+    def order_ids(self) -> np.ndarray:
+        """The events' order ids (capacity-sized; read by the FIFO queue model's ADD index)."""
+        return self._oid
+
+    @property
+    def seen_ids(self):
+        """The streaming ADD index (typed dict order id -> event index)."""
+        return self._seen_ids
+
+    @property
+    def fifo(self) -> bool:
+        """The queue model is FIFO (the ADD index is maintained)."""
+        return self._fifo
+
+    @property
+    def cfg(self) -> np.ndarray:
+        """The exchange config vector (:attr:`exchange` ``.cfg``)."""
+        return self.exchange.cfg
+
+    @property
+    def lat(self) -> tuple:
+        """The latency specs (:attr:`exchange` ``.lat``)."""
+        return self.exchange.lat
+
+    @property
+    def limits(self) -> np.ndarray:
+        """The risk vector (:attr:`exchange` ``.limits``)."""
+        return self.exchange.limits
+
+    @property
+    def state(self) -> tuple:
+        """``(istate, fstate, rng)`` (:attr:`exchange` ``.st``)."""
+        return self.exchange.st
+
+    @property
+    def out(self) -> tuple:
+        """The output buffers (:attr:`exchange` ``.out``; position / cash series capacity-sized)."""
+        return self._out
+
+    @property
+    def wake_time(self) -> int:
+        """Local time of the current wake-up (ns)."""
+        return int(self.exchange.st[0][I_WAKE_T])
+
+    @property
+    def wake_event(self) -> int:
+        """Index of the last event the strategy has seen at the current wake-up."""
+        return int(self.exchange.st[0][I_WAKE_EV])
+
+    def event_ts(self, k: int) -> int:
+        """Exchange time of event ``k`` (ns)."""
+        return int(self._mkt[0][k])
 
     # ---- the interface
     def on_market(self, events: np.ndarray, rows: np.ndarray) -> None:
@@ -351,23 +371,23 @@ class PaperVenue:
             self._alloc(cap)
         ids = append_events_nb(events, rows, self._mkt, self._oid, self.n)
         if self._fifo:  # the ADD index is read by the FIFO queue model only (a typed-dict call costs µs)
-            if ids and self._cfg[C_HAS_IDS] == 0.0:
-                self._cfg[C_HAS_IDS] = 1.0
+            if ids and self.exchange.cfg[C_HAS_IDS] == 0.0:
+                self.exchange.cfg[C_HAS_IDS] = 1.0
             add_index_into_nb(self._mkt[2], self._oid, self.n, self.n + m, self._seen_ids, self._mkt[6])
         self.n += m
 
     def next_wakeup(self, until_ns: int) -> tuple[int, int] | None:
         """Run the simulator up to ``until_ns`` (all of it after :meth:`finish`); the next wake-up
         ``(t_ns, k)`` or None. Orders submitted since the last wake-up are sent first."""
-        code = paper_step_nb(self._mkt, self.n, self.final, int(until_ns), self._cfg, self._lat, self._limits,
-                             self._st, self._out, self._actions, self._n_act)
+        code = paper_step_nb(self._mkt, self.n, self.final, int(until_ns), self.exchange.cfg, self.exchange.lat, self.exchange.limits,
+                             self.exchange.st, self._out, self.exchange.actions, self._n_act)
         self._n_act = 0
         if code == WAKEUP:
-            ist = self._st[0]
+            ist = self.exchange.st[0]
             return int(ist[I_WAKE_T]), int(ist[I_WAKE_EV])
         if code == NEED_DATA or code == DONE:
             return None
-        raise RuntimeError(f"paper venue: simulator {_ERRORS.get(int(code), code)} buffer full "
+        raise RuntimeError(f"paper venue: simulator {ERROR_NAMES.get(int(code), code)} buffer full "
                            "(raise ExecutionConfig.max_orders)")
 
     def finish(self) -> None:
@@ -378,7 +398,7 @@ class PaperVenue:
         """Queue a new order, sent at the current wake-up time; returns its venue order id."""
         a = self._next_action()
         a["kind"], a["side"], a["otype"], a["price"], a["qty"] = ACT_SUBMIT, side, otype, price, qty
-        return self.n_orders + sum(1 for m in range(self._n_act - 1) if self._actions[m]["kind"] == ACT_SUBMIT)
+        return self.n_orders + sum(1 for m in range(self._n_act - 1) if self.exchange.actions[m]["kind"] == ACT_SUBMIT)
 
     def cancel(self, order_id: int) -> None:
         """Queue a cancel of ``order_id``, sent at the current wake-up time."""
@@ -386,9 +406,9 @@ class PaperVenue:
         a["kind"], a["order_id"] = ACT_CANCEL, order_id
 
     def _next_action(self):
-        if self._n_act >= len(self._actions):
-            raise RuntimeError(f"more than {len(self._actions)} actions in one wake-up")
-        a = self._actions[self._n_act]
+        if self._n_act >= len(self.exchange.actions):
+            raise RuntimeError(f"more than {len(self.exchange.actions)} actions in one wake-up")
+        a = self.exchange.actions[self._n_act]
         self._n_act += 1
         return a
 
@@ -399,11 +419,11 @@ class PaperVenue:
     def kill(self) -> int:
         """Kill switch at the current wake-up (:func:`kill_nb`); returns the flattening order id or -1."""
         self._n_act = 0
-        return int(kill_nb(self._lat, self._st, self._out, self._limits))
+        return int(kill_nb(self.exchange.lat, self.exchange.st, self._out, self.exchange.limits))
 
     def reports(self) -> list[Report]:
         """Responses delivered since the last call (see :class:`Report`), callbacks called."""
-        ist = self._st[0]
+        ist = self.exchange.st[0]
         head = int(ist[I_RESP_HEAD])
         out: list[Report] = []
         if head == self._resp_seen:
@@ -436,18 +456,18 @@ class PaperVenue:
     # ---- state
     @property
     def actions(self) -> np.ndarray:
-        """The action buffer a strategy fills at a wake-up (:data:`~companion.sim.orders.ACTION_DTYPE`)."""
-        return self._actions
+        """The action buffer a jitted strategy writes (:meth:`set_actions` says how many)."""
+        return self.exchange.actions
 
     @property
     def n_orders(self) -> int:
         """Orders submitted so far."""
-        return int(self._st[0][I_NORD])
+        return int(self.exchange.st[0][I_NORD])
 
     @property
     def n_fills(self) -> int:
         """Fills so far."""
-        return int(self._st[0][I_NFILL])
+        return int(self.exchange.st[0][I_NFILL])
 
     @property
     def orders(self) -> np.ndarray:
@@ -462,7 +482,7 @@ class PaperVenue:
     @property
     def risk_events(self) -> np.ndarray:
         """Risk-check rejections and halts so far (:data:`~companion.sim.risk.RISK_DTYPE`, a view)."""
-        return self._out[4][: int(self._st[0][I_NRISK])]
+        return self._out[4][: int(self.exchange.st[0][I_NRISK])]
 
     def rejected_by_risk(self, order_id: int) -> bool:
         """Refused by the pre-trade check (never sent, no venue answer)."""
@@ -472,22 +492,22 @@ class PaperVenue:
     @property
     def position(self) -> float:
         """The strategy's (delayed) view of the position."""
-        return float(self._st[1][F_LPOS])
+        return float(self.exchange.st[1][F_LPOS])
 
     @property
     def cash(self) -> float:
         """The strategy's view of cash (price units x size)."""
-        return float(self._st[1][F_LCASH])
+        return float(self.exchange.st[1][F_LCASH])
 
     @property
     def true_position(self) -> float:
         """The exchange-truth position (not delayed)."""
-        return float(self._st[1][F_POS])
+        return float(self.exchange.st[1][F_POS])
 
     @property
     def halted(self) -> bool:
         """True once the risk manager or the kill switch has halted trading."""
-        return bool(self._st[0][I_HALTED])
+        return bool(self.exchange.st[0][I_HALTED])
 
     def book_row(self, k: int) -> np.ndarray:
         """The book row after market event ``k``."""
@@ -502,7 +522,7 @@ class PaperVenue:
         """The run as a :class:`companion.sim.SimResult` (same fields as a backtest's ``res.sim``)."""
         from companion.sim.simulator import SimResult
 
-        ist, fst = self._st[0], self._st[1]
+        ist, fst = self.exchange.st[0], self.exchange.st[1]
         n = self.n
         return SimResult(orders=self.orders.copy(), fills=self.fills.copy(), risk_events=self.risk_events.copy(),
                          position=self._out[5][:n].copy(), cash=self._out[6][:n].copy(), ts=self._mkt[0][:n].copy(),

@@ -912,3 +912,29 @@ def run_strategy_nb(strategy, mkt, cfg, lat, limits, st, out, actions, params, u
     """
     return loop_nb(mkt, mkt[0].shape[0], True, _BIG, cfg, lat, limits, st, out, actions, 0,
                    strategy, params, user_state)
+
+
+# ============================================================================ for the paper venue
+#: buffer-full error code -> the buffer's name (public: the paper venue's messages use it)
+ERROR_NAMES = _ERRORS
+
+
+@njit(cache=True)
+def kill_nb(lat, st, out, limits) -> int:
+    """The kill switch at the current wake-up: cancel every order the strategy believes live, send a
+    market order for ``-position`` (by the risk manager), stop waking the strategy. Returns the
+    flattening order's id (-1 when already flat). Used by :class:`companion.live.venue.PaperVenue`."""
+    istate, fstate, rng = st
+    orders = out[0]
+    t = istate[I_WAKE_T]
+    for m in range(istate[I_FIRST_OPEN], istate[I_NORD]):
+        q = orders[m]
+        if q.local_status == PENDING or q.local_status == NEW or q.local_status == PARTIAL:
+            _push_req_nb(lat, st, out, t, ACT_CANCEL, m)
+    pos = fstate[F_LPOS]
+    oid = -1
+    if abs(pos) > _EPS:
+        oid = _submit_nb(lat, st, out, limits, t, -1 if pos > 0 else 1, MARKET, 0, abs(pos), 1)
+        istate[I_CLOSE_OID] = oid
+    istate[I_HALTED] = 1
+    return oid

@@ -185,6 +185,112 @@ class Context:
         self._n += 1
 
 
+class ExchangeState:
+    r"""The exchange stage's state: everything :mod:`companion.sim.exchange`'s loop reads and writes
+    besides the market buffers, built once from the execution settings.
+
+    Attributes (the kernels' argument names): ``cfg`` float64 config vector (``C_*`` of
+    :mod:`companion.sim.exchange`); ``lat`` the latency specs ``(spec (3, 3), (feed, entry, response
+    tables))``; ``limits`` the risk vector (:meth:`companion.sim.risk.RiskLimits.to_array`); ``st``
+    ``(istate, fstate, rng)``; ``out`` ``(orders, fills, requests, responses, risk log, position
+    series, cash series)``; ``actions`` the strategy's action buffer (``ACTION_DTYPE``).
+
+    Built by :class:`Simulator` (a day in memory) and by the paper venue
+    (:class:`companion.live.venue.PaperVenue`, a feed): the same configuration path, so a backtest
+    and a live run of one :class:`companion.backtest.ExecutionConfig` are configured identically.
+
+    Parameters
+    ----------
+    tick : int
+        Price increment (price units).
+    n_events : int
+        Length of the per-event position / cash series (:meth:`resize_series` grows them).
+    levels : int
+        Book levels of the rows (the state keeps the shares taken per level).
+    lot, queue, feed_latency, entry_latency, response_latency, fees, impact, risk, seed, \
+wake_interval_ns, max_orders, max_fills, max_actions, max_risk_events
+        As :class:`Simulator`.
+    has_ids : bool
+        The events carry order ids (the FIFO queue model then tracks ADDs by id).
+
+    Examples
+    --------
+    >>> xs = ExchangeState(tick=1, n_events=3, levels=2)
+    >>> xs.cfg.shape == (ex.N_CFG,), len(xs.out), xs.out[5].shape
+    (True, 7, (3,))
+    """
+
+    def __init__(self, *, tick: int, n_events: int, levels: int, lot: float = 0.0, queue=RiskAverseQueue(),
+                 feed_latency=0, entry_latency=0, response_latency=0, fees: Fees = Fees(),
+                 impact: SqrtImpact | None = None, risk: RiskLimits | None = None, seed: int = 0,
+                 wake_interval_ns: int = 0, max_orders: int = 100_000, max_fills: int | None = None,
+                 max_actions: int = 64, max_risk_events: int = 10_000, has_ids: bool = False):
+        if tick <= 0:
+            raise ValueError("tick must be > 0")
+        imp = impact or SqrtImpact(0.0, 0.0, 0.0)
+        cfg = np.zeros(ex.N_CFG)
+        cfg[ex.C_QMODEL], cfg[ex.C_QN] = queue.code, queue.n
+        cfg[ex.C_FEE_UNIT], cfg[ex.C_MAKER], cfg[ex.C_TAKER] = fees.unit_code, fees.maker, fees.taker
+        cfg[ex.C_TICK], cfg[ex.C_LOT] = tick, lot
+        cfg[ex.C_IMP_Y], cfg[ex.C_IMP_SIGMA], cfg[ex.C_IMP_V] = imp.y, imp.sigma, imp.daily_volume
+        cfg[ex.C_WAKE_INTERVAL] = wake_interval_ns
+        cfg[ex.C_HAS_IDS] = float(bool(has_ids))
+        #: float64 config vector (``C_*``)
+        self.cfg = cfg
+        specs = [as_latency(x).spec() for x in (feed_latency, entry_latency, response_latency)]
+        #: latency specs and tables
+        self.lat = (np.array([s[0] for s in specs], dtype=np.float64), (specs[0][1], specs[1][1], specs[2][1]))
+        #: risk vector
+        self.limits = (risk or RiskLimits()).to_array()
+        #: seeds every random latency draw
+        self.seed = int(seed)
+        #: order buffer size (+1000 for risk closes and cancels)
+        self.max_orders = int(max_orders)
+        #: fill buffer size
+        self.max_fills = int(max_fills if max_fills is not None else 4 * max_orders + 1000)
+        #: risk-log buffer size
+        self.max_risk_events = int(max_risk_events)
+        #: book levels of the rows
+        self.levels = int(levels)
+        #: the queue model
+        self.queue = queue
+        #: the strategy's action buffer
+        self.actions = np.zeros(max_actions, dtype=ACTION_DTYPE)
+        self.reset(n_events)
+
+    @classmethod
+    def from_execution(cls, execution, instrument, n_events: int, levels: int, has_ids: bool = False):
+        """The state configured by a :class:`companion.backtest.ExecutionConfig` for ``instrument``
+        (exactly as :func:`companion.backtest.run_backtest` configures its :class:`Simulator`)."""
+        e = execution
+        return cls(tick=int(instrument.tick), n_events=n_events, levels=levels, queue=e.queue,
+                   feed_latency=e.feed_latency, entry_latency=e.entry_latency,
+                   response_latency=e.response_latency, fees=e.fees, risk=e.risk_limits(instrument),
+                   seed=e.seed, wake_interval_ns=e.wake_interval_ns, max_orders=e.max_orders,
+                   impact=getattr(e, "impact", None), has_ids=has_ids)
+
+    def reset(self, n_events: int) -> None:
+        """Fresh state and output buffers (no order, flat, the seeded RNG), series of ``n_events``."""
+        istate = np.zeros(ex.N_ISTATE, dtype=np.int64)
+        istate[[ex.I_SEEN_T, ex.I_LAST_WAKE, ex.I_POS_OPEN_T, ex.I_CLOSE_OID, ex.I_TAKEN_EV]] = -1
+        istate[[ex.I_LAST_FEED, ex.I_LAST_ENTRY, ex.I_LAST_RESP]] = np.iinfo(np.int64).min
+        rng = np.array([(self.seed * 0x9E3779B97F4A7C15 + 1) % 2**64], dtype=np.uint64)
+        #: ``(istate, fstate, rng)``
+        self.st = (istate, np.zeros(ex.N_FSTATE + 2 * self.levels), rng)  # + taken per level
+        mo = self.max_orders + 1000  # room for risk closes and cancels
+        #: ``(orders, fills, requests, responses, risk log, position series, cash series)``
+        self.out = (np.zeros(mo, ORDER_DTYPE), np.zeros(self.max_fills, FILL_DTYPE),
+                    np.zeros(4 * mo, REQ_DTYPE), np.zeros(self.max_fills + 2 * mo, RESP_DTYPE),
+                    np.zeros(self.max_risk_events, RISK_DTYPE), np.zeros(n_events), np.zeros(n_events))
+
+    def resize_series(self, capacity: int, keep: int) -> None:
+        """Grow the per-event position / cash series to ``capacity``, keeping the first ``keep``."""
+        pos, cash = np.zeros(capacity), np.zeros(capacity)
+        pos[:keep] = self.out[5][:keep]
+        cash[:keep] = self.out[6][:keep]
+        self.out = (*self.out[:5], pos, cash)
+
+
 class Simulator:
     r"""Exchange simulator over replayed events and their book snapshots.
 
@@ -285,41 +391,27 @@ class Simulator:
                      # ~35 ns per event): -1 everywhere for the other models
                      ex.order_add_index_nb(kind, oid) if queue.code == Q_FIFO
                      else np.full(len(kind), -1, dtype=np.int64), book)
-        imp = impact or SqrtImpact(0.0, 0.0, 0.0)
-        cfg = np.zeros(ex.N_CFG)
-        cfg[ex.C_QMODEL], cfg[ex.C_QN] = queue.code, queue.n
-        cfg[ex.C_FEE_UNIT], cfg[ex.C_MAKER], cfg[ex.C_TAKER] = fees.unit_code, fees.maker, fees.taker
-        cfg[ex.C_TICK], cfg[ex.C_LOT] = tick, lot
-        cfg[ex.C_IMP_Y], cfg[ex.C_IMP_SIGMA], cfg[ex.C_IMP_V] = imp.y, imp.sigma, imp.daily_volume
-        cfg[ex.C_WAKE_INTERVAL] = wake_interval_ns
-        cfg[ex.C_HAS_IDS] = float((oid != 0).any())
-        self._cfg = cfg
-        specs = [as_latency(x).spec() for x in (feed_latency, entry_latency, response_latency)]
-        self._lat = (np.array([s[0] for s in specs], dtype=np.float64),
-                     (specs[0][1], specs[1][1], specs[2][1]))
-        self._limits = (risk or RiskLimits()).to_array()
-        self.seed = int(seed)
-        self.max_orders = int(max_orders)
-        self.max_fills = int(max_fills if max_fills is not None else 4 * max_orders + 1000)
-        self.max_risk_events = int(max_risk_events)
-        self._actions = np.zeros(max_actions, dtype=ACTION_DTYPE)
+        self._xs = ExchangeState(tick=tick, n_events=len(book), levels=book.shape[1] // 4, lot=lot, queue=queue,
+                                 feed_latency=feed_latency, entry_latency=entry_latency,
+                                 response_latency=response_latency, fees=fees, impact=impact, risk=risk,
+                                 seed=seed, wake_interval_ns=wake_interval_ns, max_orders=max_orders,
+                                 max_fills=max_fills, max_actions=max_actions, max_risk_events=max_risk_events,
+                                 has_ids=bool((oid != 0).any()))
+        self._cfg, self._lat, self._limits = self._xs.cfg, self._xs.lat, self._xs.limits
+        self.seed = self._xs.seed
+        self.max_orders = self._xs.max_orders
+        self.max_fills = self._xs.max_fills
+        self.max_risk_events = self._xs.max_risk_events
+        self._actions = self._xs.actions
         self.queue = queue
 
     def _reset(self):
-        istate = np.zeros(ex.N_ISTATE, dtype=np.int64)
-        istate[[ex.I_SEEN_T, ex.I_LAST_WAKE, ex.I_POS_OPEN_T, ex.I_CLOSE_OID, ex.I_TAKEN_EV]] = -1
-        istate[[ex.I_LAST_FEED, ex.I_LAST_ENTRY, ex.I_LAST_RESP]] = np.iinfo(np.int64).min
-        rng = np.array([(self.seed * 0x9E3779B97F4A7C15 + 1) % 2**64], dtype=np.uint64)
-        self._st = (istate, np.zeros(ex.N_FSTATE + 2 * (self._book.shape[1] // 4)), rng)  # + taken per level
-        n = len(self._book)
-        mo = self.max_orders + 1000  # room for risk closes and cancels
-        self._out = (np.zeros(mo, ORDER_DTYPE), np.zeros(self.max_fills, FILL_DTYPE),
-                     np.zeros(4 * mo, REQ_DTYPE), np.zeros(self.max_fills + 2 * mo, RESP_DTYPE),
-                     np.zeros(self.max_risk_events, RISK_DTYPE), np.zeros(n), np.zeros(n))
+        self._xs.reset(len(self._book))
+        self._st, self._out = self._xs.st, self._xs.out
 
     def _result(self, code: int) -> SimResult:
         if code != ex.DONE:
-            raise RuntimeError(f"simulator {ex._ERRORS.get(code, code)} buffer full: raise "
+            raise RuntimeError(f"simulator {ex.ERROR_NAMES.get(code, code)} buffer full: raise "
                                "max_orders / max_fills / max_risk_events")
         istate, fstate = self._st[0], self._st[1]
         o = self._out

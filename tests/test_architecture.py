@@ -1,0 +1,155 @@
+"""Architecture rules of the package, checked on the source with :mod:`ast` (issue 14).
+
+(a) No module imports a private name (``_x``, not a dunder) from ANOTHER module of ``companion``:
+    ``from companion.x import _y`` and ``import companion.x as m`` / ``from companion import x``
+    followed by ``m._y`` / ``x._y`` are refused unless the importing module IS ``companion.x``.
+    A private name is private to the module that defines it; a helper two modules need is public.
+(b) Inside ``companion/live`` and ``companion/commands`` (the layers that compose the others), no
+    attribute reach-in ``obj._name`` on anything but ``self`` / ``cls``: another object's private
+    state (``eng._sched``, ``sim._cfg``, ``book._akey``, ``v._n_act = 0``) is reached through its
+    public API.
+
+Each violation is reported as ``path:line: name`` so the message says what to fix.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "companion"
+COMPOSING = ("live", "commands")  # rule (b) applies to these subpackages
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _is_module(dotted: str) -> bool:
+    p = ROOT.joinpath(*dotted.split("."))
+    return p.with_suffix(".py").is_file() or (p / "__init__.py").is_file()
+
+
+def _resolve(node: ast.ImportFrom, here: str, is_pkg: bool) -> str | None:
+    """The absolute module name of a ``from ... import`` (relative imports resolved)."""
+    if node.level == 0:
+        return node.module
+    base = here.split(".") if is_pkg else here.split(".")[:-1]
+    if node.level > 1:
+        base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _sources() -> list[Path]:
+    return sorted(p for p in PKG.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def private_imports(path: Path) -> list[str]:
+    """Rule (a) violations of one file, as ``path:line: module._name``."""
+    here = _module_name(path)
+    is_pkg = path.name == "__init__.py"
+    tree = ast.parse(path.read_text(), filename=str(path))
+    rel = path.relative_to(ROOT)
+    bad: list[str] = []
+    aliases: dict[str, str] = {}  # local name -> companion module it is bound to
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            mod = _resolve(node, here, is_pkg)
+            if not mod or not (mod == "companion" or mod.startswith("companion.")):
+                continue
+            for a in node.names:
+                if _private(a.name) and mod != here:
+                    bad.append(f"{rel}:{node.lineno}: {mod}.{a.name}")
+                elif _is_module(f"{mod}.{a.name}"):
+                    aliases[a.asname or a.name] = f"{mod}.{a.name}"
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("companion"):
+                    if a.asname:
+                        aliases[a.asname] = a.name
+                    else:
+                        aliases["companion"] = "companion"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            dotted = _dotted(node.value)
+            if dotted is None:
+                continue
+            head, _, rest = dotted.partition(".")
+            if head not in aliases:
+                continue
+            mod = aliases[head] + ("." + rest if rest else "")
+            if _is_module(mod) and mod != here:
+                bad.append(f"{rel}:{node.lineno}: {mod}.{node.attr}")
+    return bad
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return None if inner is None else f"{inner}.{node.attr}"
+    return None
+
+
+def reach_ins(path: Path) -> list[str]:
+    """Rule (b) violations of one file, as ``path:line: expr._name``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    rel = path.relative_to(ROOT)
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                continue
+            bad.append(f"{rel}:{node.lineno}: {ast.unparse(node)}")
+    return bad
+
+
+def test_no_private_imports_across_modules():
+    bad = [v for p in _sources() for v in private_imports(p)]
+    assert not bad, "private names imported from another module:\n" + "\n".join(bad)
+
+
+def test_no_private_reach_ins_in_composing_layers():
+    files = [p for p in _sources() if p.relative_to(PKG).parts[0] in COMPOSING]
+    assert files
+    bad = [v for p in files for v in reach_ins(p)]
+    assert not bad, "private attributes of other objects reached:\n" + "\n".join(bad)
+
+
+# ---- the checkers themselves catch what they must (on small sources)
+@pytest.mark.parametrize("src, n", [
+    ("from companion.book_kernels import _grow_nb\n", 1),
+    ("from companion.book_kernels import grow_nb\n", 0),
+    ("from companion import book_kernels as bk\nbk._grow_nb(1)\n", 1),
+    ("import companion.book_kernels as bk\nx = bk._seed_nb\n", 1),
+    ("import companion.book_kernels\ncompanion.book_kernels._seed_nb(1)\n", 1),
+    ("from companion.sim.exchange import (\n    DONE,\n    _submit_nb,\n)\n", 1),
+    ("from .exchange import _submit_nb\n", 1),
+    ("import numpy as np\nnp.core._x\n", 0),
+])
+def test_private_import_checker(tmp_path, monkeypatch, src, n):
+    f = PKG / "sim" / "_architecture_probe_.py"
+    # parsed as if it were companion/sim/_architecture_probe_.py (a module of the package)
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: src if self == f else Path.read_bytes(self).decode())
+    assert len(private_imports(f)) == n
+
+
+def test_reach_in_checker(tmp_path):
+    f = PKG / "live" / "_probe_.py"
+    src = "class A:\n    def f(self, v):\n        self._x = v._n_act\n        v._n_act = 0\n        cls._y\n"
+    import unittest.mock as um
+
+    with um.patch.object(Path, "read_text", lambda self, *a, **k: src):
+        bad = reach_ins(f)
+    assert [b.split(": ")[1] for b in bad] == ["v._n_act", "v._n_act"]
