@@ -133,7 +133,8 @@ defined = [c for c in defined if X[c].nunique() > 1]
 pairs = fplots.top_correlations(X[defined], top=25)
 fig, ax = plt.subplots(figsize=(8, 8))
 fplots.corr_pairs_bars(ax, pairs)
-ax.set_title(f"{inst.symbol}: the 25 most correlated of the {len(defined) * (len(defined) - 1) // 2:,} "
+n_pairs = len(defined) * (len(defined) - 1) // 2
+ax.set_title(f"{inst.symbol}: the 25 most correlated of the {n_pairs:,} "
              f"pairs\nof the {len(defined)} defined features")
 plt.show()
 

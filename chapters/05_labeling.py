@@ -106,7 +106,8 @@ for ax, h in zip(axes, HORIZONS):
     mplots.class_balance_plot(ax, labels.balance_by_threshold(fixed[h]["ret"], thr),
                               title=f"horizon {h}")
     ax.set_xlabel("threshold c (ticks)")
-legend_outside(axes[-1], "right", handles=axes[0].get_legend_handles_labels()[0], title="label")
+legend_outside(axes[-1], "right", handles=axes[0].get_legend_handles_labels()[0],
+               title="label")
 plt.show()
 
 # %%
@@ -187,7 +188,7 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4),
 mplots.label_intervals(ax1, first.index, first["t_end"], first["label"].to_numpy())
 ax1.set_title(f"30 consecutive {h_tb} labels (green up, red down, grey flat)")
 conc = mplots.concurrency(lab.index, lab["t_end"])
-# one bar per integer value, log scale: the rare low values (the start of the day) stay visible
+# one bar per integer value, log scale: the rare low values (day start) stay visible
 ax2.hist(conc, bins=np.arange(conc.min() - 0.5, conc.max() + 1.5), color="C0", log=True)
 ax2.set_xlabel("labels alive at a sample time (count)")
 ax2.set_ylabel("sample times (count, log scale)")

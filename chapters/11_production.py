@@ -232,8 +232,8 @@ for stage in ("book", "signal", "strategy", "journal", "tick_to_decision"):
         ax.stairs(counts / counts.sum(), edges / 1e3, label=stage,
                   lw=1.6 if stage == "tick_to_decision" else 1.0)
 ax.axvline(config.latency.signal_us, color="k", ls="--", lw=0.8, label="target p99")
-ax.set(xscale="log", xlabel="latency per chunk (µs)", ylabel="share of chunks (fraction)",
-       title="Where the loop spends its time")
+ax.set(xscale="log", xlabel="latency per chunk (µs)",
+       ylabel="share of chunks (fraction)", title="Where the loop spends its time")
 legend_outside(ax, "right")
 plt.show()
 

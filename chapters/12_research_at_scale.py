@@ -199,7 +199,8 @@ for t in tickers:
     v = bt.table.loc[bt.table["ticker"] == t, "net_pnl"].to_numpy()
     ax.plot(np.arange(v.size), v, "o-", label=t)
 ax.axhline(0, color="grey", lw=0.8)
-ax.set_xticks(np.arange(v.size), [str(k + 1) for k in range(v.size)])  # whole days, not 0.5
+# whole days on the axis, not 0.5 steps
+ax.set_xticks(np.arange(v.size), [str(k + 1) for k in range(v.size)])
 ax.set_xlabel("day of the universe (1 = first)")
 ax.set_ylabel("net P&L of the day (USD)")
 legend_outside(ax, "right", title="ticker")

@@ -366,14 +366,8 @@ def test_venue_fee_schedules():
 # ------------------------------------------------------------------------------------------
 # live executor on a replay == backtest (the market maker as a strategy object)
 def test_live_executor_parity_market_maker():
-    import inspect
-
-    from companion.live.executor import LiveExecutor
-
-    if "strategy" not in inspect.signature(LiveExecutor).parameters:
-        pytest.skip("needs LiveExecutor(strategy=...) (issue 14, helper A's branch `protocol`): "
-                    "the executor on this branch runs only the configured signal trader")
     from companion.live.config import LiveConfig
+    from companion.live.executor import LiveExecutor
     from companion.live.feeds import LobsterReplayFeed, SimulatedClock
 
     cfg_s = synth.SynthConfig(session=(34200.0, 34200.0 + 600.0))
