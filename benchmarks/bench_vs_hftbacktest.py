@@ -1,4 +1,4 @@
-"""Head-to-head: our execution simulator vs hftbacktest on the same synthetic feed.
+r"""Head-to-head: our execution simulator vs hftbacktest on the same synthetic feed.
 
 Both engines replay the same events (the synthetic day, or its first ``--events``) with the same
 settings: constant order-entry and response latency (``--latency-us``), no feed latency, the
@@ -19,11 +19,35 @@ Throughput = input events / wall seconds of (engine construction + run); data pr
 excluded from both. Both JITs are warmed on a 20k-event slice first; times are the best of
 ``--repeat`` runs. Target: ours >= 1.5x hftbacktest per-event (quote) throughput.
 
+``--strategy mm`` runs instead a **GLFT market maker with fixed parameters** (Gueant, Lehalle &
+Fernandez-Tapia 2013, in the asymptotic form of hftbacktest's GLFT tutorial): with
+:math:`\xi = \gamma`, tick :math:`\Delta = 1`,
+
+.. math::
+
+    c_1 = \frac{1}{\xi\Delta}\ln\Big(1 + \frac{\xi\Delta}{k}\Big),\qquad
+    c_2 = \sqrt{\frac{\gamma}{2A\Delta k}\Big(1 + \frac{\xi\Delta}{k}\Big)^{k/(\xi\Delta) + 1}},
+
+half-spread :math:`h = (c_1 + \tfrac{\Delta}{2} c_2 \xi)\,\sigma` and skew
+:math:`s = c_2 \sigma` (ticks; :math:`\sigma` in ticks per square-root second, :math:`A` fills per
+second, :math:`k` per tick, all fixed by ``--gamma --A --k --sigma``); reservation
+:math:`r = m - s\,q/Q` (:math:`m` the mid in ticks, :math:`q` the position, :math:`Q` the quote
+size); bid :math:`\min(\mathrm{round}(r - h), b)`, ask :math:`\max(\mathrm{round}(r + h), a)`
+(never through the touch); one post-only order per side, cancelled when its price is
+``--requote-ticks`` or more from the target, no bid at ``+max_position``, no ask at
+``-max_position``. The same jitted target function (:func:`glft_targets_nb`) drives both engines.
+Fees: maker / taker per share (``--maker-fee``, ``--taker-fee``; ours ``Fees(unit="per_share")``,
+hftbacktest ``trading_qty_fee_model``). Reported: the throughput ratio (target >= 2.5x), filled
+orders, traded volume, end position and net P&L (currency, mark-to-mid at the end) of both;
+agreement: filled orders within ``--fill-tol`` and net P&L per traded share within
+``--pnl-tol-ticks`` ticks of each other. Without hftbacktest, ``--strategy mm`` still runs and
+prints our side.
+
 Fill counts are not expected to be equal; the models differ in documented ways (printed with
 ``--json`` under ``differences``). The tolerance: our filled-order count within
 ``--fill-tol`` (relative, default 0.25) of hftbacktest's.
 
-    python benchmarks/bench_vs_hftbacktest.py [--json] [--events N] [--repeat 3]
+    python benchmarks/bench_vs_hftbacktest.py [--json] [--events N] [--repeat 3] [--strategy mm]
 
 Without hftbacktest installed (``pip install hftbacktest --no-deps``: its wheel pins older
 numpy/numba than ours, but runs with them) it prints why and exits 0 (``{"skipped": ...}``).
@@ -109,6 +133,70 @@ def ours_quote(ctx, params, state):
 
 
 # ----------------------------------------------------------------------------------------------
+# the GLFT market maker with fixed parameters (--strategy mm): one target function, two engines
+def glft_coeffs(gamma: float, A: float, k: float, delta: float = 1.0) -> tuple[float, float]:
+    """GLFT (2013) asymptotic coefficients ``(c1, c2)`` with ``xi = gamma`` (hftbacktest's form).
+
+    >>> c1, c2 = glft_coeffs(0.1, 1.0, 0.5)
+    >>> round(c1, 6), round(c2, 6)
+    (1.823216, 0.546442)
+    """
+    xi = gamma
+    c1 = np.log1p(xi * delta / k) / (xi * delta)
+    c2 = np.sqrt(gamma / (2.0 * A * delta * k) * (1.0 + xi * delta / k) ** (k / (xi * delta) + 1.0))
+    return float(c1), float(c2)
+
+
+def glft_quote_params(gamma: float, A: float, k: float, sigma: float, delta: float = 1.0) -> tuple[float, float]:
+    """``(half_spread, skew)`` in ticks: ``(c1 + delta/2 c2 xi) sigma`` and ``c2 sigma``."""
+    c1, c2 = glft_coeffs(gamma, A, k, delta)
+    return (c1 + 0.5 * delta * c2 * gamma) * sigma, c2 * sigma
+
+
+@njit(cache=True)
+def glft_targets_nb(bid_tick, ask_tick, pos_lots, half_spread, skew):
+    """Bid and ask targets (ticks) around the reservation ``mid - skew * pos_lots``, never
+    through the touch."""
+    r = 0.5 * (bid_tick + ask_tick) - skew * pos_lots
+    b = min(np.round(r - half_spread), bid_tick)
+    a = max(np.round(r + half_spread), ask_tick)
+    return b, a
+
+
+# mm params: tick, requote ticks, half-spread ticks, skew ticks, quote qty, max position
+M_TICK, M_REQUOTE, M_HS, M_SKEW, M_QTY, M_MAXPOS = 0, 1, 2, 3, 4, 5
+
+
+@njit
+def ours_glft(ctx, params, state):
+    """state: [bid order id, ask order id, bid cancel sent, ask cancel sent] (-1 = none)."""
+    tick = params[M_TICK]
+    row, orders = ctx.book, ctx.orders
+    ok = row[3] > 0.0 and row[2] > -9e9 and row[1] > 0.0 and row[0] < 9e9
+    q = ctx.position
+    bt, at = 0.0, 0.0
+    if ok:
+        bt, at = glft_targets_nb(row[2] / tick, row[0] / tick, q / params[M_QTY], params[M_HS], params[M_SKEW])
+    for s in range(2):
+        side = 1 if s == 0 else -1
+        want = ok and (q < params[M_MAXPOS] if s == 0 else q > -params[M_MAXPOS])
+        target = bt if s == 0 else at
+        oid = int(state[s])
+        if oid >= 0:
+            st = orders[oid].local_status
+            if st == FILLED or st == CANCELED or st == REJECTED or st == EXPIRED:
+                oid = -1
+                state[s] = -1.0
+                state[2 + s] = 0.0
+            elif (st == NEW or st == PARTIAL) and state[2 + s] == 0.0:
+                if (not want) or abs(orders[oid].price / tick - target) >= params[M_REQUOTE]:
+                    if cancel(ctx, oid):
+                        state[2 + s] = 1.0
+        if oid < 0 and want:
+            state[s] = submit(ctx, side, params[M_QTY], np.int64(target * tick), POST_ONLY)
+
+
+# ----------------------------------------------------------------------------------------------
 # hftbacktest strategies (built lazily: hftbacktest is an optional dependency)
 def _hbt_strategies():
     from hftbacktest import GTX, LIMIT
@@ -167,17 +255,74 @@ def _hbt_strategies():
                 hbt.clear_inactive_orders(0)
         return wakes, next_id - 1, filled
 
-    return hbt_noop, hbt_quote
+    @njit
+    def hbt_glft(hbt, requote, hs, sk, qty, maxpos):
+        oids = np.full(2, -1, dtype=np.int64)
+        cxl = np.zeros(2, dtype=np.int64)
+        next_id = 1
+        filled = 0
+        mid = np.nan
+        while hbt.wait_next_feed(False, 1 << 62) == 2:
+            depth = hbt.depth(0)
+            bb = depth.best_bid_tick
+            ba = depth.best_ask_tick
+            tick = depth.tick_size
+            ok = bb > -(1 << 62) and ba < (1 << 62)
+            q = hbt.position(0)
+            bt, at = 0.0, 0.0
+            if ok:
+                mid = 0.5 * (bb + ba) * tick
+                bt, at = glft_targets_nb(float(bb), float(ba), q / qty, hs, sk)
+            orders = hbt.orders(0)
+            done = False
+            for s in range(2):
+                want = ok and (q < maxpos if s == 0 else q > -maxpos)
+                target = bt if s == 0 else at
+                oid = oids[s]
+                if oid >= 0:
+                    o = orders.get(oid)
+                    st = o.status
+                    if st == H_FILLED or st == H_CANCELED or st == H_EXPIRED:
+                        if st == H_FILLED:
+                            filled += 1
+                        oid = -1
+                        oids[s] = -1
+                        cxl[s] = 0
+                        done = True
+                    elif o.cancellable and cxl[s] == 0:
+                        if (not want) or abs(o.price_tick - target) >= requote:
+                            hbt.cancel(0, oid, False)
+                            cxl[s] = 1
+                if oid < 0 and want:
+                    if s == 0:
+                        hbt.submit_buy_order(0, next_id, target * tick, qty, GTX, LIMIT, False)
+                    else:
+                        hbt.submit_sell_order(0, next_id, target * tick, qty, GTX, LIMIT, False)
+                    oids[s] = next_id
+                    next_id += 1
+            if done:
+                hbt.clear_inactive_orders(0)
+        return next_id - 1, filled, mid
+
+    return hbt_noop, hbt_quote, hbt_glft
 
 
-def _hbt_backtest(data, tick_size, lot_size, latency_ns, qn):
+def _hbt_backtest(data, tick_size, lot_size, latency_ns, qn, maker_fee=0.0, taker_fee=0.0):
+    """maker / taker fees in currency per share (hftbacktest ``trading_qty_fee_model``; negative =
+    rebate); zero fees use ``trading_value_fee_model(0, 0)`` as before."""
     import hftbacktest as hb
 
     a = hb.BacktestAsset().data(data).linear_asset(1.0)
     a = (a.constant_order_latency(latency_ns, latency_ns) if hasattr(a, "constant_order_latency")
          else a.constant_latency(latency_ns, latency_ns))
-    a = (a.power_prob_queue_model(qn).no_partial_fill_exchange().trading_value_fee_model(0.0, 0.0)
-         .tick_size(tick_size).lot_size(lot_size))
+    a = a.power_prob_queue_model(qn).no_partial_fill_exchange()
+    if maker_fee or taker_fee:
+        if not hasattr(a, "trading_qty_fee_model"):
+            raise RuntimeError("this hftbacktest has no trading_qty_fee_model (per-share fees)")
+        a = a.trading_qty_fee_model(maker_fee, taker_fee)
+    else:
+        a = a.trading_value_fee_model(0.0, 0.0)
+    a = a.tick_size(tick_size).lot_size(lot_size)
     return hb.HashMapMarketDepthBacktest([a])
 
 
@@ -195,7 +340,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queue-n", type=float, default=2.0, help="power of the queue model")
     ap.add_argument("--requote-ticks", type=int, default=2)
     ap.add_argument("--fill-tol", type=float, default=0.25)
+    ap.add_argument("--strategy", choices=("quote", "mm"), default="quote",
+                    help="quote: noop + touch quoting (default); mm: the fixed-parameter GLFT maker")
+    ap.add_argument("--gamma", type=float, default=0.05, help="mm: risk aversion (per tick)")
+    ap.add_argument("--A", type=float, default=1.0, help="mm: trade intensity at the mid (per s)")
+    ap.add_argument("--k", type=float, default=0.5, help="mm: intensity decay (per tick)")
+    ap.add_argument("--sigma", type=float, default=1.0, help="mm: volatility (ticks per sqrt s)")
+    ap.add_argument("--quote-qty", type=float, default=100.0, help="mm: shares per quote")
+    ap.add_argument("--max-position", type=float, default=500.0, help="mm: shares")
+    ap.add_argument("--maker-fee", type=float, default=-0.002, help="mm: currency per share (<0 rebate)")
+    ap.add_argument("--taker-fee", type=float, default=0.003, help="mm: currency per share")
+    ap.add_argument("--pnl-tol-ticks", type=float, default=0.5,
+                    help="mm: tolerance on net P&L per traded share (ticks)")
     args = ap.parse_args(argv)
+    if args.strategy == "mm":
+        return main_mm(args)
 
     try:
         import hftbacktest  # noqa: F401
@@ -222,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     hdata = to_hftbacktest(ev, ins)
     t_export = time.perf_counter() - t0
     ap_ = asset_params(ins)
-    hbt_noop, hbt_quote = _hbt_strategies()
+    hbt_noop, hbt_quote, _ = _hbt_strategies()
     params = np.array([float(ins.tick), float(args.requote_ticks)])
 
     def ours(strategy, e, b):
@@ -291,6 +450,132 @@ def main(argv: list[str] | None = None) -> int:
           f"rel. diff {q['fill_rel_diff']:+.1%} (tolerance +-{args.fill_tol:.0%}: "
           f"{'ok' if q['fills_within_tol'] else 'OUTSIDE'})")
     print(f"target ours >= 1.5x hftbacktest per-event: {'met' if out['target_met'] else 'NOT met'}")
+    if args.json:
+        from companion.cli import print_json_last
+        print_json_last(out)
+    return 0
+
+
+MM_DIFFERENCES = DIFFERENCES + [
+    "position: both strategies read their local (response-delayed) position; the skew and the "
+    "max-position switch therefore act on the same information in both engines, but on different "
+    "fills whenever the fill models above disagree, so the quote paths diverge after the first "
+    "differing fill (the P&L per traded share, not the fill-by-fill path, is compared)",
+    "fees: both charge the maker rate per share on every passive fill (post-only orders never take); "
+    "ours books the fee in cash at the fill, hftbacktest in state_values.fee: net = balance + "
+    "position x mid - fee there, cash + position x mid here",
+]
+
+
+def _mm_ours(ev, book, ins, lat, args, params, fees):
+    from companion.sim import Simulator
+
+    sim = Simulator(ev, book, tick=ins.tick, lot=ins.lot, queue=PowerProbQueue(args.queue_n),
+                    entry_latency=ConstantLatency(lat), response_latency=lat, fees=fees,
+                    max_orders=2_000_000)
+    return sim.run(ours_glft, params, np.array([-1.0, -1.0, 0.0, 0.0]))
+
+
+def _mm_summary_ours(r, ins) -> dict:
+    of, fills = r.orders, r.fills
+    scale = float(ins.price_scale)
+    eq = r.equity()
+    return {"orders": int(len(of)), "filled_orders": int((of["status"] == FILLED).sum()),
+            "fill_rows": int(len(fills)), "volume": float(fills["qty"].sum()),
+            "position": float(r.position[-1]) if len(r.position) else 0.0,
+            "fees": float(fills["fee"].sum()) / scale,
+            "net_pnl": float(eq.iloc[-1]) / scale if len(eq) else 0.0}
+
+
+def main_mm(args) -> int:
+    """``--strategy mm``: the fixed-parameter GLFT maker in both engines (module docstring)."""
+    from companion import data as cdata
+    from companion.sim import Fees
+
+    d = cdata.load("synthetic")
+    ev, book, ins = d.events, d.book, d.instrument
+    if args.events:
+        ev, book = ev[: args.events], book[: args.events]
+    n = len(ev)
+    lat = int(round(args.latency_us * 1000))
+    hs, sk = glft_quote_params(args.gamma, args.A, args.k, args.sigma)
+    params = np.zeros(6)
+    params[[M_TICK, M_REQUOTE, M_HS, M_SKEW, M_QTY, M_MAXPOS]] = (
+        float(ins.tick), float(args.requote_ticks), hs, sk, args.quote_qty, args.max_position)
+    scale = float(ins.price_scale)
+    fees = Fees(maker=args.maker_fee * scale, taker=args.taker_fee * scale, unit="per_share")
+    out = {"strategy": "mm", "events": n, "latency_ns": lat, "queue_n": args.queue_n,
+           "requote_ticks": args.requote_ticks, "gamma": args.gamma, "A": args.A, "k": args.k,
+           "sigma_ticks": args.sigma, "half_spread_ticks": hs, "skew_ticks": sk,
+           "quote_qty": args.quote_qty, "max_position": args.max_position,
+           "maker_fee": args.maker_fee, "taker_fee": args.taker_fee}
+    m = min(20_000, n)
+    _mm_ours(ev[:m], book[:m], ins, lat, args, params, fees)        # warm the JIT
+    t_o, r_o = _best(lambda: _mm_ours(ev, book, ins, lat, args, params, fees), args.repeat)
+    ours = _mm_summary_ours(r_o, ins)
+    ours.update(seconds=t_o, ev_per_s=n / t_o)
+    out["ours"] = ours
+    print(f"events: {n:,}  latency {lat} ns, power queue n={args.queue_n}; GLFT gamma {args.gamma} "
+          f"A {args.A} k {args.k} sigma {args.sigma}: half-spread {hs:.3f} ticks, skew {sk:.3f} ticks")
+    print(f"ours  {ours['ev_per_s'] / 1e6:6.2f} M ev/s  {ours['filled_orders']} filled orders, volume "
+          f"{ours['volume']:,.0f}, end position {ours['position']:,.0f}, net P&L {ours['net_pnl']:,.2f}")
+    try:
+        import hftbacktest as hb
+    except Exception as e:  # ImportError, or a binary that does not load
+        reason = f"hftbacktest not importable ({type(e).__name__}: {e}); pip install hftbacktest --no-deps"
+        print(f"hftbacktest side skipped: {reason}")
+        out["skipped"] = reason
+        if args.json:
+            from companion.cli import print_json_last
+            print_json_last(out)
+        return 0
+    from companion.io.hftbacktest import asset_params, to_hftbacktest
+
+    t0 = time.perf_counter()
+    hdata = to_hftbacktest(ev, ins)
+    out["export_s"] = time.perf_counter() - t0
+    out["hbt_rows"] = int(len(hdata))
+    out["hftbacktest_version"] = getattr(hb, "__version__", "?")
+    ap_ = asset_params(ins)
+    _, _, hbt_glft = _hbt_strategies()
+
+    def theirs(hd):
+        bt = _hbt_backtest(hd, ap_["tick_size"], ap_["lot_size"], lat, args.queue_n,
+                           args.maker_fee, args.taker_fee)
+        n_orders, filled, mid = hbt_glft(bt, float(args.requote_ticks), hs, sk, args.quote_qty,
+                                         args.max_position)
+        sv = bt.state_values(0)
+        pos = float(sv.position)
+        res = {"orders": int(n_orders), "filled_orders": int(sv.num_trades), "filled_seen": int(filled),
+               "volume": float(sv.trading_volume), "position": pos, "fees": float(sv.fee),
+               "net_pnl": float(sv.balance) + pos * float(mid) - float(sv.fee)}
+        bt.close()
+        return res
+
+    theirs(to_hftbacktest(ev[:m], ins))                              # warm the JIT
+    t_h, hbt = _best(lambda: theirs(hdata), args.repeat)
+    hbt.update(seconds=t_h, ev_per_s=n / t_h)
+    out["hbt"] = hbt
+    out["ratio"] = t_h / t_o
+    ref = max(hbt["filled_orders"], 1)
+    out["fill_rel_diff"] = (ours["filled_orders"] - hbt["filled_orders"]) / ref
+    tick_ccy = float(ins.tick) / scale
+    pps_o = ours["net_pnl"] / max(ours["volume"], 1.0) / tick_ccy
+    pps_h = hbt["net_pnl"] / max(hbt["volume"], 1.0) / tick_ccy
+    out["pnl_per_share_ticks"] = {"ours": pps_o, "hbt": pps_h, "diff": pps_o - pps_h}
+    out["fills_within_tol"] = abs(out["fill_rel_diff"]) <= args.fill_tol
+    out["pnl_within_tol"] = abs(pps_o - pps_h) <= args.pnl_tol_ticks
+    out["fill_tol"], out["pnl_tol_ticks"] = args.fill_tol, args.pnl_tol_ticks
+    out["target_ratio"] = 2.5
+    out["target_met"] = out["ratio"] >= 2.5
+    out["differences"] = MM_DIFFERENCES
+    print(f"hftbacktest {hbt['ev_per_s'] / 1e6:6.2f} M ev/s  {hbt['filled_orders']} fills, volume "
+          f"{hbt['volume']:,.0f}, end position {hbt['position']:,.0f}, net P&L {hbt['net_pnl']:,.2f}")
+    print(f"throughput ratio {out['ratio']:.2f}x (target 2.5x: {'met' if out['target_met'] else 'NOT met'})")
+    print(f"fills rel. diff {out['fill_rel_diff']:+.1%} (tolerance +-{args.fill_tol:.0%}: "
+          f"{'ok' if out['fills_within_tol'] else 'OUTSIDE'}); net P&L per traded share "
+          f"{pps_o:+.3f} vs {pps_h:+.3f} ticks (tolerance +-{args.pnl_tol_ticks} tick: "
+          f"{'ok' if out['pnl_within_tol'] else 'OUTSIDE'})")
     if args.json:
         from companion.cli import print_json_last
         print_json_last(out)
