@@ -339,7 +339,7 @@ def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, s
         res = sim.run(strategy.kernel, params, user_state)
     else:
         res = sim.run_python(strategy.python_callback(params, user_state))
-    dec = user_state[3] if isinstance(user_state, tuple) and len(user_state) == 4 else None
+    dec = user_state[3] if isinstance(user_state, tuple) and len(user_state) >= 4 else None
     return BacktestResult(sim=res, instrument=instrument, strategy=getattr(strategy, "name", "?"),
                           path=path, decisions=dec)
 
