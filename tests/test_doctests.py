@@ -62,6 +62,9 @@ MODULES = [
     "companion.study.runner",
     "companion.study.studies",
     "companion.study.stats",
+    # issue #13: market making
+    "companion.backtest.market_making",
+    "companion.backtest.pnl",
 ]
 
 #: gated modules whose module docstring still holds an illustrative example that does not run

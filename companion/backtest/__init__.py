@@ -14,7 +14,11 @@ from __future__ import annotations
 from companion.backtest.market_making import GLFT, AvellanedaStoikov, Grid
 from companion.backtest.engine import BacktestResult, ExecutionConfig, round_trips, run_backtest, summarize
 from companion.backtest.plots import performance_figure
-from companion.backtest.strategies import STRATEGIES, ImbalanceScalper, ModelStrategy, NoOp
+from companion.backtest.strategies import STRATEGIES as _TAKERS
+from companion.backtest.strategies import ImbalanceScalper, ModelStrategy, NoOp
+
+#: every strategy the CLI knows, by name: the signal traders and the market makers
+STRATEGIES = {**_TAKERS, "mm": GLFT, "mm_as": AvellanedaStoikov, "mm_grid": Grid}
 
 __all__ = ["run_backtest", "summarize", "round_trips", "BacktestResult", "ExecutionConfig",
            "ImbalanceScalper", "ModelStrategy", "NoOp", "STRATEGIES", "performance_figure",

@@ -284,22 +284,44 @@ def round_trips(fills: np.ndarray, decision_mid: np.ndarray, signal: np.ndarray,
     return out[cols]
 
 
-def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, strategy, *,
+def _unpack(events, book, instrument, strategy):
+    """``(events, book, instrument, strategy)`` from either call form of :func:`run_backtest`."""
+    if hasattr(events, "events") and hasattr(events, "instrument"):  # a dataset object
+        if strategy is not None or instrument is not None:
+            raise TypeError("run_backtest(dataset, strategy): pass the strategy as the second "
+                            "argument and no separate book / instrument")
+        d, strategy = events, book
+        if getattr(d, "book", None) is None:
+            raise ValueError(f"dataset {getattr(d.instrument, 'symbol', '?')} has no orderbook "
+                             "snapshots; the backtest needs a book")
+        return d.events, d.book, d.instrument, strategy
+    if book is None or instrument is None or strategy is None:
+        raise TypeError("run_backtest(events, book, instrument, strategy) or run_backtest(dataset, strategy)")
+    return events, book, instrument, strategy
+
+
+def run_backtest(events, book=None, instrument: Instrument | None = None, strategy=None, *,
                  execution: ExecutionConfig | None = None, path: str = "numba") -> BacktestResult:
     """Run ``strategy`` (an object of ``companion.backtest.strategies``) over the events.
 
+    Two call forms: ``run_backtest(events, book, instrument, strategy)`` or
+    ``run_backtest(dataset, strategy)`` with a dataset from :func:`companion.data.load`
+    (anything with ``events``, ``book`` and ``instrument`` attributes).
+
     Parameters
     ----------
-    events : numpy.ndarray
-        :data:`companion.events.EVENT_DTYPE` events (non-decreasing ``ts``).
+    events : numpy.ndarray or dataset
+        :data:`companion.events.EVENT_DTYPE` events (non-decreasing ``ts``), or a dataset.
     book : numpy.ndarray
         float64 ``(n, 4L)`` LOBSTER-layout book after each event (:func:`companion.book.replay`).
     instrument : companion.events.Instrument
         Tick, price scale (money frames are divided by it) and session (end-of-day flattening).
     strategy : object
         :class:`~companion.backtest.strategies.ImbalanceScalper`,
-        :class:`~companion.backtest.strategies.ModelStrategy` or
-        :class:`~companion.backtest.strategies.NoOp`.
+        :class:`~companion.backtest.strategies.ModelStrategy`,
+        :class:`~companion.backtest.strategies.NoOp` or a market maker of
+        :mod:`companion.backtest.market_making` (anything with ``name``, ``kernel``, ``build``
+        and ``python_callback``).
     execution : ExecutionConfig, optional
         Fees, latencies, queue model, risk limits (default :class:`ExecutionConfig`).
     path : str
@@ -325,6 +347,7 @@ def run_backtest(events: np.ndarray, book: np.ndarray, instrument: Instrument, s
     >>> py.pnl() == res.pnl()                          # the teaching path gives the same run
     True
     """
+    events, book, instrument, strategy = _unpack(events, book, instrument, strategy)
     ex = execution or ExecutionConfig()
     if path not in ("numba", "python"):
         raise ValueError(f"path must be 'numba' or 'python', got {path!r}")

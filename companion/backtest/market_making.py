@@ -133,8 +133,8 @@ def glft_coefficients(gamma: float, A: float, k: float) -> tuple[float, float]:
     Examples
     --------
     >>> c1, c2 = glft_coefficients(gamma=0.1, A=2.0, k=0.5)
-    >>> round(c1, 6), round(c2, 6)
-    (1.823216, 0.370209)
+    >>> round(c1, 6), round(c2, 6)          # 10 ln 1.2, sqrt(0.05 x 1.2^6)
+    (1.823216, 0.386393)
     """
     c1, c2 = glft_coefficients_nb(float(gamma), float(A), float(k))
     return float(c1), float(c2)
@@ -153,10 +153,10 @@ def glft_quotes(mid: float, q: float, *, sigma: float, A: float, k: float, gamma
 
     >>> b, a = glft_quotes(1000.0, 0.0, sigma=1.0, A=2.0, k=0.5, gamma=0.1)
     >>> round(1000 - b, 4), round(a - 1000, 4)
-    (2.0083, 2.0083)
+    (2.0164, 2.0164)
     >>> b2, a2 = glft_quotes(1000.0, 2.0, sigma=1.0, A=2.0, k=0.5, gamma=0.1)
     >>> round(b - b2, 4), round(a - a2, 4)
-    (0.7404, 0.7404)
+    (0.7728, 0.7728)
     """
     b, a = quote_targets_nb(MODEL_GLFT, float(mid), float(q), float(sigma), float(A), float(k),
                             float(gamma), 0.0, float(alpha), 0.0, 0.0)
@@ -367,7 +367,7 @@ def rolling_volatility(ts, mid, *, window_s: float = 60.0, tick: float = 1.0) ->
     One-tick moves every second (price units, tick 100): variance 1 tick^2 per second:
 
     >>> ts = np.arange(6) * 1_000_000_000
-    >>> rolling_volatility(ts, np.array([100., 200, 100, 200, 100, 200]) * 100, window_s=2, tick=100).tolist()
+    >>> rolling_volatility(ts, np.array([100., 101, 100, 101, 100, 101]) * 100, window_s=2, tick=100).tolist()
     [nan, nan, 1.0, 1.0, 1.0, 1.0]
     """
     if not window_s > 0:
@@ -463,8 +463,9 @@ def rolling_intensity(events, mid, *, window_s: float = 600.0, tick: float = 1.0
 
     Examples
     --------
-    Trades every second alternating at 0.5 and 1.5 ticks from a mid of 100.5 ticks: lambda(0.5)
-    = 1/s, lambda(1) = lambda(1.5) = 0.5/s:
+    Trades every second alternating at 0.5 and 1.5 ticks from a mid of 100.5 ticks: over the last
+    4 s, lambda(0.5) = 1/s and lambda(1) = lambda(1.5) = 0.5/s; the OLS line through
+    (0.5, 0), (1, -ln 2), (1.5, -ln 2) has slope -ln 2 and ln A = ln(2) / 3:
 
     >>> from companion.events import EXEC_VISIBLE, ADD, EVENT_DTYPE
     >>> ev = np.zeros(8, EVENT_DTYPE)
@@ -472,7 +473,7 @@ def rolling_intensity(events, mid, *, window_s: float = 600.0, tick: float = 1.0
     >>> ev["kind"], ev["price"] = EXEC_VISIBLE, [101, 102, 101, 102, 101, 102, 101, 102]
     >>> A, k = rolling_intensity(ev, np.full(8, 100.5), window_s=4, tick=1, n_depths=3)
     >>> round(float(A[-1]), 4), round(float(k[-1]), 4)
-    (1.1225, 0.6931)
+    (1.2599, 0.6931)
     """
     if not window_s > 0:
         raise ValueError(f"window_s must be > 0, got {window_s}")

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from companion.events import NS
-from companion.sim.orders import LIMIT, MAKER, POST_ONLY
+from companion.sim.orders import LIMIT, MAKER, POST_ONLY, REJECTED
 
 __all__ = ["MARKOUT_HORIZONS", "decompose", "fill_markouts", "mm_stats", "quote_time_at_touch"]
 
@@ -187,8 +187,13 @@ def mm_stats(res, quantiles=(0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)) -> dict:
     * ``touch_time_bid`` / ``touch_time_ask``: :func:`quote_time_at_touch`;
     * ``inventory_q<p>``: quantiles of the position sampled once per second over the run
       (time-weighted, shares/contracts);
-    * ``queue_ahead_at_fill_mean`` / ``_median``: the queue model's quantity ahead of our order at
-      its last update, over our maker-filled orders (for a filled order: at the fill).
+    * ``queue_at_arrival_filled_mean`` / ``_median``: the queue position our maker-filled orders
+      had when they joined the book = the visible quantity at their price on their side in the
+      book the exchange showed on arrival (row ``arr_event - 1``; what every queue model of
+      :mod:`companion.sim.queue` starts from); ``queue_at_arrival_all_mean``: the same over all
+      our resting orders (fills come from short queues when the first is the smaller). The
+      model's queue ahead at the fill itself is 0 by construction (a resting order fills when
+      the queue in front has gone), so it is not reported.
 
     Examples
     --------
@@ -220,8 +225,28 @@ def mm_stats(res, quantiles=(0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)) -> dict:
         pos = np.zeros(1)
     for p in quantiles:
         out[f"inventory_q{p:g}"] = float(np.quantile(pos, p))
+    qa = _queue_at_arrival(res)
     mk = np.unique(res.sim.fills["order_id"][res.sim.fills["liquidity"] == MAKER])
-    qa = o["queue_ahead"][mk] if len(mk) else np.array([])
-    out["queue_ahead_at_fill_mean"] = float(qa.mean()) if len(qa) else float("nan")
-    out["queue_ahead_at_fill_median"] = float(np.median(qa)) if len(qa) else float("nan")
+    qf = qa[mk] if len(mk) else np.array([])
+    qf = qf[~np.isnan(qf)]
+    out["queue_at_arrival_filled_mean"] = float(qf.mean()) if len(qf) else float("nan")
+    out["queue_at_arrival_filled_median"] = float(np.median(qf)) if len(qf) else float("nan")
+    qr = qa[~np.isnan(qa)]
+    out["queue_at_arrival_all_mean"] = float(qr.mean()) if len(qr) else float("nan")
+    return out
+
+
+def _queue_at_arrival(res) -> np.ndarray:
+    """Per order: visible quantity at its price and side in book row ``arr_event - 1`` (NaN for
+    orders that never rested: market / IOC / rejected / never arrived / risk orders)."""
+    from companion.sim.exchange import visible_qty_at_nb
+
+    o = res.sim.orders
+    book = res.sim.book
+    out = np.full(len(o), np.nan)
+    rest = (((o["otype"] == LIMIT) | (o["otype"] == POST_ONLY)) & (o["arr_event"] >= 0)
+            & (o["by_risk"] == 0) & (o["status"] != REJECTED))
+    for j in np.flatnonzero(rest):
+        r = max(int(o["arr_event"][j]) - 1, 0)
+        out[j] = visible_qty_at_nb(book[r], int(o["side"][j]), float(o["price"][j]))
     return out
