@@ -418,8 +418,8 @@ pd.DataFrame(rows_q).T
 # quote unit of inventory moves both quotes by $\sigma c_2$, a few ticks: a maker long two quotes
 # keeps its bid far behind the book and its ask inside it, to sell. The imbalance skew, fitted on
 # the first half of the day, moves the reservation price by less than half a tick in the median:
-# a small correction next to the half-spread, which is what the signal's edge of chapter 7.3
-# (a fraction of a tick per call) allows. Whether it is enough to keep the maker away from the
+# a small correction next to the half-spread, as expected from a signal whose edge per call is a
+# small fraction of the spread (section 7.3). Whether it is enough to keep the maker away from the
 # informed flow is a question for the backtest with queues and latency: chapter 9 runs it.
 
 
