@@ -410,8 +410,6 @@ def mm_window(events, book, instrument, *, skip_open_s: float = 0.0, window_s: f
 def _mm_fees(instrument):
     from companion.sim import Fees
 
-    if not hasattr(Fees, "for_venue"):          # TEMPORARY until helper C1's fees land
-        return Fees()
     return Fees.for_venue(instrument)
 
 
@@ -460,6 +458,14 @@ def _mm_row(res, stats: bool = False) -> dict:
         qq = float(own["qty"].sum())
         row["fill_rate"] = float(own["filled"].sum() / qq) if qq > 0 else math.nan
         row["orders"] = int(len(own))
+        if row["maker_fills"]:
+            from companion.backtest.pnl import mm_stats
+
+            st = mm_stats(res, quantiles=(0.5,))
+            row["queue_at_arrival"] = st["queue_at_arrival_filled_median"]
+            row["touch_time"] = 0.5 * (st["touch_time_bid"] + st["touch_time_ask"])
+        else:
+            row["queue_at_arrival"] = row["touch_time"] = math.nan
     return row
 
 
@@ -597,7 +603,10 @@ def day_mm(day, store_root, params: dict) -> dict:
     ``adverse_selection`` (1-s markout, positive = against the fills), ``adverse_selection_10s``,
     ``inventory_pnl``, ``fees``, ``net`` (currency; ``net = spread_capture + inventory_pnl -
     fees`` exactly, :func:`companion.backtest.pnl.decompose`), ``fill_rate`` (filled / quoted
-    quantity), ``orders``, and the chosen ``gamma``, ``requote_ticks``, ``alpha_scale`` with the
+    quantity), ``orders``, ``queue_at_arrival`` (median visible quantity ahead of a maker-filled
+    order when it reached the book, shares / contracts), ``touch_time`` (share of the time our
+    quotes were at the best bid / ask, mean of the sides; :func:`companion.backtest.pnl.mm_stats`),
+    and the chosen ``gamma``, ``requote_ticks``, ``alpha_scale`` with the
     fit part's net ``fit_net``.
 
     Examples
