@@ -59,7 +59,7 @@ DEFAULTS = {
               "n_estimators": 100, "seed": 7},
     "backtest": {"flat_before_close_s": 60.0, "hold_s": 10.0},
     "crossimpact": {"freq": "10s"},
-    "mm": {"skip_open_s": 0.0, "window_s": 0.0, "max_events": 150_000, "fit_fraction": 0.5, "queues": MM_QUEUES_DEFAULT,
+    "mm": {"skip_open_s": 0.0, "window_s": 0.0, "max_events": 0, "fit_fraction": 0.5, "queues": MM_QUEUES_DEFAULT,
            "latencies_us": (100.0,), "gammas": (0.01, 0.1, 1.0), "requote_ticks": (1, 3),
            "alpha_mults": (0.5, 1.0, 2.0), "alpha_horizon_s": 10.0, "quote_notional": 10_000.0,
            "max_position_quotes": 5, "taker_hold_s": 10.0, "vol_window_s": 60.0, "intensity_window_s": 120.0},
