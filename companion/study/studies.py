@@ -523,6 +523,9 @@ def mm_walk_forward(events, book, instrument, params: dict, *, fifo: bool = True
     from companion.stats import mid_price
 
     inst = instrument
+    bad = [q for q in params["queues"] if q not in MM_QUEUES]
+    if bad:
+        raise ValueError(f"mm: unknown queue model(s) {', '.join(map(str, bad))}; choose from {', '.join(MM_QUEUES)}")
     ev, book = mm_window(events, book, inst, skip_open_s=float(params["skip_open_s"]),
                          window_s=float(params["window_s"]), max_events=int(params["max_events"]))
     if len(ev) < 1000:
