@@ -340,7 +340,39 @@ for st in ("maker", "maker+alpha", "taker"):
     print(line)
 
 # %% [markdown]
-# MM_09_READING
+# What the data say, read from the table and the figure:
+#
+# - **On every real sample both makers lose** over the test half, under every queue model. They
+#   do earn the spread (spread capture is positive on every row), but the inventory P&L takes more
+#   than that back: the adverse selection of the first second after the fills alone is about as
+#   large as the spread capture or larger (about twice as large on AAPL, AMZN and Binance), and the
+#   mid keeps drifting against the inventory after that. The makers are filled when the price
+#   comes through their quotes, which is exactly when it was about to move.
+# - **The fees do not save them.** The NASDAQ rebate adds a little (negative fees) but is small next
+#   to the adverse selection; on Binance USDⓈ-M the VIP 0 maker fee (2 bps of notional) is larger
+#   than the whole spread capture of a one-tick BTCUSDT spread, so the maker loses on fees alone.
+# - **The alpha skew changes little.** The fitted scale moves the reservation price by a fraction of
+#   a tick; the alpha maker is sometimes a little better and sometimes a little worse than the plain
+#   maker (better on AAPL and Binance under every model, worse on GOOG L10 under the risk-averse
+#   and FIFO models), never by enough to turn a loss into a gain. The imbalance that predicts the next moves (chapter 7) is
+#   the same information the aggressive flow already acts on.
+# - **The taker loses much more**, through the spread it pays (its spread capture is the most
+#   negative column on the NASDAQ and synthetic days; on Binance, where the spread is a fraction of
+#   a basis point, through the 5 bps taker fee). Its fills are *favourably* selected (negative
+#   adverse selection: the signal works over one second), by a small fraction of what it pays.
+# - **The synthetic day is the exception**: both makers make money there. The mid moves less
+#   after their fills, relative to the spread: the adverse selection is about a quarter of the
+#   spread capture, against about as much or more on every real day. The simulator's order flow is
+#   kinder to a maker than real order flow.
+# - **Queue models** matter little at the touch of a busy book: on AAPL, AMZN and GOOG L1 the three
+#   models give nearly the same fills; the differences on GOOG L5 and L10 come mostly from the
+#   different parameters the fit chose under each model.
+#
+# The walk-forward choices (printed above) were made on the fit half, where the makers already lost
+# on every real sample: the grid picked the least bad parameters, not good ones. Wider grids would
+# find a better fit-half P&L and, very likely, a worse test-half one; that is the reason the
+# choice is made out of sample.
+
 
 # ## Exercises
 #
