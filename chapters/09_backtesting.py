@@ -328,9 +328,19 @@ plt.show()
 # rebate is earned) and the net P&L (black diamond), in the venue's currency.
 
 # %%
-par = mmt[mmt["strategy"] != "taker"].drop_duplicates(["dataset", "queue", "strategy"])
-print(par.pivot_table(index=["dataset", "queue"], columns="strategy",
-                      values=["gamma", "requote_ticks", "alpha_scale", "fit_net"]).round(3).to_string())
+pick = {st: mmt[mmt["strategy"] == st].set_index(["dataset", "queue"]) for st in ("maker", "maker+alpha")}
+fitted = pd.DataFrame({"gamma (per tick)": pick["maker"]["gamma"],
+                       "requote (ticks)": pick["maker"]["requote_ticks"],
+                       "alpha scale (ticks)": pick["maker+alpha"]["alpha_scale"],
+                       "fit-half net, maker": pick["maker"]["fit_net"],
+                       "fit-half net, maker+alpha": pick["maker+alpha"]["fit_net"]})
+fitted.round(3)
+
+# %% [markdown]
+# **Table 9.2.** The parameters chosen on the fit half of each day, per queue model, and the net
+# P&L (currency) they gave there; the alpha scale is in ticks per unit of the composite imbalance.
+
+# %%
 for st in ("maker", "maker+alpha", "taker"):
     g = mmt[mmt["strategy"] == st]
     line = f"{st:>11}: net > 0 in {int((g['net'] > 0).sum())} of {len(g)} runs"
@@ -345,15 +355,14 @@ for st in ("maker", "maker+alpha", "taker"):
 # - **On every real sample both makers lose** over the test half, under every queue model. They
 #   do earn the spread (spread capture is positive on every row), but the inventory P&L takes more
 #   than that back: the adverse selection of the first second after the fills alone is about as
-#   large as the spread capture or larger (about twice as large on AAPL, AMZN and Binance), and the
-#   mid keeps drifting against the inventory after that. The makers are filled when the price
+#   large as the spread capture or larger (1.5 to 2.5 times as large on AAPL, AMZN and Binance),
+#   and the mid keeps drifting against the inventory after that. The makers are filled when the price
 #   comes through their quotes, which is exactly when it was about to move.
 # - **The fees do not save them.** The NASDAQ rebate adds a little (negative fees) but is small next
 #   to the adverse selection; on Binance USDⓈ-M the VIP 0 maker fee (2 bps of notional) is larger
 #   than the whole spread capture of a one-tick BTCUSDT spread, so the maker loses on fees alone.
-# - **The alpha skew changes little.** The fitted scale moves the reservation price by a fraction of
-#   a tick; the alpha maker is sometimes a little better and sometimes a little worse than the plain
-#   maker (better on AAPL and Binance under every model, worse on GOOG L10 under the risk-averse
+# - **The alpha skew changes little.** The alpha maker is sometimes a little better and sometimes
+#   a little worse than the plain maker (better on AAPL and Binance under every model, worse on GOOG L10 under the risk-averse
 #   and FIFO models), never by enough to turn a loss into a gain. The imbalance that predicts the next moves (chapter 7) is
 #   the same information the aggressive flow already acts on.
 # - **The taker loses much more**, through the spread it pays (its spread capture is the most
@@ -368,7 +377,7 @@ for st in ("maker", "maker+alpha", "taker"):
 #   models give nearly the same fills; the differences on GOOG L5 and L10 come mostly from the
 #   different parameters the fit chose under each model.
 #
-# The walk-forward choices (printed above) were made on the fit half, where the makers already lost
+# The walk-forward choices (Table 9.2) were made on the fit half, where the makers already lost
 # on every real sample: the grid picked the least bad parameters, not good ones. Wider grids would
 # find a better fit-half P&L and, very likely, a worse test-half one; that is the reason the
 # choice is made out of sample.
