@@ -362,9 +362,10 @@ for st in ("maker", "maker+alpha", "taker"):
 #   to the adverse selection; on Binance USDⓈ-M the VIP 0 maker fee (2 bps of notional) is larger
 #   than the whole spread capture of a one-tick BTCUSDT spread, so the maker loses on fees alone.
 # - **The alpha skew changes little.** The alpha maker is sometimes a little better and sometimes
-#   a little worse than the plain maker (better on AAPL and Binance under every model, worse on GOOG L10 under the risk-averse
-#   and FIFO models), never by enough to turn a loss into a gain. The imbalance that predicts the next moves (chapter 7) is
-#   the same information the aggressive flow already acts on.
+#   a little worse than the plain maker (better on AAPL and Binance under every model, worse on
+#   GOOG L10 under the risk-averse and FIFO models), never by enough to turn a loss into a gain.
+#   The imbalance that predicts the next moves (chapter 7) is the same information the aggressive
+#   flow already acts on.
 # - **The taker loses much more**, through the spread it pays (its spread capture is the most
 #   negative column on the NASDAQ and synthetic days; on Binance, where the spread is a fraction of
 #   a basis point, through the 5 bps taker fee). Its fills are *favourably* selected (negative
