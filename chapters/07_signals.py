@@ -363,8 +363,8 @@ sig_m, A_m, k_m = (float(np.nanmedian(x)) for x in (sigma_t, A_t, k_t))
 c1, c2 = mm.glft_coefficients(GAMMA, A_m, k_m)
 print(f"medians over the day: sigma {sig_m:.3f} ticks/sqrt(s), A {A_m:.3f} trades/s, "
       f"k {k_m:.3f} per tick")
-print(f"GLFT with gamma {GAMMA}: c1 {c1:.3f} ticks, c2 {c2:.3f}; half-spread "
-      f"{c1 + 0.5 * sig_m * c2:.3f} ticks, skew {sig_m * c2:.3f} ticks per quote held")
+print(f"GLFT with gamma {GAMMA}: c1 {c1:.3f} ticks, c2 {c2:.3f} (sqrt(s)) at the medians:")
+print(f"  half-spread {c1 + 0.5 * sig_m * c2:.3f} ticks, skew {sig_m * c2:.3f} ticks per quote held")
 print(f"alpha scale (fit part): {a_scale:.3f} ticks per unit of imbalance; median |shift| "
       f"{np.nanmedian(np.abs(a_scale * f_imb)):.3f} ticks")
 
