@@ -395,7 +395,7 @@ ax.legend(ncol=2, fontsize=8)
 plt.show()
 
 # %% [markdown]
-# **Figure 7.4.** Two minutes of quotes, relative to the mid (ticks): the book's best bid and ask
+# **Figure 7.3.** Two minutes of quotes, relative to the mid (ticks): the book's best bid and ask
 # (grey), the GLFT quotes of a flat maker (blue), of a maker long two quotes (orange, dashed:
 # both quotes lowered by $2\sigma c_2$) and of a flat maker whose reservation price is skewed by
 # the imbalance forecast (green). The model's quotes move with the estimated volatility and
