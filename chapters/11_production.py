@@ -424,6 +424,16 @@ print(risk["kind"].value_counts().to_string() if len(risk) else "no risk events"
 #    Latency races on public venues are a known and studied cost {cite:p}`budish2015high,aquilina2022quantifying`.
 #    Know the rules of your jurisdiction and venue, and keep the journal: it is your audit trail.
 #
+# ## 11.9 The market maker: the next step
+#
+# The executor of this chapter runs the signal trader of chapter 9. The market maker of chapters
+# 7.6 and 9.6 is written against the same strategy interface (a jitted `strat(ctx, params,
+# user_state)` with its per-event forecast in `user_state[2]`, which a live front can write as
+# events arrive), so the paper venue can run it; replaying a day through the executor with the
+# market maker and checking, order for order, that it reproduces the backtest (the parity of
+# §11.3) is the next step of this chapter, once the executor accepts any strategy object. Until
+# that parity holds, item 1 of the checklist above says the maker is not ready to trade.
+#
 # ## Exercises
 #
 # ```{exercise}

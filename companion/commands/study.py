@@ -1,6 +1,6 @@
 """``python -m companion study``: per-ticker-day studies over many days on Dask distributed.
 
-``study {ofi,features,train,backtest,crossimpact} --data SPEC_OR_FOLDER [--workers N]
+``study {ofi,features,train,backtest,crossimpact,mm} --data SPEC_OR_FOLDER [--workers N]
 [--scheduler ADDRESS] [--out DIR] [--on-error {fail,skip}] [--json]`` discovers the ticker-days
 of a folder or SPEC (:func:`companion.catalog.discover`), starts a LocalCluster of N worker
 processes (one thread each; default one per core) or connects to ``--scheduler``, runs one task
@@ -27,6 +27,8 @@ _COLUMNS = {
     "backtest": ["ticker", "date", "trades", "net_pnl", "gross_pnl", "spread_cost", "win_rate", "max_drawdown"],
     "crossimpact": ["date", "ticker", "n_bins", "r2_own", "r2_cross_only", "r2_cross", "beta_own", "beta_cross_only",
                     "beta_cross_mean", "t_cross_max"],
+    "mm": ["ticker", "date", "strategy", "queue", "latency_us", "fills", "spread_capture", "adverse_selection",
+           "inventory_pnl", "fees", "net"],
 }
 
 
@@ -35,7 +37,7 @@ def register(subparsers) -> None:
                               description=__doc__.split("\n\n")[0],
                               epilog="exit status: 0 ok; 2 bad input or a failed ticker-day (--on-error fail); "
                                      "3 some ticker-days failed and were skipped (--on-error skip)")
-    p.add_argument("name", choices=["ofi", "features", "train", "backtest", "crossimpact"], help="the study")
+    p.add_argument("name", choices=["ofi", "features", "train", "backtest", "crossimpact", "mm"], help="the study")
     p.add_argument("--data", required=True,
                    help="folder of LOBSTER / Binance ticker-days, universe:SEED:NxD[:MINUTES][:factor=RHO], or a SPEC")
     p.add_argument("--workers", type=int, default=None, help="LocalCluster worker processes (default: one per core)")
@@ -62,6 +64,13 @@ def _parse_params(items: list[str], name: str) -> dict:
         if k not in DEFAULTS[name]:
             raise ValueError(f"--param {k!r}: study {name} has parameters {', '.join(sorted(DEFAULTS[name]))}")
         d = DEFAULTS[name][k]
+        if isinstance(d, tuple):            # comma-separated, typed like the default's items
+            t = type(d[0]) if d else str
+            try:
+                out[k] = tuple(t(x) for x in v.split(",") if x)
+            except ValueError as e:
+                raise ValueError(f"--param {k}={v!r}: expected comma-separated {t.__name__} values ({e})") from e
+            continue
         out[k] = type(d)(v) if isinstance(d, (int, float)) and not isinstance(d, bool) else v
     return out
 

@@ -32,13 +32,13 @@ from companion.study.stats import mean_ci, paired_test
 
 __all__ = ["STUDIES", "StudyError", "StudyResult", "day_units", "run_study"]
 
-STUDIES = ("ofi", "features", "train", "backtest", "crossimpact")
+STUDIES = ("ofi", "features", "train", "backtest", "crossimpact", "mm")
 
 #: errors a bad ticker-day may raise (anything else is a bug and propagates)
 DATA_ERRORS = (DataFormatError, ValueError, OSError, EOFError, LookupError)
 
 _UNIT_FUNCS = {"ofi": S.day_ofi, "features": S.day_features, "train_fold": S.train_fold,
-               "backtest": S.day_backtest, "crossimpact": S.date_crossimpact}
+               "backtest": S.day_backtest, "crossimpact": S.date_crossimpact, "mm": S.day_mm}
 
 
 class StudyError(ValueError):
@@ -281,7 +281,20 @@ def _combine_crossimpact(values, params):
     return table, summary, {"coef": coef}
 
 
-_COMBINE = {"ofi": _combine_ofi, "features": _combine_features, "backtest": _combine_backtest,
+def _combine_mm(values, params):
+    table = pd.DataFrame([r for v in values if v is not None for r in v["rows"]])
+    if not len(table):
+        return table, {}, {}
+    lat0 = float(params["latencies_us"][0])
+    base = table[table["latency_us"] == lat0]
+    summary = {"latency_us": lat0, "net": {}}
+    for (st, q), g in base.groupby(["strategy", "queue"], sort=True):
+        summary["net"][f"{st}/{q}"] = {"total": float(g["net"].sum()), "losing_days": int((g["net"] < 0).sum()),
+                                      "days": int(len(g))}
+    return table, summary, {}
+
+
+_COMBINE = {"mm": _combine_mm, "ofi": _combine_ofi, "features": _combine_features, "backtest": _combine_backtest,
             "train": _combine_train, "crossimpact": _combine_crossimpact}
 
 

@@ -33,6 +33,11 @@ Studies (defaults in :data:`DEFAULTS`):
     :math:`r_{i,k} = \alpha_i + \beta_{ii}\,\mathrm{ofi}_{i,k} + \sum_{j \ne i} \beta_{ij}\,
     \mathrm{ofi}_{j,k} + \epsilon` with :math:`\mathrm{ofi}` level-1 OFI normalised by the bin's
     average depth and :math:`r` the log mid return in basis points.
+``mm``
+    Market making against taking (:func:`day_mm`): the GLFT maker without and with an imbalance
+    alpha skew against the imbalance scalper, under each queue model and latency, the makers'
+    parameters chosen on the first part of the day and reported on the rest (walk-forward); the
+    P&L of each run split into spread capture, adverse selection, inventory P&L and fees.
 """
 from __future__ import annotations
 
@@ -43,7 +48,10 @@ import pandas as pd
 
 from companion.events import as_dataset
 
-__all__ = ["DEFAULTS", "FEATURE_PARAMS", "date_crossimpact", "day_backtest", "day_features", "day_ofi", "load_dataset", "table_version", "train_fold"]
+__all__ = ["DEFAULTS", "FEATURE_PARAMS", "MM_STRATEGIES", "date_crossimpact", "day_backtest", "day_features", "day_mm",
+           "day_ofi", "load_dataset", "mm_quote_qty", "mm_walk_forward", "mm_window", "table_version", "train_fold"]
+
+MM_QUEUES_DEFAULT = ("risk_averse", "power", "fifo")
 
 #: default parameters of each study (``run_study(params=...)`` overrides them)
 DEFAULTS = {
@@ -53,6 +61,10 @@ DEFAULTS = {
               "n_estimators": 100, "seed": 7},
     "backtest": {"flat_before_close_s": 60.0, "hold_s": 10.0},
     "crossimpact": {"freq": "10s"},
+    "mm": {"skip_open_s": 0.0, "window_s": 0.0, "max_events": 0, "fit_fraction": 0.5, "queues": MM_QUEUES_DEFAULT,
+           "latencies_us": (100.0,), "gammas": (0.01, 0.1, 1.0), "requote_ticks": (1, 3),
+           "alpha_mults": (0.5, 1.0, 2.0), "alpha_horizon_s": 10.0, "quote_notional": 10_000.0,
+           "max_position_quotes": 5, "taker_hold_s": 10.0, "vol_window_s": 60.0, "intensity_window_s": 120.0},
 }
 
 
@@ -348,3 +360,271 @@ def date_crossimpact(item: dict, store_root, params: dict) -> dict:
                      "beta_own_cross": float(b[i]), "beta_cross_mean": float(np.delete(b, i).mean()),
                      "t_cross_max": float(tj[np.argmax(np.abs(tj))])})
     return {"rows": rows, "coef": pd.DataFrame(coef, index=pd.Index(tick, name="ticker"), columns=tick)}
+
+
+# ---------------------------------------------------------------------------------------------
+# mm: market making against taking, walk-forward
+# ---------------------------------------------------------------------------------------------
+#: the strategies of the ``mm`` study (row label -> what it is)
+MM_STRATEGIES = {"maker": "GLFT market maker, no alpha",
+                 "maker+alpha": "GLFT market maker, reservation price skewed by the imbalance forecast",
+                 "taker": "imbalance scalper (market entries and exits)"}
+
+#: queue models of the ``mm`` study (``fifo`` only where the data carry order ids)
+MM_QUEUES = MM_QUEUES_DEFAULT
+
+
+def _queue(name: str):
+    from companion.sim import FIFOQueue, PowerProbQueue, RiskAverseQueue
+
+    return {"risk_averse": RiskAverseQueue(), "power": PowerProbQueue(2.0), "fifo": FIFOQueue()}[name]
+
+
+def mm_window(events, book, instrument, *, skip_open_s: float = 0.0, window_s: float = 0.0,
+              max_events: int = 0):
+    """The study window of a day: ``events``/``book`` from ``skip_open_s`` after the first event
+    for ``window_s`` seconds (0: to the end), at most ``max_events`` events (0: no cap), with
+    ``ts`` made non-decreasing (Binance streams
+    interleave depth and trade messages whose exchange times are not in arrival order: the
+    running maximum keeps arrival order, the book's order). Returns ``(events, book)``.
+
+    Examples
+    --------
+    >>> from companion.events import EVENT_DTYPE
+    >>> ev = np.zeros(4, EVENT_DTYPE); ev["ts"] = [0, 2_000_000_000, 1_000_000_000, 5_000_000_000]
+    >>> e, b = mm_window(ev, np.zeros((4, 4)), None, window_s=3)
+    >>> e["ts"].tolist()
+    [0, 2000000000, 2000000000]
+    """
+    from companion.events import NS
+
+    ev = np.array(events, copy=True)
+    ev["ts"] = np.maximum.accumulate(np.asarray(ev["ts"], dtype=np.int64))
+    t0 = int(ev["ts"][0]) + int(skip_open_s * NS) if len(ev) else 0
+    t1 = t0 + int(window_s * NS) if window_s else None
+    i0 = int(np.searchsorted(ev["ts"], t0, side="left"))
+    i1 = int(np.searchsorted(ev["ts"], t1, side="left")) if t1 is not None else len(ev)
+    if max_events:
+        i1 = min(i1, i0 + int(max_events))
+    return ev[i0:i1], np.ascontiguousarray(book[i0:i1])
+
+
+def _mm_fees(instrument):
+    from companion.sim import Fees
+
+    return Fees.for_venue(instrument)
+
+
+def _maker(instrument, p: dict, gamma: float, requote: float, alpha_scale: float, qty: float, values, table):
+    from companion.backtest.market_making import GLFT
+
+    class _Primed(GLFT):
+        """GLFT whose causal sigma / A / k table comes precomputed over the whole study window
+        (so the test part's estimators start from the fit part's trailing data, never later)."""
+
+        def model_table(self, events, book, instrument):
+            return table
+
+    return _Primed(gamma=gamma, requote_ticks=requote, alpha="imbalance" if alpha_scale else "none",
+                   alpha_scale=alpha_scale, forecast=values, quote_size=qty,
+                   max_position=qty * float(p["max_position_quotes"]))
+
+
+def _run(events, book, inst, strategy, queue: str, latency_us: float, fees):
+    from companion.backtest.engine import ExecutionConfig, run_backtest
+
+    lat = int(round(latency_us * 1000))
+    ex = ExecutionConfig(fees=fees, queue=_queue(queue), entry_latency=lat, response_latency=lat,
+                         flat_before_close_s=None, max_orders=200_000)
+    return run_backtest(events, book, inst, strategy, execution=ex)
+
+
+MM_COLUMNS = ("fills", "volume", "gross", "spread_capture", "adverse_selection", "inventory_pnl", "fees", "net")
+
+
+def _mm_row(res, stats: bool = False) -> dict:
+    """The decomposition (:func:`companion.backtest.pnl.decompose`, currency) as a flat row;
+    ``gross = net + fees``; ``adverse_selection`` at 1 s (positive = the mid moved against the
+    fills); with ``stats``, the fill rate (filled / quoted quantity) and the median queue ahead at
+    a maker fill."""
+    from companion.backtest.pnl import decompose
+
+    d = decompose(res)
+    row = {"fills": int(d["maker_fills"] + d["taker_fills"]), "maker_fills": int(d["maker_fills"]),
+           "volume": float(d["volume"]), "gross": d["net"] + d["fees"], "spread_capture": d["spread_capture"],
+           "adverse_selection": d["adverse_selection"]["1s"], "adverse_selection_10s": d["adverse_selection"]["10s"],
+           "inventory_pnl": d["inventory_pnl"], "fees": d["fees"], "net": d["net"]}
+    if stats:
+        o = res.sim.orders
+        own = o[o["by_risk"] == 0]
+        qq = float(own["qty"].sum())
+        row["fill_rate"] = float(own["filled"].sum() / qq) if qq > 0 else math.nan
+        row["orders"] = int(len(own))
+        if row["maker_fills"]:
+            from companion.backtest.pnl import mm_stats
+
+            st = mm_stats(res, quantiles=(0.5,))
+            row["queue_at_arrival"] = st["queue_at_arrival_filled_median"]
+            row["touch_time"] = 0.5 * (st["touch_time_bid"] + st["touch_time_ask"])
+        else:
+            row["queue_at_arrival"] = row["touch_time"] = math.nan
+    return row
+
+
+def _alpha_beta(values, mid, ts, horizon_ns: int, tick: float) -> float:
+    """OLS slope (ticks per unit of signal) of the mid change over ``horizon_ns`` on the signal."""
+    j = np.searchsorted(ts, ts + horizon_ns, side="left")
+    ok = j < len(ts)
+    x, y = values[ok], (mid[j[ok]] - mid[ok]) / tick
+    m = np.isfinite(x) & np.isfinite(y)
+    x, y = x[m], y[m]
+    if x.size < 10 or np.var(x) == 0:
+        return 0.0
+    return float(np.cov(x, y, bias=True)[0, 1] / np.var(x))
+
+
+def mm_quote_qty(instrument, mid_price: float, notional: float) -> float:
+    """Quote size: ``notional`` (currency) at the median mid, in whole lots (at least one lot).
+
+    Examples
+    --------
+    >>> from companion.events import Instrument
+    >>> mm_quote_qty(Instrument("AAPL", tick=100, price_scale=10_000), 5_800_000.0, 10_000.0)
+    17.0
+    """
+    lot = float(getattr(instrument, "lot", 1.0) or 1.0)
+    px = mid_price / float(instrument.price_scale)
+    return max(1.0, math.floor(notional / px / lot)) * lot
+
+
+def mm_walk_forward(events, book, instrument, params: dict, *, fifo: bool = True) -> list[dict]:
+    """The ``mm`` study on one window of events (:func:`day_mm` without the store): returns the
+    rows (see :func:`day_mm`). ``fifo``: the data carry order ids (else the ``fifo`` queue model is
+    skipped). The fit part is ``events[:cut]`` with ``cut = int(len(events) * fit_fraction)``;
+    nothing in ``events[cut:]`` can change the chosen parameters: the signal and the causal
+    sigma / A / k estimates at an event use earlier events only, and every fit run and the alpha
+    regression see the fit part only.
+
+    Examples
+    --------
+    >>> from companion.synth import SynthConfig, instrument, simulate, to_events
+    >>> cfg = SynthConfig(session=(34200.0, 34500.0))                 # a five-minute synthetic day
+    >>> day = simulate(seed=1, levels=5, config=cfg)
+    >>> p = {**DEFAULTS["mm"], "gammas": (0.1,), "requote_ticks": (1,), "alpha_mults": (1.0,),
+    ...      "queues": ("power",), "intensity_window_s": 60.0}
+    >>> rows = mm_walk_forward(to_events(day.messages), day.orderbook, instrument(cfg, levels=5), p)
+    >>> [(r["strategy"], r["queue"]) for r in rows]
+    [('maker', 'power'), ('maker+alpha', 'power'), ('taker', 'power')]
+    >>> all(abs(r["spread_capture"] + r["inventory_pnl"] - r["fees"] - r["net"]) < 0.005 for r in rows)
+    True
+    """
+    from companion import signals as sg
+    from companion.backtest.market_making import GLFT
+    from companion.backtest.strategies import ImbalanceScalper
+    from companion.events import NS
+    from companion.stats import mid_price
+
+    inst = instrument
+    bad = [q for q in params["queues"] if q not in MM_QUEUES]
+    if bad:
+        raise ValueError(f"mm: unknown queue model(s) {', '.join(map(str, bad))}; choose from {', '.join(MM_QUEUES)}")
+    ev, book = mm_window(events, book, inst, skip_open_s=float(params["skip_open_s"]),
+                         window_s=float(params["window_s"]), max_events=int(params["max_events"]))
+    if len(ev) < 1000:
+        raise ValueError(f"only {len(ev)} events in the study window (need 1000)")
+    cut = int(len(ev) * float(params["fit_fraction"]))
+    parts = {"fit": (ev[:cut], book[:cut]), "test": (ev[cut:], book[cut:])}
+    sl = {"fit": slice(0, cut), "test": slice(cut, len(ev))}
+    L = min(5, book.shape[1] // 4)
+    sig_all = np.ascontiguousarray(sg.ImbalanceSignal(levels=L, tick=float(inst.tick)).compute(book, ev), np.float64)
+    values = {k: np.ascontiguousarray(sig_all[s]) for k, s in sl.items()}
+    tab_all = GLFT(vol_window_s=float(params["vol_window_s"]),
+                   intensity_window_s=float(params["intensity_window_s"])).model_table(ev, book, inst)
+    tables = {k: np.ascontiguousarray(tab_all[s]) for k, s in sl.items()}
+    mid_fit = mid_price(parts["fit"][1])
+    qty = mm_quote_qty(inst, float(np.nanmedian(mid_fit)), float(params["quote_notional"]))
+    beta = _alpha_beta(values["fit"], mid_fit, parts["fit"][0]["ts"], int(float(params["alpha_horizon_s"]) * NS),
+                       float(inst.tick))
+    fees = _mm_fees(inst)
+    queues = [q for q in params["queues"] if q != "fifo" or fifo]
+    lat0 = float(params["latencies_us"][0])
+    ident = {"events_fit": cut, "events_test": len(ev) - cut,
+             "test_start_s": float(ev["ts"][cut] - ev["ts"][0]) / NS, "test_s": float(ev["ts"][-1] - ev["ts"][cut]) / NS,
+             "quote_qty": qty, "alpha_beta": beta}
+    rows = []
+
+    def run(part, strat, q, lat):
+        e, b = parts[part]
+        return _run(e, b, inst, strat, q, lat, fees)
+
+    for q in queues:
+        best = None
+        for g in params["gammas"]:
+            for rq in params["requote_ticks"]:
+                r = run("fit", _maker(inst, params, g, rq, 0.0, qty, values["fit"], tables["fit"]), q, lat0)
+                net = _mm_row(r)["net"]
+                if best is None or net > best[0]:
+                    best = (net, g, rq)
+        fit_net, g, rq = best
+        best_a = None
+        for m in params["alpha_mults"]:
+            a = float(m) * beta
+            r = run("fit", _maker(inst, params, g, rq, a, qty, values["fit"], tables["fit"]), q, lat0)
+            net = _mm_row(r)["net"]
+            if best_a is None or net > best_a[0]:
+                best_a = (net, a)
+        chosen = {"maker": (g, rq, 0.0, fit_net), "maker+alpha": (g, rq, best_a[1], best_a[0])}
+        for lat in params["latencies_us"]:
+            for name, (g_, rq_, a_, fnet) in chosen.items():
+                r = run("test", _maker(inst, params, g_, rq_, a_, qty, values["test"], tables["test"]), q, lat)
+                rows.append({**ident, "strategy": name, "queue": q, "latency_us": float(lat), "gamma": g_,
+                             "requote_ticks": float(rq_), "alpha_scale": a_, "fit_net": fnet, **_mm_row(r, stats=True)})
+            taker = ImbalanceScalper(qty=qty, entry="market", hold_s=float(params["taker_hold_s"]))
+            r = run("test", taker, q, lat)
+            rows.append({**ident, "strategy": "taker", "queue": q, "latency_us": float(lat), "gamma": math.nan,
+                         "requote_ticks": math.nan, "alpha_scale": math.nan, "fit_net": math.nan, **_mm_row(r, stats=True)})
+    return rows
+
+
+def day_mm(day, store_root, params: dict) -> dict:
+    """Market makers against the taker on one ticker-day, parameters chosen walk-forward.
+
+    The window (:func:`mm_window`) is split at ``fit_fraction`` of its events: the **fit** part
+    chooses, per queue model at the base latency ``latencies_us[0]``, the maker's risk aversion
+    ``gamma`` and requote threshold (grid ``gammas`` x ``requote_ticks``, best net P&L), then the
+    alpha maker's scale: ``alpha_mults`` times the fit-part OLS slope of the ``alpha_horizon_s``
+    mid change (ticks) on the composite imbalance. The **test** part (never seen by the fit) is
+    run once per strategy, queue model and latency with those parameters, starting flat; a position
+    left at the end is marked to the last mid. The makers' causal sigma / A / k estimates
+    (``vol_window_s``, ``intensity_window_s``) run over the whole window, so the test part starts
+    with estimates from the fit part's trailing data. The taker (ImbalanceScalper, market orders,
+    ``taker_hold_s``) is not tuned. Quotes and taker orders are ``quote_notional`` (currency) in
+    whole lots; the makers hold at most ``max_position_quotes`` quotes. Fees: the venue's maker /
+    taker schedule (:meth:`companion.sim.Fees.for_venue`). Binance depth data have no order ids:
+    no ``fifo`` run; their book is rebuilt to 5 levels (:func:`companion.book.replay`).
+
+    Returns ``{"rows": [...]}``, one row per strategy x queue x latency: ``fills``,
+    ``maker_fills``, ``volume``, ``gross`` (= net + fees), ``spread_capture``,
+    ``adverse_selection`` (1-s markout, positive = against the fills), ``adverse_selection_10s``,
+    ``inventory_pnl``, ``fees``, ``net`` (currency; ``net = spread_capture + inventory_pnl -
+    fees`` exactly, :func:`companion.backtest.pnl.decompose`), ``fill_rate`` (filled / quoted
+    quantity), ``orders``, ``queue_at_arrival`` (median visible quantity ahead of a maker-filled
+    order when it reached the book, shares / contracts), ``touch_time`` (share of the time our
+    quotes were at the best bid / ask, mean of the sides; :func:`companion.backtest.pnl.mm_stats`),
+    and the chosen ``gamma``, ``requote_ticks``, ``alpha_scale`` with the
+    fit part's net ``fit_net``.
+
+    Examples
+    --------
+    >>> day_mm(day, None, DEFAULTS["mm"])["rows"][0]["net"]      # doctest: +SKIP
+    """
+    from companion.book import replay
+
+    d = load_dataset(day, store_root)
+    book = d.book if d.book is not None else replay(d.events, levels=5)
+    try:
+        rows = mm_walk_forward(d.events, book, d.instrument, params, fifo=day.source != "binance")
+    except ValueError as e:
+        raise ValueError(f"{day.key}: {e}") from e
+    base = {**_ident(day), "source": day.source}
+    return {"rows": [{**base, **r} for r in rows]}
