@@ -382,26 +382,41 @@ a_scale = float(np.cov(f_imb[ok], dm[ok], bias=True)[0, 1] / np.var(f_imb[ok]))
 GAMMA = 0.1
 sig_m, A_m, k_m = (float(np.nanmedian(x)) for x in (sigma_t, A_t, k_t))
 c1, c2 = mm.glft_coefficients(GAMMA, A_m, k_m)
-print(f"medians over the day: sigma {sig_m:.3f} ticks/sqrt(s), A {A_m:.3f} trades/s, "
-      f"k {k_m:.3f} per tick")
-print(f"GLFT with gamma {GAMMA}: c1 {c1:.3f} ticks, c2 {c2:.3f} (sqrt(s)) at the medians:")
-print(f"  half-spread {c1 + 0.5 * sig_m * c2:.3f} ticks, skew {sig_m * c2:.3f} ticks per quote held")
-print(f"alpha scale (fit part): {a_scale:.3f} ticks per unit of imbalance; median |shift| "
-      f"{np.nanmedian(np.abs(a_scale * f_imb)):.3f} ticks")
+print(
+    f"medians over the day: sigma {sig_m:.3f} ticks/sqrt(s), A {A_m:.3f} trades/s, "
+    f"k {k_m:.3f} per tick"
+)
+print(
+    f"GLFT with gamma {GAMMA}: c1 {c1:.3f} ticks, c2 {c2:.3f} (sqrt(s)) at the medians:"
+)
+print(
+    f"  half-spread {c1 + 0.5 * sig_m * c2:.3f} ticks, "
+    f"skew {sig_m * c2:.3f} ticks per quote held"
+)
+print(
+    f"alpha scale (fit part): {a_scale:.3f} ticks per unit of imbalance; "
+    f"median |shift| "
+    f"{np.nanmedian(np.abs(a_scale * f_imb)):.3f} ticks"
+)
 
 # %%
-w = (ts >= t_open + 3600 * NS) & (ts < t_open + 3720 * NS) & np.isfinite(sigma_t) & np.isfinite(A_t)
+w = ((ts >= t_open + 3600 * NS) & (ts < t_open + 3720 * NS)
+     & np.isfinite(sigma_t) & np.isfinite(A_t))
 idx = np.flatnonzero(w)
 x = (ts[idx] - ts[idx[0]]) / NS
 m_t = mid[idx] / tick
-q0 = np.array([mm.glft_quotes(m_t[i], 0.0, sigma=sigma_t[k], A=A_t[k], k=k_t[k], gamma=GAMMA)
-               for i, k in enumerate(idx)])
-qa = np.array([mm.glft_quotes(m_t[i], 0.0, sigma=sigma_t[k], A=A_t[k], k=k_t[k], gamma=GAMMA,
-                              alpha=a_scale * f_imb[k]) for i, k in enumerate(idx)])
-q2 = np.array([mm.glft_quotes(m_t[i], 2.0, sigma=sigma_t[k], A=A_t[k], k=k_t[k], gamma=GAMMA)
-               for i, k in enumerate(idx)])
+def quotes_at(q, alpha=None):
+    """GLFT (bid, ask) in ticks at every sample of the window, inventory q."""
+    return np.array([mm.glft_quotes(m_t[i], q, sigma=sigma_t[k], A=A_t[k], k=k_t[k],
+                                    gamma=GAMMA,
+                                    **({} if alpha is None else {"alpha": alpha[k]}))
+                     for i, k in enumerate(idx)])
+
+
+q0, qa, q2 = quotes_at(0.0), quotes_at(0.0, a_scale * f_imb), quotes_at(2.0)
 fig, ax = plt.subplots(figsize=(10, 4))
-ax.step(x, book[idx, 2] / tick - m_t, where="post", color="0.6", lw=0.8, label="best bid / ask")
+ax.step(x, book[idx, 2] / tick - m_t, where="post", color="0.6", lw=0.8,
+        label="best bid / ask")
 ax.step(x, book[idx, 0] / tick - m_t, where="post", color="0.6", lw=0.8)
 ax.plot(x, q0[:, 0] - m_t, color="C0", lw=1, label="GLFT, flat")
 ax.plot(x, q0[:, 1] - m_t, color="C0", lw=1)
@@ -424,11 +439,14 @@ plt.show()
 
 # %%
 rows_q = {}
-for lab, qq in (("GLFT, flat", q0), ("GLFT, long 2 quotes", q2), ("GLFT + skew, flat", qa)):
-    rows_q[lab] = {"half-spread (ticks)": float(np.median(qq[:, 1] - qq[:, 0]) / 2),
-                   "centre minus mid (ticks)": float(np.median((qq[:, 0] + qq[:, 1]) / 2 - m_t)),
-                   "bid inside the book's bid (share)": float(np.mean(qq[:, 0] > book[idx, 2] / tick)),
-                   "ask inside the book's ask (share)": float(np.mean(qq[:, 1] < book[idx, 0] / tick))}
+bid_t, ask_t = book[idx, 2] / tick, book[idx, 0] / tick
+for lab, qq in (("GLFT, flat", q0), ("GLFT, long 2 quotes", q2),
+                ("GLFT + skew, flat", qa)):
+    rows_q[lab] = {
+        "half-spread (ticks)": float(np.median(qq[:, 1] - qq[:, 0]) / 2),
+        "centre minus mid (ticks)": float(np.median((qq[:, 0] + qq[:, 1]) / 2 - m_t)),
+        "bid inside the book's bid (share)": float(np.mean(qq[:, 0] > bid_t)),
+        "ask inside the book's ask (share)": float(np.mean(qq[:, 1] < ask_t))}
 pd.DataFrame(rows_q).T
 
 # %% [markdown]

@@ -322,17 +322,21 @@ shared = shared_data_dir()
 if shared is not None:
     for sub in ("lobster", "crypto/hftbacktest/usdm"):
         if (shared / sub).is_dir():
-            mm_days += [d for d in discover(shared / sub) if d.key not in {x.key for x in mm_days}]
+            seen = {x.key for x in mm_days}
+            mm_days += [d for d in discover(shared / sub) if d.key not in seen]
 study = run_study("mm", mm_days, workers=2, params={"latencies_us": (100.0,)})
-mmt = study.table.assign(dataset=[t.replace(".usdm", " USD-M") if src == "binance" else f"{t} L{k.split('/')[-1]}"
-                                  for t, src, k in zip(study.table["ticker"], study.table["source"], study.table["key"])])
+st_tab = study.table
+mmt = st_tab.assign(dataset=[
+    t.replace(".usdm", " USD-M") if src == "binance" else f"{t} L{k.split('/')[-1]}"
+    for t, src, k in zip(st_tab["ticker"], st_tab["source"], st_tab["key"])])
 print(f"{len(mm_days)} ticker-days: {', '.join(mmt['dataset'].unique())}")
 
 # %%
 names = {"fills": "fills", "gross": "gross", "spread_capture": "spread capture",
          "adverse_selection": "adverse sel. (1 s)", "inventory_pnl": "inventory P&L",
          "fees": "fees", "net": "net"}
-tab = (mmt.set_index(["dataset", "queue", "strategy"])[list(names)].rename(columns=names)
+tab = (mmt.set_index(["dataset", "queue", "strategy"])[list(names)]
+       .rename(columns=names)
        .rename_axis(["data (L = book levels)", "queue model", "strategy"]))
 tab.round(1)
 
@@ -349,7 +353,8 @@ sub = mmt[mmt["queue"] == q0]
 for ax, st in zip(axes, ["maker", "maker+alpha", "taker"]):
     g = sub[sub["strategy"] == st].set_index("dataset")
     y = np.arange(len(g))
-    ax.barh(y - 0.25, g["spread_capture"], height=0.25, color="C2", label="spread capture")
+    ax.barh(y - 0.25, g["spread_capture"], height=0.25, color="C2",
+            label="spread capture")
     ax.barh(y, g["inventory_pnl"], height=0.25, color="C3", label="inventory P&L")
     ax.barh(y + 0.25, -g["fees"], height=0.25, color="0.6", label="minus fees")
     ax.plot(g["net"], y, "kD", label="net")
@@ -365,7 +370,8 @@ plt.show()
 # rebate is earned) and the net P&L (black diamond), in the venue's currency.
 
 # %%
-pick = {st: mmt[mmt["strategy"] == st].set_index(["dataset", "queue"]) for st in ("maker", "maker+alpha")}
+pick = {st: mmt[mmt["strategy"] == st].set_index(["dataset", "queue"])
+        for st in ("maker", "maker+alpha")}
 fitted = pd.DataFrame({"gamma (per tick)": pick["maker"]["gamma"],
                        "requote (ticks)": pick["maker"]["requote_ticks"],
                        "alpha scale (ticks)": pick["maker+alpha"]["alpha_scale"],

@@ -432,10 +432,13 @@ from companion.data import shared_data_dir
 from companion.study.studies import DEFAULTS as STUDY_DEFAULTS
 from companion.study.studies import mm_walk_forward
 
-LAT_MM_US = [100.0, 0.0, 1_000.0, 10_000.0, 100_000.0]   # the first one is where the fit runs
+# the first latency is where the walk-forward fit runs
+LAT_MM_US = [100.0, 0.0, 1_000.0, 10_000.0, 100_000.0]
 mm_sets = {f"{inst.symbol} ({DATA})": (events, rows, inst)}
 sh = shared_data_dir()
-if sh is not None and DATA == "synthetic" and any((sh / "lobster").glob("AAPL_*_message_1.csv")):
+aapl_files = ([] if sh is None
+              else list((sh / "lobster").glob("AAPL_*_message_1.csv")))
+if DATA == "synthetic" and aapl_files:
     aapl = companion.load("lobster:AAPL:1")
     mm_sets["AAPL (LOBSTER)"] = (aapl.events, aapl.book, aapl.instrument)
 p_mm = {**STUDY_DEFAULTS["mm"], "queues": ("fifo",), "latencies_us": tuple(LAT_MM_US)}
@@ -444,14 +447,16 @@ for name, (ev_, bk_, in_) in mm_sets.items():
     tick_ccy = float(in_.tick) / float(in_.price_scale)
     for r in mm_walk_forward(ev_, bk_, in_, p_mm):
         per = max(r["volume"], 1e-12) * tick_ccy
-        mm_rows.append({"data": name, "strategy": r["strategy"], "latency (µs)": r["latency_us"],
+        mm_rows.append({"data": name, "strategy": r["strategy"],
+                        "latency (µs)": r["latency_us"],
                         "fills": r["fills"], "net": r["net"],
                         "spread capture (ticks/share)": r["spread_capture"] / per,
                         "adverse sel. 1 s (ticks/share)": r["adverse_selection"] / per,
                         "time at touch": r.get("touch_time", np.nan),
                         "queue at arrival": r.get("queue_at_arrival", np.nan)})
 mm_lat = (pd.DataFrame(mm_rows).query("strategy != 'maker+alpha'")
-          .sort_values(["data", "strategy", "latency (µs)"]).set_index(["data", "strategy", "latency (µs)"]))
+          .sort_values(["data", "strategy", "latency (µs)"])
+          .set_index(["data", "strategy", "latency (µs)"]))
 mm_lat.round(3)
 
 # %%
@@ -459,9 +464,11 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 for (name, st), g in mm_lat.reset_index().groupby(["data", "strategy"], sort=False):
     x = np.maximum(g["latency (µs)"] * 1e-6, x0)
     ls = "-" if st == "maker" else "--"
-    for ax, col in zip(axes, ["fills", "spread capture (ticks/share)", "adverse sel. 1 s (ticks/share)"]):
+    cols = ["fills", "spread capture (ticks/share)", "adverse sel. 1 s (ticks/share)"]
+    for ax, col in zip(axes, cols):
         ax.plot(x, g[col], marker="o", ls=ls, label=f"{name}, {st}")
-for ax, ylab in zip(axes, ["fills over the test half", "spread capture (ticks per share)",
+for ax, ylab in zip(axes, ["fills over the test half",
+                           "spread capture (ticks per share)",
                            "adverse selection over 1 s (ticks per share)"]):
     ax.set_xscale("log")
     ax.set_xticks([x0, 1e-4, 1e-3, 1e-2, 1e-1], ["0", "100µs", "1ms", "10ms", "100ms"])
