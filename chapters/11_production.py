@@ -97,7 +97,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; repl
 # | stage | module | what it reuses |
 # |---|---|---|
 # | feed | {py:mod}`companion.live.feeds <companion.live.feeds>` | {py:class}`LobsterReplayFeed <companion.live.feeds.LobsterReplayFeed>` (simulated or wall clock), {py:class}`BinanceWebSocketFeed <companion.live.feeds.BinanceWebSocketFeed>` |
-# | book | {py:class}`companion.live.executor.IncrementalBook <companion.live.executor.IncrementalBook>` | the L2 kernels of chapter 1, state kept across chunks |
+# | book | {py:class}`companion.book.IncrementalBook <companion.book.IncrementalBook>` | the L2 kernels of chapter 1, state kept across chunks |
 # | features | {py:meth}`FeatureEngine.update_arrays <companion.features.FeatureEngine.update_arrays>` | the chapter 4 state machines: streaming equals batch |
 # | model | {py:class}`CompiledModel <companion.models.compiled.CompiledModel>` | the {term}`LightGBM` trees of chapter 6 compiled to numba |
 # | signal | {py:mod}`companion.signals <companion.signals>` kernels | the composite imbalance and model rule of chapter 7 |

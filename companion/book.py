@@ -2,7 +2,7 @@
 
 The kernels live in :mod:`companion.book_kernels` (numba); this module is the thin user layer.
 
-* :func:`replay` -- full-depth aggregated book from the events alone (LOBSTER messages, the
+* :func:`~companion.book.replay` -- full-depth aggregated book from the events alone (LOBSTER messages, the
   synthetic day, Binance ``CLEAR``/``LEVEL_SET`` streams with fractional sizes); one snapshot per
   event in LOBSTER orderbook layout. :func:`replay_py` is the dict-based reference.
 * :func:`replay_assisted` / :func:`verify_lobster` -- a LOBSTER level-N file holds only the
@@ -132,7 +132,7 @@ def replay(events: np.ndarray, levels: int = 10, initial: np.ndarray | None = No
 
 class IncrementalBook:
     """The book kept across chunks of events (the live path): :meth:`apply` returns the top-``levels``
-    row after each event of a chunk, exactly the rows :func:`replay` gives over the whole day.
+    row after each event of a chunk, exactly the rows :func:`~companion.book.replay` gives over the whole day.
 
     A handle over the book stage's public state :class:`companion.book_kernels.BookState`
     (:attr:`state`) and step kernel :func:`companion.book_kernels.book_step_nb`.
@@ -184,7 +184,7 @@ class IncrementalBook:
 
 
 def top_of_book(events: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Best ask/bid after the events at indices ``at``, by :func:`replay` with one level.
+    """Best ask/bid after the events at indices ``at``, by :func:`~companion.book.replay` with one level.
 
     This is the callable :func:`companion.io.binance.verify_recording` takes as ``top_of_book``.
 
@@ -220,7 +220,7 @@ def top_of_book(events: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def replay_py(events: np.ndarray, levels: int = 10, initial: np.ndarray | None = None) -> np.ndarray:
-    """Reference implementation of :func:`replay`.
+    """Reference implementation of :func:`~companion.book.replay`.
 
     One dict ``price -> size`` per side, sorted after every event. Slow and obviously correct; used
     by the tests and the benchmark.
@@ -228,7 +228,7 @@ def replay_py(events: np.ndarray, levels: int = 10, initial: np.ndarray | None =
     Parameters
     ----------
     events, levels, initial
-        As in :func:`replay`.
+        As in :func:`~companion.book.replay`.
 
     Returns
     -------

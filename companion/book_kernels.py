@@ -323,7 +323,7 @@ def book_step_nb(s, kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
     """Apply a chunk of events to the :class:`BookState` ``s``; row ``t`` of ``out`` (``(n, 4L)``
     float64) = the top-``L`` book after event ``t`` of the chunk (LOBSTER layout).
 
-    The hot loop (:func:`_replay_run_nb`) runs on the state's arrays; when a side is full it
+    The hot loop (``_replay_run_nb``) runs on the state's arrays; when a side is full it
     stops, the side doubles and the loop resumes at that event. ``s.counters`` accumulates the
     replay statistics. Running it once over a whole day is :func:`replay_into_nb`.
 

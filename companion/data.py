@@ -215,7 +215,7 @@ def resolve_lobster_paths(spec: str | Spec) -> tuple[Path, Path | None]:
     ----------
     spec : str or Spec
         A dataset SPEC (see :func:`parse_spec`) or its parsed form. ``synthetic[:SEED]`` resolves
-        to the files of :func:`companion.synth.ensure_day` under :func:`data_dir` (generated on
+        to the files of :func:`companion.synth.ensure_day` under :func:`companion.paths.data_dir` (generated on
         first use: a few seconds for a full day).
 
     Returns

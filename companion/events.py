@@ -54,9 +54,9 @@ LOBSTER_KINDS = (ADD, CANCEL, DELETE, EXEC_VISIBLE, EXEC_HIDDEN, CROSS, HALT)
 BID = 1   #: side code of a bid / buy order / buyer-initiated trade
 ASK = -1  #: side code of an ask / sell order / seller-initiated trade
 
-#: LOBSTER's dummy prices for an empty level (ask side, bid side), in price units: the package's
-#: one placeholder for an empty book level (every module imports these two names; the one rule
-#: that reads them is :func:`companion.stats.level_ok_nb`).
+#: LOBSTER's dummy prices for an empty level (ask side, bid side) in price units. They are the
+#: package's one placeholder for an empty book level (every module imports these two names; the
+#: one rule that reads them is :func:`companion.stats.level_ok_nb`).
 DUMMY_ASK = 9999999999
 DUMMY_BID = -9999999999
 

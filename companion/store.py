@@ -248,7 +248,7 @@ class Store:
     Parameters
     ----------
     root : str or pathlib.Path, optional
-        Default ``$COMPANION_DATA/store`` (:func:`companion.data.data_dir`).
+        Default ``$COMPANION_DATA/store`` (:func:`companion.paths.data_dir`).
 
     Examples
     --------

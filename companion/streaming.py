@@ -1,7 +1,7 @@
 """The signal stage, streamed: market-data chunks -> book rows -> features -> model -> signal codes.
 
-The public protocol of the stage: a state record (:class:`FrontState`, a numba ``StructRef``) and a
-step kernel over one chunk of events (:func:`front_chunk_nb`), with Python handles:
+The public protocol of the stage: a state record (``FrontState``, a numba ``StructRef``) and a
+step kernel over one chunk of events (:func:`~companion.streaming.front_chunk_nb`), with Python handles:
 
 * :class:`FrontPipeline` builds the state (from a stream below and a
   :class:`companion.book_kernels.BookState`) and runs the step kernel chunk by chunk;
@@ -75,7 +75,7 @@ class ImbalanceStream:
 @njit(cache=True)
 def trailing_sum_into_nb(ts: np.ndarray, x: np.ndarray, start: int, stop: int, window_ns: int,
                          state: np.ndarray, lo_state: np.ndarray, out: np.ndarray) -> None:
-    """Streaming :func:`companion.signals.trailing_sum_nb` over ``start..stop-1`` (the same additions
+    """Streaming ``companion.signals.trailing_sum_nb`` over ``start..stop-1`` (the same additions
     in the same order, so the same floats): ``state[0]`` the running sum, ``lo_state[0]`` the window's
     first index."""
     acc = state[0]
@@ -264,7 +264,7 @@ class FrontStateType(types.StructRef):
 
 
 class FrontState(structref.StructRefProxy):
-    """Every piece of state of the fused front kernel (:func:`front_chunk_nb`) in one object, so a
+    """Every piece of state of the fused front kernel (:func:`~companion.streaming.front_chunk_nb`) in one object, so a
     call unboxes one pointer instead of ~60 arrays and 4 typed dicts. Built by :class:`FrontPipeline`."""
 
 
@@ -562,9 +562,9 @@ def front_chunk_nb(s, ev, rows_in, codes, values, a):
 
 
 class FrontPipeline:
-    """The Python handle of the fused front kernel: builds the :class:`FrontState` of a stream
+    """The Python handle of the fused front kernel: builds the ``FrontState`` of a stream
     (:class:`ImbalanceStream` or :class:`ModelStream`, whose state arrays it shares) and a book, and
-    runs :func:`front_chunk_nb` on each chunk. ``rows`` / ``cyc``: views of the state's rows scratch
+    runs :func:`~companion.streaming.front_chunk_nb` on each chunk. ``rows`` / ``cyc``: views of the state's rows scratch
     and stage stamps (the same memory as the compiled object's fields). The book's arrays are taken
     over at construction: the front steps the same :class:`companion.book_kernels.BookState`.
     ``no_rows``: the empty rows array that asks the front to rebuild the book from the events."""
@@ -603,7 +603,7 @@ class FrontPipeline:
             f["mode"] = 0
             f["sc_orders"], f["sc_counts"] = stream.orders, stream.counts
             f["sc_par"] = np.array([*stream.w, stream.weak, stream.strong, stream.tick, stream.levels], np.float64)
-        #: the :class:`FrontState` (one pointer for the compiled call)
+        #: the ``FrontState`` (one pointer for the compiled call)
         self.state = _new_front_nb(*(f[k] for k in _FRONT_FIELDS))
         if isinstance(stream, ModelStream):
             stream.attach_front(self.state)  # predictions() reads the scored samples from the state

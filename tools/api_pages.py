@@ -36,7 +36,8 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
     ("features", "Features and labels",
      "The feature registry and engine (chapter 4) and the labels, the one place that looks forward "
      "(chapter 5).",
-     ["companion.features", "companion.features.spec", "companion.features.kernels", "companion.labels"]),
+     ["companion.features", "companion.features.spec", "companion.features.sampling", "companion.features.kernels",
+      "companion.labels"]),
     ("models", "Models",
      "Purged cross-validation, training, evaluation, saved models and their compiled form (chapter 6).",
      ["companion.models.dataset", "companion.models.cv", "companion.models.train", "companion.models.evaluate",
@@ -77,12 +78,6 @@ RAW: dict[str, str] = {
    :canonical: companion.sim.simulator.SimResult
 
    Re-exported :class:`companion.sim.simulator.SimResult`.
-
-.. py:class:: RiskLimits
-   :module: companion.sim
-   :canonical: companion.sim.risk.RiskLimits
-
-   Re-exported :class:`companion.sim.risk.RiskLimits`.
 """,
 }
 

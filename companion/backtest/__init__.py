@@ -17,7 +17,7 @@ from companion.backtest.plots import performance_figure
 from companion.backtest.strategies import STRATEGIES as _TAKERS
 from companion.backtest.strategies import ImbalanceScalper, ModelStrategy, NoOp
 
-#: every strategy the CLI knows, by name: the signal traders and the market makers
+#: every strategy the CLI knows by name (the signal traders and the market makers)
 STRATEGIES = {**_TAKERS, "mm": GLFT, "mm_as": AvellanedaStoikov, "mm_grid": Grid}
 
 __all__ = ["run_backtest", "summarize", "round_trips", "BacktestResult", "ExecutionConfig",

@@ -349,7 +349,7 @@ def run_backtest(events, book=None, instrument: Instrument | None = None, strate
 
     Parameters
     ----------
-    events : numpy.ndarray or dataset
+    events : numpy.ndarray or companion.events.Dataset
         :data:`companion.events.EVENT_DTYPE` events (non-decreasing ``ts``), or a dataset.
     book : numpy.ndarray
         float64 ``(n, 4L)`` LOBSTER-layout book after each event (:func:`companion.book.replay`).

@@ -15,7 +15,7 @@ At each wake-up (local time ``t``, book row ``k``, delayed local position ``q``)
 3. in a position: exit with a market order for ``-q`` when it has been held ``>= hold`` (since the
    strategy first saw it open) or when the signal turned against it (``code x sign(q) <=
    -exit_level``; ``exit_level = 0`` disables this). Risk exits (max loss, end of day, ...) come
-   from :class:`companion.sim.RiskLimits` inside the simulator.
+   from :class:`companion.sim.risk.RiskLimits` inside the simulator.
 
 Each order's decision (book row, mid, signal value, role entry/exit) is logged in ``decisions`` so
 slippage is measured against the mid the strategy saw when it decided.

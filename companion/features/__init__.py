@@ -250,7 +250,7 @@ class FeatureEngine:
 
     @property
     def schedule(self) -> Schedule | None:
-        """The sample schedule (:class:`companion.features.sampling.Schedule`; None before the start)."""
+        """The sample schedule (``companion.features.sampling.Schedule``; None before the start)."""
         return self._sched
 
     @property

@@ -38,21 +38,15 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.events import DUMMY_ASK, duration_ns
+from companion.events import duration_ns
 from companion.stats import level_size_nb, row_mid_nb
 
 __all__ = [
-    "DUMMY_ABS",
     "cks_e_nb", "ofi_events_nb", "ofi_level_events_nb", "ofi_multilevel_events_nb", "clean_sizes_nb",
     "bin_bounds_nb", "segment_sums_nb", "segment_depth_nb", "mid_nb", "as_book",
     "ofi_events", "ofi_multilevel_events", "bin_bounds", "ofi_bins", "ofi_event_windows",
     "multilevel_ofi_bins", "pc1_weights", "integrated_ofi",
 ]
-
-#: Deprecated alias kept for old imports: ``|price| >= DUMMY_ABS`` marks an empty level. The rule
-#: itself is :func:`companion.stats.level_ok_nb` (over :data:`companion.events.DUMMY_ASK` /
-#: ``DUMMY_BID``); new code calls it.
-DUMMY_ABS = float(DUMMY_ASK)
 
 
 # --------------------------------------------------------------------------------------------

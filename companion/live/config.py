@@ -491,7 +491,7 @@ class LiveConfig:
 
     # ---- translations to the simulator's units
     def risk_limits(self, instrument: Instrument):
-        """:class:`companion.sim.RiskLimits` in price units: ``max_position``, ``daily_loss`` (the
+        """:class:`companion.sim.risk.RiskLimits` in price units: ``max_position``, ``daily_loss`` (the
         kill switch's max loss x price scale), ``max_spread`` (ticks x tick), ``max_trades_per_min``,
         ``flat_at_ns`` (session close - ``venue.flat_before_close_s``)."""
         from companion.sim import RiskLimits

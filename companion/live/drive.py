@@ -36,7 +36,7 @@ __all__ = ["DriveState", "new_drive_state", "drive_nb", "drive_state_nb", "live_
 
 WAKE_ACTIONS = 10  #: :func:`drive_nb`: the strategy acted; its actions wait in the buffer
 
-#: the executor's counters (int64[N_COUNTERS]): wake-ups so far; actions written and not sent yet
+#: slots of the executor's counters (int64, ``N_COUNTERS`` long) -- wake-ups so far; actions written and not sent yet
 #: (after ``WAKE_ACTIONS``); the venue's order count (left by :func:`drive_state_nb`); 1 = send the
 #: strategy's actions at once (no write-ahead journal), 0 = return them to Python first
 K_WAKEUPS, K_PENDING, K_ORDERS, K_SEND_NOW = 0, 1, 2, 3
@@ -134,7 +134,7 @@ def drive_state_nb(strategy, d, n_known, final, until, n_pending):
 def front_append_nb(s, d, ev, rows_in, a, n):
     """The strategy-independent part of a chunk: :func:`companion.streaming.front_chunk_nb` (codes
     into ``d.codes`` / ``d.values`` at ``a``), then the chunk appended to the paper venue's buffers
-    at ``n`` (:func:`companion.live.venue.append_events_nb` and, for the FIFO queue model, the
+    at ``n`` (``companion.live.venue.append_events_nb`` and, for the FIFO queue model, the
     streaming ADD index -- exactly ``PaperVenue.on_market``). Returns a FRONT_* code."""
     r = front_chunk_nb(s, ev, rows_in, d.codes, d.values, a)
     if r != FRONT_OK:

@@ -73,7 +73,6 @@ from companion.live.drive import (
     DriveState,
     chunk_kernels,
     entry_point,
-    live_chunk_nb,
     new_drive_state,
 )
 from companion.live.metrics import LatencyRecorder, LiveSummary, StatusLine, le, ns_per_cycle, sum_p99
@@ -91,11 +90,9 @@ from companion.streaming import (
     FrontPipeline,
     ImbalanceStream,
     ModelStream,
-    front_chunk_nb,
 )
 
-__all__ = ["IncrementalBook", "ImbalanceStream", "ModelStream", "FrontPipeline", "front_chunk_nb",
-           "live_chunk_nb", "LiveExecutor", "LiveSummary", "STAGES"]
+__all__ = ["LiveExecutor", "STAGES"]
 
 #: the kill file is polled every 64 chunks and at least every 100 ms of feed clock
 _POLL_NS = 100_000_000

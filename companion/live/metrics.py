@@ -2,7 +2,7 @@
 
 :class:`LatencyRecorder` keeps every sample of every stage in a growable int64 buffer (8 bytes per
 sample: a day of 400k events x 8 stages is 26 MB), so percentiles are exact, not bucketed:
-``p50`` / ``p99`` are :func:`numpy.percentile` (linear interpolation) of the recorded samples.
+``p50`` / ``p99`` are ``numpy.percentile`` (linear interpolation) of the recorded samples.
 :meth:`LatencyRecorder.histogram` bins them on a log scale for the plots.
 
 :class:`StatusLine` prints one throttled line (``\\r``-rewritten) to stderr while the executor runs;
@@ -10,7 +10,7 @@ off by default (tests and notebooks keep stderr clean).
 
 :func:`cycles_nb` reads the CPU's cycle counter (``llvm.readcyclecounter``: ``rdtsc`` on x86-64) from
 inside compiled code, so the stages of one fused kernel can be timed without returning to Python;
-:func:`ns_per_cycle` calibrates it against :func:`time.perf_counter_ns` (a constant-rate TSC is
+:func:`ns_per_cycle` calibrates it against ``time.perf_counter_ns`` (a constant-rate TSC is
 assumed, as on every x86-64 CPU of the last decade; NaN where the counter does not advance).
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ def ns_per_cycle(sample_s: float = 0.02) -> float:
     r"""ns per :func:`cycles_nb` tick, measured once per process against ``perf_counter_ns``.
 
     :math:`\text{ns/cycle} = (t_1 - t_0) / (c_1 - c_0)` over a sleep of ``sample_s`` (``t``:
-    :func:`time.perf_counter_ns`, ``c``: :func:`cycles_nb`); a constant-rate TSC is assumed (Intel
+    ``time.perf_counter_ns``, ``c``: :func:`cycles_nb`); a constant-rate TSC is assumed (Intel
     SDM vol. 3, "Time-Stamp Counter"). The first call measures, later calls return the cached value.
 
     Parameters

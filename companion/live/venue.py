@@ -299,7 +299,7 @@ class PaperVenue:
     @property
     def mkt(self) -> tuple:
         """The market buffers ``(ts, ts_local, kind, side, price, size, add_index, book)`` (capacity-sized;
-        the first :attr:`n` rows are the events received). Replaced when the capacity grows."""
+        the first ``n`` rows are the events received). Replaced when the capacity grows."""
         return self._mkt
 
     @property
@@ -319,27 +319,27 @@ class PaperVenue:
 
     @property
     def cfg(self) -> np.ndarray:
-        """The exchange config vector (:attr:`exchange` ``.cfg``)."""
+        """The exchange config vector (``exchange`` ``.cfg``)."""
         return self.exchange.cfg
 
     @property
     def lat(self) -> tuple:
-        """The latency specs (:attr:`exchange` ``.lat``)."""
+        """The latency specs (``exchange`` ``.lat``)."""
         return self.exchange.lat
 
     @property
     def limits(self) -> np.ndarray:
-        """The risk vector (:attr:`exchange` ``.limits``)."""
+        """The risk vector (``exchange`` ``.limits``)."""
         return self.exchange.limits
 
     @property
     def state(self) -> tuple:
-        """``(istate, fstate, rng)`` (:attr:`exchange` ``.st``)."""
+        """``(istate, fstate, rng)`` (``exchange`` ``.st``)."""
         return self.exchange.st
 
     @property
     def out(self) -> tuple:
-        """The output buffers (:attr:`exchange` ``.out``; position / cash series capacity-sized)."""
+        """The output buffers (``exchange`` ``.out``; position / cash series capacity-sized)."""
         return self._out
 
     @property
@@ -417,7 +417,7 @@ class PaperVenue:
         self._n_act = int(n)
 
     def kill(self) -> int:
-        """Kill switch at the current wake-up (:func:`kill_nb`); returns the flattening order id or -1."""
+        """Kill switch at the current wake-up (``companion.sim.exchange.kill_nb``); returns the flattening order id or -1."""
         self._n_act = 0
         return int(kill_nb(self.exchange.lat, self.exchange.st, self._out, self.exchange.limits))
 

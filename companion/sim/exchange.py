@@ -915,7 +915,7 @@ def run_strategy_nb(strategy, mkt, cfg, lat, limits, st, out, actions, params, u
 
 
 # ============================================================================ for the paper venue
-#: buffer-full error code -> the buffer's name (public: the paper venue's messages use it)
+#: the buffer's name of each buffer-full error code (the paper venue's messages use it)
 ERROR_NAMES = _ERRORS
 
 

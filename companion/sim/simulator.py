@@ -207,8 +207,9 @@ class ExchangeState:
         Length of the per-event position / cash series (:meth:`resize_series` grows them).
     levels : int
         Book levels of the rows (the state keeps the shares taken per level).
-    lot, queue, feed_latency, entry_latency, response_latency, fees, impact, risk, seed, \
-wake_interval_ns, max_orders, max_fills, max_actions, max_risk_events
+    lot, queue, feed_latency, entry_latency, response_latency, fees, impact, risk, seed
+        As :class:`Simulator`.
+    wake_interval_ns, max_orders, max_fills, max_actions, max_risk_events
         As :class:`Simulator`.
     has_ids : bool
         The events carry order ids (the FIFO queue model then tracks ADDs by id).

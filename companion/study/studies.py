@@ -600,7 +600,7 @@ def day_mm(day, store_root, params: dict) -> dict:
     with estimates from the fit part's trailing data. The taker (ImbalanceScalper, market orders,
     ``taker_hold_s``) is not tuned. Quotes and taker orders are ``quote_notional`` (currency) in
     whole lots; the makers hold at most ``max_position_quotes`` quotes. Fees: the venue's maker /
-    taker schedule (:meth:`companion.sim.Fees.for_venue`). Binance depth data have no order ids:
+    taker schedule (:meth:`companion.sim.fees.Fees.for_venue`). Binance depth data have no order ids:
     no ``fifo`` run; their book is rebuilt to 5 levels (:func:`companion.book.replay`).
 
     Returns ``{"rows": [...]}``, one row per strategy x queue x latency: ``fills``,
