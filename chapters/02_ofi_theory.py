@@ -65,7 +65,8 @@ events, rows, inst = data.events, data.book, data.instrument
 ts = events["ts"]
 t0, t1 = inst.session_open_ns or None, inst.session_close_ns or None
 spread = (rows[:, 0] - rows[:, 2])[stats.two_sided(rows)] / inst.tick
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels, "
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book "
+      f"levels, "
       f"median spread {np.median(spread):.1f} ticks")
 
 # %% [markdown]

@@ -50,7 +50,8 @@ import pandas as pd
 
 import companion
 from companion import display as show
-from companion.flow import executions, plots, score_trade_signs, vpin, vpin_diagnostics
+from companion.flow import (executions, plots, score_trade_signs, vpin,
+                            vpin_diagnostics)
 from companion.plotting import legend_outside, use_course_style
 
 use_course_style()
@@ -63,7 +64,8 @@ trades = executions(events, rows)
 V = trades["size"].sum() / BUCKETS_PER_DAY
 meta = Path(str(data.message_path).split("_message_")[0] + "_meta.json")
 episodes = json.loads(meta.read_text())["episodes"] if meta.exists() else []
-print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, {trades['size'].sum():,.0f} "
+print(f"{inst.symbol} {inst.date}: {len(trades):,} trades, "
+      f"{trades['size'].sum():,.0f} "
       f"shares")
 print(f"bucket V = {V:,.0f} shares; {len(episodes)} known informed episodes")
 

@@ -58,7 +58,8 @@ pd.set_option("display.max_rows", 80)
 spec = f"synthetic:{SEED}" if DATA == "synthetic" else DATA
 data = companion.load(spec)
 events, rows, inst = data.events, data.book, data.instrument
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels, "
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book "
+      f"levels, "
       f"tick {inst.tick} price units")
 
 # %% [markdown]

@@ -65,7 +65,8 @@ mid = mid_series(events, rows, inst)
 day0 = pd.Timestamp(inst.date)
 grid = pd.date_range(day0 + pd.Timedelta(inst.session_open_ns, "ns"),
                      day0 + pd.Timedelta(inst.session_close_ns, "ns"), freq=GRID)
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples on a "
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {len(grid):,} samples on "
+      f"a "
       f"{GRID} grid")
 
 # %% [markdown]

@@ -50,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 import companion
-from companion.models import (PurgedWalkForward, leakage_audit, load_model, save_model,
+from companion.models import (PurgedWalkForward, leakage_audit, load_model,
+                              save_model,
                               walk_forward_evaluate)
 from companion import display as show
 from companion.models import plots as mplots

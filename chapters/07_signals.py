@@ -399,7 +399,7 @@ print(
     f"{np.nanmedian(np.abs(a_scale * f_imb)):.3f} ticks"
 )
 
-# %%
+# %% mystnb={"figure": {"caption": "Two minutes of quotes, relative to the mid (ticks): the book's best bid and ask (grey), the GLFT quotes of a flat maker (blue), of a maker long two quotes (orange, dashed: both quotes lowered by $2\\sigma c_2$) and of a flat maker whose reservation price is skewed by the imbalance forecast (green). The model's quotes move with the estimated volatility and intensity; the skew moves them with the signal.", "name": "fig-mm-quotes"}, "image": {"alt": "Two minutes of the best bid and ask relative to the mid with the GLFT quotes of a flat maker, a maker long two quotes and a maker skewed by the imbalance."}}
 w = ((ts >= t_open + 3600 * NS) & (ts < t_open + 3720 * NS)
      & np.isfinite(sigma_t) & np.isfinite(A_t))
 idx = np.flatnonzero(w)
@@ -429,13 +429,6 @@ ax.set(xlabel="seconds from one hour after the open", ylabel="price minus mid (t
        title=f"{inst.symbol}: quotes around the mid")
 ax.legend(ncol=2, fontsize=8)
 plt.show()
-
-# %% [markdown]
-# **Figure 7.3.** Two minutes of quotes, relative to the mid (ticks): the book's best bid and ask
-# (grey), the GLFT quotes of a flat maker (blue), of a maker long two quotes (orange, dashed:
-# both quotes lowered by $2\sigma c_2$) and of a flat maker whose reservation price is skewed by
-# the imbalance forecast (green). The model's quotes move with the estimated volatility and
-# intensity; the skew moves them with the signal.
 
 # %%
 rows_q = {}

@@ -67,7 +67,8 @@ from companion.execution import (POV, TWAP, VWAP, Adaptive, VolumeProfile, execu
                                  run_many)
 from companion.execution import plots as eplots
 from companion.plotting import legend_outside, use_course_style
-from companion.sim import (EXPIRED, FOK, IOC, LIMIT, MARKET, POST_ONLY, REJECTED, Fees,
+from companion.sim import (EXPIRED, FOK, IOC, LIMIT, MARKET, POST_ONLY, REJECTED,
+                           Fees,
                            FIFOQueue, LogProbQueue, PowerProbQueue, RiskAverseQueue,
                            Simulator, SqrtImpact)
 from companion.sim import plots as splots
@@ -89,7 +90,8 @@ fees = Fees(maker=MAKER_FEE * inst.price_scale, taker=TAKER_FEE * inst.price_sca
             unit="per_share")
 spread_ticks = (book_s[:, 0] - book_s[:, 2]) / inst.tick
 print(f"{inst.symbol} {inst.date}: {len(events):,} events; slice of {SLICE_MIN} min "
-      f"with {len(ev_s):,} events,\nmedian spread {np.median(spread_ticks):.1f} ticks, "
+      f"with {len(ev_s):,} events,\nmedian spread {np.median(spread_ticks):.1f} "
+      f"ticks, "
       f"median best-bid size {np.median(book_s[:, 3]):.0f} shares")
 
 # %% [markdown]

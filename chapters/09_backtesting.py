@@ -332,20 +332,21 @@ mmt = st_tab.assign(dataset=[
 print(f"{len(mm_days)} ticker-days: {', '.join(mmt['dataset'].unique())}")
 
 # %%
-names = {"fills": "fills", "gross": "gross", "spread_capture": "spread capture",
-         "adverse_selection": "adverse sel. (1 s)", "inventory_pnl": "inventory P&L",
+names = {"fills": "fills", "gross": "gross", "spread_capture": "spread",
+         "adverse_selection": "adv. sel. 1 s", "inventory_pnl": "inventory",
          "fees": "fees", "net": "net"}
 tab = (mmt.set_index(["dataset", "queue", "strategy"])[list(names)]
        .rename(columns=names)
-       .rename_axis(["data (L = book levels)", "queue model", "strategy"]))
+       .rename_axis(["data (L levels)", "queue", "strategy"]))
 tab.round(1)
 
 # %% [markdown]
 # **Table 9.1.** The test half of each day: fills, then money in the venue's currency (US dollars
-# for the NASDAQ and synthetic days, USDT for Binance). Gross = net + fees; spread capture +
-# inventory P&L − fees = net exactly; fees are negative when the maker rebate exceeds them.
+# for the NASDAQ and synthetic days, USDT for Binance). Gross = net + fees; spread (capture) +
+# inventory (P&L) − fees = net exactly; "adv. sel. 1 s" is the adverse selection over one
+# second; fees are negative when the maker rebate exceeds them.
 
-# %%
+# %% mystnb={"figure": {"caption": "Where the money goes, per strategy and dataset (test half, power-law queue model): spread capture (green), inventory P&L (red), minus the fees (grey: positive when the rebate is earned) and the net P&L (black diamond), in the venue's currency.", "name": "fig-mm-money"}, "image": {"alt": "Horizontal bars per strategy and dataset: spread capture, inventory P&L, minus fees, with the net P&L marked by a diamond."}}
 fig, axes = plt.subplots(1, 3, figsize=(13, 4), sharey=True)
 comp = ["spread_capture", "inventory_pnl", "fees"]
 q0 = "power"
@@ -363,11 +364,6 @@ for ax, st in zip(axes, ["maker", "maker+alpha", "taker"]):
     ax.set(xlabel="P&L over the test half (currency)", title=f"{st} (power queue)")
 axes[0].legend(fontsize=8, loc="lower left")
 plt.show()
-
-# %% [markdown]
-# **Figure 9.4.** Where the money goes, per strategy and dataset (test half, power-law queue
-# model): spread capture (green), inventory P&L (red), minus the fees (grey: positive when the
-# rebate is earned) and the net P&L (black diamond), in the venue's currency.
 
 # %%
 pick = {st: mmt[mmt["strategy"] == st].set_index(["dataset", "queue"])

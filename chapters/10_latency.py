@@ -63,7 +63,8 @@ data = companion.load(spec)
 events, rows, inst = data.events, data.book, data.instrument
 ts = events["ts"]
 gaps = np.diff(ts)
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book levels; "
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book "
+      f"levels; "
       f"\nmedian gap between events {np.median(gaps) / 1e6:.3f} ms, "
       f"{np.mean(gaps < 1_000_000):.3f} of the gaps under 1 ms, "
       f"{np.mean(gaps < 10_000):.3f} under 10 µs")
@@ -459,7 +460,7 @@ mm_lat = (pd.DataFrame(mm_rows).query("strategy != 'maker+alpha'")
           .set_index(["data", "strategy", "latency (µs)"]))
 mm_lat.round(3)
 
-# %%
+# %% mystnb={"figure": {"caption": "The maker (solid) and the taker (dashed) against the order latency (log axis; $L = 0$ drawn at 1 µs): fills over the test half of the day, spread capture and adverse selection over one second per share traded (ticks; adverse selection positive = the mid moved against the fills).", "name": "fig-mm-latency"}, "image": {"alt": "Three panels against order latency on a log axis: fills, spread capture per share and adverse selection per share, for the maker and the taker."}}
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
 for (name, st), g in mm_lat.reset_index().groupby(["data", "strategy"], sort=False):
     x = np.maximum(g["latency (µs)"] * 1e-6, x0)
@@ -476,12 +477,6 @@ for ax, ylab in zip(axes, ["fills over the test half",
     ax.axhline(0, color="0.5", lw=0.8)
 axes[0].legend(fontsize=7)
 plt.show()
-
-# %% [markdown]
-# **Figure 10.4.** The maker (solid) and the taker (dashed) against the order latency (log axis;
-# $L = 0$ drawn at 1 µs): fills over the test half of the day, spread capture and adverse
-# selection over one second per share traded (ticks; adverse selection positive = the mid moved
-# against the fills).
 
 # %% [markdown]
 # The two strategies are hurt by latency in different ways. The taker's spread cost per share does

@@ -73,7 +73,8 @@ levels = book.shape[1] // 4
 # LOBSTER level-N file is not, so its orderbook rows stand in for an L2 snapshot feed
 book_rows = None if DATA == "synthetic" else book
 work = Path(tempfile.mkdtemp(prefix="ch11_"))
-print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; replaying "
+print(f"{inst.symbol} {inst.date}: {len(events):,} events, {levels} levels; "
+      f"replaying "
       f"{n_run:,}")
 
 # %% [markdown]

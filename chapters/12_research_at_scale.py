@@ -60,7 +60,8 @@ pd.set_option("display.precision", 3)
 pd.set_option("display.width", 120)
 days = discover(UNIVERSE)
 cat = frame(days)
-print(f"{UNIVERSE}: {len(days)} ticker-days, tickers {sorted(cat['ticker'].unique())}, "
+print(f"{UNIVERSE}: {len(days)} ticker-days, tickers "
+      f"{sorted(cat['ticker'].unique())}, "
       f"{cat['date'].nunique()} dates")
 
 # %% [markdown]
