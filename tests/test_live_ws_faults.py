@@ -159,7 +159,7 @@ def test_decoder_refuses_snapshot_shaped_stream_frame_and_bad_snapshot():
 WORKER = textwrap.dedent('''
     import argparse, sys
     import companion.live.drive as D
-    import companion.live.executor as E
+    import companion.streaming as S
     import companion.live.feeds as F
     from companion.commands import live
     from companion.live.config import LiveConfig
@@ -168,7 +168,7 @@ WORKER = textwrap.dedent('''
 
     async def fake_connect(self):
         # the one-call chunk kernel the default strategy uses (cached specialisation) and the front
-        seen["compiled"] = len(D.live_chunk_signal_nb.signatures) + len(E.front_chunk_nb.signatures)
+        seen["compiled"] = len(D.live_chunk_signal_nb.signatures) + len(S.front_chunk_nb.signatures)
         raise F.FeedClosed("stop before any market data")
 
     F.BinanceWebSocketFeed.connect = fake_connect

@@ -68,7 +68,7 @@ def _speed(text: str) -> float:
 
 
 def summary_json(s) -> dict:
-    """The ``--json`` object of a :class:`companion.live.executor.LiveSummary`."""
+    """The ``--json`` object of a :class:`companion.live.metrics.LiveSummary`."""
     d = s.to_dict()
     d["latency"] = {k: {"p50_us": v["p50_us"], "p99_us": v["p99_us"], "n": v["n"]} for k, v in s.latency.items()}
     for k in ("pnl", "cash", "fees", "elapsed_s", "events_per_s"):
