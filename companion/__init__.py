@@ -30,9 +30,9 @@ __version__ = "0.1.0"
 #: the subpackages and modules of ``companion`` (imported on first attribute access)
 _SUBMODULES = (
     # data and events
-    "events", "errors", "paths", "data", "io", "store", "catalog", "synth", "synth_kernels", "universe",
+    "events", "errors", "paths", "data", "io", "store", "catalog", "synth", "universe",
     # the book and the flow measures
-    "book", "book_kernels", "flow", "stats", "labels",
+    "book", "flow", "stats", "labels",
     # features, models and signals
     "features", "models", "signals", "streaming", "latency",
     # simulation, execution and backtests

@@ -49,7 +49,7 @@ Three measurements, each a function returning a tidy ``DataFrame`` (or a small r
 
 3. **Compute budget** (:func:`compute_budget`). Per event, in process, ``time.perf_counter_ns``
    around each stage of a tick-to-trade path, after warm-up (JIT compiled, caches filled):
-   book update (:mod:`companion.book_kernels`' hot loop on one event), imbalance signal,
+   book update (:mod:`companion.book.kernels`' hot loop on one event), imbalance signal,
    feature update (:class:`companion.features.FeatureEngine` on a one-event chunk), model
    (:class:`companion.models.compiled.CompiledModel`, one row) and decision. The table gives p50 /
    p99 per stage and path, next to the *batch* cost (one kernel call over all the events, divided
@@ -583,7 +583,7 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     Stages, each timed with ``time.perf_counter_ns`` around one call per event, over ``n_events``
     consecutive events from ``start`` (default: the middle of the day) after ``warmup`` untimed ones:
 
-    * ``book update``: the book engine's hot loop (:mod:`companion.book_kernels`) applied to one
+    * ``book update``: the book engine's hot loop (:mod:`companion.book.kernels`) applied to one
       event on a persistent full-depth state seeded with the row before ``start``;
     * ``imbalance signal``: :func:`imbalance_signal_nb` on the new top-``levels`` row;
     * ``features``: :meth:`companion.features.FeatureEngine.update_arrays` on the one-event chunk
@@ -608,7 +608,7 @@ def compute_budget(events: np.ndarray, book: np.ndarray, instrument: Instrument,
     >>> b["stage"].tolist()  # doctest: +SKIP
     ['book update', 'imbalance signal', 'features', 'decision', 'signal path', 'features + model', 'timer overhead']
     """
-    from companion import book_kernels as bk
+    from companion.book import kernels as bk
     from companion.features import FeatureEngine, parse_grid
     from companion.features import compute as features_compute
     from companion.models.compiled import predict_raw_nb

@@ -73,7 +73,7 @@ COMPRESSION = "none"
 """Parquet compression of the store's tables: none -- decoding is then a copy (lz4 made the
 default day's files 8x smaller but its read 2x slower). 35 MB for the default day (CSV: 100 MB)."""
 _DATA_MODULES = ("__init__.py", "events.py", "errors.py", "data.py", "catalog.py", "universe.py", "store.py",
-                 "synth.py", "synth_kernels.py", "io")
+                 "synth", "io")
 
 
 DATASET_TABLES = ("events", "book", "book_counts")
@@ -89,7 +89,7 @@ def package_hash() -> str:
     """sha256 (16 hex) of the package version and the sources of the data modules.
 
     The modules are those that read or generate days (``events``, ``data``, ``catalog``,
-    ``universe``, ``store``, ``synth``, ``synth_kernels``, ``io/*``); computed once per process.
+    ``universe``, ``store``, ``synth/*``, ``io/*``); computed once per process.
 
     Examples
     --------

@@ -4,7 +4,7 @@ The public protocol of the stage: a state record (``FrontState``, a numba ``Stru
 step kernel over one chunk of events (:func:`~companion.streaming.front_chunk_nb`), with Python handles:
 
 * :class:`FrontPipeline` builds the state (from a stream below and a
-  :class:`companion.book_kernels.BookState`) and runs the step kernel chunk by chunk;
+  :class:`companion.book.kernels.BookState`) and runs the step kernel chunk by chunk;
 * :class:`ImbalanceStream`: the scalper's composite imbalance per event (:mod:`companion.signals`
   kernels on the chunk's rows, the order-count maps carried across chunks) == the batch codes;
 * :class:`ModelStream`: 1-s features (:class:`companion.features.FeatureEngine`, its own state
@@ -22,7 +22,7 @@ from numba import njit, types
 from numba.experimental import structref
 
 from companion import signals as sg
-from companion.book_kernels import BookState, book_step_nb, grow_pair_nb
+from companion.book.kernels import BookState, book_step_nb, grow_pair_nb
 from companion.events import NS, Instrument
 from companion.features import kernels as K
 from companion.features.kernels import new_order_maps
@@ -224,7 +224,7 @@ FRONT_ERRORS = {FRONT_UNSORTED: "event timestamps must be non-decreasing",
 _FRONT_FIELDS = (
     # mode: 0 imbalance scalper, 1 model; stage cycle stamps (book, features, model, signal)
     "mode", "cyc",
-    # book (a companion.book_kernels.BookState) and the rows scratch
+    # book (a companion.book.kernels.BookState) and the rows scratch
     "book", "rows",
     # the chunk's columns, contiguous
     "c_ts", "c_kind", "c_side", "c_price", "c_size", "c_oid",
@@ -520,7 +520,7 @@ def front_chunk_nb(s, ev, rows_in, codes, values, a):
     """One feed chunk through book -> features -> compiled model -> signal, in one call.
 
     ``ev``: the chunk (EVENT_DTYPE); ``rows_in``: the book after each event from the data source, or
-    ``(0, 4L)`` to rebuild it (:func:`companion.book_kernels.book_step_nb` on ``s.book``);
+    ``(0, 4L)`` to rebuild it (:func:`companion.book.kernels.book_step_nb` on ``s.book``);
     the rows are left in ``s.rows[:m]``. Writes the class codes / values of the events to
     ``codes[a:a+m]`` / ``values[a:a+m]``. Stage boundaries are stamped in ``s.cyc`` (cycle counter:
     after book, features, model, signal). Returns a FRONT_* code.
@@ -566,7 +566,7 @@ class FrontPipeline:
     (:class:`ImbalanceStream` or :class:`ModelStream`, whose state arrays it shares) and a book, and
     runs :func:`~companion.streaming.front_chunk_nb` on each chunk. ``rows`` / ``cyc``: views of the state's rows scratch
     and stage stamps (the same memory as the compiled object's fields). The book's arrays are taken
-    over at construction: the front steps the same :class:`companion.book_kernels.BookState`.
+    over at construction: the front steps the same :class:`companion.book.kernels.BookState`.
     ``no_rows``: the empty rows array that asks the front to rebuild the book from the events."""
 
     def __init__(self, stream, book: BookState, levels: int, first_ts: int, chunk_capacity: int = 1024):

@@ -8,6 +8,11 @@
     attribute reach-in ``obj._name`` on anything but ``self`` / ``cls``: another object's private
     state (``eng._sched``, ``sim._cfg``, ``book._akey``, ``v._n_act = 0``) is reached through its
     public API.
+(c) One kernel convention: a numba kernel is a module-level ``@njit`` function named ``*_nb``
+    (private helpers ``_x`` and the strategy verbs of :mod:`companion.sim.context`, which keep
+    hftbacktest's names, excepted); a stage whose kernels form a unit keeps them in the ``kernels``
+    module of its package (``book.kernels``, ``synth.kernels``, ``features.kernels``,
+    ``sim.kernels``) beside the wrappers, and a ``kernels`` module imports no pandas or matplotlib.
 
 Each violation is reported as ``path:line: name`` so the message says what to fix.
 """
@@ -129,13 +134,13 @@ def test_no_private_reach_ins_in_composing_layers():
 
 # ---- the checkers themselves catch what they must (on small sources)
 @pytest.mark.parametrize("src, n", [
-    ("from companion.book_kernels import _grow_nb\n", 1),
-    ("from companion.book_kernels import grow_nb\n", 0),
-    ("from companion import book_kernels as bk\nbk._grow_nb(1)\n", 1),
-    ("import companion.book_kernels as bk\nx = bk._seed_nb\n", 1),
-    ("import companion.book_kernels\ncompanion.book_kernels._seed_nb(1)\n", 1),
-    ("from companion.sim.exchange import (\n    DONE,\n    _submit_nb,\n)\n", 1),
-    ("from .exchange import _submit_nb\n", 1),
+    ("from companion.book.kernels import _grow_nb\n", 1),
+    ("from companion.book.kernels import grow_nb\n", 0),
+    ("from companion.book import kernels as bk\nbk._grow_nb(1)\n", 1),
+    ("import companion.book.kernels as bk\nx = bk._seed_nb\n", 1),
+    ("import companion.book.kernels\ncompanion.book.kernels._seed_nb(1)\n", 1),
+    ("from companion.sim.kernels import (\n    DONE,\n    _submit_nb,\n)\n", 1),
+    ("from .kernels import _submit_nb\n", 1),
     ("import numpy as np\nnp.core._x\n", 0),
 ])
 def test_private_import_checker(tmp_path, monkeypatch, src, n):
@@ -153,3 +158,55 @@ def test_reach_in_checker(tmp_path):
     with um.patch.object(Path, "read_text", lambda self, *a, **k: src):
         bad = reach_ins(f)
     assert [b.split(": ")[1] for b in bad] == ["v._n_act", "v._n_act"]
+
+
+# ---- (c) one kernel convention
+def _njit_functions(path: Path):
+    tree = ast.parse(path.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            for d in node.decorator_list:
+                f = d.func if isinstance(d, ast.Call) else d
+                name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                if name == "njit":
+                    yield node
+
+
+def kernel_convention(path: Path) -> list[str]:
+    """Rule (c) violations of one file, as ``path:line: what``."""
+    rel = path.relative_to(ROOT).as_posix()
+    bad = []
+    if path.stem.endswith("_kernels"):
+        bad.append(f"{rel}:1: a *_kernels module (kernels go in the package's kernels module)")
+    if path.stem == "kernels":
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                bad += [f"{rel}:{node.lineno}: kernels module imports {n}" for n in names
+                        if n.split(".")[0] in ("pandas", "matplotlib")]
+    if _module_name(path) != "companion.sim.context":
+        bad += [f"{rel}:{n.lineno}: kernel {n.name} is not named *_nb" for n in _njit_functions(path)
+                if not n.name.endswith("_nb") and not _private(n.name)]
+    return bad
+
+
+def test_one_kernel_convention():
+    bad = [v for p in _sources() for v in kernel_convention(p)]
+    assert not bad, "kernel convention:\n" + "\n".join(bad)
+    for pkg in ("book", "synth", "features", "sim"):
+        assert (PKG / pkg / "kernels.py").is_file()
+
+
+def test_kernel_convention_checker(tmp_path):
+    f = tmp_path / "demo_kernels.py"
+    f.write_text("from numba import njit\nimport pandas as pd\n@njit(cache=True)\ndef step(x):\n    return x\n"
+                 "@njit\ndef _h(x):\n    return x\n")
+    g = tmp_path / "kernels.py"
+    g.write_text(f.read_text())
+    import unittest.mock as um
+
+    with um.patch(__name__ + ".ROOT", tmp_path), um.patch(__name__ + "._module_name", lambda p: "x"):
+        assert [b.split(": ")[1] for b in kernel_convention(f)] == [
+            "a *_kernels module (kernels go in the package's kernels module)", "kernel step is not named *_nb"]
+        assert [b.split(": ")[1] for b in kernel_convention(g)] == [
+            "kernels module imports pandas", "kernel step is not named *_nb"]

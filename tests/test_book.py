@@ -24,7 +24,7 @@ from companion.book import (
     trades_frame,
     verify_lobster,
 )
-from companion.book_kernels import audit_orders_nb, check_transitions_nb, first_bad_transition_nb, replay_nb
+from companion.book.kernels import audit_orders_nb, check_transitions_nb, first_bad_transition_nb, replay_nb
 from companion.events import (
     ADD,
     CANCEL,

@@ -10,7 +10,7 @@ import pytest
 
 MODULES = [
     "companion.events", "companion.errors", "companion.data", "companion.stats",
-    "companion.io.lobster", "companion.io.binance", "companion.book", "companion.book_kernels",
+    "companion.io.lobster", "companion.io.binance", "companion.book", "companion.book.kernels",
     "companion.flow.ofi", "companion.flow.kyle", "companion.flow.microprice",
     "companion.flow.tradesign", "companion.flow.vpin",
     "companion.labels", "companion.signals", "companion.latency", "companion.backtest.metrics",
@@ -43,7 +43,7 @@ MODULES = [
     # issue #7: every module book/api.md renders (tests/test_api_docs.py gates them)
     "companion.synth",
     "companion.sim",
-    "companion.sim.exchange",
+    "companion.sim.kernels",
     "companion.sim.context",   # the strategy context (on the API page since "sim: strategy context")
     "companion.live.venue",
     "companion.live.feeds",

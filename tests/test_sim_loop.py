@@ -1,4 +1,4 @@
-"""The simulator's one loop (``companion.sim.exchange.loop_nb``) behind its three entry points:
+"""The simulator's one loop (``companion.sim.kernels.loop_nb``) behind its three entry points:
 the fused fast path (``run_strategy_nb``: the jitted strategy called inside the loop), the
 returning path (``step_nb``: return at every wake-up, re-enter with the actions; the Python
 teaching path drives it) and the paper venue (``paper_step_nb``: events known chunk by chunk).
@@ -27,7 +27,7 @@ from companion.sim import (
     Simulator,
     SqrtImpact,
 )
-from companion.sim import exchange as ex
+from companion.sim import kernels as ex
 from companion.sim.context import cancel, submit
 
 MS = 1_000_000

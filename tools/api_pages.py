@@ -28,7 +28,7 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
       "companion.io.hftbacktest", "companion.synth", "companion.store"]),
     ("book", "The order book",
      "Replaying events into a fixed-depth book, and the book kernels underneath.",
-     ["companion.book", "companion.book_kernels"]),
+     ["companion.book", "companion.book.kernels"]),
     ("flow", "Order flow and microstructure measures",
      "OFI, Kyle's lambda and the depth law, the micro-price, trade signing and VPIN (chapters 2-3).",
      ["companion.flow.ofi", "companion.flow.kyle", "companion.flow.microprice", "companion.flow.tradesign",
@@ -50,7 +50,7 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
     ("simulator", "Execution simulator",
      "The event-driven exchange simulator: strategy context, orders, queue models, latency, fees, impact "
      "and risk (chapter 8).",
-     ["companion.sim", "companion.sim.simulator", "companion.sim.context", "companion.sim.exchange",
+     ["companion.sim", "companion.sim.simulator", "companion.sim.context", "companion.sim.kernels",
       "companion.sim.orders", "companion.sim.queue", "companion.sim.latency", "companion.sim.fees",
       "companion.sim.impact", "companion.sim.risk", "companion.sim.plots"]),
     ("execution", "Execution algorithms and latency",

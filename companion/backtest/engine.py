@@ -7,7 +7,7 @@ Usage on the full synthetic day (:func:`run_backtest` has a runnable one-minute 
     res.trades.head(); res.metrics(); res.equity()
 
 Two paths over the same events give identical runs: ``path="numba"`` (the strategy's jitted
-kernel inside :func:`companion.sim.exchange.run_strategy_nb`) and ``path="python"`` (its Python
+kernel inside :func:`companion.sim.kernels.run_strategy_nb`) and ``path="python"`` (its Python
 twin called from :meth:`~companion.sim.simulator.Simulator.run_python`, the teaching path).
 
 Money: the simulator keeps cash in price units x size; every frame here is in **currency**

@@ -239,7 +239,7 @@ def mm_stats(res, quantiles=(0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)) -> dict:
 def _queue_at_arrival(res) -> np.ndarray:
     """Per order: visible quantity at its price and side in book row ``arr_event - 1`` (NaN for
     orders that never rested: market / IOC / rejected / never arrived / risk orders)."""
-    from companion.sim.exchange import visible_qty_at_nb
+    from companion.sim.kernels import visible_qty_at_nb
 
     o = res.sim.orders
     book = res.sim.book

@@ -155,7 +155,7 @@ def write_lobster(out_dir: str | Path, events: np.ndarray, instrument, levels: i
     """Write the LOBSTER message + orderbook CSVs of ``events``; returns both paths and counts."""
     from companion.book import replay
     from companion.events import EVENT_DTYPE
-    from companion.synth_kernels import format_int_table_nb, format_messages_nb
+    from companion.synth.kernels import format_int_table_nb, format_messages_nb
 
     msgs, base, st = to_lobster_messages(events, instrument, source)
     ev = np.zeros(len(msgs), EVENT_DTYPE)

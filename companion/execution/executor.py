@@ -30,7 +30,7 @@ from companion.execution.measures import impact_bps, shortfall, vwap_slippage_bp
 from companion.execution.schedules import ChildSchedule, ParentOrder
 from companion.sim import Simulator
 from companion.sim.context import best_ask, best_bid, cancel, n_actions, submit
-from companion.sim.exchange import best_price_nb
+from companion.sim.kernels import best_price_nb
 from companion.sim.orders import LIMIT, MARKET, NEW, PARTIAL, PENDING, TAKER
 from companion.stats import row_mid_nb
 

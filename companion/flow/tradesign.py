@@ -30,7 +30,7 @@ import pandas as pd
 from numba import njit
 from scipy import stats
 
-from companion.book_kernels import trades_nb
+from companion.book.kernels import trades_nb
 from companion.events import EXEC_HIDDEN
 
 __all__ = [
@@ -151,7 +151,7 @@ def bar_ids_nb(ts: np.ndarray, t0: int, dt: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 def _trade_rows(events: np.ndarray, hidden: bool) -> tuple[np.ndarray, np.ndarray]:
     """Event indices of trades and their aggressor side: the one rule of
-    :func:`companion.book_kernels.trades_nb` (LOBSTER executions ``-direction``, TRADE events their
+    :func:`companion.book.kernels.trades_nb` (LOBSTER executions ``-direction``, TRADE events their
     own side), optionally without hidden executions."""
     rows, aggressor = trades_nb(events["kind"], events["side"])
     if not hidden:

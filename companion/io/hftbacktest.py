@@ -64,7 +64,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from companion.book_kernels import book_apply_nb, level_qty_nb, new_book_state_nb
+from companion.book.kernels import book_apply_nb, level_qty_nb, new_book_state_nb
 from companion.events import (
     ADD,
     CANCEL,
@@ -114,7 +114,7 @@ _KIND_MASK = 0xFF
 def level_after_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
                    init: np.ndarray) -> tuple[np.ndarray, int]:
     """Size of the price level ``(side[t], price[t])`` right after event ``t``, by the full-depth
-    book engine of :mod:`companion.book_kernels` (same state, same update rule as
+    book engine of :mod:`companion.book.kernels` (same state, same update rule as
     :func:`companion.book.replay`).
 
     ``q_t(s, p)`` after ADD ``q += size``, CANCEL / DELETE / EXEC_VISIBLE ``q -= size`` (a level

@@ -81,7 +81,7 @@ import pandas as pd
 from numba import njit
 
 from companion.book import audit_orders
-from companion.book_kernels import first_bad_transition_nb
+from companion.book.kernels import first_bad_transition_nb
 from companion.errors import DataFormatError
 from companion.events import (
     ADD,

@@ -6,7 +6,7 @@ buffers) and step kernels over it:
 
 * :func:`drive_nb` / :func:`drive_state_nb`: the venue (:func:`companion.live.venue.paper_step_nb`)
   and ANY jitted strategy ``strategy(ctx, params, user_state)`` (called through
-  :func:`companion.sim.exchange.wake_strategy_nb`, exactly as the backtest calls it) up to a time;
+  :func:`companion.sim.kernels.wake_strategy_nb`, exactly as the backtest calls it) up to a time;
 * :func:`live_chunk_nb`: one feed chunk from market data to the orders it causes, in one compiled
   call: the signal stage's step kernel (:func:`companion.streaming.front_chunk_nb`), the chunk
   appended to the venue, then :func:`drive_state_nb`.
@@ -27,7 +27,7 @@ from numba.experimental import structref
 from companion.backtest.strategies import signal_trader_nb
 from companion.live.metrics import cycles_nb
 from companion.live.venue import append_events_nb, paper_step_nb
-from companion.sim.exchange import C_HAS_IDS, I_NORD, WAKEUP, add_index_into_nb, wake_strategy_nb
+from companion.sim.kernels import C_HAS_IDS, I_NORD, WAKEUP, add_index_into_nb, wake_strategy_nb
 from companion.streaming import CYC_STRATEGY, CYC_TS, FRONT_OK, front_chunk_nb
 
 __all__ = ["DriveState", "new_drive_state", "drive_nb", "drive_state_nb", "live_chunk_nb", "entry_point",

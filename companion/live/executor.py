@@ -10,7 +10,7 @@ Architecture (one loop iteration per feed chunk = the events of one exchange tim
 The executor holds no stage logic: it composes the public state and step kernel of each stage,
 the same ones the batch path runs --
 
-1. **book**: :class:`companion.book_kernels.BookState` / ``book_step_nb`` (the batch
+1. **book**: :class:`companion.book.kernels.BookState` / ``book_step_nb`` (the batch
    :func:`companion.book.replay` is that kernel over the day);
 2. **features / model / signal**: :mod:`companion.streaming` (:class:`~companion.streaming.FrontState`
    / :func:`~companion.streaming.front_chunk_nb`: the feature groups' batch kernels chunk by chunk,

@@ -33,8 +33,8 @@ latency) used for reconciliation after a restart.
 -------------------
 The exchange simulator of :mod:`companion.sim` (matching, queue position, latency channels, fees,
 risk checks at each wake-up) stepped *with the feed*: each chunk of events is appended to its
-buffers and :func:`paper_step_nb` runs the simulator's kernels (:mod:`companion.sim.exchange`) up to
-the chunk's exchange time. Its loop is the simulator's one loop (:func:`companion.sim.exchange.loop_nb`,
+buffers and :func:`paper_step_nb` runs the simulator's kernels (:mod:`companion.sim.kernels`) up to
+the chunk's exchange time. Its loop is the simulator's one loop (:func:`companion.sim.kernels.loop_nb`,
 the same code as ``step_nb`` and the backtest fast path) told two things: it knows ``n_known``
 events instead of the whole day, and (until the feed ends, ``final``) it returns ``NEED_DATA``
 instead of acting past ``until``; a chunk holds every event of its
@@ -56,7 +56,7 @@ from numba.core import types
 from numba.typed import Dict
 
 from companion.events import Instrument
-from companion.sim.exchange import (
+from companion.sim.kernels import (
     C_HAS_IDS,
     DONE,
     ERROR_NAMES,
@@ -124,8 +124,8 @@ def append_events_nb(ev, rows, mkt, oid, a) -> bool:
 
 @njit(cache=True)
 def paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_actions):
-    """:func:`companion.sim.exchange.step_nb` over the first ``n_known`` events of the buffers
-    (both are :func:`companion.sim.exchange.loop_nb`, returning at every wake-up).
+    """:func:`companion.sim.kernels.step_nb` over the first ``n_known`` events of the buffers
+    (both are :func:`companion.sim.kernels.loop_nb`, returning at every wake-up).
 
     Sends ``actions[:n_actions]`` at the current wake-up time, then runs market events, order
     arrivals and wake-ups in the simulator's order. Returns ``WAKEUP`` (``st[0][I_WAKE_T]`` /
@@ -417,7 +417,7 @@ class PaperVenue:
         self._n_act = int(n)
 
     def kill(self) -> int:
-        """Kill switch at the current wake-up (``companion.sim.exchange.kill_nb``); returns the flattening order id or -1."""
+        """Kill switch at the current wake-up (``companion.sim.kernels.kill_nb``); returns the flattening order id or -1."""
         self._n_act = 0
         return int(kill_nb(self.exchange.lat, self.exchange.st, self._out, self.exchange.limits))
 

@@ -1,8 +1,8 @@
 """Exchange / execution simulator: orders, latency, queue-position models, fees, impact, risk.
 
-The core is :func:`companion.sim.exchange.loop_nb`, one numba loop over replayed market events
+The core is :func:`companion.sim.kernels.loop_nb`, one numba loop over replayed market events
 that either calls a jitted strategy at each wake-up (fast path) or returns there and is resumed
-(:func:`companion.sim.exchange.step_nb`; see :mod:`companion.sim.exchange`);
+(:func:`companion.sim.kernels.step_nb`; see :mod:`companion.sim.kernels`);
 :class:`~companion.sim.simulator.Simulator` is the user layer with a numba fast path
 (:meth:`~companion.sim.simulator.Simulator.run`) and a Python teaching path
 (:meth:`~companion.sim.simulator.Simulator.run_python`).

@@ -1,7 +1,7 @@
 """The strategy context: what a jitted strategy sees at a wake-up, and how it acts.
 
 A numba strategy is ``@njit def my_strategy(ctx, params, user_state) -> None``. The simulator loop
-(:func:`companion.sim.exchange.loop_nb`, i.e. the backtester, the execution engine and the live
+(:func:`companion.sim.kernels.loop_nb`, i.e. the backtester, the execution engine and the live
 executor's paper venue) builds a :data:`StrategyContext` at every wake-up and calls it; the
 strategy reads the market and its own state through the context and acts with :func:`submit`
 and :func:`cancel` -- the same verbs as the Python teaching context

@@ -1,4 +1,4 @@
-"""The user layer over :mod:`companion.sim.exchange`: build the arrays, run, return frames.
+"""The user layer over :mod:`companion.sim.kernels`: build the arrays, run, return frames.
 
 A sketch (``events``, ``book`` and ``my_numba_strategy`` are yours; runnable examples are in
 :class:`Simulator` and :func:`companion.backtest.run_backtest`)::
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from companion.events import EVENT_DTYPE, as_dataset
-from companion.sim import exchange as ex
+from companion.sim import kernels as ex
 from companion.sim.fees import Fees
 from companion.sim.impact import SqrtImpact
 from companion.sim.latency import as_latency
@@ -186,11 +186,11 @@ class Context:
 
 
 class ExchangeState:
-    r"""The exchange stage's state: everything :mod:`companion.sim.exchange`'s loop reads and writes
+    r"""The exchange stage's state: everything :mod:`companion.sim.kernels`'s loop reads and writes
     besides the market buffers, built once from the execution settings.
 
     Attributes (the kernels' argument names): ``cfg`` float64 config vector (``C_*`` of
-    :mod:`companion.sim.exchange`); ``lat`` the latency specs ``(spec (3, 3), (feed, entry, response
+    :mod:`companion.sim.kernels`); ``lat`` the latency specs ``(spec (3, 3), (feed, entry, response
     tables))``; ``limits`` the risk vector (:meth:`companion.sim.risk.RiskLimits.to_array`); ``st``
     ``(istate, fstate, rng)``; ``out`` ``(orders, fills, requests, responses, risk log, position
     series, cash series)``; ``actions`` the strategy's action buffer (``ACTION_DTYPE``).
@@ -430,7 +430,7 @@ class Simulator:
         Parameters
         ----------
         strategy : callable
-            An ``@njit`` function; see :func:`~companion.sim.exchange.run_strategy_nb` for its
+            An ``@njit`` function; see :func:`~companion.sim.kernels.run_strategy_nb` for its
             signature.
         params : numpy.ndarray, optional
             float64 strategy parameters (default ``[0.0]``).

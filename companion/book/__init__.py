@@ -1,6 +1,6 @@
 """L2 order-book reconstruction: events -> top-N snapshots per event, trades, LOBSTER verification.
 
-The kernels live in :mod:`companion.book_kernels` (numba); this module is the thin user layer.
+The kernels live in :mod:`companion.book.kernels` (numba); this module is the thin user layer.
 
 * :func:`~companion.book.replay` -- full-depth aggregated book from the events alone (LOBSTER messages, the
   synthetic day, Binance ``CLEAR``/``LEVEL_SET`` streams with fractional sizes); one snapshot per
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from companion.book_kernels import (
+from companion.book.kernels import (
     AUDIT_CLASSES,
     BookState,
     audit_orders_nb,
@@ -134,8 +134,8 @@ class IncrementalBook:
     """The book kept across chunks of events (the live path): :meth:`apply` returns the top-``levels``
     row after each event of a chunk, exactly the rows :func:`~companion.book.replay` gives over the whole day.
 
-    A handle over the book stage's public state :class:`companion.book_kernels.BookState`
-    (:attr:`state`) and step kernel :func:`companion.book_kernels.book_step_nb`.
+    A handle over the book stage's public state :class:`companion.book.kernels.BookState`
+    (:attr:`state`) and step kernel :func:`companion.book.kernels.book_step_nb`.
 
     Parameters
     ----------
@@ -164,7 +164,7 @@ class IncrementalBook:
             raise ValueError(f"levels must be >= 1, got {levels}")
         #: snapshot depth
         self.levels = int(levels)
-        #: the full-depth book (:class:`companion.book_kernels.BookState`)
+        #: the full-depth book (:class:`companion.book.kernels.BookState`)
         self.state = BookState(initial)
         self._rows = np.empty((chunk_capacity, 4 * self.levels))
 

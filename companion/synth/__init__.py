@@ -84,7 +84,7 @@ from companion.events import ADD, DUMMY_ASK, DUMMY_BID, EVENT_DTYPE, EXEC_HIDDEN
 from companion.flow.ofi import ofi_events_nb
 from companion.paths import data_dir
 from companion.stats import mid_price, row_mid_nb, two_sided
-from companion.synth_kernels import (
+from companion.synth.kernels import (
     N_PARAMS,
     P_A_AGG,
     P_A_CANCEL,

@@ -445,7 +445,7 @@ def replay_into_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
 @njit(cache=True)
 def replay_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray, levels: int,
               init: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`companion.book_kernels.replay_into_nb` with the output allocated here.
+    """:func:`companion.book.kernels.replay_into_nb` with the output allocated here.
 
     Parameters
     ----------
