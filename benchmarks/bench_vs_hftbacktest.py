@@ -90,7 +90,7 @@ DIFFERENCES = [
 
 
 # ----------------------------------------------------------------------------------------------
-# our strategies (companion.sim.exchange.run_strategy_nb signature)
+# our strategies (companion.sim.kernels.run_strategy_nb signature)
 @njit
 def ours_noop(ctx, params, state):
     return
