@@ -50,10 +50,12 @@ import pandas as pd
 
 import companion
 from companion import display as show
-from companion import latency as lt
 from companion import signals as sg
 from companion.backtest import ImbalanceScalper
+from companion.backtest.latency import format_ns, latency_sweep
 from companion.events import NS
+from companion.live.budget import compute_budget
+from companion.models.decay import signal_decay, value_at
 from companion.plotting import legend_outside, use_course_style
 
 use_course_style()
@@ -112,7 +114,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book "
 # - **response**: an acknowledgement or fill reaches the strategy $\ell_{\text{resp}}$ after the
 #   engine produced it; until then the strategy does not know its position.
 #
-# {py:func}`companion.latency.latency_sweep <companion.latency.latency_sweep>` runs one strategy once per latency $L$ on a log-spaced grid
+# {py:func}`latency_sweep <companion.backtest.latency.latency_sweep>` runs one strategy once per latency $L$ on a log-spaced grid
 # (0, 10 µs, 100 µs, 1 ms, 10 ms, 100 ms, 1 s) and per channel: `feed` sets
 # $\ell_{\text{feed}} = L$; `order` sets $\ell_{\text{entry}} = \ell_{\text{resp}} = L$ (a round
 # trip of $2L$); the other channel stays at 0. Besides P&L and fill rate, it measures the
@@ -134,7 +136,7 @@ print(f"{inst.symbol} {inst.date}: {len(events):,} events, {inst.levels} book "
 
 # %%
 strategy = ImbalanceScalper(entry=ENTRY)
-sweep = lt.latency_sweep(events, rows, inst, strategy, channels=("feed", "order"))
+sweep = latency_sweep(events, rows, inst, strategy, channels=("feed", "order"))
 measures = {"trades": "trades", "fill_rate": "fill rate", "net_pnl": "net P&L",
             "pnl_mid": "P&L at mids", "pnl_per_trade": "net P&L per trade",
             "slippage_bps": "slippage (bps)", "adverse_1s": "adverse sel. 1 s (ticks)",
@@ -145,7 +147,7 @@ fmts.update({"trades": ",d", "net P&L": ",.2f", "P&L at mids": ",.2f"})
 
 def by_latency(g):
     """One sweep channel with its latencies as labels (0, 10 us, ..., 1 s)."""
-    labels = [lt.format_ns(s * NS) if s > 0 else "0" for s in g["latency_s"]]
+    labels = [format_ns(s * NS) if s > 0 else "0" for s in g["latency_s"]]
     return g.set_axis(labels)
 
 
@@ -180,7 +182,7 @@ z = sweep[sweep["latency_ns"] == 0].iloc[0]
 for ch in ("feed", "order"):
     g = sweep[sweep["channel"] == ch].set_index("latency_ns")
     changed = g.index[(g["trades"] != z["trades"]) | (g["fills"] != z["fills"])]
-    first = lt.format_ns(changed.min()) if len(changed) else "never"
+    first = format_ns(changed.min()) if len(changed) else "never"
     print(f"{ch:>5}: net P&L {z['net_pnl']:.2f} at 0 -> "
           f"{g.loc[10_000_000, 'net_pnl']:.2f} at 10 ms -> {g.loc[NS, 'net_pnl']:.2f} "
           f"at 1 s;\n       adverse selection (1 s) {z['adverse_1s']:.3f} -> "
@@ -222,7 +224,7 @@ for ch in ("feed", "order"):
 # \mathrm{IC}(d) = \mathrm{IC}_0\, e^{-d/\tau}, \qquad t_{1/2} = \tau \ln 2 .
 # $$
 #
-# For a fixed $\tau$ the best $\mathrm{IC}_0$ has a closed form, so {py:func}`signal_decay <companion.latency.signal_decay>` scans $\tau$ on a
+# For a fixed $\tau$ the best $\mathrm{IC}_0$ has a closed form, so {py:func}`signal_decay <companion.models.decay.signal_decay>` scans $\tau$ on a
 # fine logarithmic grid and refines the minimum. The interval comes from a block bootstrap: the
 # day is cut into 30-minute blocks, blocks are drawn with replacement, the IC curve is recomputed
 # and refitted, and the interval is the 5th to 95th percentile of the refitted half-lives. We
@@ -239,10 +241,10 @@ signals = {
     "OFI 10 s": sg.trailing_ofi(rows, ts, 10 * NS, 1),
 }
 delays = (np.array(DELAYS_S) * NS).astype(np.int64)
-decay = {name: lt.signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS),
-                               tick=inst.tick, t0=inst.session_open_ns or None,
-                               t1=inst.session_close_ns or None, n_boot=N_BOOT,
-                               seed=SEED)
+decay = {name: signal_decay(ts, x, mid, delays, horizon_ns=int(HORIZON_S * NS),
+                            tick=inst.tick, t0=inst.session_open_ns or None,
+                            t1=inst.session_close_ns or None, n_boot=N_BOOT,
+                            seed=SEED)
          for name, x in signals.items()}
 fit_names = {"ic0": "IC at zero delay", "tau_s": "decay time τ (s)",
              "half_life_s": "half-life (s)", "half_life_lo_s": "half-life, 90% low (s)",
@@ -300,7 +302,7 @@ for name, r in decay.items():
 #
 # ## 10.5 The compute budget
 #
-# Our own path adds compute. {py:func}`compute_budget <companion.latency.compute_budget>` replays events one at a time and times each stage
+# Our own path adds compute. {py:func}`compute_budget <companion.live.budget.compute_budget>` replays events one at a time and times each stage
 # with `time.perf_counter_ns` in this process, after warm-up (compiled, caches filled):
 #
 # 1. **book update**: the book engine's hot loop on one event;
@@ -327,7 +329,7 @@ X = compute_features(events, rows, inst, features=model_features)
 t_grid = (X.index.to_numpy().astype("datetime64[ns]").astype(np.int64)
           - pd.Timestamp(inst.date).value)
 mid_f = pd.Series(mid).ffill().to_numpy()
-ahead = lt.value_at(ts, mid_f, t_grid + 10 * NS) - lt.value_at(ts, mid_f, t_grid)
+ahead = value_at(ts, mid_f, t_grid + 10 * NS) - value_at(ts, mid_f, t_grid)
 fit_rows = ((~np.isnan(ahead)) & (ahead != 0) & X.notna().all(axis=1).to_numpy()
             & (np.arange(len(X)) < len(X) // 2))
 clf = DirectionClassifier(n_estimators=100, num_leaves=15, max_depth=4,
@@ -340,12 +342,12 @@ print(f"{int(fit_rows.sum()):,} training samples;")
 print(textwrap.fill(str(model), 88, subsequent_indent="  "))
 
 # %% tags=["nbval-ignore-output"]
-budget = lt.compute_budget(events, rows, inst, model=model, n_events=BUDGET_EVENTS,
-                           warmup=2000)
-times = budget.assign(p50=budget["p50_ns"].map(lt.format_ns),
-                      p99=budget["p99_ns"].map(lt.format_ns),
-                      batch=budget["batch_ns"].map(lt.format_ns),
-                      target=budget["target_ns"].map(lt.format_ns))
+budget = compute_budget(events, rows, inst, model=model, n_events=BUDGET_EVENTS,
+                        warmup=2000)
+times = budget.assign(p50=budget["p50_ns"].map(format_ns),
+                      p99=budget["p99_ns"].map(format_ns),
+                      batch=budget["batch_ns"].map(format_ns),
+                      target=budget["target_ns"].map(format_ns))
 show.table(times.set_index("stage"),
            {"p50": "median", "p99": "p99", "batch": "batch",
             "target": "target", "within_target": "within target"},
@@ -368,11 +370,11 @@ ax.invert_yaxis()
 legend_outside(ax, "right", fontsize=9)
 ax.set_title("Compute per event and stage (this machine, this run)")
 plt.show()
-print(f"signal path p99 {lt.format_ns(b.loc['signal path', 'p99_ns'])} "
+print(f"signal path p99 {format_ns(b.loc['signal path', 'p99_ns'])} "
       f"(target 10 us);\n"
-      f"features + model p99 {lt.format_ns(b.loc['features + model', 'p99_ns'])} "
+      f"features + model p99 {format_ns(b.loc['features + model', 'p99_ns'])} "
       f"(target 1 ms);\ntimer overhead "
-      f"{lt.format_ns(b.loc['timer overhead', 'p50_ns'])}")
+      f"{format_ns(b.loc['timer overhead', 'p50_ns'])}")
 
 # %% [markdown]
 # The numbers vary from run to run and machine to machine (so this notebook's checks ignore
@@ -540,9 +542,9 @@ print(f"straight-line fibre one way: {one_way_ms:.1f} ms;\na 13 ms round trip me
 # ```
 
 # %%
-taker = lt.latency_sweep(events, rows, inst, ImbalanceScalper(entry="market"),
-                         channels=("all",), latencies_ns=[0, 1_000_000, 10_000_000,
-                                                          100_000_000, NS])
+taker = latency_sweep(events, rows, inst, ImbalanceScalper(entry="market"),
+                      channels=("all",), latencies_ns=[0, 1_000_000, 10_000_000,
+                                                       100_000_000, NS])
 show.table(by_latency(taker), measures, formats=fmts, transpose=True,
            index="one-way latency, market entry")
 
@@ -567,10 +569,10 @@ show.table(by_latency(taker), measures, formats=fmts, transpose=True,
 # ```
 
 # %%
-r10 = lt.signal_decay(ts, signals["composite imbalance"], mid, delays,
-                      horizon_ns=10 * NS, tick=inst.tick,
-                      t0=inst.session_open_ns or None,
-                      t1=inst.session_close_ns or None, n_boot=N_BOOT, seed=SEED)
+r10 = signal_decay(ts, signals["composite imbalance"], mid, delays,
+                   horizon_ns=10 * NS, tick=inst.tick,
+                   t0=inst.session_open_ns or None,
+                   t1=inst.session_close_ns or None, n_boot=N_BOOT, seed=SEED)
 r1 = decay["composite imbalance"]
 print(f"horizon 1 s: IC0 {r1.ic0:.4f}, half-life {r1.half_life_s:.3f} s;\n"
       f"horizon 10 s: IC0 {r10.ic0:.4f}, half-life {r10.half_life_s:.3f} s "

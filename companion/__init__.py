@@ -34,7 +34,7 @@ _SUBMODULES = (
     # the book and the flow measures
     "book", "flow", "stats", "labels",
     # features, models and signals
-    "features", "models", "signals", "streaming", "latency",
+    "features", "models", "signals", "streaming",
     # simulation, execution and backtests
     "sim", "execution", "backtest",
     # research at scale, live trading, plots, command line

@@ -345,7 +345,7 @@ def model_rule_nb(p: float, ofi: float, ofi_threshold: float, p_long: float, p_s
     """THE model rule of the package, on one event: +1 when ``p > p_long`` and ``ofi > theta``, -1
     when ``p < p_short`` and ``ofi < -theta``, else 0 (a NaN compares false: 0). ``p``: P(up),
     ``ofi``: trailing OFI (shares), ``theta`` = ``ofi_threshold``. :func:`model_rule` (batch),
-    the live front (:mod:`companion.streaming`) and :func:`companion.latency.model_decision_nb` call it.
+    the live front (:mod:`companion.streaming`) and :func:`companion.live.budget.model_decision_nb` call it.
 
     Examples
     --------

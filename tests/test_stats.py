@@ -52,13 +52,14 @@ def test_reference_stats_match_the_real_files(shared_data):
 
 def test_spearman_ic_is_the_one_rank_correlation():
     """``spearman_ic`` (mid-ranks, NaN pairs dropped) equals scipy's Spearman, and the modules that
-    used to carry their own copy (features.plots, models.metrics, latency) use this one."""
-    from scipy.stats import spearmanr
+    used to carry their own copy (features.plots, models.metrics, the signal decay) use this one,
+    and the decay's bootstrap ranks are ``stats.ranks``, the ranks ``spearman_ic`` correlates."""
+    from scipy.stats import rankdata, spearmanr
 
-    from companion import latency
     from companion.features import plots as fplots
+    from companion.models import decay
     from companion.models import metrics as mmetrics
-    from companion.stats import pearson, spearman_ic
+    from companion.stats import pearson, ranks, spearman_ic
 
     rng = np.random.default_rng(3)
     a = rng.integers(0, 6, 200).astype(float)                 # many ties
@@ -71,7 +72,18 @@ def test_spearman_ic_is_the_one_rank_correlation():
     assert math.isnan(spearman_ic([1.0, 2.0], [1.0, 2.0])) and math.isnan(spearman_ic(np.ones(5), np.arange(5.0)))
     assert math.isclose(pearson(a[ok], b[ok]), np.corrcoef(a[ok], b[ok])[0, 1], abs_tol=1e-12)
     assert fplots.spearman_ic is spearman_ic and mmetrics.spearman_ic is spearman_ic
-    assert latency.pearson is pearson and not hasattr(latency, "_pearson")
+    assert decay.spearman_ic is spearman_ic and decay.ranks is ranks
+    assert not hasattr(decay, "_ranks") and not hasattr(decay, "_pearson")
+    np.testing.assert_array_equal(ranks(a[ok]), rankdata(a[ok]))
+    assert math.isclose(pearson(ranks(a[ok]), ranks(b[ok])), spearman_ic(a, b), abs_tol=0)
+    # the decay's IC per delay is spearman_ic of the delayed signal and the target, bit for bit
+    sig, m = np.nan_to_num(b)[:200], np.cumsum(np.nan_to_num(a))[:200]
+    r = decay.delayed_ic(np.arange(200) * 10**8, sig, m, [0, 10**8], horizon_ns=10**8, step_ns=10**8,
+                         block_ns=None)
+    t = r["t"] // 10**8
+    y = m[t + 1] - m[t]
+    assert r["ic"][1] == spearman_ic(sig[t - 1], y) and r["ic"][0] == spearman_ic(sig[t], y)
+    np.testing.assert_array_equal(r["ry"], ranks(y))
 
 
 def test_mid_price_one_empty_level_rule():

@@ -40,7 +40,7 @@ import pandas as pd
 from companion.events import NS
 from companion.sim.orders import LIMIT, MAKER, POST_ONLY, REJECTED
 
-__all__ = ["MARKOUT_HORIZONS", "decompose", "fill_markouts", "mm_stats", "quote_time_at_touch"]
+__all__ = ["MARKOUT_HORIZONS", "decompose", "fill_markouts", "fill_mids", "mm_stats", "quote_time_at_touch"]
 
 #: default markout horizons (labels -> ns)
 MARKOUT_HORIZONS = {"100ms": NS // 10, "1s": NS, "10s": 10 * NS, "60s": 60 * NS}
@@ -72,11 +72,9 @@ def fill_markouts(res, horizons: dict | None = None) -> pd.DataFrame:
     f = res.sim.fills
     scale = res.scale
     mids = _mids(res)
-    ts = res.sim.ts
     n = len(mids)
     M = float(mids[-1]) if n else np.nan
-    row = np.clip(f["event_idx"].astype(np.int64) - 1, 0, max(n - 1, 0))
-    m_fill = mids[row] if n else np.full(len(f), np.nan)
+    m_fill, m_h = fill_mids(f, res.sim.ts, mids, [int(h) for h in hz.values()])
     sq = f["side"].astype(np.float64) * f["qty"]
     out = pd.DataFrame({"ts": f["ts"], "side": f["side"], "qty": f["qty"], "price": f["price"],
                         "fee": f["fee"] / scale,
@@ -84,11 +82,45 @@ def fill_markouts(res, horizons: dict | None = None) -> pd.DataFrame:
                         "order_id": f["order_id"], "mid_at_fill": m_fill,
                         "spread_capture": sq * (m_fill - f["price"]) / scale,
                         "inventory_pnl": sq * (M - m_fill) / scale})
-    for lab, h in hz.items():
-        j = np.searchsorted(ts, f["ts"] + int(h), side="right") - 1
-        mh = np.where(j >= n - 1, M, mids[np.clip(j, 0, max(n - 1, 0))]) if n else m_fill
-        out[f"markout_{lab}"] = sq * (mh - m_fill) / scale
+    for k, lab in enumerate(hz):
+        out[f"markout_{lab}"] = sq * (m_h[k] - m_fill) / scale
     return out
+
+
+def fill_mids(fills: np.ndarray, ts: np.ndarray, mids: np.ndarray, horizons_ns) -> tuple[np.ndarray, np.ndarray]:
+    r"""The mids a markout reads, per fill :math:`i`: :math:`m_i`, the mid of book row
+    ``event_idx - 1`` (the book the fill met), and per horizon :math:`h` the mid :math:`m(t_i + h)`
+    of the last event with ``ts <= t_i + h`` (the final mid :math:`M` beyond the last event).
+
+    ``fills``: :data:`companion.sim.FILL_DTYPE` rows; ``ts``, ``mids``: per event (``mids``
+    forward-filled, price units); ``horizons_ns``: the horizons (ns). Returns ``(m_fill (n_fills,),
+    m_h (n_horizons, n_fills))``; NaN everywhere when there are no events. :func:`fill_markouts`
+    and :func:`companion.backtest.latency.adverse_selection` read their mids here.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.sim import FILL_DTYPE
+    >>> f = np.zeros(1, FILL_DTYPE)
+    >>> f["ts"], f["event_idx"] = 10, 1                  # filled by event 1: it met row 0
+    >>> m0, mh = fill_mids(f, np.array([0, 10, 20]), np.array([100.0, 101.0, 103.0]), [5, 10, 99])
+    >>> m0.tolist(), mh.tolist()
+    ([100.0], [[101.0], [103.0], [103.0]])
+    """
+    ts = np.asarray(ts, dtype=np.int64)
+    hs = [int(h) for h in horizons_ns]
+    n = len(mids)
+    if n == 0:
+        nan = np.full(len(fills), np.nan)
+        return nan, np.tile(nan, (len(hs), 1))
+    M = float(mids[-1])
+    m_fill = mids[np.clip(np.asarray(fills["event_idx"], dtype=np.int64) - 1, 0, n - 1)]
+    m_h = np.empty((len(hs), len(fills)))
+    t_f = np.asarray(fills["ts"], dtype=np.int64)
+    for k, h in enumerate(hs):
+        j = np.searchsorted(ts, t_f + h, side="right") - 1
+        m_h[k] = np.where(j >= n - 1, M, mids[np.clip(j, 0, n - 1)])
+    return m_fill, m_h
 
 
 def decompose(res, horizons: dict | None = None) -> dict:
