@@ -44,7 +44,7 @@ from numba import njit
 
 from companion.events import NS
 from companion.features.kernels import new_order_maps, order_map_step_nb
-from companion.stats import level_size_nb, mid_price, price_ok_nb  # the one empty-level rule
+from companion.stats import imbalance_ratio_nb, level_size_nb, mid_price, price_ok_nb  # the one empty-level rule
 
 NONE, BUY, SELL, STRONG_BUY, STRONG_SELL = 0, 1, -1, 2, -2
 SIGNAL_NAMES = {NONE: "NONE", BUY: "BUY", SELL: "SELL", STRONG_BUY: "STRONG_BUY",
@@ -78,15 +78,14 @@ def volume_imbalance_nb(book: np.ndarray, levels: int) -> np.ndarray:
     ([-0.5], [0.0])
     """
     n = book.shape[0]
-    out = np.full(n, np.nan)
+    out = np.empty(n)
     for i in range(n):
         db = 0.0
         da = 0.0
         for k in range(levels):
             da += level_size_nb(book[i, 4 * k], book[i, 4 * k + 1])
             db += level_size_nb(book[i, 4 * k + 2], book[i, 4 * k + 3])
-        if db + da > 0.0:
-            out[i] = (db - da) / (db + da)
+        out[i] = imbalance_ratio_nb(db, da)
     return out
 
 
@@ -116,8 +115,7 @@ def distance_weighted_imbalance_nb(book: np.ndarray, levels: int, tick: float) -
             pb = book[i, 4 * k + 2]
             wa += level_size_nb(pa, book[i, 4 * k + 1]) / (1.0 + abs(pa - mid) / tick) if price_ok_nb(pa) else 0.0
             wb += level_size_nb(pb, book[i, 4 * k + 3]) / (1.0 + abs(mid - pb) / tick) if price_ok_nb(pb) else 0.0
-        if wa + wb > 0.0:
-            out[i] = (wb - wa) / (wa + wb)
+        out[i] = imbalance_ratio_nb(wb, wa)
     return out
 
 
@@ -150,8 +148,7 @@ def count_imbalance_rows_nb(kind, side, price, size, oid, book, levels, orders, 
                 na += counts.get(2 * np.int64(pa), 0)
             if price_ok_nb(pb) and book[i, 4 * k + 3] > 0:
                 nb += counts.get(2 * np.int64(pb) + 1, 0)
-        if na + nb > 0.0:
-            out[i] = (nb - na) / (na + nb)
+        out[i] = imbalance_ratio_nb(nb, na)
     return out
 
 

@@ -68,6 +68,21 @@ def level_size_nb(px: float, sz: float) -> float:
 
 
 @njit(cache=True)
+def imbalance_ratio_nb(bid: float, ask: float) -> float:
+    """Normalised imbalance ``(bid - ask) / (bid + ask)`` in [-1, 1] of two non-negative side
+    totals (sizes, weighted sizes or order counts; Cao, Hansch & Wang 2009); NaN when both are 0.
+
+    Examples
+    --------
+    >>> imbalance_ratio_nb(300.0, 100.0), imbalance_ratio_nb(0.0, 0.0)
+    (0.5, nan)
+    """
+    if bid + ask > 0.0:
+        return (bid - ask) / (bid + ask)
+    return np.nan
+
+
+@njit(cache=True)
 def row_mid_nb(row: np.ndarray) -> float:
     """Level-1 mid :math:`(P^a_1 + P^b_1)/2` of one LOBSTER-layout book row (price units); NaN
     when either best level is empty (:func:`level_ok_nb`). The one mid of the package's kernels

@@ -129,6 +129,18 @@ def test_vwap_profile_causal_and_follows_profile():
     assert np.all(np.abs(s1.cum_qty - want) <= 1.0 + 1e-9)
 
 
+def test_vwap_outside_the_profile_session_is_twap():
+    """A window the profile gives no volume to (after its close) falls back to the TWAP of the
+    same interval, lot and name."""
+    late = ParentOrder(side=-1, qty=1000.0, start_ns=CLOSE + 60 * NS, end_ns=CLOSE + 200 * NS)
+    v = VWAP(_profile(), 30, lot=100, name="vw").schedule(late)
+    t = TWAP(30, lot=100, name="vw").schedule(late)
+    np.testing.assert_array_equal(v.times, t.times)
+    np.testing.assert_array_equal(v.cum_qty, [200.0, 400.0, 600.0, 800.0, 1000.0])
+    np.testing.assert_array_equal(v.cum_qty, t.cum_qty)
+    assert v.name == "vw"
+
+
 def test_volume_profile_from_days_hand_built():
     open_, close = 0, 4 * NS
     d1 = (np.array([0, NS, NS + 1, 3 * NS]), np.array([1.0, 1.0, 2.0, 4.0]))   # bins 1,3,0,4

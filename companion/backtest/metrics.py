@@ -81,11 +81,7 @@ def sharpe_ratio(x, periods_per_year: float = 1.0) -> float:
     >>> round(sharpe_ratio([1.0, -1.0, 2.0, 0.0]), 4)
     0.3873
     """
-    a = _a(x)
-    if a.size < 2:
-        return float("nan")
-    sd = a.std(ddof=1)
-    return float(a.mean() / sd * np.sqrt(periods_per_year)) if sd > 0 else float("nan")
+    return _reward_to_risk(x, lambda a: a.std(ddof=1), periods_per_year)
 
 
 def sortino_ratio(x, periods_per_year: float = 1.0) -> float:
@@ -97,11 +93,17 @@ def sortino_ratio(x, periods_per_year: float = 1.0) -> float:
     >>> round(sortino_ratio([1.0, -1.0, 2.0, 0.0]), 4)
     1.0
     """
+    return _reward_to_risk(x, lambda a: np.sqrt(np.mean(np.minimum(a, 0.0) ** 2)), periods_per_year)
+
+
+def _reward_to_risk(x, risk, periods_per_year: float) -> float:
+    """``mean(x) / risk(x) x sqrt(periods_per_year)`` (Sharpe, Sortino); NaN with fewer than two
+    values or ``risk(x) = 0``."""
     a = _a(x)
     if a.size < 2:
         return float("nan")
-    dd = np.sqrt(np.mean(np.minimum(a, 0.0) ** 2))
-    return float(a.mean() / dd * np.sqrt(periods_per_year)) if dd > 0 else float("nan")
+    r = risk(a)
+    return float(a.mean() / r * np.sqrt(periods_per_year)) if r > 0 else float("nan")
 
 
 def drawdown(equity, start: float | None = 0.0) -> np.ndarray:

@@ -294,14 +294,12 @@ class VWAP:
 
     def schedule(self, parent: ParentOrder, trades: np.ndarray | None = None) -> ChildSchedule:
         """The child schedule of ``parent`` (``trades``: the replayed tape, where the rule needs it)."""
-        t = _grid(parent, int(round(self.interval_s * NS)))
-        nxt = np.append(t[1:], parent.end_ns)
         f0, f1 = self.profile.cum_share([parent.start_ns, parent.end_ns])
-        fj = self.profile.cum_share(nxt)
         if f1 - f0 <= 0:  # the window lies outside the profile's session: fall back to TWAP
-            x = parent.qty * np.arange(1, len(t) + 1) / len(t)
-        else:
-            x = parent.qty * (fj - f0) / (f1 - f0)
+            return TWAP(self.interval_s, self.lot, self.name).schedule(parent)
+        t = _grid(parent, int(round(self.interval_s * NS)))
+        fj = self.profile.cum_share(np.append(t[1:], parent.end_ns))
+        x = parent.qty * (fj - f0) / (f1 - f0)
         return ChildSchedule(t, _lots(x, parent.qty, self.lot), self.name)
 
 

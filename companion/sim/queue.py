@@ -96,6 +96,8 @@ def queue_on_decrease_nb(model: int, n: float, front: float, prev_qty: float, ne
 class QueueModel:
     """A queue-position model: its kernel ``code`` (class constant) and parameter ``n``.
 
+    Each model below sets its own ``code``; only :class:`PowerProbQueue` has a parameter.
+
     Attributes
     ----------
     code : int
@@ -109,17 +111,9 @@ class QueueModel:
 
 
 class RiskAverseQueue(QueueModel):
-    """Advance only on trades at our price (the conservative fill bound).
+    """Advance only on trades at our price (the conservative fill bound); ``n`` is unused."""
 
-    Attributes
-    ----------
-    code : int
-        The model's code for the simulator kernels.
-    n : float
-        Unused (0).
-    """
-
-    code = Q_RISK_AVERSE
+    code = Q_RISK_AVERSE  #: the model's code for the simulator kernels
 
 
 @dataclass(frozen=True)
@@ -128,39 +122,22 @@ class PowerProbQueue(QueueModel):
 
     Attributes
     ----------
-    code : int
-        The model's code for the simulator kernels.
     n : float
         The exponent of ``f(x) = x**n``.
     """
 
     n: float = 2.0
-    code: ClassVar[int] = Q_POWER
+    code: ClassVar[int] = Q_POWER  #: the model's code for the simulator kernels
 
 
 class LogProbQueue(QueueModel):
-    """hftbacktest ``ProbQueueModel(LogProbQueueFunc)``: f(x) = log(1 + x).
+    """hftbacktest ``ProbQueueModel(LogProbQueueFunc)``: f(x) = log(1 + x); ``n`` is unused."""
 
-    Attributes
-    ----------
-    code : int
-        The model's code for the simulator kernels.
-    n : float
-        Unused (0).
-    """
-
-    code = Q_LOG
+    code = Q_LOG  #: the model's code for the simulator kernels
 
 
 class FIFOQueue(QueueModel):
-    """Exact FIFO from order ids (L3 data); risk-averse fallback on events without ids.
+    """Exact FIFO from order ids (L3 data); risk-averse fallback on events without ids; ``n`` is
+    unused."""
 
-    Attributes
-    ----------
-    code : int
-        The model's code for the simulator kernels.
-    n : float
-        Unused (0).
-    """
-
-    code = Q_FIFO
+    code = Q_FIFO  #: the model's code for the simulator kernels
