@@ -239,6 +239,11 @@ class BookStateType(types.StructRef):
         return tuple((name, types.unliteral(typ)) for name, typ in fields)
 
 
+def _field(i: int, doc: str) -> property:
+    """Read-only property: field ``i`` of a :class:`BookState` (the fields are read in compiled code)."""
+    return property(lambda self: _bs_get_nb(self)[i], doc=doc)
+
+
 class BookState(structref.StructRefProxy):
     """The full-depth aggregated book carried across chunks of events (the state of the book stage).
 
@@ -264,35 +269,12 @@ class BookState(structref.StructRefProxy):
         init = np.zeros(0) if initial is None else np.ascontiguousarray(initial, dtype=np.float64).ravel()
         return new_book_state_nb(init, int(capacity))
 
-    @property
-    def akey(self):
-        """Ask keys (``-price``, ascending: best last), capacity-sized (first ``n[0]`` valid)."""
-        return _bs_get_nb(self)[0]
-
-    @property
-    def aqty(self):
-        """Ask sizes matching :attr:`akey`."""
-        return _bs_get_nb(self)[1]
-
-    @property
-    def bkey(self):
-        """Bid keys (``+price``, ascending: best last), capacity-sized (first ``n[1]`` valid)."""
-        return _bs_get_nb(self)[2]
-
-    @property
-    def bqty(self):
-        """Bid sizes matching :attr:`bkey`."""
-        return _bs_get_nb(self)[3]
-
-    @property
-    def n(self):
-        """int64 ``[n_ask_levels, n_bid_levels]`` (the live array)."""
-        return _bs_get_nb(self)[4]
-
-    @property
-    def counters(self):
-        """int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]`` (the live array)."""
-        return _bs_get_nb(self)[5]
+    akey = _field(0, "Ask keys (``-price``, ascending: best last), capacity-sized (first ``n[0]`` valid).")
+    aqty = _field(1, "Ask sizes matching :attr:`akey`.")
+    bkey = _field(2, "Bid keys (``+price``, ascending: best last), capacity-sized (first ``n[1]`` valid).")
+    bqty = _field(3, "Bid sizes matching :attr:`bkey`.")
+    n = _field(4, "int64 ``[n_ask_levels, n_bid_levels]`` (the live array).")
+    counters = _field(5, "int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]`` (the live array).")
 
 
 structref.define_proxy(BookState, BookStateType, ["akey", "aqty", "bkey", "bqty", "n", "counters"])
