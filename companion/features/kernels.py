@@ -7,7 +7,9 @@ Every kernel has the same shape::
 It consumes the events of a chunk one by one (``book[i]`` = the book AFTER event ``i``, LOBSTER
 layout), updates its explicit state arrays in place, and writes one row of ``out`` per requested
 sample: sample ``j`` (time ``samp_t[j]``) is emitted *before* event ``samp_pos[j]`` is applied
-(``samp_pos[j] == n``: after the last event of the chunk). The caller
+(``samp_pos[j] == n``: after the last event of the chunk). That schedule is one loop,
+:func:`sample_loop_nb`; a group supplies what happens at an event (``_<group>_event_nb``) and at a
+sample (``_<group>_emit_nb``), both over the group's arguments. The caller
 (:class:`companion.features.FeatureEngine`) puts a clock sample ``T`` before the first event with
 ``ts > T``, so its value is the state after the last event with ``ts <= T``. Nothing else is read:
 a kernel cannot see an event before it has consumed it, and calling it on the whole day or chunk by
@@ -113,6 +115,25 @@ def step_bins_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, now:
     return prev
 
 
+@njit(cache=True, inline="always")
+def sample_loop_nb(n, samp_pos, event_nb, emit_nb, state):
+    """The schedule every step kernel runs: for ``i = 0 .. n-1``, first the samples taken just before
+    event ``i`` (``emit_nb(j, *state)`` for each ``j`` with ``samp_pos[j] == i``, in order), then the
+    event itself (``event_nb(i, *state)``); the samples left (``samp_pos[j] == n``) after the last
+    event. ``event_nb`` / ``emit_nb`` are the group's jitted functions, ``state`` the tuple of their
+    arguments. Inlined into each step kernel (the two calls are resolved at compile time)."""
+    ns = samp_pos.shape[0]
+    j = 0
+    for i in range(n):
+        while j < ns and samp_pos[j] == i:
+            emit_nb(j, *state)
+            j += 1
+        event_nb(i, *state)
+    while j < ns:
+        emit_nb(j, *state)
+        j += 1
+
+
 #: Size of a level, 0 when empty: the package's one rule, :func:`companion.stats.level_size_nb`.
 clean_size_nb = level_size_nb
 #: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.stats.row_mid_nb`.
@@ -137,8 +158,8 @@ OFI_NF = 9
 
 
 @njit(cache=True)
-def _ofi_emit_nb(T, t0, b, wb, sf, si, ring, nl, out, j):
-    K = bin_of_nb(T, t0, b)
+def _ofi_emit_nb(j, ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out):
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     init = si[0] == 1
@@ -156,6 +177,24 @@ def _ofi_emit_nb(T, t0, b, wb, sf, si, ring, nl, out, j):
 
 
 @njit(cache=True)
+def _ofi_event_nb(i, ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out):
+    step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
+    for m in range(nl):
+        c = 4 * m
+        pa = book[i, c]
+        qa = clean_size_nb(pa, book[i, c + 1])
+        pb = book[i, c + 2]
+        qb = clean_size_nb(pb, book[i, c + 3])
+        if si[3] == 1:
+            sf[20 + m] += cks_e_nb(sf[4 * m], sf[4 * m + 1], sf[4 * m + 2], sf[4 * m + 3], pa, qa, pb, qb)
+        sf[4 * m] = pa
+        sf[4 * m + 1] = qa
+        sf[4 * m + 2] = pb
+        sf[4 * m + 3] = qb
+    si[3] = 1
+
+
+@njit(cache=True)
 def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
     """Group ``ofi``. ``wb``: window lengths in bins (1 s, 10 s, 1 min, 5 min).
 
@@ -163,32 +202,10 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
     ``si``: [initialised, current bin, first bin, has previous row]; ``ring`` (5, R) bin closes.
     e_0 = 0 for the first event ever (no previous row), as in :func:`companion.flow.ofi.ofi_events`.
     """
-    n = ts.shape[0]
     L = book.shape[1] // 4
     nl = L if L < 5 else 5
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
-            j += 1
-        step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
-        for m in range(nl):
-            c = 4 * m
-            pa = book[i, c]
-            qa = clean_size_nb(pa, book[i, c + 1])
-            pb = book[i, c + 2]
-            qb = clean_size_nb(pb, book[i, c + 3])
-            if si[3] == 1:
-                sf[20 + m] += cks_e_nb(sf[4 * m], sf[4 * m + 1], sf[4 * m + 2], sf[4 * m + 3], pa, qa, pb, qb)
-            sf[4 * m] = pa
-            sf[4 * m + 1] = qa
-            sf[4 * m + 2] = pb
-            sf[4 * m + 3] = qb
-        si[3] = 1
-    while j < ns:
-        _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
-        j += 1
+    sample_loop_nb(ts.shape[0], samp_pos, _ofi_event_nb, _ofi_emit_nb,
+                   (ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,7 +276,7 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
 
 
 @njit(cache=True)
-def _imb_emit_nb(sf, si, counts, tick, out, j):
+def _imb_emit_nb(j, kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out):
     for f in range(IMB_NF):
         out[j, f] = np.nan
     if si[0] == 0:
@@ -318,27 +335,23 @@ def _imb_emit_nb(sf, si, counts, tick, out, j):
 
 
 @njit(cache=True)
+def _imb_event_nb(i, kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out):
+    order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
+    for c in range(4 * L):
+        sf[c] = book[i, c]
+    si[0] = 1
+    si[1] = L
+
+
+@njit(cache=True)
 def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, orders, counts, tick, out):
     """Group ``imbalance``. State: ``sf[0:40]`` last book row (first 10 levels), ``si`` =
     [has row, levels used]; ``orders``/``counts`` the per-order map (:func:`order_map_step_nb`)."""
-    n = kind.shape[0]
     L = book.shape[1] // 4
     if L > 10:
         L = 10
-    ns = samp_pos.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _imb_emit_nb(sf, si, counts, tick, out, j)
-            j += 1
-        order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
-        for c in range(4 * L):
-            sf[c] = book[i, c]
-        si[0] = 1
-        si[1] = L
-    while j < ns:
-        _imb_emit_nb(sf, si, counts, tick, out, j)
-        j += 1
+    sample_loop_nb(kind.shape[0], samp_pos, _imb_event_nb, _imb_emit_nb,
+                   (kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,7 +361,7 @@ BOOK_NF = 11
 
 
 @njit(cache=True)
-def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
+def _book_emit_nb(j, ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need):
     for f in range(BOOK_NF):
         out[j, f] = np.nan
     if si[3] == 0:
@@ -363,7 +376,7 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
         # z-score of the spread against the closes of the last m_z bins (population std); the one
         # output of the group that loops over a window (2 m_z bins): skipped when not requested
         if (need >> 2) & 1:
-            K = bin_of_nb(T, t0, b)
+            K = bin_of_nb(samp_t[j], t0, b)
             cur_k = si[1]
             k_init = si[2]
             R = ring.shape[1]
@@ -423,32 +436,28 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
 
 
 @njit(cache=True)
+def _book_event_nb(i, ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need):
+    step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
+    for c in range(4 * L):
+        sf[c] = book[i, c]
+    if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
+        sf[40] = (book[i, 0] - book[i, 2]) / tick
+    else:
+        sf[40] = np.nan
+    si[3] = 1
+    si[4] = L
+
+
+@njit(cache=True)
 def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out, need=-1):
     """Group ``book``. State: ``sf[0:40]`` last row, ``sf[40]`` spread (ticks, NaN when a side is
     empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
     spread at the close of each bin. ``need``: bit mask of the outputs to compute (module docstring)."""
-    n = ts.shape[0]
     L = book.shape[1] // 4
     if L > 10:
         L = 10
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
-            j += 1
-        step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
-        for c in range(4 * L):
-            sf[c] = book[i, c]
-        if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
-            sf[40] = (book[i, 0] - book[i, 2]) / tick
-        else:
-            sf[40] = np.nan
-        si[3] = 1
-        si[4] = L
-    while j < ns:
-        _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
-        j += 1
+    sample_loop_nb(ts.shape[0], samp_pos, _book_event_nb, _book_emit_nb,
+                   (ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need))
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,7 +474,7 @@ def _win_nb(now, ring, q, j0, cur_k, k_init):
 
 
 @njit(cache=True)
-def _trades_emit_nb(T, t0, b, wb, sf, si, ring, tick, large, out, j):
+def _trades_emit_nb(j, ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out):
     for f in range(TR_NF):
         out[j, f] = np.nan
     now = np.empty(TR_NQ)
@@ -482,7 +491,7 @@ def _trades_emit_nb(T, t0, b, wb, sf, si, ring, tick, large, out, j):
         out[j, 8] = 0.0
         out[j, 9] = 0.0
         return
-    K = bin_of_nb(T, t0, b)
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     bv10 = _win_nb(now, ring, 0, K - wb[0], cur_k, k_init)
@@ -513,6 +522,35 @@ def _trades_emit_nb(T, t0, b, wb, sf, si, ring, tick, large, out, j):
 
 
 @njit(cache=True)
+def _trades_event_nb(i, ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out):
+    agg = aggressor_nb(kind[i], side[i])
+    if si[3] == 1 and (agg == 0 or ts[i] != si[4] or agg != si[5]):
+        sf[2] += 1.0  # close the open trade (it belongs to the current bin)
+        if sf[7] >= large:
+            sf[3] += 1.0
+        si[3] = 0
+    step_bins_nb(ts[i], t0, b, si, ring, sf[0:TR_NQ])
+    if agg != 0:
+        q = size[i]
+        if agg > 0:
+            sf[0] += q
+        else:
+            sf[1] += q
+        sf[4] += price[i] * q
+        sf[5] += q
+        if si[3] == 1:
+            sf[7] += q
+        else:
+            si[3] = 1
+            si[4] = ts[i]
+            si[5] = agg
+            sf[7] = q
+    m = mid_of_nb(book[i])
+    if not np.isnan(m):
+        sf[6] = m
+
+
+@njit(cache=True)
 def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, tick, large, out):
     """Group ``trades``. ``wb``: windows in bins (10 s, 1 min, 5 min); ``large``: size threshold of a
     large trade. A *trade* is a maximal run of consecutive fills with the same timestamp and
@@ -521,41 +559,8 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
     State: ``sf[0:6]`` running totals, ``sf[6]`` last valid mid, ``sf[7]`` size of the open trade;
     ``si`` = [initialised, current bin, first bin, trade open, open trade ts, open trade side].
     """
-    n = ts.shape[0]
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _trades_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, tick, large, out, j)
-            j += 1
-        agg = aggressor_nb(kind[i], side[i])
-        if si[3] == 1 and (agg == 0 or ts[i] != si[4] or agg != si[5]):
-            sf[2] += 1.0  # close the open trade (it belongs to the current bin)
-            if sf[7] >= large:
-                sf[3] += 1.0
-            si[3] = 0
-        step_bins_nb(ts[i], t0, b, si, ring, sf[0:TR_NQ])
-        if agg != 0:
-            q = size[i]
-            if agg > 0:
-                sf[0] += q
-            else:
-                sf[1] += q
-            sf[4] += price[i] * q
-            sf[5] += q
-            if si[3] == 1:
-                sf[7] += q
-            else:
-                si[3] = 1
-                si[4] = ts[i]
-                si[5] = agg
-                sf[7] = q
-        m = mid_of_nb(book[i])
-        if not np.isnan(m):
-            sf[6] = m
-    while j < ns:
-        _trades_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, tick, large, out, j)
-        j += 1
+    sample_loop_nb(ts.shape[0], samp_pos, _trades_event_nb, _trades_emit_nb,
+                   (ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -566,14 +571,14 @@ Q_NF = 4
 
 
 @njit(cache=True)
-def _queue_emit_nb(T, t0, b, wb, b_sec, sf, si, ring, out, j):
+def _queue_emit_nb(j, ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out):
     if si[0] == 0:
         out[j, 0] = 0.0
         out[j, 1] = 0.0
         out[j, 2] = 0.0
         out[j, 3] = np.nan
         return
-    K = bin_of_nb(T, t0, b)
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     for q in range(3):
@@ -581,6 +586,29 @@ def _queue_emit_nb(T, t0, b, wb, b_sec, sf, si, ring, out, j):
     adds = sf[0] - close_at_nb(ring, 0, K - wb[1], cur_k, k_init, sf[0], 0.0)
     canc = sf[1] - close_at_nb(ring, 1, K - wb[1], cur_k, k_init, sf[1], 0.0)
     out[j, 3] = canc / adds if adds > 0 else np.nan
+
+
+@njit(cache=True)
+def _queue_event_nb(i, ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out):
+    prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
+    if prev == FIRST_BIN:
+        sf[3] = np.inf
+        sf[4] = -np.inf
+    k = kind[i]
+    p = float(price[i])
+    best = sf[4] if side[i] > 0 else sf[3]
+    empty = not price_ok_nb(best)
+    if k == ADD:
+        if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
+            sf[0] += 1.0
+    elif k == CANCEL or k == DELETE:
+        if p == best:
+            sf[1] += 1.0
+    elif k == EXEC_VISIBLE:
+        if p == best:
+            sf[2] += 1.0
+    sf[3] = book[i, 0]
+    sf[4] = book[i, 2]
 
 
 @njit(cache=True)
@@ -592,35 +620,8 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
     State: ``sf[0:3]`` running counts (add, cancel+delete, execution), ``sf[3]``/``sf[4]`` best ask /
     bid price before the next event; ``si`` = [initialised, current bin, first bin].
     """
-    n = ts.shape[0]
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
-            j += 1
-        prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
-        if prev == FIRST_BIN:
-            sf[3] = np.inf
-            sf[4] = -np.inf
-        k = kind[i]
-        p = float(price[i])
-        best = sf[4] if side[i] > 0 else sf[3]
-        empty = not price_ok_nb(best)
-        if k == ADD:
-            if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
-                sf[0] += 1.0
-        elif k == CANCEL or k == DELETE:
-            if p == best:
-                sf[1] += 1.0
-        elif k == EXEC_VISIBLE:
-            if p == best:
-                sf[2] += 1.0
-        sf[3] = book[i, 0]
-        sf[4] = book[i, 2]
-    while j < ns:
-        _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
-        j += 1
+    sample_loop_nb(ts.shape[0], samp_pos, _queue_event_nb, _queue_emit_nb,
+                   (ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -630,12 +631,12 @@ VOL_NF = 7
 
 
 @njit(cache=True)
-def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j, need):
+def _vol_emit_nb(j, ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need):
     for f in range(VOL_NF):
         out[j, f] = np.nan
     if si[0] == 0:
         return
-    K = bin_of_nb(T, t0, b)
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     R = ring.shape[1]
@@ -682,6 +683,40 @@ def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j, need):
 
 
 @njit(cache=True)
+def _vol_event_nb(i, ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need):
+    R = ring.shape[1]
+    prev = advance_bins_nb(ts[i], t0, b, si)
+    k = si[1]
+    if prev == FIRST_BIN:
+        sf[0] = np.nan
+        sf[1] = np.nan
+        sf[2] = 0.0
+        ring[2, k % R] = np.nan
+        ring[3, k % R] = np.nan
+    elif k > prev:
+        mid = sf[0]
+        if not np.isnan(mid) and not np.isnan(sf[1]):
+            r = math.log(mid / sf[1])
+            sf[2] += r * r
+        closes[0] = sf[2]
+        closes[1] = mid
+        roll_closes_nb(ring[0:2], prev, k, closes)
+        lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
+        for jj in range(lo, k + 1):
+            ring[2, jj % R] = mid
+            ring[3, jj % R] = mid
+        sf[1] = mid
+    m = mid_of_nb(book[i])
+    if not np.isnan(m):
+        sf[0] = m
+        s = k % R
+        if np.isnan(ring[2, s]) or m > ring[2, s]:
+            ring[2, s] = m
+        if np.isnan(ring[3, s]) or m < ring[3, s]:
+            ring[3, s] = m
+
+
+@njit(cache=True)
 def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out, need=-1):
     """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
     level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
@@ -691,47 +726,9 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
     r^2 at each bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
     to compute (module docstring).
     """
-    n = ts.shape[0]
-    ns = samp_t.shape[0]
-    R = ring.shape[1]
-    now = np.empty(2)
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j, need)
-            j += 1
-        prev = advance_bins_nb(ts[i], t0, b, si)
-        k = si[1]
-        if prev == FIRST_BIN:
-            sf[0] = np.nan
-            sf[1] = np.nan
-            sf[2] = 0.0
-            ring[2, k % R] = np.nan
-            ring[3, k % R] = np.nan
-        elif k > prev:
-            mid = sf[0]
-            if not np.isnan(mid) and not np.isnan(sf[1]):
-                r = math.log(mid / sf[1])
-                sf[2] += r * r
-            now[0] = sf[2]
-            now[1] = mid
-            roll_closes_nb(ring[0:2], prev, k, now)
-            lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
-            for jj in range(lo, k + 1):
-                ring[2, jj % R] = mid
-                ring[3, jj % R] = mid
-            sf[1] = mid
-        m = mid_of_nb(book[i])
-        if not np.isnan(m):
-            sf[0] = m
-            s = k % R
-            if np.isnan(ring[2, s]) or m > ring[2, s]:
-                ring[2, s] = m
-            if np.isnan(ring[3, s]) or m < ring[3, s]:
-                ring[3, s] = m
-    while j < ns:
-        _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j, need)
-        j += 1
+    closes = np.empty(2)  # scratch: the bin-close values rolled into the ring
+    sample_loop_nb(ts.shape[0], samp_pos, _vol_event_nb, _vol_emit_nb,
+                   (ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need))
 
 
 # --------------------------------------------------------------------------------------------
@@ -741,7 +738,7 @@ VPIN_NF = 3
 
 
 @njit(cache=True)
-def _vpin_emit_nb(nb, sf, si, ring, out, j):
+def _vpin_emit_nb(j, kind, side, price, size, V, nb, eps, sf, si, ring, out):
     done = si[0]
     out[j, 1] = sf[7] if done > 0 else np.nan
     if done >= nb:
@@ -758,6 +755,48 @@ def _vpin_emit_nb(nb, sf, si, ring, out, j):
 
 
 @njit(cache=True)
+def _vpin_event_nb(i, kind, side, price, size, V, nb, eps, sf, si, ring, out):
+    agg = aggressor_nb(kind[i], side[i])
+    if agg == 0:
+        return
+    if si[2] == 0:
+        si[2] = 1
+        sf[0] = V
+        sf[4] = float(price[i])
+    sf[3] = float(price[i])
+    a = size[i]
+    while a > eps:
+        take = a if a < sf[0] else sf[0]
+        if agg > 0:
+            sf[1] += take
+        else:
+            sf[2] += take
+        a -= take
+        sf[0] -= take
+        if sf[0] <= eps:
+            slot = si[0] % nb
+            oi = abs(sf[2] - sf[1]) / V
+            ring[0, slot] = oi
+            sf[7] = oi
+            dp = sf[3] - sf[4]
+            si[1] += 1
+            d = dp - sf[5]
+            sf[5] += d / si[1]
+            sf[6] += d * (dp - sf[5])
+            z = 0.5
+            if si[1] >= 2:
+                sd = math.sqrt(sf[6] / (si[1] - 1))
+                if sd > 0:
+                    z = 0.5 * (1.0 + math.erf(dp / (sd * math.sqrt(2.0))))
+            ring[1, slot] = abs(2.0 * z - 1.0)
+            sf[4] = sf[3]
+            si[0] += 1
+            sf[0] = V
+            sf[1] = 0.0
+            sf[2] = 0.0
+
+
+@njit(cache=True)
 def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
     """Group ``vpin`` (Easley, Lopez de Prado & O'Hara 2012). Fills go into volume buckets of
     exactly ``V`` (a fill straddling a boundary is split, as :func:`companion.flow.vpin.volume_buckets_nb`);
@@ -770,55 +809,9 @@ def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
     Welford mean, Welford M2, OI of last bucket]; ``si`` = [buckets done, Welford count, started];
     ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
     """
-    n = kind.shape[0]
-    ns = samp_pos.shape[0]
     eps = 1e-9 * V
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _vpin_emit_nb(nb, sf, si, ring, out, j)
-            j += 1
-        agg = aggressor_nb(kind[i], side[i])
-        if agg == 0:
-            continue
-        if si[2] == 0:
-            si[2] = 1
-            sf[0] = V
-            sf[4] = float(price[i])
-        sf[3] = float(price[i])
-        a = size[i]
-        while a > eps:
-            take = a if a < sf[0] else sf[0]
-            if agg > 0:
-                sf[1] += take
-            else:
-                sf[2] += take
-            a -= take
-            sf[0] -= take
-            if sf[0] <= eps:
-                slot = si[0] % nb
-                oi = abs(sf[2] - sf[1]) / V
-                ring[0, slot] = oi
-                sf[7] = oi
-                dp = sf[3] - sf[4]
-                si[1] += 1
-                d = dp - sf[5]
-                sf[5] += d / si[1]
-                sf[6] += d * (dp - sf[5])
-                z = 0.5
-                if si[1] >= 2:
-                    sd = math.sqrt(sf[6] / (si[1] - 1))
-                    if sd > 0:
-                        z = 0.5 * (1.0 + math.erf(dp / (sd * math.sqrt(2.0))))
-                ring[1, slot] = abs(2.0 * z - 1.0)
-                sf[4] = sf[3]
-                si[0] += 1
-                sf[0] = V
-                sf[1] = 0.0
-                sf[2] = 0.0
-    while j < ns:
-        _vpin_emit_nb(nb, sf, si, ring, out, j)
-        j += 1
+    sample_loop_nb(kind.shape[0], samp_pos, _vpin_event_nb, _vpin_emit_nb,
+                   (kind, side, price, size, V, nb, eps, sf, si, ring, out))
 
 
 # --------------------------------------------------------------------------------------------
