@@ -8,8 +8,8 @@ It consumes the events of a chunk one by one (``book[i]`` = the book AFTER event
 layout), updates its explicit state arrays in place, and writes one row of ``out`` per requested
 sample: sample ``j`` (time ``samp_t[j]``) is emitted *before* event ``samp_pos[j]`` is applied
 (``samp_pos[j] == n``: after the last event of the chunk). That schedule is one loop,
-:func:`sample_loop_nb`; a group supplies what happens at an event (``_<group>_event_nb``) and at a
-sample (``_<group>_emit_nb``), both over the group's arguments. The caller
+:func:`sample_loop_nb`; a group supplies how it applies a run of events (``_<group>_events_nb``) and
+how it writes a sample (``_<group>_emit_nb``), both over the tuple of its arguments. The caller
 (:class:`companion.features.FeatureEngine`) puts a clock sample ``T`` before the first event with
 ``ts > T``, so its value is the state after the last event with ``ts <= T``. Nothing else is read:
 a kernel cannot see an event before it has consumed it, and calling it on the whole day or chunk by
@@ -116,22 +116,22 @@ def step_bins_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, now:
 
 
 @njit(cache=True, inline="always")
-def sample_loop_nb(n, samp_pos, event_nb, emit_nb, state):
-    """The schedule every step kernel runs: for ``i = 0 .. n-1``, first the samples taken just before
-    event ``i`` (``emit_nb(j, *state)`` for each ``j`` with ``samp_pos[j] == i``, in order), then the
-    event itself (``event_nb(i, *state)``); the samples left (``samp_pos[j] == n``) after the last
-    event. ``event_nb`` / ``emit_nb`` are the group's jitted functions, ``state`` the tuple of their
-    arguments. Inlined into each step kernel (the two calls are resolved at compile time)."""
-    ns = samp_pos.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            emit_nb(j, *state)
-            j += 1
-        event_nb(i, *state)
-    while j < ns:
-        emit_nb(j, *state)
-        j += 1
+def sample_loop_nb(n, samp_pos, events_nb, emit_nb, state):
+    """The schedule every step kernel runs over a chunk of ``n`` events: sample ``j`` is emitted
+    (``emit_nb(j, state)``) once the events before ``samp_pos[j]`` (non-decreasing, at most ``n``)
+    are applied (``events_nb(i0, i1, state)`` applies events ``i0 .. i1-1``); then the events after
+    the last sample. ``events_nb`` / ``emit_nb`` are the group's jitted functions and ``state`` the
+    tuple of their arguments; all three are inlined into the group's step kernel (no call per
+    event or sample, no Python object in the loop)."""
+    i = 0
+    for j in range(samp_pos.shape[0]):
+        stop = min(samp_pos[j], n)
+        if stop > i:
+            events_nb(i, stop, state)
+            i = stop
+        emit_nb(j, state)
+    if n > i:
+        events_nb(i, n, state)
 
 
 #: Size of a level, 0 when empty: the package's one rule, :func:`companion.stats.level_size_nb`.
@@ -157,8 +157,9 @@ OFI_NQ = 5  # cumulative e^1..e^5
 OFI_NF = 9
 
 
-@njit(cache=True)
-def _ofi_emit_nb(j, ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out):
+@njit(cache=True, inline="always")
+def _ofi_emit_nb(j, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
     K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
@@ -176,22 +177,24 @@ def _ofi_emit_nb(j, ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out):
     out[j, 8] = tot if nl >= 5 else np.nan
 
 
-@njit(cache=True)
-def _ofi_event_nb(i, ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out):
-    step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
-    for m in range(nl):
-        c = 4 * m
-        pa = book[i, c]
-        qa = clean_size_nb(pa, book[i, c + 1])
-        pb = book[i, c + 2]
-        qb = clean_size_nb(pb, book[i, c + 3])
-        if si[3] == 1:
-            sf[20 + m] += cks_e_nb(sf[4 * m], sf[4 * m + 1], sf[4 * m + 2], sf[4 * m + 3], pa, qa, pb, qb)
-        sf[4 * m] = pa
-        sf[4 * m + 1] = qa
-        sf[4 * m + 2] = pb
-        sf[4 * m + 3] = qb
-    si[3] = 1
+@njit(cache=True, inline="always")
+def _ofi_events_nb(i0, i1, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
+    for i in range(i0, i1):
+        step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
+        for m in range(nl):
+            c = 4 * m
+            pa = book[i, c]
+            qa = clean_size_nb(pa, book[i, c + 1])
+            pb = book[i, c + 2]
+            qb = clean_size_nb(pb, book[i, c + 3])
+            if si[3] == 1:
+                sf[20 + m] += cks_e_nb(sf[4 * m], sf[4 * m + 1], sf[4 * m + 2], sf[4 * m + 3], pa, qa, pb, qb)
+            sf[4 * m] = pa
+            sf[4 * m + 1] = qa
+            sf[4 * m + 2] = pb
+            sf[4 * m + 3] = qb
+        si[3] = 1
 
 
 @njit(cache=True)
@@ -204,7 +207,7 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
     """
     L = book.shape[1] // 4
     nl = L if L < 5 else 5
-    sample_loop_nb(ts.shape[0], samp_pos, _ofi_event_nb, _ofi_emit_nb,
+    sample_loop_nb(ts.shape[0], samp_pos, _ofi_events_nb, _ofi_emit_nb,
                    (ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out))
 
 
@@ -275,8 +278,9 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
                 orders[oid] = (o[0], left)
 
 
-@njit(cache=True)
-def _imb_emit_nb(j, kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out):
+@njit(cache=True, inline="always")
+def _imb_emit_nb(j, state):
+    kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
     for f in range(IMB_NF):
         out[j, f] = np.nan
     if si[0] == 0:
@@ -334,13 +338,15 @@ def _imb_emit_nb(j, kind, side, price, size, oid, book, L, sf, si, orders, count
         out[j, 13] = num / den
 
 
-@njit(cache=True)
-def _imb_event_nb(i, kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out):
-    order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
-    for c in range(4 * L):
-        sf[c] = book[i, c]
-    si[0] = 1
-    si[1] = L
+@njit(cache=True, inline="always")
+def _imb_events_nb(i0, i1, state):
+    kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
+    for i in range(i0, i1):
+        order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
+        for c in range(4 * L):
+            sf[c] = book[i, c]
+        si[0] = 1
+        si[1] = L
 
 
 @njit(cache=True)
@@ -350,7 +356,7 @@ def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, or
     L = book.shape[1] // 4
     if L > 10:
         L = 10
-    sample_loop_nb(kind.shape[0], samp_pos, _imb_event_nb, _imb_emit_nb,
+    sample_loop_nb(kind.shape[0], samp_pos, _imb_events_nb, _imb_emit_nb,
                    (kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out))
 
 
@@ -360,8 +366,9 @@ def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, or
 BOOK_NF = 11
 
 
-@njit(cache=True)
-def _book_emit_nb(j, ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need):
+@njit(cache=True, inline="always")
+def _book_emit_nb(j, state):
+    ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
     for f in range(BOOK_NF):
         out[j, f] = np.nan
     if si[3] == 0:
@@ -435,17 +442,19 @@ def _book_emit_nb(j, ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, n
                     out[j, 9] = da / ((lasta - mid) / tick)
 
 
-@njit(cache=True)
-def _book_event_nb(i, ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need):
-    step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
-    for c in range(4 * L):
-        sf[c] = book[i, c]
-    if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
-        sf[40] = (book[i, 0] - book[i, 2]) / tick
-    else:
-        sf[40] = np.nan
-    si[3] = 1
-    si[4] = L
+@njit(cache=True, inline="always")
+def _book_events_nb(i0, i1, state):
+    ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
+    for i in range(i0, i1):
+        step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
+        for c in range(4 * L):
+            sf[c] = book[i, c]
+        if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
+            sf[40] = (book[i, 0] - book[i, 2]) / tick
+        else:
+            sf[40] = np.nan
+        si[3] = 1
+        si[4] = L
 
 
 @njit(cache=True)
@@ -456,7 +465,7 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
     L = book.shape[1] // 4
     if L > 10:
         L = 10
-    sample_loop_nb(ts.shape[0], samp_pos, _book_event_nb, _book_emit_nb,
+    sample_loop_nb(ts.shape[0], samp_pos, _book_events_nb, _book_emit_nb,
                    (ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need))
 
 
@@ -473,8 +482,9 @@ def _win_nb(now, ring, q, j0, cur_k, k_init):
     return now[q] - close_at_nb(ring, q, j0, cur_k, k_init, now[q], 0.0)
 
 
-@njit(cache=True)
-def _trades_emit_nb(j, ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out):
+@njit(cache=True, inline="always")
+def _trades_emit_nb(j, state):
+    ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
     for f in range(TR_NF):
         out[j, f] = np.nan
     now = np.empty(TR_NQ)
@@ -521,33 +531,35 @@ def _trades_emit_nb(j, ts, kind, side, price, size, book, samp_t, t0, b, wb, sf,
             out[j, 10 + f] = (mid - _win_nb(now, ring, 4, K - m, cur_k, k_init) / vq) / tick
 
 
-@njit(cache=True)
-def _trades_event_nb(i, ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out):
-    agg = aggressor_nb(kind[i], side[i])
-    if si[3] == 1 and (agg == 0 or ts[i] != si[4] or agg != si[5]):
-        sf[2] += 1.0  # close the open trade (it belongs to the current bin)
-        if sf[7] >= large:
-            sf[3] += 1.0
-        si[3] = 0
-    step_bins_nb(ts[i], t0, b, si, ring, sf[0:TR_NQ])
-    if agg != 0:
-        q = size[i]
-        if agg > 0:
-            sf[0] += q
-        else:
-            sf[1] += q
-        sf[4] += price[i] * q
-        sf[5] += q
-        if si[3] == 1:
-            sf[7] += q
-        else:
-            si[3] = 1
-            si[4] = ts[i]
-            si[5] = agg
-            sf[7] = q
-    m = mid_of_nb(book[i])
-    if not np.isnan(m):
-        sf[6] = m
+@njit(cache=True, inline="always")
+def _trades_events_nb(i0, i1, state):
+    ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
+    for i in range(i0, i1):
+        agg = aggressor_nb(kind[i], side[i])
+        if si[3] == 1 and (agg == 0 or ts[i] != si[4] or agg != si[5]):
+            sf[2] += 1.0  # close the open trade (it belongs to the current bin)
+            if sf[7] >= large:
+                sf[3] += 1.0
+            si[3] = 0
+        step_bins_nb(ts[i], t0, b, si, ring, sf[0:TR_NQ])
+        if agg != 0:
+            q = size[i]
+            if agg > 0:
+                sf[0] += q
+            else:
+                sf[1] += q
+            sf[4] += price[i] * q
+            sf[5] += q
+            if si[3] == 1:
+                sf[7] += q
+            else:
+                si[3] = 1
+                si[4] = ts[i]
+                si[5] = agg
+                sf[7] = q
+        m = mid_of_nb(book[i])
+        if not np.isnan(m):
+            sf[6] = m
 
 
 @njit(cache=True)
@@ -559,7 +571,7 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
     State: ``sf[0:6]`` running totals, ``sf[6]`` last valid mid, ``sf[7]`` size of the open trade;
     ``si`` = [initialised, current bin, first bin, trade open, open trade ts, open trade side].
     """
-    sample_loop_nb(ts.shape[0], samp_pos, _trades_event_nb, _trades_emit_nb,
+    sample_loop_nb(ts.shape[0], samp_pos, _trades_events_nb, _trades_emit_nb,
                    (ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out))
 
 
@@ -570,8 +582,9 @@ Q_NQ = 3
 Q_NF = 4
 
 
-@njit(cache=True)
-def _queue_emit_nb(j, ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out):
+@njit(cache=True, inline="always")
+def _queue_emit_nb(j, state):
+    ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
     if si[0] == 0:
         out[j, 0] = 0.0
         out[j, 1] = 0.0
@@ -588,27 +601,29 @@ def _queue_emit_nb(j, ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf,
     out[j, 3] = canc / adds if adds > 0 else np.nan
 
 
-@njit(cache=True)
-def _queue_event_nb(i, ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out):
-    prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
-    if prev == FIRST_BIN:
-        sf[3] = np.inf
-        sf[4] = -np.inf
-    k = kind[i]
-    p = float(price[i])
-    best = sf[4] if side[i] > 0 else sf[3]
-    empty = not price_ok_nb(best)
-    if k == ADD:
-        if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
-            sf[0] += 1.0
-    elif k == CANCEL or k == DELETE:
-        if p == best:
-            sf[1] += 1.0
-    elif k == EXEC_VISIBLE:
-        if p == best:
-            sf[2] += 1.0
-    sf[3] = book[i, 0]
-    sf[4] = book[i, 2]
+@njit(cache=True, inline="always")
+def _queue_events_nb(i0, i1, state):
+    ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
+    for i in range(i0, i1):
+        prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
+        if prev == FIRST_BIN:
+            sf[3] = np.inf
+            sf[4] = -np.inf
+        k = kind[i]
+        p = float(price[i])
+        best = sf[4] if side[i] > 0 else sf[3]
+        empty = not price_ok_nb(best)
+        if k == ADD:
+            if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
+                sf[0] += 1.0
+        elif k == CANCEL or k == DELETE:
+            if p == best:
+                sf[1] += 1.0
+        elif k == EXEC_VISIBLE:
+            if p == best:
+                sf[2] += 1.0
+        sf[3] = book[i, 0]
+        sf[4] = book[i, 2]
 
 
 @njit(cache=True)
@@ -620,7 +635,7 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
     State: ``sf[0:3]`` running counts (add, cancel+delete, execution), ``sf[3]``/``sf[4]`` best ask /
     bid price before the next event; ``si`` = [initialised, current bin, first bin].
     """
-    sample_loop_nb(ts.shape[0], samp_pos, _queue_event_nb, _queue_emit_nb,
+    sample_loop_nb(ts.shape[0], samp_pos, _queue_events_nb, _queue_emit_nb,
                    (ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out))
 
 
@@ -630,8 +645,9 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
 VOL_NF = 7
 
 
-@njit(cache=True)
-def _vol_emit_nb(j, ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need):
+@njit(cache=True, inline="always")
+def _vol_emit_nb(j, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
     for f in range(VOL_NF):
         out[j, f] = np.nan
     if si[0] == 0:
@@ -682,38 +698,40 @@ def _vol_emit_nb(j, ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need
         out[j, f] = math.log(mid / then) * BPS
 
 
-@njit(cache=True)
-def _vol_event_nb(i, ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need):
-    R = ring.shape[1]
-    prev = advance_bins_nb(ts[i], t0, b, si)
-    k = si[1]
-    if prev == FIRST_BIN:
-        sf[0] = np.nan
-        sf[1] = np.nan
-        sf[2] = 0.0
-        ring[2, k % R] = np.nan
-        ring[3, k % R] = np.nan
-    elif k > prev:
-        mid = sf[0]
-        if not np.isnan(mid) and not np.isnan(sf[1]):
-            r = math.log(mid / sf[1])
-            sf[2] += r * r
-        closes[0] = sf[2]
-        closes[1] = mid
-        roll_closes_nb(ring[0:2], prev, k, closes)
-        lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
-        for jj in range(lo, k + 1):
-            ring[2, jj % R] = mid
-            ring[3, jj % R] = mid
-        sf[1] = mid
-    m = mid_of_nb(book[i])
-    if not np.isnan(m):
-        sf[0] = m
-        s = k % R
-        if np.isnan(ring[2, s]) or m > ring[2, s]:
-            ring[2, s] = m
-        if np.isnan(ring[3, s]) or m < ring[3, s]:
-            ring[3, s] = m
+@njit(cache=True, inline="always")
+def _vol_events_nb(i0, i1, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
+    for i in range(i0, i1):
+        R = ring.shape[1]
+        prev = advance_bins_nb(ts[i], t0, b, si)
+        k = si[1]
+        if prev == FIRST_BIN:
+            sf[0] = np.nan
+            sf[1] = np.nan
+            sf[2] = 0.0
+            ring[2, k % R] = np.nan
+            ring[3, k % R] = np.nan
+        elif k > prev:
+            mid = sf[0]
+            if not np.isnan(mid) and not np.isnan(sf[1]):
+                r = math.log(mid / sf[1])
+                sf[2] += r * r
+            closes[0] = sf[2]
+            closes[1] = mid
+            roll_closes_nb(ring[0:2], prev, k, closes)
+            lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
+            for jj in range(lo, k + 1):
+                ring[2, jj % R] = mid
+                ring[3, jj % R] = mid
+            sf[1] = mid
+        m = mid_of_nb(book[i])
+        if not np.isnan(m):
+            sf[0] = m
+            s = k % R
+            if np.isnan(ring[2, s]) or m > ring[2, s]:
+                ring[2, s] = m
+            if np.isnan(ring[3, s]) or m < ring[3, s]:
+                ring[3, s] = m
 
 
 @njit(cache=True)
@@ -727,7 +745,7 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
     to compute (module docstring).
     """
     closes = np.empty(2)  # scratch: the bin-close values rolled into the ring
-    sample_loop_nb(ts.shape[0], samp_pos, _vol_event_nb, _vol_emit_nb,
+    sample_loop_nb(ts.shape[0], samp_pos, _vol_events_nb, _vol_emit_nb,
                    (ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need))
 
 
@@ -737,8 +755,9 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
 VPIN_NF = 3
 
 
-@njit(cache=True)
-def _vpin_emit_nb(j, kind, side, price, size, V, nb, eps, sf, si, ring, out):
+@njit(cache=True, inline="always")
+def _vpin_emit_nb(j, state):
+    kind, side, price, size, V, nb, eps, sf, si, ring, out = state
     done = si[0]
     out[j, 1] = sf[7] if done > 0 else np.nan
     if done >= nb:
@@ -754,46 +773,48 @@ def _vpin_emit_nb(j, kind, side, price, size, V, nb, eps, sf, si, ring, out):
         out[j, 2] = np.nan
 
 
-@njit(cache=True)
-def _vpin_event_nb(i, kind, side, price, size, V, nb, eps, sf, si, ring, out):
-    agg = aggressor_nb(kind[i], side[i])
-    if agg == 0:
-        return
-    if si[2] == 0:
-        si[2] = 1
-        sf[0] = V
-        sf[4] = float(price[i])
-    sf[3] = float(price[i])
-    a = size[i]
-    while a > eps:
-        take = a if a < sf[0] else sf[0]
-        if agg > 0:
-            sf[1] += take
-        else:
-            sf[2] += take
-        a -= take
-        sf[0] -= take
-        if sf[0] <= eps:
-            slot = si[0] % nb
-            oi = abs(sf[2] - sf[1]) / V
-            ring[0, slot] = oi
-            sf[7] = oi
-            dp = sf[3] - sf[4]
-            si[1] += 1
-            d = dp - sf[5]
-            sf[5] += d / si[1]
-            sf[6] += d * (dp - sf[5])
-            z = 0.5
-            if si[1] >= 2:
-                sd = math.sqrt(sf[6] / (si[1] - 1))
-                if sd > 0:
-                    z = 0.5 * (1.0 + math.erf(dp / (sd * math.sqrt(2.0))))
-            ring[1, slot] = abs(2.0 * z - 1.0)
-            sf[4] = sf[3]
-            si[0] += 1
+@njit(cache=True, inline="always")
+def _vpin_events_nb(i0, i1, state):
+    kind, side, price, size, V, nb, eps, sf, si, ring, out = state
+    for i in range(i0, i1):
+        agg = aggressor_nb(kind[i], side[i])
+        if agg == 0:
+            continue
+        if si[2] == 0:
+            si[2] = 1
             sf[0] = V
-            sf[1] = 0.0
-            sf[2] = 0.0
+            sf[4] = float(price[i])
+        sf[3] = float(price[i])
+        a = size[i]
+        while a > eps:
+            take = a if a < sf[0] else sf[0]
+            if agg > 0:
+                sf[1] += take
+            else:
+                sf[2] += take
+            a -= take
+            sf[0] -= take
+            if sf[0] <= eps:
+                slot = si[0] % nb
+                oi = abs(sf[2] - sf[1]) / V
+                ring[0, slot] = oi
+                sf[7] = oi
+                dp = sf[3] - sf[4]
+                si[1] += 1
+                d = dp - sf[5]
+                sf[5] += d / si[1]
+                sf[6] += d * (dp - sf[5])
+                z = 0.5
+                if si[1] >= 2:
+                    sd = math.sqrt(sf[6] / (si[1] - 1))
+                    if sd > 0:
+                        z = 0.5 * (1.0 + math.erf(dp / (sd * math.sqrt(2.0))))
+                ring[1, slot] = abs(2.0 * z - 1.0)
+                sf[4] = sf[3]
+                si[0] += 1
+                sf[0] = V
+                sf[1] = 0.0
+                sf[2] = 0.0
 
 
 @njit(cache=True)
@@ -810,7 +831,7 @@ def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
     ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
     """
     eps = 1e-9 * V
-    sample_loop_nb(kind.shape[0], samp_pos, _vpin_event_nb, _vpin_emit_nb,
+    sample_loop_nb(kind.shape[0], samp_pos, _vpin_events_nb, _vpin_emit_nb,
                    (kind, side, price, size, V, nb, eps, sf, si, ring, out))
 
 
