@@ -281,8 +281,7 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
 @njit(cache=True, inline="always")
 def _imb_emit_nb(j, state):
     kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
-    for f in range(IMB_NF):
-        out[j, f] = np.nan
+    out[j, :IMB_NF] = np.nan
     if si[0] == 0:
         return
     L = si[1]
@@ -369,8 +368,7 @@ BOOK_NF = 11
 @njit(cache=True, inline="always")
 def _book_emit_nb(j, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
-    for f in range(BOOK_NF):
-        out[j, f] = np.nan
+    out[j, :BOOK_NF] = np.nan
     if si[3] == 0:
         return
     L = si[4]
@@ -485,8 +483,7 @@ def _win_nb(now, ring, q, j0, cur_k, k_init):
 @njit(cache=True, inline="always")
 def _trades_emit_nb(j, state):
     ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
-    for f in range(TR_NF):
-        out[j, f] = np.nan
+    out[j, :TR_NF] = np.nan
     now = np.empty(TR_NQ)
     for q in range(TR_NQ):
         now[q] = sf[q]
@@ -648,8 +645,7 @@ VOL_NF = 7
 @njit(cache=True, inline="always")
 def _vol_emit_nb(j, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
-    for f in range(VOL_NF):
-        out[j, f] = np.nan
+    out[j, :VOL_NF] = np.nan
     if si[0] == 0:
         return
     K = bin_of_nb(samp_t[j], t0, b)
