@@ -134,6 +134,13 @@ def sample_loop_nb(n, samp_pos, events_nb, emit_nb, state):
         events_nb(i, n, state)
 
 
+@njit(cache=True, inline="always")
+def nan_row_nb(out: np.ndarray, j: int, nf: int) -> None:
+    """``out[j, :nf] = NaN``: a sample's outputs before the group fills those it can."""
+    for f in range(nf):
+        out[j, f] = np.nan
+
+
 #: Size of a level, 0 when empty: the package's one rule, :func:`companion.stats.level_size_nb`.
 clean_size_nb = level_size_nb
 #: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.stats.row_mid_nb`.
@@ -281,7 +288,7 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
 @njit(cache=True, inline="always")
 def _imb_emit_nb(j, state):
     kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
-    out[j, :IMB_NF] = np.nan
+    nan_row_nb(out, j, IMB_NF)
     if si[0] == 0:
         return
     L = si[1]
@@ -368,7 +375,7 @@ BOOK_NF = 11
 @njit(cache=True, inline="always")
 def _book_emit_nb(j, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
-    out[j, :BOOK_NF] = np.nan
+    nan_row_nb(out, j, BOOK_NF)
     if si[3] == 0:
         return
     L = si[4]
@@ -483,7 +490,7 @@ def _win_nb(now, ring, q, j0, cur_k, k_init):
 @njit(cache=True, inline="always")
 def _trades_emit_nb(j, state):
     ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
-    out[j, :TR_NF] = np.nan
+    nan_row_nb(out, j, TR_NF)
     now = np.empty(TR_NQ)
     for q in range(TR_NQ):
         now[q] = sf[q]
@@ -645,7 +652,7 @@ VOL_NF = 7
 @njit(cache=True, inline="always")
 def _vol_emit_nb(j, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
-    out[j, :VOL_NF] = np.nan
+    nan_row_nb(out, j, VOL_NF)
     if si[0] == 0:
         return
     K = bin_of_nb(samp_t[j], t0, b)
