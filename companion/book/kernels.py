@@ -239,18 +239,32 @@ class BookStateType(types.StructRef):
         return tuple((name, types.unliteral(typ)) for name, typ in fields)
 
 
+def _field(i: int) -> property:
+    """Read-only property: field ``i`` of a :class:`BookState` (read by a compiled getter)."""
+    return property(lambda self: _bs_get_nb(self)[i])
+
+
 class BookState(structref.StructRefProxy):
     """The full-depth aggregated book carried across chunks of events (the state of the book stage).
 
-    Fields (all arrays, shared with compiled code; see the module docstring for the layout):
-    ``akey`` / ``aqty`` asks keyed by ``-price`` with sizes, ``bkey`` / ``bqty`` bids keyed by
-    ``+price``, best level LAST; ``n`` int64 ``[n_ask_levels, n_bid_levels]``; ``counters`` int64
-    ``[unknown_reductions, max_ask_levels, max_bid_levels]`` (the replay statistics so far).
-    Capacity doubles when a side is full (the arrays are then replaced).
-
     ``BookState(initial=None, capacity=256)``: ``initial`` the book before the first event as one
     LOBSTER-layout row (any depth; default empty). Step it with :func:`book_step_nb` (one chunk,
-    top-``L`` rows out) or :func:`book_apply_nb` (one event).
+    top-``L`` rows out) or :func:`book_apply_nb` (one event). The fields are arrays shared with
+    compiled code (layout: the module docstring); a side's capacity doubles when it is full (its
+    arrays are then replaced).
+
+    Attributes
+    ----------
+    akey, aqty : numpy.ndarray
+        Asks: keys ``-price`` (int64, ascending: best level LAST) and sizes (float64),
+        capacity-sized; the first ``n[0]`` are valid.
+    bkey, bqty : numpy.ndarray
+        Bids: keys ``+price`` (ascending: best level LAST) and sizes; the first ``n[1]`` are valid.
+    n : numpy.ndarray
+        int64 ``[n_ask_levels, n_bid_levels]`` (the live array).
+    counters : numpy.ndarray
+        int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]``: the replay statistics so
+        far (the live array).
 
     Examples
     --------
@@ -264,35 +278,12 @@ class BookState(structref.StructRefProxy):
         init = np.zeros(0) if initial is None else np.ascontiguousarray(initial, dtype=np.float64).ravel()
         return new_book_state_nb(init, int(capacity))
 
-    @property
-    def akey(self):
-        """Ask keys (``-price``, ascending: best last), capacity-sized (first ``n[0]`` valid)."""
-        return _bs_get_nb(self)[0]
-
-    @property
-    def aqty(self):
-        """Ask sizes matching :attr:`akey`."""
-        return _bs_get_nb(self)[1]
-
-    @property
-    def bkey(self):
-        """Bid keys (``+price``, ascending: best last), capacity-sized (first ``n[1]`` valid)."""
-        return _bs_get_nb(self)[2]
-
-    @property
-    def bqty(self):
-        """Bid sizes matching :attr:`bkey`."""
-        return _bs_get_nb(self)[3]
-
-    @property
-    def n(self):
-        """int64 ``[n_ask_levels, n_bid_levels]`` (the live array)."""
-        return _bs_get_nb(self)[4]
-
-    @property
-    def counters(self):
-        """int64 ``[unknown_reductions, max_ask_levels, max_bid_levels]`` (the live array)."""
-        return _bs_get_nb(self)[5]
+    akey = _field(0)
+    aqty = _field(1)
+    bkey = _field(2)
+    bqty = _field(3)
+    n = _field(4)
+    counters = _field(5)
 
 
 structref.define_proxy(BookState, BookStateType, ["akey", "aqty", "bkey", "bqty", "n", "counters"])

@@ -7,7 +7,9 @@ Every kernel has the same shape::
 It consumes the events of a chunk one by one (``book[i]`` = the book AFTER event ``i``, LOBSTER
 layout), updates its explicit state arrays in place, and writes one row of ``out`` per requested
 sample: sample ``j`` (time ``samp_t[j]``) is emitted *before* event ``samp_pos[j]`` is applied
-(``samp_pos[j] == n``: after the last event of the chunk). The caller
+(``samp_pos[j] == n``: after the last event of the chunk). That schedule is one loop,
+:func:`sample_loop_nb`; a group supplies how it applies a run of events (``_<group>_events_nb``) and
+how it writes a sample (``_<group>_emit_nb``), both over the tuple of its arguments. The caller
 (:class:`companion.features.FeatureEngine`) puts a clock sample ``T`` before the first event with
 ``ts > T``, so its value is the state after the last event with ``ts <= T``. Nothing else is read:
 a kernel cannot see an event before it has consumed it, and calling it on the whole day or chunk by
@@ -113,6 +115,32 @@ def step_bins_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, now:
     return prev
 
 
+@njit(cache=True, inline="always")
+def sample_loop_nb(n, samp_pos, events_nb, emit_nb, state):
+    """The schedule every step kernel runs over a chunk of ``n`` events: sample ``j`` is emitted
+    (``emit_nb(j, state)``) once the events before ``samp_pos[j]`` (non-decreasing, at most ``n``)
+    are applied (``events_nb(i0, i1, state)`` applies events ``i0 .. i1-1``); then the events after
+    the last sample. ``events_nb`` / ``emit_nb`` are the group's jitted functions and ``state`` the
+    tuple of their arguments; all three are inlined into the group's step kernel (no call per
+    event or sample, no Python object in the loop)."""
+    i = 0
+    for j in range(samp_pos.shape[0]):
+        stop = min(samp_pos[j], n)
+        if stop > i:
+            events_nb(i, stop, state)
+            i = stop
+        emit_nb(j, state)
+    if n > i:
+        events_nb(i, n, state)
+
+
+@njit(cache=True, inline="always")
+def nan_row_nb(out: np.ndarray, j: int, nf: int) -> None:
+    """``out[j, :nf] = NaN``: a sample's outputs before the group fills those it can."""
+    for f in range(nf):
+        out[j, f] = np.nan
+
+
 #: Size of a level, 0 when empty: the package's one rule, :func:`companion.stats.level_size_nb`.
 clean_size_nb = level_size_nb
 #: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.stats.row_mid_nb`.
@@ -136,9 +164,10 @@ OFI_NQ = 5  # cumulative e^1..e^5
 OFI_NF = 9
 
 
-@njit(cache=True)
-def _ofi_emit_nb(T, t0, b, wb, sf, si, ring, nl, out, j):
-    K = bin_of_nb(T, t0, b)
+@njit(cache=True, inline="always")
+def _ofi_emit_nb(j, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     init = si[0] == 1
@@ -155,23 +184,10 @@ def _ofi_emit_nb(T, t0, b, wb, sf, si, ring, nl, out, j):
     out[j, 8] = tot if nl >= 5 else np.nan
 
 
-@njit(cache=True)
-def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
-    """Group ``ofi``. ``wb``: window lengths in bins (1 s, 10 s, 1 min, 5 min).
-
-    State: ``sf[0:20]`` previous (pa, qa, pb, qb) of levels 1..5, ``sf[20:25]`` running sums of e^m;
-    ``si``: [initialised, current bin, first bin, has previous row]; ``ring`` (5, R) bin closes.
-    e_0 = 0 for the first event ever (no previous row), as in :func:`companion.flow.ofi.ofi_events`.
-    """
-    n = ts.shape[0]
-    L = book.shape[1] // 4
-    nl = L if L < 5 else 5
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
-            j += 1
+@njit(cache=True, inline="always")
+def _ofi_events_nb(i0, i1, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
+    for i in range(i0, i1):
         step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
         for m in range(nl):
             c = 4 * m
@@ -186,9 +202,20 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
             sf[4 * m + 2] = pb
             sf[4 * m + 3] = qb
         si[3] = 1
-    while j < ns:
-        _ofi_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, nl, out, j)
-        j += 1
+
+
+@njit(cache=True)
+def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
+    """Group ``ofi``. ``wb``: window lengths in bins (1 s, 10 s, 1 min, 5 min).
+
+    State: ``sf[0:20]`` previous (pa, qa, pb, qb) of levels 1..5, ``sf[20:25]`` running sums of e^m;
+    ``si``: [initialised, current bin, first bin, has previous row]; ``ring`` (5, R) bin closes.
+    e_0 = 0 for the first event ever (no previous row), as in :func:`companion.flow.ofi.ofi_events`.
+    """
+    L = book.shape[1] // 4
+    nl = L if L < 5 else 5
+    sample_loop_nb(ts.shape[0], samp_pos, _ofi_events_nb, _ofi_emit_nb,
+                   (ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,10 +285,10 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
                 orders[oid] = (o[0], left)
 
 
-@njit(cache=True)
-def _imb_emit_nb(sf, si, counts, tick, out, j):
-    for f in range(IMB_NF):
-        out[j, f] = np.nan
+@njit(cache=True, inline="always")
+def _imb_emit_nb(j, state):
+    kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
+    nan_row_nb(out, j, IMB_NF)
     if si[0] == 0:
         return
     L = si[1]
@@ -317,28 +344,26 @@ def _imb_emit_nb(sf, si, counts, tick, out, j):
         out[j, 13] = num / den
 
 
-@njit(cache=True)
-def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, orders, counts, tick, out):
-    """Group ``imbalance``. State: ``sf[0:40]`` last book row (first 10 levels), ``si`` =
-    [has row, levels used]; ``orders``/``counts`` the per-order map (:func:`order_map_step_nb`)."""
-    n = kind.shape[0]
-    L = book.shape[1] // 4
-    if L > 10:
-        L = 10
-    ns = samp_pos.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _imb_emit_nb(sf, si, counts, tick, out, j)
-            j += 1
+@njit(cache=True, inline="always")
+def _imb_events_nb(i0, i1, state):
+    kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
+    for i in range(i0, i1):
         order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
         for c in range(4 * L):
             sf[c] = book[i, c]
         si[0] = 1
         si[1] = L
-    while j < ns:
-        _imb_emit_nb(sf, si, counts, tick, out, j)
-        j += 1
+
+
+@njit(cache=True)
+def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, orders, counts, tick, out):
+    """Group ``imbalance``. State: ``sf[0:40]`` last book row (first 10 levels), ``si`` =
+    [has row, levels used]; ``orders``/``counts`` the per-order map (:func:`order_map_step_nb`)."""
+    L = book.shape[1] // 4
+    if L > 10:
+        L = 10
+    sample_loop_nb(kind.shape[0], samp_pos, _imb_events_nb, _imb_emit_nb,
+                   (kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,10 +372,10 @@ def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, or
 BOOK_NF = 11
 
 
-@njit(cache=True)
-def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
-    for f in range(BOOK_NF):
-        out[j, f] = np.nan
+@njit(cache=True, inline="always")
+def _book_emit_nb(j, state):
+    ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
+    nan_row_nb(out, j, BOOK_NF)
     if si[3] == 0:
         return
     L = si[4]
@@ -363,7 +388,7 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
         # z-score of the spread against the closes of the last m_z bins (population std); the one
         # output of the group that loops over a window (2 m_z bins): skipped when not requested
         if (need >> 2) & 1:
-            K = bin_of_nb(T, t0, b)
+            K = bin_of_nb(samp_t[j], t0, b)
             cur_k = si[1]
             k_init = si[2]
             R = ring.shape[1]
@@ -422,21 +447,10 @@ def _book_emit_nb(T, t0, b, m_z, sf, si, ring, tick, out, j, need):
                     out[j, 9] = da / ((lasta - mid) / tick)
 
 
-@njit(cache=True)
-def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out, need=-1):
-    """Group ``book``. State: ``sf[0:40]`` last row, ``sf[40]`` spread (ticks, NaN when a side is
-    empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
-    spread at the close of each bin. ``need``: bit mask of the outputs to compute (module docstring)."""
-    n = ts.shape[0]
-    L = book.shape[1] // 4
-    if L > 10:
-        L = 10
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
-            j += 1
+@njit(cache=True, inline="always")
+def _book_events_nb(i0, i1, state):
+    ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
+    for i in range(i0, i1):
         step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
         for c in range(4 * L):
             sf[c] = book[i, c]
@@ -446,9 +460,18 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
             sf[40] = np.nan
         si[3] = 1
         si[4] = L
-    while j < ns:
-        _book_emit_nb(samp_t[j], t0, b, m_z, sf, si, ring, tick, out, j, need)
-        j += 1
+
+
+@njit(cache=True)
+def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out, need=-1):
+    """Group ``book``. State: ``sf[0:40]`` last row, ``sf[40]`` spread (ticks, NaN when a side is
+    empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
+    spread at the close of each bin. ``need``: bit mask of the outputs to compute (module docstring)."""
+    L = book.shape[1] // 4
+    if L > 10:
+        L = 10
+    sample_loop_nb(ts.shape[0], samp_pos, _book_events_nb, _book_emit_nb,
+                   (ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need))
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,10 +487,10 @@ def _win_nb(now, ring, q, j0, cur_k, k_init):
     return now[q] - close_at_nb(ring, q, j0, cur_k, k_init, now[q], 0.0)
 
 
-@njit(cache=True)
-def _trades_emit_nb(T, t0, b, wb, sf, si, ring, tick, large, out, j):
-    for f in range(TR_NF):
-        out[j, f] = np.nan
+@njit(cache=True, inline="always")
+def _trades_emit_nb(j, state):
+    ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
+    nan_row_nb(out, j, TR_NF)
     now = np.empty(TR_NQ)
     for q in range(TR_NQ):
         now[q] = sf[q]
@@ -482,7 +505,7 @@ def _trades_emit_nb(T, t0, b, wb, sf, si, ring, tick, large, out, j):
         out[j, 8] = 0.0
         out[j, 9] = 0.0
         return
-    K = bin_of_nb(T, t0, b)
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     bv10 = _win_nb(now, ring, 0, K - wb[0], cur_k, k_init)
@@ -512,22 +535,10 @@ def _trades_emit_nb(T, t0, b, wb, sf, si, ring, tick, large, out, j):
             out[j, 10 + f] = (mid - _win_nb(now, ring, 4, K - m, cur_k, k_init) / vq) / tick
 
 
-@njit(cache=True)
-def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, tick, large, out):
-    """Group ``trades``. ``wb``: windows in bins (10 s, 1 min, 5 min); ``large``: size threshold of a
-    large trade. A *trade* is a maximal run of consecutive fills with the same timestamp and
-    aggressor side (a market order sweeping several resting orders); volumes count every fill.
-
-    State: ``sf[0:6]`` running totals, ``sf[6]`` last valid mid, ``sf[7]`` size of the open trade;
-    ``si`` = [initialised, current bin, first bin, trade open, open trade ts, open trade side].
-    """
-    n = ts.shape[0]
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _trades_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, tick, large, out, j)
-            j += 1
+@njit(cache=True, inline="always")
+def _trades_events_nb(i0, i1, state):
+    ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
+    for i in range(i0, i1):
         agg = aggressor_nb(kind[i], side[i])
         if si[3] == 1 and (agg == 0 or ts[i] != si[4] or agg != si[5]):
             sf[2] += 1.0  # close the open trade (it belongs to the current bin)
@@ -553,9 +564,19 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
         m = mid_of_nb(book[i])
         if not np.isnan(m):
             sf[6] = m
-    while j < ns:
-        _trades_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, tick, large, out, j)
-        j += 1
+
+
+@njit(cache=True)
+def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, tick, large, out):
+    """Group ``trades``. ``wb``: windows in bins (10 s, 1 min, 5 min); ``large``: size threshold of a
+    large trade. A *trade* is a maximal run of consecutive fills with the same timestamp and
+    aggressor side (a market order sweeping several resting orders); volumes count every fill.
+
+    State: ``sf[0:6]`` running totals, ``sf[6]`` last valid mid, ``sf[7]`` size of the open trade;
+    ``si`` = [initialised, current bin, first bin, trade open, open trade ts, open trade side].
+    """
+    sample_loop_nb(ts.shape[0], samp_pos, _trades_events_nb, _trades_emit_nb,
+                   (ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,15 +586,16 @@ Q_NQ = 3
 Q_NF = 4
 
 
-@njit(cache=True)
-def _queue_emit_nb(T, t0, b, wb, b_sec, sf, si, ring, out, j):
+@njit(cache=True, inline="always")
+def _queue_emit_nb(j, state):
+    ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
     if si[0] == 0:
         out[j, 0] = 0.0
         out[j, 1] = 0.0
         out[j, 2] = 0.0
         out[j, 3] = np.nan
         return
-    K = bin_of_nb(T, t0, b)
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     for q in range(3):
@@ -583,22 +605,10 @@ def _queue_emit_nb(T, t0, b, wb, b_sec, sf, si, ring, out, j):
     out[j, 3] = canc / adds if adds > 0 else np.nan
 
 
-@njit(cache=True)
-def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_sec, sf, si, ring, out):
-    """Group ``queue``. Counts events at the best quote of their side as it stood BEFORE the event:
-    adds at or better than the best (or on an empty side), cancels/deletes and visible executions
-    at the best price. ``wb``: windows in bins (10 s, 1 min); ``b_sec``: bin width in seconds.
-
-    State: ``sf[0:3]`` running counts (add, cancel+delete, execution), ``sf[3]``/``sf[4]`` best ask /
-    bid price before the next event; ``si`` = [initialised, current bin, first bin].
-    """
-    n = ts.shape[0]
-    ns = samp_t.shape[0]
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
-            j += 1
+@njit(cache=True, inline="always")
+def _queue_events_nb(i0, i1, state):
+    ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
+    for i in range(i0, i1):
         prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
         if prev == FIRST_BIN:
             sf[3] = np.inf
@@ -618,9 +628,19 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
                 sf[2] += 1.0
         sf[3] = book[i, 0]
         sf[4] = book[i, 2]
-    while j < ns:
-        _queue_emit_nb(samp_t[j], t0, b, wb, b_sec, sf, si, ring, out, j)
-        j += 1
+
+
+@njit(cache=True)
+def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_sec, sf, si, ring, out):
+    """Group ``queue``. Counts events at the best quote of their side as it stood BEFORE the event:
+    adds at or better than the best (or on an empty side), cancels/deletes and visible executions
+    at the best price. ``wb``: windows in bins (10 s, 1 min); ``b_sec``: bin width in seconds.
+
+    State: ``sf[0:3]`` running counts (add, cancel+delete, execution), ``sf[3]``/``sf[4]`` best ask /
+    bid price before the next event; ``si`` = [initialised, current bin, first bin].
+    """
+    sample_loop_nb(ts.shape[0], samp_pos, _queue_events_nb, _queue_emit_nb,
+                   (ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,13 +649,13 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
 VOL_NF = 7
 
 
-@njit(cache=True)
-def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j, need):
-    for f in range(VOL_NF):
-        out[j, f] = np.nan
+@njit(cache=True, inline="always")
+def _vol_emit_nb(j, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
+    nan_row_nb(out, j, VOL_NF)
     if si[0] == 0:
         return
-    K = bin_of_nb(T, t0, b)
+    K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[1]
     k_init = si[2]
     R = ring.shape[1]
@@ -681,25 +701,11 @@ def _vol_emit_nb(T, t0, b, wb, sf, si, ring, out, j, need):
         out[j, f] = math.log(mid / then) * BPS
 
 
-@njit(cache=True)
-def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out, need=-1):
-    """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
-    level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
-
-    State: ``sf[0]`` mid now, ``sf[1]`` mid at the close of the previous bin, ``sf[2]`` running sum
-    of closed-bin r^2; ``si`` = [initialised, current bin, first bin]; ``ring`` (4, R): cumulative
-    r^2 at each bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
-    to compute (module docstring).
-    """
-    n = ts.shape[0]
-    ns = samp_t.shape[0]
-    R = ring.shape[1]
-    now = np.empty(2)
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j, need)
-            j += 1
+@njit(cache=True, inline="always")
+def _vol_events_nb(i0, i1, state):
+    ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
+    for i in range(i0, i1):
+        R = ring.shape[1]
         prev = advance_bins_nb(ts[i], t0, b, si)
         k = si[1]
         if prev == FIRST_BIN:
@@ -713,9 +719,9 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
             if not np.isnan(mid) and not np.isnan(sf[1]):
                 r = math.log(mid / sf[1])
                 sf[2] += r * r
-            now[0] = sf[2]
-            now[1] = mid
-            roll_closes_nb(ring[0:2], prev, k, now)
+            closes[0] = sf[2]
+            closes[1] = mid
+            roll_closes_nb(ring[0:2], prev, k, closes)
             lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
             for jj in range(lo, k + 1):
                 ring[2, jj % R] = mid
@@ -729,9 +735,21 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
                 ring[2, s] = m
             if np.isnan(ring[3, s]) or m < ring[3, s]:
                 ring[3, s] = m
-    while j < ns:
-        _vol_emit_nb(samp_t[j], t0, b, wb, sf, si, ring, out, j, need)
-        j += 1
+
+
+@njit(cache=True)
+def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out, need=-1):
+    """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
+    level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
+
+    State: ``sf[0]`` mid now, ``sf[1]`` mid at the close of the previous bin, ``sf[2]`` running sum
+    of closed-bin r^2; ``si`` = [initialised, current bin, first bin]; ``ring`` (4, R): cumulative
+    r^2 at each bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
+    to compute (module docstring).
+    """
+    closes = np.empty(2)  # scratch: the bin-close values rolled into the ring
+    sample_loop_nb(ts.shape[0], samp_pos, _vol_events_nb, _vol_emit_nb,
+                   (ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need))
 
 
 # --------------------------------------------------------------------------------------------
@@ -740,8 +758,9 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
 VPIN_NF = 3
 
 
-@njit(cache=True)
-def _vpin_emit_nb(nb, sf, si, ring, out, j):
+@njit(cache=True, inline="always")
+def _vpin_emit_nb(j, state):
+    kind, side, price, size, V, nb, eps, sf, si, ring, out = state
     done = si[0]
     out[j, 1] = sf[7] if done > 0 else np.nan
     if done >= nb:
@@ -757,27 +776,10 @@ def _vpin_emit_nb(nb, sf, si, ring, out, j):
         out[j, 2] = np.nan
 
 
-@njit(cache=True)
-def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
-    """Group ``vpin`` (Easley, Lopez de Prado & O'Hara 2012). Fills go into volume buckets of
-    exactly ``V`` (a fill straddling a boundary is split, as :func:`companion.flow.vpin.volume_buckets_nb`);
-    ``VPIN = mean of OI_tau over the last nb complete buckets``. Exact signs: ``OI = |S - B| / V``
-    with true aggressor sides. BVC: ``OI = |2 Z(dP / sigma) - 1|``, ``dP`` the change of the last
-    trade price over the bucket, ``sigma`` the std (ddof 1) of the dP of all buckets completed so
-    far (expanding: causal, unlike a whole-day sigma); ``Z`` the standard normal CDF.
-
-    State: ``sf`` = [room left in bucket, buy, sell, last trade price, price at previous bucket end,
-    Welford mean, Welford M2, OI of last bucket]; ``si`` = [buckets done, Welford count, started];
-    ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
-    """
-    n = kind.shape[0]
-    ns = samp_pos.shape[0]
-    eps = 1e-9 * V
-    j = 0
-    for i in range(n):
-        while j < ns and samp_pos[j] == i:
-            _vpin_emit_nb(nb, sf, si, ring, out, j)
-            j += 1
+@njit(cache=True, inline="always")
+def _vpin_events_nb(i0, i1, state):
+    kind, side, price, size, V, nb, eps, sf, si, ring, out = state
+    for i in range(i0, i1):
         agg = aggressor_nb(kind[i], side[i])
         if agg == 0:
             continue
@@ -816,9 +818,24 @@ def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
                 sf[0] = V
                 sf[1] = 0.0
                 sf[2] = 0.0
-    while j < ns:
-        _vpin_emit_nb(nb, sf, si, ring, out, j)
-        j += 1
+
+
+@njit(cache=True)
+def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
+    """Group ``vpin`` (Easley, Lopez de Prado & O'Hara 2012). Fills go into volume buckets of
+    exactly ``V`` (a fill straddling a boundary is split, as :func:`companion.flow.vpin.volume_buckets_nb`);
+    ``VPIN = mean of OI_tau over the last nb complete buckets``. Exact signs: ``OI = |S - B| / V``
+    with true aggressor sides. BVC: ``OI = |2 Z(dP / sigma) - 1|``, ``dP`` the change of the last
+    trade price over the bucket, ``sigma`` the std (ddof 1) of the dP of all buckets completed so
+    far (expanding: causal, unlike a whole-day sigma); ``Z`` the standard normal CDF.
+
+    State: ``sf`` = [room left in bucket, buy, sell, last trade price, price at previous bucket end,
+    Welford mean, Welford M2, OI of last bucket]; ``si`` = [buckets done, Welford count, started];
+    ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
+    """
+    eps = 1e-9 * V
+    sample_loop_nb(kind.shape[0], samp_pos, _vpin_events_nb, _vpin_emit_nb,
+                   (kind, side, price, size, V, nb, eps, sf, si, ring, out))
 
 
 # --------------------------------------------------------------------------------------------

@@ -213,6 +213,14 @@ def _select(path: Path, recs: np.ndarray, instrument_id: int | None) -> np.ndarr
     return recs[keep]
 
 
+def _records(path: Path, schema: str, instrument_id: int | None):
+    """Metadata and the records of one instrument of a DBN file of ``schema``, with checked action
+    and side codes (:func:`_split`, :func:`_check_codes`, :func:`_select`)."""
+    meta, recs = _split(path, read_dbn_bytes(path), schema)
+    _check_codes(path, recs)
+    return meta, _select(path, recs, instrument_id)
+
+
 def _scale(path: Path, px: np.ndarray, price_scale: int | None) -> tuple[int, int]:
     """(price_scale, divisor): units = dbn_price // divisor, exact for every defined price."""
     defined = px[px != UNDEF_PRICE]
@@ -317,9 +325,7 @@ def read_dbn_mbo(path: str | Path, *, instrument_id: int | None = None, price_sc
     True
     """
     path = Path(path)
-    meta, recs = _split(path, read_dbn_bytes(path), "mbo")
-    _check_codes(path, recs)
-    recs = _select(path, recs, instrument_id)
+    meta, recs = _records(path, "mbo", instrument_id)
     act = recs["action"]
     needs_px = np.isin(act, np.array([b"A", b"M", b"F"]))
     bad = np.flatnonzero(needs_px & (recs["price"] == UNDEF_PRICE))
@@ -521,9 +527,7 @@ def read_dbn_mbp10(path: str | Path, *, instrument_id: int | None = None, price_
     True
     """
     path = Path(path)
-    meta, recs = _split(path, read_dbn_bytes(path), "mbp-10")
-    _check_codes(path, recs)
-    recs = _select(path, recs, instrument_id)
+    meta, recs = _records(path, "mbp-10", instrument_id)
     n = len(recs)
     allpx = np.concatenate([recs["price"]] + [recs[f"{s}_px_{i:02d}"] for i in range(10) for s in ("bid", "ask")])
     scale, div = _scale(path, allpx, price_scale)

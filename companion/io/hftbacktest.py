@@ -161,6 +161,21 @@ def _side_bit(s: int) -> np.uint64:
     return np.uint64(BUY_EVENT) if s > 0 else np.uint64(SELL_EVENT)
 
 
+@njit(cache=True, inline="always")
+def _write_row_nb(out: np.ndarray, m: int, ev: np.uint64, exch_ts: int, local_ts: int, px: float, qty: float,
+                  order_id: np.uint64, ival: int, fval: float) -> None:
+    """Fill row ``m`` of ``out`` (:data:`HBT_EVENT_DTYPE`)."""
+    r = out[m]
+    r.ev = ev
+    r.exch_ts = exch_ts
+    r.local_ts = local_ts
+    r.px = px
+    r.qty = qty
+    r.order_id = order_id
+    r.ival = ival
+    r.fval = fval
+
+
 @njit(cache=True)
 def encode_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
               order_id: np.ndarray, ts: np.ndarray, ts_local: np.ndarray, level_qty: np.ndarray,
@@ -175,6 +190,7 @@ def encode_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.nd
         s = side[t]
         px = price[t] / price_scale
         tl = ts_local[t] + feed_latency
+        oid = np.uint64(order_id[t]) if order_id[t] > 0 else np.uint64(0)
         if k == CLEAR:
             snap = True
         elif k == LEVEL_SET:
@@ -184,38 +200,14 @@ def encode_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.nd
             snap = False
         if k == EXEC_VISIBLE or (k == EXEC_HIDDEN and hidden_trades) or k == TRADE:
             agg = s if k == TRADE else -s
-            r = out[m]
-            r.ev = np.uint64(TRADE_EVENT) | _side_bit(agg)
-            r.exch_ts = ts[t]
-            r.local_ts = tl
-            r.px = px
-            r.qty = size[t]
-            r.order_id = np.uint64(order_id[t]) if order_id[t] > 0 else np.uint64(0)
-            r.ival = t
-            r.fval = size[t]
+            _write_row_nb(out, m, np.uint64(TRADE_EVENT) | _side_bit(agg), ts[t], tl, px, size[t], oid, t, size[t])
             m += 1
         if k == ADD or k == CANCEL or k == DELETE or k == EXEC_VISIBLE or k == LEVEL_SET:
-            r = out[m]
             base = DEPTH_SNAPSHOT_EVENT if (k == LEVEL_SET and snap) else DEPTH_EVENT
-            r.ev = np.uint64(base) | _side_bit(s)
-            r.exch_ts = ts[t]
-            r.local_ts = tl
-            r.px = px
-            r.qty = level_qty[t]
-            r.order_id = np.uint64(order_id[t]) if order_id[t] > 0 else np.uint64(0)
-            r.ival = t
-            r.fval = size[t]
+            _write_row_nb(out, m, np.uint64(base) | _side_bit(s), ts[t], tl, px, level_qty[t], oid, t, size[t])
             m += 1
         elif k == CLEAR:
-            r = out[m]
-            r.ev = np.uint64(DEPTH_CLEAR_EVENT)
-            r.exch_ts = ts[t]
-            r.local_ts = tl
-            r.px = 0.0
-            r.qty = 0.0
-            r.order_id = np.uint64(order_id[t]) if order_id[t] > 0 else np.uint64(0)
-            r.ival = t
-            r.fval = 0.0
+            _write_row_nb(out, m, np.uint64(DEPTH_CLEAR_EVENT), ts[t], tl, 0.0, 0.0, oid, t, 0.0)
             m += 1
     return m
 

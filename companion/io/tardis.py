@@ -189,6 +189,16 @@ def _check_local_order(path: Path, tsl: np.ndarray) -> None:
         raise DataFormatError(path, "local_timestamp goes backwards", line=int(bad[0]) + 3, field="local_timestamp")
 
 
+def _market_times(path: Path, rows: list[list[str]]) -> tuple[str, str, np.ndarray, np.ndarray]:
+    """The columns every Tardis CSV starts with: its one exchange and symbol, and the exchange and
+    local times of each row (int64 ns; the local times checked non-decreasing)."""
+    ex, sy = _one_market(path, rows)
+    ts = _times(path, rows, 2, "timestamp")
+    tsl = _times(path, rows, 3, "local_timestamp")
+    _check_local_order(path, tsl)
+    return ex, sy, ts, tsl
+
+
 @dataclass
 class TardisData:
     """What the Tardis readers return.
@@ -285,10 +295,7 @@ def read_tardis_incremental(path: str | Path, *, price_scale: int | None = None)
 def _incremental_slow(path: Path):
     """Row-by-row strict parse of an incremental_book_L2 file (raises on the first bad line)."""
     _, rows = _rows(path, INCREMENTAL_COLUMNS)
-    ex, sy = _one_market(path, rows)
-    ts = _times(path, rows, 2, "timestamp")
-    tsl = _times(path, rows, 3, "local_timestamp")
-    _check_local_order(path, tsl)
+    ex, sy, ts, tsl = _market_times(path, rows)
     lines = list(range(2, len(rows) + 2))
     snap = []
     side = np.empty(len(rows), dtype=np.int8)
@@ -417,10 +424,7 @@ def read_tardis_trades(path: str | Path, *, price_scale: int | None = None) -> T
     """
     path = Path(path)
     _, rows = _rows(path, TRADES_COLUMNS)
-    ex, sy = _one_market(path, rows)
-    ts = _times(path, rows, 2, "timestamp")
-    tsl = _times(path, rows, 3, "local_timestamp")
-    _check_local_order(path, tsl)
+    ex, sy, ts, tsl = _market_times(path, rows)
     lines = list(range(2, len(rows) + 2))
     sides = {"buy": BID, "sell": ASK, "unknown": 0}
     ev = np.zeros(len(rows), dtype=EVENT_DTYPE)
@@ -479,10 +483,7 @@ def read_tardis_snapshots(path: str | Path, *, price_scale: int | None = None) -
     if L < 1 or tuple(header[4:]) != expect:
         raise DataFormatError(path, "columns after the times must be asks[i].price, asks[i].amount, "
                               "bids[i].price, bids[i].amount for i = 0..N-1", line=1, field="header")
-    ex, sy = _one_market(path, rows)
-    ts = _times(path, rows, 2, "timestamp")
-    tsl = _times(path, rows, 3, "local_timestamp")
-    _check_local_order(path, tsl)
+    ex, sy, ts, tsl = _market_times(path, rows)
     n = len(rows)
     vals, lines, where = [], [], []
     for i, r in enumerate(rows):
