@@ -44,7 +44,7 @@ N_COUNTERS = 4
 
 
 
-@njit
+@njit(forceinline=True)
 def drive_nb(strategy, mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending, params,
              user_state, counters):
     """Run the paper venue (:func:`companion.live.venue.paper_step_nb`) and ``strategy`` (a jitted
@@ -120,7 +120,7 @@ def new_drive_state(venue, params, user_state, counters, codes, values) -> Drive
                          np.array([int(venue.fifo)], np.int64))
 
 
-@njit
+@njit(forceinline=True)
 def drive_state_nb(strategy, d, n_known, final, until, n_pending):
     """:func:`drive_nb` on a :class:`DriveState`; also leaves the venue's order count in
     ``counters[K_ORDERS]`` (read by the executor without another call)."""
@@ -148,7 +148,7 @@ def front_append_nb(s, d, ev, rows_in, a, n):
     return FRONT_OK
 
 
-@njit
+@njit(forceinline=True)
 def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
     """One feed chunk from market data to the orders it causes, in ONE compiled call:
     :func:`front_append_nb` (book -> features -> model -> signal, the chunk appended to the venue),
@@ -167,42 +167,27 @@ def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
     return code
 
 
-# ---- the signal trader (the default live strategy): the same loop with the strategy a global, so
-# numba can cache it (a strategy passed down as an argument makes the caller uncachable)
+# ---- the signal trader (the default live strategy): the generic kernels above called with the strategy a
+# global, so numba can cache the caller. A dispatcher passed to a callee makes the caller uncachable
+# ("dynamic globals") unless the callee is inlined: hence ``forceinline=True`` on the generic kernels
 @njit(cache=True)
 def drive_signal_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending, params,
                     user_state, counters):
     """:func:`drive_nb` with ``signal_trader_nb`` (cached)."""
-    n_act = n_pending
-    while True:
-        code = paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_act)
-        if code != WAKEUP:
-            return code
-        counters[K_WAKEUPS] += 1
-        n_act = wake_strategy_nb(signal_trader_nb, mkt, st, out, actions, params, user_state)
-        if n_act > 0 and counters[K_SEND_NOW] == 0:
-            counters[K_PENDING] = n_act
-            return WAKE_ACTIONS
+    return drive_nb(signal_trader_nb, mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending,
+                    params, user_state, counters)
 
 
 @njit(cache=True)
 def drive_state_signal_nb(d, n_known, final, until, n_pending):
     """:func:`drive_state_nb` with ``signal_trader_nb`` (cached)."""
-    code = drive_signal_nb(d.mkt, n_known, final, until, d.cfg, d.lat, d.limits, d.vst, d.out, d.actions,
-                           n_pending, d.params, d.user_state, d.counters)
-    d.counters[K_ORDERS] = d.vst[0][I_NORD]
-    return code
+    return drive_state_nb(signal_trader_nb, d, n_known, final, until, n_pending)
 
 
 @njit(cache=True)
 def live_chunk_signal_nb(s, d, ev, rows_in, a, n):
     """:func:`live_chunk_nb` with ``signal_trader_nb`` (cached)."""
-    r = front_append_nb(s, d, ev, rows_in, a, n)
-    if r != FRONT_OK:
-        return r
-    code = drive_state_signal_nb(d, n + ev.shape[0], False, s.cyc[CYC_TS], 0)
-    s.cyc[CYC_STRATEGY] = cycles_nb()
-    return code
+    return live_chunk_nb(signal_trader_nb, s, d, ev, rows_in, a, n)
 
 
 def chunk_kernels(kernel) -> tuple:
