@@ -542,6 +542,25 @@ class LiveConfig:
                              ofi_levels=m.ofi_levels, **common)
 
 
+    def signal_stream(self, instrument: Instrument, model=None):
+        """The signal stage the executor streams (:mod:`companion.streaming`): a ``ModelStream``
+        (``strategy: model``; ``model`` a ``CompiledModel``, default loaded from ``model.path``) or
+        an ``ImbalanceStream`` (the scalper's imbalance classes) with this config's parameters."""
+        from companion.streaming import ImbalanceStream, ModelStream
+
+        if self.strategy != "model":
+            s = self.signal
+            return ImbalanceStream(s.depth, s.weak, s.strong, float(instrument.tick))
+        if model is None:
+            if self.model.path is None:
+                raise ValueError("strategy: model needs model.path in the config or a model argument")
+            from companion.models.compiled import CompiledModel
+
+            model = CompiledModel.from_file(self.model.path)
+        m = self.model
+        return ModelStream(model, instrument, m.p_long, m.p_short, m.ofi_threshold, m.ofi_window_s, m.ofi_levels)
+
+
 def load_config(path: str | Path | None) -> LiveConfig:
     r"""Read and validate a YAML config (``None``: all defaults).
 
