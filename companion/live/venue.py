@@ -232,6 +232,19 @@ class VenueAdapter(Protocol):
 _STATUS = {CANCELED: "CANCELED", REJECTED: "REJECTED", EXPIRED: "EXPIRED"}
 
 
+class _Slot:
+    """A read-only attribute of a :class:`PaperVenue`: slot ``index`` of part ``part`` of its
+    exchange state (``exchange.st``: 0 the integer vector, 1 the float vector), cast by ``cast``."""
+
+    __slots__ = ("part", "index", "cast")
+
+    def __init__(self, part: int, index: int, cast):
+        self.part, self.index, self.cast = part, index, cast
+
+    def __get__(self, venue, owner=None):
+        return self if venue is None else self.cast(venue.exchange.st[self.part][self.index])
+
+
 class PaperVenue:
     """The simulator as a live venue (see the module docstring).
 
@@ -314,15 +327,23 @@ class PaperVenue:
         self.out = self.exchange.out
         self.capacity = cap
 
-    @property
-    def wake_time(self) -> int:
-        """Local time of the current wake-up (ns)."""
-        return int(self.exchange.st[0][I_WAKE_T])
-
-    @property
-    def wake_event(self) -> int:
-        """Index of the last event the strategy has seen at the current wake-up."""
-        return int(self.exchange.st[0][I_WAKE_EV])
+    # ---- the exchange state's named slots (read-only views)
+    #: Local time of the current wake-up (ns).
+    wake_time = _Slot(0, I_WAKE_T, int)
+    #: Index of the last event the strategy has seen at the current wake-up.
+    wake_event = _Slot(0, I_WAKE_EV, int)
+    #: Orders submitted so far.
+    n_orders = _Slot(0, I_NORD, int)
+    #: Fills so far.
+    n_fills = _Slot(0, I_NFILL, int)
+    #: True once the risk manager or the kill switch has halted trading.
+    halted = _Slot(0, I_HALTED, bool)
+    #: The strategy's (delayed) view of the position.
+    position = _Slot(1, F_LPOS, float)
+    #: The strategy's view of cash (price units x size).
+    cash = _Slot(1, F_LCASH, float)
+    #: The exchange-truth position (not delayed).
+    true_position = _Slot(1, F_POS, float)
 
     def event_ts(self, k: int) -> int:
         """Exchange time of event ``k`` (ns)."""
@@ -463,16 +484,6 @@ class PaperVenue:
         return self.exchange.actions
 
     @property
-    def n_orders(self) -> int:
-        """Orders submitted so far."""
-        return int(self.exchange.st[0][I_NORD])
-
-    @property
-    def n_fills(self) -> int:
-        """Fills so far."""
-        return int(self.exchange.st[0][I_NFILL])
-
-    @property
     def orders(self) -> np.ndarray:
         """Our orders so far (:data:`~companion.sim.orders.ORDER_DTYPE`, a view)."""
         return self.out[0][: self.n_orders]
@@ -491,26 +502,6 @@ class PaperVenue:
         """Refused by the pre-trade check (never sent, no venue answer)."""
         o = self.out[0][order_id]
         return int(o["status"]) == REJECTED and int(o["reason"]) == R_RISK
-
-    @property
-    def position(self) -> float:
-        """The strategy's (delayed) view of the position."""
-        return float(self.exchange.st[1][F_LPOS])
-
-    @property
-    def cash(self) -> float:
-        """The strategy's view of cash (price units x size)."""
-        return float(self.exchange.st[1][F_LCASH])
-
-    @property
-    def true_position(self) -> float:
-        """The exchange-truth position (not delayed)."""
-        return float(self.exchange.st[1][F_POS])
-
-    @property
-    def halted(self) -> bool:
-        """True once the risk manager or the kill switch has halted trading."""
-        return bool(self.exchange.st[0][I_HALTED])
 
     def book_row(self, k: int) -> np.ndarray:
         """The book row after market event ``k``."""
