@@ -310,7 +310,7 @@ class LiveExecutor:
         if handle_sigusr1 and hasattr(_signal, "SIGUSR1"):
             self._old_handler = _signal.signal(_signal.SIGUSR1, lambda *_: self.request_kill("MANUAL_SIGNAL"))
         kill.reset()
-        rec_ns = self.metrics.record
+        rec_ns, record_chunk = self.metrics.record, self.metrics.record_chunk
         pc = time.perf_counter_ns
         is_model = isinstance(self.stream, ModelStream)
         front = self._front
@@ -391,14 +391,7 @@ class LiveExecutor:
                 summ.warmup_s += (t5 - t0 - jn) / 1e9
                 summ.warmup_chunks += 1
             else:
-                f_ns, m_ns, s_ns = int((c1 - c0) * cns), int((c2 - c1) * cns), int((c3 - c2) * cns)
-                rec_ns("book", t1 - t0 - f_ns - m_ns - s_ns - v_ns)
-                if is_model:
-                    rec_ns("features", f_ns)
-                    rec_ns("model", m_ns)
-                rec_ns("signal", s_ns)
-                rec_ns("strategy", t5 - t1 + v_ns - jn)
-                rec_ns("tick_to_decision", t5 - t0 - jn)
+                record_chunk(t0, t1, t5, (c0, c1, c2, c3), cns, v_ns, jn, is_model)
             rows = front.rows[:m]
             rec.reports()
             n_seen = self._n_seen = z

@@ -117,6 +117,33 @@ class LatencyRecorder:
         buf[n] = ns
         self._n[stage] = n + 1
 
+    def record_chunk(self, t0: int, t1: int, t5: int, stamps, ns_per_cycle: float, venue_ns: int, journal_ns: int,
+                     model: bool) -> None:
+        """Record one chunk's :data:`STAGES` (but ``journal``) from its wall-clock marks (ns: ``t0``
+        arrival, ``t1`` after the compiled call, ``t5`` after the strategy) and the front kernel's
+        cycle stamps ``stamps = (book, features, model, signal)``: ``features`` / ``model`` /
+        ``signal`` = stamp differences x ``ns_per_cycle`` (``features`` / ``model`` only for a
+        ``model`` front); ``book`` = ``t1 - t0`` minus those and ``venue_ns`` (the venue + strategy
+        part of the call); ``strategy`` = ``t5 - t1 + venue_ns - journal_ns``; ``tick_to_decision``
+        = ``t5 - t0 - journal_ns`` (``journal_ns``: write-ahead records made in between).
+
+        Examples
+        --------
+        >>> rec = LatencyRecorder(list(STAGES))
+        >>> rec.record_chunk(0, 5000, 9000, (0, 100, 300, 400), 1.0, 1000, 500, model=True)
+        >>> [int(rec.samples(s)[0]) for s in ("book", "features", "model", "signal", "strategy", "tick_to_decision")]
+        [3600, 100, 200, 100, 4500, 8500]
+        """
+        c0, c1, c2, c3 = stamps
+        f_ns, m_ns, s_ns = int((c1 - c0) * ns_per_cycle), int((c2 - c1) * ns_per_cycle), int((c3 - c2) * ns_per_cycle)
+        self.record("book", t1 - t0 - f_ns - m_ns - s_ns - venue_ns)
+        if model:
+            self.record("features", f_ns)
+            self.record("model", m_ns)
+        self.record("signal", s_ns)
+        self.record("strategy", t5 - t1 + venue_ns - journal_ns)
+        self.record("tick_to_decision", t5 - t0 - journal_ns)
+
     def samples(self, stage: str) -> np.ndarray:
         """The samples of ``stage`` (ns), a view in recording order."""
         return self._buf[stage][: self._n[stage]]
