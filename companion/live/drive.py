@@ -20,7 +20,7 @@ live strategy) also has cached specialisations (:func:`live_chunk_signal_nb`,
 
 :class:`LiveDrive` is the stage's Python side for the executor: the strategy (built on an empty
 day), its parameters and state, the signal code buffers, the counters, the :class:`DriveState`
-(rebuilt when a buffer grows) and the wake-up loop :meth:`LiveDrive.wakeups` (the compiled loop,
+(rebuilt when a buffer grows) and the wake-up loop :meth:`LiveDrive.wakeups_until` (the compiled loop,
 back in Python only to write each order ahead to the journal before it is sent, or to trip the
 kill switch at a wake-up).
 """
