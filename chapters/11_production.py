@@ -57,9 +57,10 @@ from companion import display as show
 from companion.backtest import run_backtest
 from companion.backtest.market_making import GLFT
 from companion.live.config import LiveConfig
-from companion.live.executor import STAGES, LiveExecutor
+from companion.live.executor import LiveExecutor
 from companion.live.feeds import LobsterReplayFeed, SimulatedClock
 from companion.live.journal import Journal
+from companion.live.metrics import STAGES
 from companion.plotting import legend_outside, use_course_style
 
 use_course_style()

@@ -54,6 +54,7 @@ MODULES = [
     "companion.streaming",
     "companion.live.drive",
     "companion.live.recorder",
+    "companion.live.kill_switch",
     "companion.features",
     "companion.backtest",
     "companion.models.compiled",

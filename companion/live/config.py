@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from companion.events import NS, Instrument
 
@@ -149,9 +149,37 @@ def _section(cls, where: str, d: Any):
     return replace(obj, **ints) if ints else obj  # 5.0 for an integer field is stored as 5
 
 
+class _Section:
+    """A config section: ``_RULES`` maps a field to its check -- keyword arguments of
+    :func:`check_number`, a tuple of allowed strings, or ``str`` (a non-empty string or None) --
+    run in field order by :meth:`check`; then each pair ``(a, b)`` of ``_ORDERED`` must have
+    ``a <= b``; then ``_relations`` (any other check)."""
+
+    _RULES: ClassVar[dict] = {}
+    _ORDERED: ClassVar[tuple] = ()
+
+    def check(self, w: str) -> None:
+        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
+        for k, rule in self._RULES.items():
+            where, v = f"{w}.{k}", getattr(self, k)
+            if rule is str:
+                _str(where, v, allow_none=True)
+            elif isinstance(rule, tuple):
+                _choice(where, v, rule)
+            else:
+                _num(where, v, **rule)
+        for a, b in self._ORDERED:
+            if getattr(self, a) > getattr(self, b):
+                raise ConfigError(f"config: {w}.{a} ({getattr(self, a)}) must be <= {w}.{b} ({getattr(self, b)})")
+        self._relations(w)
+
+    def _relations(self, w: str) -> None:
+        pass
+
+
 # --------------------------------------------------------------------------------------------- sections
 @dataclass(frozen=True)
-class SignalConfig:
+class SignalConfig(_Section):
     """Composite-imbalance signal (:mod:`companion.signals`): depth and class thresholds.
 
     Attributes
@@ -168,17 +196,12 @@ class SignalConfig:
     weak: float = 0.15
     strong: float = 0.35
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _num(f"{w}.depth", self.depth, integer=True, lo=1, hi=100)
-        _num(f"{w}.weak", self.weak, lo=0.0, hi=1.0)
-        _num(f"{w}.strong", self.strong, lo=0.0, hi=1.0)
-        if self.weak > self.strong:
-            raise ConfigError(f"config: {w}.weak ({self.weak}) must be <= {w}.strong ({self.strong})")
+    _RULES = {"depth": dict(integer=True, lo=1, hi=100), "weak": dict(lo=0.0, hi=1.0), "strong": dict(lo=0.0, hi=1.0)}
+    _ORDERED = (("weak", "strong"),)
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(_Section):
     """Model rule (:func:`companion.signals.model_rule`) on a compiled LightGBM P(up).
 
     Attributes
@@ -202,20 +225,14 @@ class ModelConfig:
     ofi_window_s: float = 10.0
     ofi_levels: int = 1
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _str(f"{w}.path", self.path, allow_none=True)
-        _num(f"{w}.p_long", self.p_long, lo=0.0, hi=1.0)
-        _num(f"{w}.p_short", self.p_short, lo=0.0, hi=1.0)
-        if self.p_short > self.p_long:
-            raise ConfigError(f"config: {w}.p_short ({self.p_short}) must be <= {w}.p_long ({self.p_long})")
-        _num(f"{w}.ofi_threshold", self.ofi_threshold, lo=0.0)
-        _num(f"{w}.ofi_window_s", self.ofi_window_s, lo=0.0, lo_open=True)
-        _num(f"{w}.ofi_levels", self.ofi_levels, integer=True, lo=1, hi=10)
+    _RULES = {"path": str, "p_long": dict(lo=0.0, hi=1.0), "p_short": dict(lo=0.0, hi=1.0),
+              "ofi_threshold": dict(lo=0.0), "ofi_window_s": dict(lo=0.0, lo_open=True),
+              "ofi_levels": dict(integer=True, lo=1, hi=10)}
+    _ORDERED = (("p_short", "p_long"),)
 
 
 @dataclass(frozen=True)
-class ExecConfig:
+class ExecConfig(_Section):
     """Order size, position limit and the strategy's exits (seconds).
 
     Attributes
@@ -241,20 +258,14 @@ class ExecConfig:
     exit_level: int = 1
     entry_ttl_s: float | None = 2.0
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _num(f"{w}.size", self.size, lo=0.0, lo_open=True)
-        _num(f"{w}.max_position", self.max_position, lo=0.0, lo_open=True, allow_inf=True)
-        if self.size > self.max_position:
-            raise ConfigError(f"config: {w}.size ({self.size}) must be <= {w}.max_position ({self.max_position})")
-        _num(f"{w}.timeout_s", self.timeout_s, lo=0.0, lo_open=True, allow_none=True)
-        _choice(f"{w}.entry", self.entry, ("market", "limit"))
-        _num(f"{w}.exit_level", self.exit_level, integer=True, lo=0, hi=2)
-        _num(f"{w}.entry_ttl_s", self.entry_ttl_s, lo=0.0, lo_open=True, allow_none=True)
+    _RULES = {"size": dict(lo=0.0, lo_open=True), "max_position": dict(lo=0.0, lo_open=True, allow_inf=True),
+              "timeout_s": dict(lo=0.0, lo_open=True, allow_none=True), "entry": ("market", "limit"),
+              "exit_level": dict(integer=True, lo=0, hi=2), "entry_ttl_s": dict(lo=0.0, lo_open=True, allow_none=True)}
+    _ORDERED = (("size", "max_position"),)
 
 
 @dataclass(frozen=True)
-class RiskConfig:
+class RiskConfig(_Section):
     """Session max loss (currency, kill switch), fill-rate and spread (ticks) blocks; None = off.
 
     Attributes
@@ -271,15 +282,13 @@ class RiskConfig:
     max_trades_per_minute: int | None = 60
     max_spread: float | None = 50.0
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _num(f"{w}.max_loss", self.max_loss, lo=0.0, lo_open=True, allow_none=True)
-        _num(f"{w}.max_trades_per_minute", self.max_trades_per_minute, integer=True, lo=1, allow_none=True)
-        _num(f"{w}.max_spread", self.max_spread, lo=0.0, lo_open=True, allow_none=True)
+    _RULES = {"max_loss": dict(lo=0.0, lo_open=True, allow_none=True),
+              "max_trades_per_minute": dict(integer=True, lo=1, allow_none=True),
+              "max_spread": dict(lo=0.0, lo_open=True, allow_none=True)}
 
 
 @dataclass(frozen=True)
-class LatencyConfig:
+class LatencyConfig(_Section):
     """In-process latency targets (µs, p99), reported against the measured histograms.
 
     Attributes
@@ -293,14 +302,11 @@ class LatencyConfig:
     signal_us: float = 20.0
     features_model_us: float = 50.0
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _num(f"{w}.signal_us", self.signal_us, lo=0.0, lo_open=True)
-        _num(f"{w}.features_model_us", self.features_model_us, lo=0.0, lo_open=True)
+    _RULES = {"signal_us": dict(lo=0.0, lo_open=True), "features_model_us": dict(lo=0.0, lo_open=True)}
 
 
 @dataclass(frozen=True)
-class FeedConfig:
+class FeedConfig(_Section):
     """Stale-feed kill switch: no chunk for ``stale_after_s`` seconds of the feed clock.
 
     Attributes
@@ -311,13 +317,11 @@ class FeedConfig:
 
     stale_after_s: float | None = 5.0
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _num(f"{w}.stale_after_s", self.stale_after_s, lo=0.0, lo_open=True, allow_none=True)
+    _RULES = {"stale_after_s": dict(lo=0.0, lo_open=True, allow_none=True)}
 
 
 @dataclass(frozen=True)
-class KillSwitchConfig:
+class KillSwitchConfig(_Section):
     """Manual kill switch: a file whose existence stops trading (SIGUSR1 does the same).
 
     Attributes
@@ -328,13 +332,11 @@ class KillSwitchConfig:
 
     file: str | None = "KILL"
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _str(f"{w}.file", self.file, allow_none=True)
+    _RULES = {"file": str}
 
 
 @dataclass(frozen=True)
-class VenueConfig:
+class VenueConfig(_Section):
     """The paper venue (:class:`companion.live.venue.PaperVenue`): latency, fees, queue, seed.
 
     Attributes
@@ -362,10 +364,12 @@ class VenueConfig:
     flat_before_close_s: float | None = 60.0
     seed: int = 0
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        for k in ("feed_latency_ns", "entry_latency_ns", "response_latency_ns"):
-            _num(f"{w}.{k}", getattr(self, k), integer=True, lo=0, hi=MAX_LATENCY_NS)
+    _RULES = {**dict.fromkeys(("feed_latency_ns", "entry_latency_ns", "response_latency_ns"),
+                              dict(integer=True, lo=0, hi=MAX_LATENCY_NS)),
+              "queue": QUEUES, "queue_n": dict(lo=0.0, lo_open=True),
+              "flat_before_close_s": dict(lo=0.0, allow_none=True), "seed": dict(integer=True, lo=0)}
+
+    def _relations(self, w: str) -> None:
         if not isinstance(self.fees, dict):
             raise ConfigError(f"config: {w}.fees must be a mapping, got {self.fees!r}")
         for k, v in self.fees.items():
@@ -375,14 +379,10 @@ class VenueConfig:
                 _choice(f"{w}.fees.unit", v, ("bps", "per_share"))
             else:
                 _num(f"{w}.fees.{k}", v)
-        _choice(f"{w}.queue", self.queue, QUEUES)
-        _num(f"{w}.queue_n", self.queue_n, lo=0.0, lo_open=True)
-        _num(f"{w}.flat_before_close_s", self.flat_before_close_s, lo=0.0, allow_none=True)
-        _num(f"{w}.seed", self.seed, integer=True, lo=0)
 
 
 @dataclass(frozen=True)
-class JournalConfig:
+class JournalConfig(_Section):
     """SQLite journal durability and checkpoint spacing (events).
 
     Attributes
@@ -396,10 +396,7 @@ class JournalConfig:
     synchronous: str = "NORMAL"
     checkpoint_every: int = 2000
 
-    def check(self, w: str) -> None:
-        """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
-        _choice(f"{w}.synchronous", self.synchronous, ("FULL", "NORMAL", "EXTRA"))
-        _num(f"{w}.checkpoint_every", self.checkpoint_every, integer=True, lo=1)
+    _RULES = {"synchronous": ("FULL", "NORMAL", "EXTRA"), "checkpoint_every": dict(integer=True, lo=1)}
 
 
 _SECTIONS = {"signal": SignalConfig, "model": ModelConfig, "execution": ExecConfig, "risk": RiskConfig,
@@ -540,6 +537,25 @@ class LiveConfig:
         return ModelStrategy(p_up=p_up, p_ts=p_ts, p_long=m.p_long, p_short=m.p_short,
                              ofi_threshold=m.ofi_threshold, ofi_window_s=m.ofi_window_s,
                              ofi_levels=m.ofi_levels, **common)
+
+
+    def signal_stream(self, instrument: Instrument, model=None):
+        """The signal stage the executor streams (:mod:`companion.streaming`): a ``ModelStream``
+        (``strategy: model``; ``model`` a ``CompiledModel``, default loaded from ``model.path``) or
+        an ``ImbalanceStream`` (the scalper's imbalance classes) with this config's parameters."""
+        from companion.streaming import ImbalanceStream, ModelStream
+
+        if self.strategy != "model":
+            s = self.signal
+            return ImbalanceStream(s.depth, s.weak, s.strong, float(instrument.tick))
+        if model is None:
+            if self.model.path is None:
+                raise ValueError("strategy: model needs model.path in the config or a model argument")
+            from companion.models.compiled import CompiledModel
+
+            model = CompiledModel.from_file(self.model.path)
+        m = self.model
+        return ModelStream(model, instrument, m.p_long, m.p_short, m.ofi_threshold, m.ofi_window_s, m.ofi_levels)
 
 
 def load_config(path: str | Path | None) -> LiveConfig:

@@ -17,6 +17,12 @@ compiled per strategy in each process (numba cannot cache them):
 The backtester's signal trader (``companion.backtest.strategies.signal_trader_nb``, the default
 live strategy) also has cached specialisations (:func:`live_chunk_signal_nb`,
 :func:`drive_state_signal_nb`), picked by :func:`chunk_kernels`.
+
+:class:`LiveDrive` is the stage's Python side for the executor: the strategy (built on an empty
+day), its parameters and state, the signal code buffers, the counters, the :class:`DriveState`
+(rebuilt when a buffer grows) and the wake-up loop :meth:`LiveDrive.wakeups_until` (the compiled loop,
+back in Python only to write each order ahead to the journal before it is sent, or to trip the
+kill switch at a wake-up).
 """
 from __future__ import annotations
 
@@ -25,12 +31,14 @@ from numba import njit, types
 from numba.experimental import structref
 
 from companion.backtest.strategies import signal_trader_nb
+from companion.events import EVENT_DTYPE
 from companion.live.metrics import cycles_nb
-from companion.live.venue import append_events_nb, paper_step_nb
+from companion.live.venue import NEED_DATA, append_events_nb, paper_step_nb
 from companion.sim.kernels import C_HAS_IDS, I_NORD, WAKEUP, add_index_into_nb, wake_strategy_nb
+from companion.sim.orders import ACT_SUBMIT
 from companion.streaming import CYC_STRATEGY, CYC_TS, FRONT_OK, front_chunk_nb
 
-__all__ = ["DriveState", "new_drive_state", "drive_nb", "drive_state_nb", "live_chunk_nb", "entry_point",
+__all__ = ["LiveDrive", "DriveState", "new_drive_state", "drive_nb", "drive_state_nb", "live_chunk_nb", "entry_point",
            "live_chunk_signal_nb", "drive_state_signal_nb", "drive_signal_nb", "front_append_nb", "chunk_kernels",
            "WAKE_ACTIONS", "K_WAKEUPS", "K_PENDING", "K_ORDERS", "K_SEND_NOW", "N_COUNTERS"]
 
@@ -44,7 +52,7 @@ N_COUNTERS = 4
 
 
 
-@njit
+@njit(forceinline=True)
 def drive_nb(strategy, mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending, params,
              user_state, counters):
     """Run the paper venue (:func:`companion.live.venue.paper_step_nb`) and ``strategy`` (a jitted
@@ -115,12 +123,13 @@ def new_drive_state(venue, params, user_state, counters, codes, values) -> Drive
     >>> type(d).__name__
     'DriveState'
     """
-    return _new_drive_nb(venue.mkt, venue.cfg, venue.lat, venue.limits, venue.state, venue.out, venue.actions,
+    x = venue.exchange
+    return _new_drive_nb(venue.mkt, x.cfg, x.lat, x.limits, x.st, venue.out, venue.actions,
                          params, user_state, counters, codes, values, venue.order_ids, venue.seen_ids,
                          np.array([int(venue.fifo)], np.int64))
 
 
-@njit
+@njit(forceinline=True)
 def drive_state_nb(strategy, d, n_known, final, until, n_pending):
     """:func:`drive_nb` on a :class:`DriveState`; also leaves the venue's order count in
     ``counters[K_ORDERS]`` (read by the executor without another call)."""
@@ -148,7 +157,7 @@ def front_append_nb(s, d, ev, rows_in, a, n):
     return FRONT_OK
 
 
-@njit
+@njit(forceinline=True)
 def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
     """One feed chunk from market data to the orders it causes, in ONE compiled call:
     :func:`front_append_nb` (book -> features -> model -> signal, the chunk appended to the venue),
@@ -167,42 +176,27 @@ def live_chunk_nb(strategy, s, d, ev, rows_in, a, n):
     return code
 
 
-# ---- the signal trader (the default live strategy): the same loop with the strategy a global, so
-# numba can cache it (a strategy passed down as an argument makes the caller uncachable)
+# ---- the signal trader (the default live strategy): the generic kernels above called with the strategy a
+# global, so numba can cache the caller. A dispatcher passed to a callee makes the caller uncachable
+# ("dynamic globals") unless the callee is inlined: hence ``forceinline=True`` on the generic kernels
 @njit(cache=True)
 def drive_signal_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending, params,
                     user_state, counters):
     """:func:`drive_nb` with ``signal_trader_nb`` (cached)."""
-    n_act = n_pending
-    while True:
-        code = paper_step_nb(mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_act)
-        if code != WAKEUP:
-            return code
-        counters[K_WAKEUPS] += 1
-        n_act = wake_strategy_nb(signal_trader_nb, mkt, st, out, actions, params, user_state)
-        if n_act > 0 and counters[K_SEND_NOW] == 0:
-            counters[K_PENDING] = n_act
-            return WAKE_ACTIONS
+    return drive_nb(signal_trader_nb, mkt, n_known, final, until, cfg, lat, limits, st, out, actions, n_pending,
+                    params, user_state, counters)
 
 
 @njit(cache=True)
 def drive_state_signal_nb(d, n_known, final, until, n_pending):
     """:func:`drive_state_nb` with ``signal_trader_nb`` (cached)."""
-    code = drive_signal_nb(d.mkt, n_known, final, until, d.cfg, d.lat, d.limits, d.vst, d.out, d.actions,
-                           n_pending, d.params, d.user_state, d.counters)
-    d.counters[K_ORDERS] = d.vst[0][I_NORD]
-    return code
+    return drive_state_nb(signal_trader_nb, d, n_known, final, until, n_pending)
 
 
 @njit(cache=True)
 def live_chunk_signal_nb(s, d, ev, rows_in, a, n):
     """:func:`live_chunk_nb` with ``signal_trader_nb`` (cached)."""
-    r = front_append_nb(s, d, ev, rows_in, a, n)
-    if r != FRONT_OK:
-        return r
-    code = drive_state_signal_nb(d, n + ev.shape[0], False, s.cyc[CYC_TS], 0)
-    s.cyc[CYC_STRATEGY] = cycles_nb()
-    return code
+    return live_chunk_nb(signal_trader_nb, s, d, ev, rows_in, a, n)
 
 
 def chunk_kernels(kernel) -> tuple:
@@ -237,3 +231,120 @@ def entry_point(dispatcher, args: tuple):
     from numba.core.typing.typeof import Purpose, typeof
 
     return dispatcher.compile(tuple(typeof(x, Purpose.argument) for x in args))
+
+
+class LiveDrive:
+    """The decision stage of the live executor on the Python side (see the module docstring).
+
+    Parameters
+    ----------
+    strategy : object
+        ``companion.backtest.strategies`` shape: ``kernel`` a jitted ``kernel(ctx, params,
+        user_state)``, ``build(events, book, instrument, max_orders) -> (params, user_state)``
+        (called here on an empty day). When ``user_state`` is a tuple, its items 1 and 2 are the
+        live signal buffers :attr:`codes` / :attr:`values` (written by the front as events arrive).
+    venue : companion.live.venue.PaperVenue
+        The venue the strategy trades on.
+    recorder : companion.live.recorder.JournalRecorder
+        Writes each order ahead (before it is sent) and the venue's new orders.
+    kill : companion.live.kill_switch.KillSwitch
+        Its pending request is tripped at the next wake-up.
+    instrument : Instrument
+    levels : int
+        Book levels of the rows.
+    max_orders : int
+        Passed to ``strategy.build``.
+    send_now : bool
+        True: the strategy's orders are sent inside the compiled loop (no write-ahead journal).
+
+    Examples
+    --------
+    >>> from companion.backtest import ExecutionConfig
+    >>> from companion.backtest.strategies import ImbalanceScalper
+    >>> from companion.events import Instrument
+    >>> from companion.live.venue import PaperVenue
+    >>> inst = Instrument("X", 1, 1)
+    >>> v = PaperVenue(inst, ExecutionConfig(), levels=1, capacity=8)
+    >>> drv = LiveDrive(ImbalanceScalper(), v, None, None, inst, levels=1, max_orders=16, send_now=True)
+    >>> drv.kargs, drv.codes.dtype.name, drv.wakeups
+    ((), 'int8', 0)
+    """
+
+    def __init__(self, strategy, venue, recorder, kill, instrument, levels: int, max_orders: int,
+                 send_now: bool):
+        self.strategy, self.venue, self.rec, self.kill = strategy, venue, recorder, kill
+        params, us = strategy.build(np.zeros(0, EVENT_DTYPE), np.zeros((0, 4 * levels)), instrument, max_orders)
+        self.params = np.asarray(params, dtype=np.float64)
+        #: ``(chunk, drive, leading_args)`` of :func:`chunk_kernels` for the strategy's kernel
+        self.chunk_nb, self.drive_nb, self.kargs = chunk_kernels(strategy.kernel)
+        self.codes = np.zeros(1 << 16, np.int8)
+        self.values = np.zeros(1 << 16)
+        self._items = list(us) if isinstance(us, tuple) and len(us) >= 3 else None
+        self.user_state = self._with_buffers(us)
+        #: ``K_*`` slots: wake-ups, pending actions, venue orders, send at once
+        self.counters = np.zeros(N_COUNTERS, np.int64)
+        self.counters[K_SEND_NOW] = bool(send_now)
+        #: the :class:`DriveState` over the current buffers (None until :meth:`state`, and after a buffer grew)
+        self.current: DriveState | None = None
+        self._key: tuple = ()
+
+    def _with_buffers(self, us):
+        if self._items is None:
+            return us
+        self._items[1], self._items[2] = self.codes, self.values
+        return tuple(self._items)
+
+    @property
+    def wakeups(self) -> int:
+        """Strategy wake-ups so far."""
+        return int(self.counters[K_WAKEUPS])
+
+    def state(self) -> DriveState:
+        """The :class:`DriveState` over the venue's current buffers ((re)built when a buffer grew)."""
+        v = self.venue
+        key = (v.mkt, v.out, self.user_state, v.order_ids, self.codes)
+        if self.current is None or any(a is not b for a, b in zip(key, self._key)):
+            self.current = new_drive_state(v, self.params, self.user_state, self.counters, self.codes, self.values)
+            self._key = key
+        return self.current
+
+    def ensure_capacity(self, n: int) -> None:
+        """Grow the signal buffers to hold ``n`` events (doubling; the state is rebuilt at its next use)."""
+        if n > self.codes.size:
+            cap = max(n, 2 * self.codes.size)
+            self.codes = np.concatenate([self.codes, np.zeros(cap - self.codes.size, np.int8)])
+            self.values = np.concatenate([self.values, np.zeros(cap - self.values.size)])
+            self.user_state = self._with_buffers(self.user_state)
+            self.current = None
+
+    def wakeups_until(self, until_ns: int, code: int | None = None) -> None:
+        """Wake-ups up to ``until_ns``: the compiled venue + strategy loop; back in Python only to
+        journal the strategy's orders before they are sent (:meth:`JournalRecorder.order
+        <companion.live.recorder.JournalRecorder.order>`), or to trip a pending kill request at the
+        next wake-up. ``code``: the result of a drive call already made (by :func:`live_chunk_nb`,
+        its new orders already recorded): go on from it."""
+        v, rec, kill, cnt = self.venue, self.rec, self.kill, self.counters
+        pending = 0
+        d = self.state()
+        while True:
+            if code is None:
+                if kill.request is not None and not v.halted:
+                    if not kill.trip_at_next_wakeup(until_ns):
+                        break
+                    cnt[K_WAKEUPS] += 1
+                    continue
+                code = self.drive_nb(*self.kargs, d, v.n, v.final, until_ns, pending)
+                v.set_actions(0)
+                if cnt[K_ORDERS] > rec.n_orders:
+                    rec.new_orders()
+            if code != WAKE_ACTIONS:
+                if code != NEED_DATA and code != 0:
+                    raise RuntimeError(f"paper venue error code {code} (buffer full: raise max_orders)")
+                break
+            pending = int(cnt[K_PENDING])
+            t, nxt = v.wake_time, v.n_orders
+            for a in v.actions[:pending]:
+                if a["kind"] == ACT_SUBMIT:  # journal the order before it is sent
+                    rec.order(nxt, t, int(a["side"]), int(a["price"]), float(a["qty"]), int(a["otype"]), rec.tag)
+                    nxt += 1
+            code = None

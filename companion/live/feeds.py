@@ -97,6 +97,7 @@ __all__ = [
     "FeedProtocolError",
     "SnapshotError",
     "check_snapshot",
+    "monotone_clock",
     "BinanceWebSocketFeed",
     "BinanceStreamDecoder",
     "http_get",
@@ -486,6 +487,28 @@ class BinanceStreamDecoder:
 
 
 SnapshotFn = Callable[[], Awaitable["str | bytes | dict"]]
+
+
+def monotone_clock(ev: np.ndarray, last: int) -> tuple[np.ndarray, int]:
+    """A chunk's exchange times made non-decreasing, continuing from ``last`` (the latest time
+    already processed): ``ts = max.accumulate(max(ts, last))``; returns ``(events, new last)``.
+
+    A live feed's times need not be sorted (Binance's trade ``T`` and depth ``E`` interleave); an
+    event stamped before one already processed is processed at the latest time seen, as the venue
+    and the feature grid require. The chunk is copied only when a time changes; ``ev`` must not be empty.
+
+    Examples
+    --------
+    >>> ev = np.zeros(3, EVENT_DTYPE); ev["ts"] = [5, 4, 9]
+    >>> out, last = monotone_clock(ev, 6)
+    >>> out["ts"].tolist(), last, ev["ts"].tolist()
+    ([6, 6, 9], 9, [5, 4, 9])
+    """
+    ts = ev["ts"]
+    if ts[0] < last or (len(ts) > 1 and (np.diff(ts) < 0).any()):
+        ev = ev.copy()
+        ev["ts"] = np.maximum.accumulate(np.maximum(ts, last))
+    return ev, int(ev["ts"][-1])
 
 
 def check_snapshot(raw: str, source: str = "snapshot") -> dict:

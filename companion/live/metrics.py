@@ -26,7 +26,17 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle", "LiveSummary", "le", "sum_p99"]
+__all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle", "LiveSummary", "le", "sum_p99", "STAGES"]
+
+#: latency stages the live executor records per chunk (``tick_to_decision`` = book + features +
+#: model + signal + strategy: from the chunk's arrival in the loop to the orders it causes; the
+#: journal's writes, including the write-ahead record of each order made between its decision and
+#: its send, are the ``journal`` stage). ``features`` / ``model`` / ``signal`` / the venue +
+#: strategy part are stamped inside the compiled call with :func:`cycles_nb`; ``book`` is the rest
+#: of that call (the Python call itself, unboxing, the chunk's copy, the book update, the return);
+#: ``strategy`` = appending the chunk to the venue + the venue / strategy loop (inside the call) +
+#: the Python bookkeeping of new orders and any return to Python (``benchmarks/bench_live.py``)
+STAGES = ("book", "features", "model", "signal", "strategy", "journal", "tick_to_decision")
 
 
 @intrinsic
@@ -106,6 +116,33 @@ class LatencyRecorder:
             buf = self._buf[stage] = np.concatenate([buf, np.zeros(buf.size, dtype=np.int64)])
         buf[n] = ns
         self._n[stage] = n + 1
+
+    def record_chunk(self, t0: int, t1: int, t5: int, stamps, ns_per_cycle: float, venue_ns: int, journal_ns: int,
+                     model: bool) -> None:
+        """Record one chunk's :data:`STAGES` (but ``journal``) from its wall-clock marks (ns: ``t0``
+        arrival, ``t1`` after the compiled call, ``t5`` after the strategy) and the front kernel's
+        cycle stamps ``stamps = (book, features, model, signal)``: ``features`` / ``model`` /
+        ``signal`` = stamp differences x ``ns_per_cycle`` (``features`` / ``model`` only for a
+        ``model`` front); ``book`` = ``t1 - t0`` minus those and ``venue_ns`` (the venue + strategy
+        part of the call); ``strategy`` = ``t5 - t1 + venue_ns - journal_ns``; ``tick_to_decision``
+        = ``t5 - t0 - journal_ns`` (``journal_ns``: write-ahead records made in between).
+
+        Examples
+        --------
+        >>> rec = LatencyRecorder(list(STAGES))
+        >>> rec.record_chunk(0, 5000, 9000, (0, 100, 300, 400), 1.0, 1000, 500, model=True)
+        >>> [int(rec.samples(s)[0]) for s in ("book", "features", "model", "signal", "strategy", "tick_to_decision")]
+        [3600, 100, 200, 100, 4500, 8500]
+        """
+        c0, c1, c2, c3 = stamps
+        f_ns, m_ns, s_ns = int((c1 - c0) * ns_per_cycle), int((c2 - c1) * ns_per_cycle), int((c3 - c2) * ns_per_cycle)
+        self.record("book", t1 - t0 - f_ns - m_ns - s_ns - venue_ns)
+        if model:
+            self.record("features", f_ns)
+            self.record("model", m_ns)
+        self.record("signal", s_ns)
+        self.record("strategy", t5 - t1 + venue_ns - journal_ns)
+        self.record("tick_to_decision", t5 - t0 - journal_ns)
 
     def samples(self, stage: str) -> np.ndarray:
         """The samples of ``stage`` (ns), a view in recording order."""
@@ -254,6 +291,39 @@ class LiveSummary:
     def to_dict(self) -> dict:
         """The summary as a plain dict (JSON-ready)."""
         return asdict(self)
+
+    def finish(self, venue, *, events: int, wakeups: int, ended: bool, last_mid: float, price_scale: float,
+               elapsed_s: float, latency: dict, signal_us: float, features_model_us: float | None = None):
+        """Fill the end-of-run fields from the venue (a ``PaperVenue``: orders, fills, position,
+        cash, and the P&L = :meth:`~companion.live.venue.PaperVenue.equity` at ``last_mid``, in
+        currency = price units / ``price_scale``), the counts, the elapsed wall time
+        (``events_per_s`` = events / (elapsed - warm-up)), the latency summary
+        (:meth:`LatencyRecorder.summary`) and ``targets_met``: tick-to-decision p99 <= ``signal_us``,
+        features + model p99 <= ``features_model_us`` (None: not applicable, no model). Returns self.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> v = SimpleNamespace(n_orders=2, n_fills=1, position=1.0, cash=-100.0, equity=lambda mid: -100.0 + mid)
+        >>> lat = {"tick_to_decision": {"p99_us": 12.0}}
+        >>> s = LiveSummary(warmup_s=1.0).finish(v, events=10, wakeups=4, ended=True, last_mid=101.0,
+        ...                                      price_scale=1.0, elapsed_s=3.0, latency=lat, signal_us=20.0)
+        >>> s.pnl, s.events_per_s, s.targets_met
+        (1.0, 5.0, {'signal_us': True, 'features_model_us': None})
+        """
+        self.wakeups, self.stopped_early, self.events = int(wakeups), not ended, int(events)
+        self.orders, self.fills, self.position = venue.n_orders, venue.n_fills, venue.position
+        self.cash = venue.cash / price_scale
+        self.pnl = venue.equity(last_mid) / price_scale
+        self.elapsed_s = elapsed_s
+        busy = elapsed_s - self.warmup_s
+        self.events_per_s = events / busy if busy > 0 else float("nan")
+        self.latency = latency
+        self.targets_met = {
+            "signal_us": le(latency["tick_to_decision"]["p99_us"], signal_us),
+            "features_model_us": (None if features_model_us is None
+                                  else le(sum_p99(latency, ("features", "model")), features_model_us))}
+        return self
 
 
 def le(x, target) -> bool | None:

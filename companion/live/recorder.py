@@ -6,16 +6,51 @@ the journal's idempotency keys), the client order ids, the write-ahead record of
 strategy sends (written between its decision and its send), the pre-trade reject checks and the
 checkpoints. During a crash *catch-up* (the replay up to the journal's last checkpoint) it numbers
 everything exactly as the original run did but writes nothing (:attr:`JournalRecorder.on` False),
-then :meth:`JournalRecorder.verify_catch_up` checks the replay reproduced the checkpoint.
+then :meth:`JournalRecorder.verify_catch_up` checks the replay reproduced the checkpoint; at the end
+:meth:`JournalRecorder.reconcile` compares the journal's position with the venue's.
+:func:`run_identity` is what a journal is bound to (:meth:`companion.live.journal.Journal.bind`).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
+
+import numpy as np
 
 from companion.sim.orders import ORDER_TYPE_NAMES
 from companion.sim.risk import ACTION_HALT, RISK_ACTION_NAMES, RULE_DAILY_LOSS, RULE_NAMES
 
-__all__ = ["JournalRecorder"]
+__all__ = ["JournalRecorder", "run_identity"]
+
+
+def run_identity(config, dataset: str | None, model=None) -> dict:
+    """What a journal is bound to (:meth:`companion.live.journal.Journal.bind`): the dataset (the
+    caller's string), the sha256 of the config (a ``LiveConfig``; without the ``latency`` targets,
+    ``kill_switch`` and ``journal`` sections, which do not change a decision), the sha256 of the
+    model's arrays (a ``CompiledModel``; None for the scalper) and the companion version.
+
+    Examples
+    --------
+    >>> from companion.live.config import LiveConfig
+    >>> a = run_identity(LiveConfig.from_dict({}), "day1")
+    >>> b = run_identity(LiveConfig.from_dict({"journal": {"checkpoint_every": 7}}), "day1")
+    >>> a["config_sha256"] == b["config_sha256"], a["model_sha256"], len(a["config_sha256"])
+    (True, None, 64)
+    """
+    import companion
+
+    cfg = {k: v for k, v in config.to_dict().items() if k not in ("latency", "kill_switch", "journal")}
+    text = json.dumps(cfg, sort_keys=True, default=str)
+    mh = None
+    if model is not None:
+        h = hashlib.sha256()
+        for a in model.arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update(f"{model.num_class}|{model.n_features}|{model.objective}|{model.average_output}".encode())
+        mh = h.hexdigest()
+    return {"dataset": dataset, "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
+            "config": json.loads(text), "model_sha256": mh, "companion_version": companion.__version__}
 
 
 class JournalRecorder:
@@ -35,6 +70,8 @@ class JournalRecorder:
         The run's summary (``fees``, ``risk_events``, ``killed``, ``checkpoint`` are updated).
     id_prefix : str
         Client order id prefix (``""`` in a journal's segment 1, ``"S<k>."`` in segment k).
+    tag : str
+        The strategy tag of the orders the strategy sends (risk-manager orders are tagged ``risk``).
 
     Attributes
     ----------
@@ -57,8 +94,10 @@ class JournalRecorder:
     ('O7', 1, 2)
     """
 
-    def __init__(self, journal, venue, symbol: str, price_scale: float, summary, id_prefix: str = ""):
+    def __init__(self, journal, venue, symbol: str, price_scale: float, summary, id_prefix: str = "",
+                 tag: str = "strategy"):
         self.journal = journal
+        self.tag = tag
         self.venue = venue
         self.symbol = symbol
         self.scale = float(price_scale)
@@ -91,9 +130,10 @@ class JournalRecorder:
         self.n_orders = max(self.n_orders, oid + 1)
         self._to_check.append(oid)
 
-    def new_orders(self, tag: str) -> None:
+    def new_orders(self, tag: str | None = None) -> None:
         """Record the orders the venue created that are not recorded yet (risk-manager orders are
-        tagged ``risk``, the others ``tag``)."""
+        tagged ``risk``, the others ``tag``, default :attr:`tag`)."""
+        tag = self.tag if tag is None else tag
         v = self.venue
         n = v.n_orders
         if not self.on:  # nothing is written: the same sequence numbers and reject checks, in bulk
@@ -169,6 +209,18 @@ class JournalRecorder:
         """Checkpoint: every effect of the inputs up to ``seq`` is journaled."""
         self.journal.checkpoint(seq, ts=ts, state=self.counts())
         self.summary.checkpoint = seq
+
+    def reconcile(self) -> None:
+        """At the end of a run (with a journal): ``summary.reconciled`` -- the journal's position and
+        this segment's cash equal the venue's -- and ``summary.checkpoint`` the journal's last one."""
+        if self.journal is None:
+            return
+        v = self.venue
+        pos = self.journal.position(self.symbol)
+        cash = pos.cash - self.journal.base_cash  # this segment's cash
+        self.summary.reconciled = bool(abs(pos.qty - v.position) < 1e-9
+                                       and abs(cash - v.cash) <= 1e-6 * max(1.0, abs(v.cash)))
+        self.summary.checkpoint = self.journal.recover(verify=False).checkpoint
 
     def verify_catch_up(self, state) -> None:
         """After the catch-up replay: the pipeline must have reproduced the checkpoint's counts

@@ -232,6 +232,19 @@ class VenueAdapter(Protocol):
 _STATUS = {CANCELED: "CANCELED", REJECTED: "REJECTED", EXPIRED: "EXPIRED"}
 
 
+class _Slot:
+    """A read-only attribute of a :class:`PaperVenue`: slot ``index`` of part ``part`` of its
+    exchange state (``exchange.st``: 0 the integer vector, 1 the float vector), cast by ``cast``."""
+
+    __slots__ = ("part", "index", "cast")
+
+    def __init__(self, part: int, index: int, cast):
+        self.part, self.index, self.cast = part, index, cast
+
+    def __get__(self, venue, owner=None):
+        return self if venue is None else self.cast(venue.exchange.st[self.part][self.index])
+
+
 class PaperVenue:
     """The simulator as a live venue (see the module docstring).
 
@@ -246,6 +259,25 @@ class PaperVenue:
         Book levels of the rows passed to :meth:`on_market`.
     capacity : int
         Initial event capacity (doubles when full).
+
+    Attributes
+    ----------
+    exchange : companion.sim.simulator.ExchangeState
+        The exchange stage's state (``cfg``, ``lat``, ``limits``, ``st``, ``actions``), for a compiled
+        driver (:mod:`companion.live.drive`).
+    mkt : tuple
+        The market buffers ``(ts, ts_local, kind, side, price, size, add_index, book)``
+        (capacity-sized; the first ``n`` rows are the events received). Replaced when the capacity grows.
+    order_ids : numpy.ndarray
+        The events' order ids (capacity-sized; read by the FIFO queue model's ADD index).
+    seen_ids : numba.typed.Dict
+        The streaming ADD index (order id -> event index).
+    fifo : bool
+        The queue model is FIFO (the ADD index is maintained).
+    out : tuple
+        The output buffers (``exchange.out``; position / cash series capacity-sized).
+    n : int
+        Events received.
 
     Examples
     --------
@@ -266,9 +298,9 @@ class PaperVenue:
         # the exchange stage's state, configured exactly as companion.backtest.run_backtest configures
         # its Simulator (ExchangeState.from_execution); the ADD index is read by the FIFO model only
         self.exchange = ExchangeState.from_execution(ex_cfg, instrument, int(capacity), self.levels)
-        self._fifo = ex_cfg.queue.code == Q_FIFO
+        self.fifo = ex_cfg.queue.code == Q_FIFO
         self._n_act = 0
-        self._seen_ids = Dict.empty(key_type=types.int64, value_type=types.int64)
+        self.seen_ids = Dict.empty(key_type=types.int64, value_type=types.int64)
         self.n = 0
         self.final = False
         self._resp_seen = 0
@@ -285,76 +317,68 @@ class PaperVenue:
                np.zeros(cap, np.int64), np.zeros(cap, np.float64), np.zeros(cap, np.int64),
                np.zeros((cap, L4), np.float64))
         if self.n:
-            for a, b in zip(new, self._mkt):
+            for a, b in zip(new, self.mkt):
                 a[: self.n] = b[: self.n]
-        self._mkt = new
-        self._oid = np.zeros(cap, np.int64) if not self.n else np.concatenate([self._oid[: self.n],
+        self.mkt = new
+        self.order_ids = np.zeros(cap, np.int64) if not self.n else np.concatenate([self.order_ids[: self.n],
                                                                                  np.zeros(cap - self.n, np.int64)])
         if self.exchange.out[5].shape[0] != cap:
             self.exchange.resize_series(cap, self.n)
-        self._out = self.exchange.out
+        self.out = self.exchange.out
         self.capacity = cap
 
-    # ---- the buffers and state, for a compiled driver (companion.live.drive)
-    @property
-    def mkt(self) -> tuple:
-        """The market buffers ``(ts, ts_local, kind, side, price, size, add_index, book)`` (capacity-sized;
-        the first ``n`` rows are the events received). Replaced when the capacity grows."""
-        return self._mkt
-
-    @property
-    def order_ids(self) -> np.ndarray:
-        """The events' order ids (capacity-sized; read by the FIFO queue model's ADD index)."""
-        return self._oid
-
-    @property
-    def seen_ids(self):
-        """The streaming ADD index (typed dict order id -> event index)."""
-        return self._seen_ids
-
-    @property
-    def fifo(self) -> bool:
-        """The queue model is FIFO (the ADD index is maintained)."""
-        return self._fifo
-
-    @property
-    def cfg(self) -> np.ndarray:
-        """The exchange config vector (``exchange`` ``.cfg``)."""
-        return self.exchange.cfg
-
-    @property
-    def lat(self) -> tuple:
-        """The latency specs (``exchange`` ``.lat``)."""
-        return self.exchange.lat
-
-    @property
-    def limits(self) -> np.ndarray:
-        """The risk vector (``exchange`` ``.limits``)."""
-        return self.exchange.limits
-
-    @property
-    def state(self) -> tuple:
-        """``(istate, fstate, rng)`` (``exchange`` ``.st``)."""
-        return self.exchange.st
-
-    @property
-    def out(self) -> tuple:
-        """The output buffers (``exchange`` ``.out``; position / cash series capacity-sized)."""
-        return self._out
-
-    @property
-    def wake_time(self) -> int:
-        """Local time of the current wake-up (ns)."""
-        return int(self.exchange.st[0][I_WAKE_T])
-
-    @property
-    def wake_event(self) -> int:
-        """Index of the last event the strategy has seen at the current wake-up."""
-        return int(self.exchange.st[0][I_WAKE_EV])
+    # ---- the exchange state's named slots (read-only views)
+    #: Local time of the current wake-up (ns).
+    wake_time = _Slot(0, I_WAKE_T, int)
+    #: Index of the last event the strategy has seen at the current wake-up.
+    wake_event = _Slot(0, I_WAKE_EV, int)
+    #: Orders submitted so far.
+    n_orders = _Slot(0, I_NORD, int)
+    #: Fills so far.
+    n_fills = _Slot(0, I_NFILL, int)
+    #: True once the risk manager or the kill switch has halted trading.
+    halted = _Slot(0, I_HALTED, bool)
+    #: The strategy's (delayed) view of the position.
+    position = _Slot(1, F_LPOS, float)
+    #: The strategy's view of cash (price units x size).
+    cash = _Slot(1, F_LCASH, float)
+    #: The exchange-truth position (not delayed).
+    true_position = _Slot(1, F_POS, float)
 
     def event_ts(self, k: int) -> int:
         """Exchange time of event ``k`` (ns)."""
-        return int(self._mkt[0][k])
+        return int(self.mkt[0][k])
+
+    def equity(self, mid: float) -> float:
+        """The strategy's view of cash + position marked at ``mid`` (price units x size; ``mid`` is
+        not read when flat, so a NaN mid before the first two-sided book gives the cash)."""
+        p = self.position
+        return self.cash + (p * mid if p else 0.0)
+
+    def heartbeat(self, row) -> np.ndarray | None:
+        """A market event that lets the paper venue execute a flatten order after the feed died.
+
+        The paper venue matches orders only at market events: one ``LEVEL_SET`` event 1 s after the
+        last event received, repeating the best bid of ``row`` (the last book row; a no-op for the
+        book), executes a market order against the last book it knows (a real venue fills it at
+        the market). None when flat, before any event or without a bid in ``row``.
+
+        Examples
+        --------
+        >>> from companion.backtest import ExecutionConfig
+        >>> v = PaperVenue(Instrument("X", 1, 1), ExecutionConfig(), levels=1, capacity=8)
+        >>> v.heartbeat(np.array([101.0, 5.0, 100.0, 3.0])) is None  # flat
+        True
+        """
+        from companion.events import BID, EVENT_DTYPE, LEVEL_SET, NS
+
+        if abs(self.position) <= 1e-9 or row is None or not row[3] > 0 or self.n == 0:
+            return None
+        hb = np.zeros(1, dtype=EVENT_DTYPE)
+        t = self.event_ts(self.n - 1) + NS
+        hb["ts"], hb["ts_local"], hb["kind"], hb["side"] = t, t, LEVEL_SET, BID
+        hb["price"], hb["size"] = int(row[2]), float(row[3])
+        return hb
 
     # ---- the interface
     def on_market(self, events: np.ndarray, rows: np.ndarray) -> None:
@@ -369,18 +393,18 @@ class PaperVenue:
             while cap < self.n + m:
                 cap *= 2
             self._alloc(cap)
-        ids = append_events_nb(events, rows, self._mkt, self._oid, self.n)
-        if self._fifo:  # the ADD index is read by the FIFO queue model only (a typed-dict call costs µs)
+        ids = append_events_nb(events, rows, self.mkt, self.order_ids, self.n)
+        if self.fifo:  # the ADD index is read by the FIFO queue model only (a typed-dict call costs µs)
             if ids and self.exchange.cfg[C_HAS_IDS] == 0.0:
                 self.exchange.cfg[C_HAS_IDS] = 1.0
-            add_index_into_nb(self._mkt[2], self._oid, self.n, self.n + m, self._seen_ids, self._mkt[6])
+            add_index_into_nb(self.mkt[2], self.order_ids, self.n, self.n + m, self.seen_ids, self.mkt[6])
         self.n += m
 
     def next_wakeup(self, until_ns: int) -> tuple[int, int] | None:
         """Run the simulator up to ``until_ns`` (all of it after :meth:`finish`); the next wake-up
         ``(t_ns, k)`` or None. Orders submitted since the last wake-up are sent first."""
-        code = paper_step_nb(self._mkt, self.n, self.final, int(until_ns), self.exchange.cfg, self.exchange.lat, self.exchange.limits,
-                             self.exchange.st, self._out, self.exchange.actions, self._n_act)
+        code = paper_step_nb(self.mkt, self.n, self.final, int(until_ns), self.exchange.cfg, self.exchange.lat, self.exchange.limits,
+                             self.exchange.st, self.out, self.exchange.actions, self._n_act)
         self._n_act = 0
         if code == WAKEUP:
             ist = self.exchange.st[0]
@@ -419,7 +443,7 @@ class PaperVenue:
     def kill(self) -> int:
         """Kill switch at the current wake-up (``companion.sim.kernels.kill_nb``); returns the flattening order id or -1."""
         self._n_act = 0
-        return int(kill_nb(self.exchange.lat, self.exchange.st, self._out, self.exchange.limits))
+        return int(kill_nb(self.exchange.lat, self.exchange.st, self.out, self.exchange.limits))
 
     def reports(self) -> list[Report]:
         """Responses delivered since the last call (see :class:`Report`), callbacks called."""
@@ -428,7 +452,7 @@ class PaperVenue:
         out: list[Report] = []
         if head == self._resp_seen:
             return out
-        resps, orders, fills = self._out[3], self._out[0], self._out[1]
+        resps, orders, fills = self.out[3], self.out[0], self.out[1]
         for r in resps[self._resp_seen:head]:
             oid = int(r["order_id"])
             kind = int(r["kind"])
@@ -460,58 +484,28 @@ class PaperVenue:
         return self.exchange.actions
 
     @property
-    def n_orders(self) -> int:
-        """Orders submitted so far."""
-        return int(self.exchange.st[0][I_NORD])
-
-    @property
-    def n_fills(self) -> int:
-        """Fills so far."""
-        return int(self.exchange.st[0][I_NFILL])
-
-    @property
     def orders(self) -> np.ndarray:
         """Our orders so far (:data:`~companion.sim.orders.ORDER_DTYPE`, a view)."""
-        return self._out[0][: self.n_orders]
+        return self.out[0][: self.n_orders]
 
     @property
     def fills(self) -> np.ndarray:
         """Fills so far, exchange truth (:data:`~companion.sim.orders.FILL_DTYPE`, a view)."""
-        return self._out[1][: self.n_fills]
+        return self.out[1][: self.n_fills]
 
     @property
     def risk_events(self) -> np.ndarray:
         """Risk-check rejections and halts so far (:data:`~companion.sim.risk.RISK_DTYPE`, a view)."""
-        return self._out[4][: int(self.exchange.st[0][I_NRISK])]
+        return self.out[4][: int(self.exchange.st[0][I_NRISK])]
 
     def rejected_by_risk(self, order_id: int) -> bool:
         """Refused by the pre-trade check (never sent, no venue answer)."""
-        o = self._out[0][order_id]
+        o = self.out[0][order_id]
         return int(o["status"]) == REJECTED and int(o["reason"]) == R_RISK
-
-    @property
-    def position(self) -> float:
-        """The strategy's (delayed) view of the position."""
-        return float(self.exchange.st[1][F_LPOS])
-
-    @property
-    def cash(self) -> float:
-        """The strategy's view of cash (price units x size)."""
-        return float(self.exchange.st[1][F_LCASH])
-
-    @property
-    def true_position(self) -> float:
-        """The exchange-truth position (not delayed)."""
-        return float(self.exchange.st[1][F_POS])
-
-    @property
-    def halted(self) -> bool:
-        """True once the risk manager or the kill switch has halted trading."""
-        return bool(self.exchange.st[0][I_HALTED])
 
     def book_row(self, k: int) -> np.ndarray:
         """The book row after market event ``k``."""
-        return self._mkt[7][k]
+        return self.mkt[7][k]
 
     def has_live_orders(self) -> bool:
         """Whether any order is live in the strategy's view (pending, new or partly filled)."""
@@ -525,6 +519,6 @@ class PaperVenue:
         ist, fst = self.exchange.st[0], self.exchange.st[1]
         n = self.n
         return SimResult(orders=self.orders.copy(), fills=self.fills.copy(), risk_events=self.risk_events.copy(),
-                         position=self._out[5][:n].copy(), cash=self._out[6][:n].copy(), ts=self._mkt[0][:n].copy(),
-                         book=self._mkt[7][:n], local_position=float(fst[F_LPOS]), local_cash=float(fst[F_LCASH]),
+                         position=self.out[5][:n].copy(), cash=self.out[6][:n].copy(), ts=self.mkt[0][:n].copy(),
+                         book=self.mkt[7][:n], local_position=float(fst[F_LPOS]), local_cash=float(fst[F_LCASH]),
                          bad_cancels=int(ist[I_BAD_CANCELS]))
