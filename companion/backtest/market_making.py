@@ -84,8 +84,8 @@ ALPHAS = ("none", "imbalance", "microprice", "ofi")
 # params vector
 (P_QTY, P_MODEL, P_GAMMA, P_TICK, P_MAX_POS, P_REQUOTE_TICKS, P_ALPHA_SCALE, P_MAX_SPREAD_TICKS,
  P_MAX_SIGMA, P_T_END_NS, P_TAU_S, P_GRID_HALF, P_GRID_SKEW, P_A, P_K, P_SIGMA, P_MAX_ORDERS,
- P_OTYPE) = range(18)
-N_MM_PARAMS = 18
+ P_OTYPE, P_C1, P_C2) = range(20)
+N_MM_PARAMS = 20
 # state vector: our live quote per side (order id, price units)
 S_BID_OID, S_ASK_OID, S_BID_PX, S_ASK_PX = 0, 1, 2, 3
 N_MM_STATE = 4
@@ -110,24 +110,47 @@ def glft_coefficients_nb(gamma, A, k):
 
 
 @njit(cache=True)
-def quote_targets_nb(model, mid_t, q, sigma, A, k, gamma, tau, alpha, grid_half, grid_skew):
-    """Unrounded ``(bid, ask)`` in ticks for ``model`` (MODEL_AS / MODEL_GLFT / MODEL_GRID) at mid
-    ``mid_t`` (ticks), inventory ``q`` (quote units), forecast shift ``alpha`` (ticks) -- the
-    formulas of the module docstring. nan when the model is undefined for these inputs."""
+def model_coefficients_nb(model, A, k, gamma):
+    """The constants of ``model``'s quotes that depend on ``(A, k, gamma)`` only: GLFT
+    ``(c1, c2)`` (:func:`glft_coefficients_nb`), Avellaneda-Stoikov ``(ln(1 + gamma/k) / gamma,
+    nan)`` (nan when ``gamma`` or ``k`` is not > 0), grid ``(nan, nan)``. Computed once per run
+    when ``A`` and ``k`` are fixed (the ``P_C1`` / ``P_C2`` parameters), else per wake-up."""
     if model == MODEL_GLFT:
-        c1, c2 = glft_coefficients_nb(gamma, A, k)
+        return glft_coefficients_nb(gamma, A, k)
+    if model == MODEL_AS:
+        if not (gamma > 0.0 and k > 0.0):
+            return np.nan, np.nan
+        return math.log(1.0 + gamma / k) / gamma, np.nan
+    return np.nan, np.nan
+
+
+@njit(cache=True)
+def targets_from_coefficients_nb(model, mid_t, q, sigma, c1, c2, gamma, tau, alpha, grid_half,
+                                 grid_skew):
+    """:func:`quote_targets_nb` given :func:`model_coefficients_nb`'s ``(c1, c2)``."""
+    if model == MODEL_GLFT:
         half = c1 + 0.5 * sigma * c2
         r = mid_t - sigma * c2 * q + alpha
     elif model == MODEL_AS:
-        if not (gamma > 0.0 and k > 0.0):
+        if not (c1 == c1):
             return np.nan, np.nan
         v = gamma * sigma * sigma * tau
         r = mid_t - q * v + alpha
-        half = 0.5 * v + math.log(1.0 + gamma / k) / gamma
+        half = 0.5 * v + c1
     else:
         half = grid_half
         r = mid_t - grid_skew * q + alpha
     return r - half, r + half
+
+
+@njit(cache=True)
+def quote_targets_nb(model, mid_t, q, sigma, A, k, gamma, tau, alpha, grid_half, grid_skew):
+    """Unrounded ``(bid, ask)`` in ticks for ``model`` (MODEL_AS / MODEL_GLFT / MODEL_GRID) at mid
+    ``mid_t`` (ticks), inventory ``q`` (quote units), forecast shift ``alpha`` (ticks) -- the
+    formulas of the module docstring. nan when the model is undefined for these inputs."""
+    c1, c2 = model_coefficients_nb(model, A, k, gamma)
+    return targets_from_coefficients_nb(model, mid_t, q, sigma, c1, c2, gamma, tau, alpha,
+                                        grid_half, grid_skew)
 
 
 def glft_coefficients(gamma: float, A: float, k: float) -> tuple[float, float]:
@@ -212,8 +235,12 @@ def _targets_px(params, sigma_e, A_e, k_e, t, bid, ask, position, value):
     if params[P_T_END_NS] == params[P_T_END_NS]:
         tau = max(0.0, (params[P_T_END_NS] - t) / NS)
     q = position / params[P_QTY]
-    b_t, a_t = quote_targets_nb(mdl, 0.5 * (bid + ask) / tick, q, sigma, A, k, params[P_GAMMA],
-                                tau, alpha, params[P_GRID_HALF], params[P_GRID_SKEW])
+    c1, c2 = params[P_C1], params[P_C2]  # of the fixed A / k (GLFT), k (AS)
+    if not (k == params[P_K] and (A == params[P_A] or mdl != MODEL_GLFT)):
+        c1, c2 = model_coefficients_nb(mdl, A, k, params[P_GAMMA])  # estimated: this wake-up's
+    b_t, a_t = targets_from_coefficients_nb(mdl, 0.5 * (bid + ask) / tick, q, sigma, c1, c2,
+                                            params[P_GAMMA], tau, alpha, params[P_GRID_HALF],
+                                            params[P_GRID_SKEW])
     if not (b_t == b_t and a_t == a_t):
         return np.nan, np.nan
     bpx = min(math.floor(b_t + _EPS) * tick, ask - tick)
@@ -614,7 +641,13 @@ class _MarketMaker:
         p[P_A], p[P_K], p[P_SIGMA] = _opt(self.A), _opt(self.k), _opt(self.sigma)
         p[P_MAX_ORDERS] = max_orders
         p[P_OTYPE] = POST_ONLY if self.post_only else LIMIT
+        self._model_params(p, instrument)
+        # the quote constants of fixed A / k, once per run (the kernel recomputes estimated ones)
+        p[P_C1], p[P_C2] = model_coefficients_nb(int(self.model), p[P_A], p[P_K], p[P_GAMMA])
         return p
+
+    def _model_params(self, p: np.ndarray, instrument) -> None:
+        """Validate the model's own parameters and write them into ``p``."""
 
     def validate(self, instrument) -> None:
         """Raise ValueError naming the first invalid parameter for this instrument."""
@@ -661,6 +694,12 @@ class _MarketMaker:
         return MarketMakerPython(params, user_state)
 
 
+def _set_gamma(p: np.ndarray, gamma: float) -> None:
+    if not (np.isfinite(gamma) and gamma > 0):
+        raise ValueError(f"gamma must be > 0, got {gamma}")
+    p[P_GAMMA] = gamma
+
+
 @dataclass
 class GLFT(_MarketMaker):
     """Guéant–Lehalle–Fernandez-Tapia (2013) asymptotic quotes (module docstring); ``gamma``:
@@ -686,12 +725,8 @@ class GLFT(_MarketMaker):
     #: registry name (``backtest --strategy mm``)
     name = "glft"
 
-    def _param_vector(self, instrument, max_orders):
-        if not (np.isfinite(self.gamma) and self.gamma > 0):
-            raise ValueError(f"gamma must be > 0, got {self.gamma}")
-        p = super()._param_vector(instrument, max_orders)
-        p[P_GAMMA] = self.gamma
-        return p
+    def _model_params(self, p, instrument):
+        _set_gamma(p, self.gamma)
 
 
 @dataclass
@@ -708,11 +743,8 @@ class AvellanedaStoikov(_MarketMaker):
     #: registry name (``backtest --strategy mm_as``)
     name = "as"
 
-    def _param_vector(self, instrument, max_orders):
-        if not (np.isfinite(self.gamma) and self.gamma > 0):
-            raise ValueError(f"gamma must be > 0, got {self.gamma}")
-        p = super()._param_vector(instrument, max_orders)
-        p[P_GAMMA] = self.gamma
+    def _model_params(self, p, instrument):
+        _set_gamma(p, self.gamma)
         if self.horizon_s is not None:
             if not (np.isfinite(self.horizon_s) and self.horizon_s >= 0):
                 raise ValueError(f"horizon_s must be >= 0, got {self.horizon_s}")
@@ -721,7 +753,6 @@ class AvellanedaStoikov(_MarketMaker):
             p[P_T_END_NS] = float(instrument.session_close_ns)
         else:
             raise ValueError("AvellanedaStoikov needs horizon_s when the instrument has no session close")
-        return p
 
 
 @dataclass
@@ -738,12 +769,10 @@ class Grid(_MarketMaker):
     #: registry name (``backtest --strategy mm_grid``)
     name = "grid"
 
-    def _param_vector(self, instrument, max_orders):
+    def _model_params(self, p, instrument):
         for nm in ("half_spread_ticks", "skew_ticks"):
             v = getattr(self, nm)
             if not (np.isfinite(v) and v >= 0):
                 raise ValueError(f"{nm} must be finite and >= 0, got {v}")
-        p = super()._param_vector(instrument, max_orders)
         p[P_GRID_HALF] = self.half_spread_ticks
         p[P_GRID_SKEW] = self.skew_ticks
-        return p
