@@ -181,6 +181,36 @@ def crossing_qty_nb(row: np.ndarray, side: int, price: float) -> float:
 
 
 @njit(cache=True)
+def market_columns_nb(events):
+    """The loop's market columns of an event array (:data:`companion.events.EVENT_DTYPE` or any
+    record with its fields), in one pass: ``(ts, ts_local, kind, side, price, size, has_ids,
+    is_sorted)`` -- int64, int64, int8, int8, int64, float64 arrays, whether any ``order_id`` is
+    non-zero, whether ``ts`` is non-decreasing (one read of the records instead of one per field)."""
+    n = events.shape[0]
+    ts = np.empty(n, np.int64)
+    ts_local = np.empty(n, np.int64)
+    kind = np.empty(n, np.int8)
+    side = np.empty(n, np.int8)
+    price = np.empty(n, np.int64)
+    size = np.empty(n, np.float64)
+    has_ids = False
+    is_sorted = True
+    for i in range(n):
+        e = events[i]
+        ts[i] = e.ts
+        ts_local[i] = e.ts_local
+        kind[i] = e.kind
+        side[i] = e.side
+        price[i] = e.price
+        size[i] = e.size
+        if e.order_id != 0:
+            has_ids = True
+        if i > 0 and ts[i] < ts[i - 1]:
+            is_sorted = False
+    return ts, ts_local, kind, side, price, size, has_ids, is_sorted
+
+
+@njit(cache=True)
 def order_add_index_nb(kind: np.ndarray, order_id: np.ndarray) -> np.ndarray:
     """For each event, the index of the ADD of the order it refers to (-1: added before the data
     starts, or no id). FIFO uses it: an order is ahead of ours iff its ADD came before our
