@@ -65,7 +65,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from companion.backtest.strategies import D_CANCEL_SENT, D_K, D_MID, D_ROLE, D_SIGNAL, N_DEC
+from companion.backtest.strategies import D_K, N_DEC, log_decision_nb
 from companion.events import EXEC_HIDDEN, EXEC_VISIBLE, NS, TRADE
 from companion.sim.context import best_ask, best_bid, cancel, is_live, submit
 from companion.sim.orders import LIMIT, NEW, PARTIAL, PENDING, POST_ONLY
@@ -253,16 +253,6 @@ def _targets_px(params, sigma_e, A_e, k_e, t, bid, ask, position, value):
 
 
 @njit(cache=True)
-def _log_quote(dec, oid, k, m, value):
-    if 0 <= oid < dec.shape[0]:
-        dec[oid, D_K] = k
-        dec[oid, D_MID] = m
-        dec[oid, D_SIGNAL] = value
-        dec[oid, D_ROLE] = ROLE_QUOTE
-        dec[oid, D_CANCEL_SENT] = 0.0
-
-
-@njit(cache=True)
 def _manage_side(ctx, params, state, dec, side, target, k, m, value):
     s_oid = S_BID_OID if side > 0 else S_ASK_OID
     s_px = S_BID_PX if side > 0 else S_ASK_PX
@@ -284,7 +274,7 @@ def _manage_side(ctx, params, state, dec, side, target, k, m, value):
     if new >= 0:
         state[s_oid] = new
         state[s_px] = target
-        _log_quote(dec, new, k, m, value)
+        log_decision_nb(dec, new, k, m, value, ROLE_QUOTE)
 
 
 @njit(cache=True)
@@ -338,7 +328,7 @@ class MarketMakerPython:
         self._n_sub += 1
         state[s_oid] = new
         state[s_px] = target
-        _log_quote(self.dec, new, k, m, value)
+        log_decision_nb(self.dec, new, k, m, value, ROLE_QUOTE)
 
     def __call__(self, ctx) -> None:
         k = ctx.k

@@ -181,33 +181,32 @@ def crossing_qty_nb(row: np.ndarray, side: int, price: float) -> float:
 
 
 @njit(cache=True)
-def market_columns_nb(events):
-    """The loop's market columns of an event array (:data:`companion.events.EVENT_DTYPE` or any
-    record with its fields), in one pass: ``(ts, ts_local, kind, side, price, size, has_ids,
-    is_sorted)`` -- int64, int64, int8, int8, int64, float64 arrays, whether any ``order_id`` is
-    non-zero, whether ``ts`` is non-decreasing (one read of the records instead of one per field)."""
-    n = events.shape[0]
-    ts = np.empty(n, np.int64)
-    ts_local = np.empty(n, np.int64)
-    kind = np.empty(n, np.int8)
-    side = np.empty(n, np.int8)
-    price = np.empty(n, np.int64)
-    size = np.empty(n, np.float64)
+def write_market_columns_nb(events, mkt, order_id, start):
+    """Write the fields of ``events`` (:data:`companion.events.EVENT_DTYPE`, or any record with
+    its fields) into the loop's market columns ``mkt[0:6]`` (ts, ts_local, kind, side, price,
+    size) and into ``order_id`` (skipped when it is empty) from row ``start`` on, in one pass over
+    the records. Returns ``(has_ids, is_sorted)``: whether any order id is non-zero, whether
+    ``ts`` is non-decreasing from row ``start - 1`` on."""
+    ts, ts_local, kind, side, price, size = mkt[0], mkt[1], mkt[2], mkt[3], mkt[4], mkt[5]
+    keep_ids = order_id.shape[0] > 0
     has_ids = False
     is_sorted = True
-    for i in range(n):
-        e = events[i]
+    for j in range(events.shape[0]):
+        i = start + j
+        e = events[j]
         ts[i] = e.ts
         ts_local[i] = e.ts_local
         kind[i] = e.kind
         side[i] = e.side
         price[i] = e.price
         size[i] = e.size
+        if keep_ids:
+            order_id[i] = e.order_id
         if e.order_id != 0:
             has_ids = True
         if i > 0 and ts[i] < ts[i - 1]:
             is_sorted = False
-    return ts, ts_local, kind, side, price, size, has_ids, is_sorted
+    return has_ids, is_sorted
 
 
 @njit(cache=True)
@@ -241,6 +240,17 @@ def add_index_into_nb(kind: np.ndarray, order_id: np.ndarray, start: int, stop: 
 # ----------------------------------------------------------------------------------------------
 # channels and fills
 @njit(cache=True, _nrt=False, forceinline=True)
+def _next_row_nb(istate, count, buf, err):
+    """The row an append to ``buf`` writes (its count is ``istate[count]``; the caller bumps it),
+    or -1 with ``istate[I_ERR] = err`` when ``buf`` is full."""
+    n = istate[count]
+    if n >= buf.shape[0]:
+        istate[I_ERR] = err
+        return -1
+    return n
+
+
+@njit(cache=True, _nrt=False, forceinline=True)
 def _draw_nb(lat, ch, t, rng):
     spec, tabs = lat
     return latency_draw_nb(int(spec[ch, 0]), spec[ch, 1], spec[ch, 2], tabs[ch], t, rng)
@@ -251,9 +261,8 @@ def _respond_nb(lat, st, out, t, kind, oid, qty, price, fee, status):
     """Queue a response at exchange time ``t``; returns its local delivery time (-1 if full)."""
     istate, fstate, rng = st
     resps = out[3]
-    tail = istate[I_RESP_TAIL]
-    if tail >= resps.shape[0]:
-        istate[I_ERR] = ERR_CHANNEL_FULL
+    tail = _next_row_nb(istate, I_RESP_TAIL, resps, ERR_CHANNEL_FULL)
+    if tail < 0:
         return -1
     tr = t + _draw_nb(lat, CH_RESP, t, rng)
     if tr < istate[I_LAST_RESP]:
@@ -276,9 +285,8 @@ def _fill_nb(cfg, lat, st, out, j, price, qty, liq, t, ev_idx):
     """Book one fill of order ``j``: accounting, fill row, response."""
     istate, fstate, rng = st
     orders, fills = out[0], out[1]
-    nf = istate[I_NFILL]
-    if nf >= fills.shape[0]:
-        istate[I_ERR] = ERR_FILLS_FULL
+    nf = _next_row_nb(istate, I_NFILL, fills, ERR_FILLS_FULL)
+    if nf < 0:
         return
     o = orders[j]
     rate = cfg[C_MAKER] if liq == MAKER else cfg[C_TAKER]
@@ -614,9 +622,8 @@ def _deliver_nb(st, out, t):
 def _push_req_nb(lat, st, out, t, kind, oid):
     istate, fstate, rng = st
     reqs = out[2]
-    tail = istate[I_REQ_TAIL]
-    if tail >= reqs.shape[0]:
-        istate[I_ERR] = ERR_CHANNEL_FULL
+    tail = _next_row_nb(istate, I_REQ_TAIL, reqs, ERR_CHANNEL_FULL)
+    if tail < 0:
         return
     ta = t + _draw_nb(lat, CH_ENTRY, t, rng)
     if ta < istate[I_LAST_ENTRY]:
@@ -632,9 +639,8 @@ def _push_req_nb(lat, st, out, t, kind, oid):
 def _log_risk_nb(st, out, t, ev, rule, action, equity, value):
     istate, fstate, rng = st
     log = out[4]
-    n = istate[I_NRISK]
-    if n >= log.shape[0]:
-        istate[I_ERR] = ERR_RISKLOG_FULL
+    n = _next_row_nb(istate, I_NRISK, log, ERR_RISKLOG_FULL)
+    if n < 0:
         return
     log[n].ts = t
     log[n].event_idx = ev
@@ -651,9 +657,8 @@ def _submit_nb(lat, st, out, limits, t, side, otype, price, qty, by_risk):
     """Create order row ``n_orders`` at local time ``t`` and send it (pre-trade risk first)."""
     istate, fstate, rng = st
     orders = out[0]
-    j = istate[I_NORD]
-    if j >= orders.shape[0]:
-        istate[I_ERR] = ERR_ORDERS_FULL
+    j = _next_row_nb(istate, I_NORD, orders, ERR_ORDERS_FULL)
+    if j < 0:
         return -1
     o = orders[j]
     o.order_id = j

@@ -379,7 +379,12 @@ class Simulator:
         book = np.ascontiguousarray(book, dtype=np.float64)
         if book.ndim != 2 or book.shape[0] != len(events) or book.shape[1] % 4 or book.shape[1] == 0:
             raise ValueError(f"book must be (len(events), 4L); got {book.shape} for {len(events)} events")
-        ts, ts_local, kind, side, price, size, has_ids, is_sorted = ex.market_columns_nb(events)
+        n = len(events)
+        cols = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int8), np.empty(n, np.int8),
+                np.empty(n, np.int64), np.empty(n, np.float64))
+        fifo = queue.code == Q_FIFO
+        oid = np.empty(n if fifo else 0, np.int64)
+        has_ids, is_sorted = ex.write_market_columns_nb(events, cols, oid, 0)
         if not is_sorted:
             raise ValueError("events must be sorted by ts")
         if tick <= 0:
@@ -387,9 +392,8 @@ class Simulator:
         self._book = book
         # the ADD index is read by the FIFO queue model only (a typed-dict pass costs ~35 ns per
         # event): -1 everywhere for the other models
-        add_index = (ex.order_add_index_nb(kind, np.ascontiguousarray(events["order_id"], dtype=np.int64))
-                     if queue.code == Q_FIFO else np.full(len(kind), -1, dtype=np.int64))
-        self._mkt = (ts, ts_local, kind, side, price, size, add_index, book)
+        add_index = ex.order_add_index_nb(cols[2], oid) if fifo else np.full(n, -1, dtype=np.int64)
+        self._mkt = (*cols, add_index, book)
         self._xs = ExchangeState(tick=tick, n_events=len(book), levels=book.shape[1] // 4, lot=lot, queue=queue,
                                  feed_latency=feed_latency, entry_latency=entry_latency,
                                  response_latency=response_latency, fees=fees, impact=impact, risk=risk,
