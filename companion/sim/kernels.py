@@ -257,6 +257,17 @@ def _draw_nb(lat, ch, t, rng):
 
 
 @njit(cache=True, _nrt=False, forceinline=True)
+def _channel_time_nb(lat, ch, istate, last, t, rng):
+    """Delivery time of a message sent at ``t`` on channel ``ch``: ``t`` + a latency draw, never
+    before the channel's previous message (``istate[last]``, which it becomes): channels are FIFO."""
+    ta = t + _draw_nb(lat, ch, t, rng)
+    if ta < istate[last]:
+        ta = istate[last]
+    istate[last] = ta
+    return ta
+
+
+@njit(cache=True, _nrt=False, forceinline=True)
 def _respond_nb(lat, st, out, t, kind, oid, qty, price, fee, status):
     """Queue a response at exchange time ``t``; returns its local delivery time (-1 if full)."""
     istate, fstate, rng = st
@@ -264,10 +275,7 @@ def _respond_nb(lat, st, out, t, kind, oid, qty, price, fee, status):
     tail = _next_row_nb(istate, I_RESP_TAIL, resps, ERR_CHANNEL_FULL)
     if tail < 0:
         return -1
-    tr = t + _draw_nb(lat, CH_RESP, t, rng)
-    if tr < istate[I_LAST_RESP]:
-        tr = istate[I_LAST_RESP]
-    istate[I_LAST_RESP] = tr
+    tr = _channel_time_nb(lat, CH_RESP, istate, I_LAST_RESP, t, rng)
     r = resps[tail]
     r.t = tr
     r.kind = kind
@@ -625,10 +633,7 @@ def _push_req_nb(lat, st, out, t, kind, oid):
     tail = _next_row_nb(istate, I_REQ_TAIL, reqs, ERR_CHANNEL_FULL)
     if tail < 0:
         return
-    ta = t + _draw_nb(lat, CH_ENTRY, t, rng)
-    if ta < istate[I_LAST_ENTRY]:
-        ta = istate[I_LAST_ENTRY]
-    istate[I_LAST_ENTRY] = ta
+    ta = _channel_time_nb(lat, CH_ENTRY, istate, I_LAST_ENTRY, t, rng)
     reqs[tail].t = ta
     reqs[tail].kind = kind
     reqs[tail].order_id = oid
