@@ -65,7 +65,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from companion.backtest.strategies import D_K, N_DEC, log_decision_nb
+from companion.backtest.strategies import log_decision_nb, new_decisions
 from companion.events import EXEC_HIDDEN, EXEC_VISIBLE, NS, TRADE
 from companion.sim.context import best_ask, best_bid, cancel, is_live, submit
 from companion.sim.orders import LIMIT, NEW, PARTIAL, PENDING, POST_ONLY
@@ -659,11 +659,13 @@ class _MarketMaker:
 
         n = len(book)
         out = np.full((n, N_MODEL), np.nan)
-        m = mid_price(book)
         tick = float(instrument.tick)
+        fit_intensity = self.model != MODEL_GRID and (self.A is None or self.k is None)
+        if self.sigma is None or fit_intensity:
+            m = mid_price(book)  # (a strided pass over the whole book: only when estimating)
         if self.sigma is None:
             out[:, M_SIGMA] = rolling_volatility(events["ts"], m, window_s=self.vol_window_s, tick=tick)
-        if self.model != MODEL_GRID and (self.A is None or self.k is None):
+        if fit_intensity:
             A, k = rolling_intensity(events, m, window_s=self.intensity_window_s, tick=tick)
             out[:, M_A], out[:, M_K] = A, k
         return out
@@ -674,8 +676,7 @@ class _MarketMaker:
         n = len(book)
         state = np.zeros(N_MM_STATE)
         state[S_BID_OID] = state[S_ASK_OID] = -1.0
-        dec = np.zeros((max_orders + 1000, N_DEC))
-        dec[:, D_K] = -1.0
+        dec = new_decisions(max_orders)
         return p, (state, np.zeros(n, np.int8), self.forecast_values(events, book, instrument), dec,
                    np.ascontiguousarray(self.model_table(events, book, instrument)))
 

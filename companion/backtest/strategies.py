@@ -50,6 +50,23 @@ ROLE_ENTRY, ROLE_EXIT = 1.0, 2.0
 _EPS = 1e-9
 
 
+def new_decisions(max_orders: int) -> np.ndarray:
+    """An empty decisions table for ``max_orders`` orders (+1000 for the risk manager's): float64
+    ``(rows, N_DEC)``, ``D_K = -1`` (no decision) everywhere, other columns 0. Column-major, so
+    marking the rows touches one column and the rest is written only where orders are logged
+    (a day's table is 16 MB).
+
+    Examples
+    --------
+    >>> d = new_decisions(2)
+    >>> d.shape == (1002, N_DEC), float(d[0, D_K]), float(d[0, D_MID])
+    (True, -1.0, 0.0)
+    """
+    dec = np.zeros((N_DEC, int(max_orders) + 1000)).T
+    dec[:, D_K] = -1.0
+    return dec
+
+
 @njit(cache=True)
 def log_decision_nb(dec, oid, k, mid, value, role):
     """Row ``oid`` of the decisions table (``N_DEC`` columns ``D_*``): the book row ``k`` the order
@@ -253,8 +270,7 @@ class _SignalTrader:
         state = np.zeros(N_STATE)
         state[S_ENTRY_T] = -1.0
         state[S_LAST_EXIT_T] = -np.inf
-        dec = np.zeros((max_orders + 1000, N_DEC))
-        dec[:, D_K] = -1.0
+        dec = new_decisions(max_orders)
         return self._params(float(instrument.tick)), (state, np.ascontiguousarray(codes, np.int8),
                                                        np.ascontiguousarray(values, np.float64), dec)
 
