@@ -17,7 +17,9 @@ Two strategies, each a jitted loop in both engines:
 Throughput = input events / wall seconds of (engine construction + run); data preparation
 (our book snapshots come with the dataset; hftbacktest's export is timed and reported apart) is
 excluded from both. Both JITs are warmed on a 20k-event slice first; times are the best of
-``--repeat`` runs. Target: ours >= 1.5x hftbacktest per-event (quote) throughput.
+``--repeat`` runs, and of at least ``--min-seconds`` of runs for each side (a run of ours lasts
+tens of ms: on a shared machine a few runs are often all descheduled, for either engine). Target (issue 14): ours >= 2.5x hftbacktest per-event throughput on both
+strategies (wall clock, so a loaded machine moves both sides; the CPU-time ratio is printed too).
 
 ``--strategy mm`` runs instead the course's **GLFT market maker with fixed parameters**
 (:class:`companion.backtest.market_making.GLFT` with ``sigma``, ``A``, ``k`` given, so nothing is
@@ -68,6 +70,9 @@ from companion.sim import (  # noqa: E402
     Simulator,
 )
 from companion.sim.context import cancel, submit  # noqa: E402
+
+#: issue 14: ours >= 2.5x hftbacktest per-event throughput (noop, quote and mm)
+TARGET_RATIO = 2.5
 
 DIFFERENCES = [
     "wake-ups: ours wakes the strategy after every event; hftbacktest's wait_next_feed returns "
@@ -259,9 +264,15 @@ def _hbt_backtest(data, tick_size, lot_size, latency_ns, qn, maker_fee=0.0, take
     return hb.HashMapMarketDepthBacktest([a])
 
 
-def _best(fn, repeat):
-    t = best_of(fn, repeat)
-    return t.wall, t.out
+def _best(fn, args):
+    """Best wall / CPU times of ``fn`` over ``args.repeat`` runs, more until ``args.min_seconds``
+    of runs (same rule for both engines); returns ``(wall, cpu, output of the fastest run)``."""
+    t0 = time.perf_counter()
+    t = best_of(fn, args.repeat)
+    while time.perf_counter() - t0 < args.min_seconds:
+        u = best_of(fn, 1)
+        t = (u if u.wall < t.wall else t)._replace(cpu=min(t.cpu, u.cpu))
+    return t
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -269,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--events", type=int, default=0, help="first N events of the day (0 = all)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--min-seconds", type=float, default=1.0,
+                    help="time each side for at least this long (more runs than --repeat if needed)")
     ap.add_argument("--latency-us", type=float, default=50.0, help="entry = response latency")
     ap.add_argument("--queue-n", type=float, default=2.0, help="power of the queue model")
     ap.add_argument("--requote-ticks", type=int, default=2)
@@ -343,10 +356,10 @@ def main(argv: list[str] | None = None) -> int:
            "latency_ns": lat, "queue_n": args.queue_n, "requote_ticks": args.requote_ticks,
            "hftbacktest_version": getattr(hb, "__version__", "?")}
     for name, s in (("noop", ours_noop), ("quote", ours_quote)):
-        t_o, r_o = _best(lambda s=s: ours(s, ev, book), args.repeat)
-        t_h, r_h = _best(lambda name=name: theirs(name, hdata), args.repeat)
+        t_o, c_o, r_o = _best(lambda s=s: ours(s, ev, book), args)
+        t_h, c_h, r_h = _best(lambda name=name: theirs(name, hdata), args)
         row = {"ours_s": t_o, "hbt_s": t_h, "ours_ev_per_s": n / t_o, "hbt_ev_per_s": n / t_h,
-               "ratio": t_h / t_o}
+               "ratio": t_h / t_o, "ours_cpu_s": c_o, "hbt_cpu_s": c_h, "cpu_ratio": c_h / c_o}
         if name == "quote":
             fills = r_o.fills
             of = r_o.orders
@@ -367,8 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             row["hbt_wakeups"] = int(r_h[0])
         out[name] = row
     out["fill_tol"] = args.fill_tol
-    out["target_ratio"] = 1.5
-    out["target_met"] = out["quote"]["ratio"] >= 1.5
+    out["target_ratio"] = TARGET_RATIO
+    out["target_met"] = all(out[nm]["ratio"] >= TARGET_RATIO for nm in ("noop", "quote"))
     out["differences"] = DIFFERENCES
 
     print(f"events: {n:,} (hftbacktest rows {len(hdata):,}; export {t_export:.2f} s)  "
@@ -376,13 +389,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("noop", "quote"):
         r = out[name]
         print(f"{name:6s} ours {r['ours_ev_per_s'] / 1e6:6.2f} M ev/s   hftbacktest "
-              f"{r['hbt_ev_per_s'] / 1e6:6.2f} M ev/s   ratio {r['ratio']:.2f}x")
+              f"{r['hbt_ev_per_s'] / 1e6:6.2f} M ev/s   ratio {r['ratio']:.2f}x (CPU time {r['cpu_ratio']:.2f}x)")
     q = out["quote"]
     print(f"quote fills: ours {q['ours_filled_orders']} filled orders ({q['ours_fill_rows']} fill rows, "
           f"{q['ours_orders']} orders); hftbacktest {q['hbt_fills']} fills ({q['hbt_orders']} orders); "
           f"rel. diff {q['fill_rel_diff']:+.1%} (tolerance +-{args.fill_tol:.0%}: "
           f"{'ok' if q['fills_within_tol'] else 'OUTSIDE'})")
-    print(f"target ours >= 1.5x hftbacktest per-event: {'met' if out['target_met'] else 'NOT met'}")
+    print(f"target ours >= {TARGET_RATIO}x hftbacktest per-event on both: "
+          f"{'met' if out['target_met'] else 'NOT met'}")
     if args.json:
         from companion.cli import print_json_last
         print_json_last(out)
@@ -464,9 +478,9 @@ def main_mm(args) -> int:
            "maker_fee": args.maker_fee, "taker_fee": args.taker_fee}
     m = min(20_000, n)
     _mm_ours(ev[:m], book[:m], ins, lat, args, fees)                # warm the JIT
-    t_o, r_o = _best(lambda: _mm_ours(ev, book, ins, lat, args, fees), args.repeat)
+    t_o, c_o, r_o = _best(lambda: _mm_ours(ev, book, ins, lat, args, fees), args)
     ours = _mm_summary_ours(r_o, ins)
-    ours.update(seconds=t_o, ev_per_s=n / t_o)
+    ours.update(seconds=t_o, cpu_seconds=c_o, ev_per_s=n / t_o)
     out["ours"] = ours
     print(f"events: {n:,}  latency {lat} ns, power queue n={args.queue_n}; GLFT gamma {args.gamma} "
           f"A {args.A} k {args.k} sigma {args.sigma}: half-spread {hs:.3f} ticks, skew {sk:.3f} ticks")
@@ -506,10 +520,11 @@ def main_mm(args) -> int:
         return res
 
     theirs(to_hftbacktest(ev[:m], ins))                              # warm the JIT
-    t_h, hbt = _best(lambda: theirs(hdata), args.repeat)
-    hbt.update(seconds=t_h, ev_per_s=n / t_h)
+    t_h, c_h, hbt = _best(lambda: theirs(hdata), args)
+    hbt.update(seconds=t_h, cpu_seconds=c_h, ev_per_s=n / t_h)
     out["hbt"] = hbt
     out["ratio"] = t_h / t_o
+    out["cpu_ratio"] = c_h / c_o
     ref = max(hbt["filled_orders"], 1)
     out["fill_rel_diff"] = (ours["filled_orders"] - hbt["filled_orders"]) / ref
     tick_ccy = float(ins.tick) / scale
@@ -519,12 +534,13 @@ def main_mm(args) -> int:
     out["fills_within_tol"] = abs(out["fill_rel_diff"]) <= args.fill_tol
     out["pnl_within_tol"] = abs(pps_o - pps_h) <= args.pnl_tol_ticks
     out["fill_tol"], out["pnl_tol_ticks"] = args.fill_tol, args.pnl_tol_ticks
-    out["target_ratio"] = 2.5
-    out["target_met"] = out["ratio"] >= 2.5
+    out["target_ratio"] = TARGET_RATIO
+    out["target_met"] = out["ratio"] >= TARGET_RATIO
     out["differences"] = MM_DIFFERENCES
     print(f"hftbacktest {hbt['ev_per_s'] / 1e6:6.2f} M ev/s  {hbt['filled_orders']} fills, volume "
           f"{hbt['volume']:,.0f}, end position {hbt['position']:,.0f}, net P&L {hbt['net_pnl']:,.2f}")
-    print(f"throughput ratio {out['ratio']:.2f}x (target 2.5x: {'met' if out['target_met'] else 'NOT met'})")
+    print(f"throughput ratio {out['ratio']:.2f}x (CPU time {out['cpu_ratio']:.2f}x; target {TARGET_RATIO}x: "
+          f"{'met' if out['target_met'] else 'NOT met'})")
     print(f"fills rel. diff {out['fill_rel_diff']:+.1%} (tolerance +-{args.fill_tol:.0%}: "
           f"{'ok' if out['fills_within_tol'] else 'OUTSIDE'}); net P&L per traded share "
           f"{pps_o:+.3f} vs {pps_h:+.3f} ticks (tolerance +-{args.pnl_tol_ticks} tick: "

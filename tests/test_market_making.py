@@ -11,7 +11,6 @@ import pytest
 
 from companion import synth
 from companion.backtest import ExecutionConfig, run_backtest
-from companion.backtest import market_making as mm
 from companion.backtest.market_making import (
     GLFT,
     AvellanedaStoikov,
@@ -23,6 +22,7 @@ from companion.backtest.market_making import (
     rolling_intensity,
     rolling_volatility,
 )
+from companion.backtest.strategies import N_DEC
 from companion.events import EVENT_DTYPE, EXEC_VISIBLE, NS, TRADE, Instrument
 from companion.sim import Fees, RiskLimits
 from companion.sim.context import new_context
@@ -75,7 +75,7 @@ def _run_kernel(strategy, row, *, position=0.0, value=0.0, orders=None, state=No
     p = strategy._param_vector(INST, 1000)
     orders = np.zeros(0, ORDER_DTYPE) if orders is None else orders
     st = np.array([-1.0, -1.0, 0.0, 0.0]) if state is None else state
-    us = (st, np.zeros(1, np.int8), np.array([value]), np.zeros((1000, mm.N_DEC)),
+    us = (st, np.zeros(1, np.int8), np.array([value]), np.zeros((1000, N_DEC)),
           np.full((1, 3), np.nan))
     acts = np.zeros(8, ACTION_DTYPE)
     ctx = new_context(t, 0, np.asarray(row, np.float64), position, 0.0, orders, len(orders), acts,

@@ -65,7 +65,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from companion.backtest.strategies import D_CANCEL_SENT, D_K, D_MID, D_ROLE, D_SIGNAL, N_DEC
+from companion.backtest.strategies import log_decision_nb, new_decisions
 from companion.events import EXEC_HIDDEN, EXEC_VISIBLE, NS, TRADE
 from companion.sim.context import best_ask, best_bid, cancel, is_live, submit
 from companion.sim.orders import LIMIT, NEW, PARTIAL, PENDING, POST_ONLY
@@ -84,8 +84,8 @@ ALPHAS = ("none", "imbalance", "microprice", "ofi")
 # params vector
 (P_QTY, P_MODEL, P_GAMMA, P_TICK, P_MAX_POS, P_REQUOTE_TICKS, P_ALPHA_SCALE, P_MAX_SPREAD_TICKS,
  P_MAX_SIGMA, P_T_END_NS, P_TAU_S, P_GRID_HALF, P_GRID_SKEW, P_A, P_K, P_SIGMA, P_MAX_ORDERS,
- P_OTYPE) = range(18)
-N_MM_PARAMS = 18
+ P_OTYPE, P_C1, P_C2) = range(20)
+N_MM_PARAMS = 20
 # state vector: our live quote per side (order id, price units)
 S_BID_OID, S_ASK_OID, S_BID_PX, S_ASK_PX = 0, 1, 2, 3
 N_MM_STATE = 4
@@ -110,24 +110,47 @@ def glft_coefficients_nb(gamma, A, k):
 
 
 @njit(cache=True)
-def quote_targets_nb(model, mid_t, q, sigma, A, k, gamma, tau, alpha, grid_half, grid_skew):
-    """Unrounded ``(bid, ask)`` in ticks for ``model`` (MODEL_AS / MODEL_GLFT / MODEL_GRID) at mid
-    ``mid_t`` (ticks), inventory ``q`` (quote units), forecast shift ``alpha`` (ticks) -- the
-    formulas of the module docstring. nan when the model is undefined for these inputs."""
+def model_coefficients_nb(model, A, k, gamma):
+    """The constants of ``model``'s quotes that depend on ``(A, k, gamma)`` only: GLFT
+    ``(c1, c2)`` (:func:`glft_coefficients_nb`), Avellaneda-Stoikov ``(ln(1 + gamma/k) / gamma,
+    nan)`` (nan when ``gamma`` or ``k`` is not > 0), grid ``(nan, nan)``. Computed once per run
+    when ``A`` and ``k`` are fixed (the ``P_C1`` / ``P_C2`` parameters), else per wake-up."""
     if model == MODEL_GLFT:
-        c1, c2 = glft_coefficients_nb(gamma, A, k)
+        return glft_coefficients_nb(gamma, A, k)
+    if model == MODEL_AS:
+        if not (gamma > 0.0 and k > 0.0):
+            return np.nan, np.nan
+        return math.log(1.0 + gamma / k) / gamma, np.nan
+    return np.nan, np.nan
+
+
+@njit(cache=True)
+def targets_from_coefficients_nb(model, mid_t, q, sigma, c1, c2, gamma, tau, alpha, grid_half,
+                                 grid_skew):
+    """:func:`quote_targets_nb` given :func:`model_coefficients_nb`'s ``(c1, c2)``."""
+    if model == MODEL_GLFT:
         half = c1 + 0.5 * sigma * c2
         r = mid_t - sigma * c2 * q + alpha
     elif model == MODEL_AS:
-        if not (gamma > 0.0 and k > 0.0):
+        if not (c1 == c1):
             return np.nan, np.nan
         v = gamma * sigma * sigma * tau
         r = mid_t - q * v + alpha
-        half = 0.5 * v + math.log(1.0 + gamma / k) / gamma
+        half = 0.5 * v + c1
     else:
         half = grid_half
         r = mid_t - grid_skew * q + alpha
     return r - half, r + half
+
+
+@njit(cache=True)
+def quote_targets_nb(model, mid_t, q, sigma, A, k, gamma, tau, alpha, grid_half, grid_skew):
+    """Unrounded ``(bid, ask)`` in ticks for ``model`` (MODEL_AS / MODEL_GLFT / MODEL_GRID) at mid
+    ``mid_t`` (ticks), inventory ``q`` (quote units), forecast shift ``alpha`` (ticks) -- the
+    formulas of the module docstring. nan when the model is undefined for these inputs."""
+    c1, c2 = model_coefficients_nb(model, A, k, gamma)
+    return targets_from_coefficients_nb(model, mid_t, q, sigma, c1, c2, gamma, tau, alpha,
+                                        grid_half, grid_skew)
 
 
 def glft_coefficients(gamma: float, A: float, k: float) -> tuple[float, float]:
@@ -212,8 +235,12 @@ def _targets_px(params, sigma_e, A_e, k_e, t, bid, ask, position, value):
     if params[P_T_END_NS] == params[P_T_END_NS]:
         tau = max(0.0, (params[P_T_END_NS] - t) / NS)
     q = position / params[P_QTY]
-    b_t, a_t = quote_targets_nb(mdl, 0.5 * (bid + ask) / tick, q, sigma, A, k, params[P_GAMMA],
-                                tau, alpha, params[P_GRID_HALF], params[P_GRID_SKEW])
+    c1, c2 = params[P_C1], params[P_C2]  # of the fixed A / k (GLFT), k (AS)
+    if not (k == params[P_K] and (A == params[P_A] or mdl != MODEL_GLFT)):
+        c1, c2 = model_coefficients_nb(mdl, A, k, params[P_GAMMA])  # estimated: this wake-up's
+    b_t, a_t = targets_from_coefficients_nb(mdl, 0.5 * (bid + ask) / tick, q, sigma, c1, c2,
+                                            params[P_GAMMA], tau, alpha, params[P_GRID_HALF],
+                                            params[P_GRID_SKEW])
     if not (b_t == b_t and a_t == a_t):
         return np.nan, np.nan
     bpx = min(math.floor(b_t + _EPS) * tick, ask - tick)
@@ -223,16 +250,6 @@ def _targets_px(params, sigma_e, A_e, k_e, t, bid, ask, position, value):
     if position - params[P_QTY] < -params[P_MAX_POS] - _EPS:
         apx = np.nan
     return bpx, apx
-
-
-@njit(cache=True)
-def _log_quote(dec, oid, k, m, value):
-    if 0 <= oid < dec.shape[0]:
-        dec[oid, D_K] = k
-        dec[oid, D_MID] = m
-        dec[oid, D_SIGNAL] = value
-        dec[oid, D_ROLE] = ROLE_QUOTE
-        dec[oid, D_CANCEL_SENT] = 0.0
 
 
 @njit(cache=True)
@@ -257,7 +274,7 @@ def _manage_side(ctx, params, state, dec, side, target, k, m, value):
     if new >= 0:
         state[s_oid] = new
         state[s_px] = target
-        _log_quote(dec, new, k, m, value)
+        log_decision_nb(dec, new, k, m, value, ROLE_QUOTE)
 
 
 @njit(cache=True)
@@ -311,7 +328,7 @@ class MarketMakerPython:
         self._n_sub += 1
         state[s_oid] = new
         state[s_px] = target
-        _log_quote(self.dec, new, k, m, value)
+        log_decision_nb(self.dec, new, k, m, value, ROLE_QUOTE)
 
     def __call__(self, ctx) -> None:
         k = ctx.k
@@ -614,7 +631,13 @@ class _MarketMaker:
         p[P_A], p[P_K], p[P_SIGMA] = _opt(self.A), _opt(self.k), _opt(self.sigma)
         p[P_MAX_ORDERS] = max_orders
         p[P_OTYPE] = POST_ONLY if self.post_only else LIMIT
+        self._model_params(p, instrument)
+        # the quote constants of fixed A / k, once per run (the kernel recomputes estimated ones)
+        p[P_C1], p[P_C2] = model_coefficients_nb(int(self.model), p[P_A], p[P_K], p[P_GAMMA])
         return p
+
+    def _model_params(self, p: np.ndarray, instrument) -> None:
+        """Validate the model's own parameters and write them into ``p``."""
 
     def validate(self, instrument) -> None:
         """Raise ValueError naming the first invalid parameter for this instrument."""
@@ -636,11 +659,13 @@ class _MarketMaker:
 
         n = len(book)
         out = np.full((n, N_MODEL), np.nan)
-        m = mid_price(book)
         tick = float(instrument.tick)
+        fit_intensity = self.model != MODEL_GRID and (self.A is None or self.k is None)
+        if self.sigma is None or fit_intensity:
+            m = mid_price(book)  # (a strided pass over the whole book: only when estimating)
         if self.sigma is None:
             out[:, M_SIGMA] = rolling_volatility(events["ts"], m, window_s=self.vol_window_s, tick=tick)
-        if self.model != MODEL_GRID and (self.A is None or self.k is None):
+        if fit_intensity:
             A, k = rolling_intensity(events, m, window_s=self.intensity_window_s, tick=tick)
             out[:, M_A], out[:, M_K] = A, k
         return out
@@ -651,14 +676,19 @@ class _MarketMaker:
         n = len(book)
         state = np.zeros(N_MM_STATE)
         state[S_BID_OID] = state[S_ASK_OID] = -1.0
-        dec = np.zeros((max_orders + 1000, N_DEC))
-        dec[:, D_K] = -1.0
+        dec = new_decisions(max_orders)
         return p, (state, np.zeros(n, np.int8), self.forecast_values(events, book, instrument), dec,
                    np.ascontiguousarray(self.model_table(events, book, instrument)))
 
     @staticmethod
     def python_callback(params, user_state):
         return MarketMakerPython(params, user_state)
+
+
+def _set_gamma(p: np.ndarray, gamma: float) -> None:
+    if not (np.isfinite(gamma) and gamma > 0):
+        raise ValueError(f"gamma must be > 0, got {gamma}")
+    p[P_GAMMA] = gamma
 
 
 @dataclass
@@ -686,12 +716,8 @@ class GLFT(_MarketMaker):
     #: registry name (``backtest --strategy mm``)
     name = "glft"
 
-    def _param_vector(self, instrument, max_orders):
-        if not (np.isfinite(self.gamma) and self.gamma > 0):
-            raise ValueError(f"gamma must be > 0, got {self.gamma}")
-        p = super()._param_vector(instrument, max_orders)
-        p[P_GAMMA] = self.gamma
-        return p
+    def _model_params(self, p, instrument):
+        _set_gamma(p, self.gamma)
 
 
 @dataclass
@@ -708,11 +734,8 @@ class AvellanedaStoikov(_MarketMaker):
     #: registry name (``backtest --strategy mm_as``)
     name = "as"
 
-    def _param_vector(self, instrument, max_orders):
-        if not (np.isfinite(self.gamma) and self.gamma > 0):
-            raise ValueError(f"gamma must be > 0, got {self.gamma}")
-        p = super()._param_vector(instrument, max_orders)
-        p[P_GAMMA] = self.gamma
+    def _model_params(self, p, instrument):
+        _set_gamma(p, self.gamma)
         if self.horizon_s is not None:
             if not (np.isfinite(self.horizon_s) and self.horizon_s >= 0):
                 raise ValueError(f"horizon_s must be >= 0, got {self.horizon_s}")
@@ -721,7 +744,6 @@ class AvellanedaStoikov(_MarketMaker):
             p[P_T_END_NS] = float(instrument.session_close_ns)
         else:
             raise ValueError("AvellanedaStoikov needs horizon_s when the instrument has no session close")
-        return p
 
 
 @dataclass
@@ -738,12 +760,10 @@ class Grid(_MarketMaker):
     #: registry name (``backtest --strategy mm_grid``)
     name = "grid"
 
-    def _param_vector(self, instrument, max_orders):
+    def _model_params(self, p, instrument):
         for nm in ("half_spread_ticks", "skew_ticks"):
             v = getattr(self, nm)
             if not (np.isfinite(v) and v >= 0):
                 raise ValueError(f"{nm} must be finite and >= 0, got {v}")
-        p = super()._param_vector(instrument, max_orders)
         p[P_GRID_HALF] = self.half_spread_ticks
         p[P_GRID_SKEW] = self.skew_ticks
-        return p

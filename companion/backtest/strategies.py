@@ -50,14 +50,44 @@ ROLE_ENTRY, ROLE_EXIT = 1.0, 2.0
 _EPS = 1e-9
 
 
+def new_decisions(max_orders: int) -> np.ndarray:
+    """An empty decisions table for ``max_orders`` orders (+1000 for the risk manager's): float64
+    ``(rows, N_DEC)``, ``D_K = -1`` (no decision) everywhere, other columns 0. Column-major, so
+    marking the rows touches one column and the rest is written only where orders are logged
+    (a day's table is 16 MB).
+
+    Examples
+    --------
+    >>> d = new_decisions(2)
+    >>> d.shape == (1002, N_DEC), float(d[0, D_K]), float(d[0, D_MID])
+    (True, -1.0, 0.0)
+    """
+    dec = np.zeros((N_DEC, int(max_orders) + 1000)).T
+    dec[:, D_K] = -1.0
+    return dec
+
+
 @njit(cache=True)
-def _log_decision(dec, oid, k, mid, value, role):
-    if oid < dec.shape[0]:
+def log_decision_nb(dec, oid, k, mid, value, role):
+    """Row ``oid`` of the decisions table (``N_DEC`` columns ``D_*``): the book row ``k`` the order
+    was decided on, the mid and signal value there, its ``role`` (entry / exit / quote), no cancel
+    sent yet. Ignored for an id outside the table (``-1``: not sent)."""
+    if 0 <= oid < dec.shape[0]:
         dec[oid, D_K] = k
         dec[oid, D_MID] = mid
         dec[oid, D_SIGNAL] = value
         dec[oid, D_ROLE] = role
         dec[oid, D_CANCEL_SENT] = 0.0
+
+
+@njit(cache=True)
+def track_entry_time_nb(state, position, t):
+    """``state[S_ENTRY_T]``: the local time the strategy first saw its current position (-1 when
+    flat)."""
+    if abs(position) < _EPS:
+        state[S_ENTRY_T] = -1.0
+    elif state[S_ENTRY_T] < 0.0:
+        state[S_ENTRY_T] = t
 
 
 @njit(cache=True)
@@ -82,10 +112,7 @@ def signal_trader_nb(ctx, params, user_state):
                 cancel(ctx, j)
                 dec[j, D_CANCEL_SENT] = 1.0
     q = ctx.position
-    if abs(q) < _EPS:
-        state[S_ENTRY_T] = -1.0
-    elif state[S_ENTRY_T] < 0.0:
-        state[S_ENTRY_T] = t
+    track_entry_time_nb(state, q, t)
     if live:
         return
     code = codes[k]
@@ -113,7 +140,7 @@ def signal_trader_nb(ctx, params, user_state):
             price = np.int64(base + side * params[P_OFFSET_TICKS] * params[P_TICK])
         oid = submit(ctx, side, params[P_QTY], price, otype)
         if oid >= 0:
-            _log_decision(dec, oid, k, m, values[k], ROLE_ENTRY)
+            log_decision_nb(dec, oid, k, m, values[k], ROLE_ENTRY)
         return
     # 3. in a position: exit?
     d = 1 if q > 0 else -1
@@ -124,7 +151,7 @@ def signal_trader_nb(ctx, params, user_state):
     if ex:
         oid = submit(ctx, -d, abs(q), 0, MARKET)
         if oid >= 0:
-            _log_decision(dec, oid, k, m, values[k], ROLE_EXIT)
+            log_decision_nb(dec, oid, k, m, values[k], ROLE_EXIT)
         state[S_LAST_EXIT_T] = t
 
 
@@ -158,10 +185,7 @@ class SignalTraderPython:
                 ctx.cancel(int(j))
                 dec[j, D_CANCEL_SENT] = 1.0
         q = ctx.position
-        if abs(q) < _EPS:
-            state[S_ENTRY_T] = -1.0
-        elif state[S_ENTRY_T] < 0.0:
-            state[S_ENTRY_T] = t
+        track_entry_time_nb(state, q, t)
         if len(live_ids):
             return
         k = ctx.k
@@ -181,7 +205,7 @@ class SignalTraderPython:
                     return
                 price = int(np.int64(base + side * p[P_OFFSET_TICKS] * p[P_TICK]))
             oid = ctx.submit(side, float(p[P_QTY]), price, otype)
-            _log_decision_py(dec, oid, k, mid, self.values[k], ROLE_ENTRY)
+            log_decision_nb(dec, oid, k, mid, self.values[k], ROLE_ENTRY)
             return
         d = 1 if q > 0 else -1
         ex = t - state[S_ENTRY_T] >= p[P_HOLD_NS]
@@ -189,13 +213,9 @@ class SignalTraderPython:
             ex = True
         if ex:
             oid = ctx.submit(-d, abs(q), 0, MARKET)
-            _log_decision_py(dec, oid, k, mid, self.values[k], ROLE_EXIT)
+            log_decision_nb(dec, oid, k, mid, self.values[k], ROLE_EXIT)
             state[S_LAST_EXIT_T] = t
 
-
-def _log_decision_py(dec, oid, k, mid, value, role):
-    if oid < len(dec):
-        dec[oid] = (k, mid, value, role, 0.0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,8 +270,7 @@ class _SignalTrader:
         state = np.zeros(N_STATE)
         state[S_ENTRY_T] = -1.0
         state[S_LAST_EXIT_T] = -np.inf
-        dec = np.zeros((max_orders + 1000, N_DEC))
-        dec[:, D_K] = -1.0
+        dec = new_decisions(max_orders)
         return self._params(float(instrument.tick)), (state, np.ascontiguousarray(codes, np.int8),
                                                        np.ascontiguousarray(values, np.float64), dec)
 

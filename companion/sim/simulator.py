@@ -279,10 +279,13 @@ class ExchangeState:
         #: ``(istate, fstate, rng)``
         self.st = (istate, np.zeros(ex.N_FSTATE + 2 * self.levels), rng)  # + taken per level
         mo = self.max_orders + 1000  # room for risk closes and cancels
+        # orders, fills, requests, responses and risk log are append-only buffers read only below
+        # their counters, and the loop writes every field of a row it appends: left uninitialised
+        # (a day's buffers are ~90 MB; zeroing them cost more than a no-op strategy's whole run)
         #: ``(orders, fills, requests, responses, risk log, position series, cash series)``
-        self.out = (np.zeros(mo, ORDER_DTYPE), np.zeros(self.max_fills, FILL_DTYPE),
-                    np.zeros(4 * mo, REQ_DTYPE), np.zeros(self.max_fills + 2 * mo, RESP_DTYPE),
-                    np.zeros(self.max_risk_events, RISK_DTYPE), np.zeros(n_events), np.zeros(n_events))
+        self.out = (np.empty(mo, ORDER_DTYPE), np.empty(self.max_fills, FILL_DTYPE),
+                    np.empty(4 * mo, REQ_DTYPE), np.empty(self.max_fills + 2 * mo, RESP_DTYPE),
+                    np.empty(self.max_risk_events, RISK_DTYPE), np.zeros(n_events), np.zeros(n_events))
 
     def resize_series(self, capacity: int, keep: int) -> None:
         """Grow the per-event position / cash series to ``capacity``, keeping the first ``keep``."""
@@ -376,28 +379,27 @@ class Simulator:
         book = np.ascontiguousarray(book, dtype=np.float64)
         if book.ndim != 2 or book.shape[0] != len(events) or book.shape[1] % 4 or book.shape[1] == 0:
             raise ValueError(f"book must be (len(events), 4L); got {book.shape} for {len(events)} events")
-        ts = np.ascontiguousarray(events["ts"], dtype=np.int64)
-        if len(ts) > 1 and (np.diff(ts) < 0).any():
+        n = len(events)
+        cols = (np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int8), np.empty(n, np.int8),
+                np.empty(n, np.int64), np.empty(n, np.float64))
+        fifo = queue.code == Q_FIFO
+        oid = np.empty(n if fifo else 0, np.int64)
+        has_ids, is_sorted = ex.write_market_columns_nb(events, cols, oid, 0)
+        if not is_sorted:
             raise ValueError("events must be sorted by ts")
         if tick <= 0:
             raise ValueError("tick must be > 0")
-        oid = np.ascontiguousarray(events["order_id"], dtype=np.int64)
-        kind = np.ascontiguousarray(events["kind"], dtype=np.int8)
         self._book = book
-        self._mkt = (ts, np.ascontiguousarray(events["ts_local"], dtype=np.int64), kind,
-                     np.ascontiguousarray(events["side"], dtype=np.int8),
-                     np.ascontiguousarray(events["price"], dtype=np.int64),
-                     np.ascontiguousarray(events["size"], dtype=np.float64),
-                     # the ADD index is read by the FIFO queue model only (a typed-dict pass costs
-                     # ~35 ns per event): -1 everywhere for the other models
-                     ex.order_add_index_nb(kind, oid) if queue.code == Q_FIFO
-                     else np.full(len(kind), -1, dtype=np.int64), book)
+        # the ADD index is read by the FIFO queue model only (a typed-dict pass costs ~35 ns per
+        # event): -1 everywhere for the other models
+        add_index = ex.order_add_index_nb(cols[2], oid) if fifo else np.full(n, -1, dtype=np.int64)
+        self._mkt = (*cols, add_index, book)
         self._xs = ExchangeState(tick=tick, n_events=len(book), levels=book.shape[1] // 4, lot=lot, queue=queue,
                                  feed_latency=feed_latency, entry_latency=entry_latency,
                                  response_latency=response_latency, fees=fees, impact=impact, risk=risk,
                                  seed=seed, wake_interval_ns=wake_interval_ns, max_orders=max_orders,
                                  max_fills=max_fills, max_actions=max_actions, max_risk_events=max_risk_events,
-                                 has_ids=bool((oid != 0).any()))
+                                 has_ids=bool(has_ids))
         self._cfg, self._lat, self._limits = self._xs.cfg, self._xs.lat, self._xs.limits
         self.seed = self._xs.seed
         self.max_orders = self._xs.max_orders
@@ -405,9 +407,12 @@ class Simulator:
         self.max_risk_events = self._xs.max_risk_events
         self._actions = self._xs.actions
         self.queue = queue
+        self._fresh = True
 
     def _reset(self):
-        self._xs.reset(len(self._book))
+        if not self._fresh:  # the constructor's state is fresh: reset before every later run
+            self._xs.reset(len(self._book))
+        self._fresh = False
         self._st, self._out = self._xs.st, self._xs.out
 
     def _result(self, code: int) -> SimResult:
