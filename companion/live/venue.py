@@ -76,6 +76,7 @@ from companion.sim.kernels import (
     add_index_into_nb,
     kill_nb,
     loop_nb,
+    write_market_columns_nb,
 )
 from companion.sim.orders import (
     ACT_CANCEL,
@@ -99,26 +100,14 @@ __all__ = ["Report", "VenueAdapter", "PaperVenue", "paper_step_nb", "kill_nb", "
 # ============================================================================ kernels
 @njit(cache=True)
 def append_events_nb(ev, rows, mkt, oid, a) -> bool:
-    """Copy a chunk of events (EVENT_DTYPE) and its book rows into the buffers at ``a``. Returns
-    whether the chunk carries order ids."""
-    ts, tl, kind, side, price, size, add_idx, book = mkt
-    m = ev.shape[0]
-    ncol = rows.shape[1]
-    ids = False
-    for j in range(m):
-        i = a + j
-        e = ev[j]
-        ts[i] = e.ts
-        tl[i] = e.ts_local
-        kind[i] = e.kind
-        side[i] = e.side
-        price[i] = e.price
-        size[i] = e.size
-        oid[i] = e.order_id
-        if e.order_id != 0:
-            ids = True
-        for c in range(ncol):
-            book[i, c] = rows[j, c]
+    """Copy a chunk of events (EVENT_DTYPE) and its book rows into the buffers at ``a`` (the
+    event fields by :func:`companion.sim.kernels.write_market_columns_nb`, as the simulator
+    does). Returns whether the chunk carries order ids."""
+    ids, _ = write_market_columns_nb(ev, mkt, oid, a)
+    book = mkt[7]
+    for j in range(ev.shape[0]):
+        for c in range(rows.shape[1]):
+            book[a + j, c] = rows[j, c]
     return ids
 
 
