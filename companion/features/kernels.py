@@ -88,20 +88,26 @@ def close_at_nb(ring: np.ndarray, q: int, j: int, cur_k: int, k_init: int, now: 
 
 #: What :func:`advance_bins_nb` returns on the first event (there is no previous bin).
 FIRST_BIN = -(2 ** 62)
+#: ``si`` offsets of the bin bookkeeping of the binned groups (:func:`advance_bins_nb`):
+#: initialised (0/1), current bin, first bin.
+BIN_SI_INIT = 0
+BIN_SI_CUR = 1
+BIN_SI_FIRST = 2
 
 
 @njit(cache=True)
 def advance_bins_nb(t: int, t0: int, b: int, si: np.ndarray) -> int:
     """Bin bookkeeping at an event: returns the previous bin (:data:`FIRST_BIN` on the first
-    event) and sets ``si[0]`` (initialised), ``si[1]`` (current bin), ``si[2]`` (first bin)."""
+    event) and sets ``si[BIN_SI_INIT]`` (initialised), ``si[BIN_SI_CUR]`` (current bin), ``si[BIN_SI_FIRST]``
+    (first bin)."""
     k = bin_of_nb(t, t0, b)
-    if si[0] == 0:
-        si[0] = 1
-        si[1] = k
-        si[2] = k
+    if si[BIN_SI_INIT] == 0:
+        si[BIN_SI_INIT] = 1
+        si[BIN_SI_CUR] = k
+        si[BIN_SI_FIRST] = k
         return FIRST_BIN
-    prev = si[1]
-    si[1] = k
+    prev = si[BIN_SI_CUR]
+    si[BIN_SI_CUR] = k
     return prev
 
 
@@ -110,8 +116,8 @@ def step_bins_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, now:
     """:func:`advance_bins_nb`, then, when the event opens a later bin, record ``now`` as the
     close of the bins it leaves (:func:`roll_closes_nb`). Returns the previous bin."""
     prev = advance_bins_nb(t, t0, b, si)
-    if prev > FIRST_BIN and si[1] > prev:
-        roll_closes_nb(ring, prev, si[1], now)
+    if prev > FIRST_BIN and si[BIN_SI_CUR] > prev:
+        roll_closes_nb(ring, prev, si[BIN_SI_CUR], now)
     return prev
 
 
@@ -162,21 +168,28 @@ def aggressor_nb(kind: int, side: int) -> int:
 # --------------------------------------------------------------------------------------------
 OFI_NQ = 5  # cumulative e^1..e^5
 OFI_NF = 9
+#: ``sf`` offset of the previous (pa, qa, pb, qb) of levels 1..5 (4 per level).
+OFI_PREV = 0
+#: ``sf`` offset of the running sums of e^1..e^5 (``OFI_NQ`` of them).
+OFI_SUMS = 20
+#: ``si`` offset of the flag "a previous book row exists".
+OFI_SI_HAS_PREV = 3
 
 
 @njit(cache=True, inline="always")
 def _ofi_emit_nb(j, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[1]
-    k_init = si[2]
-    init = si[0] == 1
+    cur_k = si[BIN_SI_CUR]
+    k_init = si[BIN_SI_FIRST]
+    init = si[BIN_SI_INIT] == 1
     for w in range(4):
-        out[j, w] = sf[20] - close_at_nb(ring, 0, K - wb[w], cur_k, k_init, sf[20], 0.0) if init else 0.0
+        out[j, w] = sf[OFI_SUMS] - close_at_nb(ring, 0, K - wb[w], cur_k, k_init, sf[OFI_SUMS], 0.0) if init else 0.0
     tot = out[j, 1]
     for m in range(1, 5):
         if m < nl:
-            v = sf[20 + m] - close_at_nb(ring, m, K - wb[1], cur_k, k_init, sf[20 + m], 0.0) if init else 0.0
+            q = OFI_SUMS + m
+            v = sf[q] - close_at_nb(ring, m, K - wb[1], cur_k, k_init, sf[q], 0.0) if init else 0.0
             out[j, 3 + m] = v
             tot += v
         else:
@@ -188,27 +201,29 @@ def _ofi_emit_nb(j, state):
 def _ofi_events_nb(i0, i1, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
     for i in range(i0, i1):
-        step_bins_nb(ts[i], t0, b, si, ring, sf[20:25])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[OFI_SUMS:OFI_SUMS + OFI_NQ])
         for m in range(nl):
             c = 4 * m
             pa = book[i, c]
             qa = clean_size_nb(pa, book[i, c + 1])
             pb = book[i, c + 2]
             qb = clean_size_nb(pb, book[i, c + 3])
-            if si[3] == 1:
-                sf[20 + m] += cks_e_nb(sf[4 * m], sf[4 * m + 1], sf[4 * m + 2], sf[4 * m + 3], pa, qa, pb, qb)
-            sf[4 * m] = pa
-            sf[4 * m + 1] = qa
-            sf[4 * m + 2] = pb
-            sf[4 * m + 3] = qb
-        si[3] = 1
+            p = OFI_PREV + 4 * m
+            if si[OFI_SI_HAS_PREV] == 1:
+                sf[OFI_SUMS + m] += cks_e_nb(sf[p], sf[p + 1], sf[p + 2], sf[p + 3], pa, qa, pb, qb)
+            sf[p] = pa
+            sf[p + 1] = qa
+            sf[p + 2] = pb
+            sf[p + 3] = qb
+        si[OFI_SI_HAS_PREV] = 1
 
 
 @njit(cache=True)
 def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
     """Group ``ofi``. ``wb``: window lengths in bins (1 s, 10 s, 1 min, 5 min).
 
-    State: ``sf[0:20]`` previous (pa, qa, pb, qb) of levels 1..5, ``sf[20:25]`` running sums of e^m;
+    State: ``sf[OFI_PREV:OFI_PREV + 20]`` previous (pa, qa, pb, qb) of levels 1..5,
+    ``sf[OFI_SUMS:OFI_SUMS + OFI_NQ]`` running sums of e^m;
     ``si``: [initialised, current bin, first bin, has previous row]; ``ring`` (5, R) bin closes.
     e_0 = 0 for the first event ever (no previous row), as in :func:`companion.flow.ofi.ofi_events`.
     """
@@ -222,6 +237,11 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
 # group "imbalance": volume imbalance 1..10, distance-weighted, order-count, composite
 # --------------------------------------------------------------------------------------------
 IMB_NF = 14
+#: ``sf`` offset of the last book row (first 10 levels, 4 per level).
+IMB_ROW = 0
+#: ``si`` offsets of the flag "a book row exists" and of the number of levels used.
+IMB_SI_HAS_ROW = 0
+IMB_SI_LEVELS = 1
 
 
 def new_order_maps():
@@ -289,10 +309,10 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
 def _imb_emit_nb(j, state):
     kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
     nan_row_nb(out, j, IMB_NF)
-    if si[0] == 0:
+    if si[IMB_SI_HAS_ROW] == 0:
         return
-    L = si[1]
-    row = sf
+    L = si[IMB_SI_LEVELS]
+    row = sf[IMB_ROW:IMB_ROW + 40]
     db = 0.0
     da = 0.0
     for k in range(L):
@@ -350,14 +370,14 @@ def _imb_events_nb(i0, i1, state):
     for i in range(i0, i1):
         order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
         for c in range(4 * L):
-            sf[c] = book[i, c]
-        si[0] = 1
-        si[1] = L
+            sf[IMB_ROW + c] = book[i, c]
+        si[IMB_SI_HAS_ROW] = 1
+        si[IMB_SI_LEVELS] = L
 
 
 @njit(cache=True)
 def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, orders, counts, tick, out):
-    """Group ``imbalance``. State: ``sf[0:40]`` last book row (first 10 levels), ``si`` =
+    """Group ``imbalance``. State: ``sf[IMB_ROW:IMB_ROW + 40]`` last book row (first 10 levels), ``si`` =
     [has row, levels used]; ``orders``/``counts`` the per-order map (:func:`order_map_step_nb`)."""
     L = book.shape[1] // 4
     if L > 10:
@@ -370,18 +390,25 @@ def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, or
 # group "book": spread (ticks, bps, z-score), depth, depth ratio, slope, micro-price deviation
 # --------------------------------------------------------------------------------------------
 BOOK_NF = 11
+#: ``sf`` offset of the last book row (first 10 levels, 4 per level).
+BOOK_ROW = 0
+#: ``sf`` offset of the spread in ticks (NaN when a side is empty).
+BOOK_SPREAD = 40
+#: ``si`` offsets of the flag "a book row exists" and of the number of levels used.
+BOOK_SI_HAS_ROW = 3
+BOOK_SI_LEVELS = 4
 
 
 @njit(cache=True, inline="always")
 def _book_emit_nb(j, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
     nan_row_nb(out, j, BOOK_NF)
-    if si[3] == 0:
+    if si[BOOK_SI_HAS_ROW] == 0:
         return
-    L = si[4]
-    row = sf
+    L = si[BOOK_SI_LEVELS]
+    row = sf[BOOK_ROW:BOOK_ROW + 40]
     mid = mid_of_nb(row)
-    spread = sf[40]
+    spread = sf[BOOK_SPREAD]
     if not np.isnan(mid):
         out[j, 0] = spread
         out[j, 1] = (row[0] - row[2]) / mid * BPS
@@ -389,8 +416,8 @@ def _book_emit_nb(j, state):
         # output of the group that loops over a window (2 m_z bins): skipped when not requested
         if (need >> 2) & 1:
             K = bin_of_nb(samp_t[j], t0, b)
-            cur_k = si[1]
-            k_init = si[2]
+            cur_k = si[BIN_SI_CUR]
+            k_init = si[BIN_SI_FIRST]
             R = ring.shape[1]
             s1 = 0.0
             cnt = 0
@@ -451,21 +478,21 @@ def _book_emit_nb(j, state):
 def _book_events_nb(i0, i1, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
     for i in range(i0, i1):
-        step_bins_nb(ts[i], t0, b, si, ring, sf[40:41])
+        step_bins_nb(ts[i], t0, b, si, ring, sf[BOOK_SPREAD:BOOK_SPREAD + 1])
         for c in range(4 * L):
-            sf[c] = book[i, c]
+            sf[BOOK_ROW + c] = book[i, c]
         if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
-            sf[40] = (book[i, 0] - book[i, 2]) / tick
+            sf[BOOK_SPREAD] = (book[i, 0] - book[i, 2]) / tick
         else:
-            sf[40] = np.nan
-        si[3] = 1
-        si[4] = L
+            sf[BOOK_SPREAD] = np.nan
+        si[BOOK_SI_HAS_ROW] = 1
+        si[BOOK_SI_LEVELS] = L
 
 
 @njit(cache=True)
 def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out, need=-1):
-    """Group ``book``. State: ``sf[0:40]`` last row, ``sf[40]`` spread (ticks, NaN when a side is
-    empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
+    """Group ``book``. State: ``sf[BOOK_ROW:BOOK_ROW + 40]`` last row, ``sf[BOOK_SPREAD]`` spread (ticks, NaN
+    when a side is empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
     spread at the close of each bin. ``need``: bit mask of the outputs to compute (module docstring)."""
     L = book.shape[1] // 4
     if L > 10:
@@ -479,6 +506,22 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
 # --------------------------------------------------------------------------------------------
 TR_NQ = 6  # buy vol, sell vol, trades, large trades, sum p q, sum q
 TR_NF = 12
+#: ``sf`` offsets of the ``TR_NQ`` running totals: buy volume, sell volume, trades, large
+#: trades, sum of price x size, sum of size.
+TR_BUY = 0
+TR_SELL = 1
+TR_TRADES = 2
+TR_LARGE = 3
+TR_PQ = 4
+TR_Q = 5
+#: ``sf`` offset of the last valid mid.
+TR_LAST_MID = 6
+#: ``sf`` offset of the size of the open trade.
+TR_OPEN_SIZE = 7
+#: ``si`` offsets of the open trade: flag (0/1), timestamp, aggressor side.
+TR_SI_OPEN = 3
+TR_SI_OPEN_TS = 4
+TR_SI_OPEN_SIDE = 5
 
 
 @njit(cache=True)
@@ -493,12 +536,12 @@ def _trades_emit_nb(j, state):
     nan_row_nb(out, j, TR_NF)
     now = np.empty(TR_NQ)
     for q in range(TR_NQ):
-        now[q] = sf[q]
-    if si[3] == 1:  # the pending (open) trade: all its fills have ts <= T
+        now[q] = sf[TR_BUY + q]
+    if si[TR_SI_OPEN] == 1:  # the pending (open) trade: all its fills have ts <= T
         now[2] += 1.0
-        if sf[7] >= large:
+        if sf[TR_OPEN_SIZE] >= large:
             now[3] += 1.0
-    if si[0] == 0:
+    if si[BIN_SI_INIT] == 0:
         for f in range(4):
             out[j, f] = 0.0
         out[j, 7] = 0.0
@@ -506,8 +549,8 @@ def _trades_emit_nb(j, state):
         out[j, 9] = 0.0
         return
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[1]
-    k_init = si[2]
+    cur_k = si[BIN_SI_CUR]
+    k_init = si[BIN_SI_FIRST]
     bv10 = _win_nb(now, ring, 0, K - wb[0], cur_k, k_init)
     sv10 = _win_nb(now, ring, 1, K - wb[0], cur_k, k_init)
     bv60 = _win_nb(now, ring, 0, K - wb[1], cur_k, k_init)
@@ -527,7 +570,7 @@ def _trades_emit_nb(j, state):
     out[j, 7] = _win_nb(now, ring, 2, K - wb[1], cur_k, k_init)
     out[j, 8] = 1.0 if _win_nb(now, ring, 3, K - wb[0], cur_k, k_init) > 0 else 0.0
     out[j, 9] = _win_nb(now, ring, 3, K - wb[2], cur_k, k_init)
-    mid = sf[6]
+    mid = sf[TR_LAST_MID]
     for f in range(2):
         m = wb[1] if f == 0 else wb[2]
         vq = _win_nb(now, ring, 5, K - m, cur_k, k_init)
@@ -540,30 +583,30 @@ def _trades_events_nb(i0, i1, state):
     ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
     for i in range(i0, i1):
         agg = aggressor_nb(kind[i], side[i])
-        if si[3] == 1 and (agg == 0 or ts[i] != si[4] or agg != si[5]):
-            sf[2] += 1.0  # close the open trade (it belongs to the current bin)
-            if sf[7] >= large:
-                sf[3] += 1.0
-            si[3] = 0
-        step_bins_nb(ts[i], t0, b, si, ring, sf[0:TR_NQ])
+        if si[TR_SI_OPEN] == 1 and (agg == 0 or ts[i] != si[TR_SI_OPEN_TS] or agg != si[TR_SI_OPEN_SIDE]):
+            sf[TR_TRADES] += 1.0  # close the open trade (it belongs to the current bin)
+            if sf[TR_OPEN_SIZE] >= large:
+                sf[TR_LARGE] += 1.0
+            si[TR_SI_OPEN] = 0
+        step_bins_nb(ts[i], t0, b, si, ring, sf[TR_BUY:TR_BUY + TR_NQ])
         if agg != 0:
             q = size[i]
             if agg > 0:
-                sf[0] += q
+                sf[TR_BUY] += q
             else:
-                sf[1] += q
-            sf[4] += price[i] * q
-            sf[5] += q
-            if si[3] == 1:
-                sf[7] += q
+                sf[TR_SELL] += q
+            sf[TR_PQ] += price[i] * q
+            sf[TR_Q] += q
+            if si[TR_SI_OPEN] == 1:
+                sf[TR_OPEN_SIZE] += q
             else:
-                si[3] = 1
-                si[4] = ts[i]
-                si[5] = agg
-                sf[7] = q
+                si[TR_SI_OPEN] = 1
+                si[TR_SI_OPEN_TS] = ts[i]
+                si[TR_SI_OPEN_SIDE] = agg
+                sf[TR_OPEN_SIZE] = q
         m = mid_of_nb(book[i])
         if not np.isnan(m):
-            sf[6] = m
+            sf[TR_LAST_MID] = m
 
 
 @njit(cache=True)
@@ -572,7 +615,8 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
     large trade. A *trade* is a maximal run of consecutive fills with the same timestamp and
     aggressor side (a market order sweeping several resting orders); volumes count every fill.
 
-    State: ``sf[0:6]`` running totals, ``sf[6]`` last valid mid, ``sf[7]`` size of the open trade;
+    State: ``sf[TR_BUY:TR_BUY + TR_NQ]`` running totals (``TR_BUY`` .. ``TR_Q``), ``sf[TR_LAST_MID]``
+    last valid mid, ``sf[TR_OPEN_SIZE]`` size of the open trade;
     ``si`` = [initialised, current bin, first bin, trade open, open trade ts, open trade side].
     """
     sample_loop_nb(ts.shape[0], samp_pos, _trades_events_nb, _trades_emit_nb,
@@ -584,24 +628,32 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
 # --------------------------------------------------------------------------------------------
 Q_NQ = 3
 Q_NF = 4
+#: ``sf`` offsets of the ``Q_NQ`` running counts: adds, cancels + deletes, executions.
+Q_ADDS = 0
+Q_CANCELS = 1
+Q_EXECS = 2
+#: ``sf`` offsets of the best ask / bid price before the next event.
+Q_BEST_ASK = 3
+Q_BEST_BID = 4
 
 
 @njit(cache=True, inline="always")
 def _queue_emit_nb(j, state):
     ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
-    if si[0] == 0:
+    if si[BIN_SI_INIT] == 0:
         out[j, 0] = 0.0
         out[j, 1] = 0.0
         out[j, 2] = 0.0
         out[j, 3] = np.nan
         return
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[1]
-    k_init = si[2]
+    cur_k = si[BIN_SI_CUR]
+    k_init = si[BIN_SI_FIRST]
     for q in range(3):
-        out[j, q] = (sf[q] - close_at_nb(ring, q, K - wb[0], cur_k, k_init, sf[q], 0.0)) / (wb[0] * b_sec)
-    adds = sf[0] - close_at_nb(ring, 0, K - wb[1], cur_k, k_init, sf[0], 0.0)
-    canc = sf[1] - close_at_nb(ring, 1, K - wb[1], cur_k, k_init, sf[1], 0.0)
+        v = sf[Q_ADDS + q]
+        out[j, q] = (v - close_at_nb(ring, q, K - wb[0], cur_k, k_init, v, 0.0)) / (wb[0] * b_sec)
+    adds = sf[Q_ADDS] - close_at_nb(ring, 0, K - wb[1], cur_k, k_init, sf[Q_ADDS], 0.0)
+    canc = sf[Q_CANCELS] - close_at_nb(ring, 1, K - wb[1], cur_k, k_init, sf[Q_CANCELS], 0.0)
     out[j, 3] = canc / adds if adds > 0 else np.nan
 
 
@@ -609,25 +661,25 @@ def _queue_emit_nb(j, state):
 def _queue_events_nb(i0, i1, state):
     ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
     for i in range(i0, i1):
-        prev = step_bins_nb(ts[i], t0, b, si, ring, sf[0:Q_NQ])
+        prev = step_bins_nb(ts[i], t0, b, si, ring, sf[Q_ADDS:Q_ADDS + Q_NQ])
         if prev == FIRST_BIN:
-            sf[3] = np.inf
-            sf[4] = -np.inf
+            sf[Q_BEST_ASK] = np.inf
+            sf[Q_BEST_BID] = -np.inf
         k = kind[i]
         p = float(price[i])
-        best = sf[4] if side[i] > 0 else sf[3]
+        best = sf[Q_BEST_BID] if side[i] > 0 else sf[Q_BEST_ASK]
         empty = not price_ok_nb(best)
         if k == ADD:
             if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
-                sf[0] += 1.0
+                sf[Q_ADDS] += 1.0
         elif k == CANCEL or k == DELETE:
             if p == best:
-                sf[1] += 1.0
+                sf[Q_CANCELS] += 1.0
         elif k == EXEC_VISIBLE:
             if p == best:
-                sf[2] += 1.0
-        sf[3] = book[i, 0]
-        sf[4] = book[i, 2]
+                sf[Q_EXECS] += 1.0
+        sf[Q_BEST_ASK] = book[i, 0]
+        sf[Q_BEST_BID] = book[i, 2]
 
 
 @njit(cache=True)
@@ -636,8 +688,9 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
     adds at or better than the best (or on an empty side), cancels/deletes and visible executions
     at the best price. ``wb``: windows in bins (10 s, 1 min); ``b_sec``: bin width in seconds.
 
-    State: ``sf[0:3]`` running counts (add, cancel+delete, execution), ``sf[3]``/``sf[4]`` best ask /
-    bid price before the next event; ``si`` = [initialised, current bin, first bin].
+    State: ``sf[Q_ADDS:Q_ADDS + Q_NQ]`` running counts (``Q_ADDS``, ``Q_CANCELS``, ``Q_EXECS``),
+    ``sf[Q_BEST_ASK]``/``sf[Q_BEST_BID]`` best ask / bid price before the next
+    event; ``si`` = [initialised, current bin, first bin] (``BIN_SI_INIT`` ..).
     """
     sample_loop_nb(ts.shape[0], samp_pos, _queue_events_nb, _queue_emit_nb,
                    (ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out))
@@ -647,24 +700,30 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
 # group "volatility": realised and Parkinson volatility, momentum
 # --------------------------------------------------------------------------------------------
 VOL_NF = 7
+#: ``sf`` offset of the mid now.
+VOL_MID = 0
+#: ``sf`` offset of the mid at the close of the previous bin.
+VOL_PREV_CLOSE = 1
+#: ``sf`` offset of the running sum of closed-bin r^2.
+VOL_SUM_R2 = 2
 
 
 @njit(cache=True, inline="always")
 def _vol_emit_nb(j, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
     nan_row_nb(out, j, VOL_NF)
-    if si[0] == 0:
+    if si[BIN_SI_INIT] == 0:
         return
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[1]
-    k_init = si[2]
+    cur_k = si[BIN_SI_CUR]
+    k_init = si[BIN_SI_FIRST]
     R = ring.shape[1]
-    mid = sf[0]
+    mid = sf[VOL_MID]
     pend = 0.0
-    if not np.isnan(mid) and not np.isnan(sf[1]):
-        r = math.log(mid / sf[1])
+    if not np.isnan(mid) and not np.isnan(sf[VOL_PREV_CLOSE]):
+        r = math.log(mid / sf[VOL_PREV_CLOSE])
         pend = r * r
-    now = sf[2] + pend
+    now = sf[VOL_SUM_R2] + pend
     # realised volatility: sqrt(sum of squared bin log returns of the mid), bps
     for f in range(2):
         m = wb[1 + f]
@@ -707,29 +766,29 @@ def _vol_events_nb(i0, i1, state):
     for i in range(i0, i1):
         R = ring.shape[1]
         prev = advance_bins_nb(ts[i], t0, b, si)
-        k = si[1]
+        k = si[BIN_SI_CUR]
         if prev == FIRST_BIN:
-            sf[0] = np.nan
-            sf[1] = np.nan
-            sf[2] = 0.0
+            sf[VOL_MID] = np.nan
+            sf[VOL_PREV_CLOSE] = np.nan
+            sf[VOL_SUM_R2] = 0.0
             ring[2, k % R] = np.nan
             ring[3, k % R] = np.nan
         elif k > prev:
-            mid = sf[0]
-            if not np.isnan(mid) and not np.isnan(sf[1]):
-                r = math.log(mid / sf[1])
-                sf[2] += r * r
-            closes[0] = sf[2]
+            mid = sf[VOL_MID]
+            if not np.isnan(mid) and not np.isnan(sf[VOL_PREV_CLOSE]):
+                r = math.log(mid / sf[VOL_PREV_CLOSE])
+                sf[VOL_SUM_R2] += r * r
+            closes[0] = sf[VOL_SUM_R2]
             closes[1] = mid
             roll_closes_nb(ring[0:2], prev, k, closes)
             lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
             for jj in range(lo, k + 1):
                 ring[2, jj % R] = mid
                 ring[3, jj % R] = mid
-            sf[1] = mid
+            sf[VOL_PREV_CLOSE] = mid
         m = mid_of_nb(book[i])
         if not np.isnan(m):
-            sf[0] = m
+            sf[VOL_MID] = m
             s = k % R
             if np.isnan(ring[2, s]) or m > ring[2, s]:
                 ring[2, s] = m
@@ -742,8 +801,9 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
     """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
     level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
 
-    State: ``sf[0]`` mid now, ``sf[1]`` mid at the close of the previous bin, ``sf[2]`` running sum
-    of closed-bin r^2; ``si`` = [initialised, current bin, first bin]; ``ring`` (4, R): cumulative
+    State: ``sf[VOL_MID]`` mid now, ``sf[VOL_PREV_CLOSE]`` mid at the close of the previous bin,
+    ``sf[VOL_SUM_R2]`` running sum of closed-bin r^2; ``si`` = [initialised, current bin, first bin]
+    (``BIN_SI_INIT`` ..); ``ring`` (4, R): cumulative
     r^2 at each bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
     to compute (module docstring).
     """
@@ -756,13 +816,31 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
 # group "vpin": streaming VPIN with exact and bulk-classified signs
 # --------------------------------------------------------------------------------------------
 VPIN_NF = 3
+#: ``sf`` offset of the room left in the current bucket.
+VPIN_ROOM = 0
+#: ``sf`` offsets of the buy / sell volume of the current bucket.
+VPIN_BUY = 1
+VPIN_SELL = 2
+#: ``sf`` offset of the last trade price.
+VPIN_LAST_PRICE = 3
+#: ``sf`` offset of the price at the previous bucket end.
+VPIN_START_PRICE = 4
+#: ``sf`` offsets of the Welford mean and M2 of the bucket price changes.
+VPIN_MEAN = 5
+VPIN_M2 = 6
+#: ``sf`` offset of the OI of the last complete bucket.
+VPIN_LAST_OI = 7
+#: ``si`` offsets of the number of buckets done, the Welford count and the flag "started".
+VPIN_SI_DONE = 0
+VPIN_SI_COUNT = 1
+VPIN_SI_STARTED = 2
 
 
 @njit(cache=True, inline="always")
 def _vpin_emit_nb(j, state):
     kind, side, price, size, V, nb, eps, sf, si, ring, out = state
-    done = si[0]
-    out[j, 1] = sf[7] if done > 0 else np.nan
+    done = si[VPIN_SI_DONE]
+    out[j, 1] = sf[VPIN_LAST_OI] if done > 0 else np.nan
     if done >= nb:
         s = 0.0
         s2 = 0.0
@@ -783,41 +861,41 @@ def _vpin_events_nb(i0, i1, state):
         agg = aggressor_nb(kind[i], side[i])
         if agg == 0:
             continue
-        if si[2] == 0:
-            si[2] = 1
-            sf[0] = V
-            sf[4] = float(price[i])
-        sf[3] = float(price[i])
+        if si[VPIN_SI_STARTED] == 0:
+            si[VPIN_SI_STARTED] = 1
+            sf[VPIN_ROOM] = V
+            sf[VPIN_START_PRICE] = float(price[i])
+        sf[VPIN_LAST_PRICE] = float(price[i])
         a = size[i]
         while a > eps:
-            take = a if a < sf[0] else sf[0]
+            take = a if a < sf[VPIN_ROOM] else sf[VPIN_ROOM]
             if agg > 0:
-                sf[1] += take
+                sf[VPIN_BUY] += take
             else:
-                sf[2] += take
+                sf[VPIN_SELL] += take
             a -= take
-            sf[0] -= take
-            if sf[0] <= eps:
-                slot = si[0] % nb
-                oi = abs(sf[2] - sf[1]) / V
+            sf[VPIN_ROOM] -= take
+            if sf[VPIN_ROOM] <= eps:
+                slot = si[VPIN_SI_DONE] % nb
+                oi = abs(sf[VPIN_SELL] - sf[VPIN_BUY]) / V
                 ring[0, slot] = oi
-                sf[7] = oi
-                dp = sf[3] - sf[4]
-                si[1] += 1
-                d = dp - sf[5]
-                sf[5] += d / si[1]
-                sf[6] += d * (dp - sf[5])
+                sf[VPIN_LAST_OI] = oi
+                dp = sf[VPIN_LAST_PRICE] - sf[VPIN_START_PRICE]
+                si[VPIN_SI_COUNT] += 1
+                d = dp - sf[VPIN_MEAN]
+                sf[VPIN_MEAN] += d / si[VPIN_SI_COUNT]
+                sf[VPIN_M2] += d * (dp - sf[VPIN_MEAN])
                 z = 0.5
-                if si[1] >= 2:
-                    sd = math.sqrt(sf[6] / (si[1] - 1))
+                if si[VPIN_SI_COUNT] >= 2:
+                    sd = math.sqrt(sf[VPIN_M2] / (si[VPIN_SI_COUNT] - 1))
                     if sd > 0:
                         z = 0.5 * (1.0 + math.erf(dp / (sd * math.sqrt(2.0))))
                 ring[1, slot] = abs(2.0 * z - 1.0)
-                sf[4] = sf[3]
-                si[0] += 1
-                sf[0] = V
-                sf[1] = 0.0
-                sf[2] = 0.0
+                sf[VPIN_START_PRICE] = sf[VPIN_LAST_PRICE]
+                si[VPIN_SI_DONE] += 1
+                sf[VPIN_ROOM] = V
+                sf[VPIN_BUY] = 0.0
+                sf[VPIN_SELL] = 0.0
 
 
 @njit(cache=True)
@@ -829,8 +907,10 @@ def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
     trade price over the bucket, ``sigma`` the std (ddof 1) of the dP of all buckets completed so
     far (expanding: causal, unlike a whole-day sigma); ``Z`` the standard normal CDF.
 
-    State: ``sf`` = [room left in bucket, buy, sell, last trade price, price at previous bucket end,
-    Welford mean, Welford M2, OI of last bucket]; ``si`` = [buckets done, Welford count, started];
+    State: ``sf`` = [room left in bucket ``VPIN_ROOM``, buy ``VPIN_BUY``, sell ``VPIN_SELL``, last trade
+    price ``VPIN_LAST_PRICE``, price at previous bucket end ``VPIN_START_PRICE``, Welford mean
+    ``VPIN_MEAN``, Welford M2 ``VPIN_M2``, OI of last bucket ``VPIN_LAST_OI``]; ``si`` = [buckets done
+    ``VPIN_SI_DONE``, Welford count ``VPIN_SI_COUNT``, started ``VPIN_SI_STARTED``];
     ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
     """
     eps = 1e-9 * V
