@@ -242,7 +242,7 @@ class LiveDrive:
         ``companion.backtest.strategies`` shape: ``kernel`` a jitted ``kernel(ctx, params,
         user_state)``, ``build(events, book, instrument, max_orders) -> (params, user_state)``
         (called here on an empty day). When ``user_state`` is a tuple, its items 1 and 2 are the
-        live signal buffers :attr:`codes` / :attr:`values` (written by the front as events arrive).
+        live signal buffers ``codes`` / ``values`` (written by the front as events arrive).
     venue : companion.live.venue.PaperVenue
         The venue the strategy trades on.
     recorder : companion.live.recorder.JournalRecorder

@@ -125,7 +125,7 @@ class LiveExecutor:
             self.rec.id_prefix = "" if seg <= 1 else f"S{seg}."
         ks = config.kill_switch
         self.kill = KillSwitch(self.venue, self.rec, self.summary, file=ks.file, stale_after_s=config.feed.stale_after_s)
-        #: the decision stage: strategy state, signal buffers, counters, the compiled wake-up loop
+        #: The decision stage (strategy state, signal buffers, counters, the compiled wake-up loop).
         self.drive = LiveDrive(self.strategy, self.venue, self.rec, self.kill, instrument, self.levels,
                                self.execution.max_orders, send_now=journal is None)
         self.metrics = LatencyRecorder(list(STAGES))

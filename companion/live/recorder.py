@@ -132,7 +132,7 @@ class JournalRecorder:
 
     def new_orders(self, tag: str | None = None) -> None:
         """Record the orders the venue created that are not recorded yet (risk-manager orders are
-        tagged ``risk``, the others ``tag``, default :attr:`tag`)."""
+        tagged ``risk``, the others ``tag``, default the recorder's ``tag``)."""
         tag = self.tag if tag is None else tag
         v = self.venue
         n = v.n_orders
