@@ -152,7 +152,7 @@ class JournalRecorder:
     def _pretrade_rejects(self) -> None:
         v = self.venue
         for j in self._to_check:
-            if j < v.n_orders and v.rejected_by_risk(j):
+            if v.rejected_by_risk(j):
                 seq = self.next_seq()
                 if self.on:
                     self.journal.update_order(self.client_id(j), "REJECTED", int(v.orders[j]["ts_submit"]),

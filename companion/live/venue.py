@@ -488,7 +488,10 @@ class PaperVenue:
         return self.out[4][: int(self.exchange.st[0][I_NRISK])]
 
     def rejected_by_risk(self, order_id: int) -> bool:
-        """Refused by the pre-trade check (never sent, no venue answer)."""
+        """Refused by the pre-trade check (never sent, no venue answer); False for an id not yet
+        used (the order buffer is not zeroed beyond ``n_orders``)."""
+        if not 0 <= order_id < self.n_orders:
+            return False
         o = self.out[0][order_id]
         return int(o["status"]) == REJECTED and int(o["reason"]) == R_RISK
 
