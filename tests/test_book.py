@@ -17,6 +17,7 @@ from companion.book import (
     audit_orders,
     book_columns,
     book_frame,
+    order_anomalies,
     replay,
     replay_assisted,
     replay_py,
@@ -460,6 +461,25 @@ def test_sampled_transition_check_agrees_with_the_full_one() -> None:
         bad[row, 1] += 1
         assert first_bad_transition_nb(*cols, bad, 8)[:2] == (row, 1)
         assert not check_transitions_nb(*cols, bad)[0][row]
+        # a row range checks exactly the sampled rows inside it (the last row with the last range)
+        mid = 1003
+        assert first_bad_transition_nb(*cols, bad, 8, 0, mid)[0] == (row if row < mid else -1)
+        assert first_bad_transition_nb(*cols, bad, 8, mid, -1)[0] == (row if row >= mid else -1)
+    bad = book.copy()
+    bad[12, 1] += 1  # row 12 is not sampled (stride 8): no range sees it, all ranges agree
+    assert [first_bad_transition_nb(*cols, bad, 8, a, b)[0] for a, b in ((0, -1), (0, 12), (12, 13), (9, -1))] == [-1] * 4
+    bad[11, 0] += 100  # the last row of a 12-row file is checked when the range reaches the end
+    assert first_bad_transition_nb(*cols, bad[:12], 8, 9, -1)[0] == 11
+    assert first_bad_transition_nb(*cols, bad[:12], 8, 0, 11)[0] == -1
+
+
+def test_order_anomalies_is_the_audit_without_the_book() -> None:
+    ev = random_lobster_stream(3_000, 11)
+    ev["order_id"][::97] += 10**9  # unknown ids: anomalies in several classes
+    book = np.ascontiguousarray(replay(ev, 3))
+    a = order_anomalies(ev)
+    assert a.counts.sum() > 0
+    assert audit_orders(ev, book, a) == audit_orders(ev, book)
 
 
 @pytest.mark.realdata

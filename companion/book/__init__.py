@@ -19,6 +19,7 @@ The kernels live in :mod:`companion.book.kernels` (numba); this module is the th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ from companion.events import (
 
 __all__ = [
     "replay", "replay_nb", "replay_py", "top_of_book", "replay_assisted", "verify_lobster", "trades", "trades_frame",
-    "book_frame", "book_columns", "TRADE_DTYPE", "audit_orders", "AUDIT_CLASSES", "IncrementalBook", "time_index",
+    "book_frame", "book_columns", "TRADE_DTYPE", "audit_orders", "order_anomalies", "OrderAnomalies", "AUDIT_CLASSES", "IncrementalBook", "time_index",
 ]
 
 TRADE_DTYPE = np.dtype([("ts", np.int64), ("price", np.int64), ("size", np.float64), ("side", np.int8)])
@@ -464,7 +465,35 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
 # --------------------------------------------------------------------------------------------
 
 
-def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
+class OrderAnomalies(NamedTuple):
+    """The order-level pass of :func:`audit_orders`: per class of :data:`AUDIT_CLASSES`, the
+    count and the first offending event index (-1: none)."""
+
+    counts: np.ndarray  #: int64 counts, one per class
+    first: np.ndarray  #: int64 first event index per class (-1: none)
+
+
+def order_anomalies(events: np.ndarray) -> OrderAnomalies:
+    """The order-level pass of :func:`audit_orders` alone (it needs no orderbook rows), so a
+    reader can run it while the orderbook file is still being parsed and hand it to
+    :func:`audit_orders` (``anomalies=``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import ADD, DELETE, EVENT_DTYPE
+    >>> ev = np.zeros(2, EVENT_DTYPE)
+    >>> ev["kind"], ev["side"], ev["price"], ev["size"], ev["order_id"] = [ADD, DELETE], 1, 100, 5, [1, 2]
+    >>> a = order_anomalies(ev)
+    >>> dict(zip(AUDIT_CLASSES, a.counts.tolist()))["unknown_delete"], int(a.first.max())
+    (1, 1)
+    """
+    counts, first, _ = audit_orders_nb(events["kind"], events["side"], events["price"], events["size"],
+                                       events["order_id"], np.zeros((0, 4)), 1)
+    return OrderAnomalies(counts, first)
+
+
+def audit_orders(events: np.ndarray, book: np.ndarray | None = None, anomalies: OrderAnomalies | None = None) -> dict:
     r"""Order-level audit of LOBSTER-style messages, and whether they carry the full book.
 
     Every order is followed by its id: an ADD must not reuse a resting id; a CANCEL of :math:`v`
@@ -485,6 +514,8 @@ def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
         :data:`~companion.events.EVENT_DTYPE` array.
     book : numpy.ndarray, optional
         float64 ``(n, 4L)`` orderbook rows in LOBSTER layout.
+    anomalies : OrderAnomalies, optional
+        :func:`order_anomalies` of the same ``events``, when already computed.
 
     Returns
     -------
@@ -513,7 +544,10 @@ def audit_orders(events: np.ndarray, book: np.ndarray | None = None) -> dict:
     if book is not None and rows.shape[0] != n:
         raise ValueError(f"{n} events but {rows.shape[0]} book rows")
     cols = (events["kind"], events["side"], events["price"], events["size"], events["order_id"])
-    counts, first, bad = audit_orders_nb(*cols, np.zeros((0, 4)), 1)
+    if anomalies is None:
+        counts, first, bad = audit_orders_nb(*cols, np.zeros((0, 4)), 1)
+    else:
+        counts, first, bad = anomalies.counts, anomalies.first, -1
     starts_empty = bool(n and book is not None
                         and (replay(events[:1], max(rows.shape[1] // 4, 1))[0] == rows[0]).all())
     if book is not None and n and not starts_empty:

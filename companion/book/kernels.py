@@ -904,14 +904,38 @@ def audit_orders_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size:
     return counts, first, mismatch
 
 
+@njit(cache=True, inline="always")
+def _transition_mismatch_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
+                            book: np.ndarray, t: int, apx: np.ndarray, asz: np.ndarray, bpx: np.ndarray,
+                            bsz: np.ndarray, row: np.ndarray) -> tuple[int, float]:
+    """Message t applied to row t-1 against row t: ``(column, expected)``, column -2 when they agree."""
+    L = book.shape[1] // 4
+    na, nb, ao, bo, u = _step_visible_nb(book[t - 1], L, kind[t], side[t], price[t], size[t], apx, asz, bpx, bsz)
+    if u:  # a reduction at a price row t-1 lacks: only legitimate beyond the depth of a full side
+        c = 2 if side[t] > 0 else 0
+        worst = book[t - 1, 4 * (L - 1) + c]
+        full = worst != (DUMMY_BID if side[t] > 0 else DUMMY_ASK)
+        beyond = (side[t] > 0 and price[t] < worst) or (side[t] < 0 and price[t] > worst)
+        if not (full and beyond):
+            return -1, float(price[t])
+    _taken, bad = _compose_row_nb(L, apx, asz, na, ao, bpx, bsz, nb, bo, book[t], row)
+    if bad:
+        for j in range(book.shape[1]):
+            if row[j] != book[t, j]:
+                return j, row[j]
+    return -2, 0.0
+
+
 @njit(cache=True, nogil=True)
 def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: np.ndarray,
-                            book: np.ndarray, stride: int) -> tuple[int, int, float]:
+                            book: np.ndarray, stride: int, start: int = 0, stop: int = -1) -> tuple[int, int, float]:
     r"""First sampled row of a LOBSTER orderbook that its message does not explain.
 
     The check of :func:`check_transitions_nb` (message :math:`t` applied to the file's row
     :math:`t-1` must give row :math:`t` on every level it determines) on the rows
-    :math:`t = \text{stride}, 2\,\text{stride}, \dots` and the last row.
+    :math:`t = \text{stride}, 2\,\text{stride}, \dots` and the last row; ``start``/``stop``
+    restrict it to the sampled rows in ``[start, stop)`` (the last row counts when ``stop`` is
+    the end), so pieces of the file can be checked in parallel.
 
     A reduction (types 2-4) at a price that row :math:`t-1` does not hold fails too, unless the
     side shows all :math:`L` levels and the price lies beyond the worst of them.
@@ -924,6 +948,8 @@ def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarra
         float64 ``(n, 4L)`` orderbook file.
     stride : int
         Row spacing of the check (>= 1).
+    start, stop : int
+        Row range checked (default: all rows; ``stop`` -1 is the end).
 
     Returns
     -------
@@ -933,29 +959,22 @@ def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarra
         absent from row :math:`t-1`); ``(-1, -1, 0.0)`` when every checked row agrees.
     """
     n, w = book.shape
+    stop = n if stop < 0 or stop > n else stop
     L = w // 4
     apx = np.empty(L + 1)
     asz = np.empty(L + 1)
     bpx = np.empty(L + 1)
     bsz = np.empty(L + 1)
     row = np.empty(w)
-    t = stride
-    while n > 1:
-        t = min(t, n - 1)
-        na, nb, ao, bo, u = _step_visible_nb(book[t - 1], L, kind[t], side[t], price[t], size[t], apx, asz, bpx, bsz)
-        if u:  # a reduction at a price row t-1 lacks: only legitimate beyond the depth of a full side
-            c = 2 if side[t] > 0 else 0
-            worst = book[t - 1, 4 * (L - 1) + c]
-            full = worst != (DUMMY_BID if side[t] > 0 else DUMMY_ASK)
-            beyond = (side[t] > 0 and price[t] < worst) or (side[t] < 0 and price[t] > worst)
-            if not (full and beyond):
-                return t, -1, float(price[t])
-        _taken, bad = _compose_row_nb(L, apx, asz, na, ao, bpx, bsz, nb, bo, book[t], row)
-        if bad:
-            for j in range(w):
-                if row[j] != book[t, j]:
-                    return t, j, row[j]
-        if t == n - 1:
-            break
+    t = max(stride, -(-start // stride) * stride)
+    while t < stop:
+        col, expected = _transition_mismatch_nb(kind, side, price, size, book, t, apx, asz, bpx, bsz, row)
+        if col != -2:
+            return t, col, expected
         t += stride
+    last = n - 1
+    if stop == n and last >= max(start, 1) and last % stride != 0:
+        col, expected = _transition_mismatch_nb(kind, side, price, size, book, last, apx, asz, bpx, bsz, row)
+        if col != -2:
+            return last, col, expected
     return -1, -1, 0.0

@@ -72,6 +72,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,7 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
-from companion.book import audit_orders
+from companion.book import OrderAnomalies, audit_orders, order_anomalies
 from companion.book.kernels import first_bad_transition_nb
 from companion.errors import DataFormatError
 from companion.events import (
@@ -180,6 +181,7 @@ FLOAT_EXACT = 1 << 53    #: orderbook values are held in float64: |value| <= 2**
 NO_LIMIT = (1 << 63) - 1
 _PIECES = 2                   # parallel parse of large files: pieces cut at line ends
 _PIECE_MIN_BYTES = 4 << 20    # ... for files of at least this many bytes
+_PARALLEL_MIN_ROWS = 1 << 16  # row checks of larger arrays run on two halves at once
 
 
 @njit(cache=True, nogil=True)
@@ -641,10 +643,28 @@ def check_orderbook_nb(ob: np.ndarray, tick: int, dummy_ask: int, dummy_bid: int
     return 0, -1, -1
 
 
+def _first_problem(check: Callable[[int, int], tuple | None], n: int) -> tuple | None:
+    """``check(start, stop)`` over rows ``[0, n)``: on a large file, the two halves at once (the
+    numba kernels release the GIL); the first half's problem if it has one (file order), else the
+    second's. ``check`` returns None when its rows are fine."""
+    if n < _PARALLEL_MIN_ROWS:
+        return check(0, n)
+    mid = n // 2
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        second = pool.submit(check, mid, n)
+        found = check(0, mid)
+        return found if found is not None else second.result()
+
+
 def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None:
-    code, r, c = check_orderbook_nb(ob, tick, DUMMY_ASK, DUMMY_BID)
-    if code == 0:
+    def check(a: int, b: int) -> tuple[int, int, int] | None:
+        code, r, c = check_orderbook_nb(ob[a:b], tick, DUMMY_ASK, DUMMY_BID)
+        return (code, r + a, c) if code else None
+
+    found = _first_problem(check, ob.shape[0])
+    if found is None:
         return
+    code, r, c = found
     names = orderbook_fields(levels)
     k, off = divmod(c, 4)
     side = "ask" if off < 2 else "bid"
@@ -857,52 +877,41 @@ def read_lobster(
         levels, level_source = named["levels"], "the file name"
     window_ns = (int(session_ms[0]) * _MS, int(session_ms[1]) * _MS)
 
-    def load_messages() -> np.ndarray:
+    def load_events() -> tuple[np.ndarray, OrderAnomalies]:
         m = _parse_table(mpath, _read_bytes(mpath), 6, 0, MESSAGE_FIELDS)
         _check_messages(mpath, m, tick, window_ns if window_checked else None)
-        return m
+        ev = np.empty(m.shape[0], dtype=EVENT_DTYPE)
+        for name, col in (("ts", 0), ("ts_local", 0), ("kind", 1), ("side", 5), ("price", 4), ("size", 3),
+                          ("order_id", 2)):
+            ev[name] = m[:, col]
+        return ev, order_anomalies(ev)
 
     book = None
     if opath is None:
-        m = load_messages()
+        ev, anomalies = load_events()
         levels = 0 if levels is None else levels
     else:
         # The two files are independent until the row-count check: read the orderbook in a second
-        # thread (gunzip, file reads and the numba kernels release the GIL). A problem in the
-        # message file is reported first.
+        # thread (gunzip, file reads and the numba kernels release the GIL) while this one reads the
+        # messages and audits their orders. A problem in the message file is reported first.
         with ThreadPoolExecutor(max_workers=1) as pool:
             fut = pool.submit(_load_orderbook, opath, levels, level_source, tick)
             try:
-                m = load_messages()
+                ev, anomalies = load_events()
             finally:
                 ob_result = fut.exception() or fut.result()
         if isinstance(ob_result, BaseException):
             raise ob_result
         ob, levels = ob_result
-        if ob.shape[0] != m.shape[0]:
-            short = min(ob.shape[0], m.shape[0])
+        if ob.shape[0] != ev.shape[0]:
+            short = min(ob.shape[0], ev.shape[0])
             raise DataFormatError(
                 opath, f"row-count mismatch: the orderbook has {ob.shape[0]} rows but the message file "
-                f"{mpath.name} has {m.shape[0]}; line {short + 1} of the longer file has no partner", line=short + 1)
+                f"{mpath.name} has {ev.shape[0]}; line {short + 1} of the longer file has no partner", line=short + 1)
         book = ob
-
-    ev = np.empty(m.shape[0], dtype=EVENT_DTYPE)
-    ev["ts"] = m[:, 0]
-    ev["ts_local"] = m[:, 0]
-    ev["kind"] = m[:, 1]
-    ev["side"] = m[:, 5]
-    ev["price"] = m[:, 4]
-    ev["size"] = m[:, 3]
-    ev["order_id"] = m[:, 2]
-    if book is not None and check:  # the two checks run in parallel (both kernels release the GIL)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            fut = pool.submit(audit_orders, ev, book)
-            try:
-                _check_book_agrees(mpath, opath, ev, book)
-            finally:
-                audit = fut.result()
-    else:
-        audit = audit_orders(ev, book)
+        if check:
+            _check_book_agrees(mpath, opath, ev, book)
+    audit = audit_orders(ev, book, anomalies)
     fd = audit["full_depth"] if full_depth is None else bool(full_depth)
     if fd and check and audit["total"]:
         _raise_order_anomaly(mpath, ev, audit)
@@ -920,9 +929,14 @@ CHECK_STRIDE = 8  #: rows between two transitions checked by :func:`read_lobster
 
 def _check_book_agrees(mpath: Path, opath: Path, ev: np.ndarray, book: np.ndarray) -> None:
     """Message t applied to orderbook row t-1 must give row t (every CHECK_STRIDE-th row and the last)."""
-    t, col, expected = first_bad_transition_nb(ev["kind"], ev["side"], ev["price"], ev["size"], book, CHECK_STRIDE)
-    if t < 0:
+    def check(a: int, b: int) -> tuple[int, int, float] | None:
+        found = first_bad_transition_nb(ev["kind"], ev["side"], ev["price"], ev["size"], book, CHECK_STRIDE, a, b)
+        return found if found[0] >= 0 else None
+
+    found = _first_problem(check, book.shape[0])
+    if found is None:
         return
+    t, col, expected = found
     if col < 0:
         sd = "bid" if ev["side"][t] > 0 else "ask"
         raise DataFormatError(
