@@ -10,14 +10,7 @@ import numpy as np
 import pytest
 
 import companion
-from companion.catalog import (
-    DayData,
-    TickerDay,
-    binance_name,
-    discover,
-    frame,
-    load_day,
-)
+from companion.catalog import DayData, TickerDay, binance_name, discover, frame, load_day
 from companion.data import parse_spec
 from companion.errors import DataFormatError
 from companion.events import CLEAR, EVENT_DTYPE, LEVEL_SET

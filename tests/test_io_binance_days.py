@@ -14,13 +14,7 @@ import pytest
 from companion.cli import main
 from companion.errors import DataFormatError, SequenceGapError
 from companion.events import BID, CLEAR, LEVEL_SET, TRADE, Instrument
-from companion.io.binance import (
-    KNOWN_FILTERS,
-    diff_end_index,
-    read_binance,
-    top_of_book_reference,
-    verify_recording,
-)
+from companion.io.binance import KNOWN_FILTERS, diff_end_index, read_binance, top_of_book_reference, verify_recording
 
 T0 = 1_723_161_255_000_000_000  # local ns
 E0 = 1_723_161_256_000          # exchange ms

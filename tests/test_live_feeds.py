@@ -16,13 +16,7 @@ import numpy as np
 import pytest
 
 from companion.events import ASK, BID, CLEAR, EVENT_DTYPE, LEVEL_SET, TRADE
-from companion.io.binance import (
-    DIFF_DTYPE,
-    compare_tickers,
-    diff_end_index,
-    read_binance,
-    top_of_book_reference,
-)
+from companion.io.binance import DIFF_DTYPE, compare_tickers, diff_end_index, read_binance, top_of_book_reference
 from companion.live.feeds import (
     BinanceStreamDecoder,
     BinanceWebSocketFeed,

@@ -13,12 +13,7 @@ import pytest
 import companion.store as store_mod
 from companion.catalog import TickerDay, discover, load_day
 from companion.io.lobster import read_lobster
-from companion.store import (
-    StaleTableError,
-    Store,
-    book_changes_nb,
-    book_from_changes_nb,
-)
+from companion.store import StaleTableError, Store, book_changes_nb, book_from_changes_nb
 from companion.synth import SynthConfig, write_day
 
 UNI = "universe:5:2x2:2"

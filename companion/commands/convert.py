@@ -83,18 +83,7 @@ def to_lobster_messages(events: np.ndarray, instrument, source: str = "input") -
     """LOBSTER message rows ``(time_ns, type, order_id, size, price, direction)`` (int64), the
     UTC-midnight offset subtracted from the times, and counts of what was changed or dropped."""
     from companion.errors import DataFormatError
-    from companion.events import (
-        ADD,
-        CANCEL,
-        CLEAR,
-        CROSS,
-        DELETE,
-        EXEC_HIDDEN,
-        EXEC_VISIBLE,
-        HALT,
-        LEVEL_SET,
-        TRADE,
-    )
+    from companion.events import ADD, CANCEL, CLEAR, CROSS, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, HALT, LEVEL_SET, TRADE
 
     sc = int(instrument.price_scale)
     if (10000 * 1) % sc and sc % 10000:

@@ -279,12 +279,8 @@ class VWAP:
     ----------
     profile : VolumeProfile
         The expected intraday volume curve.
-    interval_s : float
-        Time between releases (s).
-    lot : float
-        Round every target down to a multiple of this (0: no rounding).
-    name : str
-        The name on the schedule and in tables.
+    interval_s, lot, name
+        As for :class:`TWAP`.
     """
 
     profile: VolumeProfile
@@ -315,14 +311,10 @@ class POV:
     ----------
     rate : float
         Target share of the market volume, in (0, 1].
-    interval_s : float
-        Time between releases (s).
-    lot : float
-        Round every target down to a multiple of this (0: no rounding).
     finish : bool
         Add a clean-up release at ``end`` for what the volume did not allow.
-    name : str
-        The name on the schedule and in tables.
+    interval_s, lot, name
+        As for :class:`TWAP`.
     """
 
     rate: float = 0.1
@@ -384,10 +376,8 @@ class Adaptive:
         Use only values known ``lag_ns`` before each release (ns).
     max_step : float or None
         Largest change of the deviation per release, share of the parent (None: at once).
-    lot : float
-        Round every target down to a multiple of this (0: no rounding).
-    name : str
-        The name on the schedule and in tables.
+    lot, name
+        As for :class:`TWAP`.
     """
 
     base: object

@@ -171,7 +171,6 @@ class MoveRegressor(RegressorMixin, _LightGBMEstimator):
     >>> rng = np.random.default_rng(0)
     >>> X = pd.DataFrame({"ofi": rng.normal(size=400), "noise": rng.normal(size=400)},
     ...                  index=pd.Index(np.arange(400) * 10**9, name="ts"))       # one sample a second
-    >>> y = np.where(X["ofi"] + 0.5 * rng.normal(size=400) > 0, 1, -1)           # the OFI carries the label
     >>> r = MoveRegressor(n_estimators=20, min_child_samples=10).fit(X, 2 * X["ofi"])    # move = 2 x OFI
     >>> r.predict(pd.DataFrame({"ofi": [-1.0, 1.0], "noise": [0.0, 0.0]})).round(2).tolist()
     [-1.33, 1.26]
