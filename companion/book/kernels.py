@@ -640,10 +640,8 @@ def replay_assisted_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, si
 
     Parameters
     ----------
-    kind, side, price, size : numpy.ndarray
-        Event columns.
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` orderbook file.
+    kind, side, price, size, book : numpy.ndarray
+        As for :func:`check_transitions_nb`.
 
     Returns
     -------
@@ -942,10 +940,8 @@ def first_bad_transition_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarra
 
     Parameters
     ----------
-    kind, side, price, size : numpy.ndarray
-        Event columns.
-    book : numpy.ndarray
-        float64 ``(n, 4L)`` orderbook file.
+    kind, side, price, size, book : numpy.ndarray
+        As for :func:`check_transitions_nb`.
     stride : int
         Row spacing of the check (>= 1).
     start, stop : int

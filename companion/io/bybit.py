@@ -242,10 +242,8 @@ def write_bybit_ob500(path: str | Path, events: np.ndarray, instrument: Instrume
 
     Parameters
     ----------
-    path : str or pathlib.Path
-        Output file.
-    events : numpy.ndarray
-        :data:`~companion.events.EVENT_DTYPE` (LOBSTER kinds, LEVEL_SET, CLEAR).
+    path, events
+        As for :func:`companion.io.tardis.write_tardis_incremental` (``path``: the ``ob500`` file written).
     instrument : Instrument
         Its symbol names the topic; its price scale (a power of ten) sets the decimals written.
     ts_base_ns : int

@@ -35,18 +35,7 @@ from numba import njit
 from numba.core import types
 from numba.typed import Dict
 
-from companion.events import (
-    ADD,
-    CANCEL,
-    CLEAR,
-    DELETE,
-    DUMMY_ASK,
-    DUMMY_BID,
-    EXEC_HIDDEN,
-    EXEC_VISIBLE,
-    LEVEL_SET,
-    TRADE,
-)
+from companion.events import ADD, CANCEL, CLEAR, DELETE, EXEC_HIDDEN, EXEC_VISIBLE, LEVEL_SET, TRADE
 from companion.sim.context import CTX_COUNTERS, CTX_N_ACTIONS, CTX_N_SUBMITS, StrategyContext
 from companion.sim.fees import fee_nb
 from companion.sim.impact import sqrt_impact_price_nb
@@ -97,6 +86,7 @@ from companion.sim.risk import (
     risk_check_nb,
     risk_pretrade_ok_nb,
 )
+from companion.stats import level_ok_nb, price_ok_nb
 
 # return codes of the loop (step_nb, run_strategy_nb, companion.live.venue.paper_step_nb)
 DONE, WAKEUP, ERR_ORDERS_FULL, ERR_FILLS_FULL, ERR_CHANNEL_FULL, ERR_RISKLOG_FULL = 0, 1, 2, 3, 4, 5
@@ -130,16 +120,22 @@ _EPS = 1e-9
 
 # ----------------------------------------------------------------------------------------------
 # book helpers
+@njit(cache=True, _nrt=False, forceinline=True)
+def level_nb(row: np.ndarray, side: int, lv: int) -> tuple[float, float]:
+    """Price and size of level ``lv`` (0 = best) of ``side`` (+1 bid, -1 ask) in a LOBSTER row; the
+    size is 0.0 when the level is empty (:func:`companion.stats.level_ok_nb`), so a walk stops at
+    ``sz <= 0``."""
+    c = 2 if side > 0 else 0
+    px = row[4 * lv + c]
+    sz = row[4 * lv + c + 1]
+    return px, (sz if level_ok_nb(px, sz) else 0.0)
+
+
 @njit(cache=True)
 def best_price_nb(row: np.ndarray, side: int) -> float:
     """Best price of ``side`` (+1 bid, -1 ask) in a LOBSTER row; nan when the side is empty."""
-    if side > 0:
-        if row[3] <= 0.0 or row[2] <= DUMMY_BID:
-            return np.nan
-        return row[2]
-    if row[1] <= 0.0 or row[0] >= DUMMY_ASK:
-        return np.nan
-    return row[0]
+    px, sz = level_nb(row, side, 0)
+    return px if sz > 0.0 else np.nan
 
 
 @njit(cache=True, _nrt=False)
@@ -147,12 +143,10 @@ def visible_qty_at_nb(row: np.ndarray, side: int, price: float) -> float:
     """Visible quantity at ``price`` on ``side``. A price beyond the deepest visible level (all
     levels shown, so the book continues unseen) gets the deepest level's quantity as a proxy."""
     nlev = row.shape[0] // 4
-    c = 2 if side > 0 else 0
     last = 0.0
     for lv in range(nlev):
-        px = row[4 * lv + c]
-        sz = row[4 * lv + c + 1]
-        if sz <= 0.0 or px >= DUMMY_ASK or px <= DUMMY_BID:
+        px, sz = level_nb(row, side, lv)
+        if sz <= 0.0:
             return 0.0  # the side ends inside the window: price is empty
         if px == price:
             return sz
@@ -167,12 +161,10 @@ def crossing_qty_nb(row: np.ndarray, side: int, price: float) -> float:
     """Visible opposite quantity at prices that cross a ``side`` order at ``price`` (asks <= a
     buy's price, bids >= a sell's price)."""
     nlev = row.shape[0] // 4
-    c = 0 if side > 0 else 2
     q = 0.0
     for lv in range(nlev):
-        px = row[4 * lv + c]
-        sz = row[4 * lv + c + 1]
-        if sz <= 0.0 or px >= DUMMY_ASK or px <= DUMMY_BID:
+        px, sz = level_nb(row, -side, lv)
+        if sz <= 0.0:
             break
         if (side > 0 and px > price) or (side < 0 and px < price):
             break
@@ -240,13 +232,14 @@ def add_index_into_nb(kind: np.ndarray, order_id: np.ndarray, start: int, stop: 
 # ----------------------------------------------------------------------------------------------
 # channels and fills
 @njit(cache=True, _nrt=False, forceinline=True)
-def _next_row_nb(istate, count, buf, err):
-    """The row an append to ``buf`` writes (its count is ``istate[count]``; the caller bumps it),
-    or -1 with ``istate[I_ERR] = err`` when ``buf`` is full."""
+def _append_row_nb(istate, count, buf, err):
+    """Index of a new row at the end of ``buf``, whose row count ``istate[count]`` it bumps; -1 with
+    ``istate[I_ERR] = err`` when ``buf`` is full."""
     n = istate[count]
     if n >= buf.shape[0]:
         istate[I_ERR] = err
         return -1
+    istate[count] = n + 1
     return n
 
 
@@ -268,23 +261,32 @@ def _channel_time_nb(lat, ch, istate, last, t, rng):
 
 
 @njit(cache=True, _nrt=False, forceinline=True)
+def _send_nb(lat, st, queue, tail, ch, last, t, kind, oid):
+    """Append a message sent at ``t`` to the queue of channel ``ch`` (row count ``istate[tail]``,
+    previous delivery time ``istate[last]``): its row (``t`` the delivery time, ``kind``, ``order_id``)
+    and delivery time, or ``(-1, -1)`` when the queue is full."""
+    istate, fstate, rng = st
+    n = _append_row_nb(istate, tail, queue, ERR_CHANNEL_FULL)
+    if n < 0:
+        return -1, -1
+    ta = _channel_time_nb(lat, ch, istate, last, t, rng)
+    queue[n].t = ta
+    queue[n].kind = kind
+    queue[n].order_id = oid
+    return n, ta
+
+
+@njit(cache=True, _nrt=False, forceinline=True)
 def _respond_nb(lat, st, out, t, kind, oid, qty, price, fee, status):
     """Queue a response at exchange time ``t``; returns its local delivery time (-1 if full)."""
-    istate, fstate, rng = st
-    resps = out[3]
-    tail = _next_row_nb(istate, I_RESP_TAIL, resps, ERR_CHANNEL_FULL)
-    if tail < 0:
+    n, tr = _send_nb(lat, st, out[3], I_RESP_TAIL, CH_RESP, I_LAST_RESP, t, kind, oid)
+    if n < 0:
         return -1
-    tr = _channel_time_nb(lat, CH_RESP, istate, I_LAST_RESP, t, rng)
-    r = resps[tail]
-    r.t = tr
-    r.kind = kind
-    r.order_id = oid
+    r = out[3][n]
     r.qty = qty
     r.price = price
     r.fee = fee
     r.status = status
-    istate[I_RESP_TAIL] = tail + 1
     return tr
 
 
@@ -293,7 +295,7 @@ def _fill_nb(cfg, lat, st, out, j, price, qty, liq, t, ev_idx):
     """Book one fill of order ``j``: accounting, fill row, response."""
     istate, fstate, rng = st
     orders, fills = out[0], out[1]
-    nf = _next_row_nb(istate, I_NFILL, fills, ERR_FILLS_FULL)
+    nf = _append_row_nb(istate, I_NFILL, fills, ERR_FILLS_FULL)
     if nf < 0:
         return
     o = orders[j]
@@ -328,7 +330,6 @@ def _fill_nb(cfg, lat, st, out, j, price, qty, liq, t, ev_idx):
     f.queue_model = int(cfg[C_QMODEL])
     f.position = fstate[F_POS]
     f.cash = fstate[F_CASH]
-    istate[I_NFILL] = nf + 1
 
 
 @njit(cache=True, _nrt=False, forceinline=True)
@@ -351,14 +352,12 @@ def _walk_nb(row, side, limit, is_market, qty, fstate, tk, mid0):
     window exhausted = every visible level was inside the limit, cost of the available qty from
     ``mid0``: sum of side * (price - mid0) * qty)."""
     nlev = row.shape[0] // 4
-    c = 0 if side > 0 else 2
     avail = 0.0
     cost = 0.0
     last = np.nan
     for lv in range(nlev):
-        px = row[4 * lv + c]
-        sz = row[4 * lv + c + 1]
-        if sz <= 0.0 or px >= DUMMY_ASK or px <= DUMMY_BID:
+        px, sz = level_nb(row, -side, lv)
+        if sz <= 0.0:
             return avail, last, False, cost
         if not is_market and ((side > 0 and px > limit) or (side < 0 and px < limit)):
             return avail, last, False, cost
@@ -441,7 +440,6 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
     o.status = NEW
     # --- take liquidity
     if crosses:
-        c = 0 if side > 0 else 2
         last = np.nan
         exhausted = True
         f0 = o.filled
@@ -451,9 +449,8 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
             if rem <= _EPS:
                 exhausted = False
                 break
-            px = row[4 * lv + c]
-            sz = row[4 * lv + c + 1]
-            if sz <= 0.0 or px >= DUMMY_ASK or px <= DUMMY_BID:
+            px, sz = level_nb(row, -side, lv)
+            if sz <= 0.0:
                 exhausted = False
                 break
             if not is_market and ((side > 0 and px > limit) or (side < 0 and px < limit)):
@@ -496,7 +493,7 @@ def _arrive_submit_nb(mkt, cfg, lat, st, out, j, t):
         c = 0 if side > 0 else 2
         for lv in range(nlev):
             px = row[4 * lv + c]
-            if px >= DUMMY_ASK or px <= DUMMY_BID or (side > 0 and px > limit) or (side < 0 and px < limit):
+            if not price_ok_nb(px) or (side > 0 and px > limit) or (side < 0 and px < limit):
                 break
             used += fstate[tk + lv]
         sh = max(sh, used)
@@ -628,23 +625,15 @@ def _deliver_nb(st, out, t):
 
 @njit(cache=True, _nrt=False, forceinline=True)
 def _push_req_nb(lat, st, out, t, kind, oid):
-    istate, fstate, rng = st
-    reqs = out[2]
-    tail = _next_row_nb(istate, I_REQ_TAIL, reqs, ERR_CHANNEL_FULL)
-    if tail < 0:
-        return
-    ta = _channel_time_nb(lat, CH_ENTRY, istate, I_LAST_ENTRY, t, rng)
-    reqs[tail].t = ta
-    reqs[tail].kind = kind
-    reqs[tail].order_id = oid
-    istate[I_REQ_TAIL] = tail + 1
+    """Send a request (``kind`` ACT_SUBMIT / ACT_CANCEL of order ``oid``) at local time ``t``."""
+    _send_nb(lat, st, out[2], I_REQ_TAIL, CH_ENTRY, I_LAST_ENTRY, t, kind, oid)
 
 
 @njit(cache=True, _nrt=False, forceinline=True)
 def _log_risk_nb(st, out, t, ev, rule, action, equity, value):
     istate, fstate, rng = st
     log = out[4]
-    n = _next_row_nb(istate, I_NRISK, log, ERR_RISKLOG_FULL)
+    n = _append_row_nb(istate, I_NRISK, log, ERR_RISKLOG_FULL)
     if n < 0:
         return
     log[n].ts = t
@@ -654,7 +643,6 @@ def _log_risk_nb(st, out, t, ev, rule, action, equity, value):
     log[n].position = fstate[F_LPOS]
     log[n].equity = equity
     log[n].value = value
-    istate[I_NRISK] = n + 1
 
 
 @njit(cache=True, _nrt=False, forceinline=True)
@@ -662,7 +650,7 @@ def _submit_nb(lat, st, out, limits, t, side, otype, price, qty, by_risk):
     """Create order row ``n_orders`` at local time ``t`` and send it (pre-trade risk first)."""
     istate, fstate, rng = st
     orders = out[0]
-    j = _next_row_nb(istate, I_NORD, orders, ERR_ORDERS_FULL)
+    j = _append_row_nb(istate, I_NORD, orders, ERR_ORDERS_FULL)
     if j < 0:
         return -1
     o = orders[j]
@@ -688,7 +676,6 @@ def _submit_nb(lat, st, out, limits, t, side, otype, price, qty, by_risk):
     o.local_status = PENDING
     o.local_filled = 0.0
     o.by_risk = by_risk
-    istate[I_NORD] = j + 1
     if by_risk == 0 and limits[L_MAX_POSITION] < np.inf and (side == 1 or side == -1) and qty > 0:
         ob = 0.0
         os_ = 0.0
