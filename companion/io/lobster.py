@@ -81,24 +81,11 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from companion import events
 from companion.book import OrderAnomalies, audit_orders, order_anomalies
 from companion.book.kernels import first_bad_transition_nb
 from companion.errors import DataFormatError
-from companion.events import (
-    ADD,
-    CANCEL,
-    CROSS,
-    DELETE,
-    DUMMY_ASK,
-    DUMMY_BID,
-    EVENT_DTYPE,
-    EXEC_HIDDEN,
-    EXEC_VISIBLE,
-    HALT,
-    Dataset,
-    Instrument,
-    time_index,
-)
+from companion.events import Dataset, Instrument, time_index
 
 __all__ = ["LobsterData", "read_lobster", "parse_lobster_name", "time_to_ns", "MESSAGE_FIELDS", "orderbook_fields"]
 
@@ -108,7 +95,7 @@ LOBSTER_PRICE_SCALE = 10000  #: LOBSTER price units per dollar
 NASDAQ_OPEN_MS = 34_200_000   #: 09:30:00 in ms after midnight
 NASDAQ_CLOSE_MS = 57_600_000  #: 16:00:00 in ms after midnight
 _MS = 1_000_000  # ns per ms
-PLACEHOLDER = int(DUMMY_ASK)  #: 9999999999: real prices and sizes lie strictly below it
+PLACEHOLDER = int(events.DUMMY_ASK)  #: 9999999999: real prices and sizes lie strictly below it
 
 _NAME = re.compile(
     r"^(?P<ticker>[A-Za-z0-9.^-]+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_"
@@ -544,7 +531,7 @@ def _check_messages(path: Path, m: np.ndarray, tick: int, window_ns: tuple[int, 
         if r >= 0:
             probs.append((r, field, describe(r)))
 
-    known = (typ >= ADD) & (typ <= HALT)
+    known = (typ >= events.ADD) & (typ <= events.HALT)
     add(~known, "type", lambda r: f"unknown event type {typ[r]} (LOBSTER types are 1..7)")
     if t.size > 1:
         dec = np.zeros(t.size, dtype=bool)
@@ -554,23 +541,23 @@ def _check_messages(path: Path, m: np.ndarray, tick: int, window_ns: tuple[int, 
         lo, hi = window_ns
         add((t < lo) | (t > hi), "time",
             lambda r: f"time {_fmt_s(t[r])} s is outside the session window {_fmt_s(lo)}-{_fmt_s(hi)} s")
-    halt = typ == HALT
+    halt = typ == events.HALT
     ok_side = (side == 1) | (side == -1) | (halt & (side == 0))
     add(known & ~ok_side, "direction", lambda r: f"direction {side[r]} is not +1 (buy) or -1 (sell)")
-    need_pos = known & (typ <= EXEC_HIDDEN)
+    need_pos = known & (typ <= events.EXEC_HIDDEN)
     add(need_pos & (size <= 0), "size", lambda r: f"size {size[r]} must be > 0 for event type {typ[r]}")
     add(size >= PLACEHOLDER, "size", lambda r: f"size {size[r]} is not below the empty-level placeholder "
         f"{PLACEHOLDER} (no real size is that large)")
     add(~halt & (np.abs(price) >= PLACEHOLDER), "price", lambda r: f"price {price[r]} is not below the empty-level "
         f"placeholder {PLACEHOLDER} (it would read as an empty level)")
     add(known & ~need_pos & (size < 0), "size", lambda r: f"size {size[r]} must be >= 0 for event type {typ[r]}")
-    add(known & ~(typ == CROSS) & (oid < 0), "order_id", lambda r: f"order id {oid[r]} is negative (only type 6 crosses have negative pseudo ids)")
-    on_grid = (typ == ADD) | (typ == CANCEL) | (typ == DELETE) | (typ == EXEC_VISIBLE) | (typ == CROSS)
+    add(known & ~(typ == events.CROSS) & (oid < 0), "order_id", lambda r: f"order id {oid[r]} is negative (only type 6 crosses have negative pseudo ids)")
+    on_grid = (typ == events.ADD) | (typ == events.CANCEL) | (typ == events.DELETE) | (typ == events.EXEC_VISIBLE) | (typ == events.CROSS)
     add(on_grid & (price <= 0), "price", lambda r: f"price {price[r]} must be > 0")
     add(on_grid & (price > 0) & (price % tick != 0), "price",
         lambda r: f"price {price[r]} is off the tick grid (tick = {tick} price units)")
     half = max(tick // 2, 1) if tick % 2 == 0 else tick
-    hidden = typ == EXEC_HIDDEN
+    hidden = typ == events.EXEC_HIDDEN
     add(hidden & (price <= 0), "price", lambda r: f"price {price[r]} must be > 0")
     add(hidden & (price > 0) & (price % half != 0), "price",
         lambda r: f"price {price[r]} of a hidden execution is off the half-tick grid ({half} price units)")
@@ -658,7 +645,7 @@ def _first_problem(check: Callable[[int, int], tuple | None], n: int) -> tuple |
 
 def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None:
     def check(a: int, b: int) -> tuple[int, int, int] | None:
-        code, r, c = check_orderbook_nb(ob[a:b], tick, DUMMY_ASK, DUMMY_BID)
+        code, r, c = check_orderbook_nb(ob[a:b], tick, events.DUMMY_ASK, events.DUMMY_BID)
         return (code, r + a, c) if code else None
 
     found = _first_problem(check, ob.shape[0])
@@ -671,7 +658,7 @@ def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None
     v = int(ob[r, c])
     problem = {
         _OB_DUMMY_SIZE: f"empty {side} level {k + 1} (dummy price {int(ob[r, c - 1])}) has size {v}, expected 0",
-        _OB_PRICE_SIGN: f"{side} price {v} is neither > 0 nor the empty-level dummy {DUMMY_ASK if side == 'ask' else DUMMY_BID}",
+        _OB_PRICE_SIGN: f"{side} price {v} is neither > 0 nor the empty-level dummy {events.DUMMY_ASK if side == 'ask' else events.DUMMY_BID}",
         _OB_OFF_GRID: f"price {v} is off the tick grid (tick = {tick} price units)",
         _OB_SIZE: f"{side} size {v} of an occupied level must be > 0",
         _OB_GAP: f"{side} level {k + 1} is occupied but level {k} is empty",
@@ -880,7 +867,7 @@ def read_lobster(
     def load_events() -> tuple[np.ndarray, OrderAnomalies]:
         m = _parse_table(mpath, _read_bytes(mpath), 6, 0, MESSAGE_FIELDS)
         _check_messages(mpath, m, tick, window_ns if window_checked else None)
-        ev = np.empty(m.shape[0], dtype=EVENT_DTYPE)
+        ev = np.empty(m.shape[0], dtype=events.EVENT_DTYPE)
         for name, col in (("ts", 0), ("ts_local", 0), ("kind", 1), ("side", 5), ("price", 4), ("size", 3),
                           ("order_id", 2)):
             ev[name] = m[:, col]
@@ -968,7 +955,7 @@ def _raise_order_anomaly(mpath: Path, ev: np.ndarray, audit: dict) -> None:
     cls, t = min(((c, f) for c, f in audit["first"].items() if f is not None), key=lambda x: x[1])
     oid = int(ev["order_id"][t])
     mine = ev[:t][ev["order_id"][:t] == oid]
-    adds = mine["kind"] == ADD
+    adds = mine["kind"] == events.ADD
     last_add = int(np.flatnonzero(adds)[-1]) if adds.any() else 0
     after = mine[last_add:]
     rest = float(after["size"][0] - after["size"][1:].sum()) if adds.any() else 0.0
