@@ -466,11 +466,18 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
 
 
 class OrderAnomalies(NamedTuple):
-    """The order-level pass of :func:`audit_orders`: per class of :data:`AUDIT_CLASSES`, the
-    count and the first offending event index (-1: none)."""
+    """The order-level pass of :func:`audit_orders`, one entry per class of :data:`AUDIT_CLASSES`.
 
-    counts: np.ndarray  #: int64 counts, one per class
-    first: np.ndarray  #: int64 first event index per class (-1: none)
+    Attributes
+    ----------
+    counts : numpy.ndarray
+        int64 number of offending messages of each class.
+    first : numpy.ndarray
+        int64 index of the first offending event of each class, or -1 when there is none.
+    """
+
+    counts: np.ndarray
+    first: np.ndarray
 
 
 def order_anomalies(events: np.ndarray) -> OrderAnomalies:
