@@ -18,8 +18,8 @@ The kernels live in :mod:`companion.book.kernels` (numba); this module is the th
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -465,7 +465,8 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
 # --------------------------------------------------------------------------------------------
 
 
-class OrderAnomalies(NamedTuple):
+@dataclass(frozen=True)
+class OrderAnomalies:
     """The order-level pass of :func:`audit_orders`, one entry per class of :data:`AUDIT_CLASSES`.
 
     Attributes
