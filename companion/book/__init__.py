@@ -552,10 +552,8 @@ def audit_orders(events: np.ndarray, book: np.ndarray | None = None, anomalies: 
     if book is not None and rows.shape[0] != n:
         raise ValueError(f"{n} events but {rows.shape[0]} book rows")
     cols = (events["kind"], events["side"], events["price"], events["size"], events["order_id"])
-    if anomalies is None:
-        counts, first, bad = audit_orders_nb(*cols, np.zeros((0, 4)), 1)
-    else:
-        counts, first, bad = anomalies.counts, anomalies.first, -1
+    a = order_anomalies(events) if anomalies is None else anomalies
+    counts, first, bad = a.counts, a.first, -1
     starts_empty = bool(n and book is not None
                         and (replay(events[:1], max(rows.shape[1] // 4, 1))[0] == rows[0]).all())
     if book is not None and n and not starts_empty:
