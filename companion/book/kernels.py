@@ -181,8 +181,7 @@ def _replay_run_nb(kind: np.ndarray, side: np.ndarray, price: np.ndarray, size: 
     Compiled without numba's runtime (``_nrt=False``): it allocates nothing and only reads and
     writes arrays its caller holds, so the ~3 atomic reference-count updates per event that numba
     otherwise emits for the inlined helpers' array arguments are gone (compiling fails loudly if an
-    allocation is ever added here). With ``t >= 0`` known, LLVM also drops the negative-index
-    wraparound of every column read. Together: 12-13 -> 16 M rows/s into a reused buffer."""
+    allocation is ever added here)."""
     n = kind.size
     levels = out.shape[1] // 4
     unknown = 0
