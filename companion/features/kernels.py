@@ -231,7 +231,7 @@ def _ofi_events_nb(i0, i1, state):
         si[OFI_SI_HAS_PREV] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
     """Group ``ofi``. ``wb``: window lengths in bins (1 s, 10 s, 1 min, 5 min).
 
@@ -503,7 +503,7 @@ def _book_events_nb(i0, i1, state):
         si[BOOK_SI_LEVELS] = L
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out, need=-1):
     """Group ``book``. State: ``sf[BOOK_ROW:BOOK_ROW + 40]`` last row, ``sf[BOOK_SPREAD]`` spread (ticks, NaN
     when a side is empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
@@ -521,7 +521,7 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
 TR_NQ = 6  # buy vol, sell vol, trades, large trades, sum p q, sum q
 TR_NF = 12
 #: ``sf`` offsets of the ``TR_NQ`` running totals: buy volume, sell volume, trades, large
-#: trades, sum of price x size, sum of size.
+#: trades, sum of price x size, sum of size; with ``TR_BUY = 0`` also their rows in ``ring``.
 TR_BUY = 0
 TR_SELL = 1
 TR_TRADES = 2
@@ -540,21 +540,21 @@ TR_SI_OPEN_SIDE = 5
 
 @njit(cache=True)
 def _win_nb(now, ring, q, j0, cur_k, k_init):
-    """Window total of quantity ``q``: running total minus its value at the close of bin ``j0``."""
-    return now[q] - close_at_nb(ring, q, j0, cur_k, k_init, now[q], 0.0)
+    """Window total of quantity ``q`` (running total ``now``): ``now`` minus the total at the close of
+    bin ``j0``."""
+    return now - close_at_nb(ring, q, j0, cur_k, k_init, now, 0.0)
 
 
 @njit(cache=True, inline="always")
 def _trades_emit_nb(j, state):
     ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
     nan_row_nb(out, j, TR_NF)
-    now = np.empty(TR_NQ)
-    for q in range(TR_NQ):
-        now[q] = sf[TR_BUY + q]
+    buy, sell, pq, qty = sf[TR_BUY], sf[TR_SELL], sf[TR_PQ], sf[TR_Q]
+    trades, large_trades = sf[TR_TRADES], sf[TR_LARGE]
     if si[TR_SI_OPEN] == 1:  # the pending (open) trade: all its fills have ts <= T
-        now[2] += 1.0
+        trades += 1.0
         if sf[TR_OPEN_SIZE] >= large:
-            now[3] += 1.0
+            large_trades += 1.0
     if si[BIN_SI_INIT] == 0:
         for f in range(4):
             out[j, f] = 0.0
@@ -565,12 +565,12 @@ def _trades_emit_nb(j, state):
     K = bin_of_nb(samp_t[j], t0, b)
     cur_k = si[BIN_SI_CUR]
     k_init = si[BIN_SI_FIRST]
-    bv10 = _win_nb(now, ring, 0, K - wb[0], cur_k, k_init)
-    sv10 = _win_nb(now, ring, 1, K - wb[0], cur_k, k_init)
-    bv60 = _win_nb(now, ring, 0, K - wb[1], cur_k, k_init)
-    sv60 = _win_nb(now, ring, 1, K - wb[1], cur_k, k_init)
-    bv300 = _win_nb(now, ring, 0, K - wb[2], cur_k, k_init)
-    sv300 = _win_nb(now, ring, 1, K - wb[2], cur_k, k_init)
+    bv10 = _win_nb(buy, ring, TR_BUY, K - wb[0], cur_k, k_init)
+    sv10 = _win_nb(sell, ring, TR_SELL, K - wb[0], cur_k, k_init)
+    bv60 = _win_nb(buy, ring, TR_BUY, K - wb[1], cur_k, k_init)
+    sv60 = _win_nb(sell, ring, TR_SELL, K - wb[1], cur_k, k_init)
+    bv300 = _win_nb(buy, ring, TR_BUY, K - wb[2], cur_k, k_init)
+    sv300 = _win_nb(sell, ring, TR_SELL, K - wb[2], cur_k, k_init)
     out[j, 0] = bv10
     out[j, 1] = sv10
     out[j, 2] = bv60
@@ -581,15 +581,15 @@ def _trades_emit_nb(j, state):
         out[j, 5] = (bv60 - sv60) / (bv60 + sv60)
     if bv300 + sv300 > 0:
         out[j, 6] = (bv300 - sv300) / (bv300 + sv300)
-    out[j, 7] = _win_nb(now, ring, 2, K - wb[1], cur_k, k_init)
-    out[j, 8] = 1.0 if _win_nb(now, ring, 3, K - wb[0], cur_k, k_init) > 0 else 0.0
-    out[j, 9] = _win_nb(now, ring, 3, K - wb[2], cur_k, k_init)
+    out[j, 7] = _win_nb(trades, ring, TR_TRADES, K - wb[1], cur_k, k_init)
+    out[j, 8] = 1.0 if _win_nb(large_trades, ring, TR_LARGE, K - wb[0], cur_k, k_init) > 0 else 0.0
+    out[j, 9] = _win_nb(large_trades, ring, TR_LARGE, K - wb[2], cur_k, k_init)
     mid = sf[TR_LAST_MID]
     for f in range(2):
         m = wb[1] if f == 0 else wb[2]
-        vq = _win_nb(now, ring, 5, K - m, cur_k, k_init)
+        vq = _win_nb(qty, ring, TR_Q, K - m, cur_k, k_init)
         if vq > 0 and not np.isnan(mid):
-            out[j, 10 + f] = (mid - _win_nb(now, ring, 4, K - m, cur_k, k_init) / vq) / tick
+            out[j, 10 + f] = (mid - _win_nb(pq, ring, TR_PQ, K - m, cur_k, k_init) / vq) / tick
 
 
 @njit(cache=True, inline="always")
@@ -624,7 +624,7 @@ def _trades_events_nb(i0, i1, state):
             sf[TR_LAST_MID] = m
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, tick, large, out):
     """Group ``trades``. ``wb``: windows in bins (10 s, 1 min, 5 min); ``large``: size threshold of a
     large trade. A *trade* is a maximal run of consecutive fills with the same timestamp and
@@ -696,7 +696,7 @@ def _queue_events_nb(i0, i1, state):
         sf[Q_BEST_BID] = book[i, 2]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_sec, sf, si, ring, out):
     """Group ``queue``. Counts events at the best quote of their side as it stood BEFORE the event:
     adds at or better than the best (or on an empty side), cancels/deletes and visible executions
@@ -714,17 +714,17 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
 # group "volatility": realised and Parkinson volatility, momentum
 # --------------------------------------------------------------------------------------------
 VOL_NF = 7
-#: ``sf`` offset of the mid now.
-VOL_MID = 0
-#: ``sf`` offset of the mid at the close of the previous bin.
-VOL_PREV_CLOSE = 1
 #: ``sf`` offset of the running sum of closed-bin r^2.
-VOL_SUM_R2 = 2
+VOL_SUM_R2 = 0
+#: ``sf`` offset of the mid now (``VOL_SUM_R2 + 1``: the two are rolled into ``ring`` rows 0, 1).
+VOL_MID = 1
+#: ``sf`` offset of the mid at the close of the previous bin.
+VOL_PREV_CLOSE = 2
 
 
 @njit(cache=True, inline="always")
 def _vol_emit_nb(j, state):
-    ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
+    ts, book, samp_t, t0, b, wb, sf, si, ring, out, need = state
     nan_row_nb(out, j, VOL_NF)
     if si[BIN_SI_INIT] == 0:
         return
@@ -776,7 +776,7 @@ def _vol_emit_nb(j, state):
 
 @njit(cache=True, inline="always")
 def _vol_events_nb(i0, i1, state):
-    ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need = state
+    ts, book, samp_t, t0, b, wb, sf, si, ring, out, need = state
     for i in range(i0, i1):
         R = ring.shape[1]
         prev = advance_bins_nb(ts[i], t0, b, si)
@@ -792,9 +792,7 @@ def _vol_events_nb(i0, i1, state):
             if not np.isnan(mid) and not np.isnan(sf[VOL_PREV_CLOSE]):
                 r = math.log(mid / sf[VOL_PREV_CLOSE])
                 sf[VOL_SUM_R2] += r * r
-            closes[0] = sf[VOL_SUM_R2]
-            closes[1] = mid
-            roll_closes_nb(ring, prev, k, closes, 0, 2)
+            roll_closes_nb(ring, prev, k, sf, VOL_SUM_R2, 2)  # ring rows 0, 1: sum of r^2, mid
             lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
             for jj in range(lo, k + 1):
                 ring[2, jj % R] = mid
@@ -810,7 +808,7 @@ def _vol_events_nb(i0, i1, state):
                 ring[3, s] = m
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out, need=-1):
     """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
     level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
@@ -821,9 +819,8 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
     r^2 at each bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
     to compute (module docstring).
     """
-    closes = np.empty(2)  # scratch: the bin-close values rolled into the ring
     sample_loop_nb(ts.shape[0], samp_pos, _vol_events_nb, _vol_emit_nb,
-                   (ts, book, samp_t, t0, b, wb, sf, si, ring, closes, out, need))
+                   (ts, book, samp_t, t0, b, wb, sf, si, ring, out, need))
 
 
 # --------------------------------------------------------------------------------------------
@@ -912,7 +909,7 @@ def _vpin_events_nb(i0, i1, state):
                 sf[VPIN_SELL] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
     """Group ``vpin`` (Easley, Lopez de Prado & O'Hara 2012). Fills go into volume buckets of
     exactly ``V`` (a fill straddling a boundary is split, as :func:`companion.flow.vpin.volume_buckets_nb`);
@@ -938,7 +935,7 @@ def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
 TIME_NF = 3
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def time_of_day_nb(samp_t, t_open, t_close, out):
     """Fraction of the session ``(T - open) / (close - open)`` and its sin / cos (period = session).
     Without a session (``t_close <= t_open``) the fraction of the UTC day ``(T mod 1 d) / 1 d``."""
