@@ -42,6 +42,7 @@ resting side: aggressor = -side; TRADE events carry the aggressor side).
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, types
@@ -90,26 +91,43 @@ def close_at_nb(ring: np.ndarray, q: int, j: int, cur_k: int, k_init: int, now: 
 
 #: What :func:`advance_bins_nb` returns on the first event (there is no previous bin).
 FIRST_BIN = -(2 ** 62)
-#: ``si`` offsets of the bin bookkeeping of the binned groups (:func:`advance_bins_nb`):
+
+
+def state_layout(name: str, **sizes: int) -> tuple:
+    """Named offsets into a group's state vector (``sf`` or ``si``): one field a block, in order,
+    then ``size``, the vector's length. A namedtuple: in a kernel ``sf[OFI_SF.sums + m]`` compiles to
+    a constant offset.
+
+    Examples
+    --------
+    >>> state_layout("OfiSf", prev=20, sums=5)
+    OfiSf(prev=0, sums=20, size=25)
+    """
+    offsets, o = [], 0
+    for n in sizes.values():
+        offsets.append(o)
+        o += n
+    return namedtuple(name, [*sizes, "size"])(*offsets, o)
+
+
+#: ``si`` of the binned groups starts with the bin bookkeeping (:func:`advance_bins_nb`):
 #: initialised (0/1), current bin, first bin.
-BIN_SI_INIT = 0
-BIN_SI_CUR = 1
-BIN_SI_FIRST = 2
+BIN_SI = state_layout("BinSi", init=1, cur=1, first=1)
 
 
 @njit(cache=True)
 def advance_bins_nb(t: int, t0: int, b: int, si: np.ndarray) -> int:
     """Bin bookkeeping at an event: returns the previous bin (:data:`FIRST_BIN` on the first
-    event) and sets ``si[BIN_SI_INIT]`` (initialised), ``si[BIN_SI_CUR]`` (current bin), ``si[BIN_SI_FIRST]``
+    event) and sets ``si[BIN_SI.init]`` (initialised), ``si[BIN_SI.cur]`` (current bin), ``si[BIN_SI.first]``
     (first bin)."""
     k = bin_of_nb(t, t0, b)
-    if si[BIN_SI_INIT] == 0:
-        si[BIN_SI_INIT] = 1
-        si[BIN_SI_CUR] = k
-        si[BIN_SI_FIRST] = k
+    if si[BIN_SI.init] == 0:
+        si[BIN_SI.init] = 1
+        si[BIN_SI.cur] = k
+        si[BIN_SI.first] = k
         return FIRST_BIN
-    prev = si[BIN_SI_CUR]
-    si[BIN_SI_CUR] = k
+    prev = si[BIN_SI.cur]
+    si[BIN_SI.cur] = k
     return prev
 
 
@@ -119,8 +137,8 @@ def open_bin_nb(t: int, t0: int, b: int, si: np.ndarray, ring: np.ndarray, sf: n
     ``sf[q0 : q0 + ring.shape[0]]`` as the close of the bins it leaves (:func:`roll_closes_nb`).
     Returns the previous bin."""
     prev = advance_bins_nb(t, t0, b, si)
-    if prev > FIRST_BIN and si[BIN_SI_CUR] > prev:
-        roll_closes_nb(ring, prev, si[BIN_SI_CUR], sf, q0, ring.shape[0])
+    if prev > FIRST_BIN and si[BIN_SI.cur] > prev:
+        roll_closes_nb(ring, prev, si[BIN_SI.cur], sf, q0, ring.shape[0])
     return prev
 
 
@@ -130,7 +148,7 @@ def bin_changed_nb(t: int, t0: int, b: int, si: np.ndarray) -> bool:
     only then has :func:`open_bin_nb` anything to do. The groups test this first and call
     :func:`open_bin_nb` only on a change: the function that records the closes is not inlined,
     and calling it at every event made the ``ofi`` kernel ~45 % slower."""
-    return si[BIN_SI_INIT] == 0 or bin_of_nb(t, t0, b) != si[BIN_SI_CUR]
+    return si[BIN_SI.init] == 0 or bin_of_nb(t, t0, b) != si[BIN_SI.cur]
 
 
 @njit(cache=True, inline="always")
@@ -180,27 +198,25 @@ def aggressor_nb(kind: int, side: int) -> int:
 # --------------------------------------------------------------------------------------------
 OFI_NQ = 5  # cumulative e^1..e^5
 OFI_NF = 9
-#: ``sf`` offset of the previous (pa, qa, pb, qb) of levels 1..5 (4 per level).
-OFI_PREV = 0
-#: ``sf`` offset of the running sums of e^1..e^5 (``OFI_NQ`` of them).
-OFI_SUMS = 20
-#: ``si`` offset of the flag "a previous book row exists".
-OFI_SI_HAS_PREV = 3
+#: ``sf``: the previous (pa, qa, pb, qb) of levels 1..5; the running sums of e^1..e^5.
+OFI_SF = state_layout("OfiSf", prev=20, sums=OFI_NQ)
+#: ``si``: the bin bookkeeping; the flag "a previous book row exists".
+OFI_SI = state_layout("OfiSi", bins=BIN_SI.size, has_prev=1)
 
 
 @njit(cache=True, inline="always")
 def _ofi_emit_nb(j, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[BIN_SI_CUR]
-    k_init = si[BIN_SI_FIRST]
-    init = si[BIN_SI_INIT] == 1
+    cur_k = si[BIN_SI.cur]
+    k_init = si[BIN_SI.first]
+    init = si[BIN_SI.init] == 1
     for w in range(4):
-        out[j, w] = sf[OFI_SUMS] - close_at_nb(ring, 0, K - wb[w], cur_k, k_init, sf[OFI_SUMS], 0.0) if init else 0.0
+        out[j, w] = sf[OFI_SF.sums] - close_at_nb(ring, 0, K - wb[w], cur_k, k_init, sf[OFI_SF.sums], 0.0) if init else 0.0
     tot = out[j, 1]
     for m in range(1, 5):
         if m < nl:
-            q = OFI_SUMS + m
+            q = OFI_SF.sums + m
             v = sf[q] - close_at_nb(ring, m, K - wb[1], cur_k, k_init, sf[q], 0.0) if init else 0.0
             out[j, 3 + m] = v
             tot += v
@@ -214,30 +230,28 @@ def _ofi_events_nb(i0, i1, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, nl, out = state
     for i in range(i0, i1):
         if bin_changed_nb(ts[i], t0, b, si):
-            open_bin_nb(ts[i], t0, b, si, ring, sf, OFI_SUMS)
+            open_bin_nb(ts[i], t0, b, si, ring, sf, OFI_SF.sums)
         for m in range(nl):
             c = 4 * m
             pa = book[i, c]
             qa = clean_size_nb(pa, book[i, c + 1])
             pb = book[i, c + 2]
             qb = clean_size_nb(pb, book[i, c + 3])
-            p = OFI_PREV + 4 * m
-            if si[OFI_SI_HAS_PREV] == 1:
-                sf[OFI_SUMS + m] += cks_e_nb(sf[p], sf[p + 1], sf[p + 2], sf[p + 3], pa, qa, pb, qb)
+            p = OFI_SF.prev + 4 * m
+            if si[OFI_SI.has_prev] == 1:
+                sf[OFI_SF.sums + m] += cks_e_nb(sf[p], sf[p + 1], sf[p + 2], sf[p + 3], pa, qa, pb, qb)
             sf[p] = pa
             sf[p + 1] = qa
             sf[p + 2] = pb
             sf[p + 3] = qb
-        si[OFI_SI_HAS_PREV] = 1
+        si[OFI_SI.has_prev] = 1
 
 
 @njit(cache=True, _nrt=False)
 def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
     """Group ``ofi``. ``wb``: window lengths in bins (1 s, 10 s, 1 min, 5 min).
 
-    State: ``sf[OFI_PREV:OFI_PREV + 20]`` previous (pa, qa, pb, qb) of levels 1..5,
-    ``sf[OFI_SUMS:OFI_SUMS + OFI_NQ]`` running sums of e^m;
-    ``si``: [initialised, current bin, first bin, has previous row]; ``ring`` (5, R) bin closes.
+    State: ``sf`` as :data:`OFI_SF`, ``si`` as :data:`OFI_SI`; ``ring`` (5, R) bin closes of the sums.
     e_0 = 0 for the first event ever (no previous row), as in :func:`companion.flow.ofi.ofi_events`.
     """
     L = book.shape[1] // 4
@@ -250,11 +264,10 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
 # group "imbalance": volume imbalance 1..10, distance-weighted, order-count, composite
 # --------------------------------------------------------------------------------------------
 IMB_NF = 14
-#: ``sf`` offset of the last book row (first 10 levels, 4 per level).
-IMB_ROW = 0
-#: ``si`` offsets of the flag "a book row exists" and of the number of levels used.
-IMB_SI_HAS_ROW = 0
-IMB_SI_LEVELS = 1
+#: ``sf``: the last book row (first 10 levels, 4 per level).
+IMB_SF = state_layout("ImbSf", row=40)
+#: ``si``: the flag "a book row exists"; the number of levels used.
+IMB_SI = state_layout("ImbSi", has_row=1, levels=1)
 
 
 def new_order_maps():
@@ -322,10 +335,10 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
 def _imb_emit_nb(j, state):
     kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
     nan_row_nb(out, j, IMB_NF)
-    if si[IMB_SI_HAS_ROW] == 0:
+    if si[IMB_SI.has_row] == 0:
         return
-    L = si[IMB_SI_LEVELS]
-    row = sf[IMB_ROW:IMB_ROW + 40]
+    L = si[IMB_SI.levels]
+    row = sf[IMB_SF.row:IMB_SF.row + 40]
     db = 0.0
     da = 0.0
     for k in range(L):
@@ -383,15 +396,15 @@ def _imb_events_nb(i0, i1, state):
     for i in range(i0, i1):
         order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
         for c in range(4 * L):
-            sf[IMB_ROW + c] = book[i, c]
-        si[IMB_SI_HAS_ROW] = 1
-        si[IMB_SI_LEVELS] = L
+            sf[IMB_SF.row + c] = book[i, c]
+        si[IMB_SI.has_row] = 1
+        si[IMB_SI.levels] = L
 
 
 @njit(cache=True)
 def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, orders, counts, tick, out):
-    """Group ``imbalance``. State: ``sf[IMB_ROW:IMB_ROW + 40]`` last book row (first 10 levels), ``si`` =
-    [has row, levels used]; ``orders``/``counts`` the per-order map (:func:`order_map_step_nb`)."""
+    """Group ``imbalance``. State: ``sf`` as :data:`IMB_SF`, ``si`` as :data:`IMB_SI`;
+    ``orders``/``counts`` the per-order map (:func:`order_map_step_nb`)."""
     L = book.shape[1] // 4
     if L > 10:
         L = 10
@@ -403,25 +416,23 @@ def imbalance_update_nb(kind, side, price, size, oid, book, samp_pos, sf, si, or
 # group "book": spread (ticks, bps, z-score), depth, depth ratio, slope, micro-price deviation
 # --------------------------------------------------------------------------------------------
 BOOK_NF = 11
-#: ``sf`` offset of the last book row (first 10 levels, 4 per level).
-BOOK_ROW = 0
-#: ``sf`` offset of the spread in ticks (NaN when a side is empty).
-BOOK_SPREAD = 40
-#: ``si`` offsets of the flag "a book row exists" and of the number of levels used.
-BOOK_SI_HAS_ROW = 3
-BOOK_SI_LEVELS = 4
+#: ``sf``: the last book row (first 10 levels, 4 per level); the spread in ticks (NaN when a side
+#: is empty).
+BOOK_SF = state_layout("BookSf", row=40, spread=1)
+#: ``si``: the bin bookkeeping; the flag "a book row exists"; the number of levels used.
+BOOK_SI = state_layout("BookSi", bins=BIN_SI.size, has_row=1, levels=1)
 
 
 @njit(cache=True, inline="always")
 def _book_emit_nb(j, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
     nan_row_nb(out, j, BOOK_NF)
-    if si[BOOK_SI_HAS_ROW] == 0:
+    if si[BOOK_SI.has_row] == 0:
         return
-    L = si[BOOK_SI_LEVELS]
-    row = sf[BOOK_ROW:BOOK_ROW + 40]
+    L = si[BOOK_SI.levels]
+    row = sf[BOOK_SF.row:BOOK_SF.row + 40]
     mid = mid_of_nb(row)
-    spread = sf[BOOK_SPREAD]
+    spread = sf[BOOK_SF.spread]
     if not np.isnan(mid):
         out[j, 0] = spread
         out[j, 1] = (row[0] - row[2]) / mid * BPS
@@ -429,8 +440,8 @@ def _book_emit_nb(j, state):
         # output of the group that loops over a window (2 m_z bins): skipped when not requested
         if (need >> 2) & 1:
             K = bin_of_nb(samp_t[j], t0, b)
-            cur_k = si[BIN_SI_CUR]
-            k_init = si[BIN_SI_FIRST]
+            cur_k = si[BIN_SI.cur]
+            k_init = si[BIN_SI.first]
             R = ring.shape[1]
             s1 = 0.0
             cnt = 0
@@ -492,21 +503,20 @@ def _book_events_nb(i0, i1, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
     for i in range(i0, i1):
         if bin_changed_nb(ts[i], t0, b, si):
-            open_bin_nb(ts[i], t0, b, si, ring, sf, BOOK_SPREAD)
+            open_bin_nb(ts[i], t0, b, si, ring, sf, BOOK_SF.spread)
         for c in range(4 * L):
-            sf[BOOK_ROW + c] = book[i, c]
+            sf[BOOK_SF.row + c] = book[i, c]
         if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
-            sf[BOOK_SPREAD] = (book[i, 0] - book[i, 2]) / tick
+            sf[BOOK_SF.spread] = (book[i, 0] - book[i, 2]) / tick
         else:
-            sf[BOOK_SPREAD] = np.nan
-        si[BOOK_SI_HAS_ROW] = 1
-        si[BOOK_SI_LEVELS] = L
+            sf[BOOK_SF.spread] = np.nan
+        si[BOOK_SI.has_row] = 1
+        si[BOOK_SI.levels] = L
 
 
 @njit(cache=True, _nrt=False)
 def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, out, need=-1):
-    """Group ``book``. State: ``sf[BOOK_ROW:BOOK_ROW + 40]`` last row, ``sf[BOOK_SPREAD]`` spread (ticks, NaN
-    when a side is empty); ``si`` = [initialised, current bin, first bin, has row, levels]; ``ring`` (1, R)
+    """Group ``book``. State: ``sf`` as :data:`BOOK_SF`, ``si`` as :data:`BOOK_SI`; ``ring`` (1, R)
     spread at the close of each bin. ``need``: bit mask of the outputs to compute (module docstring)."""
     L = book.shape[1] // 4
     if L > 10:
@@ -520,22 +530,12 @@ def book_update_nb(ts, book, samp_t, samp_pos, t0, b, m_z, sf, si, ring, tick, o
 # --------------------------------------------------------------------------------------------
 TR_NQ = 6  # buy vol, sell vol, trades, large trades, sum p q, sum q
 TR_NF = 12
-#: ``sf`` offsets of the ``TR_NQ`` running totals: buy volume, sell volume, trades, large
-#: trades, sum of price x size, sum of size; with ``TR_BUY = 0`` also their rows in ``ring``.
-TR_BUY = 0
-TR_SELL = 1
-TR_TRADES = 2
-TR_LARGE = 3
-TR_PQ = 4
-TR_Q = 5
-#: ``sf`` offset of the last valid mid.
-TR_LAST_MID = 6
-#: ``sf`` offset of the size of the open trade.
-TR_OPEN_SIZE = 7
-#: ``si`` offsets of the open trade: flag (0/1), timestamp, aggressor side.
-TR_SI_OPEN = 3
-TR_SI_OPEN_TS = 4
-TR_SI_OPEN_SIDE = 5
+#: ``sf``: the ``TR_NQ`` running totals (buy volume, sell volume, trades, large trades, sum of
+#: price x size, sum of size; their offsets are also their rows in ``ring``); the last valid mid;
+#: the size of the open trade.
+TR_SF = state_layout("TradesSf", buy=1, sell=1, trades=1, large=1, pq=1, q=1, last_mid=1, open_size=1)
+#: ``si``: the bin bookkeeping; the open trade: flag (0/1), timestamp, aggressor side.
+TR_SI = state_layout("TradesSi", bins=BIN_SI.size, open=1, open_ts=1, open_side=1)
 
 
 @njit(cache=True)
@@ -549,13 +549,13 @@ def _win_nb(now, ring, q, j0, cur_k, k_init):
 def _trades_emit_nb(j, state):
     ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
     nan_row_nb(out, j, TR_NF)
-    buy, sell, pq, qty = sf[TR_BUY], sf[TR_SELL], sf[TR_PQ], sf[TR_Q]
-    trades, large_trades = sf[TR_TRADES], sf[TR_LARGE]
-    if si[TR_SI_OPEN] == 1:  # the pending (open) trade: all its fills have ts <= T
+    buy, sell, pq, qty = sf[TR_SF.buy], sf[TR_SF.sell], sf[TR_SF.pq], sf[TR_SF.q]
+    trades, large_trades = sf[TR_SF.trades], sf[TR_SF.large]
+    if si[TR_SI.open] == 1:  # the pending (open) trade: all its fills have ts <= T
         trades += 1.0
-        if sf[TR_OPEN_SIZE] >= large:
+        if sf[TR_SF.open_size] >= large:
             large_trades += 1.0
-    if si[BIN_SI_INIT] == 0:
+    if si[BIN_SI.init] == 0:
         for f in range(4):
             out[j, f] = 0.0
         out[j, 7] = 0.0
@@ -563,14 +563,14 @@ def _trades_emit_nb(j, state):
         out[j, 9] = 0.0
         return
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[BIN_SI_CUR]
-    k_init = si[BIN_SI_FIRST]
-    bv10 = _win_nb(buy, ring, TR_BUY, K - wb[0], cur_k, k_init)
-    sv10 = _win_nb(sell, ring, TR_SELL, K - wb[0], cur_k, k_init)
-    bv60 = _win_nb(buy, ring, TR_BUY, K - wb[1], cur_k, k_init)
-    sv60 = _win_nb(sell, ring, TR_SELL, K - wb[1], cur_k, k_init)
-    bv300 = _win_nb(buy, ring, TR_BUY, K - wb[2], cur_k, k_init)
-    sv300 = _win_nb(sell, ring, TR_SELL, K - wb[2], cur_k, k_init)
+    cur_k = si[BIN_SI.cur]
+    k_init = si[BIN_SI.first]
+    bv10 = _win_nb(buy, ring, TR_SF.buy, K - wb[0], cur_k, k_init)
+    sv10 = _win_nb(sell, ring, TR_SF.sell, K - wb[0], cur_k, k_init)
+    bv60 = _win_nb(buy, ring, TR_SF.buy, K - wb[1], cur_k, k_init)
+    sv60 = _win_nb(sell, ring, TR_SF.sell, K - wb[1], cur_k, k_init)
+    bv300 = _win_nb(buy, ring, TR_SF.buy, K - wb[2], cur_k, k_init)
+    sv300 = _win_nb(sell, ring, TR_SF.sell, K - wb[2], cur_k, k_init)
     out[j, 0] = bv10
     out[j, 1] = sv10
     out[j, 2] = bv60
@@ -581,15 +581,15 @@ def _trades_emit_nb(j, state):
         out[j, 5] = (bv60 - sv60) / (bv60 + sv60)
     if bv300 + sv300 > 0:
         out[j, 6] = (bv300 - sv300) / (bv300 + sv300)
-    out[j, 7] = _win_nb(trades, ring, TR_TRADES, K - wb[1], cur_k, k_init)
-    out[j, 8] = 1.0 if _win_nb(large_trades, ring, TR_LARGE, K - wb[0], cur_k, k_init) > 0 else 0.0
-    out[j, 9] = _win_nb(large_trades, ring, TR_LARGE, K - wb[2], cur_k, k_init)
-    mid = sf[TR_LAST_MID]
+    out[j, 7] = _win_nb(trades, ring, TR_SF.trades, K - wb[1], cur_k, k_init)
+    out[j, 8] = 1.0 if _win_nb(large_trades, ring, TR_SF.large, K - wb[0], cur_k, k_init) > 0 else 0.0
+    out[j, 9] = _win_nb(large_trades, ring, TR_SF.large, K - wb[2], cur_k, k_init)
+    mid = sf[TR_SF.last_mid]
     for f in range(2):
         m = wb[1] if f == 0 else wb[2]
-        vq = _win_nb(qty, ring, TR_Q, K - m, cur_k, k_init)
+        vq = _win_nb(qty, ring, TR_SF.q, K - m, cur_k, k_init)
         if vq > 0 and not np.isnan(mid):
-            out[j, 10 + f] = (mid - _win_nb(pq, ring, TR_PQ, K - m, cur_k, k_init) / vq) / tick
+            out[j, 10 + f] = (mid - _win_nb(pq, ring, TR_SF.pq, K - m, cur_k, k_init) / vq) / tick
 
 
 @njit(cache=True, inline="always")
@@ -597,31 +597,31 @@ def _trades_events_nb(i0, i1, state):
     ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out = state
     for i in range(i0, i1):
         agg = aggressor_nb(kind[i], side[i])
-        if si[TR_SI_OPEN] == 1 and (agg == 0 or ts[i] != si[TR_SI_OPEN_TS] or agg != si[TR_SI_OPEN_SIDE]):
-            sf[TR_TRADES] += 1.0  # close the open trade (it belongs to the current bin)
-            if sf[TR_OPEN_SIZE] >= large:
-                sf[TR_LARGE] += 1.0
-            si[TR_SI_OPEN] = 0
+        if si[TR_SI.open] == 1 and (agg == 0 or ts[i] != si[TR_SI.open_ts] or agg != si[TR_SI.open_side]):
+            sf[TR_SF.trades] += 1.0  # close the open trade (it belongs to the current bin)
+            if sf[TR_SF.open_size] >= large:
+                sf[TR_SF.large] += 1.0
+            si[TR_SI.open] = 0
         if bin_changed_nb(ts[i], t0, b, si):
-            open_bin_nb(ts[i], t0, b, si, ring, sf, TR_BUY)
+            open_bin_nb(ts[i], t0, b, si, ring, sf, TR_SF.buy)
         if agg != 0:
             q = size[i]
             if agg > 0:
-                sf[TR_BUY] += q
+                sf[TR_SF.buy] += q
             else:
-                sf[TR_SELL] += q
-            sf[TR_PQ] += price[i] * q
-            sf[TR_Q] += q
-            if si[TR_SI_OPEN] == 1:
-                sf[TR_OPEN_SIZE] += q
+                sf[TR_SF.sell] += q
+            sf[TR_SF.pq] += price[i] * q
+            sf[TR_SF.q] += q
+            if si[TR_SI.open] == 1:
+                sf[TR_SF.open_size] += q
             else:
-                si[TR_SI_OPEN] = 1
-                si[TR_SI_OPEN_TS] = ts[i]
-                si[TR_SI_OPEN_SIDE] = agg
-                sf[TR_OPEN_SIZE] = q
+                si[TR_SI.open] = 1
+                si[TR_SI.open_ts] = ts[i]
+                si[TR_SI.open_side] = agg
+                sf[TR_SF.open_size] = q
         m = quote_mid_nb(book[i, 0], book[i, 1], book[i, 2], book[i, 3])
         if not np.isnan(m):
-            sf[TR_LAST_MID] = m
+            sf[TR_SF.last_mid] = m
 
 
 @njit(cache=True, _nrt=False)
@@ -630,9 +630,8 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
     large trade. A *trade* is a maximal run of consecutive fills with the same timestamp and
     aggressor side (a market order sweeping several resting orders); volumes count every fill.
 
-    State: ``sf[TR_BUY:TR_BUY + TR_NQ]`` running totals (``TR_BUY`` .. ``TR_Q``), ``sf[TR_LAST_MID]``
-    last valid mid, ``sf[TR_OPEN_SIZE]`` size of the open trade;
-    ``si`` = [initialised, current bin, first bin, trade open, open trade ts, open trade side].
+    State: ``sf`` as :data:`TR_SF`, ``si`` as :data:`TR_SI`; ``ring`` (``TR_NQ``, R) bin closes of the
+    running totals.
     """
     sample_loop_nb(ts.shape[0], samp_pos, _trades_events_nb, _trades_emit_nb,
                    (ts, kind, side, price, size, book, samp_t, t0, b, wb, sf, si, ring, tick, large, out))
@@ -643,32 +642,28 @@ def trades_update_nb(ts, kind, side, price, size, book, samp_t, samp_pos, t0, b,
 # --------------------------------------------------------------------------------------------
 Q_NQ = 3
 Q_NF = 4
-#: ``sf`` offsets of the ``Q_NQ`` running counts: adds, cancels + deletes, executions.
-Q_ADDS = 0
-Q_CANCELS = 1
-Q_EXECS = 2
-#: ``sf`` offsets of the best ask / bid price before the next event.
-Q_BEST_ASK = 3
-Q_BEST_BID = 4
+#: ``sf``: the ``Q_NQ`` running counts (adds, cancels + deletes, executions; also their rows in
+#: ``ring``); the best ask / bid price before the next event.
+Q_SF = state_layout("QueueSf", adds=1, cancels=1, execs=1, best_ask=1, best_bid=1)
 
 
 @njit(cache=True, inline="always")
 def _queue_emit_nb(j, state):
     ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
-    if si[BIN_SI_INIT] == 0:
+    if si[BIN_SI.init] == 0:
         out[j, 0] = 0.0
         out[j, 1] = 0.0
         out[j, 2] = 0.0
         out[j, 3] = np.nan
         return
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[BIN_SI_CUR]
-    k_init = si[BIN_SI_FIRST]
+    cur_k = si[BIN_SI.cur]
+    k_init = si[BIN_SI.first]
     for q in range(3):
-        v = sf[Q_ADDS + q]
+        v = sf[Q_SF.adds + q]
         out[j, q] = (v - close_at_nb(ring, q, K - wb[0], cur_k, k_init, v, 0.0)) / (wb[0] * b_sec)
-    adds = sf[Q_ADDS] - close_at_nb(ring, 0, K - wb[1], cur_k, k_init, sf[Q_ADDS], 0.0)
-    canc = sf[Q_CANCELS] - close_at_nb(ring, 1, K - wb[1], cur_k, k_init, sf[Q_CANCELS], 0.0)
+    adds = sf[Q_SF.adds] - close_at_nb(ring, 0, K - wb[1], cur_k, k_init, sf[Q_SF.adds], 0.0)
+    canc = sf[Q_SF.cancels] - close_at_nb(ring, 1, K - wb[1], cur_k, k_init, sf[Q_SF.cancels], 0.0)
     out[j, 3] = canc / adds if adds > 0 else np.nan
 
 
@@ -676,24 +671,24 @@ def _queue_emit_nb(j, state):
 def _queue_events_nb(i0, i1, state):
     ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out = state
     for i in range(i0, i1):
-        if bin_changed_nb(ts[i], t0, b, si) and open_bin_nb(ts[i], t0, b, si, ring, sf, Q_ADDS) == FIRST_BIN:
-            sf[Q_BEST_ASK] = np.inf
-            sf[Q_BEST_BID] = -np.inf
+        if bin_changed_nb(ts[i], t0, b, si) and open_bin_nb(ts[i], t0, b, si, ring, sf, Q_SF.adds) == FIRST_BIN:
+            sf[Q_SF.best_ask] = np.inf
+            sf[Q_SF.best_bid] = -np.inf
         k = kind[i]
         p = float(price[i])
-        best = sf[Q_BEST_BID] if side[i] > 0 else sf[Q_BEST_ASK]
+        best = sf[Q_SF.best_bid] if side[i] > 0 else sf[Q_SF.best_ask]
         empty = not price_ok_nb(best)
         if k == ADD:
             if empty or (side[i] > 0 and p >= best) or (side[i] < 0 and p <= best):
-                sf[Q_ADDS] += 1.0
+                sf[Q_SF.adds] += 1.0
         elif k == CANCEL or k == DELETE:
             if p == best:
-                sf[Q_CANCELS] += 1.0
+                sf[Q_SF.cancels] += 1.0
         elif k == EXEC_VISIBLE:
             if p == best:
-                sf[Q_EXECS] += 1.0
-        sf[Q_BEST_ASK] = book[i, 0]
-        sf[Q_BEST_BID] = book[i, 2]
+                sf[Q_SF.execs] += 1.0
+        sf[Q_SF.best_ask] = book[i, 0]
+        sf[Q_SF.best_bid] = book[i, 2]
 
 
 @njit(cache=True, _nrt=False)
@@ -702,9 +697,8 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
     adds at or better than the best (or on an empty side), cancels/deletes and visible executions
     at the best price. ``wb``: windows in bins (10 s, 1 min); ``b_sec``: bin width in seconds.
 
-    State: ``sf[Q_ADDS:Q_ADDS + Q_NQ]`` running counts (``Q_ADDS``, ``Q_CANCELS``, ``Q_EXECS``),
-    ``sf[Q_BEST_ASK]``/``sf[Q_BEST_BID]`` best ask / bid price before the next
-    event; ``si`` = [initialised, current bin, first bin] (``BIN_SI_INIT`` ..).
+    State: ``sf`` as :data:`Q_SF`, ``si`` as :data:`BIN_SI`; ``ring`` (``Q_NQ``, R) bin closes of the
+    counts.
     """
     sample_loop_nb(ts.shape[0], samp_pos, _queue_events_nb, _queue_emit_nb,
                    (ts, kind, side, price, book, samp_t, t0, b, wb, b_sec, sf, si, ring, out))
@@ -714,30 +708,27 @@ def queue_update_nb(ts, kind, side, price, book, samp_t, samp_pos, t0, b, wb, b_
 # group "volatility": realised and Parkinson volatility, momentum
 # --------------------------------------------------------------------------------------------
 VOL_NF = 7
-#: ``sf`` offset of the running sum of closed-bin r^2.
-VOL_SUM_R2 = 0
-#: ``sf`` offset of the mid now (``VOL_SUM_R2 + 1``: the two are rolled into ``ring`` rows 0, 1).
-VOL_MID = 1
-#: ``sf`` offset of the mid at the close of the previous bin.
-VOL_PREV_CLOSE = 2
+#: ``sf``: the running sum of closed-bin r^2; the mid now (the two in this order: they are rolled
+#: into ``ring`` rows 0, 1); the mid at the close of the previous bin.
+VOL_SF = state_layout("VolSf", sum_r2=1, mid=1, prev_close=1)
 
 
 @njit(cache=True, inline="always")
 def _vol_emit_nb(j, state):
     ts, book, samp_t, t0, b, wb, sf, si, ring, out, need = state
     nan_row_nb(out, j, VOL_NF)
-    if si[BIN_SI_INIT] == 0:
+    if si[BIN_SI.init] == 0:
         return
     K = bin_of_nb(samp_t[j], t0, b)
-    cur_k = si[BIN_SI_CUR]
-    k_init = si[BIN_SI_FIRST]
+    cur_k = si[BIN_SI.cur]
+    k_init = si[BIN_SI.first]
     R = ring.shape[1]
-    mid = sf[VOL_MID]
+    mid = sf[VOL_SF.mid]
     pend = 0.0
-    if not np.isnan(mid) and not np.isnan(sf[VOL_PREV_CLOSE]):
-        r = math.log(mid / sf[VOL_PREV_CLOSE])
+    if not np.isnan(mid) and not np.isnan(sf[VOL_SF.prev_close]):
+        r = math.log(mid / sf[VOL_SF.prev_close])
         pend = r * r
-    now = sf[VOL_SUM_R2] + pend
+    now = sf[VOL_SF.sum_r2] + pend
     # realised volatility: sqrt(sum of squared bin log returns of the mid), bps
     for f in range(2):
         m = wb[1 + f]
@@ -780,27 +771,27 @@ def _vol_events_nb(i0, i1, state):
     for i in range(i0, i1):
         R = ring.shape[1]
         prev = advance_bins_nb(ts[i], t0, b, si)
-        k = si[BIN_SI_CUR]
+        k = si[BIN_SI.cur]
         if prev == FIRST_BIN:
-            sf[VOL_MID] = np.nan
-            sf[VOL_PREV_CLOSE] = np.nan
-            sf[VOL_SUM_R2] = 0.0
+            sf[VOL_SF.mid] = np.nan
+            sf[VOL_SF.prev_close] = np.nan
+            sf[VOL_SF.sum_r2] = 0.0
             ring[2, k % R] = np.nan
             ring[3, k % R] = np.nan
         elif k > prev:
-            mid = sf[VOL_MID]
-            if not np.isnan(mid) and not np.isnan(sf[VOL_PREV_CLOSE]):
-                r = math.log(mid / sf[VOL_PREV_CLOSE])
-                sf[VOL_SUM_R2] += r * r
-            roll_closes_nb(ring, prev, k, sf, VOL_SUM_R2, 2)  # ring rows 0, 1: sum of r^2, mid
+            mid = sf[VOL_SF.mid]
+            if not np.isnan(mid) and not np.isnan(sf[VOL_SF.prev_close]):
+                r = math.log(mid / sf[VOL_SF.prev_close])
+                sf[VOL_SF.sum_r2] += r * r
+            roll_closes_nb(ring, prev, k, sf, VOL_SF.sum_r2, 2)  # ring rows 0, 1: sum of r^2, mid
             lo = prev + 1 if prev + 1 > k - R + 1 else k - R + 1
             for jj in range(lo, k + 1):
                 ring[2, jj % R] = mid
                 ring[3, jj % R] = mid
-            sf[VOL_PREV_CLOSE] = mid
+            sf[VOL_SF.prev_close] = mid
         m = quote_mid_nb(book[i, 0], book[i, 1], book[i, 2], book[i, 3])
         if not np.isnan(m):
-            sf[VOL_MID] = m
+            sf[VOL_SF.mid] = m
             s = k % R
             if np.isnan(ring[2, s]) or m > ring[2, s]:
                 ring[2, s] = m
@@ -813,10 +804,8 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
     """Group ``volatility``. ``wb``: windows in bins (10 s, 1 min, 5 min). The mid is the last valid
     level-1 mid. Bin return ``r_k = ln(M_k / M_{k-1})`` between bin closes.
 
-    State: ``sf[VOL_MID]`` mid now, ``sf[VOL_PREV_CLOSE]`` mid at the close of the previous bin,
-    ``sf[VOL_SUM_R2]`` running sum of closed-bin r^2; ``si`` = [initialised, current bin, first bin]
-    (``BIN_SI_INIT`` ..); ``ring`` (4, R): cumulative
-    r^2 at each bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
+    State: ``sf`` as :data:`VOL_SF`, ``si`` as :data:`BIN_SI`; ``ring`` (4, R): cumulative r^2 at each
+    bin close, mid at each bin close, bin high, bin low. ``need``: bit mask of the outputs
     to compute (module docstring).
     """
     sample_loop_nb(ts.shape[0], samp_pos, _vol_events_nb, _vol_emit_nb,
@@ -827,31 +816,19 @@ def volatility_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, ou
 # group "vpin": streaming VPIN with exact and bulk-classified signs
 # --------------------------------------------------------------------------------------------
 VPIN_NF = 3
-#: ``sf`` offset of the room left in the current bucket.
-VPIN_ROOM = 0
-#: ``sf`` offsets of the buy / sell volume of the current bucket.
-VPIN_BUY = 1
-VPIN_SELL = 2
-#: ``sf`` offset of the last trade price.
-VPIN_LAST_PRICE = 3
-#: ``sf`` offset of the price at the previous bucket end.
-VPIN_START_PRICE = 4
-#: ``sf`` offsets of the Welford mean and M2 of the bucket price changes.
-VPIN_MEAN = 5
-VPIN_M2 = 6
-#: ``sf`` offset of the OI of the last complete bucket.
-VPIN_LAST_OI = 7
-#: ``si`` offsets of the number of buckets done, the Welford count and the flag "started".
-VPIN_SI_DONE = 0
-VPIN_SI_COUNT = 1
-VPIN_SI_STARTED = 2
+#: ``sf``: the room left in the current bucket; its buy / sell volume; the last trade price; the
+#: price at the previous bucket end; the Welford mean and M2 of the bucket price changes; the OI
+#: of the last complete bucket.
+VPIN_SF = state_layout("VpinSf", room=1, buy=1, sell=1, last_price=1, start_price=1, mean=1, m2=1, last_oi=1)
+#: ``si``: the number of buckets done; the Welford count; the flag "started".
+VPIN_SI = state_layout("VpinSi", done=1, count=1, started=1)
 
 
 @njit(cache=True, inline="always")
 def _vpin_emit_nb(j, state):
     kind, side, price, size, V, nb, eps, sf, si, ring, out = state
-    done = si[VPIN_SI_DONE]
-    out[j, 1] = sf[VPIN_LAST_OI] if done > 0 else np.nan
+    done = si[VPIN_SI.done]
+    out[j, 1] = sf[VPIN_SF.last_oi] if done > 0 else np.nan
     if done >= nb:
         s = 0.0
         s2 = 0.0
@@ -872,41 +849,41 @@ def _vpin_events_nb(i0, i1, state):
         agg = aggressor_nb(kind[i], side[i])
         if agg == 0:
             continue
-        if si[VPIN_SI_STARTED] == 0:
-            si[VPIN_SI_STARTED] = 1
-            sf[VPIN_ROOM] = V
-            sf[VPIN_START_PRICE] = float(price[i])
-        sf[VPIN_LAST_PRICE] = float(price[i])
+        if si[VPIN_SI.started] == 0:
+            si[VPIN_SI.started] = 1
+            sf[VPIN_SF.room] = V
+            sf[VPIN_SF.start_price] = float(price[i])
+        sf[VPIN_SF.last_price] = float(price[i])
         a = size[i]
         while a > eps:
-            take = a if a < sf[VPIN_ROOM] else sf[VPIN_ROOM]
+            take = a if a < sf[VPIN_SF.room] else sf[VPIN_SF.room]
             if agg > 0:
-                sf[VPIN_BUY] += take
+                sf[VPIN_SF.buy] += take
             else:
-                sf[VPIN_SELL] += take
+                sf[VPIN_SF.sell] += take
             a -= take
-            sf[VPIN_ROOM] -= take
-            if sf[VPIN_ROOM] <= eps:
-                slot = si[VPIN_SI_DONE] % nb
-                oi = abs(sf[VPIN_SELL] - sf[VPIN_BUY]) / V
+            sf[VPIN_SF.room] -= take
+            if sf[VPIN_SF.room] <= eps:
+                slot = si[VPIN_SI.done] % nb
+                oi = abs(sf[VPIN_SF.sell] - sf[VPIN_SF.buy]) / V
                 ring[0, slot] = oi
-                sf[VPIN_LAST_OI] = oi
-                dp = sf[VPIN_LAST_PRICE] - sf[VPIN_START_PRICE]
-                si[VPIN_SI_COUNT] += 1
-                d = dp - sf[VPIN_MEAN]
-                sf[VPIN_MEAN] += d / si[VPIN_SI_COUNT]
-                sf[VPIN_M2] += d * (dp - sf[VPIN_MEAN])
+                sf[VPIN_SF.last_oi] = oi
+                dp = sf[VPIN_SF.last_price] - sf[VPIN_SF.start_price]
+                si[VPIN_SI.count] += 1
+                d = dp - sf[VPIN_SF.mean]
+                sf[VPIN_SF.mean] += d / si[VPIN_SI.count]
+                sf[VPIN_SF.m2] += d * (dp - sf[VPIN_SF.mean])
                 z = 0.5
-                if si[VPIN_SI_COUNT] >= 2:
-                    sd = math.sqrt(sf[VPIN_M2] / (si[VPIN_SI_COUNT] - 1))
+                if si[VPIN_SI.count] >= 2:
+                    sd = math.sqrt(sf[VPIN_SF.m2] / (si[VPIN_SI.count] - 1))
                     if sd > 0:
                         z = 0.5 * (1.0 + math.erf(dp / (sd * math.sqrt(2.0))))
                 ring[1, slot] = abs(2.0 * z - 1.0)
-                sf[VPIN_START_PRICE] = sf[VPIN_LAST_PRICE]
-                si[VPIN_SI_DONE] += 1
-                sf[VPIN_ROOM] = V
-                sf[VPIN_BUY] = 0.0
-                sf[VPIN_SELL] = 0.0
+                sf[VPIN_SF.start_price] = sf[VPIN_SF.last_price]
+                si[VPIN_SI.done] += 1
+                sf[VPIN_SF.room] = V
+                sf[VPIN_SF.buy] = 0.0
+                sf[VPIN_SF.sell] = 0.0
 
 
 @njit(cache=True, _nrt=False)
@@ -918,11 +895,7 @@ def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
     trade price over the bucket, ``sigma`` the std (ddof 1) of the dP of all buckets completed so
     far (expanding: causal, unlike a whole-day sigma); ``Z`` the standard normal CDF.
 
-    State: ``sf`` = [room left in bucket ``VPIN_ROOM``, buy ``VPIN_BUY``, sell ``VPIN_SELL``, last trade
-    price ``VPIN_LAST_PRICE``, price at previous bucket end ``VPIN_START_PRICE``, Welford mean
-    ``VPIN_MEAN``, Welford M2 ``VPIN_M2``, OI of last bucket ``VPIN_LAST_OI``]; ``si`` = [buckets done
-    ``VPIN_SI_DONE``, Welford count ``VPIN_SI_COUNT``, started ``VPIN_SI_STARTED``];
-    ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
+    State: ``sf`` as :data:`VPIN_SF`, ``si`` as :data:`VPIN_SI`; ``ring`` (2, nb): OI exact / BVC of the last nb buckets.
     """
     eps = 1e-9 * V
     sample_loop_nb(kind.shape[0], samp_pos, _vpin_events_nb, _vpin_emit_nb,
