@@ -72,17 +72,13 @@ def test_state_layouts_size_the_engine_state(day):
     ev, book, inst = day
     eng = FeatureEngine(inst, grid="1s")
     eng.update(ev[:10], book[:10])
-    sf = {"ofi": K.OFI_SF, "imbalance": K.IMB_SF, "book": K.BOOK_SF, "trades": K.TR_SF, "queue": K.Q_SF,
-          "volatility": K.VOL_SF, "vpin": K.VPIN_SF}
-    si = {"ofi": K.OFI_SI, "imbalance": K.IMB_SI, "book": K.BOOK_SI, "trades": K.TR_SI, "queue": K.BIN_SI,
-          "volatility": K.BIN_SI, "vpin": K.VPIN_SI}
     groups = {g.name: g for g in eng.group_states}
-    assert set(groups) == set(sf) | {"time"}
-    for name, layout in sf.items():
+    assert set(groups) == set(K.STATE_LAYOUTS) | {"time"}
+    for name, (sf, si) in K.STATE_LAYOUTS.items():
         g = groups[name]
-        assert g.sf.size == layout.size, name
-        assert si[name].size <= g.si.size, name
-        assert list(layout[:-1]) == sorted(layout[:-1]) and layout[-2] < layout.size, name
+        assert g.sf.size == sf.size, name
+        assert si.size <= g.si.size, name
+        assert list(sf[:-1]) == sorted(sf[:-1]) and sf[-2] < sf.size, name
     assert K.state_layout("X", a=2, b=3) == (0, 2, 5)
 
 

@@ -120,37 +120,32 @@ class _Group:
         self.t0, self.b, self.tick = int(t0), int(b), float(tick)
         wb = {k: v // b for k, v in WINDOWS_NS.items()}
         R = wb["5min"] + 1
-        self.si = np.zeros(8, np.int64)  # room for every group's si layout (K.TR_SI is the longest)
+        if name in K.STATE_LAYOUTS:
+            sf, si = K.STATE_LAYOUTS[name]
+            self.sf, self.si = np.zeros(sf.size), np.zeros(si.size, np.int64)
         if name == "ofi":
             self.wb = np.array([wb["1s"], wb["10s"], wb["1min"], wb["5min"]], np.int64)
-            self.sf = np.zeros(K.OFI_SF.size)
             self.ring = np.zeros((K.OFI_NQ, R))
         elif name == "imbalance":
-            self.sf = np.zeros(K.IMB_SF.size)
             self.orders, self.counts = K.new_order_maps()
         elif name == "book":
             self.m_z = wb["5min"]
-            self.sf = np.zeros(K.BOOK_SF.size)
             self.ring = np.zeros((1, R))
         elif name == "trades":
             self.wb = np.array([wb["10s"], wb["1min"], wb["5min"]], np.int64)
-            self.sf = np.zeros(K.TR_SF.size)
             self.ring = np.zeros((K.TR_NQ, R))
             self.large = float(cfg.large_trade_size)
         elif name == "queue":
             self.wb = np.array([wb["10s"], wb["1min"]], np.int64)
-            self.sf = np.zeros(K.Q_SF.size)
             self.ring = np.zeros((K.Q_NQ, R))
         elif name == "volatility":
             self.wb = np.array([wb["10s"], wb["1min"], wb["5min"]], np.int64)
-            self.sf = np.zeros(K.VOL_SF.size)
             self.ring = np.zeros((4, R))
         elif name == "vpin":
             self.V = float(cfg.vpin_bucket_volume)
             self.nb = int(cfg.vpin_buckets)
             if self.V <= 0 or self.nb < 1:
                 raise ValueError("vpin_bucket_volume must be > 0 and vpin_buckets >= 1")
-            self.sf = np.zeros(K.VPIN_SF.size)
             self.ring = np.zeros((2, self.nb))
         elif name != "time":
             raise ValueError(f"unknown feature group {name!r}")

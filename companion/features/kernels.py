@@ -667,8 +667,8 @@ def _queue_emit_nb(j, state):
     for q in range(3):
         v = sf[Q_SF.adds + q]
         out[j, q] = (v - close_at_nb(ring, q, K - wb[0], cur_k, k_init, v, 0.0)) / (wb[0] * b_sec)
-    adds = sf[Q_SF.adds] - close_at_nb(ring, 0, K - wb[1], cur_k, k_init, sf[Q_SF.adds], 0.0)
-    canc = sf[Q_SF.cancels] - close_at_nb(ring, 1, K - wb[1], cur_k, k_init, sf[Q_SF.cancels], 0.0)
+    adds = sf[Q_SF.adds] - close_at_nb(ring, Q_SF.adds, K - wb[1], cur_k, k_init, sf[Q_SF.adds], 0.0)
+    canc = sf[Q_SF.cancels] - close_at_nb(ring, Q_SF.cancels, K - wb[1], cur_k, k_init, sf[Q_SF.cancels], 0.0)
     out[j, 3] = canc / adds if adds > 0 else np.nan
 
 
@@ -905,6 +905,12 @@ def vpin_update_nb(kind, side, price, size, samp_pos, V, nb, sf, si, ring, out):
     eps = 1e-9 * V
     sample_loop_nb(kind.shape[0], samp_pos, _vpin_events_nb, _vpin_emit_nb,
                    (kind, side, price, size, V, nb, eps, sf, si, ring, out))
+
+
+#: Each group's (``sf``, ``si``) layouts: the engine sizes the group's state vectors from them.
+STATE_LAYOUTS = {"ofi": (OFI_SF, OFI_SI), "imbalance": (IMB_SF, IMB_SI), "book": (BOOK_SF, BOOK_SI),
+                 "trades": (TR_SF, TR_SI), "queue": (Q_SF, BIN_SI), "volatility": (VOL_SF, BIN_SI),
+                 "vpin": (VPIN_SF, VPIN_SI)}
 
 
 # --------------------------------------------------------------------------------------------
