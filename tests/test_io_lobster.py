@@ -391,6 +391,61 @@ def test_halt_prices_are_flags_not_grid_prices(tmp_path):
     raises(m, 5, "price", "halt message (type 7) price 5853300", msg=m, ob=o)
 
 
+def _first_bad_message_ref(m, tick, window):
+    """The message checks as one numpy row mask each, in check_messages_nb's code order (the
+    obviously-correct reference: the earliest row of any check, ties to the lower code)."""
+    from companion import events as E
+    t, typ, oid, size, price, side = (m[:, j] for j in range(6))
+    P = lob.PLACEHOLDER
+    half = max(tick // 2, 1) if tick % 2 == 0 else tick
+    known = (typ >= E.ADD) & (typ <= E.HALT)
+    halt, hidden = typ == E.HALT, typ == E.EXEC_HIDDEN
+    need_pos = known & (typ <= E.EXEC_HIDDEN)
+    on_grid = np.isin(typ, (E.ADD, E.CANCEL, E.DELETE, E.EXEC_VISIBLE, E.CROSS))
+    dec = np.zeros(t.size, bool)
+    dec[1:] = t[1:] < t[:-1]
+    masks = [~known, dec, np.zeros(t.size, bool) if window is None else (t < window[0]) | (t > window[1]),
+             known & ~((side == 1) | (side == -1) | (halt & (side == 0))), need_pos & (size <= 0), size >= P,
+             ~halt & (np.abs(price) >= P), known & ~need_pos & (size < 0), known & (typ != E.CROSS) & (oid < 0),
+             on_grid & (price <= 0), on_grid & (price > 0) & (price % tick != 0), hidden & (price <= 0),
+             hidden & (price > 0) & (price % half != 0), halt & ~np.isin(price, (-1, 0, 1))]
+    found = [(int(np.flatnonzero(mk)[0]), code) for code, mk in enumerate(masks, 1) if mk.any()]
+    return (min(found)[1], min(found)[0]) if found else (0, -1)
+
+
+def test_message_check_kernel_matches_the_numpy_reference():
+    # valid rows, then a few fields set to values near each rule's edge; every code is reached
+    seen = set()
+    for seed in range(400):
+        _compare_message_checks(seed, seen)
+    assert seen == set(range(15))
+
+
+def _compare_message_checks(seed, seen):
+    rng = np.random.default_rng(seed)
+    n, tick = 60, 100
+    m = np.empty((n, 6), np.int64)
+    m[:, 0] = 34_200 * 10**9 + np.cumsum(rng.integers(0, 10**6, n))
+    m[:, 1] = rng.choice([1, 2, 3, 4, 5, 6, 7], n)
+    m[:, 2] = rng.integers(1, 10**6, n)
+    m[:, 3] = rng.integers(1, 500, n)
+    m[:, 4] = rng.integers(50_000, 60_000, n) * tick
+    m[:, 5] = rng.choice([1, -1], n)
+    m[m[:, 1] == 7, 4] = rng.choice([-1, 0, 1], int((m[:, 1] == 7).sum()))
+    m[m[:, 1] == 7, 3] = 0
+    edges = {0: [0, 34_200 * 10**9 - 1, 10**18], 1: [0, 8, -1, 1, 5, 6, 7], 2: [-1, 0, 5],
+             3: [0, -1, 1, lob.PLACEHOLDER, lob.PLACEHOLDER - 1], 4: [0, -1, 50, 150, 1, lob.PLACEHOLDER, -lob.PLACEHOLDER],
+             5: [0, 2, -1, 1]}
+    for _ in range(rng.integers(0, 4)):
+        c = int(rng.integers(0, 6))
+        m[rng.integers(0, n), c] = rng.choice(edges[c])
+    for window in (None, (34_200 * 10**9, 57_600 * 10**9)):
+        lo, hi = window or (0, 0)
+        got = lob.check_messages_nb(m, tick, tick // 2, lo, hi, window is not None, lob.PLACEHOLDER)
+        assert got == _first_bad_message_ref(m, tick, window), (seed, window)
+        seen.add(got[0])
+
+
 def test_row_count_mismatch(tmp_path):
     m, o = pair(tmp_path, book=book_lines()[:-1])
     raises(o, 7, None, "row-count mismatch: the orderbook has 6 rows but the message file", m.name, msg=m, ob=o)

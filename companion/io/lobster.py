@@ -507,63 +507,107 @@ def _read_bytes(path: Path) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# vectorised validation: every check yields a row mask; the earliest offending line is reported
+# validation of the parsed message rows: one pass; the earliest offending line is reported
 # --------------------------------------------------------------------------------------------
-def _first(mask: np.ndarray) -> int:
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if idx.size else -1
+_MSG_CHECKS = (  # code - 1 -> (field, description of row r); the order is check_messages_nb's
+    ("type", lambda m, r, c: f"unknown event type {m[r, 1]} (LOBSTER types are 1..7)"),
+    ("time", lambda m, r, c: f"time decreases: {_fmt_s(m[r, 0])} s after {_fmt_s(m[r - 1, 0])} s on the line before"),
+    ("time", lambda m, r, c: f"time {_fmt_s(m[r, 0])} s is outside the session window {_fmt_s(c['lo'])}-"
+     f"{_fmt_s(c['hi'])} s"),
+    ("direction", lambda m, r, c: f"direction {m[r, 5]} is not +1 (buy) or -1 (sell)"),
+    ("size", lambda m, r, c: f"size {m[r, 3]} must be > 0 for event type {m[r, 1]}"),
+    ("size", lambda m, r, c: f"size {m[r, 3]} is not below the empty-level placeholder {PLACEHOLDER} (no real size "
+     "is that large)"),
+    ("price", lambda m, r, c: f"price {m[r, 4]} is not below the empty-level placeholder {PLACEHOLDER} (it would "
+     "read as an empty level)"),
+    ("size", lambda m, r, c: f"size {m[r, 3]} must be >= 0 for event type {m[r, 1]}"),
+    ("order_id", lambda m, r, c: f"order id {m[r, 2]} is negative (only type 6 crosses have negative pseudo ids)"),
+    ("price", lambda m, r, c: f"price {m[r, 4]} must be > 0"),
+    ("price", lambda m, r, c: f"price {m[r, 4]} is off the tick grid (tick = {c['tick']} price units)"),
+    ("price", lambda m, r, c: f"price {m[r, 4]} must be > 0"),
+    ("price", lambda m, r, c: f"price {m[r, 4]} of a hidden execution is off the half-tick grid ({c['half']} price "
+     "units)"),
+    ("price", lambda m, r, c: f"halt message (type 7) price {m[r, 4]} is not -1 (halt), 0 (quote) or 1 (resume)"),
+)
 
 
-def _raise_first(path: Path, problems: list[tuple[int, str | None, str]]) -> None:
-    """Raise for the earliest line among ``(row, field, problem)`` (row -1: no problem)."""
-    found = [p for p in problems if p[0] >= 0]
-    if found:
-        row, field, problem = min(found, key=lambda p: p[0])
-        raise DataFormatError(path, problem, line=row + 1, field=field)
+@njit(cache=True, nogil=True)
+def check_messages_nb(m: np.ndarray, tick: int, half: int, lo: int, hi: int, window: bool,
+                      placeholder: int) -> tuple[int, int]:
+    """First problem of a parsed LOBSTER message array in file order, in one pass.
+
+    Columns of ``m`` (int64): time (ns), type, order id, size, price, direction. A row's checks,
+    in the order of their codes (the first failing one is reported): 1 type in 1..7; 2 time not
+    below the previous row's; 3 time in ``[lo, hi]`` (when ``window``); 4 direction +1/-1 (0 also
+    for a halt); 5 size > 0 for types 1..5; 6 size below ``placeholder``; 7 ``|price|`` below it
+    (not for halts); 8 size >= 0 for types 6, 7; 9 order id >= 0 except for crosses; 10, 11 price
+    > 0 and on the ``tick`` grid for types 1..4 and 6; 12, 13 price > 0 and on the ``half`` grid
+    for hidden executions; 14 a halt's price in {-1, 0, 1}.
+
+    Returns
+    -------
+    tuple of int
+        ``(code, row)``; ``(0, -1)`` when every row is valid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = np.array([[10, 1, 5, 100, 2000, 1], [9, 1, 6, 100, 2050, -1]])   # time goes back on row 1
+    >>> check_messages_nb(m, 100, 50, 0, 10**18, True, 9999999999)
+    (2, 1)
+    """
+    for r in range(m.shape[0]):
+        t = m[r, 0]
+        typ = m[r, 1]
+        oid = m[r, 2]
+        size = m[r, 3]
+        price = m[r, 4]
+        side = m[r, 5]
+        if typ < events.ADD or typ > events.HALT:
+            return 1, r
+        halt = typ == events.HALT
+        if r > 0 and t < m[r - 1, 0]:
+            return 2, r
+        if window and (t < lo or t > hi):
+            return 3, r
+        if not (side == 1 or side == -1 or (halt and side == 0)):
+            return 4, r
+        need_pos = typ <= events.EXEC_HIDDEN
+        if need_pos and size <= 0:
+            return 5, r
+        if size >= placeholder:
+            return 6, r
+        if not halt and abs(price) >= placeholder:
+            return 7, r
+        if not need_pos and size < 0:
+            return 8, r
+        if typ != events.CROSS and oid < 0:
+            return 9, r
+        if typ == events.ADD or typ == events.CANCEL or typ == events.DELETE or typ == events.EXEC_VISIBLE \
+                or typ == events.CROSS:
+            if price <= 0:
+                return 10, r
+            if price % tick != 0:
+                return 11, r
+        if typ == events.EXEC_HIDDEN:
+            if price <= 0:
+                return 12, r
+            if price % half != 0:
+                return 13, r
+        if halt and not (price == -1 or price == 0 or price == 1):
+            return 14, r
+    return 0, -1
 
 
 def _check_messages(path: Path, m: np.ndarray, tick: int, window_ns: tuple[int, int] | None) -> None:
-    t, typ, oid, size, price, side = (m[:, j] for j in range(6))
-    probs: list[tuple[int, str | None, str]] = []
-
-    def add(mask: np.ndarray, field: str, describe) -> None:
-        r = _first(mask)
-        if r >= 0:
-            probs.append((r, field, describe(r)))
-
-    known = (typ >= events.ADD) & (typ <= events.HALT)
-    add(~known, "type", lambda r: f"unknown event type {typ[r]} (LOBSTER types are 1..7)")
-    if t.size > 1:
-        dec = np.zeros(t.size, dtype=bool)
-        dec[1:] = t[1:] < t[:-1]
-        add(dec, "time", lambda r: f"time decreases: {_fmt_s(t[r])} s after {_fmt_s(t[r - 1])} s on the line before")
-    if window_ns is not None:
-        lo, hi = window_ns
-        add((t < lo) | (t > hi), "time",
-            lambda r: f"time {_fmt_s(t[r])} s is outside the session window {_fmt_s(lo)}-{_fmt_s(hi)} s")
-    halt = typ == events.HALT
-    ok_side = (side == 1) | (side == -1) | (halt & (side == 0))
-    add(known & ~ok_side, "direction", lambda r: f"direction {side[r]} is not +1 (buy) or -1 (sell)")
-    need_pos = known & (typ <= events.EXEC_HIDDEN)
-    add(need_pos & (size <= 0), "size", lambda r: f"size {size[r]} must be > 0 for event type {typ[r]}")
-    add(size >= PLACEHOLDER, "size", lambda r: f"size {size[r]} is not below the empty-level placeholder "
-        f"{PLACEHOLDER} (no real size is that large)")
-    add(~halt & (np.abs(price) >= PLACEHOLDER), "price", lambda r: f"price {price[r]} is not below the empty-level "
-        f"placeholder {PLACEHOLDER} (it would read as an empty level)")
-    add(known & ~need_pos & (size < 0), "size", lambda r: f"size {size[r]} must be >= 0 for event type {typ[r]}")
-    add(known & ~(typ == events.CROSS) & (oid < 0), "order_id", lambda r: f"order id {oid[r]} is negative (only type 6 crosses have negative pseudo ids)")
-    on_grid = (typ == events.ADD) | (typ == events.CANCEL) | (typ == events.DELETE) | (typ == events.EXEC_VISIBLE) | (typ == events.CROSS)
-    add(on_grid & (price <= 0), "price", lambda r: f"price {price[r]} must be > 0")
-    add(on_grid & (price > 0) & (price % tick != 0), "price",
-        lambda r: f"price {price[r]} is off the tick grid (tick = {tick} price units)")
+    """Raise for the first problem :func:`check_messages_nb` finds (line and field named)."""
     half = max(tick // 2, 1) if tick % 2 == 0 else tick
-    hidden = typ == events.EXEC_HIDDEN
-    add(hidden & (price <= 0), "price", lambda r: f"price {price[r]} must be > 0")
-    add(hidden & (price > 0) & (price % half != 0), "price",
-        lambda r: f"price {price[r]} of a hidden execution is off the half-tick grid ({half} price units)")
-    add(halt & ~((price == -1) | (price == 0) | (price == 1)), "price",
-        lambda r: f"halt message (type 7) price {price[r]} is not -1 (halt), 0 (quote) or 1 (resume)")
-    _raise_first(path, probs)
+    lo, hi = window_ns if window_ns is not None else (0, 0)
+    code, r = check_messages_nb(m, tick, half, lo, hi, window_ns is not None, PLACEHOLDER)
+    if code:
+        field, describe = _MSG_CHECKS[code - 1]
+        raise DataFormatError(path, describe(m, r, {"tick": tick, "half": half, "lo": lo, "hi": hi}), line=r + 1,
+                              field=field)
 
 
 def _fmt_s(ns: int) -> str:
