@@ -182,6 +182,15 @@ def nan_row_nb(out: np.ndarray, j: int, nf: int) -> None:
         out[j, f] = np.nan
 
 
+@njit(cache=True, inline="always")
+def keep_row_nb(book: np.ndarray, i: int, levels: int, sf: np.ndarray, at: int) -> None:
+    """``sf[at : at + 4 levels] = book[i, :4 levels]``: a group that reads the book at its samples
+    keeps the row of the last event applied, copied once per run of events (``events_nb``), not at
+    every event."""
+    for c in range(4 * levels):
+        sf[at + c] = book[i, c]
+
+
 #: Size of a level, 0 when empty: the package's one rule, :func:`companion.stats.level_size_nb`.
 clean_size_nb = level_size_nb
 #: Level-1 mid of a LOBSTER row, NaN when a side is empty: :func:`companion.stats.row_mid_nb`.
@@ -400,10 +409,9 @@ def _imb_events_nb(i0, i1, state):
     kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
     for i in range(i0, i1):
         order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
-        for c in range(4 * L):
-            sf[IMB_SF.row + c] = book[i, c]
-        si[IMB_SI.has_row] = 1
-        si[IMB_SI.levels] = L
+    keep_row_nb(book, i1 - 1, L, sf, IMB_SF.row)
+    si[IMB_SI.has_row] = 1
+    si[IMB_SI.levels] = L
 
 
 @njit(cache=True)
@@ -509,14 +517,13 @@ def _book_events_nb(i0, i1, state):
     for i in range(i0, i1):
         if bin_changed_nb(ts[i], t0, b, si):
             open_bin_nb(ts[i], t0, b, si, ring, sf, BOOK_SF.spread)
-        for c in range(4 * L):
-            sf[BOOK_SF.row + c] = book[i, c]
         if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
             sf[BOOK_SF.spread] = (book[i, 0] - book[i, 2]) / tick
         else:
             sf[BOOK_SF.spread] = np.nan
-        si[BOOK_SI.has_row] = 1
-        si[BOOK_SI.levels] = L
+    keep_row_nb(book, i1 - 1, L, sf, BOOK_SF.row)
+    si[BOOK_SI.has_row] = 1
+    si[BOOK_SI.levels] = L
 
 
 @njit(cache=True, _nrt=False)
