@@ -509,25 +509,21 @@ def _read_bytes(path: Path) -> bytes:
 # --------------------------------------------------------------------------------------------
 # validation of the parsed message rows: one pass; the earliest offending line is reported
 # --------------------------------------------------------------------------------------------
-_MSG_CHECKS = (  # code - 1 -> (field, description of row r); the order is check_messages_nb's
-    ("type", lambda m, r, c: f"unknown event type {m[r, 1]} (LOBSTER types are 1..7)"),
-    ("time", lambda m, r, c: f"time decreases: {_fmt_s(m[r, 0])} s after {_fmt_s(m[r - 1, 0])} s on the line before"),
-    ("time", lambda m, r, c: f"time {_fmt_s(m[r, 0])} s is outside the session window {_fmt_s(c['lo'])}-"
-     f"{_fmt_s(c['hi'])} s"),
-    ("direction", lambda m, r, c: f"direction {m[r, 5]} is not +1 (buy) or -1 (sell)"),
-    ("size", lambda m, r, c: f"size {m[r, 3]} must be > 0 for event type {m[r, 1]}"),
-    ("size", lambda m, r, c: f"size {m[r, 3]} is not below the empty-level placeholder {PLACEHOLDER} (no real size "
-     "is that large)"),
-    ("price", lambda m, r, c: f"price {m[r, 4]} is not below the empty-level placeholder {PLACEHOLDER} (it would "
-     "read as an empty level)"),
-    ("size", lambda m, r, c: f"size {m[r, 3]} must be >= 0 for event type {m[r, 1]}"),
-    ("order_id", lambda m, r, c: f"order id {m[r, 2]} is negative (only type 6 crosses have negative pseudo ids)"),
-    ("price", lambda m, r, c: f"price {m[r, 4]} must be > 0"),
-    ("price", lambda m, r, c: f"price {m[r, 4]} is off the tick grid (tick = {c['tick']} price units)"),
-    ("price", lambda m, r, c: f"price {m[r, 4]} must be > 0"),
-    ("price", lambda m, r, c: f"price {m[r, 4]} of a hidden execution is off the half-tick grid ({c['half']} price "
-     "units)"),
-    ("price", lambda m, r, c: f"halt message (type 7) price {m[r, 4]} is not -1 (halt), 0 (quote) or 1 (resume)"),
+_MSG_PROBLEMS = (  # check_messages_nb's code - 1 -> (field, problem), formatted with the row's values
+    ("type", "unknown event type {typ} (LOBSTER types are 1..7)"),
+    ("time", "time decreases: {t} s after {t_before} s on the line before"),
+    ("time", "time {t} s is outside the session window {lo}-{hi} s"),
+    ("direction", "direction {side} is not +1 (buy) or -1 (sell)"),
+    ("size", "size {size} must be > 0 for event type {typ}"),
+    ("size", "size {size} is not below the empty-level placeholder {placeholder} (no real size is that large)"),
+    ("price", "price {price} is not below the empty-level placeholder {placeholder} (it would read as an empty level)"),
+    ("size", "size {size} must be >= 0 for event type {typ}"),
+    ("order_id", "order id {oid} is negative (only type 6 crosses have negative pseudo ids)"),
+    ("price", "price {price} must be > 0"),
+    ("price", "price {price} is off the tick grid (tick = {tick} price units)"),
+    ("price", "price {price} must be > 0"),
+    ("price", "price {price} of a hidden execution is off the half-tick grid ({half} price units)"),
+    ("price", "halt message (type 7) price {price} is not -1 (halt), 0 (quote) or 1 (resume)"),
 )
 
 
@@ -605,9 +601,11 @@ def _check_messages(path: Path, m: np.ndarray, tick: int, window_ns: tuple[int, 
     lo, hi = window_ns if window_ns is not None else (0, 0)
     code, r = check_messages_nb(m, tick, half, lo, hi, window_ns is not None, PLACEHOLDER)
     if code:
-        field, describe = _MSG_CHECKS[code - 1]
-        raise DataFormatError(path, describe(m, r, {"tick": tick, "half": half, "lo": lo, "hi": hi}), line=r + 1,
-                              field=field)
+        field, problem = _MSG_PROBLEMS[code - 1]
+        t, typ, oid, size, price, side = (int(v) for v in m[r])
+        raise DataFormatError(path, problem.format(
+            t=_fmt_s(t), t_before=_fmt_s(m[r - 1, 0]) if r else "", lo=_fmt_s(lo), hi=_fmt_s(hi), typ=typ, oid=oid,
+            size=size, price=price, side=side, tick=tick, half=half, placeholder=PLACEHOLDER), line=r + 1, field=field)
 
 
 def _fmt_s(ns: int) -> str:
