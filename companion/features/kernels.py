@@ -280,8 +280,8 @@ def ofi_update_nb(ts, book, samp_t, samp_pos, t0, b, wb, sf, si, ring, out):
 IMB_NF = 14
 #: ``sf``: the last book row (first 10 levels, 4 per level).
 IMB_SF = state_layout("ImbSf", row=40)
-#: ``si``: the flag "a book row exists"; the number of levels used.
-IMB_SI = state_layout("ImbSi", has_row=1, levels=1)
+#: ``si``: the number of levels of the kept row (0: no row yet).
+IMB_SI = state_layout("ImbSi", levels=1)
 
 
 def new_order_maps():
@@ -349,9 +349,9 @@ def order_map_step_nb(kind, side, price, size, oid, orders, counts):
 def _imb_emit_nb(j, state):
     kind, side, price, size, oid, book, L, sf, si, orders, counts, tick, out = state
     nan_row_nb(out, j, IMB_NF)
-    if si[IMB_SI.has_row] == 0:
-        return
     L = si[IMB_SI.levels]
+    if L == 0:
+        return
     row = sf[IMB_SF.row:IMB_SF.row + 40]
     db = 0.0
     da = 0.0
@@ -410,7 +410,6 @@ def _imb_events_nb(i0, i1, state):
     for i in range(i0, i1):
         order_map_step_nb(kind[i], side[i], price[i], size[i], oid[i], orders, counts)
     keep_row_nb(book, i1 - 1, L, sf, IMB_SF.row)
-    si[IMB_SI.has_row] = 1
     si[IMB_SI.levels] = L
 
 
@@ -432,17 +431,17 @@ BOOK_NF = 11
 #: ``sf``: the last book row (first 10 levels, 4 per level); the spread in ticks (NaN when a side
 #: is empty).
 BOOK_SF = state_layout("BookSf", row=40, spread=1)
-#: ``si``: the bin bookkeeping; the flag "a book row exists"; the number of levels used.
-BOOK_SI = state_layout("BookSi", bins=BIN_SI.size, has_row=1, levels=1)
+#: ``si``: the bin bookkeeping; the number of levels of the kept row (0: no row yet).
+BOOK_SI = state_layout("BookSi", bins=BIN_SI.size, levels=1)
 
 
 @njit(cache=True, inline="always")
 def _book_emit_nb(j, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
     nan_row_nb(out, j, BOOK_NF)
-    if si[BOOK_SI.has_row] == 0:
-        return
     L = si[BOOK_SI.levels]
+    if L == 0:
+        return
     row = sf[BOOK_SF.row:BOOK_SF.row + 40]
     mid = mid_of_nb(row)
     spread = sf[BOOK_SF.spread]
@@ -522,7 +521,6 @@ def _book_events_nb(i0, i1, state):
         else:
             sf[BOOK_SF.spread] = np.nan
     keep_row_nb(book, i1 - 1, L, sf, BOOK_SF.row)
-    si[BOOK_SI.has_row] = 1
     si[BOOK_SI.levels] = L
 
 
