@@ -511,15 +511,24 @@ def _book_emit_nb(j, state):
 
 
 @njit(cache=True, inline="always")
+def _spread_ticks_nb(book, i, tick):
+    """The spread of ``book[i]`` in ticks; NaN when a side is empty."""
+    if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
+        return (book[i, 0] - book[i, 2]) / tick
+    return np.nan
+
+
+@njit(cache=True, inline="always")
 def _book_events_nb(i0, i1, state):
     ts, book, samp_t, t0, b, m_z, L, sf, si, ring, tick, out, need = state
+    # the running spread is read only when a bin closes (as its close) and at the samples: it is
+    # computed from the row of the event before a bin change and from the run's last row
     for i in range(i0, i1):
         if bin_changed_nb(ts[i], t0, b, si):
+            if i > i0:
+                sf[BOOK_SF.spread] = _spread_ticks_nb(book, i - 1, tick)
             open_bin_nb(ts[i], t0, b, si, ring, sf, BOOK_SF.spread)
-        if level_ok_nb(book[i, 0], book[i, 1]) and level_ok_nb(book[i, 2], book[i, 3]):
-            sf[BOOK_SF.spread] = (book[i, 0] - book[i, 2]) / tick
-        else:
-            sf[BOOK_SF.spread] = np.nan
+    sf[BOOK_SF.spread] = _spread_ticks_nb(book, i1 - 1, tick)
     keep_row_nb(book, i1 - 1, L, sf, BOOK_SF.row)
     si[BOOK_SI.levels] = L
 
