@@ -80,6 +80,10 @@ def test_state_layouts_size_the_engine_state(day):
         assert si.size <= g.si.size, name
         assert list(sf[:-1]) == sorted(sf[:-1]) and sf[-2] < sf.size, name
     assert K.state_layout("X", a=2, b=3) == (0, 2, 5)
+    # the groups whose running totals close into a ring keep them first in ``sf``: the emit kernels
+    # read ring row ``q`` for the total at ``sf[q]``
+    assert K.TR_SF.buy == 0 and K.Q_SF.adds == 0
+    assert groups["trades"].ring.shape[0] == K.TR_SF.q + 1 and groups["queue"].ring.shape[0] == K.Q_SF.execs + 1
 
 
 def test_columns_are_registry_order(batch):
