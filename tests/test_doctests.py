@@ -22,6 +22,7 @@ MODULES = [
     "companion.models.train",
     "companion.models.evaluate",
     "companion.models.io",
+    "companion.models.sidecar",
     "companion.models.dataset",
     "companion.models.plots",
     "companion.backtest.engine",

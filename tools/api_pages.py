@@ -42,7 +42,7 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
      "Purged cross-validation, training, evaluation, saved models and their compiled form (chapter 6), "
      "and how fast a signal's information decays (chapter 10).",
      ["companion.models.dataset", "companion.models.cv", "companion.models.train", "companion.models.evaluate",
-      "companion.models.metrics", "companion.models.io", "companion.models.compiled", "companion.models.plots",
+      "companion.models.metrics", "companion.models.io", "companion.models.sidecar", "companion.models.compiled", "companion.models.plots",
       "companion.models.decay"]),
     ("signals", "Signals and backtest",
      "Signals from imbalance and model predictions, quotes for market making (chapter 7), the "

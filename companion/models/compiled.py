@@ -48,6 +48,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from companion.models.sidecar import model_stem, read_metadata
+
 #: LightGBM's ``kZeroThreshold`` (``1e-35f``, a float literal widened to double).
 K_ZERO_THRESHOLD = float(np.float32(1e-35))
 
@@ -681,11 +683,9 @@ class CompiledModel:
         ``.txt`` (the metadata's sha256 is checked, classes and feature names kept), or any
         LightGBM text model file."""
         p = Path(path)
-        stem = p.with_suffix("") if p.suffix in (".txt", ".json") else p
-        meta_path = stem.with_suffix(".json")  # as companion.models.io names it
+        stem = model_stem(p)
+        meta_path = stem.with_suffix(".json")
         if meta_path.is_file():  # a sidecar exists: it must be valid, so its hash check always runs
-            from companion.models.io import read_metadata
-
             meta, txt, raw = read_metadata(meta_path)
             classes = meta.get("classes")
             try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-FORMAT = "companion-lightgbm/1"
+from companion.models.sidecar import FORMAT, model_stem, read_metadata
 
 
 def data_sha256(X, y=None) -> str:
@@ -51,11 +51,6 @@ def data_sha256(X, y=None) -> str:
         h.update(str(ya.dtype.kind).encode())
         h.update(np.ascontiguousarray(ya.astype(np.float64) if ya.dtype.kind in "biuf" else ya.astype(str)).tobytes())
     return h.hexdigest()
-
-
-def _stem(path: str | Path) -> Path:
-    p = Path(path)
-    return p.with_suffix("") if p.suffix in (".txt", ".json") else p
 
 
 def _jsonable(v):
@@ -94,7 +89,7 @@ def save_model(model, path: str | Path, *, label: dict | None = None, X=None, y=
 
     if not isinstance(model, (DirectionClassifier, MoveRegressor)) or not hasattr(model, "booster_"):
         raise TypeError("save_model takes a fitted DirectionClassifier or MoveRegressor")
-    stem = _stem(path)
+    stem = model_stem(path)
     stem.parent.mkdir(parents=True, exist_ok=True)
     txt, meta_path = stem.with_suffix(".txt"), stem.with_suffix(".json")
     model.booster_.save_model(str(txt))
@@ -116,50 +111,6 @@ def save_model(model, path: str | Path, *, label: dict | None = None, X=None, y=
     }
     meta_path.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
     return txt, meta_path
-
-
-def read_metadata(meta_path: str | Path) -> tuple[dict, Path, bytes]:
-    """Read and check a ``.json`` sidecar: ``(metadata, model text path, model text bytes)``.
-
-    Every problem (unreadable or non-JSON sidecar, wrong ``format``, missing or ill-typed
-    ``model_file`` / ``model_sha256`` / ``estimator`` / ``feature_names``, a ``model_file`` outside
-    the sidecar's folder, model text missing or not matching the recorded sha256) raises one
-    ValueError naming the file: a broken sidecar can never skip the hash check.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "m.json").write_text("{not json")
-    >>> try:
-    ...     read_metadata(d / "m.json")
-    ... except ValueError as exc:
-    ...     print(str(exc).split("/")[-1][:22])
-    m.json: not valid JSON
-    """
-    meta_path = Path(meta_path)
-    try:
-        meta = json.loads(meta_path.read_bytes().decode())
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValueError(f"{meta_path}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{meta_path}: not a {FORMAT} metadata file")
-    for key, typ in (("model_file", str), ("model_sha256", str), ("estimator", str), ("feature_names", list)):
-        if not isinstance(meta.get(key), typ):
-            raise ValueError(f"{meta_path}: field {key!r} missing or not a {typ.__name__}")
-    if not all(isinstance(f, str) for f in meta["feature_names"]):
-        raise ValueError(f"{meta_path}: field 'feature_names' must be a list of strings")
-    name = meta["model_file"]
-    if Path(name).name != name or name in ("", ".", ".."):
-        raise ValueError(f"{meta_path}: model_file {name!r} must be a file name in the same folder")
-    txt = meta_path.parent / name
-    try:
-        raw = txt.read_bytes()
-    except OSError as exc:
-        raise ValueError(f"{meta_path}: cannot read its model file {txt} ({exc.strerror})") from None
-    if hashlib.sha256(raw).hexdigest() != meta["model_sha256"]:
-        raise ValueError(f"{txt}: model file does not match the sha256 recorded in its metadata")
-    return meta, txt, raw
 
 
 def load_model(path: str | Path):
@@ -187,7 +138,7 @@ def load_model(path: str | Path):
     from companion.models.compiled import CompiledModel
     from companion.models.train import DirectionClassifier, MoveRegressor
 
-    stem = _stem(path)
+    stem = model_stem(path)
     meta_path = stem.with_suffix(".json")
     if not meta_path.is_file():
         raise FileNotFoundError(f"{meta_path}: model metadata file does not exist")
