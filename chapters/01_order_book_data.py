@@ -148,7 +148,7 @@ except companion.DataFormatError as err:
 #   levels it took.
 
 # %%
-check = book.verify_lobster(data.message_path, data.orderbook_path, data=data)
+check = book.verify_lobster(data)
 names = {"rows": "orderbook rows",
          "transitions_checked": "transitions checked (row t-1 -> t)",
          "transitions_matched": "transitions matched",

@@ -19,7 +19,6 @@ The kernels live in :mod:`companion.book.kernels` (numba); this module is the th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -359,7 +358,7 @@ def _ns_to_clock(ns: int) -> str:
     return f"{h:02d}:{m:02d}:{sec:02d}.{frac:09d}"
 
 
-def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=None) -> dict:
+def verify_lobster(data) -> dict:
     r"""Check a LOBSTER day's messages against its orderbook file (the answer key).
 
     * **transitions**: for every :math:`t \ge 1`, message :math:`t` applied to the file's row
@@ -376,10 +375,10 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
 
     Parameters
     ----------
-    message_path, orderbook_path : str or pathlib.Path
-        The LOBSTER file pair.
-    data : companion.io.lobster.LobsterData, optional
-        An already read day (skips reading).
+    data : companion.io.lobster.LobsterData
+        The day as :func:`companion.io.lobster.read_lobster` returns it, with its orderbook file.
+        Read it with ``check=False`` to have a file whose rows do not follow from its messages
+        reported here (``first_mismatched_transition``) rather than refused by the reader.
 
     Returns
     -------
@@ -398,17 +397,14 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
 
     Examples
     --------
-    >>> res = verify_lobster(msg_path, ob_path)       # doctest: +SKIP
+    >>> from companion.io.lobster import read_lobster
+    >>> res = verify_lobster(read_lobster(msg_path, ob_path, check=False))       # doctest: +SKIP
     >>> res["transitions_matched_frac"]                # doctest: +SKIP
     1.0
     """
-    if data is None:
-        from companion.io.lobster import read_lobster
-
-        data = read_lobster(message_path, orderbook_path, check=False)
     ev, book = data.events, data.book
     if book is None:
-        raise ValueError(f"{message_path}: verification needs the orderbook file")
+        raise ValueError(f"{data.message_path}: verification needs the orderbook file")
     L = book.shape[1] // 4
     n = len(ev)
     cols = _columns(ev)
@@ -430,8 +426,8 @@ def verify_lobster(message_path: str | Path, orderbook_path: str | Path, data=No
     first_exact_bad = int(np.argmin(eq_exact)) if n_exact < n else None
 
     res = {
-        "message_path": str(message_path),
-        "orderbook_path": str(orderbook_path),
+        "message_path": str(data.message_path),
+        "orderbook_path": str(data.orderbook_path),
         "symbol": data.instrument.symbol,
         "levels": L,
         "rows": n,

@@ -41,8 +41,9 @@ def _pct(a: int, b: int) -> str:
 
 def run_lobster(args: argparse.Namespace) -> int:
     from companion.book import verify_lobster
+    from companion.io.lobster import read_lobster
 
-    r = verify_lobster(args.message, args.orderbook)
+    r = verify_lobster(read_lobster(args.message, args.orderbook, check=False))
     n, tc, tm = r["rows"], r["transitions_checked"], r["transitions_matched"]
     print(f"{r['symbol']} level {r['levels']}: {n} rows")
     print(f"transitions matched: {tm} / {tc} ({_pct(tm, tc)})"
