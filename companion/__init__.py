@@ -30,7 +30,7 @@ __version__ = "0.1.0"
 #: the subpackages and modules of ``companion`` (imported on first attribute access)
 _SUBMODULES = (
     # data and events
-    "events", "errors", "paths", "data", "io", "store", "catalog", "synth", "universe",
+    "events", "errors", "paths", "spec", "data", "io", "store", "catalog", "synth", "universe",
     # the book and the flow measures
     "book", "flow", "stats", "labels",
     # features, models and signals

@@ -1,6 +1,6 @@
 """Catalog of ticker-days: what a folder, a universe or a SPEC holds, one row per (source, ticker, date, level).
 
-A research run over many days starts from a list of :class:`TickerDay`. :func:`discover` builds it
+A research run over many days starts from a list of :class:`~companion.events.TickerDay`. :func:`discover` builds it
 from
 
 * a **folder** (searched recursively; hidden files and folders are skipped):
@@ -18,7 +18,7 @@ from
 
 * a **universe SPEC** ``universe:SEED:NxD[:MINUTES][:factor=GAMMA]`` (see :mod:`companion.universe`);
 * a **universe day SPEC** ``universe:...//TICKER/DATE`` (one ticker-day of a universe);
-* any other dataset SPEC of :func:`companion.data.parse_spec` (``synthetic[:SEED]``,
+* any other dataset SPEC of :func:`companion.spec.parse_spec` (``synthetic[:SEED]``,
   ``lobster:TICKER:LEVEL``, a message-file path) or a Binance recording path: one ticker-day.
 
 :func:`frame` tabulates a list; :func:`load_day` reads one day (events, book, instrument) from
@@ -30,94 +30,19 @@ import gzip
 import json
 import re
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from companion.errors import DataFormatError
-from companion.events import CLEAR, EVENT_DTYPE, LEVEL_SET, Dataset
+from companion.events import CLEAR, EVENT_DTYPE, LEVEL_SET, DayData, TickerDay
+from companion.spec import orderbook_beside, parse_spec, resolve_lobster_paths
 
-__all__ = ["DayData", "TickerDay", "binance_name", "discover", "frame", "load_day"]
+__all__ = ["binance_name", "discover", "frame", "load_day"]
 
 SOURCES = ("lobster", "binance", "synthetic")
 
 _BINANCE_NAME = re.compile(r"^(?P<symbol>[a-z0-9]+(?:_[a-z0-9]+)?)_(?P<date>\d{8})(?:\.txt|\.jsonl?)?(?:\.gz)?$", re.IGNORECASE)
-_SAFE = re.compile(r"[^A-Za-z0-9._=-]")
-
-
-@dataclass(frozen=True)
-class TickerDay:
-    """One ticker-day of one source.
-
-    Attributes
-    ----------
-    source : str
-        ``"lobster"``, ``"binance"`` or ``"synthetic"`` (the seeded day and universe days).
-    ticker : str
-        ``"AAPL"``, ``"BTCUSDT.usdm"``, ``"SYN0"``, ...
-    date : str
-        ``YYYY-MM-DD``.
-    level : int
-        Book levels of the source (LOBSTER / synthetic); 0 for Binance depth diffs (full depth).
-    paths : tuple of str
-        Source files (LOBSTER: message, orderbook; Binance: the recordings to read, the day's own
-        file last); ``()`` for a universe day (generated on demand).
-    spec : str
-        A SPEC that names this day alone.
-
-    Examples
-    --------
-    >>> d = TickerDay("lobster", "AAPL", "2012-06-21", 1, ("a_message_1.csv",), "a_message_1.csv")
-    >>> d.key
-    'lobster/AAPL/2012-06-21/1'
-    """
-
-    source: str
-    ticker: str
-    date: str
-    level: int
-    paths: tuple[str, ...]
-    spec: str
-
-    @property
-    def key(self) -> str:
-        """``"source/ticker/date/level"`` with every part filesystem-safe."""
-        return "/".join(_SAFE.sub("_", str(x)) for x in (self.source, self.ticker, self.date, self.level))
-
-    @property
-    def own_path(self) -> str | None:
-        """The day's own file (LOBSTER message file; the last Binance recording of the chain)."""
-        if not self.paths:
-            return None
-        return self.paths[-1] if self.source == "binance" else self.paths[0]
-
-
-@dataclass(frozen=True, eq=False)
-class DayData(Dataset):
-    """A day's data as the store returns it: ``events`` (:data:`~companion.events.EVENT_DTYPE`),
-    ``book`` (float64 ``(n, 4 * levels)`` LOBSTER layout, or None), ``instrument`` and the day.
-
-    Examples
-    --------
-    >>> from companion.events import Instrument, empty_events
-    >>> dd = DayData(empty_events(2), None, Instrument("X", tick=1, price_scale=1), None)
-    >>> len(dd)
-    2
-
-    Attributes
-    ----------
-    events : numpy.ndarray
-        The day's events (:data:`~companion.events.EVENT_DTYPE`).
-    book : numpy.ndarray or None
-        The book after each event, float64 ``(n, 4 * levels)`` LOBSTER layout (None: no book).
-    instrument : companion.events.Instrument
-        Tick, price scale, session of the day.
-    day : TickerDay or None
-        The catalog entry it was read from.
-    """
-
-    day: TickerDay | None = None
 
 
 def binance_name(path: str | Path) -> tuple[str, str] | None:
@@ -167,7 +92,6 @@ def _sniff_binance(path: Path) -> tuple[str | None, bool]:
 
 
 def _lobster_day(msg: Path) -> TickerDay:
-    from companion.data import orderbook_beside
     from companion.io.lobster import parse_lobster_name
 
     info = parse_lobster_name(msg)
@@ -229,7 +153,7 @@ def discover(spec_or_folder: str | Path) -> list[TickerDay]:
         A folder (searched recursively for LOBSTER files and daily Binance recordings), a universe
         SPEC ``universe:SEED:NxD[:MINUTES][:factor=GAMMA]`` (all its N x D days), a universe day
         SPEC (``universe:1:3x5:30/SYN1/2012-06-22``), a Binance recording path, or a dataset SPEC
-        of :func:`companion.data.parse_spec`.
+        of :func:`companion.spec.parse_spec`.
 
     Returns
     -------
@@ -270,8 +194,6 @@ def discover(spec_or_folder: str | Path) -> list[TickerDay]:
         elif binance_name(p) is not None and p.is_file() and _sniff_binance(p)[0] is not None:
             days = [d for d in _scan_folder(p.parent) if d.source == "binance" and d.own_path == str(p)]
         else:
-            from companion.data import parse_spec, resolve_lobster_paths
-
             looks_like_path = "/" in s or "\\" in s or s.endswith((".csv", ".gz"))
             if looks_like_path and not p.exists() and not s.startswith(("synthetic", "lobster:")):
                 raise FileNotFoundError(f"{s}: no such file or folder")

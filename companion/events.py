@@ -29,6 +29,7 @@ crypto), ``ts_local`` local receive time (equal to ``ts`` when the source has no
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -310,7 +311,7 @@ class Dataset:
     """The one dataset type: a day's ``events`` (:data:`EVENT_DTYPE`), its ``book`` (float64
     ``(n, 4 * levels)`` LOBSTER layout, row ``i`` = book after event ``i``; None when not built)
     and its ``instrument``. :func:`companion.data.load` returns one (a
-    :class:`companion.io.lobster.LobsterData` or :class:`companion.catalog.DayData`, both
+    :class:`companion.io.lobster.LobsterData` or :class:`companion.events.DayData`, both
     subclasses); ``Simulator``, :func:`companion.execution.execute`, the features API and the
     studies take it where they take ``(events, book, instrument)``.
 
@@ -378,3 +379,83 @@ def as_dataset(data, book=None, instrument=None) -> Dataset:
     if hasattr(data, "events") and hasattr(data, "instrument"):
         return Dataset(data.events, getattr(data, "book", None), data.instrument)
     raise TypeError(f"expected a Dataset (events, book, instrument) or an event array, got {type(data).__name__}")
+
+
+# --------------------------------------------------------------------------------------------
+# ticker-days: what a catalog lists (companion.catalog) and what the store returns
+# --------------------------------------------------------------------------------------------
+_UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._=-]")
+
+
+@dataclass(frozen=True)
+class TickerDay:
+    """One ticker-day of one source.
+
+    Attributes
+    ----------
+    source : str
+        ``"lobster"``, ``"binance"`` or ``"synthetic"`` (the seeded day and universe days).
+    ticker : str
+        ``"AAPL"``, ``"BTCUSDT.usdm"``, ``"SYN0"``, ...
+    date : str
+        ``YYYY-MM-DD``.
+    level : int
+        Book levels of the source (LOBSTER / synthetic); 0 for Binance depth diffs (full depth).
+    paths : tuple of str
+        Source files (LOBSTER: message, orderbook; Binance: the recordings to read, the day's own
+        file last); ``()`` for a universe day (generated on demand).
+    spec : str
+        A SPEC that names this day alone.
+
+    Examples
+    --------
+    >>> d = TickerDay("lobster", "AAPL", "2012-06-21", 1, ("a_message_1.csv",), "a_message_1.csv")
+    >>> d.key
+    'lobster/AAPL/2012-06-21/1'
+    """
+
+    source: str
+    ticker: str
+    date: str
+    level: int
+    paths: tuple[str, ...]
+    spec: str
+
+    @property
+    def key(self) -> str:
+        """``"source/ticker/date/level"`` with every part filesystem-safe."""
+        return "/".join(_UNSAFE_KEY_CHARS.sub("_", str(x)) for x in (self.source, self.ticker, self.date, self.level))
+
+    @property
+    def own_path(self) -> str | None:
+        """The day's own file (LOBSTER message file; the last Binance recording of the chain)."""
+        if not self.paths:
+            return None
+        return self.paths[-1] if self.source == "binance" else self.paths[0]
+
+
+@dataclass(frozen=True, eq=False)
+class DayData(Dataset):
+    """A day's data as the store returns it: ``events`` (:data:`~companion.events.EVENT_DTYPE`),
+    ``book`` (float64 ``(n, 4 * levels)`` LOBSTER layout, or None), ``instrument`` and the day.
+
+    Examples
+    --------
+    >>> from companion.events import Instrument, empty_events
+    >>> dd = DayData(empty_events(2), None, Instrument("X", tick=1, price_scale=1), None)
+    >>> len(dd)
+    2
+
+    Attributes
+    ----------
+    events : numpy.ndarray
+        The day's events (:data:`~companion.events.EVENT_DTYPE`).
+    book : numpy.ndarray or None
+        The book after each event, float64 ``(n, 4 * levels)`` LOBSTER layout (None: no book).
+    instrument : companion.events.Instrument
+        Tick, price scale, session of the day.
+    day : TickerDay or None
+        The catalog entry it was read from.
+    """
+
+    day: TickerDay | None = None

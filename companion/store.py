@@ -56,8 +56,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from companion.catalog import DayData, TickerDay, load_day
-from companion.events import EVENT_DTYPE, Instrument
+from companion.catalog import load_day
+from companion.events import EVENT_DTYPE, DayData, Instrument, TickerDay
 
 __all__ = [
     "StaleTableError",
@@ -268,7 +268,7 @@ class Store:
 
     def __init__(self, root: str | Path | None = None):
         if root is None:
-            from companion.data import data_dir
+            from companion.paths import data_dir
 
             root = data_dir() / "store"
         self.root = Path(root).resolve()
@@ -425,7 +425,7 @@ class Store:
 
         Returns
         -------
-        companion.catalog.DayData
+        companion.events.DayData
 
         Examples
         --------
@@ -445,6 +445,40 @@ class Store:
             out = self._read(day, meta, False)
             return DayData(out.events, self._book_mmap(day, meta, ident), out.instrument, day)
         return self._read(day, meta, book)
+
+    def build(self, days: list[TickerDay], client=None) -> list[TickerDay]:
+        """Make every day's events and book fresh in the store: read from its source, or generated
+        for a universe day, where missing or stale (:meth:`dataset`); one Dask task per day.
+
+        Parameters
+        ----------
+        days : list of TickerDay
+            E.g. :func:`companion.catalog.discover` of a folder or a universe SPEC.
+        client : distributed.Client, optional
+            Maps one build task per day on it (``client.map``, then ``client.gather``); None builds
+            the days serially in this process.
+
+        Returns
+        -------
+        list of TickerDay
+            ``days``, each now fresh in the store.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from companion.catalog import discover
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     days = Store(tmp).build(discover("universe:1:2x1:1"))
+        ...     print(len(days), all(Store(tmp).has_table(d, "events") for d in days))
+        2 True
+        """
+        root = str(self.root)
+        if client is None:
+            for day in days:
+                _build_day(day, root)
+        else:
+            client.gather(client.map(_build_day, days, root=root, pure=False))
+        return list(days)
 
     def _book_mmap(self, day: TickerDay, meta: dict, ident: str) -> np.ndarray:
         import pyarrow as pa
@@ -584,6 +618,12 @@ class Store:
                     continue
                 out += got[:1]
         return sorted(set(out), key=lambda d: (d.ticker, d.date, d.level, d.source, d.spec))
+
+
+def _build_day(day: TickerDay, root: str) -> str:
+    """One task of :meth:`Store.build` (a module-level function: Dask ships it to the workers)."""
+    Store(root).dataset(day)
+    return day.key
 
 
 def _read_part(day: TickerDay, root: str, name: str, version: str):

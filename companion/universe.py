@@ -60,7 +60,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from companion.catalog import DayData, TickerDay
+from companion.events import DayData, TickerDay
 
 __all__ = [
     "PRICES",
@@ -68,7 +68,6 @@ __all__ = [
     "day_config",
     "factor_correlation",
     "generate_day",
-    "generate_universe",
     "parse_universe",
     "true_cross_impact",
     "universe_day",
@@ -299,7 +298,7 @@ def generate_day(day: TickerDay) -> DayData:
 
     Returns
     -------
-    companion.catalog.DayData
+    companion.events.DayData
         Events, 10-level book (LOBSTER layout, price units = dollars x 10000), instrument
         (venue ``"SYNTHETIC"``; ``extra`` holds the regime, seed and episodes).
 
@@ -331,54 +330,6 @@ def _with_factor(cfg, info, u, k, d):
     taken = [i for i in range(len(common)) if pick[i] < u.factor]
     info = {**info, "factor": u.factor, "common_episodes": taken}
     return [common[i] for i in taken], info
-
-
-def generate_universe(spec: str, client=None, store=None) -> list[TickerDay]:
-    """Generate every ticker-day of a universe into the store, as Dask tasks on ``client``.
-
-    Parameters
-    ----------
-    spec : str
-        Universe SPEC.
-    client : distributed.Client, optional
-        Maps one generate-and-store task per ticker-day on it (``client.map``, then
-        ``client.gather``); None runs the days serially in this process.
-    store : companion.store.Store or str or pathlib.Path, optional
-        The store (or its root); default :class:`companion.store.Store` ().
-
-    Returns
-    -------
-    list of TickerDay
-        The days (each now fresh in the store).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from companion.store import Store
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     days = generate_universe("universe:1:2x1:1", store=tmp)
-    ...     print(len(days), all(Store(tmp).has_table(d, "events") for d in days))
-    2 True
-    """
-    from companion.store import Store
-
-    root = store.root if isinstance(store, Store) else store
-    root = str(Store(root).root)
-    days = universe_days(spec)
-    if client is None:
-        for day in days:
-            _generate_and_store(day, root)
-    else:
-        futures = client.map(_generate_and_store, days, root=root, pure=False)
-        client.gather(futures)
-    return days
-
-
-def _generate_and_store(day: TickerDay, root: str) -> str:
-    from companion.store import Store
-
-    Store(root).dataset(day)
-    return day.key
 
 
 def true_cross_impact(spec: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 MODULES = [
-    "companion.events", "companion.errors", "companion.data", "companion.stats",
+    "companion.events", "companion.errors", "companion.spec", "companion.data", "companion.stats",
     "companion.io.lobster", "companion.io.binance", "companion.book", "companion.book.kernels",
     "companion.flow.ofi", "companion.flow.kyle", "companion.flow.microprice",
     "companion.flow.tradesign", "companion.flow.vpin",

@@ -122,13 +122,13 @@ def test_extra_episodes_none_leaves_the_day_unchanged():
     assert len(c.episodes) == len(a.episodes) + 1 and not np.array_equal(a.messages[:len(c.messages)], c.messages[:len(a.messages)])
 
 
-def test_generate_universe_serial_and_on_dask(tmp_path):
+def test_store_builds_a_universe_serial_and_on_dask(tmp_path):
     spec = "universe:6:2x2:1"
-    days = U.generate_universe(spec, store=tmp_path / "serial")
+    days = Store(tmp_path / "serial").build(U.universe_days(spec))
     assert len(days) == 4
     distributed = pytest.importorskip("distributed")
     with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
-        days2 = U.generate_universe(spec, client=client, store=Store(tmp_path / "dask"))
+        days2 = Store(tmp_path / "dask").build(U.universe_days(spec), client=client)
     assert days2 == days
     for d in days:
         a, b = Store(tmp_path / "serial").dataset(d), Store(tmp_path / "dask").dataset(d)

@@ -23,7 +23,7 @@ OUT = ROOT / "book" / "api"
 GROUPS: list[tuple[str, str, str, list[str]]] = [
     ("data", "Data and formats",
      "The event record, the readers of every supported feed, the synthetic day and the Parquet store.",
-     ["companion.events", "companion.errors", "companion.data", "companion.paths", "companion.io.lobster", "companion.io.binance",
+     ["companion.events", "companion.errors", "companion.spec", "companion.data", "companion.paths", "companion.io.lobster", "companion.io.binance",
       "companion.io.dbn", "companion.io.tardis", "companion.io.bybit", "companion.io.itch",
       "companion.io.hftbacktest", "companion.synth", "companion.store"]),
     ("book", "The order book",

@@ -70,7 +70,7 @@ def _data_args(p: argparse.ArgumentParser) -> None:
 
 
 def load_day(message: str, orderbook: str | None = None):
-    """Resolve MESSAGE (SPEC or path) like :func:`companion.data.resolve_lobster_paths` and read it."""
+    """Resolve MESSAGE (SPEC or path) like :func:`companion.spec.resolve_lobster_paths` and read it."""
     from companion.data import load, orderbook_beside, resolve_lobster_paths
     from companion.io.lobster import read_lobster
 

@@ -315,7 +315,7 @@ def _train_folds(days: list, feat_ok: list, params: dict) -> list:
 def run_study(name: str, days: list, *, workers: int | None = None, scheduler: str | None = None,
               on_error: str = "fail", out=None, serial: bool = False, params: dict | None = None,
               store_root=None, progress: bool = False, client=None) -> StudyResult:
-    """Run study ``name`` over ``days`` (a list of :class:`companion.catalog.TickerDay`).
+    """Run study ``name`` over ``days`` (a list of :class:`companion.events.TickerDay`).
 
     Parameters
     ----------

@@ -2,7 +2,7 @@ r"""Per-ticker-day functions of the studies and the combiners that turn their sm
 one table and a summary.
 
 Every per-unit function has the signature ``fn(item, store_root, params)``: ``item`` is a
-:class:`companion.catalog.TickerDay` (or, for ``crossimpact``, one date's ticker-days; for the
+:class:`companion.events.TickerDay` (or, for ``crossimpact``, one date's ticker-days; for the
 ``train`` folds, a test day with its training days); the day is read through
 :class:`companion.store.Store` (Parquet, built from the source on first use), the stages run, a
 table is written back to the store and a small result (a dict of scalars and at most a small
