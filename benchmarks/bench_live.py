@@ -22,7 +22,7 @@ What each number measures (per chunk; ``perf_counter_ns`` unless said otherwise)
   is done), minus the journal's write-ahead records -- exactly ``book + features + model + signal +
   strategy``;
 - ``features``, ``model``, ``signal``: stamped *inside* the compiled call with the CPU cycle counter
-  (``companion.live.metrics.cycles_nb``, converted with a rate calibrated against
+  (``companion.cycles.cycles_nb``, converted with a rate calibrated against
   ``perf_counter_ns``): schedule + feature groups (only the outputs the model reads are emitted) +
   column gather (and the flush at the chunk's own time); compiled trees + output conversion (~0 on
   the ~94 % of chunks that complete no 1-s sample); trailing OFI + model rule, or the imbalance codes;

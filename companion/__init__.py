@@ -38,7 +38,7 @@ _SUBMODULES = (
     # simulation, execution and backtests
     "sim", "execution", "backtest",
     # research at scale, live trading, plots, command line
-    "study", "live", "plotting", "display", "cli", "commands",
+    "study", "live", "cycles", "plotting", "display", "cli", "commands",
 )
 
 _LAZY = {

@@ -44,7 +44,13 @@ from numba import njit
 
 from companion.events import NS
 from companion.features.kernels import new_order_maps, order_map_step_nb
-from companion.stats import imbalance_ratio_nb, level_size_nb, mid_price, price_ok_nb  # the one empty-level rule
+from companion.stats import (  # the one empty-level rule
+    align_predictions,
+    imbalance_ratio_nb,
+    level_size_nb,
+    mid_price,
+    price_ok_nb,
+)
 
 NONE, BUY, SELL, STRONG_BUY, STRONG_SELL = 0, 1, -1, 2, -2
 SIGNAL_NAMES = {NONE: "NONE", BUY: "BUY", SELL: "SELL", STRONG_BUY: "STRONG_BUY",
@@ -315,26 +321,6 @@ def trailing_ofi(book: np.ndarray, ts: np.ndarray, window_ns: int = 10 * NS, lev
 
     e = ofi_multilevel_events(book, levels).sum(axis=1)
     return trailing_sum_nb(np.asarray(ts, dtype=np.int64), np.ascontiguousarray(e), int(window_ns))
-
-
-def align_predictions(pred_ts, pred, event_ts) -> np.ndarray:
-    """Per-event value of a prediction series: the latest prediction with ``pred_ts <= t`` (NaN
-    before the first). A prediction stamped ``T`` must use data up to ``T`` only (the feature
-    library's convention), so the aligned series is causal.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> align_predictions(np.array([10, 20]), np.array([0.6, 0.4]), np.array([5, 10, 15, 25])).tolist()
-    [nan, 0.6, 0.6, 0.4]
-    """
-    pt = np.asarray(pred_ts, dtype=np.int64)
-    if len(pt) > 1 and np.any(np.diff(pt) < 0):
-        raise ValueError("prediction times must be non-decreasing")
-    p = np.asarray(pred, dtype=np.float64)
-    j = np.searchsorted(pt, np.asarray(event_ts, dtype=np.int64), side="right") - 1
-    out = np.where(j >= 0, p[np.maximum(j, 0)], np.nan)
-    return out
 
 
 @njit(cache=True, inline="always")

@@ -330,6 +330,42 @@ def stats_table(rows: dict[str, dict]) -> pd.DataFrame:
 REFERENCE_STATS = __import__("pathlib").Path(__file__).with_name("reference") / "lobster_stats.json"
 
 
+def binary_auc(y01, score) -> float:
+    """ROC-AUC = P(score_pos > score_neg) + P(tie)/2 (Mann-Whitney U / (n_pos n_neg), mid-ranks).
+
+    Examples
+    --------
+    >>> binary_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y = np.asarray(y01).astype(bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    r = ranks(score)
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def align_predictions(pred_ts, pred, event_ts) -> np.ndarray:
+    """Per-event value of a prediction series: the latest prediction with ``pred_ts <= t`` (NaN
+    before the first). A prediction stamped ``T`` must use data up to ``T`` only (the feature
+    library's convention), so the aligned series is causal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> align_predictions(np.array([10, 20]), np.array([0.6, 0.4]), np.array([5, 10, 15, 25])).tolist()
+    [nan, 0.6, 0.6, 0.4]
+    """
+    pt = np.asarray(pred_ts, dtype=np.int64)
+    if len(pt) > 1 and np.any(np.diff(pt) < 0):
+        raise ValueError("prediction times must be non-decreasing")
+    p = np.asarray(pred, dtype=np.float64)
+    j = np.searchsorted(pt, np.asarray(event_ts, dtype=np.int64), side="right") - 1
+    out = np.where(j >= 0, p[np.maximum(j, 0)], np.nan)
+    return out
+
+
 def reference_table() -> pd.DataFrame:
     """:func:`day_stats` of every LOBSTER sample, as committed in ``companion/reference``.
 

@@ -23,11 +23,11 @@ from numba.experimental import structref
 
 from companion import signals as sg
 from companion.book.kernels import BookState, book_step_nb, grow_pair_nb
+from companion.cycles import cycles_nb
 from companion.events import NS, Instrument
 from companion.features import kernels as K
 from companion.features.kernels import new_order_maps
 from companion.flow.ofi import cks_e_nb
-from companion.live.metrics import cycles_nb
 from companion.models.compiled import convert_output_nb, predict_row_flat_into_nb
 from companion.stats import level_size_nb
 

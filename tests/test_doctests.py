@@ -50,6 +50,7 @@ MODULES = [
     "companion.live.venue",
     "companion.live.feeds",
     "companion.live.metrics",
+    "companion.cycles",
     "companion.live.executor",
     # issue 14: the stage protocols of the live path
     "companion.streaming",

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from companion import synth
+from companion.cycles import cycles_nb, ns_per_cycle
 from companion.live.config import LiveConfig
 from companion.live.executor import LiveExecutor
 from companion.live.feeds import LobsterReplayFeed, SimulatedClock
-from companion.live.metrics import cycles_nb, ns_per_cycle
 from companion.models.compiled import CompiledModel, flat_layout, predict_raw_flat_nb, predict_raw_nb
 from companion.streaming import sum_levels_nb
 

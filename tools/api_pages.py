@@ -64,7 +64,7 @@ GROUPS: list[tuple[str, str, str, list[str]]] = [
      "budget of the live path (chapter 10).",
      ["companion.live.config", "companion.live.journal", "companion.live.recorder", "companion.live.venue",
       "companion.live.drive", "companion.live.kill_switch", "companion.live.feeds", "companion.live.metrics",
-      "companion.live.executor", "companion.live.budget"]),
+      "companion.live.executor", "companion.live.budget", "companion.cycles"]),
     ("study", "Studies and the catalog",
      "Ticker-day catalogs, synthetic universes and the per-ticker-day studies with their statistics "
      "(chapter 12).",

@@ -328,7 +328,7 @@ class ModelStrategy(_SignalTrader):
 
     ``p_up``: per-event array (aligned with the events, value at ``k`` from data up to ``k``) or,
     with ``p_ts``, a series stamped at times ``p_ts`` (e.g. one per second) aligned causally by
-    :func:`companion.signals.align_predictions`. OFI: trailing ``ofi_window_s`` level-1..
+    :func:`companion.stats.align_predictions`. OFI: trailing ``ofi_window_s`` level-1..
     ``ofi_levels`` OFI (shares), threshold ``ofi_threshold``. The signal value logged is P(up).
 
     Attributes

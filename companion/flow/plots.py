@@ -17,6 +17,7 @@ from matplotlib.ticker import FuncFormatter
 from companion.events import NS
 from companion.flow.kyle import ols
 from companion.plotting import legend_outside
+from companion.stats import binary_auc
 
 __all__ = [
     "CKS_2014", "CCZ_2023", "hours", "hhmm", "ofi_scatter", "window_bars", "depth_law_plot", "micro_price_curve",
@@ -365,8 +366,6 @@ def episode_detection(series: Mapping[str, pd.DataFrame], episodes: Sequence[Map
     VPIN
     BVC          0.55        0.2125  1.0         2          4
     """
-    from companion.models.metrics import binary_auc
-
     rows = {}
     for lab, b in series.items():
         v = b["vpin"].to_numpy(np.float64)

@@ -31,8 +31,8 @@ from numba import njit, types
 from numba.experimental import structref
 
 from companion.backtest.strategies import signal_trader_nb
+from companion.cycles import cycles_nb
 from companion.events import EVENT_DTYPE
-from companion.live.metrics import cycles_nb
 from companion.live.venue import NEED_DATA, append_events_nb, paper_step_nb
 from companion.sim.kernels import C_HAS_IDS, I_NORD, WAKEUP, add_index_into_nb, wake_strategy_nb
 from companion.sim.orders import ACT_SUBMIT

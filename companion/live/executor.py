@@ -39,11 +39,12 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from companion.book import IncrementalBook
+from companion.cycles import ns_per_cycle
 from companion.events import Instrument
 from companion.live.config import LiveConfig
 from companion.live.drive import K_ORDERS, LiveDrive, entry_point
 from companion.live.kill_switch import KillSwitch
-from companion.live.metrics import STAGES, LatencyRecorder, LiveSummary, StatusLine, ns_per_cycle
+from companion.live.metrics import STAGES, LatencyRecorder, LiveSummary, StatusLine
 from companion.live.recorder import JournalRecorder, run_identity
 from companion.live.venue import NEED_DATA
 from companion.streaming import (

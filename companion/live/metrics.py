@@ -8,10 +8,8 @@ sample: a day of 400k events x 8 stages is 26 MB), so percentiles are exact, not
 :class:`StatusLine` prints one throttled line (``\\r``-rewritten) to stderr while the executor runs;
 off by default (tests and notebooks keep stderr clean).
 
-:func:`cycles_nb` reads the CPU's cycle counter (``llvm.readcyclecounter``: ``rdtsc`` on x86-64) from
-inside compiled code, so the stages of one fused kernel can be timed without returning to Python;
-:func:`ns_per_cycle` calibrates it against ``time.perf_counter_ns`` (a constant-rate TSC is
-assumed, as on every x86-64 CPU of the last decade; NaN where the counter does not advance).
+The stages inside one compiled call are stamped with the CPU's cycle counter
+(:func:`companion.cycles.cycles_nb`, calibrated by :func:`companion.cycles.ns_per_cycle`).
 """
 from __future__ import annotations
 
@@ -21,12 +19,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TextIO
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
-__all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle", "LiveSummary", "le", "sum_p99", "STAGES"]
+__all__ = ["LatencyRecorder", "StatusLine", "LiveSummary", "le", "sum_p99", "STAGES"]
 
 #: latency stages the live executor records per chunk (``tick_to_decision`` = book + features +
 #: model + signal + strategy: from the chunk's arrival in the loop to the orders it causes; the
@@ -37,61 +31,6 @@ __all__ = ["LatencyRecorder", "StatusLine", "cycles_nb", "ns_per_cycle", "LiveSu
 #: ``strategy`` = appending the chunk to the venue + the venue / strategy loop (inside the call) +
 #: the Python bookkeeping of new orders and any return to Python (``benchmarks/bench_live.py``)
 STAGES = ("book", "features", "model", "signal", "strategy", "journal", "tick_to_decision")
-
-
-@intrinsic
-def _readcyclecounter(typingctx):
-    def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
-                                            "llvm.readcyclecounter")
-        return builder.call(fn, [])
-
-    return types.int64(), codegen
-
-
-@njit(cache=True)
-def cycles_nb() -> int:
-    """The CPU cycle counter (int64 cycles; ~20 cycles to read, not serialising)."""
-    return _readcyclecounter()
-
-
-_NS_PER_CYCLE: list[float] = []
-
-
-def ns_per_cycle(sample_s: float = 0.02) -> float:
-    r"""ns per :func:`cycles_nb` tick, measured once per process against ``perf_counter_ns``.
-
-    :math:`\text{ns/cycle} = (t_1 - t_0) / (c_1 - c_0)` over a sleep of ``sample_s`` (``t``:
-    ``time.perf_counter_ns``, ``c``: :func:`cycles_nb`); a constant-rate TSC is assumed (Intel
-    SDM vol. 3, "Time-Stamp Counter"). The first call measures, later calls return the cached value.
-
-    Parameters
-    ----------
-    sample_s : float
-        Calibration interval, s (first call only).
-
-    Returns
-    -------
-    float
-        Nanoseconds per counter tick (about ``1 / GHz`` of the TSC); NaN when the counter does not
-        advance.
-
-    Examples
-    --------
-    >>> import math
-    >>> r = ns_per_cycle()
-    >>> math.isnan(r) or 0 < r < 100          # e.g. 0.33 on a 3 GHz TSC
-    True
-    >>> ns_per_cycle() == r or math.isnan(r)  # measured once per process
-    True
-    """
-    if not _NS_PER_CYCLE:
-        cycles_nb()
-        c0, t0 = cycles_nb(), time.perf_counter_ns()
-        time.sleep(sample_s)
-        c1, t1 = cycles_nb(), time.perf_counter_ns()
-        _NS_PER_CYCLE.append((t1 - t0) / (c1 - c0) if c1 > c0 else float("nan"))
-    return _NS_PER_CYCLE[0]
 
 
 class LatencyRecorder:

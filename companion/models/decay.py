@@ -35,15 +35,14 @@ import numpy as np
 import pandas as pd
 
 from companion.events import NS
-from companion.signals import align_predictions
-from companion.stats import ranks, spearman_ic
+from companion.stats import align_predictions, ranks, spearman_ic
 
 __all__ = ["value_at", "delayed_ic", "fit_exponential_decay", "DecayFit", "signal_decay"]
 
 
 def value_at(ts: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``x`` after the last event with ``ts <= t`` (NaN before the first event): the value an
-    observer sees at times ``t``: :func:`companion.signals.align_predictions` with the events as
+    observer sees at times ``t``: :func:`companion.stats.align_predictions` with the events as
     the prediction stamps (``ts`` non-decreasing, else ValueError).
 
     Examples

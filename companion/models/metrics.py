@@ -9,9 +9,8 @@ whose sign matches the realised move).
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
-from companion.stats import spearman_ic  # noqa: F401  (the package's one IC; re-exported here)
+from companion.stats import binary_auc, spearman_ic  # noqa: F401  (the package's one AUC and IC; re-exported here)
 
 
 def accuracy(y_true, y_pred) -> float:
@@ -53,22 +52,6 @@ def macro_f1(y_true, y_pred) -> float:
         den = 2 * tp + np.sum((y != c) & (p == c)) + np.sum((y == c) & (p != c))
         f.append(2 * tp / den if den else 0.0)
     return float(np.mean(f))
-
-
-def binary_auc(y01, score) -> float:
-    """ROC-AUC = P(score_pos > score_neg) + P(tie)/2 (Mann-Whitney U / (n_pos n_neg), mid-ranks).
-
-    Examples
-    --------
-    >>> binary_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    0.75
-    """
-    y = np.asarray(y01).astype(bool)
-    n1, n0 = int(y.sum()), int((~y).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(np.asarray(score, dtype=np.float64))
-    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def roc_auc(y_true, scores, classes) -> float:
