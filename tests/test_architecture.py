@@ -13,6 +13,8 @@
     hftbacktest's names, excepted); a stage whose kernels form a unit keeps them in the ``kernels``
     module of its package (``book.kernels``, ``synth.kernels``, ``features.kernels``,
     ``sim.kernels``) beside the wrappers, and a ``kernels`` module imports no pandas or matplotlib.
+(d) No import circle: no two modules of ``companion`` import each other, directly or through
+    others, at module level or inside a function (the modules form layers).
 
 Each violation is reported as ``path:line: name`` so the message says what to fix.
 """
@@ -210,3 +212,76 @@ def test_kernel_convention_checker(tmp_path):
             "a *_kernels module (kernels go in the package's kernels module)", "kernel step is not named *_nb"]
         assert [b.split(": ")[1] for b in kernel_convention(g)] == [
             "kernels module imports pandas", "kernel step is not named *_nb"]
+
+
+# ------------------------------------------------------------------------------------------
+# (d) no import circle: the modules of companion form layers (every import, at module level or
+# inside a function, points to a module that does not import it back, directly or not)
+def import_graph() -> dict[str, set[str]]:
+    """``module -> companion modules it imports`` (``from p import m`` with ``p.m`` a module counts
+    as importing ``p.m``; a name imported from a package counts as importing its ``__init__``)."""
+    graph: dict[str, set[str]] = {}
+    for path in _sources():
+        here = _module_name(path)
+        is_pkg = path.name == "__init__.py"
+        out: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                mod = _resolve(node, here, is_pkg)
+                if not mod or not mod.startswith("companion"):
+                    continue
+                for a in node.names:
+                    sub = f"{mod}.{a.name}"
+                    out.add(sub if _is_module(sub) else mod)
+            elif isinstance(node, ast.Import):
+                out.update(a.name for a in node.names if a.name.startswith("companion."))
+        out.discard(here)
+        out.discard("companion")  # the root package only hands names on, lazily
+        graph[here] = out
+    return graph
+
+
+def import_circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_circle():
+    graph = import_graph()
+    assert "companion.data" in graph and "companion.spec" in graph["companion.data"]
+    assert import_circles(graph) == []
+
+
+def test_import_circle_checker():
+    assert import_circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_circles({"a": {"b"}, "b": set()}) == []

@@ -18,6 +18,7 @@ message. ``on_error="fail"`` (default) cancels the remaining tasks and raises
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from companion.errors import DataFormatError
 from companion.study import studies as S
 from companion.study.stats import mean_ci, paired_test
 
-__all__ = ["STUDIES", "StudyError", "StudyResult", "day_units", "run_study"]
+__all__ = ["STUDIES", "StudyError", "StudyResult", "clean_json", "day_units", "run_study", "write_result"]
 
 STUDIES = ("ofi", "features", "train", "backtest", "crossimpact", "mm")
 
@@ -406,6 +407,25 @@ def run_study(name: str, days: list, *, workers: int | None = None, scheduler: s
     return res
 
 
+def clean_json(obj):
+    """``obj`` with NaN/inf floats as None and numpy scalars as Python numbers (strict JSON).
+
+    Examples
+    --------
+    >>> clean_json({"a": float("nan"), "b": [1.5, float("inf")]})
+    {'a': None, 'b': [1.5, None]}
+    """
+    if isinstance(obj, dict):
+        return {str(k): clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean_json(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
 def write_result(res: StudyResult, out) -> list:
     """Write a result's table (Parquet), panels (Parquet), errors (CSV) and summary (JSON) to ``out``.
 
@@ -432,8 +452,6 @@ def write_result(res: StudyResult, out) -> list:
     paths.append(d / f"{res.name}_errors.csv")
     res.errors.to_csv(paths[-1], index=False)
     paths.append(d / f"{res.name}_summary.json")
-    from companion.study import clean_json
-
     paths[-1].write_text(json.dumps(clean_json(res.summary), sort_keys=True, indent=1, default=str) + "\n")
     return paths
 
