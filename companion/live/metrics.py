@@ -26,7 +26,7 @@ __all__ = ["LatencyRecorder", "StatusLine", "LiveSummary", "le", "sum_p99", "STA
 #: model + signal + strategy: from the chunk's arrival in the loop to the orders it causes; the
 #: journal's writes, including the write-ahead record of each order made between its decision and
 #: its send, are the ``journal`` stage). ``features`` / ``model`` / ``signal`` / the venue +
-#: strategy part are stamped inside the compiled call with :func:`cycles_nb`; ``book`` is the rest
+#: strategy part are stamped inside the compiled call with :func:`companion.cycles.cycles_nb`; ``book`` is the rest
 #: of that call (the Python call itself, unboxing, the chunk's copy, the book update, the return);
 #: ``strategy`` = appending the chunk to the venue + the venue / strategy loop (inside the call) +
 #: the Python bookkeeping of new orders and any return to Python (``benchmarks/bench_live.py``)
