@@ -190,7 +190,8 @@ def composite_nb(iv: np.ndarray, idw: np.ndarray, icount: np.ndarray, w_v: float
 
 @njit(cache=True)
 def classify_nb(s: np.ndarray, weak: float, strong: float) -> np.ndarray:
-    """Int8 class codes of a signal (see module docstring); NaN -> NONE.
+    """Int8 class codes of a signal ``S``: STRONG_BUY (2) when ``S >= strong``, BUY (1) when
+    ``weak <= S < strong``, NONE (0) when ``|S| < weak`` or NaN, SELL (-1) / STRONG_SELL (-2) mirrored.
 
     Examples
     --------

@@ -79,7 +79,6 @@ PRICES = (20.0, 300.0, 60.0, 120.0, 40.0, 200.0)
 START_DATE = "2012-06-21"
 LEVELS = 10
 _DAY_STREAM = 2**32 - 1
-_SPEC = re.compile(r"^universe:(?P<seed>\d+):(?P<n>\d+)x(?P<d>\d+)(?::(?P<min>\d+(?:\.\d+)?))?(?::factor=(?P<f>[0-9.]+))?$")
 
 
 @dataclass(frozen=True)
@@ -124,12 +123,16 @@ class UniverseSpec:
         return out
 
 
+_SPEC = re.compile(r"^universe:(?P<seed>\d+):(?P<n>\d+)x(?P<d>\d+)(?::(?P<min>\d+(?:\.\d+)?))?(?::factor=(?P<f>[0-9.]+))?$")
+
+
 def parse_universe(spec: str) -> UniverseSpec:
     """Parse ``universe:SEED:NxD[:MINUTES][:factor=RHO]`` (a day suffix ``/TICKER/DATE`` is ignored).
 
     Parameters
     ----------
     spec : str
+        The SPEC, e.g. ``universe:7:20x5`` (seed 7, 20 tickers, 5 days of 390 minutes).
 
     Returns
     -------

@@ -27,6 +27,11 @@ INST = synth.instrument()  # 10 book levels
     ({"venue": {"seed": 1.5}}, r"venue\.seed must be an integer, got 1\.5"),
     ({"journal": {"checkpoint_every": 2.5}}, r"journal\.checkpoint_every must be an integer"),
     ({"risk": {"max_trades_per_minute": 1.5}}, r"max_trades_per_minute must be an integer"),
+    # the at_least orders, checked once every field is valid (p_long's rule names a later field)
+    ({"signal": {"weak": 0.5, "strong": 0.3}}, r"signal\.weak \(0\.5\) must be <= signal\.strong \(0\.3\)"),
+    ({"model": {"p_long": 0.4, "p_short": 0.6}}, r"model\.p_short \(0\.6\) must be <= model\.p_long \(0\.4\)"),
+    ({"model": {"p_long": 0.6, "p_short": "x"}}, r"model\.p_short must be a number, got 'x'"),
+    ({"execution": {"size": 10, "max_position": 5}}, r"execution\.size \(10\) must be <= execution\.max_position"),
 ])
 def test_live_config_rejects(doc, match):
     with pytest.raises(ConfigError, match=match):

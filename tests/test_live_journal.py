@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -73,11 +74,20 @@ def test_position_from_fills_hand_worked(journal):
 
 def test_position_flip_and_flat():
     """Long 2 @101, sell 5 @99: realise 2 * (99 - 101) = -4, then short 3 @99; buy 3 @97: +6, flat."""
-    p = Position(qty=2.0, avg_price=101.0)
+    p = Position("X", qty=2.0, avg_price=101.0, cash=0.0, realised_pnl=0.0, fees=0.0, n_fills=0)
     p.apply(-1, 99, 5.0, 0.0)
     assert (p.qty, p.avg_price, p.realised_pnl) == (-3.0, 99.0, -4.0)
     p.apply(+1, 97, 3.0, 0.0)
     assert (p.qty, p.avg_price, p.realised_pnl) == (0.0, 0.0, 2.0)
+
+
+def test_position_is_a_positions_row(journal):
+    """Position's fields are the ``positions`` table's columns, in order (rows are read with
+    ``Position(*row)``), and a symbol that never traded is flat."""
+    with sqlite3.connect(journal.path) as con:
+        cols = [r[1] for r in con.execute("PRAGMA table_info(positions)")]
+    assert [f.name for f in fields(Position)] == cols
+    assert journal.position("BTC") == Position.flat("BTC") == Position("BTC", 0.0, 0.0, 0.0, 0.0, 0.0, 0)
 
 
 def test_positions_are_per_symbol(journal):

@@ -151,12 +151,12 @@ def _section(cls, where: str, d: Any):
 
 class _Section:
     """A config section: ``_RULES`` maps a field to its check -- keyword arguments of
-    :func:`check_number`, a tuple of allowed strings, or ``str`` (a non-empty string or None) --
-    run in field order by :meth:`check`; then each pair ``(a, b)`` of ``_ORDERED`` must have
-    ``a <= b``; then ``_relations`` (any other check)."""
+    :func:`check_number` (plus ``at_least=<field>``: not below that field's value), a tuple of
+    allowed strings, or ``str`` (a non-empty string or None) -- run in field order by
+    :meth:`check`; then the ``at_least`` orders (every field is valid by then); then
+    ``_relations`` (any other check)."""
 
     _RULES: ClassVar[dict] = {}
-    _ORDERED: ClassVar[tuple] = ()
 
     def check(self, w: str) -> None:
         """Validate the section (``w``: its name in messages); raises :class:`ConfigError`."""
@@ -167,9 +167,10 @@ class _Section:
             elif isinstance(rule, tuple):
                 _choice(where, v, rule)
             else:
-                _num(where, v, **rule)
-        for a, b in self._ORDERED:
-            if getattr(self, a) > getattr(self, b):
+                _num(where, v, **{r: x for r, x in rule.items() if r != "at_least"})
+        for b, rule in self._RULES.items():
+            a = rule.get("at_least") if isinstance(rule, dict) else None
+            if a is not None and getattr(self, a) > getattr(self, b):
                 raise ConfigError(f"config: {w}.{a} ({getattr(self, a)}) must be <= {w}.{b} ({getattr(self, b)})")
         self._relations(w)
 
@@ -196,8 +197,8 @@ class SignalConfig(_Section):
     weak: float = 0.15
     strong: float = 0.35
 
-    _RULES = {"depth": dict(integer=True, lo=1, hi=100), "weak": dict(lo=0.0, hi=1.0), "strong": dict(lo=0.0, hi=1.0)}
-    _ORDERED = (("weak", "strong"),)
+    _RULES = {"depth": dict(integer=True, lo=1, hi=100), "weak": dict(lo=0.0, hi=1.0),
+              "strong": dict(lo=0.0, hi=1.0, at_least="weak")}
 
 
 @dataclass(frozen=True)
@@ -225,10 +226,9 @@ class ModelConfig(_Section):
     ofi_window_s: float = 10.0
     ofi_levels: int = 1
 
-    _RULES = {"path": str, "p_long": dict(lo=0.0, hi=1.0), "p_short": dict(lo=0.0, hi=1.0),
+    _RULES = {"path": str, "p_long": dict(lo=0.0, hi=1.0, at_least="p_short"), "p_short": dict(lo=0.0, hi=1.0),
               "ofi_threshold": dict(lo=0.0), "ofi_window_s": dict(lo=0.0, lo_open=True),
               "ofi_levels": dict(integer=True, lo=1, hi=10)}
-    _ORDERED = (("p_short", "p_long"),)
 
 
 @dataclass(frozen=True)
@@ -258,10 +258,10 @@ class ExecConfig(_Section):
     exit_level: int = 1
     entry_ttl_s: float | None = 2.0
 
-    _RULES = {"size": dict(lo=0.0, lo_open=True), "max_position": dict(lo=0.0, lo_open=True, allow_inf=True),
+    _RULES = {"size": dict(lo=0.0, lo_open=True),
+              "max_position": dict(lo=0.0, lo_open=True, allow_inf=True, at_least="size"),
               "timeout_s": dict(lo=0.0, lo_open=True, allow_none=True), "entry": ("market", "limit"),
               "exit_level": dict(integer=True, lo=0, hi=2), "entry_ttl_s": dict(lo=0.0, lo_open=True, allow_none=True)}
-    _ORDERED = (("size", "max_position"),)
 
 
 @dataclass(frozen=True)

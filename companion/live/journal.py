@@ -97,7 +97,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -362,10 +362,13 @@ class RiskEvent:
 
 @dataclass
 class Position:
-    """Average-cost position of one symbol (money in price units x quantity).
+    """One row of ``positions``: the average-cost position of one symbol (money in price units x
+    quantity); :meth:`flat` before its first fill.
 
     Attributes
     ----------
+    symbol : str
+        The instrument.
     qty : float
         Signed position (+ long, - short).
     avg_price : float
@@ -380,12 +383,18 @@ class Position:
         Fills folded in.
     """
 
-    qty: float = 0.0
-    avg_price: float = 0.0
-    cash: float = 0.0
-    realised_pnl: float = 0.0
-    fees: float = 0.0
-    n_fills: int = 0
+    symbol: str
+    qty: float
+    avg_price: float
+    cash: float
+    realised_pnl: float
+    fees: float
+    n_fills: int
+
+    @classmethod
+    def flat(cls, symbol: str) -> Position:
+        """No fill yet: every amount 0."""
+        return cls(symbol, 0.0, 0.0, 0.0, 0.0, 0.0, 0)
 
     def apply(self, side: int, price: float, qty: float, fee: float) -> None:
         """Fold one fill in (the formula in the module docstring)."""
@@ -463,6 +472,7 @@ def _max_seq(a: int | None, b: int | None) -> int | None:
 _ORDER_COLS = ("client_order_id, venue_order_id, symbol, ts, side, price, qty, order_type, status, "
                "reason, strategy, filled_qty, updated_ts, last_seq")
 _FILL_COLS = "fill_id, client_order_id, ts, price, qty, side, liquidity, fee, seq"
+_POSITION_COLS = "symbol, qty, avg_price, cash, realised_pnl, fees, n_fills"
 
 
 class Journal:
@@ -776,12 +786,11 @@ class Journal:
                         (*new, seq, link))
             con.execute("UPDATE orders SET filled_qty = ?, status = ?, updated_ts = ?, last_seq = ? "
                         "WHERE client_order_id = ?", (filled, status, int(ts), _max_seq(o.last_seq, seq), client_order_id))
-            prow = con.execute("SELECT qty, avg_price, cash, realised_pnl, fees, n_fills FROM positions "
-                               "WHERE symbol = ?", (o.symbol,)).fetchone()
-            pos = Position(*prow) if prow is not None else Position()
+            prow = con.execute(f"SELECT {_POSITION_COLS} FROM positions WHERE symbol = ?", (o.symbol,)).fetchone()
+            pos = Position(*prow) if prow is not None else Position.flat(o.symbol)
             pos.apply(side, int(price), float(qty), float(fee))
-            con.execute("INSERT OR REPLACE INTO positions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (o.symbol, pos.qty, pos.avg_price, pos.cash, pos.realised_pnl, pos.fees, pos.n_fills))
+            con.execute(f"INSERT OR REPLACE INTO positions ({_POSITION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        astuple(pos))
         return True
 
     def record_risk_event(self, ts: int, kind: str, detail: dict | None = None, seq: int | None = None) -> bool:
@@ -833,9 +842,8 @@ class Journal:
 
     def position(self, symbol: str) -> Position:
         """The cached position of ``symbol`` (flat when it never traded)."""
-        row = self._con.execute("SELECT qty, avg_price, cash, realised_pnl, fees, n_fills FROM positions "
-                                "WHERE symbol = ?", (symbol,)).fetchone()
-        return Position(*row) if row is not None else Position()
+        row = self._con.execute(f"SELECT {_POSITION_COLS} FROM positions WHERE symbol = ?", (symbol,)).fetchone()
+        return Position(*row) if row is not None else Position.flat(symbol)
 
     def recover(self, verify: bool = True) -> RecoveredState:
         """Rebuild the executor state; with ``verify``, recompute every cache from the fills and compare.
@@ -850,8 +858,7 @@ class Journal:
         try:
             orders = {o.client_order_id: o for o in self.orders()}
             fills = self.fills()
-            cached = {r[0]: Position(*r[1:]) for r in con.execute(
-                "SELECT symbol, qty, avg_price, cash, realised_pnl, fees, n_fills FROM positions")}
+            cached = {r[0]: Position(*r) for r in con.execute(f"SELECT {_POSITION_COLS} FROM positions")}
             cp = con.execute("SELECT seq, state FROM checkpoint WHERE id = 1").fetchone()
             n_risk = con.execute("SELECT COUNT(*) FROM risk_events").fetchone()[0]
         finally:
@@ -880,7 +887,7 @@ class Journal:
             o = orders.get(f.client_order_id)
             if o is None:
                 raise JournalCorruptError(f"{self.path}: fill {f.fill_id!r} of unknown order {f.client_order_id!r}")
-            positions.setdefault(o.symbol, Position()).apply(f.side, f.price, f.qty, f.fee)
+            positions.setdefault(o.symbol, Position.flat(o.symbol)).apply(f.side, f.price, f.qty, f.fee)
             filled[f.client_order_id] = filled.get(f.client_order_id, 0.0) + f.qty
         if positions != cached:
             bad = sorted(s for s in positions.keys() | cached.keys() if positions.get(s) != cached.get(s))

@@ -175,6 +175,12 @@ class ReplayServer:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
+    async def __aenter__(self) -> ReplayServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
     async def close(self) -> None:
         """Stop the replay (interrupting a pause), answer waiting snapshot requests, close every socket."""
         self._stop.set()
@@ -183,12 +189,6 @@ class ReplayServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-
-    async def __aenter__(self) -> ReplayServer:
-        return await self.start()
-
-    async def __aexit__(self, *exc) -> None:
-        await self.close()
 
     @property
     def ws_url(self) -> str:
