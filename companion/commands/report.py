@@ -21,13 +21,13 @@ one JSON object on the last line.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from companion.cli import print_json_last
+from companion.study.runner import clean_json
 
 
 def register(subparsers) -> None:
@@ -89,19 +89,6 @@ def load_day(message: str, orderbook: str | None = None):
     return read_lobster(msg, ob)
 
 
-def _clean(x):
-    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return None if not math.isfinite(float(x)) else float(x)
-    return x
-
-
 def _hhmm(ns: int) -> str:
     s = int(ns) // 1_000_000_000
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}"
@@ -159,7 +146,7 @@ def run_ofi(args) -> int:
     if args.json:
         out = {"dataset": args.message, "symbol": inst.symbol, "date": inst.date, "events": int(len(ev)), **s,
                "windows": w.to_dict(orient="records")}
-        print_json_last(_clean(out))
+        print_json_last(clean_json(out))
     return 0
 
 
@@ -181,7 +168,7 @@ def run_tradesign(args) -> int:
     if args.json:
         out = {"dataset": args.message, "symbol": inst.symbol, "date": inst.date, "n_trades": n,
                "methods": {m: {k: v for k, v in row.items() if k != "n_trades"} for m, row in tab.to_dict(orient="index").items()}}
-        print_json_last(_clean(out))
+        print_json_last(clean_json(out))
     return 0
 
 
@@ -229,5 +216,5 @@ def run_microprice(args) -> int:
                "spread_bins": bins, "n_imb": args.n_imb, "max_move": max_move, **s,
                "mse": {h: {k: row[k] for k in ("n", "mse_mid", "mse_weighted_mid", "mse_micro")}
                        for h, row in tab.to_dict(orient="index").items()}}
-        print_json_last(_clean(out))
+        print_json_last(clean_json(out))
     return 0
