@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from companion.cli import print_json_last
-from companion.study.runner import clean_json
+from companion.study import clean_json
 
 
 def register(subparsers) -> None:
