@@ -149,11 +149,10 @@ def orderbook_beside(message_path: str | Path) -> Path | None:
     None AAPL_2012-06-21_34200000_57600000_orderbook_1.csv.gz
     """
     p = Path(message_path)
-    for cand in (p.name.replace("_message_", "_orderbook_"),):
-        for name in (cand, cand + ".gz" if not cand.endswith(".gz") else cand[:-3]):
-            q = p.with_name(name)
-            if q.exists():
-                return q
+    name = p.name.replace("_message_", "_orderbook_")
+    for q in (p.with_name(name), p.with_name(name[:-3] if name.endswith(".gz") else name + ".gz")):
+        if q.exists():
+            return q
     return None
 
 
