@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import os
+import threading
 import urllib.error
 import zipfile
 from pathlib import Path
@@ -288,6 +290,25 @@ def test_bom_and_trailing_blank_lines_are_accepted(tmp_path):
     # trailing spaces on the last row are not a blank line
     m.write_bytes(("\n".join(MSGS) + " \n\n").encode())
     raises(m, 7, "direction", msg=m, ob=o)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+@pytest.mark.parametrize("gz", [False, True], ids=["csv", "csv.gz"])
+def test_named_pipes_are_read_whole(tmp_path, gz):
+    """A pipe reports size 0 (``<(zcat day.csv.gz)``, a FIFO): it is read to its end, not taken as empty."""
+    m, o = pair(tmp_path, gz=gz)
+    want = read_lobster(m, o)
+    (tmp_path / "p").mkdir()
+    fifos = [tmp_path / "p" / m.name, tmp_path / "p" / o.name]
+    writers = []
+    for src, fifo in zip((m, o), fifos):
+        os.mkfifo(fifo)
+        writers.append(threading.Thread(target=fifo.write_bytes, args=(src.read_bytes(),), daemon=True))
+        writers[-1].start()
+    got = read_lobster(*fifos)
+    for w in writers:
+        w.join(timeout=60)
+    assert np.array_equal(got.events, want.events) and np.array_equal(got.book, want.book)
 
 
 def test_directory_and_unreadable_paths_give_one_line(tmp_path):
