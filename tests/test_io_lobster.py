@@ -45,6 +45,15 @@ BOOK = [
 TS = [34200000000001, 34200189607670, 34201500000000, 34202000000000, 34202500000000, 34203999999999, 34204000000000]
 
 
+@pytest.fixture(autouse=True, params=[None, 16, 61], ids=["chunk-1MB", "chunk-16B", "chunk-61B"])
+def streamed_chunk(request, monkeypatch):
+    """Every test of this module runs with the default streaming buffer and with tiny ones, so lines
+    cross block boundaries and outgrow the buffer (a plain file's rows are read in blocks)."""
+    if request.param is not None:
+        monkeypatch.setattr(lob, "_CHUNK", request.param)
+    return request.param
+
+
 def book_lines(rows=BOOK) -> list[str]:
     return [",".join(str(v) for v in r) for r in rows]
 
@@ -785,6 +794,35 @@ def test_large_file_pieces_parse_and_report_like_one(tmp_path, monkeypatch):
     with pytest.raises(DataFormatError) as e:
         lob._parse_table(tmp_path / "x.csv", b"\n".join(both), 3, -1, names)
     assert e.value.line == 11
+    # the same from a file, streamed in blocks (the two pieces read and parsed in parallel)
+    f = tmp_path / "x.csv"
+    f.write_bytes(text)
+    with lob._rows_of(f) as src:
+        assert isinstance(src, lob._Streamed) and np.array_equal(lob._parse_table(f, src, 3, -1, names), one)
+    for bad, line, field in ((late, 500_001, "b"), (both, 11, "c")):
+        f.write_bytes(b"\n".join(bad))
+        with pytest.raises(DataFormatError) as e, lob._rows_of(f) as src:
+            lob._parse_table(f, src, 3, -1, names)
+        assert (e.value.line, e.value.field) == (line, field)
+
+
+def test_a_file_cut_while_being_read_is_an_error(tmp_path, monkeypatch):
+    """A streamed file is counted, then parsed: if it loses lines in between, the read fails (it
+    never returns rows that were not parsed)."""
+    f = tmp_path / "x.csv"
+    f.write_bytes(b"".join(b"%d,1,2\n" % i for i in range(1000)))
+    each = lob._each
+
+    def cut_after_count(fn, n):
+        out = each(fn, n)
+        if isinstance(out[0], (int, np.integer)):  # the count: now cut the file
+            os.truncate(f, f.stat().st_size // 2)
+        return out
+
+    monkeypatch.setattr(lob, "_each", cut_after_count)
+    with pytest.raises(DataFormatError, match="changed while it was being read") as e, lob._rows_of(f) as src:
+        lob._parse_table(f, src, 3, -1, ("a", "b", "c"))
+    assert e.value.line is not None and 1 < e.value.line <= 1000
 
 
 def _fuzz_fields(rng: np.random.Generator, n: int) -> list[str]:

@@ -16,9 +16,12 @@ direction) and the orderbook onto a float64 ``(N, 4L)`` array (integers, exact i
 
 Speed: one numba pass over the raw bytes parses every field into int64 (the time decimal string
 is converted to nanoseconds digit by digit, so ``34200.18960767`` is exactly
-``34200189607670`` ns, with no float rounding), then vectorised numpy checks validate every row.
-Only when the fast pass flags a problem does a slow pure-Python pass re-read the offending line to
-describe it. Every problem raises :class:`companion.errors.DataFormatError` naming the file, the
+``34200189607670`` ns, with no float rounding), then numba checks validate every row. A plain
+(uncompressed, regular) file is streamed in blocks of whole lines through one reused 1 MB buffer
+per thread, so the text is never held whole: reading needs the parsed arrays and little else
+(``.gz`` files and pipes are read whole). Files of 4 MB or more are parsed in two pieces in
+parallel. Only when the fast pass flags a problem does a slow pure-Python pass re-read the
+offending line to describe it. Every problem raises :class:`companion.errors.DataFormatError` naming the file, the
 1-based line and the field.
 
 What is checked (all rows, always)
@@ -72,11 +75,14 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import stat
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -452,40 +458,48 @@ def _line_text(buf: np.ndarray, start: int) -> str:
     return buf[start:(buf.size if end < 0 else end)].tobytes().decode("utf-8", errors="replace")
 
 
-def _parse_table(path: Path, text: bytes | np.ndarray, ncols: int, time_col: int, names: tuple[str, ...],
+def _parse_table(path: Path, rows: _Bytes | _Streamed | bytes, ncols: int, time_col: int, names: tuple[str, ...],
                  cols_hint: str = "", dtype: type = np.int64) -> np.ndarray:
-    """Fast parse of a whole file (bytes, or uint8 as :func:`_read_bytes` returns it) into ``dtype``
-    (rows x ncols); on a problem, describe it and raise."""
-    buf = np.frombuffer(text, dtype=np.uint8)
+    """Fast parse of a file's rows (a :class:`_Bytes` or :class:`_Streamed` source, or bytes) into
+    ``dtype`` (rows x ncols); on a problem, describe it and raise."""
+    if not isinstance(rows, (_Bytes, _Streamed)):
+        rows = _Bytes(np.frombuffer(rows, dtype=np.uint8))
     # large files are parsed in pieces cut at line ends, in parallel (the kernel releases the GIL);
     # the first problem in file order is reported, with its line number in the whole file
-    cuts = [0]
-    for k in range(1, _PIECES if buf.size >= _PIECE_MIN_BYTES else 1):
-        nl = _newline_at_or_after(buf, k * buf.size // _PIECES)
-        if nl < 0 or nl + 1 <= cuts[-1] or nl + 1 >= buf.size:
+    cuts = [rows.start]
+    size = rows.stop - rows.start
+    for k in range(1, _PIECES if size >= _PIECE_MIN_BYTES else 1):
+        nl = rows.newline_at_or_after(rows.start + k * size // _PIECES)
+        if nl < 0 or nl + 1 <= cuts[-1] or nl + 1 >= rows.stop:
             break
         cuts.append(nl + 1)
-    cuts.append(buf.size)
-    pieces = [buf[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
-    counts = [count_lines_nb(pc) for pc in pieces]
+    cuts.append(rows.stop)
+    spans = list(zip(cuts[:-1], cuts[1:]))
+    counts = _each(lambda j: sum(count_lines_nb(blk) for blk, _ in rows.blocks(*spans[j])), len(spans))
     first = np.cumsum([0] + counts)
     nrows = int(first[-1])
     out = np.empty((nrows, ncols), dtype=dtype)
     max_abs = FLOAT_EXACT if np.dtype(dtype).kind == "f" else NO_LIMIT
-    if len(pieces) == 1:
-        results = [parse_int_csv_nb(buf, out, time_col, max_abs)]
-    else:
-        with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
-            results = list(pool.map(lambda j: parse_int_csv_nb(pieces[j], out[first[j]:first[j + 1]], time_col, max_abs),
-                                    range(len(pieces))))
-    bad = [j for j, r in enumerate(results) if r[0] != _OK]
-    if not bad:
+
+    def parse(j: int) -> tuple[int, int, int, str] | None:
+        r, end = int(first[j]), int(first[j + 1])
+        for blk, _ in rows.blocks(*spans[j]):
+            k = count_lines_nb(blk)
+            if r + k > end:
+                break
+            status, row, col, start = parse_int_csv_nb(blk, out[r:r + k], time_col, max_abs)
+            if status != _OK:
+                return status, r + row, col, _line_text(blk, start)
+            r += k
+        return None if r == end else (_CHANGED, r, 0, "")
+
+    found = [f for f in _each(parse, len(spans)) if f is not None]
+    if not found:
         return out
-    j = bad[0]
-    status, row, col, start = results[j]
-    row, start = row + int(first[j]), start + cuts[j]
+    status, row, col, line = found[0]
+    if status == _CHANGED:
+        raise DataFormatError(path, "the file changed while it was being read", line=row + 1)
     # slow pass over the offending line, to describe the problem
-    line = _line_text(buf, start)
     count_problem = status in (_TOO_FEW, _TOO_MANY)
     try:
         _parse_line_py(line, ncols, time_col, max_abs)
@@ -494,34 +508,163 @@ def _parse_table(path: Path, text: bytes | np.ndarray, ncols: int, time_col: int
         err_col, problem, count_problem = e.col, e.problem, e.count
     if count_problem and cols_hint:
         problem += f" ({cols_hint})"
-    truncated = row == nrows - 1 and buf[-1] != 10
-    if truncated:
+    if row == nrows - 1 and rows.last_byte() != 10:
         problem = f"truncated last line (the file does not end in a newline and its last line is incomplete): {problem}"
     excerpt = line if len(line) <= 120 else line[:100] + f"... ({len(line):,} characters)"
     field = names[err_col]
     raise DataFormatError(path, f"{problem}; line reads {excerpt!r}", line=row + 1, field=field)
 
 
-def _read_bytes(path: Path) -> np.ndarray:
-    """The file's bytes as uint8, gunzipped when the name ends in .gz (or the bytes carry the gzip
-    magic), without a leading UTF-8 byte-order mark and without blank lines at the end.
+def _each(fn: Callable[[int], object], n: int) -> list:
+    """``[fn(0), ..., fn(n - 1)]``, in parallel threads when ``n > 1`` (the numba kernels release the GIL)."""
+    if n == 1:
+        return [fn(0)]
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(fn, range(n)))
 
-    The file is read straight into a numpy array: numpy asks the kernel for huge pages on a large
-    array, so the synthetic day's 86 MB orderbook file costs ~180 page faults instead of ~21,000
-    for a ``bytes`` object, and its read takes ~20 instead of ~50 ms of system time.
-    """
+
+_BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark (spreadsheet exports): dropped
+_CHUNK = 1 << 20          # bytes read at a time from a streamed file (one reused buffer per thread)
+_CHANGED = -1             # parse status: a piece holds another number of lines than when counted
+
+
+class _Bytes:
+    """The rows of a file held in memory (a gzip file, a pipe, bytes given directly): bytes
+    ``[start, stop)`` of ``buf`` (uint8), one block per piece."""
+
+    def __init__(self, buf: np.ndarray):
+        self.buf, self.start, self.stop = buf, 0, buf.size
+
+    def newline_at_or_after(self, pos: int) -> int:
+        return _newline_at_or_after(self.buf, pos)
+
+    def blocks(self, a: int, b: int) -> Iterator[tuple[np.ndarray, int]]:
+        yield self.buf[a:b], a
+
+    def first_line(self) -> str:
+        return _line_text(self.buf, 0)
+
+    def last_byte(self) -> int:
+        return int(self.buf[-1])
+
+
+class _Streamed:
+    """The rows of a regular, uncompressed file, read in blocks of whole lines through one reused
+    buffer of :data:`_CHUNK` bytes per piece: the text is never held whole, so reading needs the
+    parsed array plus ~1 MB per thread, and no fresh memory for the text (on a VM, first touches of
+    fresh memory are what makes a read's system time vary most).
+
+    ``[start, stop)``: the bytes after a leading UTF-8 byte-order mark and before blank lines at
+    the end (the rules of :func:`_in_memory`)."""
+
+    def __init__(self, path: Path, fd: int, size: int):
+        self.path, self.fd = path, fd
+        start = len(_BOM) if self._read(0, len(_BOM)).tobytes() == _BOM else 0
+        end, b = start, size  # end of the last row: scan back over blank bytes, a block at a time
+        while b > start:
+            a = max(b - 4096, start)
+            kept = np.flatnonzero(~np.isin(self._read(a, b), _BLANK))
+            if kept.size:
+                end = a + int(kept[-1]) + 1
+                break
+            b = a
+        if end == start:
+            raise DataFormatError(path, "empty file (no rows)" if size == start else "empty file (no rows, only blank lines)")
+        self.start, self.stop = start, size
+        nl = self.newline_at_or_after(end)  # the newline ending the last row; only blank lines follow it
+        if 0 <= nl < size - 1:
+            self.stop = nl + 1
+
+    def _read(self, a: int, b: int) -> np.ndarray:
+        try:
+            return np.frombuffer(os.pread(self.fd, b - a, a), dtype=np.uint8)
+        except OSError as e:
+            raise DataFormatError(self.path, f"cannot be read ({e.strerror or type(e).__name__})") from None
+
+    def newline_at_or_after(self, pos: int) -> int:
+        while pos < self.stop:
+            blk = self._read(pos, min(pos + 4096, self.stop))
+            if not blk.size:
+                break
+            hit = np.flatnonzero(blk == 10)
+            if hit.size:
+                return pos + int(hit[0])
+            pos += blk.size
+        return -1
+
+    def blocks(self, a: int, b: int) -> Iterator[tuple[np.ndarray, int]]:
+        """Bytes ``[a, b)`` in blocks of whole lines, ``(uint8 view, file offset)``; the last block
+        may end without a newline. Each view is valid until the next block is asked for."""
+        buf = np.empty(_CHUNK, dtype=np.uint8)
+        have, pos = 0, a  # buf[:have] holds the file's bytes [pos - have, pos)
+        while True:
+            want = min(buf.size - have, b - pos)
+            try:
+                got = os.preadv(self.fd, [buf[have:have + want]], pos) if want > 0 else 0
+            except OSError as e:
+                raise DataFormatError(self.path, f"cannot be read ({e.strerror or type(e).__name__})") from None
+            pos += got
+            have += got
+            if pos >= b or got == 0:  # the span's end (or the file shrank: the counts will disagree)
+                if have:
+                    yield buf[:have], pos - have
+                return
+            nl = _last_newline(buf[:have])
+            if nl < 0:  # a line longer than the buffer
+                buf = np.concatenate((buf, np.empty_like(buf)))
+                continue
+            yield buf[:nl + 1], pos - have
+            rest = have - nl - 1
+            buf[:rest] = buf[nl + 1:have].copy()
+            have = rest
+
+    def first_line(self) -> str:
+        nl = self.newline_at_or_after(self.start)
+        return self._read(self.start, self.stop if nl < 0 else nl).tobytes().decode("utf-8", errors="replace")
+
+    def last_byte(self) -> int:
+        return int(self._read(self.stop - 1, self.stop)[0])
+
+
+def _last_newline(buf: np.ndarray) -> int:
+    """Index of the last newline of ``buf`` (uint8); -1 if none."""
+    b = buf.size
+    while b > 0:
+        a = max(b - 4096, 0)
+        hit = np.flatnonzero(buf[a:b] == 10)
+        if hit.size:
+            return a + int(hit[-1])
+        b = a
+    return -1
+
+
+@contextmanager
+def _rows_of(path: Path) -> Iterator[_Bytes | _Streamed]:
+    """The rows of a LOBSTER file: streamed from a regular uncompressed file, else held in memory."""
     if path.is_dir():
         raise DataFormatError(path, "is a directory, not a LOBSTER file")
     try:
-        with open(path, "rb") as f:
-            raw = np.empty(os.fstat(f.fileno()).st_size, dtype=np.uint8)
-            got = f.readinto(raw)
-            rest = f.read()  # a pipe or a device (size 0), or a file that grew while being read
+        f = open(path, "rb")
     except FileNotFoundError:
         raise
     except OSError as e:
         raise DataFormatError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
-    raw = np.concatenate((raw[:got], np.frombuffer(rest, dtype=np.uint8))) if rest else raw[:got]
+    with f:
+        st = os.fstat(f.fileno())
+        if stat.S_ISREG(st.st_mode) and not path.name.endswith(".gz") and os.pread(f.fileno(), 2, 0) != b"\x1f\x8b":
+            yield _Streamed(path, f.fileno(), st.st_size)
+        else:
+            yield _Bytes(_in_memory(path, f))
+
+
+def _in_memory(path: Path, f: BinaryIO) -> np.ndarray:
+    """The rows of an open file that cannot be streamed, as uint8: gunzipped when the name ends in
+    .gz (or the bytes carry the gzip magic), without a leading UTF-8 byte-order mark and without
+    blank lines at the end."""
+    try:
+        raw = np.frombuffer(f.read(), dtype=np.uint8)
+    except OSError as e:
+        raise DataFormatError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
     magic = raw[:2].tobytes() == b"\x1f\x8b"
     if path.name.endswith(".gz") or magic:
         if not magic:
@@ -530,7 +673,7 @@ def _read_bytes(path: Path) -> np.ndarray:
             raw = np.frombuffer(gzip.decompress(raw), dtype=np.uint8)
         except (OSError, EOFError, zlib.error) as e:
             raise DataFormatError(path, f"unreadable or corrupt gzip stream ({type(e).__name__}: {e})") from None
-    if raw[:3].tobytes() == b"\xef\xbb\xbf":  # UTF-8 byte-order mark (spreadsheet exports)
+    if raw[:3].tobytes() == _BOM:
         raw = raw[3:]
     end = _end_of_last_row(raw)
     if end == 0:
@@ -752,9 +895,14 @@ def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None
 # --------------------------------------------------------------------------------------------
 def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: int) -> tuple[np.ndarray, int]:
     """Read, parse and validate an orderbook file -> (float64 array n x 4L, levels)."""
-    buf = _read_bytes(opath)
+    with _rows_of(opath) as rows:
+        return _parse_orderbook(opath, rows, levels, level_source, tick)
+
+
+def _parse_orderbook(opath: Path, rows: _Bytes | _Streamed, levels: int | None, level_source: str,
+                     tick: int) -> tuple[np.ndarray, int]:
     if levels is None:  # infer from the first line
-        nfields = _line_text(buf, 0).rstrip("\r").count(",") + 1
+        nfields = rows.first_line().rstrip("\r").count(",") + 1
         if nfields % 4 != 0:
             raise DataFormatError(opath, f"{nfields} fields is not a multiple of 4 (ask price, ask size, bid price, "
                                   "bid size per level)", line=1, field=orderbook_fields(nfields // 4 + 1)[nfields - 1])
@@ -762,7 +910,7 @@ def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: in
     if levels < 1:
         raise DataFormatError(opath, f"levels must be >= 1, got {levels}")
     ncols = 4 * levels
-    ob = _parse_table(opath, buf, ncols, -1, orderbook_fields(levels),
+    ob = _parse_table(opath, rows, ncols, -1, orderbook_fields(levels),
                       cols_hint=f"an orderbook with {levels} levels (from {level_source}) has 4 x {levels} = {ncols} fields",
                       dtype=np.float64)
     _check_orderbook(opath, ob, levels, tick)
@@ -942,7 +1090,8 @@ def read_lobster(
     window_ns = (int(session_ms[0]) * _MS, int(session_ms[1]) * _MS)
 
     def load_events() -> tuple[np.ndarray, OrderAnomalies]:
-        m = _parse_table(mpath, _read_bytes(mpath), 6, 0, MESSAGE_FIELDS)
+        with _rows_of(mpath) as rows:
+            m = _parse_table(mpath, rows, 6, 0, MESSAGE_FIELDS)
         _check_messages(mpath, m, tick, window_ns if window_checked else None)
         ev = np.empty(m.shape[0], dtype=events.EVENT_DTYPE)
         for name, col in (("ts", 0), ("ts_local", 0), ("kind", 1), ("side", 5), ("price", 4), ("size", 3),
