@@ -441,16 +441,22 @@ def _newline_at_or_after(buf: np.ndarray, start: int) -> int:
     return -1
 
 
-def _end_of_last_row(buf: np.ndarray) -> int:
-    """One past the last byte of ``buf`` (uint8) that is not a space, tab or line end; 0 if none."""
+def _last_index(buf: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> int:
+    """Index of the last byte of ``buf`` (uint8) where ``test`` (on a block) is true, scanning back
+    4096 bytes at a time; -1 if none."""
     stop = buf.size
     while stop > 0:
         a = max(stop - 4096, 0)
-        kept = np.flatnonzero(~np.isin(buf[a:stop], _BLANK))
-        if kept.size:
-            return a + int(kept[-1]) + 1
+        hit = np.flatnonzero(test(buf[a:stop]))
+        if hit.size:
+            return a + int(hit[-1])
         stop = a
-    return 0
+    return -1
+
+
+def _end_of_last_row(buf: np.ndarray) -> int:
+    """One past the last byte of ``buf`` (uint8) that is not a space, tab or line end; 0 if none."""
+    return _last_index(buf, lambda b: ~np.isin(b, _BLANK)) + 1
 
 
 def _line_text(buf: np.ndarray, start: int) -> str:
@@ -563,9 +569,9 @@ class _Streamed:
         end, b = start, size  # end of the last row: scan back over blank bytes, a block at a time
         while b > start:
             a = max(b - 4096, start)
-            kept = np.flatnonzero(~np.isin(self._read(a, b), _BLANK))
-            if kept.size:
-                end = a + int(kept[-1]) + 1
+            e = _end_of_last_row(self._read(a, b))
+            if e:
+                end = a + e
                 break
             b = a
         if end == start:
@@ -586,9 +592,9 @@ class _Streamed:
             blk = self._read(pos, min(pos + 4096, self.stop))
             if not blk.size:
                 break
-            hit = np.flatnonzero(blk == 10)
-            if hit.size:
-                return pos + int(hit[0])
+            i = _newline_at_or_after(blk, 0)
+            if i >= 0:
+                return pos + i
             pos += blk.size
         return -1
 
@@ -609,7 +615,7 @@ class _Streamed:
                 if have:
                     yield buf[:have], pos - have
                 return
-            nl = _last_newline(buf[:have])
+            nl = _last_index(buf[:have], lambda b: b == 10)
             if nl < 0:  # a line longer than the buffer
                 buf = np.concatenate((buf, np.empty_like(buf)))
                 continue
@@ -624,18 +630,6 @@ class _Streamed:
 
     def last_byte(self) -> int:
         return int(self._read(self.stop - 1, self.stop)[0])
-
-
-def _last_newline(buf: np.ndarray) -> int:
-    """Index of the last newline of ``buf`` (uint8); -1 if none."""
-    b = buf.size
-    while b > 0:
-        a = max(b - 4096, 0)
-        hit = np.flatnonzero(buf[a:b] == 10)
-        if hit.size:
-            return a + int(hit[-1])
-        b = a
-    return -1
 
 
 @contextmanager
