@@ -848,13 +848,8 @@ def _first_problem(check: Callable[[int, int], tuple | None], n: int) -> tuple |
     """``check(start, stop)`` over rows ``[0, n)``: on a large file, the two halves at once (the
     numba kernels release the GIL); the first half's problem if it has one (file order), else the
     second's. ``check`` returns None when its rows are fine."""
-    if n < _PARALLEL_MIN_ROWS:
-        return check(0, n)
-    mid = n // 2
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        second = pool.submit(check, mid, n)
-        found = check(0, mid)
-        return found if found is not None else second.result()
+    spans = [(0, n)] if n < _PARALLEL_MIN_ROWS else [(0, n // 2), (n // 2, n)]
+    return next((f for f in _each(lambda j: check(*spans[j]), len(spans)) if f is not None), None)
 
 
 def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None:
