@@ -429,47 +429,53 @@ def _parse_line_py(line: str, ncols: int, time_col: int, max_abs: int = NO_LIMIT
 
 
 _BLANK = np.frombuffer(b" \t\r\n", dtype=np.uint8)
+_SCAN = 4096  # bytes looked at a time when searching for a line end or a blank tail
 
 
-def _newline_at_or_after(buf: np.ndarray, start: int) -> int:
-    """Index of the first newline of ``buf`` (uint8) at or after ``start``; -1 if none."""
-    step = 4096
-    for a in range(max(start, 0), buf.size, step):
-        hit = np.flatnonzero(buf[a:a + step] == 10)
+def _first_where(read: Callable[[int, int], np.ndarray], a: int, b: int,
+                 test: Callable[[np.ndarray], np.ndarray]) -> int:
+    """First index in ``[a, b)`` where ``test`` holds on the bytes ``read(lo, hi)`` returns; -1 if none."""
+    while a < b:
+        blk = read(a, min(a + _SCAN, b))
+        if not blk.size:
+            break
+        hit = np.flatnonzero(test(blk))
         if hit.size:
             return a + int(hit[0])
+        a += blk.size
     return -1
 
 
-def _last_index(buf: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> int:
-    """Index of the last byte of ``buf`` (uint8) where ``test`` (on a block) is true, scanning back
-    4096 bytes at a time; -1 if none."""
-    stop = buf.size
-    while stop > 0:
-        a = max(stop - 4096, 0)
-        hit = np.flatnonzero(test(buf[a:stop]))
+def _last_where(read: Callable[[int, int], np.ndarray], a: int, b: int,
+                test: Callable[[np.ndarray], np.ndarray]) -> int:
+    """Last index in ``[a, b)`` where ``test`` holds, scanning back; -1 if none."""
+    while b > a:
+        lo = max(b - _SCAN, a)
+        hit = np.flatnonzero(test(read(lo, b)))
         if hit.size:
-            return a + int(hit[-1])
-        stop = a
+            return lo + int(hit[-1])
+        b = lo
     return -1
 
 
-def _end_of_last_row(buf: np.ndarray) -> int:
-    """One past the last byte of ``buf`` (uint8) that is not a space, tab or line end; 0 if none."""
-    return _last_index(buf, lambda b: ~np.isin(b, _BLANK)) + 1
+def _is_newline(b: np.ndarray) -> np.ndarray:
+    return b == 10
 
 
-def _line_text(buf: np.ndarray, start: int) -> str:
-    end = _newline_at_or_after(buf, start)
-    return buf[start:(buf.size if end < 0 else end)].tobytes().decode("utf-8", errors="replace")
+def _is_text(b: np.ndarray) -> np.ndarray:
+    return ~np.isin(b, _BLANK)
 
 
-def _parse_table(path: Path, rows: _Bytes | _Streamed | bytes, ncols: int, time_col: int, names: tuple[str, ...],
+def _unreadable(path: Path, e: OSError) -> DataFormatError:
+    return DataFormatError(path, f"cannot be read ({e.strerror or type(e).__name__})")
+
+
+def _parse_table(path: Path, rows: _Rows | bytes, ncols: int, time_col: int, names: tuple[str, ...],
                  cols_hint: str = "", dtype: type = np.int64) -> np.ndarray:
-    """Fast parse of a file's rows (a :class:`_Bytes` or :class:`_Streamed` source, or bytes) into
+    """Fast parse of a file's rows (a :class:`_Rows` source, or bytes) into
     ``dtype`` (rows x ncols); on a problem, describe it and raise."""
-    if not isinstance(rows, (_Bytes, _Streamed)):
-        rows = _Bytes(np.frombuffer(rows, dtype=np.uint8))
+    if not isinstance(rows, _Rows):
+        rows = _Bytes(path, np.frombuffer(rows, dtype=np.uint8))
     # large files are parsed in pieces cut at line ends, in parallel (the kernel releases the GIL);
     # the first problem in file order is reported, with its line number in the whole file
     cuts = [rows.start]
@@ -489,13 +495,13 @@ def _parse_table(path: Path, rows: _Bytes | _Streamed | bytes, ncols: int, time_
 
     def parse(j: int) -> tuple[int, int, int, str] | None:
         r, end = int(first[j]), int(first[j + 1])
-        for blk, _ in rows.blocks(*spans[j]):
+        for blk, offset in rows.blocks(*spans[j]):
             k = count_lines_nb(blk)
             if r + k > end:
                 break
             status, row, col, start = parse_int_csv_nb(blk, out[r:r + k], time_col, max_abs)
             if status != _OK:
-                return status, r + row, col, _line_text(blk, start)
+                return status, r + row, col, rows.line_at(offset + start)
             r += k
         return None if r == end else (_CHANGED, r, 0, "")
 
@@ -534,73 +540,76 @@ _CHUNK = 1 << 20          # bytes read at a time from a streamed file (one reuse
 _CHANGED = -1             # parse status: a piece holds another number of lines than when counted
 
 
-class _Bytes:
-    """The rows of a file held in memory (a gzip file, a pipe, bytes given directly): bytes
-    ``[start, stop)`` of ``buf`` (uint8), one block per piece."""
+class _Rows:
+    """The rows of a LOBSTER file: bytes ``[start, stop)``, after a leading UTF-8 byte-order mark
+    and before blank lines at the end (both dropped); a file without rows is an error. A subclass
+    says how bytes are read (:meth:`read`) and handed to the parser (:meth:`blocks`)."""
 
-    def __init__(self, buf: np.ndarray):
-        self.buf, self.start, self.stop = buf, 0, buf.size
-
-    def newline_at_or_after(self, pos: int) -> int:
-        return _newline_at_or_after(self.buf, pos)
-
-    def blocks(self, a: int, b: int) -> Iterator[tuple[np.ndarray, int]]:
-        yield self.buf[a:b], a
-
-    def first_line(self) -> str:
-        return _line_text(self.buf, 0)
-
-    def last_byte(self) -> int:
-        return int(self.buf[-1])
-
-
-class _Streamed:
-    """The rows of a regular, uncompressed file, read in blocks of whole lines through one reused
-    buffer of :data:`_CHUNK` bytes per piece: the text is never held whole, so reading needs the
-    parsed array plus ~1 MB per thread, and no fresh memory for the text (on a VM, first touches of
-    fresh memory are what makes a read's system time vary most).
-
-    ``[start, stop)``: the bytes after a leading UTF-8 byte-order mark and before blank lines at
-    the end (the rules of :func:`_in_memory`)."""
-
-    def __init__(self, path: Path, fd: int, size: int):
-        self.path, self.fd = path, fd
-        start = len(_BOM) if self._read(0, len(_BOM)).tobytes() == _BOM else 0
-        end, b = start, size  # end of the last row: scan back over blank bytes, a block at a time
-        while b > start:
-            a = max(b - 4096, start)
-            e = _end_of_last_row(self._read(a, b))
-            if e:
-                end = a + e
-                break
-            b = a
-        if end == start:
+    def __init__(self, path: Path, size: int):
+        self.path = path
+        start = len(_BOM) if self.read(0, len(_BOM)).tobytes() == _BOM else 0
+        end = _last_where(self.read, start, size, _is_text) + 1  # end of the last row
+        if end <= start:
             raise DataFormatError(path, "empty file (no rows)" if size == start else "empty file (no rows, only blank lines)")
-        self.start, self.stop = start, size
-        nl = self.newline_at_or_after(end)  # the newline ending the last row; only blank lines follow it
-        if 0 <= nl < size - 1:
-            self.stop = nl + 1
+        nl = _first_where(self.read, end, size, _is_newline)  # the newline ending the last row
+        self.start, self.stop = start, (nl + 1 if 0 <= nl < size - 1 else size)
 
-    def _read(self, a: int, b: int) -> np.ndarray:
-        try:
-            return np.frombuffer(os.pread(self.fd, b - a, a), dtype=np.uint8)
-        except OSError as e:
-            raise DataFormatError(self.path, f"cannot be read ({e.strerror or type(e).__name__})") from None
-
-    def newline_at_or_after(self, pos: int) -> int:
-        while pos < self.stop:
-            blk = self._read(pos, min(pos + 4096, self.stop))
-            if not blk.size:
-                break
-            i = _newline_at_or_after(blk, 0)
-            if i >= 0:
-                return pos + i
-            pos += blk.size
-        return -1
+    def read(self, a: int, b: int) -> np.ndarray:
+        """Bytes ``[a, b)`` of the file, uint8."""
+        raise NotImplementedError
 
     def blocks(self, a: int, b: int) -> Iterator[tuple[np.ndarray, int]]:
         """Bytes ``[a, b)`` in blocks of whole lines, ``(uint8 view, file offset)``; the last block
         may end without a newline. Each view is valid until the next block is asked for."""
+        raise NotImplementedError
+
+    def newline_at_or_after(self, pos: int) -> int:
+        return _first_where(self.read, pos, self.stop, _is_newline)
+
+    def line_at(self, pos: int) -> str:
+        """The line starting at byte ``pos``, without its newline."""
+        nl = self.newline_at_or_after(pos)
+        return self.read(pos, self.stop if nl < 0 else nl).tobytes().decode("utf-8", errors="replace")
+
+    def first_line(self) -> str:
+        return self.line_at(self.start)
+
+    def last_byte(self) -> int:
+        return int(self.read(self.stop - 1, self.stop)[0])
+
+
+class _Bytes(_Rows):
+    """The rows of a file held in memory (a gzip file, a pipe, bytes given directly): one block
+    per piece."""
+
+    def __init__(self, path: Path, buf: np.ndarray):
+        self.buf = buf
+        super().__init__(path, buf.size)
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        return self.buf[a:b]
+
+    def blocks(self, a: int, b: int) -> Iterator[tuple[np.ndarray, int]]:
+        yield self.buf[a:b], a
+
+
+class _Streamed(_Rows):
+    """The rows of a regular, uncompressed file, read in blocks of whole lines through one reused
+    buffer of :data:`_CHUNK` bytes per piece: the text is never held whole, so reading needs the
+    parsed array plus ~1 MB per thread, and no fresh memory for the text (on a VM, first touches of
+    fresh memory are what makes a read's system time vary most)."""
+
+    def __init__(self, path: Path, fd: int, size: int):
+        self.fd = fd
+        super().__init__(path, size)
+
+    def read(self, a: int, b: int) -> np.ndarray:
+        try:
+            return np.frombuffer(os.pread(self.fd, b - a, a), dtype=np.uint8)
+        except OSError as e:
+            raise _unreadable(self.path, e) from None
+
+    def blocks(self, a: int, b: int) -> Iterator[tuple[np.ndarray, int]]:
         buf = np.empty(_CHUNK, dtype=np.uint8)
         have, pos = 0, a  # buf[:have] holds the file's bytes [pos - have, pos)
         while True:
@@ -608,14 +617,14 @@ class _Streamed:
             try:
                 got = os.preadv(self.fd, [buf[have:have + want]], pos) if want > 0 else 0
             except OSError as e:
-                raise DataFormatError(self.path, f"cannot be read ({e.strerror or type(e).__name__})") from None
+                raise _unreadable(self.path, e) from None
             pos += got
             have += got
             if pos >= b or got == 0:  # the span's end (or the file shrank: the counts will disagree)
                 if have:
                     yield buf[:have], pos - have
                 return
-            nl = _last_index(buf[:have], lambda b: b == 10)
+            nl = _last_where(lambda x, y, v=buf: v[x:y], 0, have, _is_newline)
             if nl < 0:  # a line longer than the buffer
                 buf = np.concatenate((buf, np.empty_like(buf)))
                 continue
@@ -624,16 +633,9 @@ class _Streamed:
             buf[:rest] = buf[nl + 1:have].copy()
             have = rest
 
-    def first_line(self) -> str:
-        nl = self.newline_at_or_after(self.start)
-        return self._read(self.start, self.stop if nl < 0 else nl).tobytes().decode("utf-8", errors="replace")
-
-    def last_byte(self) -> int:
-        return int(self._read(self.stop - 1, self.stop)[0])
-
 
 @contextmanager
-def _rows_of(path: Path) -> Iterator[_Bytes | _Streamed]:
+def _rows_of(path: Path) -> Iterator[_Rows]:
     """The rows of a LOBSTER file: streamed from a regular uncompressed file, else held in memory."""
     if path.is_dir():
         raise DataFormatError(path, "is a directory, not a LOBSTER file")
@@ -642,23 +644,22 @@ def _rows_of(path: Path) -> Iterator[_Bytes | _Streamed]:
     except FileNotFoundError:
         raise
     except OSError as e:
-        raise DataFormatError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
+        raise _unreadable(path, e) from None
     with f:
         st = os.fstat(f.fileno())
         if stat.S_ISREG(st.st_mode) and not path.name.endswith(".gz") and os.pread(f.fileno(), 2, 0) != b"\x1f\x8b":
             yield _Streamed(path, f.fileno(), st.st_size)
         else:
-            yield _Bytes(_in_memory(path, f))
+            yield _Bytes(path, _in_memory(path, f))
 
 
 def _in_memory(path: Path, f: BinaryIO) -> np.ndarray:
-    """The rows of an open file that cannot be streamed, as uint8: gunzipped when the name ends in
-    .gz (or the bytes carry the gzip magic), without a leading UTF-8 byte-order mark and without
-    blank lines at the end."""
+    """The bytes of an open file that cannot be streamed, as uint8, gunzipped when the name ends in
+    .gz (or the bytes carry the gzip magic)."""
     try:
         raw = np.frombuffer(f.read(), dtype=np.uint8)
     except OSError as e:
-        raise DataFormatError(path, f"cannot be read ({e.strerror or type(e).__name__})") from None
+        raise _unreadable(path, e) from None
     magic = raw[:2].tobytes() == b"\x1f\x8b"
     if path.name.endswith(".gz") or magic:
         if not magic:
@@ -667,14 +668,6 @@ def _in_memory(path: Path, f: BinaryIO) -> np.ndarray:
             raw = np.frombuffer(gzip.decompress(raw), dtype=np.uint8)
         except (OSError, EOFError, zlib.error) as e:
             raise DataFormatError(path, f"unreadable or corrupt gzip stream ({type(e).__name__}: {e})") from None
-    if raw[:3].tobytes() == _BOM:
-        raw = raw[3:]
-    end = _end_of_last_row(raw)
-    if end == 0:
-        raise DataFormatError(path, "empty file (no rows)" if not raw.size else "empty file (no rows, only blank lines)")
-    nl = _newline_at_or_after(raw, end)  # the newline ending the last row; only blank lines follow it
-    if 0 <= nl < raw.size - 1:  # blank lines after the last row: harmless, dropped
-        raw = raw[:nl + 1]
     return raw
 
 
@@ -888,7 +881,7 @@ def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: in
         return _parse_orderbook(opath, rows, levels, level_source, tick)
 
 
-def _parse_orderbook(opath: Path, rows: _Bytes | _Streamed, levels: int | None, level_source: str,
+def _parse_orderbook(opath: Path, rows: _Rows, levels: int | None, level_source: str,
                      tick: int) -> tuple[np.ndarray, int]:
     if levels is None:  # infer from the first line
         nfields = rows.first_line().rstrip("\r").count(",") + 1
