@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _timing import best_wall_cpu as _best  # noqa: E402  (benchmarks run as scripts from this folder)
 
+import companion  # noqa: E402
 from companion.book import replay, replay_py  # noqa: E402
 from companion.io.lobster import read_lobster  # noqa: E402
 
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     n = len(ev)
 
     # reading
-    rd_wall, rd_cpu = _best(lambda: read_lobster(msg, ob), 3)
+    rd_wall, rd_cpu = _best(lambda: read_lobster(msg, ob), args.repeat)
     tracemalloc.start()
     d2 = read_lobster(msg, ob)
     _, read_peak = tracemalloc.get_traced_memory()
@@ -162,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"memory beyond the {res['snapshot_bytes_per_event']} B/event output: events {ev.itemsize} B + replay "
           f"{res['replay_extra_bytes_per_event']:.2f} B = {per_event_held:.1f} B/event (target <= 64)")
     print(f"replay == orderbook file on every row: {exact}; numba == reference: {ref_equal}")
-    res["format_readers"] = _format_readers(ev, data.instrument)
+    # a tree from before the other format readers (``bench --against`` an older revision) has none;
+    # looked up as a file, since an editable install would lend it this checkout's modules
+    has_readers = (Path(companion.__file__).parent / "io" / "dbn.py").is_file()
+    res["format_readers"] = _format_readers(ev, data.instrument) if has_readers else {}
     for rname, r in res["format_readers"].items():
         print(f"{rname}: {r['rows_per_s'] / 1e6:.2f} M rows/s wall, {r['rows_per_s_cpu'] / 1e6:.2f} M CPU "
               f"({r['rows']} rows, {r['bytes'] / 1e6:.1f} MB); read_lobster / it: "
