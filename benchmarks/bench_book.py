@@ -163,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"memory beyond the {res['snapshot_bytes_per_event']} B/event output: events {ev.itemsize} B + replay "
           f"{res['replay_extra_bytes_per_event']:.2f} B = {per_event_held:.1f} B/event (target <= 64)")
     print(f"replay == orderbook file on every row: {exact}; numba == reference: {ref_equal}")
-    # a tree from before the other format readers (``bench --against`` an older revision) has none;
-    # looked up as a file, since an editable install would lend it this checkout's modules
+    # a tree from before the other format readers (``bench --against`` an older revision) has none
     has_readers = (Path(companion.__file__).parent / "io" / "dbn.py").is_file()
     res["format_readers"] = _format_readers(ev, data.instrument) if has_readers else {}
     for rname, r in res["format_readers"].items():

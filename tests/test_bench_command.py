@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -10,10 +11,13 @@ from companion.cli import main
 from companion.commands import bench
 
 TOY = """import json
+import sys
 import time
 from pathlib import Path
 root = Path(__file__).resolve().parents[1]
+lenders = sum(getattr(f, "__module__", "").startswith("__editable__") for f in sys.meta_path + sys.path_hooks)
 print(json.dumps({{"value": float((root / "VALUE").read_text()), "harness": {harness}, "t": time.time_ns(),
+                  "lenders": lenders,
                   "nested": {{"rows_per_s": 10.0, "ok": True}}}}))
 """
 
@@ -50,6 +54,16 @@ def test_against_runs_this_harness_on_both_packages_alternated(toy_repo, capsys)
     assert first == ["against", "this", "against"]                     # each tree goes first in turn
     assert {r["harness"] for r in res["this"] + res["against"]} == {2}  # this tree's script on both
     assert _git(toy_repo, "worktree", "list").count("\n") == 1          # the temporary worktree is gone
+    # no editable-install finder (this process has one when companion is installed with -e) can
+    # lend this checkout's modules to the revision's package
+    assert {r["lenders"] for r in res["this"] + res["against"]} == {0}
+
+
+def test_this_process_shows_what_the_lender_check_looks_for():
+    """Installed with ``pip install -e .`` (as the Makefile does), companion is found through a
+    setuptools finder whose module starts with ``__editable__``: the check above is not vacuous."""
+    lent = [f for f in sys.meta_path if getattr(f, "__module__", "").startswith("__editable__")]
+    assert lent or "site-packages" in bench.__file__  # editable install, or a real (non-editable) one
 
 
 def test_against_prints_each_figure_with_its_ratio(toy_repo, capsys):

@@ -44,10 +44,23 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def _run_script(bench_dir: Path, name: str, want_json: bool) -> tuple[int, dict | None]:
-    """Run ``bench_NAME.py`` of ``bench_dir`` (it imports the package of the tree it sits in) on
-    this tree's data."""
-    cmd = [sys.executable, str(bench_dir / f"bench_{name}.py")] + (["--json"] if want_json else [])
+# Runs a benchmark script with no editable-install finder on the import path: such a finder
+# (``pip install -e``) would lend this checkout's modules to an older tree that lacks them, and
+# the comparison would mix the two packages. The script imports the package of its own tree.
+_ONE_TREE = ("import os, runpy, sys; "
+             "lent = lambda f: getattr(f, '__module__', '').startswith('__editable__'); "
+             "sys.meta_path[:] = [f for f in sys.meta_path if not lent(f)]; "
+             "sys.path_hooks[:] = [h for h in sys.path_hooks if not lent(h)]; "
+             "sys.path[:] = [p for p in sys.path if not p.endswith('.__path_hook__')]; "
+             "sys.argv = sys.argv[1:]; sys.path.insert(0, os.path.dirname(sys.argv[0])); "
+             "runpy.run_path(sys.argv[0], run_name='__main__')")
+
+
+def _run_script(bench_dir: Path, name: str, want_json: bool, one_tree: bool = False) -> tuple[int, dict | None]:
+    """Run ``bench_NAME.py`` of ``bench_dir`` on this tree's data; ``one_tree``: with imports
+    limited to the package of the tree the script sits in."""
+    script = [str(bench_dir / f"bench_{name}.py")] + (["--json"] if want_json else [])
+    cmd = [sys.executable] + (["-c", _ONE_TREE] if one_tree else []) + script
     env = dict(os.environ, COMPANION_DATA=str(data_dir()))
     out = subprocess.run(cmd, capture_output=want_json, text=True, env=env)
     if not want_json:
@@ -116,7 +129,7 @@ def _against(names: list[str], rev: str, rounds: int, want_json: bool) -> int:
                     # ABBA...: with the same code on both sides, the tree run first in a round
                     # was up to ~10 % slower, so neither tree always goes first
                     for side, bench_dir in (sides if i % 2 == 0 else sides[::-1]):
-                        code, r = _run_script(bench_dir, name, True)
+                        code, r = _run_script(bench_dir, name, True, one_tree=True)
                         rc = rc or code
                         res[side].append(r)
                 results[name] = res
