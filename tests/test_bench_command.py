@@ -74,6 +74,14 @@ def test_against_prints_each_figure_with_its_ratio(toy_repo, capsys):
     assert "nested.ok" not in out  # booleans are not figures
 
 
+def test_a_failing_side_is_printed_and_fails_the_command(toy_repo, capsys):
+    _git(toy_repo, "rm", "-q", "--cached", "VALUE")
+    _git(toy_repo, "commit", "-q", "-m", "the revision has no VALUE: its script fails there")
+    assert main(["bench", "toy", "--against", "HEAD", "--rounds", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "round 1, HEAD failed: FileNotFoundError" in out and "round 1, this tree failed" not in out
+
+
 def test_figures_flatten_nested_numbers():
     assert bench.figures({"a": 1, "b": {"c": 2.5, "d": "x", "e": False}, "f": [1]}) == {"a": 1.0, "b.c": 2.5}
 

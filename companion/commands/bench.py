@@ -67,9 +67,14 @@ def _run_script(bench_dir: Path, name: str, want_json: bool, one_tree: bool = Fa
         return out.returncode, None
     lines = (out.stdout or "").strip().splitlines()
     try:
-        return out.returncode, (json.loads(lines[-1]) if lines else {"error": out.stderr[-500:]})
+        return out.returncode, (json.loads(lines[-1]) if lines else {"error": _last_line(out.stderr)})
     except json.JSONDecodeError:
         return out.returncode, {"error": lines[-1][:500]}
+
+
+def _last_line(text: str | None) -> str:
+    """The last non-blank line of a process's error output (a traceback ends with its message)."""
+    return next((ln.strip() for ln in reversed((text or "").splitlines()) if ln.strip()), "no output")[:500]
 
 
 def figures(result: dict, prefix: str = "") -> dict[str, float]:
@@ -86,6 +91,8 @@ def figures(result: dict, prefix: str = "") -> dict[str, float]:
 def compare_lines(name: str, this: list[dict], against: list[dict], rev: str) -> list[str]:
     """One line per figure: its value in each round for both trees and the ratio ``this / REV``."""
     lines = [f"{name}: this tree / {rev}, per round (ratio this / {rev})"]
+    for side, label in ((this, "this tree"), (against, rev)):
+        lines += [f"  round {i + 1}, {label} failed: {r['error']}" for i, r in enumerate(side) if "error" in r]
     per = [(figures(a), figures(b)) for a, b in zip(this, against)]
     keys = sorted(set().union(*(set(a) & set(b) for a, b in per))) if per else []
     for k in keys:
@@ -107,8 +114,10 @@ def _worktree(rev: str, where: Path) -> Path:
     if ok.returncode != 0:
         raise ValueError(f"--against {rev}: not a commit of {REPO_ROOT}")
     tree = where / "tree"
-    subprocess.run(git + ["worktree", "add", "--detach", "--quiet", str(tree), rev], check=True,
-                   capture_output=True)
+    add = subprocess.run(git + ["worktree", "add", "--detach", "--quiet", str(tree), rev], capture_output=True,
+                         text=True)
+    if add.returncode != 0:
+        raise ValueError(f"--against {rev}: git worktree add failed: {_last_line(add.stderr)}")
     dst = tree / "benchmarks"
     shutil.rmtree(dst, ignore_errors=True)
     shutil.copytree(BENCH_DIR, dst, ignore=shutil.ignore_patterns("__pycache__"))
@@ -120,8 +129,8 @@ def _against(names: list[str], rev: str, rounds: int, want_json: bool) -> int:
         raise ValueError(f"--rounds {rounds}: must be at least 1")
     rc, results = 0, {}
     with tempfile.TemporaryDirectory(prefix="companion-bench-") as tmp:
-        tree = _worktree(rev, Path(tmp))
         try:
+            tree = _worktree(rev, Path(tmp))
             for name in names:
                 res = {"this": [], "against": []}
                 sides = [("against", tree / "benchmarks"), ("this", BENCH_DIR)]
@@ -136,8 +145,9 @@ def _against(names: list[str], rev: str, rounds: int, want_json: bool) -> int:
                 if not want_json:
                     print("\n".join(compare_lines(name, res["this"], res["against"], rev)), flush=True)
         finally:
-            subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)],
+            subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(Path(tmp) / "tree")],
                            capture_output=True)
+            subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "prune"], capture_output=True)
     if want_json:
         print_json_last(results)
     return rc
