@@ -123,6 +123,21 @@ def test_round_trip_exact(tmp_path, gz):
     assert d.message_path == m and d.orderbook_path == o
 
 
+def test_messages_to_events_matches_numpy_column_copies():
+    """The one-pass kernel writes what assigning each column through numpy writes, byte for byte."""
+    rng = np.random.default_rng(3)
+    n = 1_000
+    m = np.column_stack([rng.integers(0, 2**53, n), rng.integers(1, 8, n), rng.integers(0, 2**40, n),
+                         rng.integers(0, 10**9, n), rng.integers(-10**10, 10**10, n), rng.choice([-1, 1], n)])
+    want = np.zeros(n, EVENT_DTYPE)
+    for name, col in (("ts", 0), ("ts_local", 0), ("kind", 1), ("order_id", 2), ("size", 3), ("price", 4),
+                      ("side", 5)):
+        want[name] = m[:, col]
+    got = np.zeros(n, EVENT_DTYPE)
+    lob.messages_to_events_nb(m, got)
+    assert got.tobytes() == want.tobytes()
+
+
 def test_frames_are_indexed_by_exact_timestamps(tmp_path):
     d = read_lobster(*pair(tmp_path))
     mf = d.messages_frame()

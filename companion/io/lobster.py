@@ -773,6 +773,39 @@ def _check_messages(path: Path, m: np.ndarray, tick: int, window_ns: tuple[int, 
             size=size, price=price, side=side, tick=tick, half=half, placeholder=PLACEHOLDER), line=r + 1, field=field)
 
 
+@njit(cache=True, nogil=True)
+def messages_to_events_nb(m: np.ndarray, ev: np.ndarray) -> None:
+    """Checked LOBSTER message rows into events, one row at a time (seven column copies through
+    numpy took ~5x as long).
+
+    Parameters
+    ----------
+    m : numpy.ndarray
+        int64 ``(n, 6)``: time (ns), type, order id, size, price, direction.
+    ev : numpy.ndarray
+        :data:`~companion.events.EVENT_DTYPE` ``(n,)``, written: ``ts`` and ``ts_local`` the time,
+        ``kind`` the type, ``side`` the direction, and price, size and order id.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from companion.events import EVENT_DTYPE
+    >>> ev = np.empty(1, EVENT_DTYPE)
+    >>> messages_to_events_nb(np.array([[34200000000000, 1, 7, 100, 5850000, -1]]), ev)
+    >>> ev[0]["ts_local"], ev[0]["kind"], ev[0]["side"], ev[0]["price"], ev[0]["size"], ev[0]["order_id"]
+    (np.int64(34200000000000), np.int8(1), np.int8(-1), np.int64(5850000), np.float64(100.0), np.int64(7))
+    """
+    for i in range(m.shape[0]):
+        e = ev[i]
+        e.ts = m[i, 0]
+        e.ts_local = m[i, 0]
+        e.kind = m[i, 1]
+        e.order_id = m[i, 2]
+        e.size = m[i, 3]
+        e.price = m[i, 4]
+        e.side = m[i, 5]
+
+
 def _fmt_s(ns: int) -> str:
     ns = int(ns)
     return f"{ns // 1_000_000_000}.{ns % 1_000_000_000:09d}".rstrip("0").rstrip(".")
@@ -1076,9 +1109,7 @@ def read_lobster(
             m = _parse_table(mpath, rows, 6, 0, MESSAGE_FIELDS)
         _check_messages(mpath, m, tick, window_ns if window_checked else None)
         ev = np.empty(m.shape[0], dtype=events.EVENT_DTYPE)
-        for name, col in (("ts", 0), ("ts_local", 0), ("kind", 1), ("side", 5), ("price", 4), ("size", 3),
-                          ("order_id", 2)):
-            ev[name] = m[:, col]
+        messages_to_events_nb(m, ev)
         return ev, order_anomalies(ev)
 
     book = None
