@@ -21,8 +21,8 @@ is converted to nanoseconds digit by digit, so ``34200.18960767`` is exactly
 per thread, so the text is never held whole: reading needs the parsed arrays and little else
 (``.gz`` files and pipes are read whole). Files of 4 MB or more are parsed in two pieces in
 parallel. Only when the fast pass flags a problem does a slow pure-Python pass re-read the
-offending line to describe it. Every problem raises :class:`companion.errors.DataFormatError` naming the file, the
-1-based line and the field.
+offending line to describe it. Every problem raises :class:`companion.errors.DataFormatError`
+naming the file, the 1-based line and the field.
 
 What is checked (all rows, always)
 ----------------------------------
@@ -911,23 +911,18 @@ def _check_orderbook(path: Path, ob: np.ndarray, levels: int, tick: int) -> None
 def _load_orderbook(opath: Path, levels: int | None, level_source: str, tick: int) -> tuple[np.ndarray, int]:
     """Read, parse and validate an orderbook file -> (float64 array n x 4L, levels)."""
     with _rows_of(opath) as rows:
-        return _parse_orderbook(opath, rows, levels, level_source, tick)
-
-
-def _parse_orderbook(opath: Path, rows: _Rows, levels: int | None, level_source: str,
-                     tick: int) -> tuple[np.ndarray, int]:
-    if levels is None:  # infer from the first line
-        nfields = rows.first_line().rstrip("\r").count(",") + 1
-        if nfields % 4 != 0:
-            raise DataFormatError(opath, f"{nfields} fields is not a multiple of 4 (ask price, ask size, bid price, "
-                                  "bid size per level)", line=1, field=orderbook_fields(nfields // 4 + 1)[nfields - 1])
-        levels, level_source = nfields // 4, "the first line"
-    if levels < 1:
-        raise DataFormatError(opath, f"levels must be >= 1, got {levels}")
-    ncols = 4 * levels
-    ob = _parse_table(opath, rows, ncols, -1, orderbook_fields(levels),
-                      cols_hint=f"an orderbook with {levels} levels (from {level_source}) has 4 x {levels} = {ncols} fields",
-                      dtype=np.float64)
+        if levels is None:  # infer from the first line
+            nfields = rows.first_line().rstrip("\r").count(",") + 1
+            if nfields % 4 != 0:
+                raise DataFormatError(opath, f"{nfields} fields is not a multiple of 4 (ask price, ask size, bid price, "
+                                      "bid size per level)", line=1, field=orderbook_fields(nfields // 4 + 1)[nfields - 1])
+            levels, level_source = nfields // 4, "the first line"
+        if levels < 1:
+            raise DataFormatError(opath, f"levels must be >= 1, got {levels}")
+        ncols = 4 * levels
+        ob = _parse_table(opath, rows, ncols, -1, orderbook_fields(levels),
+                          cols_hint=f"an orderbook with {levels} levels (from {level_source}) has 4 x {levels} = {ncols} fields",
+                          dtype=np.float64)
     _check_orderbook(opath, ob, levels, tick)
     return ob, levels
 
